@@ -1,0 +1,22 @@
+/** The command tree of `hangar`, built with commander. */
+import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
+import { serve } from './serve-command.js';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CommanderArgumentError('a port is an integer from 0 to 65535');
+  return port;
+}
+
+/** Builds the `hangar` program. */
+export function buildProgram(): Command {
+  const program = new Command('hangar').description('A dataframe store that speaks Apache Arrow Flight').showHelpAfterError();
+  program
+    .command('serve')
+    .description('run the Flight server')
+    .option('--host <host>', 'interface to bind (env HANGAR_HOST)', process.env.HANGAR_HOST ?? '127.0.0.1')
+    .option('--port <port>', 'port to bind, 0 for any free port (env HANGAR_PORT)', parsePort, parsePort(process.env.HANGAR_PORT ?? '8815'))
+    .option('--data <location>', 'store: a directory, file:///dir or memory: (env HANGAR_DATA)', process.env.HANGAR_DATA ?? './hangar-data')
+    .action(async (options: { host: string; port: number; data: string }) => serve(options));
+  return program;
+}

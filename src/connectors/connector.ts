@@ -1,0 +1,107 @@
+/**
+ * The contract every storage backend implements. Connectors store bytes: immutable segment blobs
+ * and small manifests with compare-and-swap. Everything else — Parquet encoding, put modes, name
+ * validation, locking, schema checks — lives in the core engine, so a backend stays small.
+ */
+import type { FrameManifest } from '../core/manifest.js';
+import type { FrameRef } from '../core/names.js';
+
+/**
+ * What a connector can do beyond the required primitives. New flags get defaults in
+ * {@link Connector}, so adding one never breaks a third-party connector.
+ */
+export interface ConnectorCapabilities {
+  /** Data survives a restart of the process. */
+  readonly persistent: boolean;
+  /** `commitManifest` is atomic across processes (not just within this one). */
+  readonly crossProcessCommits: boolean;
+}
+
+/** Capabilities of a connector that declares none. */
+export const DEFAULT_CAPABILITIES: ConnectorCapabilities = Object.freeze({
+  persistent: false,
+  crossProcessCommits: false,
+});
+
+/**
+ * Base class of every storage backend.
+ *
+ * Contract, which the conformance suite (`hangar/testing`) checks:
+ * - Names reaching a connector are already validated by the core (see `validateName`), so they are
+ *   safe as path segments; connectors must still never resolve them outside their root.
+ * - Segments are immutable: `putSegment` of an id that exists may overwrite or fail, never corrupt;
+ *   it is atomic (a crash leaves no partial segment visible under its id).
+ * - `commitManifest` is the only way a frame changes, and it is atomic and exclusive: it succeeds
+ *   only if the frame's current version is `manifest.version - 1` (0 = no frame), else it throws
+ *   `ConflictError` and changes nothing.
+ * - Errors of the backend itself are thrown as `StorageError` (keep the original as `cause`);
+ *   missing things are `undefined`/empty results, not errors, unless documented otherwise.
+ */
+export abstract class Connector {
+  /** Stable identifier, also the configuration key/URL scheme (`memory`, `file`, `s3`, …). */
+  abstract readonly name: string;
+
+  /** What this connector supports; override to declare more. */
+  readonly capabilities: ConnectorCapabilities = DEFAULT_CAPABILITIES;
+
+  /** Prepares the backend (create directories, check credentials). Called once before use. */
+  async open(): Promise<void> {}
+
+  /** Releases resources. No method is called after this. */
+  async close(): Promise<void> {}
+
+  /**
+   * Stores a segment's bytes under `id` for the frame, atomically.
+   * @throws StorageError when the backend fails
+   */
+  abstract putSegment(ref: FrameRef, id: string, bytes: Uint8Array): Promise<void>;
+
+  /**
+   * Returns a segment's bytes.
+   * @throws NotFoundError if the segment does not exist (e.g. deleted by a concurrent replace)
+   */
+  abstract getSegment(ref: FrameRef, id: string): Promise<Uint8Array>;
+
+  /** Deletes segments; ids that do not exist are ignored. */
+  abstract deleteSegments(ref: FrameRef, ids: readonly string[]): Promise<void>;
+
+  /** Returns the frame's current manifest, or `undefined` if the frame does not exist. */
+  abstract getManifest(ref: FrameRef): Promise<FrameManifest | undefined>;
+
+  /**
+   * Makes `manifest` the frame's current state if the current version is `manifest.version - 1`.
+   * Creates the bucket if needed.
+   * @throws ConflictError if another commit got there first; nothing changes then
+   */
+  abstract commitManifest(ref: FrameRef, manifest: FrameManifest): Promise<void>;
+
+  /** Removes a frame: its manifests and segments. A missing frame is not an error. */
+  abstract deleteFrame(ref: FrameRef): Promise<void>;
+
+  /** Names of the frames in a bucket that have a manifest, in any order; empty if the bucket is missing. */
+  abstract listFrames(bucket: string): Promise<string[]>;
+
+  /** Names of every bucket, in any order. */
+  abstract listBuckets(): Promise<string[]>;
+
+  /** Creates an empty bucket; an existing bucket is not an error. */
+  abstract createBucket(bucket: string): Promise<void>;
+
+  /** Removes a bucket and everything in it. A missing bucket is not an error. */
+  abstract deleteBucket(bucket: string): Promise<void>;
+
+  /**
+   * Returns the current manifests of several frames of one bucket (missing ones are skipped). The
+   * default calls {@link getManifest} for each; override when the backend can batch.
+   */
+  async getManifests(bucket: string, names: readonly string[]): Promise<Map<string, FrameManifest>> {
+    const result = new Map<string, FrameManifest>();
+    await Promise.all(
+      names.map(async (name) => {
+        const manifest = await this.getManifest({ bucket, name });
+        if (manifest) result.set(name, manifest);
+      }),
+    );
+    return result;
+  }
+}

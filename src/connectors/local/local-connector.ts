@@ -1,0 +1,256 @@
+/**
+ * The embedded default: frames as Parquet segments plus JSON manifests in a directory tree.
+ * Layout and crash-safety are described in docs/storage-layout.md.
+ */
+import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { type FileHandle, link, mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { ConflictError, NotFoundError, StorageError } from '../../core/errors.js';
+import { type FrameManifest, decodeManifest, encodeManifest } from '../../core/manifest.js';
+import type { FrameRef } from '../../core/names.js';
+import { Connector, type ConnectorCapabilities } from '../connector.js';
+
+/** Options of the local filesystem connector. */
+export interface LocalConnectorOptions {
+  /** Root directory of the store; created if missing. */
+  readonly root: string;
+  /** fsync files and directories on commit (default true). Turn off only for throwaway data. */
+  readonly fsync?: boolean;
+}
+
+const MANIFEST_DIGITS = 12;
+const STAGING = '.staging';
+const TRASH = '.trash';
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/** Stores each frame as `<root>/<bucket>/<frame>/{segments,manifests}/`. */
+export class LocalConnector extends Connector {
+  /** @inheritdoc */
+  readonly name = 'file';
+  /** @inheritdoc */
+  override readonly capabilities: ConnectorCapabilities = { persistent: true, crossProcessCommits: true };
+  private readonly root: string;
+  private readonly fsync: boolean;
+
+  /** @param options - the root directory and durability switch */
+  constructor(options: LocalConnectorOptions) {
+    super();
+    this.root = resolve(options.root);
+    this.fsync = options.fsync ?? true;
+  }
+
+  /** Creates the root and clears staging and trash left by a crash. */
+  override async open(): Promise<void> {
+    await this.io('open the store', async () => {
+      await mkdir(this.root, { recursive: true });
+      await rm(join(this.root, STAGING), { recursive: true, force: true });
+      await rm(join(this.root, TRASH), { recursive: true, force: true });
+      await mkdir(join(this.root, STAGING), { recursive: true });
+      await mkdir(join(this.root, TRASH), { recursive: true });
+    });
+  }
+
+  /** Joins path segments under the root, refusing anything that would escape it. */
+  private path(...segments: string[]): string {
+    const full = resolve(this.root, ...segments);
+    if (full !== this.root && !full.startsWith(this.root + sep)) {
+      throw new StorageError(this.name, `refusing path outside the store: ${segments.join('/')}`);
+    }
+    return full;
+  }
+
+  private frameDir(ref: FrameRef): string {
+    return this.path(ref.bucket, ref.name);
+  }
+
+  private async io<T>(what: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      if (error instanceof ConflictError || error instanceof NotFoundError || error instanceof StorageError) throw error;
+      throw new StorageError(this.name, `could not ${what}`, error);
+    }
+  }
+
+  /** Writes bytes to a fresh staging file and syncs it; returns the staging path. */
+  private async stage(bytes: Uint8Array): Promise<string> {
+    const staged = this.path(STAGING, randomUUID());
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(staged, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+      let offset = 0;
+      while (offset < bytes.byteLength) {
+        const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
+        offset += bytesWritten;
+      }
+      if (this.fsync) await handle.sync();
+    } finally {
+      await handle?.close();
+    }
+    return staged;
+  }
+
+  private async syncDir(dir: string): Promise<void> {
+    if (!this.fsync) return;
+    const handle = await open(dir, constants.O_RDONLY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** @inheritdoc */
+  async putSegment(ref: FrameRef, id: string, bytes: Uint8Array): Promise<void> {
+    await this.io(`write segment ${id} of '${ref.name}'`, async () => {
+      const dir = join(this.frameDir(ref), 'segments');
+      await mkdir(dir, { recursive: true });
+      const staged = await this.stage(bytes);
+      await rename(staged, join(dir, `${id}.parquet`));
+      await this.syncDir(dir);
+    });
+  }
+
+  /** @inheritdoc */
+  async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
+    try {
+      return await readFile(join(this.frameDir(ref), 'segments', `${id}.parquet`));
+    } catch (error) {
+      if (isNotFound(error)) throw new NotFoundError(`segment ${id} of frame '${ref.name}' no longer exists`);
+      throw new StorageError(this.name, `could not read segment ${id} of '${ref.name}'`, error);
+    }
+  }
+
+  /** @inheritdoc */
+  async deleteSegments(ref: FrameRef, ids: readonly string[]): Promise<void> {
+    await this.io(`delete segments of '${ref.name}'`, async () => {
+      const dir = join(this.frameDir(ref), 'segments');
+      await Promise.all(ids.map((id) => unlink(join(dir, `${id}.parquet`)).catch((error) => {
+        if (!isNotFound(error)) throw error;
+      })));
+    });
+  }
+
+  private async latestManifestFile(ref: FrameRef): Promise<{ file: string; version: number } | undefined> {
+    let entries: string[];
+    try {
+      entries = await readdir(join(this.frameDir(ref), 'manifests'));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    let best: { file: string; version: number } | undefined;
+    for (const entry of entries) {
+      if (!entry.endsWith('.json')) continue;
+      const version = Number.parseInt(entry, 10);
+      if (Number.isSafeInteger(version) && (!best || version > best.version)) best = { file: entry, version };
+    }
+    return best;
+  }
+
+  /** @inheritdoc */
+  async getManifest(ref: FrameRef): Promise<FrameManifest | undefined> {
+    return this.io(`read the manifest of '${ref.name}'`, async () => {
+      // A concurrent delete may remove the file between listing and reading: retry once.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const latest = await this.latestManifestFile(ref);
+        if (!latest) return undefined;
+        const file = join(this.frameDir(ref), 'manifests', latest.file);
+        try {
+          return decodeManifest(await readFile(file), file);
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+      }
+      return undefined;
+    });
+  }
+
+  /**
+   * Commits by hard-linking a fully written manifest into place: `link` fails if the version file
+   * exists, which makes the compare-and-swap atomic across processes. Old manifests are kept so a
+   * stale writer can never reuse a version number.
+   */
+  async commitManifest(ref: FrameRef, manifest: FrameManifest): Promise<void> {
+    await this.io(`commit '${ref.name}'`, async () => {
+      const dir = join(this.frameDir(ref), 'manifests');
+      await mkdir(dir, { recursive: true });
+      const latest = await this.latestManifestFile(ref);
+      const current = latest?.version ?? 0;
+      if (current !== manifest.version - 1) {
+        throw new ConflictError(`frame '${ref.name}' is at version ${current}, not ${manifest.version - 1}; retry the write`);
+      }
+      const staged = await this.stage(encodeManifest(manifest));
+      try {
+        await link(staged, join(dir, `${String(manifest.version).padStart(MANIFEST_DIGITS, '0')}.json`));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new ConflictError(`another writer committed version ${manifest.version} of '${ref.name}' first; retry`);
+        }
+        throw error;
+      } finally {
+        await unlink(staged).catch(() => undefined);
+      }
+      await this.syncDir(dir);
+    });
+  }
+
+  /** Moves a directory into the trash atomically, then removes it. */
+  private async discard(dir: string): Promise<void> {
+    const trashed = this.path(TRASH, randomUUID());
+    try {
+      await rename(dir, trashed);
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    await rm(trashed, { recursive: true, force: true });
+  }
+
+  /** @inheritdoc */
+  async deleteFrame(ref: FrameRef): Promise<void> {
+    await this.io(`delete '${ref.name}'`, () => this.discard(this.frameDir(ref)));
+  }
+
+  /** @inheritdoc */
+  async listFrames(bucket: string): Promise<string[]> {
+    return this.io(`list bucket '${bucket}'`, async () => {
+      let entries: string[];
+      try {
+        entries = await readdir(this.path(bucket));
+      } catch (error) {
+        if (isNotFound(error)) return [];
+        throw error;
+      }
+      const names: string[] = [];
+      await Promise.all(
+        entries.map(async (name) => {
+          if (await this.latestManifestFile({ bucket, name })) names.push(name);
+        }),
+      );
+      return names;
+    });
+  }
+
+  /** @inheritdoc */
+  async listBuckets(): Promise<string[]> {
+    return this.io('list buckets', async () => {
+      const entries = await readdir(this.root, { withFileTypes: true });
+      return entries.filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => entry.name);
+    });
+  }
+
+  /** @inheritdoc */
+  async createBucket(bucket: string): Promise<void> {
+    await this.io(`create bucket '${bucket}'`, () => mkdir(this.path(bucket), { recursive: true }).then(() => undefined));
+  }
+
+  /** @inheritdoc */
+  async deleteBucket(bucket: string): Promise<void> {
+    await this.io(`delete bucket '${bucket}'`, () => this.discard(this.path(bucket)));
+  }
+}

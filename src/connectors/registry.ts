@@ -1,0 +1,62 @@
+/**
+ * Chooses a connector from a location string: a URL scheme (`memory:`, `file:///…`) or a plain
+ * directory path. Third parties register their own schemes with {@link ConnectorRegistry.register}.
+ */
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { Connector } from './connector.js';
+import { LocalConnector } from './local/local-connector.js';
+import { MemoryConnector } from './memory/memory-connector.js';
+
+/** Builds a connector from a parsed location. */
+export type ConnectorFactory = (location: URL) => Connector | Promise<Connector>;
+
+/** Maps URL schemes to connector factories. */
+export class ConnectorRegistry {
+  private readonly factories = new Map<string, ConnectorFactory>();
+
+  /** Registers (or replaces) the factory for a scheme, given without the trailing colon. */
+  register(scheme: string, factory: ConnectorFactory): this {
+    this.factories.set(scheme.toLowerCase(), factory);
+    return this;
+  }
+
+  /** The registered schemes. */
+  schemes(): string[] {
+    return [...this.factories.keys()];
+  }
+
+  /**
+   * Creates (but does not open) the connector for a location. A string without a scheme is a
+   * directory for the local connector.
+   * @throws InvalidArgumentError for an unknown scheme
+   */
+  async create(location: string): Promise<Connector> {
+    const url = toLocationUrl(location);
+    const scheme = url.protocol.replace(/:$/, '').toLowerCase();
+    const factory = this.factories.get(scheme);
+    if (!factory) {
+      throw new InvalidArgumentError(
+        `unknown store location scheme '${scheme}:' in ${JSON.stringify(location)}; known: ${this.schemes().map((s) => `${s}:`).join(', ')}`,
+      );
+    }
+    return factory(url);
+  }
+}
+
+function toLocationUrl(location: string): URL {
+  // Two or more letters before ':' make a scheme; a single letter is a Windows drive, and no colon a path.
+  if (/^[a-zA-Z][a-zA-Z0-9+.-]+:/.test(location)) return new URL(location);
+  return new URL(`file://${encodeURI(absolutePath(location))}`);
+}
+
+function absolutePath(path: string): string {
+  return path.startsWith('/') ? path : `${process.cwd()}/${path}`;
+}
+
+/** A registry with Hangar's built-in connectors: `memory:` and `file:` (also plain paths). */
+export function defaultConnectorRegistry(): ConnectorRegistry {
+  return new ConnectorRegistry()
+    .register('memory', () => new MemoryConnector())
+    .register('file', (url) => new LocalConnector({ root: fileURLToPath(url) }));
+}

@@ -1,0 +1,353 @@
+/**
+ * The core engine: everything backend-independent. Put modes, schema checks on append, per-frame
+ * commit serialisation, segment encoding, streaming reads with bounded memory, listing and buckets.
+ * Connectors below it only store bytes; the Flight server above it only speaks the wire protocol.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Schema } from 'apache-arrow';
+import type { Connector } from '../connectors/connector.js';
+import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFoundError } from './errors.js';
+import type { FrameInfo, PutSummary } from './frame-info.js';
+import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, splitIpcStream } from './ipc-message.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import type { FrameManifest, SegmentEntry } from './manifest.js';
+import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './names.js';
+import { type ParquetCodec, toShared } from './parquet/parquet-codec.js';
+import type { BucketDeleteMode, PutMode } from './put-mode.js';
+import { assertAppendable } from './schema-compat.js';
+import { SegmentBuilder, dictionaryColumns } from './segment-builder.js';
+
+/** Tuning of the engine; defaults suit a 2-core machine. */
+export interface EngineOptions {
+  /** Arrow bytes per stored segment (default 64 MiB). Bounds memory on put and get. */
+  readonly segmentBytes?: number;
+  /** Arrow bytes per Parquet row group (default 16 MiB). */
+  readonly rowGroupBytes?: number;
+  /** Arrow bytes per record batch sent to clients (default 3 MiB; Go clients accept 4 MiB). */
+  readonly batchBytes?: number;
+  /** Segments being encoded at once during one put (default 2). */
+  readonly encodeConcurrency?: number;
+}
+
+/** Options of a read. */
+export interface ReadOptions {
+  /** Columns to return (in stored order); all when absent. */
+  readonly columns?: readonly string[];
+}
+
+/** A frame being read: its schema up front, then its messages. */
+export interface FrameStream {
+  /** The frame at the version being read. */
+  readonly info: FrameInfo;
+  /** The schema of the stream (projected when columns were given). */
+  readonly schema: Schema;
+  /**
+   * The stream's messages: first the Schema message, then dictionary and record batches.
+   * Iterate at most once; breaking early releases the read.
+   */
+  readonly messages: AsyncIterable<IpcMessage>;
+}
+
+const MiB = 1024 * 1024;
+const EMPTY = new Uint8Array(0);
+
+/** The engine. One per server; safe for concurrent use. */
+export class HangarEngine {
+  private readonly commitLock = new KeyedMutex();
+  /** Readers per frame in this process, and segments whose deletion waits for them. */
+  private readonly leases = new Map<string, { readers: number; garbage: string[] }>();
+  private readonly segmentBytes: number;
+  private readonly rowGroupBytes: number;
+  private readonly batchBytes: number;
+  private readonly encodeConcurrency: number;
+
+  /**
+   * @param connector - the storage backend (opened by the caller)
+   * @param codec - the Parquet worker pool
+   * @param options - tuning
+   */
+  constructor(
+    readonly connector: Connector,
+    private readonly codec: ParquetCodec,
+    options: EngineOptions = {},
+  ) {
+    this.segmentBytes = options.segmentBytes ?? 64 * MiB;
+    this.rowGroupBytes = options.rowGroupBytes ?? 16 * MiB;
+    this.batchBytes = options.batchBytes ?? 3 * MiB;
+    this.encodeConcurrency = options.encodeConcurrency ?? 2;
+  }
+
+  /** Returns the frame's current state. @throws NotFoundError if it does not exist */
+  async stat(ref: FrameRef): Promise<FrameInfo> {
+    return toFrameInfo(ref, await this.currentManifest(ref));
+  }
+
+  private async currentManifest(ref: FrameRef): Promise<FrameManifest> {
+    const manifest = await this.connector.getManifest(ref);
+    if (!manifest) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
+    return manifest;
+  }
+
+  /**
+   * Stores a stream of IPC messages (Schema first) as a frame, honouring the put mode. The frame
+   * changes atomically when the stream ends; on any error nothing is stored.
+   * @throws AlreadyExistsError (mode error), InvalidArgumentError (bad stream, schema mismatch)
+   */
+  async put(ref: FrameRef, mode: PutMode, input: AsyncIterable<IpcMessage>): Promise<PutSummary> {
+    if (mode === 'error' && (await this.connector.getManifest(ref))) {
+      throw new AlreadyExistsError(`${describeFrame(ref)} already exists; use mode "append" or "replace"`);
+    }
+    const written: SegmentEntry[] = [];
+    const inFlight: Promise<SegmentEntry>[] = [];
+    let schemaHeader: Uint8Array | undefined;
+    let schema: Schema | undefined;
+    let builder: SegmentBuilder | undefined;
+    let rowsWritten = 0;
+    let bytesWritten = 0;
+    const drainOne = async (): Promise<void> => {
+      written.push(await inFlight.shift()!);
+    };
+    const flush = async (): Promise<void> => {
+      const segment = builder?.take();
+      if (!segment) return;
+      rowsWritten += segment.rows;
+      bytesWritten += segment.bytes;
+      inFlight.push(this.writeSegment(ref, schema!, segment.ipc, segment.rows, segment.bytes));
+      while (inFlight.length >= this.encodeConcurrency) await drainOne();
+    };
+    try {
+      for await (const message of input) {
+        const info = inspectMessage(message);
+        if (info.kind === 'schema') {
+          if (schemaHeader) throw new InvalidArgumentError('the stream sent a second Schema message; send one schema per put');
+          schemaHeader = message.header.slice();
+          schema = info.schema;
+          builder = new SegmentBuilder(schemaHeader, this.segmentBytes);
+          continue;
+        }
+        if (!builder) throw new InvalidArgumentError(`the stream must start with a Schema message, not a ${info.kind}`);
+        const body = message.body.subarray(0, info.bodyLength);
+        if (info.kind === 'dictionary') builder.addDictionary({ header: message.header, body }, info.id, info.isDelta);
+        else if (builder.addBatch({ header: message.header, body }, info.rows)) await flush();
+      }
+      if (!schemaHeader || !schema) throw new InvalidArgumentError('the stream ended before its Schema message; nothing was stored');
+      await flush();
+      while (inFlight.length > 0) await drainOne();
+    } catch (error) {
+      const settled = await Promise.allSettled(inFlight);
+      for (const result of settled) if (result.status === 'fulfilled') written.push(result.value);
+      await this.discardSegments(ref, written);
+      throw error;
+    }
+    try {
+      return await this.commit(ref, mode, schema, schemaHeader, written, rowsWritten, bytesWritten);
+    } catch (error) {
+      await this.discardSegments(ref, written);
+      throw error;
+    }
+  }
+
+  private async writeSegment(ref: FrameRef, schema: Schema, ipc: Uint8Array, rows: number, bytes: number): Promise<SegmentEntry> {
+    const rowGroupRows = Math.max(1024, Math.floor(this.rowGroupBytes / Math.max(1, bytes / rows)));
+    const parquet = await this.codec.encode(ipc, { rowGroupRows, dictionaryColumns: dictionaryColumns(schema) });
+    const id = randomUUID();
+    await this.connector.putSegment(ref, id, parquet);
+    return { id, rows, bytes, storedBytes: parquet.byteLength, rowGroups: Math.ceil(rows / rowGroupRows) };
+  }
+
+  private async discardSegments(ref: FrameRef, segments: readonly SegmentEntry[]): Promise<void> {
+    if (segments.length === 0) return;
+    await this.connector.deleteSegments(ref, segments.map((segment) => segment.id)).catch(() => undefined);
+  }
+
+  private async commit(
+    ref: FrameRef,
+    mode: PutMode,
+    schema: Schema,
+    schemaHeader: Uint8Array,
+    segments: SegmentEntry[],
+    rowsWritten: number,
+    bytesWritten: number,
+  ): Promise<PutSummary> {
+    return this.commitLock.run(frameKey(ref), async () => {
+      const current = await this.connector.getManifest(ref);
+      if (current && mode === 'error') {
+        throw new AlreadyExistsError(`${describeFrame(ref)} already exists; use mode "append" or "replace"`);
+      }
+      const appending = current !== undefined && mode === 'append';
+      if (appending) assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), schema);
+      const manifest: FrameManifest = {
+        format: 1,
+        version: (current?.version ?? 0) + 1,
+        committedAt: new Date().toISOString(),
+        schema: appending ? current.schema : Buffer.from(schemaHeader).toString('base64'),
+        rows: (appending ? current.rows : 0) + rowsWritten,
+        bytes: (appending ? current.bytes : 0) + bytesWritten,
+        segments: appending ? [...current.segments, ...segments] : segments,
+      };
+      await this.connector.commitManifest(ref, manifest);
+      if (current && !appending) this.collect(ref, current.segments.map((segment) => segment.id));
+      return { ...ref, rowsWritten, rows: manifest.rows, version: manifest.version };
+    });
+  }
+
+  /** Deletes replaced segments now, or when this process's last reader of the frame finishes. */
+  private collect(ref: FrameRef, ids: string[]): void {
+    const lease = this.leases.get(frameKey(ref));
+    if (lease) lease.garbage.push(...ids);
+    else void this.connector.deleteSegments(ref, ids).catch(() => undefined);
+  }
+
+  /**
+   * Opens a frame for reading at its current version. Memory stays bounded: one segment's stored
+   * bytes and two decoded row groups at a time.
+   * @throws NotFoundError if the frame does not exist; InvalidArgumentError for unknown columns
+   */
+  async read(ref: FrameRef, options: ReadOptions = {}): Promise<FrameStream> {
+    const manifest = await this.currentManifest(ref);
+    const info = toFrameInfo(ref, manifest);
+    let schema = info.schema;
+    let schemaHeader = info.schemaHeader;
+    const columns = options.columns;
+    if (columns) {
+      const known = new Set(info.schema.fields.map((field) => field.name));
+      const unknown = columns.filter((column) => !known.has(column));
+      if (unknown.length > 0) {
+        throw new InvalidArgumentError(
+          `unknown column(s) ${unknown.map((c) => `'${c}'`).join(', ')} in ${describeFrame(ref)}; ` +
+            `columns are: ${[...known].join(', ')}`,
+        );
+      }
+      const wanted = new Set(columns);
+      schema = info.schema.select(info.schema.fields.filter((field) => wanted.has(field.name)).map((field) => field.name));
+      schemaHeader = encodeSchemaHeader(schema);
+    }
+    const batchRows = Math.max(1024, Math.min(1 << 20, Math.floor(this.batchBytes / Math.max(1, info.bytes / Math.max(1, info.rows)))));
+    return { info, schema, messages: this.readMessages(ref, manifest.segments, schemaHeader, batchRows, columns) };
+  }
+
+  private async *readMessages(
+    ref: FrameRef,
+    segments: readonly SegmentEntry[],
+    schemaHeader: Uint8Array,
+    batchRows: number,
+    columns: readonly string[] | undefined,
+  ): AsyncGenerator<IpcMessage> {
+    const key = frameKey(ref);
+    const lease = this.leases.get(key) ?? { readers: 0, garbage: [] };
+    lease.readers++;
+    this.leases.set(key, lease);
+    try {
+      const chunks = this.decodeChunks(ref, segments, batchRows, columns);
+      let first = true;
+      for await (const chunk of chunks) {
+        const messages = splitIpcStream(chunk);
+        // The decoded stream's own schema goes first: its dictionary ids match the batches.
+        if (first) yield messages[0] ?? { header: schemaHeader, body: EMPTY };
+        first = false;
+        for (let i = 1; i < messages.length; i++) yield messages[i]!;
+      }
+      if (first) yield { header: schemaHeader, body: EMPTY };
+    } finally {
+      lease.readers--;
+      if (lease.readers === 0) {
+        this.leases.delete(key);
+        if (lease.garbage.length > 0) void this.connector.deleteSegments(ref, lease.garbage).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Decodes row groups in order, keeping the next one decoding while the current one is sent. */
+  private async *decodeChunks(
+    ref: FrameRef,
+    segments: readonly SegmentEntry[],
+    batchRows: number,
+    columns: readonly string[] | undefined,
+  ): AsyncGenerator<Uint8Array> {
+    const jobs = (async function* (engine: HangarEngine) {
+      for (const segment of segments) {
+        const parquet = toShared(await engine.connector.getSegment(ref, segment.id));
+        for (let group = 0; group < segment.rowGroups; group++) {
+          yield () => engine.codec.decode(parquet, { rowGroups: [group], batchRows, columns });
+        }
+      }
+    })(this);
+    let next = await jobs.next();
+    let pending = next.done ? undefined : next.value();
+    while (pending) {
+      const current = pending;
+      next = await jobs.next();
+      pending = next.done ? undefined : next.value();
+      // Keep a rejected prefetch from surfacing as an unhandled rejection if we stop early.
+      pending?.catch(() => undefined);
+      yield await current;
+    }
+  }
+
+  /**
+   * Lists a bucket's frames (sorted by name), optionally filtered by a regular expression that
+   * must match somewhere in the name.
+   * @throws NotFoundError for a missing bucket other than the default one
+   */
+  async list(bucket: string, regex?: string): Promise<FrameInfo[]> {
+    let pattern: RegExp | undefined;
+    if (regex !== undefined && regex !== '') {
+      try {
+        pattern = new RegExp(regex);
+      } catch (error) {
+        throw new InvalidArgumentError(`invalid regex ${JSON.stringify(regex)}: ${(error as Error).message}`);
+      }
+    }
+    const names = await this.connector.listFrames(bucket);
+    if (names.length === 0 && bucket !== DEFAULT_BUCKET && !(await this.connector.listBuckets()).includes(bucket)) {
+      throw new NotFoundError(`bucket '${bucket}' does not exist`);
+    }
+    const selected = pattern ? names.filter((name) => pattern.test(name)) : names;
+    const manifests = await this.connector.getManifests(bucket, selected);
+    return [...manifests]
+      .map(([name, manifest]) => toFrameInfo({ bucket, name }, manifest))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Deletes a frame. @throws NotFoundError if it does not exist */
+  async delete(ref: FrameRef): Promise<void> {
+    await this.commitLock.run(frameKey(ref), async () => {
+      if (!(await this.connector.getManifest(ref))) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
+      await this.connector.deleteFrame(ref);
+    });
+  }
+
+  /** Lists bucket names, sorted. */
+  async buckets(): Promise<string[]> {
+    return (await this.connector.listBuckets()).sort();
+  }
+
+  /**
+   * Deletes a bucket. Mode `error` refuses a bucket that still holds frames; `delete` removes them.
+   * @throws NotFoundError if the bucket does not exist; BucketNotEmptyError
+   */
+  async deleteBucket(bucket: string, mode: BucketDeleteMode): Promise<void> {
+    const name = resolveBucket(bucket);
+    if (!(await this.connector.listBuckets()).includes(name)) throw new NotFoundError(`bucket '${name}' does not exist`);
+    if (mode === 'error' && (await this.connector.listFrames(name)).length > 0) throw new BucketNotEmptyError(name);
+    await this.connector.deleteBucket(name);
+  }
+}
+
+function frameKey(ref: FrameRef): string {
+  return `${ref.bucket}/${ref.name}`;
+}
+
+function toFrameInfo(ref: FrameRef, manifest: FrameManifest): FrameInfo {
+  const schemaHeader = Buffer.from(manifest.schema, 'base64');
+  return {
+    bucket: ref.bucket,
+    name: ref.name,
+    schema: decodeSchemaHeader(schemaHeader),
+    schemaHeader,
+    rows: manifest.rows,
+    bytes: manifest.bytes,
+    version: manifest.version,
+    committedAt: manifest.committedAt,
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * Arrow IPC messages as Hangar moves them: a flatbuffer header plus a body, never decoded into
+ * JavaScript vectors on the data path. Converts between IPC streams (the encapsulated framing)
+ * and message lists, and reads the few header facts the engine needs.
+ */
+import { Message, MessageHeader, Schema, Table, tableToIPC } from 'apache-arrow';
+import { InvalidArgumentError } from './errors.js';
+
+/** One IPC message: the bare flatbuffer `Message` and its body (padded buffers). */
+export interface IpcMessage {
+  /** The flatbuffer-encoded `Message` (no continuation marker, no length prefix). */
+  readonly header: Uint8Array;
+  /** The message body; empty for schema messages. */
+  readonly body: Uint8Array;
+}
+
+/** What the engine needs to know about a message without decoding its body. */
+export type IpcMessageInfo =
+  | { readonly kind: 'schema'; readonly schema: Schema }
+  | { readonly kind: 'dictionary'; readonly id: number; readonly isDelta: boolean; readonly bodyLength: number }
+  | { readonly kind: 'batch'; readonly rows: number; readonly bodyLength: number };
+
+const CONTINUATION = 0xffffffff;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Reads the type and key facts of a message header, checking that the header is well-formed and the
+ * body is as long as the header says and holds every buffer the header lists.
+ *
+ * @throws InvalidArgumentError for malformed or inconsistent messages
+ */
+export function inspectMessage(message: IpcMessage): IpcMessageInfo {
+  let decoded: Message;
+  try {
+    decoded = Message.decode(message.header);
+  } catch (error) {
+    throw new InvalidArgumentError(`malformed IPC message header: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const bodyLength = Number(decoded.bodyLength);
+    if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) {
+      throw new InvalidArgumentError(`IPC message declares an invalid body length ${decoded.bodyLength}`);
+    }
+    if (decoded.isSchema()) return { kind: 'schema', schema: decoded.header() };
+    if (message.body.byteLength < bodyLength) {
+      throw new InvalidArgumentError(
+        `IPC message body is ${message.body.byteLength} bytes but its header declares ${bodyLength}`,
+      );
+    }
+    if (decoded.isRecordBatch()) {
+      const batch = decoded.header();
+      checkBuffers(batch.buffers, bodyLength);
+      return { kind: 'batch', rows: Number(batch.length), bodyLength };
+    }
+    if (decoded.isDictionaryBatch()) {
+      const dictionary = decoded.header();
+      checkBuffers(dictionary.data.buffers, bodyLength);
+      return { kind: 'dictionary', id: Number(dictionary.id), isDelta: dictionary.isDelta, bodyLength };
+    }
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw error;
+    throw new InvalidArgumentError(`malformed IPC message: ${(error as Error).message}`, { cause: error });
+  }
+  throw new InvalidArgumentError(
+    `unsupported IPC message type ${MessageHeader[decoded.headerType] ?? decoded.headerType}; ` +
+      'expected Schema, DictionaryBatch or RecordBatch',
+  );
+}
+
+function checkBuffers(buffers: readonly { offset: number | bigint; length: number | bigint }[], bodyLength: number): void {
+  for (const buffer of buffers) {
+    const end = Number(buffer.offset) + Number(buffer.length);
+    if (Number(buffer.offset) < 0 || Number(buffer.length) < 0 || end > bodyLength) {
+      throw new InvalidArgumentError(
+        `IPC buffer [${buffer.offset}, +${buffer.length}) lies outside the ${bodyLength}-byte message body`,
+      );
+    }
+  }
+}
+
+/**
+ * Splits an encapsulated IPC stream into messages. The returned headers and bodies are views into
+ * `stream`: nothing is copied. Stops at the end-of-stream marker or the end of the bytes.
+ */
+export function splitIpcStream(stream: Uint8Array): IpcMessage[] {
+  const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+  const messages: IpcMessage[] = [];
+  let offset = 0;
+  while (offset + 4 <= stream.byteLength) {
+    let length = view.getInt32(offset, true);
+    offset += 4;
+    if (length === -1) {
+      if (offset + 4 > stream.byteLength) break;
+      length = view.getInt32(offset, true);
+      offset += 4;
+    }
+    if (length === 0) break;
+    if (length < 0 || offset + length > stream.byteLength) {
+      throw new InvalidArgumentError(`truncated IPC stream: message of ${length} bytes at offset ${offset}`);
+    }
+    const header = stream.subarray(offset, offset + length);
+    offset += length;
+    const bodyLength = Number(Message.decode(header).bodyLength);
+    if (offset + bodyLength > stream.byteLength) {
+      throw new InvalidArgumentError(`truncated IPC stream: body of ${bodyLength} bytes at offset ${offset}`);
+    }
+    messages.push({ header, body: bodyLength === 0 ? EMPTY : stream.subarray(offset, offset + bodyLength) });
+    offset += bodyLength;
+  }
+  return messages;
+}
+
+/** Bytes needed to frame one message in an encapsulated stream. */
+function framedLength(message: IpcMessage): number {
+  return 8 + pad8(message.header.byteLength) + message.body.byteLength;
+}
+
+/** Rounds up to a multiple of 8. */
+export function pad8(length: number): number {
+  return (length + 7) & ~7;
+}
+
+/**
+ * Writes messages as one encapsulated IPC stream (continuation marker, length, padded header,
+ * body), optionally followed by the end-of-stream marker.
+ */
+export function joinIpcStream(messages: readonly IpcMessage[], endOfStream = true): Uint8Array {
+  let total = endOfStream ? 8 : 0;
+  for (const message of messages) total += framedLength(message);
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let offset = 0;
+  for (const message of messages) {
+    const paddedHeader = pad8(message.header.byteLength);
+    view.setUint32(offset, CONTINUATION, true);
+    view.setInt32(offset + 4, paddedHeader, true);
+    out.set(message.header, offset + 8);
+    offset += 8 + paddedHeader;
+    out.set(message.body, offset);
+    offset += message.body.byteLength;
+  }
+  if (endOfStream) {
+    view.setUint32(offset, CONTINUATION, true);
+    view.setInt32(offset + 4, 0, true);
+  }
+  return out;
+}
+
+/** Encodes a schema as a bare IPC `Message` flatbuffer (the FlightData data_header of a schema). */
+export function encodeSchemaHeader(schema: Schema): Uint8Array {
+  // tableToIPC of an empty table is the simplest public way to serialise exactly one schema message.
+  const stream = tableToIPC(new Table(schema), 'stream');
+  const first = splitIpcStream(stream)[0];
+  if (!first) throw new Error('apache-arrow produced no schema message');
+  return first.header.slice();
+}
+
+/** Decodes a bare schema message header. @throws InvalidArgumentError if it is not a schema. */
+export function decodeSchemaHeader(header: Uint8Array): Schema {
+  const info = inspectMessage({ header, body: EMPTY });
+  if (info.kind !== 'schema') throw new InvalidArgumentError(`expected a Schema message, got a ${info.kind} message`);
+  return info.schema;
+}
+
+/** Encapsulates one message (as FlightInfo.schema and SchemaResult carry a schema). */
+export function encapsulateMessage(message: IpcMessage): Uint8Array {
+  return joinIpcStream([message], false);
+}
+
+/** Reads an encapsulated schema message (FlightInfo.schema form) back into a Schema. */
+export function decodeEncapsulatedSchema(bytes: Uint8Array): Schema {
+  const first = splitIpcStream(bytes)[0];
+  if (!first) throw new InvalidArgumentError('empty schema bytes');
+  return decodeSchemaHeader(first.header);
+}

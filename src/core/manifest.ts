@@ -1,0 +1,50 @@
+/**
+ * The manifest: the small document that says what a frame is at one version. Segments are
+ * immutable; a commit swaps in a new manifest atomically, so readers see one version or the next.
+ */
+
+/** One immutable Parquet segment of a frame. */
+export interface SegmentEntry {
+  /** Unique id; the segment's file/object name without extension. */
+  readonly id: string;
+  /** Rows in the segment. */
+  readonly rows: number;
+  /** Arrow IPC body bytes of the segment's data (its in-memory size). */
+  readonly bytes: number;
+  /** Stored (Parquet) size in bytes. */
+  readonly storedBytes: number;
+  /** Number of Parquet row groups. */
+  readonly rowGroups: number;
+}
+
+/** The state of one frame at one version. */
+export interface FrameManifest {
+  /** Layout version of this document. */
+  readonly format: 1;
+  /** Monotonic version number, starting at 1. */
+  readonly version: number;
+  /** ISO-8601 commit time. */
+  readonly committedAt: string;
+  /** Base64 of the bare IPC Schema message header. */
+  readonly schema: string;
+  /** Total rows. */
+  readonly rows: number;
+  /** Total Arrow bytes. */
+  readonly bytes: number;
+  /** Segments in row order. */
+  readonly segments: readonly SegmentEntry[];
+}
+
+/** Serialises a manifest as UTF-8 JSON. */
+export function encodeManifest(manifest: FrameManifest): Uint8Array {
+  return Buffer.from(JSON.stringify(manifest), 'utf8');
+}
+
+/** Parses a manifest; throws if the document is not one. */
+export function decodeManifest(bytes: Uint8Array, where: string): FrameManifest {
+  const parsed = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<FrameManifest>;
+  if (parsed.format !== 1 || typeof parsed.version !== 'number' || !Array.isArray(parsed.segments)) {
+    throw new Error(`${where} is not a Hangar manifest (format 1)`);
+  }
+  return parsed as FrameManifest;
+}

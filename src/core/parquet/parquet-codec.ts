@@ -1,0 +1,142 @@
+/**
+ * Parquet segment encoding and decoding on a pool of worker threads (parquet-wasm). Segments go in
+ * and out as Arrow IPC streams, so nothing is decoded into JavaScript vectors.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { InvalidArgumentError } from '../errors.js';
+
+/** Options for encoding one segment. */
+export interface EncodeOptions {
+  /** Rows per Parquet row group. */
+  readonly rowGroupRows: number;
+  /** Top-level columns worth dictionary-encoding (strings, binaries, Arrow dictionaries). */
+  readonly dictionaryColumns: readonly string[];
+}
+
+/** Options for decoding row groups of one segment. */
+export interface DecodeOptions {
+  /** Which row groups to decode. */
+  readonly rowGroups: readonly number[];
+  /** Rows per record batch in the output. */
+  readonly batchRows: number;
+  /** Column projection; all columns when absent. */
+  readonly columns?: readonly string[];
+}
+
+interface Waiter {
+  resolve(bytes: Uint8Array): void;
+  reject(error: Error): void;
+}
+
+interface PooledWorker {
+  readonly worker: Worker;
+  readonly waiting: Map<number, Waiter>;
+}
+
+interface Reply {
+  id: number;
+  ok: boolean;
+  bytes?: ArrayBuffer;
+  message?: string;
+}
+
+const WORKER_URL = new URL('./parquet-worker.cjs', import.meta.url);
+
+/** A fixed-size pool of codec workers; each request goes to the least busy one. */
+export class ParquetCodec {
+  private readonly workers: PooledWorker[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  /** @param size - worker threads; defaults to the machine's parallelism, at most 4 */
+  constructor(private readonly size = Math.min(4, Math.max(1, availableParallelism()))) {}
+
+  private spawn(): PooledWorker {
+    const pooled: PooledWorker = { worker: new Worker(WORKER_URL), waiting: new Map() };
+    pooled.worker.unref();
+    pooled.worker.on('message', (reply: Reply) => {
+      const waiter = pooled.waiting.get(reply.id);
+      if (!waiter) return;
+      pooled.waiting.delete(reply.id);
+      if (pooled.waiting.size === 0) pooled.worker.unref();
+      if (reply.ok && reply.bytes) waiter.resolve(new Uint8Array(reply.bytes));
+      else waiter.reject(new InvalidArgumentError(`Parquet codec failed: ${reply.message ?? 'unknown error'}`));
+    });
+    // A crashed worker (a wasm trap, out of memory) fails its own requests and leaves the pool;
+    // the next request spawns a fresh one.
+    const retire = (why: string): void => {
+      const index = this.workers.indexOf(pooled);
+      if (index >= 0) this.workers.splice(index, 1);
+      for (const waiter of pooled.waiting.values()) waiter.reject(new InvalidArgumentError(`Parquet codec crashed: ${why}`));
+      pooled.waiting.clear();
+    };
+    pooled.worker.on('error', (error) => retire(error.message));
+    pooled.worker.on('exit', (code) => retire(`worker exited with code ${code}`));
+    return pooled;
+  }
+
+  private pick(): PooledWorker {
+    if (this.closed) throw new Error('ParquetCodec is closed');
+    if (this.workers.length < this.size) {
+      const fresh = this.spawn();
+      this.workers.push(fresh);
+      return fresh;
+    }
+    return this.workers.reduce((best, pooled) => (pooled.waiting.size < best.waiting.size ? pooled : best));
+  }
+
+  private call(message: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<Uint8Array> {
+    const pooled = this.pick();
+    const id = this.nextId++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      pooled.waiting.set(id, { resolve, reject });
+      pooled.worker.ref();
+      pooled.worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+
+  /**
+   * Encodes an IPC stream (schema, dictionaries, batches) as one Parquet file. When `ipc` owns its
+   * whole ArrayBuffer the buffer is transferred: the caller must not use `ipc` afterwards.
+   */
+  encode(ipc: Uint8Array, options: EncodeOptions): Promise<Uint8Array> {
+    const buffer = ownBuffer(ipc);
+    return this.call(
+      { op: 'encode', ipc: buffer, rowGroupRows: options.rowGroupRows, dictionaryColumns: options.dictionaryColumns },
+      [buffer],
+    );
+  }
+
+  /**
+   * Decodes row groups of a Parquet file into one IPC stream. Pass `parquet` backed by a
+   * SharedArrayBuffer (see {@link toShared}) so repeated calls do not copy it.
+   */
+  decode(parquet: Uint8Array, options: DecodeOptions): Promise<Uint8Array> {
+    return this.call(
+      { op: 'decode', parquet, rowGroups: options.rowGroups, batchRows: options.batchRows, columns: options.columns },
+      [],
+    );
+  }
+
+  /** Stops every worker; pending requests fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.workers.splice(0).map((pooled) => pooled.worker.terminate()));
+  }
+}
+
+/** Returns an ArrayBuffer holding exactly `bytes`, reusing it when `bytes` spans all of it. */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) {
+    return bytes.buffer;
+  }
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+/** Copies bytes into shared memory so worker requests can read them without a copy per call. */
+export function toShared(bytes: Uint8Array): Uint8Array {
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  shared.set(bytes);
+  return shared;
+}

@@ -1,0 +1,78 @@
+/**
+ * Cuts an incoming stream of IPC messages into segment-sized IPC streams. Each segment is a
+ * complete stream on its own (schema, the dictionaries in force, batches), so it can be encoded
+ * and later decoded independently.
+ */
+import { DataType, type Schema } from 'apache-arrow';
+import { type IpcMessage, joinIpcStream } from './ipc-message.js';
+
+/** A segment's IPC stream and the facts the manifest records about it. */
+export interface BuiltSegment {
+  /** Schema + dictionaries + batches, encapsulated. */
+  readonly ipc: Uint8Array;
+  /** Rows in the segment. */
+  readonly rows: number;
+  /** Arrow body bytes in the segment. */
+  readonly bytes: number;
+}
+
+/** Accumulates batches and emits a segment once it holds `targetBytes`. */
+export class SegmentBuilder {
+  private readonly dictionaries = new Map<number, IpcMessage[]>();
+  private dictionariesAtStart: IpcMessage[] = [];
+  private pending: IpcMessage[] = [];
+  private pendingRows = 0;
+  private pendingBytes = 0;
+
+  /**
+   * @param schemaHeader - the stream's schema message
+   * @param targetBytes - segment size at which {@link add} reports fullness
+   */
+  constructor(
+    private readonly schemaHeader: Uint8Array,
+    private readonly targetBytes: number,
+  ) {}
+
+  /** Adds a dictionary batch (replacing or extending the dictionary for its id). */
+  addDictionary(message: IpcMessage, id: number, isDelta: boolean): void {
+    const history = isDelta ? (this.dictionaries.get(id) ?? []) : [];
+    history.push(message);
+    this.dictionaries.set(id, history);
+    this.pending.push(message);
+    this.pendingBytes += message.body.byteLength;
+  }
+
+  /** Adds a record batch; returns true when the segment is full and should be taken. */
+  addBatch(message: IpcMessage, rows: number): boolean {
+    this.pending.push(message);
+    this.pendingRows += rows;
+    this.pendingBytes += message.body.byteLength;
+    return this.pendingBytes >= this.targetBytes;
+  }
+
+  /** Rows waiting to be taken. */
+  get rows(): number {
+    return this.pendingRows;
+  }
+
+  /** Takes the pending batches as a segment, or `undefined` when no rows are pending. */
+  take(): BuiltSegment | undefined {
+    if (this.pendingRows === 0) return undefined;
+    const messages = [{ header: this.schemaHeader, body: new Uint8Array(0) }, ...this.dictionariesAtStart, ...this.pending];
+    const segment = { ipc: joinIpcStream(messages), rows: this.pendingRows, bytes: this.pendingBytes };
+    this.dictionariesAtStart = [...this.dictionaries.values()].flat();
+    this.pending = [];
+    this.pendingRows = 0;
+    this.pendingBytes = 0;
+    return segment;
+  }
+}
+
+/** Top-level columns worth Parquet dictionary encoding: strings, binaries and Arrow dictionaries. */
+export function dictionaryColumns(schema: Schema): string[] {
+  return schema.fields
+    .filter(({ type }) =>
+      DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isBinary(type) ||
+      DataType.isLargeBinary(type) || DataType.isDictionary(type))
+    .map((field) => field.name);
+}

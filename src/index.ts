@@ -1,0 +1,12 @@
+/** Hangar's public API: the server, the engine's types, connectors and errors. */
+export { HangarServer, type HangarServerOptions } from './server/hangar-server.js';
+export { HangarEngine, type EngineOptions, type FrameStream, type ReadOptions } from './core/engine.js';
+export type { FrameInfo, PutSummary } from './core/frame-info.js';
+export * from './core/errors.js';
+export { DEFAULT_BUCKET, type FrameRef, frameRef, validateName } from './core/names.js';
+export type { PutMode, BucketDeleteMode } from './core/put-mode.js';
+export type { FrameManifest, SegmentEntry } from './core/manifest.js';
+export { Connector, type ConnectorCapabilities, DEFAULT_CAPABILITIES } from './connectors/connector.js';
+export { ConnectorRegistry, type ConnectorFactory, defaultConnectorRegistry } from './connectors/registry.js';
+export { MemoryConnector } from './connectors/memory/memory-connector.js';
+export { LocalConnector, type LocalConnectorOptions } from './connectors/local/local-connector.js';

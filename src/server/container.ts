@@ -1,0 +1,35 @@
+/**
+ * The composition root: the only place tsyringe is used. Tokens are symbols; every registration is
+ * explicit, and each server (and each test) gets its own child container.
+ */
+import { type DependencyContainer, container as rootContainer, instanceCachingFactory } from 'tsyringe';
+import type { Connector } from '../connectors/connector.js';
+import { type EngineOptions, HangarEngine } from '../core/engine.js';
+import { ParquetCodec } from '../core/parquet/parquet-codec.js';
+
+/** Injection tokens. */
+export const TOKENS = {
+  Connector: Symbol('Connector'),
+  Codec: Symbol('ParquetCodec'),
+  EngineOptions: Symbol('EngineOptions'),
+  Engine: Symbol('HangarEngine'),
+} as const;
+
+/** Builds a child container wiring connector → codec → engine, each a singleton within it. */
+export function createContainer(connector: Connector, engineOptions: EngineOptions = {}): DependencyContainer {
+  const container = rootContainer.createChildContainer();
+  container.registerInstance(TOKENS.Connector, connector);
+  container.registerInstance(TOKENS.EngineOptions, engineOptions);
+  container.register(TOKENS.Codec, { useFactory: instanceCachingFactory(() => new ParquetCodec()) });
+  container.register(TOKENS.Engine, {
+    useFactory: instanceCachingFactory(
+      (c) =>
+        new HangarEngine(
+          c.resolve<Connector>(TOKENS.Connector),
+          c.resolve<ParquetCodec>(TOKENS.Codec),
+          c.resolve<EngineOptions>(TOKENS.EngineOptions),
+        ),
+    ),
+  });
+  return container;
+}

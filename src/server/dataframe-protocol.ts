@@ -1,0 +1,93 @@
+/**
+ * Hangar's dataframe protocol over Flight (docs/protocol.md): how descriptors, tickets, criteria
+ * and action bodies name frames. Speaks shoots' JSON forms and plain Flight PATH descriptors.
+ */
+import { InvalidArgumentError, UnimplementedError } from '../core/errors.js';
+import { type FrameRef, frameRef, resolveBucket } from '../core/names.js';
+import { type PutMode, parsePutMode } from '../core/put-mode.js';
+import { DescriptorType, type FlightDescriptor } from './flight/flight-messages.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses bytes as a JSON object. An empty body is `{}`. @throws InvalidArgumentError */
+export function parseJsonObject(bytes: Uint8Array, what: string): Record<string, unknown> {
+  if (bytes.byteLength === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(bytes));
+  } catch (error) {
+    throw new InvalidArgumentError(`${what} is not valid UTF-8 JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError(`${what} must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Reads an optional list of column names. */
+function parseColumns(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((column) => typeof column !== 'string')) {
+    throw new InvalidArgumentError('"columns" must be a list of column names');
+  }
+  return value as string[];
+}
+
+/** A frame named by a descriptor: PATH [name] / [name, bucket], or CMD JSON {"name","bucket"}. */
+export function frameFromDescriptor(descriptor: FlightDescriptor | undefined): FrameRef & { cmd?: Record<string, unknown> } {
+  if (!descriptor) throw new InvalidArgumentError('the request carries no FlightDescriptor');
+  if (descriptor.type === DescriptorType.Path) {
+    const path = descriptor.path ?? [];
+    if (path.length < 1 || path.length > 2) {
+      throw new InvalidArgumentError(`a PATH descriptor must be [name] or [name, bucket], got ${path.length} segments`);
+    }
+    return frameRef(path[0], path[1]);
+  }
+  if (descriptor.type === DescriptorType.Cmd) {
+    const cmd = parseJsonObject(descriptor.cmd ?? new Uint8Array(0), 'the descriptor command');
+    return { ...frameRef(cmd.name, cmd.bucket), cmd };
+  }
+  throw new InvalidArgumentError('the FlightDescriptor type must be PATH or CMD');
+}
+
+/** What DoPut is asked to do. */
+export interface PutRequest extends FrameRef {
+  /** The put mode; PATH descriptors always use `error`. */
+  readonly mode: PutMode;
+}
+
+/** Parses the DoPut descriptor (shoots: CMD JSON {"name","mode","bucket"}). */
+export function parsePutDescriptor(descriptor: FlightDescriptor | undefined): PutRequest {
+  const { cmd, ...ref } = frameFromDescriptor(descriptor);
+  return { ...ref, mode: parsePutMode(cmd?.mode) };
+}
+
+/** What DoGet is asked to return. */
+export interface GetRequest extends FrameRef {
+  /** Projection. */
+  readonly columns?: string[];
+}
+
+/** Parses a DoGet ticket: JSON {"name","bucket","columns"?,"sql"?}. */
+export function parseTicket(ticket: Uint8Array): GetRequest {
+  const body = parseJsonObject(ticket, 'the ticket');
+  if (body.sql !== undefined && body.sql !== null) {
+    throw new UnimplementedError('SQL tickets are not supported by this server version yet; fetch the frame without "sql"');
+  }
+  const columns = parseColumns(body.columns);
+  return { ...frameRef(body.name, body.bucket), ...(columns ? { columns } : {}) };
+}
+
+/** Encodes the ticket a FlightInfo endpoint carries for a frame. */
+export function encodeTicketFor(ref: FrameRef, columns?: readonly string[]): Uint8Array {
+  return Buffer.from(JSON.stringify({ name: ref.name, bucket: ref.bucket, ...(columns ? { columns } : {}) }), 'utf8');
+}
+
+/** Parses ListFlights criteria: JSON {"bucket","regex"}; empty criteria = default bucket. */
+export function parseCriteria(expression: Uint8Array): { bucket: string; regex?: string } {
+  const body = parseJsonObject(expression, 'the ListFlights criteria');
+  if (body.regex !== undefined && body.regex !== null && typeof body.regex !== 'string') {
+    throw new InvalidArgumentError('"regex" must be a string');
+  }
+  return { bucket: resolveBucket(body.bucket), ...(typeof body.regex === 'string' ? { regex: body.regex } : {}) };
+}

@@ -1,0 +1,74 @@
+/**
+ * The FlightData codec: the hot path. Encodes an IPC message into one buffer with a single copy of
+ * the body, and decodes incoming FlightData into views of the received buffer (no body copy).
+ */
+import type { IpcMessage } from '../../core/ipc-message.js';
+import { type FlightDescriptor, decodeFlightDescriptor, encodeFlightDescriptor } from './flight-messages.js';
+import { WireType, readFields, varintLength, writeVarint } from './protobuf-wire.js';
+
+/** One FlightData message: an IPC message plus the optional descriptor and app metadata. */
+export interface FlightData {
+  /** Present only on the first message of DoPut/DoExchange. */
+  flightDescriptor?: FlightDescriptor;
+  /** The bare IPC flatbuffer Message; empty for metadata-only messages. */
+  dataHeader: Uint8Array;
+  /** Application metadata. */
+  appMetadata?: Uint8Array;
+  /** The IPC body. */
+  dataBody: Uint8Array;
+}
+
+const FIELD_DESCRIPTOR = 1;
+const FIELD_HEADER = 2;
+const FIELD_APP_METADATA = 3;
+const FIELD_BODY = 1000;
+const EMPTY = new Uint8Array(0);
+
+function lengthDelimitedSize(field: number, length: number): number {
+  return varintLength((field << 3) | WireType.LengthDelimited) + varintLength(length) + length;
+}
+
+function writeLengthDelimited(out: Uint8Array, offset: number, field: number, value: Uint8Array): number {
+  offset = writeVarint(out, offset, (field << 3) | WireType.LengthDelimited);
+  offset = writeVarint(out, offset, value.byteLength);
+  out.set(value, offset);
+  return offset + value.byteLength;
+}
+
+/** Encodes FlightData into one freshly allocated buffer. */
+export function encodeFlightData(data: FlightData): Buffer {
+  const descriptor = data.flightDescriptor ? encodeFlightDescriptor(data.flightDescriptor) : undefined;
+  let size = 0;
+  if (descriptor) size += lengthDelimitedSize(FIELD_DESCRIPTOR, descriptor.byteLength);
+  if (data.dataHeader.byteLength > 0) size += lengthDelimitedSize(FIELD_HEADER, data.dataHeader.byteLength);
+  if (data.appMetadata && data.appMetadata.byteLength > 0) {
+    size += lengthDelimitedSize(FIELD_APP_METADATA, data.appMetadata.byteLength);
+  }
+  if (data.dataBody.byteLength > 0) size += lengthDelimitedSize(FIELD_BODY, data.dataBody.byteLength);
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
+  if (descriptor) offset = writeLengthDelimited(out, offset, FIELD_DESCRIPTOR, descriptor);
+  if (data.dataHeader.byteLength > 0) offset = writeLengthDelimited(out, offset, FIELD_HEADER, data.dataHeader);
+  if (data.appMetadata && data.appMetadata.byteLength > 0) {
+    offset = writeLengthDelimited(out, offset, FIELD_APP_METADATA, data.appMetadata);
+  }
+  if (data.dataBody.byteLength > 0) writeLengthDelimited(out, offset, FIELD_BODY, data.dataBody);
+  return out;
+}
+
+/** Encodes an IPC message as FlightData. */
+export function encodeIpcAsFlightData(message: IpcMessage, descriptor?: FlightDescriptor): Buffer {
+  return encodeFlightData({ dataHeader: message.header, dataBody: message.body, flightDescriptor: descriptor });
+}
+
+/** Decodes FlightData; header, metadata and body are views into `bytes`. */
+export function decodeFlightData(bytes: Uint8Array): FlightData {
+  const data: FlightData = { dataHeader: EMPTY, dataBody: EMPTY };
+  for (const f of readFields(bytes, 'FlightData')) {
+    if (f.field === FIELD_DESCRIPTOR && f.bytes) data.flightDescriptor = decodeFlightDescriptor(f.bytes);
+    else if (f.field === FIELD_HEADER && f.bytes) data.dataHeader = f.bytes;
+    else if (f.field === FIELD_APP_METADATA && f.bytes) data.appMetadata = f.bytes;
+    else if (f.field === FIELD_BODY && f.bytes) data.dataBody = f.bytes;
+  }
+  return data;
+}

@@ -1,0 +1,116 @@
+/** DoAction and ListActions: shoots' actions plus Hangar's own, with JSON bodies and results. */
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { HangarEngine } from '../../core/engine.js';
+import { InvalidArgumentError, UnimplementedError } from '../../core/errors.js';
+import { frameRef, resolveBucket } from '../../core/names.js';
+import { parseBucketDeleteMode } from '../../core/put-mode.js';
+import { parseJsonObject } from '../dataframe-protocol.js';
+import { decodeAction, encodeActionType, encodeResult } from '../flight/flight-messages.js';
+import { streaming, writeWithBackpressure } from './call-io.js';
+
+/** An action: its description for ListActions and what it does. */
+interface ActionDefinition {
+  readonly description: string;
+  run(body: Record<string, unknown>): Promise<unknown>;
+}
+
+/** What the action handlers need from the server beyond the engine. */
+export interface ActionContext {
+  /** The engine. */
+  readonly engine: HangarEngine;
+  /** Asks the server to shut down after the current reply. */
+  requestShutdown(): void;
+}
+
+const json = (value: unknown): Buffer => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
+
+function actions(context: ActionContext): Map<string, ActionDefinition> {
+  const { engine } = context;
+  return new Map<string, ActionDefinition>([
+    ['ping', { description: 'Health check; answers "pong".', run: async () => 'pong' }],
+    ['buckets', { description: 'Lists bucket names as a JSON array.', run: async () => engine.buckets() }],
+    [
+      'stat',
+      {
+        description: 'Describes one frame: {"name","bucket"} → JSON {name, bucket, rows, bytes, version, committed_at, schema}.',
+        run: async (body) => {
+          const info = await engine.stat(frameRef(body.name, body.bucket));
+          return {
+            name: info.name,
+            bucket: info.bucket,
+            rows: info.rows,
+            bytes: info.bytes,
+            version: info.version,
+            committed_at: info.committedAt,
+            schema: info.schema.fields.map((field) => ({ name: field.name, type: String(field.type), nullable: field.nullable })),
+          };
+        },
+      },
+    ],
+    [
+      'delete',
+      {
+        description: 'Deletes a frame: {"name","bucket"}.',
+        run: async (body) => {
+          const ref = frameRef(body.name, body.bucket);
+          await engine.delete(ref);
+          return `deleted frame '${ref.name}' from bucket '${ref.bucket}'`;
+        },
+      },
+    ],
+    [
+      'delete_bucket',
+      {
+        description: 'Deletes a bucket: {"name","mode":"error"|"delete"}; "error" refuses a non-empty bucket.',
+        run: async (body) => {
+          const bucket = resolveBucket(body.name);
+          await engine.deleteBucket(bucket, parseBucketDeleteMode(body.mode));
+          return `deleted bucket '${bucket}'`;
+        },
+      },
+    ],
+    [
+      'shutdown',
+      {
+        description: 'Shuts the server down gracefully after answering.',
+        run: async () => {
+          context.requestShutdown();
+          return 'shutdown';
+        },
+      },
+    ],
+    [
+      'resample',
+      {
+        description: 'Resamples a frame into another (not available in this version).',
+        run: async () => {
+          throw new UnimplementedError('the resample action is not available in this server version yet');
+        },
+      },
+    ],
+  ]);
+}
+
+/** DoAction: runs one action and streams its single JSON (or text) result. */
+export function doActionHandler(context: ActionContext) {
+  const table = actions(context);
+  return streaming(async (call: ServerWritableStream<Buffer, Buffer>) => {
+    const action = decodeAction(call.request);
+    const definition = table.get(action.type);
+    if (!definition) {
+      throw new InvalidArgumentError(`unknown action '${action.type}'; ListActions lists: ${[...table.keys()].join(', ')}`);
+    }
+    const result = await definition.run(parseJsonObject(action.body, `the body of action '${action.type}'`));
+    await writeWithBackpressure(call, encodeResult({ body: json(result) }));
+  });
+}
+
+/** ListActions: every action with its description. */
+export function listActionsHandler(context: ActionContext) {
+  const table = actions(context);
+  return streaming(async (call: ServerWritableStream<Buffer, Buffer>) => {
+    for (const [type, definition] of table) {
+      await writeWithBackpressure(call, encodeActionType({ type, description: definition.description }));
+    }
+  });
+}

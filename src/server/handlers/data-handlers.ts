@@ -1,0 +1,66 @@
+/** DoGet and DoPut: frames in and out as FlightData streams. */
+import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
+import type { HangarEngine } from '../../core/engine.js';
+import { CancelledError, InvalidArgumentError } from '../../core/errors.js';
+import type { IpcMessage } from '../../core/ipc-message.js';
+import { parsePutDescriptor, parseTicket } from '../dataframe-protocol.js';
+import { decodeFlightData, encodeIpcAsFlightData } from '../flight/flight-data.js';
+import { decodeTicket, encodePutResult, type FlightDescriptor } from '../flight/flight-messages.js';
+import { streaming, writeWithBackpressure } from './call-io.js';
+
+/** DoGet: redeems a ticket by streaming the frame, schema first, honouring backpressure. */
+export function doGetHandler(engine: HangarEngine) {
+  return streaming(async (call: ServerWritableStream<Buffer, Buffer>) => {
+    const request = parseTicket(decodeTicket(call.request).ticket);
+    const stream = await engine.read(request, request.columns ? { columns: request.columns } : {});
+    for await (const message of stream.messages) {
+      await writeWithBackpressure(call, encodeIpcAsFlightData(message));
+    }
+  });
+}
+
+/**
+ * Turns DoPut's FlightData into IPC messages. The descriptor arrives on the first message only;
+ * metadata-only messages are skipped. A cancelled call throws instead of ending quietly, so a
+ * client that disconnects mid-put never commits a partial frame.
+ */
+async function* ipcMessagesOf(
+  call: ServerDuplexStream<Buffer, Buffer>,
+  onDescriptor: (descriptor: FlightDescriptor | undefined) => void,
+): AsyncGenerator<IpcMessage> {
+  let first = true;
+  // The default async iterator destroys the whole duplex when reading ends, which would drop the
+  // PutResult and status still to be written.
+  const incoming = call.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+  for await (const raw of incoming) {
+    const data = decodeFlightData(raw);
+    if (first) {
+      onDescriptor(data.flightDescriptor);
+      first = false;
+    }
+    if (data.dataHeader.byteLength === 0) {
+      if (data.dataBody.byteLength > 0) throw new InvalidArgumentError('FlightData has a body but no data_header');
+      continue;
+    }
+    yield { header: data.dataHeader, body: data.dataBody };
+  }
+  if (first) throw new InvalidArgumentError('DoPut received no messages; send a descriptor and a schema');
+  if (call.cancelled) throw new CancelledError('the client cancelled the put; nothing was stored');
+}
+
+/** DoPut: stores a frame per the descriptor's put mode and answers with one PutResult. */
+export function doPutHandler(engine: HangarEngine) {
+  return streaming(async (call: ServerDuplexStream<Buffer, Buffer>) => {
+    let descriptor: FlightDescriptor | undefined;
+    const messages = ipcMessagesOf(call, (first) => (descriptor = first));
+    // The descriptor rides on the first FlightData: read up to the first IPC message to learn it.
+    const head = await messages.next();
+    const request = parsePutDescriptor(descriptor);
+    const all = (async function* () {
+      if (!head.done) yield head.value;
+      yield* messages;
+    })();
+    const summary = await engine.put(request, request.mode, all);
+    await writeWithBackpressure(call, encodePutResult(Buffer.from(JSON.stringify(summary), 'utf8')));
+  });
+}
