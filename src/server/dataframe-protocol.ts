@@ -5,7 +5,7 @@
 import { InvalidArgumentError, UnimplementedError } from '../core/errors.js';
 import { type FrameRef, frameRef, resolveBucket } from '../core/names.js';
 import { type PutMode, parsePutMode } from '../core/put-mode.js';
-import { DescriptorType, type FlightDescriptor } from './flight/flight-messages.js';
+import { DescriptorType, type FlightDescriptor } from '../flight/flight-messages.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

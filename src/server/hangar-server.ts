@@ -9,7 +9,7 @@ import { defaultConnectorRegistry } from '../connectors/registry.js';
 import type { EngineOptions, HangarEngine } from '../core/engine.js';
 import type { ParquetCodec } from '../core/parquet/parquet-codec.js';
 import { TOKENS, createContainer } from './container.js';
-import { FLIGHT_SERVICE } from './flight/flight-service.js';
+import { FLIGHT_SERVICE } from '../flight/flight-service.js';
 import { doActionHandler, listActionsHandler } from './handlers/action-handlers.js';
 import { doGetHandler, doPutHandler } from './handlers/data-handlers.js';
 import { getFlightInfoHandler, getSchemaHandler, listFlightsHandler } from './handlers/info-handlers.js';

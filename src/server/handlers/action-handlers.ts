@@ -5,7 +5,7 @@ import { InvalidArgumentError, UnimplementedError } from '../../core/errors.js';
 import { frameRef, resolveBucket } from '../../core/names.js';
 import { parseBucketDeleteMode } from '../../core/put-mode.js';
 import { parseJsonObject } from '../dataframe-protocol.js';
-import { decodeAction, encodeActionType, encodeResult } from '../flight/flight-messages.js';
+import { decodeAction, encodeActionType, encodeResult } from '../../flight/flight-messages.js';
 import { streaming, writeWithBackpressure } from './call-io.js';
 
 /** An action: its description for ListActions and what it does. */

@@ -1,7 +1,7 @@
 /** Helpers shared by the RPC handlers: backpressure-aware writes and error replies. */
 import type { Metadata, ServerWritableStream, ServerDuplexStream, sendUnaryData } from '@grpc/grpc-js';
 import { CancelledError } from '../../core/errors.js';
-import { toServiceError } from '../flight/status-mapping.js';
+import { toServiceError } from '../status-mapping.js';
 
 type WritableCall = ServerWritableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
 

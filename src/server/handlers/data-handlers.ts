@@ -4,8 +4,8 @@ import type { HangarEngine } from '../../core/engine.js';
 import { CancelledError, InvalidArgumentError } from '../../core/errors.js';
 import type { IpcMessage } from '../../core/ipc-message.js';
 import { parsePutDescriptor, parseTicket } from '../dataframe-protocol.js';
-import { decodeFlightData, encodeIpcAsFlightData } from '../flight/flight-data.js';
-import { decodeTicket, encodePutResult, type FlightDescriptor } from '../flight/flight-messages.js';
+import { decodeFlightData, encodeIpcAsFlightData } from '../../flight/flight-data.js';
+import { decodeTicket, encodePutResult, type FlightDescriptor } from '../../flight/flight-messages.js';
 import { streaming, writeWithBackpressure } from './call-io.js';
 
 /** DoGet: redeems a ticket by streaming the frame, schema first, honouring backpressure. */

@@ -10,7 +10,7 @@ import {
   decodeFlightDescriptor,
   encodeFlightInfo,
   encodeSchemaResult,
-} from '../flight/flight-messages.js';
+} from '../../flight/flight-messages.js';
 import { streaming, unary, writeWithBackpressure } from './call-io.js';
 
 /** Builds the FlightInfo of a frame: PATH [name, bucket], one endpoint on this server. */

@@ -1,8 +1,8 @@
 /** Handshake and the RPCs this version does not offer. */
 import type { ServerDuplexStream, sendUnaryData } from '@grpc/grpc-js';
 import { UnimplementedError } from '../../core/errors.js';
-import { decodeHandshake, encodeHandshake } from '../flight/flight-messages.js';
-import { toServiceError } from '../flight/status-mapping.js';
+import { decodeHandshake, encodeHandshake } from '../../flight/flight-messages.js';
+import { toServiceError } from '../status-mapping.js';
 import { failStream } from './call-io.js';
 
 /**

@@ -2,7 +2,7 @@
  * The few protobuf wire-format primitives Flight's messages need: varints, length-delimited fields.
  * Written by hand so FlightData bodies are never copied through a generic protobuf library.
  */
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 /** Protobuf wire types used by Flight. */
 export const enum WireType {

@@ -2,7 +2,7 @@
  * The FlightData codec: the hot path. Encodes an IPC message into one buffer with a single copy of
  * the body, and decodes incoming FlightData into views of the received buffer (no body copy).
  */
-import type { IpcMessage } from '../../core/ipc-message.js';
+import type { IpcMessage } from '../core/ipc-message.js';
 import { type FlightDescriptor, decodeFlightDescriptor, encodeFlightDescriptor } from './flight-messages.js';
 import { WireType, readFields, varintLength, writeVarint } from './protobuf-wire.js';
 

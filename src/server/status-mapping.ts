@@ -10,7 +10,7 @@
  * See docs/protocol.md, "Errors".
  */
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { type HangarErrorCode, toHangarError } from '../../core/errors.js';
+import { type HangarErrorCode, toHangarError } from '../core/errors.js';
 
 const GRPC_CODES: Record<HangarErrorCode, status> = {
   NOT_FOUND: status.NOT_FOUND,
