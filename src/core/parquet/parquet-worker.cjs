@@ -3,6 +3,7 @@
 'use strict';
 const { parentPort } = require('node:worker_threads');
 const pq = require('parquet-wasm/node');
+const arrow = require('apache-arrow');
 
 function encode(request) {
   let builder = new pq.WriterPropertiesBuilder()
@@ -20,8 +21,10 @@ function encode(request) {
 
 function decode(request) {
   const options = { batchSize: request.batchRows, rowGroups: request.rowGroups };
-  if (request.columns) options.columns = request.columns;
-  return pq.readParquet(new Uint8Array(request.parquet), options).intoIPCStream();
+  const ipc = pq.readParquet(new Uint8Array(request.parquet), options).intoIPCStream();
+  if (!request.columns) return ipc;
+  // parquet-wasm's synchronous reader ignores its `columns` option, so project after decoding.
+  return arrow.tableToIPC(arrow.tableFromIPC(ipc).select(request.columns), 'stream');
 }
 
 parentPort.on('message', (request) => {
