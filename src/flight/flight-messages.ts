@@ -186,18 +186,12 @@ export function decodeFlightInfo(bytes: Uint8Array): FlightInfo {
     if (f.field === 1 && f.bytes) info.schema = f.bytes;
     else if (f.field === 2 && f.bytes) info.flightDescriptor = decodeFlightDescriptor(f.bytes);
     else if (f.field === 3 && f.bytes) info.endpoint.push(decodeEndpoint(f.bytes));
-    else if (f.field === 4) info.totalRecords = int64(f.varint);
-    else if (f.field === 5) info.totalBytes = int64(f.varint);
+    else if (f.field === 4) info.totalRecords = f.varint ?? 0;
+    else if (f.field === 5) info.totalBytes = f.varint ?? 0;
     else if (f.field === 6) info.ordered = f.varint === 1;
     else if (f.field === 7) info.appMetadata = f.bytes;
   }
   return info;
-}
-
-/** Interprets a decoded varint as a signed int64 (values ≥ 2^63 are negative). */
-function int64(value: number | undefined): number {
-  if (value === undefined) return 0;
-  return value >= 2 ** 63 ? value - 2 ** 64 : value;
 }
 
 /** Encodes a SchemaResult. */

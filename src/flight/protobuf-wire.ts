@@ -103,17 +103,32 @@ export function* readFields(input: Uint8Array, messageName: string): Generator<P
   const fail = (why: string): never => {
     throw new InvalidArgumentError(`malformed ${messageName} message: ${why}`);
   };
+  // Varints are read as int64: values past 2^53 go through BigInt so -1 (ten bytes) stays -1.
   const readVarint = (): number => {
     let result = 0;
     let multiplier = 1;
     for (let i = 0; i < 10; i++) {
       if (offset >= input.byteLength) fail('truncated varint');
       const byte = input[offset++]!;
+      if (i === 7) return readLongVarintTail(result, byte);
       result += (byte & 0x7f) * multiplier;
       if (byte < 0x80) return result;
       multiplier *= 128;
     }
     return fail('varint longer than 10 bytes');
+  };
+  const readLongVarintTail = (low: number, firstHighByte: number): number => {
+    let value = BigInt(low) + (BigInt(firstHighByte & 0x7f) << 49n);
+    let byte = firstHighByte;
+    let shift = 56n;
+    while (byte >= 0x80) {
+      if (offset >= input.byteLength) fail('truncated varint');
+      if (shift > 63n) fail('varint longer than 10 bytes');
+      byte = input[offset++]!;
+      value += BigInt(byte & 0x7f) << shift;
+      shift += 7n;
+    }
+    return Number(BigInt.asIntN(64, value));
   };
   while (offset < input.byteLength) {
     const tag = readVarint();

@@ -1,0 +1,53 @@
+import { Message, Utf8, tableFromArrays, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../src/core/errors.js';
+import {
+  decodeEncapsulatedSchema,
+  encapsulateMessage,
+  encodeSchemaHeader,
+  inspectMessage,
+  joinIpcStream,
+  splitIpcStream,
+} from '../../src/core/ipc-message.js';
+
+const table = tableFromArrays({ a: Int32Array.of(1, 2, 3), b: vectorFromArray(['x', 'y', 'z'], new Utf8()) });
+
+describe('IPC messages', () => {
+  it('splits a stream into views and joins it back to an equal table', () => {
+    const stream = tableToIPC(table, 'stream');
+    const messages = splitIpcStream(stream);
+    expect(messages.map((m) => inspectMessage(m).kind)).toEqual(['schema', 'batch']);
+    expect(messages[1]!.body.buffer).toBe(stream.buffer);
+    const back = tableFromIPC(joinIpcStream(messages));
+    expect(back.toArray().map((row) => row.toJSON())).toEqual(table.toArray().map((row) => row.toJSON()));
+  });
+
+  it('reports rows and body length of batches', () => {
+    const [, batch] = splitIpcStream(tableToIPC(table, 'stream'));
+    const info = inspectMessage(batch!);
+    expect(info).toMatchObject({ kind: 'batch', rows: 3 });
+  });
+
+  it('refuses a body shorter than the header declares', () => {
+    const [, batch] = splitIpcStream(tableToIPC(table, 'stream'));
+    expect(() => inspectMessage({ header: batch!.header, body: batch!.body.subarray(0, 4) })).toThrow(/declares/);
+  });
+
+  it('refuses garbage headers', () => {
+    expect(() => inspectMessage({ header: Uint8Array.of(1, 2, 3), body: new Uint8Array(0) })).toThrow(InvalidArgumentError);
+    const random = Uint8Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff);
+    expect(() => inspectMessage({ header: random, body: new Uint8Array(0) })).toThrow(InvalidArgumentError);
+  });
+
+  it('refuses a truncated stream', () => {
+    const stream = tableToIPC(table, 'stream');
+    expect(() => splitIpcStream(stream.subarray(0, stream.length - 30))).toThrow(/truncated/);
+  });
+
+  it('encodes a schema header and reads an encapsulated schema back', () => {
+    const header = encodeSchemaHeader(table.schema);
+    expect(Message.decode(header).isSchema()).toBe(true);
+    const schema = decodeEncapsulatedSchema(encapsulateMessage({ header, body: new Uint8Array(0) }));
+    expect(schema.fields.map((field) => `${field.name}:${field.type}`)).toEqual(['a:Int32', 'b:Utf8']);
+  });
+});

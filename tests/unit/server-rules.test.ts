@@ -1,0 +1,89 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { LocalConnector } from '../../src/connectors/local/local-connector.js';
+import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
+import { defaultConnectorRegistry } from '../../src/connectors/registry.js';
+import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
+import { parseCriteria, parsePutDescriptor, parseTicket } from '../../src/server/dataframe-protocol.js';
+import { DescriptorType } from '../../src/flight/flight-messages.js';
+import { HANGAR_ERROR_TRAILER, clientFamily, toServiceError } from '../../src/server/status-mapping.js';
+
+const agent = (value: string): Metadata => {
+  const metadata = new Metadata();
+  metadata.set('user-agent', value);
+  return metadata;
+};
+const PYARROW = agent('grpc-c++/1.54.3 grpc-c/31.0.0 (linux; chttp2)');
+const GO = agent('grpc-go/1.64.0');
+const JS = agent('grpc-node-js/1.14.0');
+
+describe('status mapping', () => {
+  it('classifies clients by user-agent', () => {
+    expect(clientFamily(PYARROW)).toBe('arrow-cpp');
+    expect(clientFamily(GO)).toBe('go');
+    expect(clientFamily(JS)).toBe('other');
+    expect(clientFamily(undefined)).toBe('other');
+  });
+
+  it('maps error types to precise gRPC codes with a JSON detail', () => {
+    const error = toServiceError(new NotFoundError('frame x missing'), JS);
+    expect(error.code).toBe(status.NOT_FOUND);
+    expect(error.details).toBe('frame x missing');
+    const detail = JSON.parse(String(error.metadata!.get('grpc-status-details-bin')[0]));
+    expect(detail).toEqual({ type: 'FileNotFoundError', message: 'frame x missing', code: 'NOT_FOUND' });
+    expect(toServiceError(new InvalidArgumentError('bad'), JS).code).toBe(status.INVALID_ARGUMENT);
+    expect(toServiceError(new AlreadyExistsError('dup'), JS).code).toBe(status.ALREADY_EXISTS);
+    expect(toServiceError(new BucketNotEmptyError('b'), JS).code).toBe(status.FAILED_PRECONDITION);
+    expect(toServiceError(new Error('kaboom'), JS).code).toBe(status.INTERNAL);
+  });
+
+  it("gives Arrow C++ clients shoots' convention for the types shoots translates", () => {
+    const error = toServiceError(new AlreadyExistsError('dup'), PYARROW);
+    expect(error.code).toBe(status.UNKNOWN);
+    expect(error.metadata!.get('x-arrow-status')).toEqual(['45']);
+    expect(JSON.parse(String(error.metadata!.get('grpc-status-details-bin')[0])).type).toBe('FileExistsError');
+    const invalid = toServiceError(new InvalidArgumentError('bad'), PYARROW);
+    expect(invalid.code).toBe(status.INVALID_ARGUMENT);
+    expect(invalid.metadata!.get('x-arrow-status')).toEqual([]);
+  });
+
+  it('keeps grpc-status-details-bin away from Go clients, which require a protobuf there', () => {
+    const error = toServiceError(new NotFoundError('gone'), GO);
+    expect(error.code).toBe(status.NOT_FOUND);
+    expect(error.metadata!.get('grpc-status-details-bin')).toEqual([]);
+    expect(JSON.parse(String(error.metadata!.get(HANGAR_ERROR_TRAILER)[0])).code).toBe('NOT_FOUND');
+  });
+});
+
+describe('dataframe protocol parsing', () => {
+  const json = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value));
+
+  it('reads shoots put commands and PATH descriptors', () => {
+    expect(parsePutDescriptor({ type: DescriptorType.Cmd, cmd: json({ name: 'f', mode: 'append', bucket: null, batch_size: 5000 }) }))
+      .toEqual({ name: 'f', bucket: 'default', mode: 'append' });
+    expect(parsePutDescriptor({ type: DescriptorType.Path, path: ['f', 'b'] })).toEqual({ name: 'f', bucket: 'b', mode: 'error' });
+    expect(() => parsePutDescriptor({ type: DescriptorType.Path, path: ['a', 'b', 'c'] })).toThrow(/\[name\] or \[name, bucket\]/);
+    expect(() => parsePutDescriptor(undefined)).toThrow(/no FlightDescriptor/);
+    expect(() => parsePutDescriptor({ type: DescriptorType.Cmd, cmd: Buffer.from('{nope') })).toThrow(/not valid UTF-8 JSON/);
+    expect(() => parsePutDescriptor({ type: DescriptorType.Cmd, cmd: json([1]) })).toThrow(/must be a JSON object/);
+  });
+
+  it('reads tickets and criteria', () => {
+    expect(parseTicket(json({ name: 'f', bucket: 'b', columns: ['x'] }))).toEqual({ name: 'f', bucket: 'b', columns: ['x'] });
+    expect(() => parseTicket(json({ name: 'f', columns: 'x' }))).toThrow(/"columns" must be a list/);
+    expect(() => parseTicket(json({ name: 'f', sql: 'select 1' }))).toThrow(/SQL tickets are not supported/);
+    expect(parseCriteria(new Uint8Array(0))).toEqual({ bucket: 'default' });
+    expect(parseCriteria(json({ bucket: 'b', regex: '^a' }))).toEqual({ bucket: 'b', regex: '^a' });
+    expect(() => parseCriteria(json({ regex: 5 }))).toThrow(/"regex" must be a string/);
+  });
+});
+
+describe('connector registry', () => {
+  it('maps schemes and plain paths to connectors', async () => {
+    const registry = defaultConnectorRegistry();
+    expect(await registry.create('memory:')).toBeInstanceOf(MemoryConnector);
+    expect(await registry.create('file:///tmp/x')).toBeInstanceOf(LocalConnector);
+    expect(await registry.create('./relative/dir')).toBeInstanceOf(LocalConnector);
+    await expect(registry.create('nosuch://x')).rejects.toThrow(/unknown store location scheme 'nosuch:'.*memory:, file:/);
+  });
+});
