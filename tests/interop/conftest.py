@@ -1,0 +1,113 @@
+"""Fixtures: real Hangar server subprocesses (local store in a tmp dir, or memory:), clients, names."""
+from __future__ import annotations
+
+import faulthandler
+import itertools
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hangar_interop import MAIN_JS, HangarProcess  # noqa: E402
+
+# A hung RPC must not hang CI: dump every thread's stack and exit hard after this long per test.
+# (Servers started by the suite die with it: see _die_with_parent.)
+PER_TEST_WATCHDOG_S = 240
+
+
+@pytest.fixture(autouse=True)
+def _watchdog():
+    faulthandler.dump_traceback_later(PER_TEST_WATCHDOG_S, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(scope="session")
+def logs_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("server-logs")
+
+
+def _start(data, logs_dir: Path, label: str) -> HangarProcess:
+    if not MAIN_JS.exists():
+        pytest.fail(f"{MAIN_JS} is missing: run `npm run build` (tests/interop/run.sh builds it when absent)")
+    return HangarProcess(data, logs_dir, label).start()
+
+
+def _stop(server: HangarProcess) -> None:
+    code = server.stop(signal.SIGTERM)
+    if code != 0:
+        sys.stderr.write(f"\nhangar ({server.data}) exited with {code}; stderr tail:\n{server.stderr_text()}\n")
+
+
+@pytest.fixture(scope="session")
+def local_store(tmp_path_factory) -> Path:
+    """The directory of the shared local-store server (inside its own parent, to spot escapes)."""
+    return tmp_path_factory.mktemp("local-parent") / "store"
+
+
+@pytest.fixture(scope="session")
+def local_server(local_store: Path, logs_dir: Path):
+    """A server on a local directory store, shared by the session. Tests use unique names."""
+    server = _start(local_store, logs_dir, "local")
+    yield server
+    _stop(server)
+
+
+@pytest.fixture(scope="session")
+def memory_server(logs_dir: Path):
+    """A server on the in-memory store, shared by the session."""
+    server = _start("memory:", logs_dir, "memory")
+    yield server
+    _stop(server)
+
+
+@pytest.fixture(params=["local", "memory"])
+def any_server(request):
+    """Runs a test once against each store."""
+    return request.getfixturevalue(f"{request.param}_server")
+
+
+@pytest.fixture
+def client(local_server):
+    with local_server.client() as c:
+        yield c
+
+
+@pytest.fixture
+def mem_client(memory_server):
+    with memory_server.client() as c:
+        yield c
+
+
+@pytest.fixture
+def start_server(logs_dir: Path):
+    """Factory for dedicated servers (restart, kill -9, shutdown tests): start_server(data_dir).
+    Every server it started is stopped (SIGTERM, then SIGKILL) when the test ends."""
+    started: list[HangarProcess] = []
+
+    def start(data, label: str = "dedicated") -> HangarProcess:
+        server = _start(data, logs_dir, label)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop(signal.SIGTERM)
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def uniq(request):
+    """uniq(prefix) → a fresh valid frame/bucket name, unique across the session."""
+    base = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)[:60].strip("_") or "t"
+
+    def make(prefix: str = "f") -> str:
+        return f"{prefix}_{base}_{next(_counter)}"
+
+    return make
