@@ -14,12 +14,13 @@ export interface ServeOptions {
 /** Starts the server, prints its location, and shuts down gracefully on signals. */
 export async function serve(options: ServeOptions): Promise<void> {
   const server = await HangarServer.start(options);
-  process.stdout.write(`hangar listening on ${server.location}\n`);
   const stop = (signal: string): void => {
     process.stderr.write(`hangar: ${signal} received, shutting down\n`);
     void server.close();
   };
+  // Handlers go in before the listening line: whoever reads that line may signal at once.
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  process.stdout.write(`hangar listening on ${server.location}\n`);
   await server.closed;
 }

@@ -45,8 +45,14 @@ async function* ipcMessagesOf(
     yield { header: data.dataHeader, body: data.dataBody };
   }
   if (first) throw new InvalidArgumentError('DoPut received no messages; send a descriptor and a schema');
+  // grpc-js ends the request stream *before* it reports a cancellation (RST_STREAM arrives within
+  // ~1 ms), so a cancelled put first looks complete. Wait briefly for the verdict before committing.
+  await new Promise((resolve) => setTimeout(resolve, CANCELLATION_SETTLE_MS));
   if (call.cancelled) throw new CancelledError('the client cancelled the put; nothing was stored');
 }
+
+/** How long after the end of a put's input to wait for a late cancellation (measured: < 1 ms). */
+const CANCELLATION_SETTLE_MS = 5;
 
 /** DoPut: stores a frame per the descriptor's put mode and answers with one PutResult. */
 export function doPutHandler(engine: HangarEngine) {
