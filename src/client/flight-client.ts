@@ -1,0 +1,256 @@
+/**
+ * FlightClient: a generic Arrow Flight client (any Flight server, not only Hangar) over grpc-js,
+ * with Flight messages encoded by hand and data moved as apache-arrow RecordBatches.
+ */
+import {
+  type CallOptions,
+  type ChannelOptions,
+  type Client,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  Metadata,
+  credentials,
+  makeGenericClientConstructor,
+} from '@grpc/grpc-js';
+import type { Schema } from 'apache-arrow';
+import { decodeEncapsulatedSchema } from '../core/ipc-message.js';
+import { FLIGHT_SERVICE, type FlightMethod } from '../flight/flight-service.js';
+import {
+  type ActionType,
+  DescriptorType,
+  EMPTY_MESSAGE,
+  type FlightDescriptor,
+  type FlightInfo,
+  type Ticket,
+  decodeActionType,
+  decodeFlightInfo,
+  decodePutResult,
+  decodeResult,
+  decodeSchemaResult,
+  encodeAction,
+  encodeCriteria,
+  encodeFlightDescriptor,
+  encodeTicket,
+} from '../flight/flight-messages.js';
+import { cancelOnAbort, collect, responseMessages, unaryCall, waitForDrain } from './call-stream.js';
+import type { ErrorContext } from './error-mapping.js';
+import { messageToFlightData } from './flight-data-frames.js';
+import { type RecordBatchSource, encodeIpcMessages } from './ipc-encoder.js';
+import { parseLocation } from './location.js';
+import { FlightRecordBatchStream } from './record-batch-stream.js';
+import { FlightResultStream } from './result-stream.js';
+
+/** Options of {@link FlightClient.connect}. */
+export interface FlightClientOptions {
+  /** Headers (gRPC metadata) sent with every call, e.g. an authorization token. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** PEM root certificates for grpc+tls:// (default: the system's). */
+  readonly rootCertificates?: Buffer;
+  /** Extra grpc-js channel options; they override the client's defaults. */
+  readonly channelOptions?: ChannelOptions;
+  /** Largest record batch body DoPut sends in one message; bigger batches are sliced (default 4 MiB). */
+  readonly maxBatchBytes?: number;
+}
+
+/** Per-call options. */
+export interface FlightCallOptions {
+  /** Cancels the call when it aborts. */
+  readonly signal?: AbortSignal;
+  /** Fails the call with DEADLINE_EXCEEDED after this many milliseconds. */
+  readonly timeoutMs?: number;
+  /** Headers for this call, added to the client's. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** A FlightInfo with its schema decoded. */
+export type FlightInfoResult = Omit<FlightInfo, 'schema'> & {
+  /** The dataset's schema, or undefined when the server sent none. */
+  readonly schema: Schema | undefined;
+  /** The schema as sent: an encapsulated IPC Schema message. */
+  readonly schemaBytes: Uint8Array;
+};
+
+/** Anything DoGet accepts as a ticket. Strings are sent as UTF-8. */
+export type TicketInput = Ticket | Uint8Array | string;
+
+const MiB = 1024 * 1024;
+const utf8 = new TextEncoder();
+const FlightServiceClient = makeGenericClientConstructor(FLIGHT_SERVICE, 'FlightService');
+const pass = (value: Buffer): Buffer => value;
+
+/** Builds a PATH descriptor. */
+export function pathDescriptor(...path: string[]): FlightDescriptor {
+  return { type: DescriptorType.Path, path };
+}
+
+/** Builds a CMD descriptor; strings are sent as UTF-8. */
+export function commandDescriptor(cmd: Uint8Array | string): FlightDescriptor {
+  return { type: DescriptorType.Cmd, cmd: typeof cmd === 'string' ? utf8.encode(cmd) : cmd };
+}
+
+function toBytes(value: Uint8Array | string | undefined): Uint8Array {
+  if (value === undefined) return new Uint8Array(0);
+  return typeof value === 'string' ? utf8.encode(value) : value;
+}
+
+function withDecodedSchema(info: FlightInfo): FlightInfoResult {
+  const { schema: schemaBytes, ...rest } = info;
+  return { ...rest, schemaBytes, schema: schemaBytes.byteLength > 0 ? decodeEncapsulatedSchema(schemaBytes) : undefined };
+}
+
+/** A connection to one Flight server. Calls may run concurrently; close it when done. */
+export class FlightClient {
+  private readonly context: ErrorContext;
+
+  private constructor(
+    private readonly grpc: Client,
+    /** The server's location, e.g. `grpc://127.0.0.1:8815`. */
+    readonly location: string,
+    private readonly options: FlightClientOptions,
+  ) {
+    this.context = { location };
+  }
+
+  /**
+   * Creates a client for `grpc://HOST:PORT`, `grpc+tcp://…` or `grpc+tls://…`. The connection is
+   * made lazily: an unreachable server shows up as an error of the first call.
+   * @throws InvalidArgumentError for a malformed location
+   */
+  static connect(location: string, options: FlightClientOptions = {}): FlightClient {
+    const target = parseLocation(location);
+    const channelCredentials = target.tls ? credentials.createSsl(options.rootCertificates ?? null) : credentials.createInsecure();
+    const grpc = new FlightServiceClient(target.address, channelCredentials, {
+      // Flight servers send record batches of any size; grpc-js caps received messages at 4 MB.
+      'grpc.max_receive_message_length': -1,
+      'grpc.max_send_message_length': -1,
+      ...options.channelOptions,
+    });
+    return new FlightClient(grpc, target.uri, options);
+  }
+
+  private metadata(options: FlightCallOptions): Metadata {
+    const metadata = new Metadata();
+    for (const [key, value] of Object.entries({ ...this.options.headers, ...options.headers })) metadata.set(key, value);
+    return metadata;
+  }
+
+  private callOptions(options: FlightCallOptions): CallOptions {
+    return options.timeoutMs === undefined ? {} : { deadline: Date.now() + options.timeoutMs };
+  }
+
+  private unary(method: FlightMethod, request: Buffer, options: FlightCallOptions): Promise<Buffer> {
+    return unaryCall((callback) => {
+      const call = this.grpc.makeUnaryRequest(
+        FLIGHT_SERVICE[method].path,
+        pass,
+        pass,
+        request,
+        this.metadata(options),
+        this.callOptions(options),
+        (error, response) => {
+          stopListening();
+          callback(error, response);
+        },
+      );
+      const stopListening = cancelOnAbort(call, options.signal);
+    }, this.context);
+  }
+
+  private serverStream(method: FlightMethod, request: Buffer, options: FlightCallOptions): ClientReadableStream<Buffer> {
+    const call = this.grpc.makeServerStreamRequest(
+      FLIGHT_SERVICE[method].path,
+      pass,
+      pass,
+      request,
+      this.metadata(options),
+      this.callOptions(options),
+    );
+    const stopListening = cancelOnAbort(call, options.signal);
+    call.on('status', stopListening);
+    return call;
+  }
+
+  /**
+   * Lists the server's flights. `criteria` is passed through as the Criteria expression (strings
+   * as UTF-8); its meaning is the server's.
+   */
+  listFlights(criteria?: Uint8Array | string, options: FlightCallOptions = {}): FlightResultStream<FlightInfoResult> {
+    const call = this.serverStream('ListFlights', encodeCriteria({ expression: toBytes(criteria) }), options);
+    return FlightResultStream.map(responseMessages(call, this.context), (raw) => withDecodedSchema(decodeFlightInfo(raw)));
+  }
+
+  /** Describes one flight: schema, endpoints (with tickets), sizes. */
+  async getFlightInfo(descriptor: FlightDescriptor, options: FlightCallOptions = {}): Promise<FlightInfoResult> {
+    return withDecodedSchema(decodeFlightInfo(await this.unary('GetFlightInfo', encodeFlightDescriptor(descriptor), options)));
+  }
+
+  /** Returns one flight's schema. */
+  async getSchema(descriptor: FlightDescriptor, options: FlightCallOptions = {}): Promise<Schema> {
+    const bytes = decodeSchemaResult(await this.unary('GetSchema', encodeFlightDescriptor(descriptor), options));
+    return decodeEncapsulatedSchema(bytes);
+  }
+
+  /**
+   * Redeems a ticket. The call starts at once; read the batches with `for await`, or the whole
+   * stream with `readAll()`. Server errors surface when reading.
+   */
+  doGet(ticket: TicketInput, options: FlightCallOptions = {}): FlightRecordBatchStream {
+    const value: Ticket = ticket instanceof Uint8Array || typeof ticket === 'string' ? { ticket: toBytes(ticket) } : ticket;
+    const call = this.serverStream('DoGet', encodeTicket(value), options);
+    return new FlightRecordBatchStream(responseMessages(call, this.context));
+  }
+
+  /**
+   * Uploads record batches under a descriptor and returns the app_metadata of each PutResult the
+   * server answered. Batches are sent one message at a time and only as fast as the server takes
+   * them; batches bigger than `maxBatchBytes` are sliced. If the source throws, the call is
+   * cancelled and the source's error rethrown.
+   */
+  async doPut(descriptor: FlightDescriptor, source: RecordBatchSource, options: FlightCallOptions = {}): Promise<Uint8Array[]> {
+    const call: ClientDuplexStream<Buffer, Buffer> = this.grpc.makeBidiStreamRequest(
+      FLIGHT_SERVICE.DoPut.path,
+      pass,
+      pass,
+      this.metadata(options),
+      this.callOptions(options),
+    );
+    const stopListening = cancelOnAbort(call, options.signal);
+    const responses = responseMessages(call, this.context);
+    const results = collect(responses);
+    results.catch(() => undefined); // awaited below; this only silences an early rejection
+    const maxBatchBytes = this.options.maxBatchBytes ?? 4 * MiB;
+    try {
+      let first = true;
+      for await (const message of encodeIpcMessages(source, maxBatchBytes)) {
+        if (responses.error) throw responses.error;
+        const frame = messageToFlightData(message, first ? descriptor : undefined);
+        first = false;
+        if (!call.write(frame)) await waitForDrain(call, this.context);
+      }
+      call.end();
+      return (await results).map((raw) => decodePutResult(raw));
+    } catch (error) {
+      responses.cancel();
+      throw error;
+    } finally {
+      stopListening();
+    }
+  }
+
+  /** Runs an action and yields each result body. */
+  doAction(type: string, body?: Uint8Array | string, options: FlightCallOptions = {}): FlightResultStream<Uint8Array> {
+    const call = this.serverStream('DoAction', encodeAction({ type, body: toBytes(body) }), options);
+    return FlightResultStream.map(responseMessages(call, this.context), (raw) => decodeResult(raw).body);
+  }
+
+  /** Lists the actions the server offers. */
+  listActions(options: FlightCallOptions = {}): Promise<ActionType[]> {
+    const call = this.serverStream('ListActions', EMPTY_MESSAGE, options);
+    return FlightResultStream.map(responseMessages(call, this.context), decodeActionType).toArray();
+  }
+
+  /** Closes the channel. Start no calls afterwards. */
+  close(): void {
+    this.grpc.close();
+  }
+}

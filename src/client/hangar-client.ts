@@ -1,0 +1,209 @@
+/** HangarClient: Hangar's dataframe operations (put, get, list, stat, buckets) on top of FlightClient. */
+import type { RecordBatch, Schema, Table } from 'apache-arrow';
+import { HangarError } from '../core/errors.js';
+import type { PutSummary } from '../core/frame-info.js';
+import type { BucketDeleteMode, PutMode } from '../core/put-mode.js';
+import { type FlightCallOptions, FlightClient, type FlightClientOptions, commandDescriptor } from './flight-client.js';
+import type { RecordBatchSource } from './ipc-encoder.js';
+import type { FlightRecordBatchStream } from './record-batch-stream.js';
+
+export type { PutSummary } from '../core/frame-info.js';
+export type { BucketDeleteMode, PutMode } from '../core/put-mode.js';
+
+/** The server a client connects to when given none: env HANGAR_SERVER, else grpc://127.0.0.1:8815. */
+export function defaultServerLocation(): string {
+  return process.env.HANGAR_SERVER || 'grpc://127.0.0.1:8815';
+}
+
+/** Options naming a frame's bucket. */
+export interface BucketOptions extends FlightCallOptions {
+  /** The bucket (default: the server's default bucket). */
+  readonly bucket?: string;
+}
+
+/** Options of {@link HangarClient.put}. */
+export interface PutOptions extends BucketOptions {
+  /** What to do if the frame exists: fail (default), append rows, or replace it. */
+  readonly mode?: PutMode;
+}
+
+/** Options of {@link HangarClient.get} and {@link HangarClient.getStream}. */
+export interface GetOptions extends BucketOptions {
+  /** Columns to fetch (all when absent). */
+  readonly columns?: readonly string[];
+}
+
+/** Options of {@link HangarClient.list}. */
+export interface ListOptions extends BucketOptions {
+  /** Only frames whose name matches this regular expression (server-side). */
+  readonly regex?: string;
+}
+
+/** Options of {@link HangarClient.deleteBucket}. */
+export interface DeleteBucketOptions extends FlightCallOptions {
+  /** `error` (default) refuses a non-empty bucket; `delete` deletes its frames too. */
+  readonly mode?: BucketDeleteMode;
+}
+
+/** One frame as listed. */
+export interface FrameListing {
+  /** The frame's name. */
+  readonly name: string;
+  /** Its bucket. */
+  readonly bucket: string;
+  /** Its Arrow schema. */
+  readonly schema: Schema;
+  /** Row count. */
+  readonly rows: number;
+  /** Arrow (in-memory) size in bytes. */
+  readonly bytes: number;
+}
+
+/** One column as `stat` describes it. */
+export interface FieldDescription {
+  /** Column name. */
+  readonly name: string;
+  /** Arrow type, as text (e.g. `Int64`, `Dictionary<Int32, Utf8>`). */
+  readonly type: string;
+  /** Whether it may hold nulls. */
+  readonly nullable: boolean;
+}
+
+/** What `stat` reports about a frame. */
+export interface FrameStat {
+  /** The frame's name. */
+  readonly name: string;
+  /** Its bucket. */
+  readonly bucket: string;
+  /** Row count. */
+  readonly rows: number;
+  /** Arrow (in-memory) size in bytes. */
+  readonly bytes: number;
+  /** Version number, raised by every put. */
+  readonly version: number;
+  /** ISO-8601 time of the commit that made this version. */
+  readonly committedAt: string;
+  /** The columns. */
+  readonly schema: FieldDescription[];
+}
+
+const utf8 = new TextDecoder();
+
+function unexpected(what: string, detail: string): HangarError {
+  return new HangarError('INTERNAL', `unexpected ${what} from the server: ${detail}`, { type: 'FlightProtocolError' });
+}
+
+function parseJson<T>(bytes: Uint8Array | undefined, what: string): T {
+  if (!bytes) throw unexpected(what, 'no result');
+  const text = utf8.decode(bytes);
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw unexpected(what, JSON.stringify(text.slice(0, 200)));
+  }
+}
+
+/** A connection to a Hangar server. Close it when done. */
+export class HangarClient {
+  /**
+   * @param flight - the underlying Flight client (for calls HangarClient does not wrap)
+   */
+  constructor(readonly flight: FlightClient) {}
+
+  /**
+   * Creates a client (connecting lazily) for `location`, by default {@link defaultServerLocation}.
+   * @throws InvalidArgumentError for a malformed location
+   */
+  static connect(location: string = defaultServerLocation(), options: FlightClientOptions = {}): HangarClient {
+    return new HangarClient(FlightClient.connect(location, options));
+  }
+
+  /** The server's location. */
+  get location(): string {
+    return this.flight.location;
+  }
+
+  /**
+   * Stores a frame from a Table or a stream of record batches. The frame changes atomically when
+   * the upload completes; if it fails, nothing is stored.
+   * @throws AlreadyExistsError (mode `error` and the frame exists), InvalidArgumentError (bad name,
+   *   schema differing from the stored one on append)
+   */
+  async put(name: string, data: RecordBatchSource, options: PutOptions = {}): Promise<PutSummary> {
+    const command = JSON.stringify({ name, mode: options.mode ?? 'error', bucket: options.bucket ?? null });
+    const results = await this.flight.doPut(commandDescriptor(command), data, options);
+    return parseJson<PutSummary>(results[0], 'put result');
+  }
+
+  /** Streams a frame's record batches. @throws NotFoundError when reading, if the frame does not exist */
+  getStream(name: string, options: GetOptions = {}): FlightRecordBatchStream {
+    const ticket = { name, bucket: options.bucket ?? null, ...(options.columns ? { columns: options.columns } : {}) };
+    return this.flight.doGet(JSON.stringify(ticket), options);
+  }
+
+  /** Fetches a whole frame (or some of its columns) as a Table. @throws NotFoundError */
+  get(name: string, options: GetOptions = {}): Promise<Table> {
+    return this.getStream(name, options).readAll();
+  }
+
+  /** Lists the frames of a bucket, optionally filtered by a name regex. */
+  async list(options: ListOptions = {}): Promise<FrameListing[]> {
+    const criteria = JSON.stringify({ bucket: options.bucket ?? null, ...(options.regex === undefined ? {} : { regex: options.regex }) });
+    const listing: FrameListing[] = [];
+    for await (const info of this.flight.listFlights(criteria, options)) {
+      const [name, bucket] = info.flightDescriptor?.path ?? [];
+      if (name === undefined || !info.schema) throw unexpected('ListFlights entry', 'no PATH descriptor or schema');
+      listing.push({ name, bucket: bucket ?? options.bucket ?? 'default', schema: info.schema, rows: info.totalRecords, bytes: info.totalBytes });
+    }
+    return listing;
+  }
+
+  /** Describes a frame. @throws NotFoundError */
+  async stat(name: string, options: BucketOptions = {}): Promise<FrameStat> {
+    const raw = await this.actionJson<Omit<FrameStat, 'committedAt'> & { committed_at: string }>(
+      'stat',
+      { name, bucket: options.bucket ?? null },
+      options,
+    );
+    const { committed_at: committedAt, ...rest } = raw;
+    return { ...rest, committedAt };
+  }
+
+  /** Deletes a frame. @throws NotFoundError */
+  async delete(name: string, options: BucketOptions = {}): Promise<void> {
+    await this.action('delete', { name, bucket: options.bucket ?? null }, options);
+  }
+
+  /** Lists bucket names. */
+  buckets(options: FlightCallOptions = {}): Promise<string[]> {
+    return this.actionJson<string[]>('buckets', {}, options);
+  }
+
+  /** Deletes a bucket. @throws BucketNotEmptyError (mode `error` and the bucket holds frames), NotFoundError */
+  async deleteBucket(name: string, options: DeleteBucketOptions = {}): Promise<void> {
+    await this.action('delete_bucket', { name, mode: options.mode ?? 'error' }, options);
+  }
+
+  /** Checks the server answers; resolves with its reply (`pong`). */
+  async ping(options: FlightCallOptions = {}): Promise<string> {
+    return utf8.decode((await this.action('ping', {}, options))[0]);
+  }
+
+  /** Asks the server to shut down gracefully. */
+  async shutdown(options: FlightCallOptions = {}): Promise<void> {
+    await this.action('shutdown', {}, options);
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.flight.close();
+  }
+
+  private action(type: string, body: Record<string, unknown>, options: FlightCallOptions): Promise<Uint8Array[]> {
+    return this.flight.doAction(type, JSON.stringify(body), options).toArray();
+  }
+
+  private async actionJson<T>(type: string, body: Record<string, unknown>, options: FlightCallOptions): Promise<T> {
+    return parseJson<T>((await this.action(type, body, options))[0], `${type} result`);
+  }
+}

@@ -1,0 +1,52 @@
+/** The client entry point (`hangar/client`): a generic Flight client and Hangar's dataframe client. */
+export {
+  FlightClient,
+  commandDescriptor,
+  pathDescriptor,
+  type FlightCallOptions,
+  type FlightClientOptions,
+  type FlightInfoResult,
+  type TicketInput,
+} from './flight-client.js';
+export { FlightRecordBatchStream } from './record-batch-stream.js';
+export { FlightResultStream } from './result-stream.js';
+export type { RecordBatchSource } from './ipc-encoder.js';
+export { FlightCallError, readErrorDetail, toClientError, type ServerErrorDetail } from './error-mapping.js';
+export {
+  HangarClient,
+  defaultServerLocation,
+  type BucketDeleteMode,
+  type BucketOptions,
+  type DeleteBucketOptions,
+  type FieldDescription,
+  type FrameListing,
+  type FrameStat,
+  type GetOptions,
+  type ListOptions,
+  type PutMode,
+  type PutOptions,
+  type PutSummary,
+} from './hangar-client.js';
+export {
+  DescriptorType,
+  type ActionType,
+  type FlightDescriptor,
+  type FlightEndpoint,
+  type Location,
+  type Ticket,
+} from '../flight/flight-messages.js';
+export {
+  AlreadyExistsError,
+  BucketNotEmptyError,
+  CancelledError,
+  ConflictError,
+  FailedPreconditionError,
+  HangarError,
+  InvalidArgumentError,
+  NotFoundError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  UnauthenticatedError,
+  UnimplementedError,
+  type HangarErrorCode,
+} from '../core/errors.js';

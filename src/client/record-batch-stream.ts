@@ -1,0 +1,97 @@
+/**
+ * The result of DoGet: FlightData re-framed as an IPC stream and read incrementally by
+ * apache-arrow's RecordBatchReader, so batches are views over the received bodies.
+ */
+import { type AsyncRecordBatchStreamReader, Message, type RecordBatch, RecordBatchReader, type Schema, Table } from 'apache-arrow';
+import { HangarError } from '../core/errors.js';
+import { joinIpcStream } from '../core/ipc-message.js';
+import { decodeFlightData } from '../flight/flight-data.js';
+import type { ResponseMessages } from './call-stream.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** A stream that broke the Flight or IPC rules. */
+function protocolError(message: string): HangarError {
+  return new HangarError('INTERNAL', message, { type: 'FlightProtocolError' });
+}
+
+/**
+ * Yields an encapsulated IPC stream: each message's framed header, then its body. Bodies are
+ * 8-byte aligned because apache-arrow builds typed arrays directly over them, and a body inside a
+ * received protobuf rarely starts on such a boundary.
+ */
+async function* ipcChunks(responses: AsyncIterable<Buffer>): AsyncGenerator<Uint8Array> {
+  for await (const raw of responses) {
+    const data = decodeFlightData(raw);
+    if (data.dataHeader.byteLength === 0) continue; // metadata-only FlightData
+    const bodyLength = Number(Message.decode(data.dataHeader).bodyLength);
+    if (data.dataBody.byteLength < bodyLength) {
+      throw protocolError(`FlightData body is ${data.dataBody.byteLength} bytes but its header declares ${bodyLength}`);
+    }
+    yield joinIpcStream([{ header: data.dataHeader, body: EMPTY }], false);
+    if (bodyLength === 0) continue;
+    const body = data.dataBody.subarray(0, bodyLength);
+    if (body.byteOffset % 8 === 0) yield body;
+    else {
+      const aligned = new Uint8Array(bodyLength);
+      aligned.set(body);
+      yield aligned;
+    }
+  }
+}
+
+/**
+ * The record batches of one DoGet call. Iterate it once (`for await`), or call
+ * {@link FlightRecordBatchStream.readAll}; {@link FlightRecordBatchStream.schema} works even when
+ * the stream carries no batch. Leaving the loop early cancels the call.
+ */
+export class FlightRecordBatchStream implements AsyncIterable<RecordBatch> {
+  private opening: Promise<AsyncRecordBatchStreamReader> | undefined;
+  private iterated = false;
+
+  /** @param responses - the DoGet call's raw FlightData responses */
+  constructor(private readonly responses: ResponseMessages) {}
+
+  private open(): Promise<AsyncRecordBatchStreamReader> {
+    this.opening ??= (async () => {
+      const reader = (await RecordBatchReader.from(ipcChunks(this.responses))) as AsyncRecordBatchStreamReader;
+      await reader.open();
+      // An empty source gives a reader without a schema rather than an error.
+      if (!reader.schema) throw this.responses.error ?? protocolError('the DoGet stream ended without a Schema message');
+      return reader;
+    })();
+    return this.opening;
+  }
+
+  /** The stream's schema: resolves once the first message has arrived. */
+  async schema(): Promise<Schema> {
+    return (await this.open()).schema;
+  }
+
+  /** Reads every remaining batch into one Table (with the stream's schema, even when empty). */
+  async readAll(): Promise<Table> {
+    const batches: RecordBatch[] = [];
+    for await (const batch of this) batches.push(batch);
+    return new Table(await this.schema(), batches);
+  }
+
+  /** Stops the call; a loop over the stream then fails with a CancelledError. */
+  cancel(): void {
+    this.responses.cancel();
+  }
+
+  /** Yields the batches as they arrive. */
+  async *[Symbol.asyncIterator](): AsyncIterator<RecordBatch> {
+    if (this.iterated) throw new Error('a DoGet stream can be read only once');
+    this.iterated = true;
+    let completed = false;
+    try {
+      const reader = await this.open();
+      for await (const batch of reader) yield batch;
+      if (this.responses.error) throw this.responses.error;
+      completed = true;
+    } finally {
+      if (!completed) this.responses.cancel();
+    }
+  }
+}
