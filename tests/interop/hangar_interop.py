@@ -280,3 +280,55 @@ def wait_for(predicate, timeout: float, interval: float = 0.05, message: str = "
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+class SlowPut:
+    """A subprocess (slow_put_client.py) that streams a DoPut and never finishes it."""
+
+    SCRIPT = Path(__file__).resolve().parent / "slow_put_client.py"
+
+    def __init__(self, location: str, descriptor: dict, batches: int, rows_per_batch: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(self.SCRIPT), location, json.dumps(descriptor), str(batches), str(rows_per_batch)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+        self.sent = 0
+        self.waiting = False
+        self._buffer = b""
+
+    def wait_sent(self, batches: int, timeout: float) -> None:
+        """Blocks until the child reports `batches` batches written (accepted by gRPC)."""
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.proc.stdout, selectors.EVENT_READ)
+            while self.sent < batches:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"slow put sent only {self.sent}/{batches} batches in {timeout}s")
+                if not selector.select(remaining):
+                    continue
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    err = self.proc.stderr.read().decode("utf-8", "replace") if self.proc.stderr else ""
+                    raise AssertionError(f"slow put exited ({self.proc.wait()}) after {self.sent} batches: {err[-3000:]}")
+                self._buffer += chunk
+                *lines, self._buffer = self._buffer.split(b"\n")
+                for line in lines:
+                    if line.startswith(b"sent "):
+                        self.sent = int(line.split()[1])
+                    elif line == b"waiting":
+                        self.waiting = True
+
+    def kill(self) -> None:
+        """SIGKILL: the client vanishes without finishing or cancelling the call."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 
 import numpy as np
 import pyarrow as pa
@@ -373,6 +374,24 @@ def test_signals_shut_down_gracefully(start_server, tmp_path, sig):
     again = start_server(tmp_path / "store", "signal-restart")
     with again.client() as c:
         assert get(c, "kept").equals(sample(3))
+
+
+def test_sigterm_does_not_wait_for_idle_connections(start_server):
+    # "Stops accepting calls, lets running ones finish": with no call running, an idle but open
+    # client connection must not hold the shutdown up (the server's grace period is 5 s).
+    server = start_server("memory:", "idle-client")
+    idle = server.client()
+    try:
+        put(idle, path("x"), sample(1))
+        assert get(idle, "x").equals(sample(1))
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        code = server.wait(15)
+        elapsed = time.monotonic() - started
+    finally:
+        idle.close()
+    assert code == 0, server.stderr_text()
+    assert elapsed < 2.5, f"SIGTERM took {elapsed:.2f}s with one idle client connected and no call running"
 
 
 # -- Error types ------------------------------------------------------------------------------------

@@ -13,8 +13,10 @@ from shoots import BucketDeleteMode, BucketNotEmptyError, PutMode, ShootsClient
 
 
 @pytest.fixture
-def shoots(local_server) -> ShootsClient:
-    return ShootsClient("127.0.0.1", local_server.port)
+def shoots(local_server):
+    client = ShootsClient("127.0.0.1", local_server.port)
+    yield client
+    client.client.close()  # the FlightClient inside; shoots has no close() of its own
 
 
 def sensor_data(rows: int = 100, seed: int = 0) -> pd.DataFrame:
