@@ -1,5 +1,8 @@
 /** The command tree of `hangar`, built with commander. */
 import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
+import { registerCatalogCommands } from './catalog-commands.js';
+import { registerGetCommand } from './get-command.js';
+import { registerPutCommand } from './put-command.js';
 import { serve } from './serve-command.js';
 
 function parsePort(value: string): number {
@@ -18,5 +21,8 @@ export function buildProgram(): Command {
     .option('--port <port>', 'port to bind, 0 for any free port (env HANGAR_PORT)', parsePort, parsePort(process.env.HANGAR_PORT ?? '8815'))
     .option('--data <location>', 'store: a directory, file:///dir or memory: (env HANGAR_DATA)', process.env.HANGAR_DATA ?? './hangar-data')
     .action(async (options: { host: string; port: number; data: string }) => serve(options));
+  registerPutCommand(program);
+  registerGetCommand(program);
+  registerCatalogCommands(program);
   return program;
 }

@@ -1,0 +1,93 @@
+/** `hangar ls`, `hangar buckets` and `hangar rm`: what the store holds, and removing frames. */
+import type { Command } from 'commander';
+import type { FrameListing } from '../client/hangar-client.js';
+import { type ServerOptions, withClient, withServerOption } from './client-session.js';
+
+/** Options of `hangar ls`. */
+export interface ListCommandOptions extends ServerOptions {
+  /** Only names matching this regular expression. */
+  readonly regex?: string;
+}
+
+/** Options of `hangar rm`. */
+export interface RemoveCommandOptions extends ServerOptions {
+  /** Bucket of the frame. */
+  readonly bucket?: string;
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** Formats a byte count for people: 512 B, 1.5 MiB. */
+export function humanBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+}
+
+/** Aligns rows of cells into columns; columns listed in `right` are right-aligned. */
+export function alignColumns(rows: readonly string[][], right: ReadonlySet<number> = new Set()): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, index) => {
+          if (index === row.length - 1 && !right.has(index)) return cell;
+          return right.has(index) ? cell.padStart(widths[index]!) : cell.padEnd(widths[index]!);
+        })
+        .join('  '),
+    )
+    .join('\n');
+}
+
+/** Renders a listing: name, rows, bytes, columns. */
+export function renderListing(frames: readonly FrameListing[]): string {
+  const rows = frames.map((frame) => [
+    frame.name,
+    String(frame.rows),
+    humanBytes(frame.bytes),
+    frame.schema.fields.map((field) => field.name).join(', '),
+  ]);
+  return `${alignColumns([['NAME', 'ROWS', 'BYTES', 'COLUMNS'], ...rows], new Set([1, 2]))}\n`;
+}
+
+/** Registers `ls`, `buckets` and `rm` on the program. */
+export function registerCatalogCommands(program: Command): void {
+  withServerOption(
+    program
+      .command('ls')
+      .description('list the frames of a bucket')
+      .argument('[bucket]', 'bucket to list (default: the default bucket)')
+      .option('--regex <pattern>', 'only frames whose name matches this regular expression'),
+  ).action(async (bucket: string | undefined, options: ListCommandOptions) =>
+    withClient(options, async (client) => {
+      const frames = await client.list({ ...(bucket ? { bucket } : {}), ...(options.regex ? { regex: options.regex } : {}) });
+      if (frames.length === 0) process.stderr.write(`no frames in bucket '${bucket ?? 'default'}'${options.regex ? ` matching /${options.regex}/` : ''}\n`);
+      else process.stdout.write(renderListing(frames));
+    }),
+  );
+
+  withServerOption(program.command('buckets').description('list the buckets')).action(async (options: ServerOptions) =>
+    withClient(options, async (client) => {
+      const buckets = await client.buckets();
+      process.stdout.write(buckets.map((bucket) => `${bucket}\n`).join(''));
+    }),
+  );
+
+  withServerOption(
+    program
+      .command('rm')
+      .description('delete a frame')
+      .argument('<name>', 'frame name')
+      .option('--bucket <bucket>', 'bucket of the frame (default: the default bucket)'),
+  ).action(async (name: string, options: RemoveCommandOptions) =>
+    withClient(options, async (client) => {
+      await client.delete(name, options.bucket ? { bucket: options.bucket } : {});
+      process.stdout.write(`deleted ${options.bucket ?? 'default'}/${name}\n`);
+    }),
+  );
+}

@@ -1,0 +1,274 @@
+// The `hangar` client commands, run as subprocesses (node dist/cli/main.js) against an in-process server.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  Dictionary,
+  Float64,
+  Int32,
+  Int64,
+  Table,
+  TimestampMillisecond,
+  Utf8,
+  tableFromIPC,
+  tableToIPC,
+  vectorFromArray,
+} from 'apache-arrow';
+import { Table as WasmTable, readParquet, writeParquet } from 'parquet-wasm/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HangarClient } from '../../src/client/index.js';
+import { csvToTable, parseCsv } from '../../src/cli/csv-reader.js';
+import { renderPreview } from '../../src/cli/table-preview.js';
+import { HangarServer } from '../../src/server/hangar-server.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = join(ROOT, 'dist/cli/main.js');
+
+/** Rebuilds dist when any source file is newer than the CLI entry, so the subprocess runs this code. */
+async function ensureBuilt(): Promise<void> {
+  const built = existsSync(MAIN) ? statSync(MAIN).mtimeMs : 0;
+  const newest = (dir: string): number =>
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((entry) =>
+        entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs,
+      ),
+    );
+  if (newest(join(ROOT, 'src')) > built) await run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let server: HangarServer;
+let client: HangarClient;
+let dir: string;
+
+/** Runs `hangar ARGS` against the test server (unless the arguments name one). */
+async function hangar(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const withServer = args.includes('--server') || env.HANGAR_SERVER ? args : [...args, '--server', server.location];
+  try {
+    const { stdout, stderr } = await run(process.execPath, [MAIN, ...withServer], {
+      cwd: dir,
+      env: { ...process.env, HANGAR_SERVER: '', ...env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+const CSV = [
+  'id,name,score,ok,note',
+  '1,alice,1.5,true,"hello, world"',
+  '2,bob,,false,""',
+  '3,"car""l",2.25,TRUE,',
+  '4,"multi',
+  'line",-3e2,false,plain',
+  '',
+].join('\n');
+
+function sampleTable(rows: number): Table {
+  return new Table({
+    id: vectorFromArray(Array.from({ length: rows }, (_, i) => BigInt(i)), new Int64()),
+    value: vectorFromArray(Float64Array.from({ length: rows }, (_, i) => i * 0.25)),
+    tag: vectorFromArray(
+      Array.from({ length: rows }, (_, i) => (i % 4 === 0 ? null : ['a', 'b', 'c'][i % 3]!)),
+      new Dictionary(new Utf8(), new Int32()),
+    ),
+    at: vectorFromArray(
+      Array.from({ length: rows }, (_, i) => (i % 6 === 5 ? null : new Date(Date.UTC(2024, 0, 1) + i * 1000))),
+      new TimestampMillisecond(),
+    ),
+  });
+}
+
+function expectSameValues(actual: Table, expected: Table): void {
+  expect(actual.numRows).toBe(expected.numRows);
+  expect(actual.schema.fields.map((f) => f.name)).toEqual(expected.schema.fields.map((f) => f.name));
+  for (const field of expected.schema.fields) {
+    const want = [...expected.getChild(field.name)!];
+    expect([...actual.getChild(field.name)!]).toEqual(want);
+  }
+}
+
+beforeAll(async () => {
+  await ensureBuilt();
+  dir = await mkdtemp(join(tmpdir(), 'hangar-cli-'));
+  server = await HangarServer.start({ host: '127.0.0.1', port: 0, data: 'memory:' });
+  client = HangarClient.connect(server.location);
+  await writeFile(join(dir, 'people.csv'), CSV);
+  await writeFile(join(dir, 'sample.parquet'), writeParquet(WasmTable.fromIPCStream(tableToIPC(sampleTable(5_000), 'stream'))));
+  await writeFile(join(dir, 'sample.arrow'), tableToIPC(sampleTable(1_234), 'file'));
+});
+
+afterAll(async () => {
+  client?.close();
+  await server?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('hangar put / get', () => {
+  it('puts a CSV file, inferring int, float, bool and string columns', async () => {
+    const put = await hangar(['put', 'people.csv', 'people']);
+    expect(put).toMatchObject({ code: 0, stderr: '' });
+    expect(put.stdout).toBe('stored 4 rows as default/people (version 1, 4 rows in total)\n');
+    const stored = await client.get('people');
+    expect(stored.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual([
+      'id:Int64',
+      'name:Utf8',
+      'score:Float64',
+      'ok:Bool',
+      'note:Utf8',
+    ]);
+    expect([...stored.getChild('name')!]).toEqual(['alice', 'bob', 'car"l', 'multi\nline']);
+    expect([...stored.getChild('score')!]).toEqual([1.5, null, 2.25, -300]);
+    expect([...stored.getChild('ok')!]).toEqual([true, false, true, false]);
+    expect([...stored.getChild('note')!]).toEqual(['hello, world', '', null, 'plain']);
+  });
+
+  it('gets a frame as CSV to a file and, in a pipe, to stdout', async () => {
+    expect((await hangar(['get', 'people', '-o', 'people-out.csv'])).code).toBe(0);
+    const expected = ['id,name,score,ok,note', '1,alice,1.5,true,"hello, world"', '2,bob,,false,""', '3,"car""l",2.25,true,', '4,"multi\nline",-300,false,plain', ''].join('\n');
+    expect(await readFile(join(dir, 'people-out.csv'), 'utf8')).toBe(expected);
+    const piped = await hangar(['get', 'people']);
+    expect(piped).toMatchObject({ code: 0, stdout: expected });
+    const projected = await hangar(['get', 'people', '--columns', 'ok, id']);
+    expect(projected.stdout).toBe('ok,id\ntrue,1\nfalse,2\ntrue,3\nfalse,4\n');
+  });
+
+  it('puts a Parquet file and gets it back as Parquet and Arrow', async () => {
+    const put = await hangar(['put', 'sample.parquet', 'sample', '--bucket', 'files']);
+    expect(put.code).toBe(0);
+    expect(put.stdout).toContain('stored 5000 rows as files/sample');
+    const original = tableFromIPC(readParquet(await readFile(join(dir, 'sample.parquet'))).intoIPCStream());
+
+    expect((await hangar(['get', 'sample', '--bucket', 'files', '-o', 'back.parquet'])).code).toBe(0);
+    expectSameValues(tableFromIPC(readParquet(await readFile(join(dir, 'back.parquet'))).intoIPCStream()), original);
+
+    expect((await hangar(['get', 'sample', '--bucket', 'files', '-o', 'back.arrow'])).code).toBe(0);
+    const arrow = tableFromIPC(await readFile(join(dir, 'back.arrow')));
+    expectSameValues(arrow, original);
+    expect(String(arrow.schema.fields.find((f) => f.name === 'at')!.type)).toMatch(/^Timestamp/);
+  });
+
+  it('puts an Arrow IPC file and honours --mode', async () => {
+    expect((await hangar(['put', 'sample.arrow', 'arrowed', '--bucket', 'files'])).code).toBe(0);
+    const again = await hangar(['put', 'sample.arrow', 'arrowed', '--bucket', 'files']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe("hangar: frame 'arrowed' in bucket 'files' already exists; use mode \"append\" or \"replace\"\n");
+    const appended = await hangar(['put', 'sample.arrow', 'arrowed', '--bucket', 'files', '--mode', 'append']);
+    expect(appended.stdout).toContain('(version 2, 2468 rows in total)');
+    const replaced = await hangar(['put', 'sample.arrow', 'arrowed', '--bucket', 'files', '--mode', 'replace']);
+    expect(replaced.stdout).toContain('(version 3, 1234 rows in total)');
+    const stored = await client.get('arrowed', { bucket: 'files' });
+    expectSameValues(stored, tableFromIPC(await readFile(join(dir, 'sample.arrow'))));
+  });
+});
+
+describe('hangar ls / buckets / rm', () => {
+  it('lists frames with rows, bytes and columns, optionally by regex', async () => {
+    const listed = await hangar(['ls', 'files']);
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+ROWS\s+BYTES\s+COLUMNS$/);
+    expect(lines.slice(1).map((line) => line.split(/\s{2,}/))).toEqual(
+      expect.arrayContaining([
+        [expect.stringMatching(/^arrowed$/), '1234', expect.stringMatching(/B$/), 'id, value, tag, at'],
+        [expect.stringMatching(/^sample$/), '5000', expect.stringMatching(/B$/), 'id, value, tag, at'],
+      ]),
+    );
+    const filtered = await hangar(['ls', 'files', '--regex', '^arr']);
+    expect(filtered.stdout.trimEnd().split('\n').slice(1).map((line) => line.split(/\s+/)[0])).toEqual(['arrowed']);
+    const defaults = await hangar(['ls']);
+    expect(defaults.stdout).toMatch(/^people\s+4\s/m);
+  });
+
+  it('lists buckets', async () => {
+    const buckets = await hangar(['buckets']);
+    expect(buckets.code).toBe(0);
+    expect(buckets.stdout.trimEnd().split('\n').sort()).toEqual(['default', 'files']);
+  });
+
+  it('removes a frame, then reports it missing with a non-zero exit', async () => {
+    const removed = await hangar(['rm', 'arrowed', '--bucket', 'files']);
+    expect(removed).toMatchObject({ code: 0, stdout: 'deleted files/arrowed\n' });
+    const again = await hangar(['rm', 'arrowed', '--bucket', 'files']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toBe("hangar: frame 'arrowed' in bucket 'files' does not exist\n");
+    const get = await hangar(['get', 'arrowed', '--bucket', 'files']);
+    expect(get.code).toBe(1);
+    expect(get.stderr).toContain('does not exist');
+  });
+
+  it('uses HANGAR_SERVER when --server is not given', async () => {
+    const listed = await hangar(['buckets'], { HANGAR_SERVER: server.location });
+    expect(listed.stdout).toContain('default');
+  });
+});
+
+describe('hangar errors', () => {
+  it('exits non-zero with "hangar: <message>"', async () => {
+    const unreachable = await hangar(['ls', '--server', 'grpc://127.0.0.1:1']);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/^hangar: the Flight server at grpc:\/\/127\.0\.0\.1:1 is unavailable/);
+
+    const badExtension = await hangar(['get', 'people', '-o', 'out.xlsx']);
+    expect(badExtension.code).toBe(1);
+    expect(badExtension.stderr).toMatch(/^hangar: cannot tell the format of "out.xlsx"/);
+
+    const missingFile = await hangar(['put', 'nope.csv', 'x']);
+    expect(missingFile.code).toBe(1);
+    expect(missingFile.stderr).toMatch(/^hangar: .*no such file/);
+
+    const badName = await hangar(['put', 'people.csv', 'bad name']);
+    expect(badName.code).toBe(1);
+    expect(badName.stderr).toMatch(/^hangar: invalid frame name/);
+
+    await writeFile(join(dir, 'ragged.csv'), 'a,b\n1,2\n3\n');
+    const ragged = await hangar(['put', 'ragged.csv', 'ragged']);
+    expect(ragged.code).toBe(1);
+    expect(ragged.stderr).toBe('hangar: ragged.csv: CSV record 2 has 1 fields but the header has 2\n');
+
+    const badMode = await hangar(['put', 'people.csv', 'x', '--mode', 'bogus']);
+    expect(badMode.code).not.toBe(0);
+    expect(badMode.stderr).toContain("argument 'bogus' is invalid");
+  });
+});
+
+describe('CLI helpers', () => {
+  it('parses quoted CSV fields, CRLF and blank lines', () => {
+    const { header, records } = parseCsv('\uFEFFa,b\r\n"x,""y""",\r\n\r\n"",2\r\n');
+    expect(header).toEqual(['a', 'b']);
+    expect(records).toEqual([
+      ['x,"y"', null],
+      ['', '2'],
+    ]);
+    const table = csvToTable('n,f,flag,dup,dup\n1,1,true,a,b\n-2,inf,False,c,d\n');
+    expect(table.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(['n:Int64', 'f:Float64', 'flag:Bool', 'dup:Utf8', 'dup.1:Utf8']);
+    expect([...table.getChild('f')!]).toEqual([1, Infinity]);
+    expect(() => parseCsv('a\n"open')).toThrow(/never closed/);
+  });
+
+  it('renders a preview with names, types, the first rows and the total', () => {
+    const table = sampleTable(50);
+    const text = renderPreview(table, 50_000, { rows: 3 });
+    const lines = text.trimEnd().split('\n').map((line) => line.trimStart());
+    expect(lines[0]).toMatch(/^id\s+value\s+tag\s+at$/);
+    expect(lines[1]).toMatch(/^Int64\s+Float64\s+Dictionary<Int32, Utf8>\s+Timestamp<MILLISECOND>$/);
+    expect(lines[3]).toMatch(/^0\s+0\s+null\s+2024-01-01T00:00:00\.000$/);
+    expect(lines[4]).toMatch(/^1\s+0\.25\s+b\s+2024-01-01T00:00:01\.000$/);
+    expect(lines).toHaveLength(7);
+    expect(lines[6]).toBe('(3 of 50000 rows, 4 columns)');
+  });
+});
