@@ -48,6 +48,11 @@ function formatValue(value: unknown, type: DataType): string {
     case Type.DateDay:
     case Type.DateMillisecond:
       return new Date(value as number).toISOString().slice(0, (type as DataType & { unit: DateUnit }).unit === DateUnit.DAY ? 10 : 23);
+    case Type.Float: {
+      // Integral floats keep a ".0" so the CSV reads back as a float column, as pandas writes them.
+      const text = String(value);
+      return Number.isInteger(value) && /^-?\d+$/.test(text) ? `${text}.0` : text;
+    }
     case Type.Binary:
     case Type.LargeBinary:
     case Type.FixedSizeBinary:

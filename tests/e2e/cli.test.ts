@@ -139,7 +139,7 @@ describe('hangar put / get', () => {
 
   it('gets a frame as CSV to a file and, in a pipe, to stdout', async () => {
     expect((await hangar(['get', 'people', '-o', 'people-out.csv'])).code).toBe(0);
-    const expected = ['id,name,score,ok,note', '1,alice,1.5,true,"hello, world"', '2,bob,,false,""', '3,"car""l",2.25,true,', '4,"multi\nline",-300,false,plain', ''].join('\n');
+    const expected = ['id,name,score,ok,note', '1,alice,1.5,true,"hello, world"', '2,bob,,false,""', '3,"car""l",2.25,true,', '4,"multi\nline",-300.0,false,plain', ''].join('\n');
     expect(await readFile(join(dir, 'people-out.csv'), 'utf8')).toBe(expected);
     const piped = await hangar(['get', 'people']);
     expect(piped).toMatchObject({ code: 0, stdout: expected });
@@ -248,12 +248,14 @@ describe('hangar errors', () => {
 
 describe('CLI helpers', () => {
   it('parses quoted CSV fields, CRLF and blank lines', () => {
-    const { header, records } = parseCsv('\uFEFFa,b\r\n"x,""y""",\r\n\r\n"",2\r\n');
+    const { header, columns } = parseCsv('\uFEFFa,b\r\n"x,""y""",\r\n\r\n"",2\r\n');
     expect(header).toEqual(['a', 'b']);
-    expect(records).toEqual([
-      ['x,"y"', null],
-      ['', '2'],
+    expect(columns).toEqual([
+      ['x,"y"', ''],
+      [null, '2'],
     ]);
+    expect(() => parseCsv('a,b\n1,2,3\n')).toThrow(/more fields than the header/);
+    expect(parseCsv('\n\nonly\n\n1\n\n2').columns).toEqual([['1', '2']]);
     const table = csvToTable('n,f,flag,dup,dup\n1,1,true,a,b\n-2,inf,False,c,d\n');
     expect(table.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(['n:Int64', 'f:Float64', 'flag:Bool', 'dup:Utf8', 'dup.1:Utf8']);
     expect([...table.getChild('f')!]).toEqual([1, Infinity]);
@@ -266,7 +268,7 @@ describe('CLI helpers', () => {
     const lines = text.trimEnd().split('\n').map((line) => line.trimStart());
     expect(lines[0]).toMatch(/^id\s+value\s+tag\s+at$/);
     expect(lines[1]).toMatch(/^Int64\s+Float64\s+Dictionary<Int32, Utf8>\s+Timestamp<MILLISECOND>$/);
-    expect(lines[3]).toMatch(/^0\s+0\s+null\s+2024-01-01T00:00:00\.000$/);
+    expect(lines[3]).toMatch(/^0\s+0\.0\s+null\s+2024-01-01T00:00:00\.000$/);
     expect(lines[4]).toMatch(/^1\s+0\.25\s+b\s+2024-01-01T00:00:01\.000$/);
     expect(lines).toHaveLength(7);
     expect(lines[6]).toBe('(3 of 50000 rows, 4 columns)');
