@@ -13,6 +13,7 @@ import pyarrow.flight as fl
 import pytest
 
 from hangar_interop import (
+    HangarProcess,
     SlowPut,
     action_bodies,
     action_json,
@@ -63,8 +64,6 @@ def hostile_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def hostile(hostile_root: Path, logs_dir: Path):
     """A dedicated local-store server whose store sits alone in its parent directory."""
-    from hangar_interop import HangarProcess
-
     server = HangarProcess(hostile_root / "store", logs_dir, "hostile").start()
     yield server
     server.stop()
@@ -340,21 +339,29 @@ ROWS_PER_BATCH = 1_000_000  # 16 MB per batch: a few batches exceed the server's
 SENT_BEFORE_KILL = 6
 
 
-def _vanish_mid_put(server, descriptor: dict, watch: Path | None = None) -> None:
-    """Starts a put in a subprocess, lets it send ~96 MB, then SIGKILLs the client."""
-    before = set(files_under(watch)) if watch is not None and watch.exists() else set()
+def _vanish_mid_put(server, descriptor: dict, store: Path | None = None) -> None:
+    """Starts a put in a subprocess, lets it send ~96 MB, then SIGKILLs the client. With a local
+    `store`, first waits (bounded, best effort) until ~50 MiB of the doomed put reached the disk, so
+    the test also checks that such data is discarded (it still holds if the server buffers elsewhere)."""
+    before = sum(files_under(store).values()) if store is not None else 0
     child = SlowPut(server.location, descriptor, batches=SENT_BEFORE_KILL + 2, rows_per_batch=ROWS_PER_BATCH)
     try:
         child.wait_sent(SENT_BEFORE_KILL, timeout=60)
-        if watch is not None:
-            # Give the server the chance to write a segment of the doomed put, so the test checks
-            # that such segments are discarded (it still holds if the server buffers elsewhere).
+        if store is not None:
             try:
-                wait_for(lambda: watch.exists() and set(files_under(watch)) - before, timeout=10, message="a segment")
+                wait_for(lambda: sum(files_under(store).values()) - before >= 50 * 1024 * 1024, timeout=10, message="data on disk")
             except AssertionError:
                 pass
     finally:
         child.kill()
+
+
+def _assert_no_new_files(store: Path, files_before: dict) -> None:
+    """Whatever the doomed put wrote is removed, and stays removed."""
+    wait_for(lambda: set(files_under(store)) <= set(files_before), timeout=15, message="the partial put's files to be removed")
+    threading.Event().wait(1.0)
+    leftover = set(files_under(store)) - set(files_before)
+    assert not leftover, f"files left by a put whose client vanished: {sorted(leftover)}"
 
 
 def _assert_unchanged(c, name: str, bucket, expected: pa.Table, version: int) -> None:
@@ -376,13 +383,12 @@ def test_client_killed_mid_put_keeps_previous_version(hostile, hostile_root, mod
         version = action_json(c, "stat", {"name": name, "bucket": bucket})["version"]
     files_before = files_under(store)
 
-    _vanish_mid_put(hostile, {"name": name, "mode": mode, "bucket": bucket}, watch=store / bucket / name)
+    _vanish_mid_put(hostile, {"name": name, "mode": mode, "bucket": bucket}, store)
 
     with hostile.client() as c:
         _assert_unchanged(c, name, bucket, previous, version)
         assert names_in(c, bucket).count(name) == 1
-        # Whatever the doomed put wrote is cleaned up: no file remains that was not there before.
-        wait_for(lambda: set(files_under(store)) <= set(files_before), timeout=15, message="the partial put's files to be removed")
+        _assert_no_new_files(store, files_before)
         # The frame still takes writes.
         assert put(c, cmd({"name": name, "mode": "append", "bucket": bucket}), previous)["version"] == version + 1
 
@@ -393,7 +399,7 @@ def test_client_killed_mid_put_of_new_frame_stores_nothing(hostile, hostile_root
     with hostile.client() as c:
         ensure(c, "vanish_witness", table())
     files_before = files_under(store)
-    _vanish_mid_put(hostile, {"name": name, "mode": "error", "bucket": None}, watch=store / "default" / name)
+    _vanish_mid_put(hostile, {"name": name, "mode": "error", "bucket": None}, store)
     with hostile.client() as c:
         for _ in range(10):
             assert name not in names_in(c)
@@ -401,14 +407,14 @@ def test_client_killed_mid_put_of_new_frame_stores_nothing(hostile, hostile_root
                 get(c, name)
             assert_typed_error(err.value, "FileNotFoundError", "NOT_FOUND")
             threading.Event().wait(0.2)
-        wait_for(lambda: set(files_under(store)) <= set(files_before), timeout=15, message="the partial put's files to be removed")
+        _assert_no_new_files(store, files_before)
         # The name is free: a normal put creates version 1.
         assert put(c, path(name), table())["version"] == 1
 
 
-def test_client_killed_mid_put_into_new_bucket_creates_no_bucket(hostile):
+def test_client_killed_mid_put_into_new_bucket_creates_no_bucket(hostile, hostile_root):
     bucket = "vanish_bucket_never_created"
-    _vanish_mid_put(hostile, {"name": "frame", "mode": "error", "bucket": bucket})
+    _vanish_mid_put(hostile, {"name": "frame", "mode": "error", "bucket": bucket}, hostile_root / "store")
     with hostile.client() as c:
         threading.Event().wait(1.0)
         assert bucket not in action_json(c, "buckets")

@@ -36,6 +36,32 @@ def names(shoots: ShootsClient, **kwargs) -> list[str]:
     return sorted(entry["name"] for entry in shoots.list(**kwargs))
 
 
+def test_readme_walkthrough(local_server, uniq):
+    """The README's examples in order, with its "localhost" host name."""
+    shoots = ShootsClient("localhost", local_server.port)
+    try:
+        df = sensor_data(60)
+        bucket = uniq("my-bucket")
+        name = "sensor_data"
+
+        shoots.put(name, dataframe=df, mode=PutMode.REPLACE, bucket=bucket)
+        df1 = shoots.get(name, bucket=bucket)
+        assert_frame_equal(df1, df)
+
+        results = shoots.list(bucket=bucket)
+        assert [r["name"] for r in results] == [name]
+
+        assert bucket in shoots.buckets()
+        shoots.delete(name, bucket=bucket)
+        assert shoots.list(bucket=bucket) == []
+
+        shoots.put(name, dataframe=df, mode=PutMode.REPLACE, bucket=bucket)
+        shoots.delete_bucket(bucket, mode=BucketDeleteMode.DELETE_CONTENTS)
+        assert bucket not in shoots.buckets()
+    finally:
+        shoots.client.close()
+
+
 def test_ping(shoots):
     assert shoots.ping() == "pong"
 
