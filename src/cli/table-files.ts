@@ -5,6 +5,7 @@ import { type Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { InvalidArgumentError } from '../core/errors.js';
 import { csvToTable } from './csv-reader.js';
 import { csvHeader, csvRows } from './csv-writer.js';
+import { unifyDictionaries } from './unify-dictionaries.js';
 
 /** Loads parquet-wasm only when a Parquet file is involved: compiling it slows every command. */
 const parquet = (): Promise<typeof import('parquet-wasm/node')> => import('parquet-wasm/node');
@@ -64,14 +65,7 @@ export async function encodeTable(table: Table, format: TableFormat): Promise<Ui
     case 'csv':
       return csvHeader(table.schema) + table.batches.map((batch) => csvRows(batch)).join('');
     case 'arrow-file':
-      try {
-        return tableToIPC(table, 'file');
-      } catch (error) {
-        // The IPC file format cannot hold a dictionary that changes between batches.
-        throw new InvalidArgumentError(
-          `cannot write an Arrow IPC file: ${error instanceof Error ? error.message : String(error)}; write .arrows or .parquet instead`,
-        );
-      }
+      return tableToIPC(unifyDictionaries(table), 'file');
     case 'arrow-stream':
       return tableToIPC(table, 'stream');
   }

@@ -22,7 +22,9 @@ import { Table as WasmTable, readParquet, writeParquet } from 'parquet-wasm/node
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { csvToTable, parseCsv } from '../../src/cli/csv-reader.js';
+import { encodeTable } from '../../src/cli/table-files.js';
 import { renderPreview } from '../../src/cli/table-preview.js';
+import { unifyDictionaries } from '../../src/cli/unify-dictionaries.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 
 const run = promisify(execFile);
@@ -260,6 +262,16 @@ describe('CLI helpers', () => {
     expect(table.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(['n:Int64', 'f:Float64', 'flag:Bool', 'dup:Utf8', 'dup.1:Utf8']);
     expect([...table.getChild('f')!]).toEqual([1, Infinity]);
     expect(() => parseCsv('a\n"open')).toThrow(/never closed/);
+  });
+
+  it('writes an Arrow file from batches whose dictionaries differ (as multi-segment frames have)', async () => {
+    const part = (values: (string | null)[]): Table =>
+      new Table({ d: vectorFromArray(values, new Dictionary(new Utf8(), new Int32())) });
+    const table = part(['x', null, 'y', 'x']).concat(part(['p', 'x', null]));
+    expect(table.batches.map((batch) => batch.data.children[0]!.dictionary!.length)).toEqual([2, 2]);
+    const file = tableFromIPC((await encodeTable(table.slice(1), 'arrow-file')) as Uint8Array);
+    expect([...file.getChild('d')!]).toEqual([null, 'y', 'x', 'p', 'x', null]);
+    expect(unifyDictionaries(part(['a'])).batches[0]!.data.children[0]!.dictionary!.length).toBe(1);
   });
 
   it('renders a preview with names, types, the first rows and the total', () => {
