@@ -2,8 +2,7 @@
  * `hangar get NAME`: writes a frame to a file (format by extension), previews it on a terminal,
  * or streams it as CSV into a pipe.
  */
-import { createWriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { type RecordBatch, Table } from 'apache-arrow';
@@ -46,17 +45,26 @@ async function getToFile(client: HangarClient, name: string, path: string, optio
   let rows = 0;
   try {
     if (format === 'csv') {
-      const file = createWriteStream(path);
+      // Written under a temporary name, so a failed download never leaves a truncated CSV behind.
+      const partial = `${path}.partial`;
+      // Opening first reports a bad directory at once instead of as a stream error later.
+      const file = (await open(partial, 'w')).createWriteStream();
       const closed = finished(file);
+      closed.catch(() => undefined); // awaited below; this only keeps an early failure handled
       try {
         await writeTo(file, csvHeader(await stream.schema()));
         for await (const batch of stream) {
           await writeTo(file, csvRows(batch));
           progress.update((rows += batch.numRows));
         }
-      } finally {
         file.end();
         await closed;
+        await rename(partial, path);
+      } catch (error) {
+        file.destroy();
+        await closed.catch(() => undefined);
+        await rm(partial, { force: true });
+        throw error;
       }
     } else {
       const batches: RecordBatch[] = [];
