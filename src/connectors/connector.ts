@@ -30,7 +30,9 @@ export const DEFAULT_CAPABILITIES: ConnectorCapabilities = Object.freeze({
  * - Names reaching a connector are already validated by the core (see `validateName`), so they are
  *   safe as path segments; connectors must still never resolve them outside their root.
  * - Segments are immutable: `putSegment` of an id that exists may overwrite or fail, never corrupt;
- *   it is atomic (a crash leaves no partial segment visible under its id).
+ *   it is atomic (a crash leaves no partial segment visible under its id). A segment becomes
+ *   durable once a committed manifest references it; unreferenced segments may be discarded when
+ *   the connector closes or restarts.
  * - `commitManifest` is the only way a frame changes, and it is atomic and exclusive: it succeeds
  *   only if the frame's current version is `manifest.version - 1` (0 = no frame), else it throws
  *   `ConflictError` and changes nothing.

@@ -8,6 +8,7 @@ import type { Connector } from '../connectors/connector.js';
 import { defaultConnectorRegistry } from '../connectors/registry.js';
 import type { EngineOptions, HangarEngine } from '../core/engine.js';
 import type { ParquetCodec } from '../core/parquet/parquet-codec.js';
+import { CallTracker } from './call-tracker.js';
 import { TOKENS, createContainer } from './container.js';
 import { FLIGHT_SERVICE } from '../flight/flight-service.js';
 import { doActionHandler, listActionsHandler } from './handlers/action-handlers.js';
@@ -41,6 +42,7 @@ export class HangarServer {
 
   private constructor(
     private readonly grpcServer: Server,
+    private readonly calls: CallTracker,
     private readonly codec: ParquetCodec,
     /** The store this server serves. */
     readonly connector: Connector,
@@ -69,7 +71,8 @@ export class HangarServer {
     });
     let server: HangarServer | undefined;
     const context = { engine, requestShutdown: () => setImmediate(() => void server?.close()) };
-    grpcServer.addService(FLIGHT_SERVICE, {
+    const calls = new CallTracker();
+    grpcServer.addService(FLIGHT_SERVICE, calls.track({
       Handshake: handshakeHandler(),
       ListFlights: listFlightsHandler(engine),
       GetFlightInfo: getFlightInfoHandler(engine),
@@ -80,7 +83,7 @@ export class HangarServer {
       DoExchange: unimplementedStream('DoExchange'),
       DoAction: doActionHandler(context),
       ListActions: listActionsHandler(context),
-    });
+    } as never));
     const address = host.includes(':') ? `[${host}]:${options.port ?? 8815}` : `${host}:${options.port ?? 8815}`;
     const port = await new Promise<number>((resolve, reject) =>
       grpcServer.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
@@ -89,7 +92,7 @@ export class HangarServer {
       await connector.close();
       throw error;
     });
-    server = new HangarServer(grpcServer, codec, connector, host, port);
+    server = new HangarServer(grpcServer, calls, codec, connector, host, port);
     return server;
   }
 
@@ -105,22 +108,19 @@ export class HangarServer {
   }
 
   /**
-   * Stops accepting calls, lets running ones finish for up to `graceMs`, then cancels the rest and
-   * releases the store.
+   * Stops accepting calls, lets running ones finish for up to `graceMs`, then cancels the rest,
+   * closes idle connections and releases the store.
    */
   close(graceMs = 5000): Promise<void> {
     this.closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.grpcServer.forceShutdown();
-          resolve();
-        }, graceMs);
-        timer.unref();
-        this.grpcServer.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      this.grpcServer.tryShutdown(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.calls.whenIdle(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+      this.grpcServer.forceShutdown();
       await this.codec.close();
       await this.connector.close();
       this.resolveClosed();

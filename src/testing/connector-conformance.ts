@@ -235,7 +235,7 @@ export function runConnectorConformance(options: ConformanceOptions): void {
       it('keeps frames across a reopen', async (context) => {
         if (!persistent()) context.skip();
         await connector.putSegment(ref('a', 'b'), 's', Uint8Array.of(7));
-        await connector.commitManifest(ref('a', 'b'), manifest(1, { rows: 3 }));
+        await connector.commitManifest(ref('a', 'b'), manifest(1, { rows: 3, segments: [{ id: 's', rows: 3, bytes: 8, storedBytes: 1, rowGroups: 1 }] }));
         await connector.close();
         connector = await options.reopen!(connector);
         await connector.open();

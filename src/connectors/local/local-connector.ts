@@ -23,6 +23,17 @@ const MANIFEST_DIGITS = 12;
 const STAGING = '.staging';
 const TRASH = '.trash';
 
+/** Whether a process with this pid exists (EPERM means it exists but is not ours). */
+function isProcessAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
@@ -35,23 +46,41 @@ export class LocalConnector extends Connector {
   override readonly capabilities: ConnectorCapabilities = { persistent: true, crossProcessCommits: true };
   private readonly root: string;
   private readonly fsync: boolean;
+  /** This instance's staging directory (per process, so other processes' puts are never touched). */
+  private readonly staging: string;
+  /** Uncommitted segments of this instance: `bucket/frame/id` → staged file. */
+  private readonly staged = new Map<string, string>();
 
   /** @param options - the root directory and durability switch */
   constructor(options: LocalConnectorOptions) {
     super();
     this.root = resolve(options.root);
     this.fsync = options.fsync ?? true;
+    this.staging = join(this.root, STAGING, `${process.pid}-${randomUUID().slice(0, 8)}`);
   }
 
-  /** Creates the root and clears staging and trash left by a crash. */
+  /**
+   * Creates the root and this instance's staging directory, and removes what crashed processes
+   * left: their staging directories (uncommitted segments) and the trash.
+   */
   override async open(): Promise<void> {
     await this.io('open the store', async () => {
-      await mkdir(this.root, { recursive: true });
-      await rm(join(this.root, STAGING), { recursive: true, force: true });
-      await rm(join(this.root, TRASH), { recursive: true, force: true });
-      await mkdir(join(this.root, STAGING), { recursive: true });
+      await mkdir(this.staging, { recursive: true });
       await mkdir(join(this.root, TRASH), { recursive: true });
+      for (const entry of await readdir(join(this.root, STAGING))) {
+        const pid = Number.parseInt(entry, 10);
+        if (!isProcessAlive(pid)) await rm(join(this.root, STAGING, entry), { recursive: true, force: true });
+      }
+      for (const entry of await readdir(join(this.root, TRASH))) {
+        await rm(join(this.root, TRASH, entry), { recursive: true, force: true });
+      }
     });
+  }
+
+  /** Removes this instance's uncommitted segments. */
+  override async close(): Promise<void> {
+    this.staged.clear();
+    await rm(this.staging, { recursive: true, force: true });
   }
 
   /** Joins path segments under the root, refusing anything that would escape it. */
@@ -78,7 +107,7 @@ export class LocalConnector extends Connector {
 
   /** Writes bytes to a fresh staging file and syncs it; returns the staging path. */
   private async stage(bytes: Uint8Array): Promise<string> {
-    const staged = this.path(STAGING, randomUUID());
+    const staged = join(this.staging, randomUUID());
     let handle: FileHandle | undefined;
     try {
       handle = await open(staged, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
@@ -104,21 +133,30 @@ export class LocalConnector extends Connector {
     }
   }
 
-  /** @inheritdoc */
+  private segmentKey(ref: FrameRef, id: string): string {
+    return `${ref.bucket}/${ref.name}/${id}`;
+  }
+
+  private segmentFile(ref: FrameRef, id: string): string {
+    return join(this.frameDir(ref), 'segments', `${id}.parquet`);
+  }
+
+  /**
+   * Writes the segment into this instance's staging directory; `commitManifest` moves it into the
+   * frame. So an uncommitted put never creates a bucket or frame directory, and a crash leaves its
+   * segments only where the next start-up removes them.
+   */
   async putSegment(ref: FrameRef, id: string, bytes: Uint8Array): Promise<void> {
     await this.io(`write segment ${id} of '${ref.name}'`, async () => {
-      const dir = join(this.frameDir(ref), 'segments');
-      await mkdir(dir, { recursive: true });
-      const staged = await this.stage(bytes);
-      await rename(staged, join(dir, `${id}.parquet`));
-      await this.syncDir(dir);
+      this.staged.set(this.segmentKey(ref, id), await this.stage(bytes));
     });
   }
 
   /** @inheritdoc */
   async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
+    const file = this.staged.get(this.segmentKey(ref, id)) ?? this.segmentFile(ref, id);
     try {
-      return await readFile(join(this.frameDir(ref), 'segments', `${id}.parquet`));
+      return await readFile(file);
     } catch (error) {
       if (isNotFound(error)) throw new NotFoundError(`segment ${id} of frame '${ref.name}' no longer exists`);
       throw new StorageError(this.name, `could not read segment ${id} of '${ref.name}'`, error);
@@ -128,11 +166,31 @@ export class LocalConnector extends Connector {
   /** @inheritdoc */
   async deleteSegments(ref: FrameRef, ids: readonly string[]): Promise<void> {
     await this.io(`delete segments of '${ref.name}'`, async () => {
-      const dir = join(this.frameDir(ref), 'segments');
-      await Promise.all(ids.map((id) => unlink(join(dir, `${id}.parquet`)).catch((error) => {
-        if (!isNotFound(error)) throw error;
-      })));
+      await Promise.all(ids.map(async (id) => {
+        const key = this.segmentKey(ref, id);
+        const staged = this.staged.get(key);
+        this.staged.delete(key);
+        for (const file of [staged, this.segmentFile(ref, id)]) {
+          if (file) await unlink(file).catch((error) => {
+            if (!isNotFound(error)) throw error;
+          });
+        }
+      }));
     });
+  }
+
+  /** Moves this manifest's staged segments into the frame's segments directory, durably. */
+  private async publishSegments(ref: FrameRef, manifest: FrameManifest): Promise<void> {
+    const pending = manifest.segments.filter((segment) => this.staged.has(this.segmentKey(ref, segment.id)));
+    if (pending.length === 0) return;
+    const dir = join(this.frameDir(ref), 'segments');
+    await mkdir(dir, { recursive: true });
+    for (const segment of pending) {
+      const key = this.segmentKey(ref, segment.id);
+      await rename(this.staged.get(key)!, this.segmentFile(ref, segment.id));
+      this.staged.delete(key);
+    }
+    await this.syncDir(dir);
   }
 
   private async latestManifestFile(ref: FrameRef): Promise<{ file: string; version: number } | undefined> {
@@ -184,6 +242,7 @@ export class LocalConnector extends Connector {
       if (current !== manifest.version - 1) {
         throw new ConflictError(`frame '${ref.name}' is at version ${current}, not ${manifest.version - 1}; retry the write`);
       }
+      await this.publishSegments(ref, manifest);
       const staged = await this.stage(encodeManifest(manifest));
       try {
         await link(staged, join(dir, `${String(manifest.version).padStart(MANIFEST_DIGITS, '0')}.json`));
@@ -213,6 +272,13 @@ export class LocalConnector extends Connector {
 
   /** @inheritdoc */
   async deleteFrame(ref: FrameRef): Promise<void> {
+    const prefix = `${ref.bucket}/${ref.name}/`;
+    for (const [key, file] of this.staged) {
+      if (key.startsWith(prefix)) {
+        this.staged.delete(key);
+        await unlink(file).catch(() => undefined);
+      }
+    }
     await this.io(`delete '${ref.name}'`, () => this.discard(this.frameDir(ref)));
   }
 

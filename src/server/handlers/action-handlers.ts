@@ -2,7 +2,7 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { HangarEngine } from '../../core/engine.js';
 import { InvalidArgumentError, UnimplementedError } from '../../core/errors.js';
-import { frameRef, resolveBucket } from '../../core/names.js';
+import { frameRef, validateName } from '../../core/names.js';
 import { parseBucketDeleteMode } from '../../core/put-mode.js';
 import { parseJsonObject } from '../dataframe-protocol.js';
 import { decodeAction, encodeActionType, encodeResult } from '../../flight/flight-messages.js';
@@ -63,7 +63,8 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
       {
         description: 'Deletes a bucket: {"name","mode":"error"|"delete"}; "error" refuses a non-empty bucket.',
         run: async (body) => {
-          const bucket = resolveBucket(body.name);
+          // No default here: a missing name must never delete the default bucket by accident.
+          const bucket = validateName('bucket', body.name);
           await engine.deleteBucket(bucket, parseBucketDeleteMode(body.mode));
           return `deleted bucket '${bucket}'`;
         },
