@@ -23,4 +23,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.stdout.write(`hangar listening on ${server.location}\n`);
   await server.closed;
+  // Everything is closed; grpc-js may still hold a timer for a client that has not hung up yet,
+  // which would keep the process alive for seconds.
+  process.exit(0);
 }

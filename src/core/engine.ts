@@ -4,18 +4,19 @@
  * Connectors below it only store bytes; the Flight server above it only speaks the wire protocol.
  */
 import { randomUUID } from 'node:crypto';
-import type { Schema } from 'apache-arrow';
+import { Schema } from 'apache-arrow';
 import type { Connector } from '../connectors/connector.js';
 import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFoundError } from './errors.js';
 import type { FrameInfo, PutSummary } from './frame-info.js';
-import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, splitIpcStream } from './ipc-message.js';
+import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
+import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream, splitIpcStream } from './ipc-message.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import type { FrameManifest, SegmentEntry } from './manifest.js';
 import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './names.js';
 import { type ParquetCodec, toShared } from './parquet/parquet-codec.js';
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
 import { assertAppendable } from './schema-compat.js';
-import { SegmentBuilder, dictionaryColumns } from './segment-builder.js';
+import { type BuiltSegment, SegmentBuilder, dictionaryColumns } from './segment-builder.js';
 
 /** Tuning of the engine; defaults suit a 2-core machine. */
 export interface EngineOptions {
@@ -31,7 +32,7 @@ export interface EngineOptions {
 
 /** Options of a read. */
 export interface ReadOptions {
-  /** Columns to return (in stored order); all when absent. */
+  /** Columns to return, in this order; all when absent. */
   readonly columns?: readonly string[];
 }
 
@@ -101,6 +102,7 @@ export class HangarEngine {
     const inFlight: Promise<SegmentEntry>[] = [];
     let schemaHeader: Uint8Array | undefined;
     let schema: Schema | undefined;
+    let layout: DictionaryLayout | undefined;
     let builder: SegmentBuilder | undefined;
     let rowsWritten = 0;
     let bytesWritten = 0;
@@ -112,7 +114,7 @@ export class HangarEngine {
       if (!segment) return;
       rowsWritten += segment.rows;
       bytesWritten += segment.bytes;
-      inFlight.push(this.writeSegment(ref, schema!, segment.ipc, segment.rows, segment.bytes));
+      inFlight.push(this.writeSegment(ref, schema!, segment));
       while (inFlight.length >= this.encodeConcurrency) await drainOne();
     };
     try {
@@ -120,15 +122,27 @@ export class HangarEngine {
         const info = inspectMessage(message);
         if (info.kind === 'schema') {
           if (schemaHeader) throw new InvalidArgumentError('the stream sent a second Schema message; send one schema per put');
-          schemaHeader = message.header.slice();
           schema = info.schema;
-          builder = new SegmentBuilder(schemaHeader, this.segmentBytes);
+          layout = dictionaryLayout(schema);
+          schemaHeader = layout ? encodeSchemaHeader(layout.storedSchema) : message.header.slice();
+          const segmentSchema = layout ? encodeSchemaHeader(layout.storageSchema) : schemaHeader;
+          builder = new SegmentBuilder(segmentSchema, this.segmentBytes, layout !== undefined);
           continue;
         }
         if (!builder) throw new InvalidArgumentError(`the stream must start with a Schema message, not a ${info.kind}`);
         const body = message.body.subarray(0, info.bodyLength);
-        if (info.kind === 'dictionary') builder.addDictionary({ header: message.header, body }, info.id, info.isDelta);
-        else if (builder.addBatch({ header: message.header, body }, info.rows)) await flush();
+        if (info.kind === 'dictionary') {
+          let dictionary: IpcMessage = { header: message.header, body };
+          let id = info.id;
+          if (layout) {
+            id = storedDictionaryId(layout, info.id);
+            dictionary = renumberDictionary(dictionary, id);
+          }
+          if (builder.replacesDictionaryInUse(id, info.isDelta)) await flush();
+          builder.addDictionary(dictionary, id, info.isDelta);
+        } else if (builder.addBatch({ header: message.header, body }, info.rows)) {
+          await flush();
+        }
       }
       if (!schemaHeader || !schema) throw new InvalidArgumentError('the stream ended before its Schema message; nothing was stored');
       await flush();
@@ -147,17 +161,25 @@ export class HangarEngine {
     }
   }
 
-  private async writeSegment(ref: FrameRef, schema: Schema, ipc: Uint8Array, rows: number, bytes: number): Promise<SegmentEntry> {
+  /** Encodes and stores one segment, and its dictionary batches beside it when kept apart. */
+  private async writeSegment(ref: FrameRef, schema: Schema, segment: BuiltSegment): Promise<SegmentEntry> {
+    const { rows, bytes } = segment;
     const rowGroupRows = Math.max(1024, Math.floor(this.rowGroupBytes / Math.max(1, bytes / rows)));
-    const parquet = await this.codec.encode(ipc, { rowGroupRows, dictionaryColumns: dictionaryColumns(schema) });
-    const id = randomUUID();
+    const parquet = await this.codec.encode(segment.ipc, { rowGroupRows, dictionaryColumns: dictionaryColumns(schema) });
+    const base = randomUUID();
+    const id = `${base}.parquet`;
     await this.connector.putSegment(ref, id, parquet);
-    return { id, rows, bytes, storedBytes: parquet.byteLength, rowGroups: Math.ceil(rows / rowGroupRows) };
+    let dictionaries: string | undefined;
+    if (segment.dictionaries.length > 0) {
+      dictionaries = `${base}.dictionaries.arrows`;
+      await this.connector.putSegment(ref, dictionaries, joinIpcStream(segment.dictionaries, false));
+    }
+    return { id, rows, bytes, storedBytes: parquet.byteLength, rowGroups: Math.ceil(rows / rowGroupRows), ...(dictionaries ? { dictionaries } : {}) };
   }
 
   private async discardSegments(ref: FrameRef, segments: readonly SegmentEntry[]): Promise<void> {
     if (segments.length === 0) return;
-    await this.connector.deleteSegments(ref, segments.map((segment) => segment.id)).catch(() => undefined);
+    await this.connector.deleteSegments(ref, storedObjectIds(segments)).catch(() => undefined);
   }
 
   private async commit(
@@ -186,7 +208,7 @@ export class HangarEngine {
         segments: appending ? [...current.segments, ...segments] : segments,
       };
       await this.connector.commitManifest(ref, manifest);
-      if (current && !appending) this.collect(ref, current.segments.map((segment) => segment.id));
+      if (current && !appending) this.collect(ref, storedObjectIds(current.segments));
       return { ...ref, rowsWritten, rows: manifest.rows, version: manifest.version };
     });
   }
@@ -218,36 +240,41 @@ export class HangarEngine {
             `columns are: ${[...known].join(', ')}`,
         );
       }
-      const wanted = new Set(columns);
-      schema = info.schema.select(info.schema.fields.filter((field) => wanted.has(field.name)).map((field) => field.name));
+      // Requested order, as the codec's projection returns the columns.
+      const byName = new Map(info.schema.fields.map((field) => [field.name, field] as const));
+      schema = new Schema([...new Set(columns)].map((column) => byName.get(column)!), info.schema.metadata);
       schemaHeader = encodeSchemaHeader(schema);
     }
     const batchRows = Math.max(1024, Math.min(1 << 20, Math.floor(this.batchBytes / Math.max(1, info.bytes / Math.max(1, info.rows)))));
-    return { info, schema, messages: this.readMessages(ref, manifest.segments, schemaHeader, batchRows, columns) };
+    const layout = dictionaryLayout(info.schema);
+    const plan: ReadPlan = { segments: manifest.segments, schemaHeader, batchRows, columns, keptDictionaries: layout !== undefined };
+    return { info, schema, messages: this.readMessages(ref, plan) };
   }
 
-  private async *readMessages(
-    ref: FrameRef,
-    segments: readonly SegmentEntry[],
-    schemaHeader: Uint8Array,
-    batchRows: number,
-    columns: readonly string[] | undefined,
-  ): AsyncGenerator<IpcMessage> {
+  private async *readMessages(ref: FrameRef, plan: ReadPlan): AsyncGenerator<IpcMessage> {
     const key = frameKey(ref);
     const lease = this.leases.get(key) ?? { readers: 0, garbage: [] };
     lease.readers++;
     this.leases.set(key, lease);
     try {
-      const chunks = this.decodeChunks(ref, segments, batchRows, columns);
+      // With kept dictionaries the stored schema leads (its ids match the kept batches); otherwise
+      // the decoded stream's own schema does, so its dictionary ids match Parquet's dictionaries.
       let first = true;
-      for await (const chunk of chunks) {
-        const messages = splitIpcStream(chunk);
-        // The decoded stream's own schema goes first: its dictionary ids match the batches.
-        if (first) yield messages[0] ?? { header: schemaHeader, body: EMPTY };
+      if (plan.keptDictionaries) {
+        yield { header: plan.schemaHeader, body: EMPTY };
+        first = false;
+      }
+      const wanted = plan.columns ? new Set(plan.columns) : undefined;
+      for await (const chunk of this.decodeChunks(ref, plan)) {
+        for (const dictionary of chunk.dictionaries) {
+          if (!wanted || wanted.has(chunk.fieldNames[dictionaryIdOf(dictionary)] ?? '')) yield dictionary;
+        }
+        const messages = splitIpcStream(chunk.ipc);
+        if (first) yield messages[0] ?? { header: plan.schemaHeader, body: EMPTY };
         first = false;
         for (let i = 1; i < messages.length; i++) yield messages[i]!;
       }
-      if (first) yield { header: schemaHeader, body: EMPTY };
+      if (first) yield { header: plan.schemaHeader, body: EMPTY };
     } finally {
       lease.readers--;
       if (lease.readers === 0) {
@@ -257,21 +284,26 @@ export class HangarEngine {
     }
   }
 
-  /** Decodes row groups in order, keeping the next one decoding while the current one is sent. */
-  private async *decodeChunks(
-    ref: FrameRef,
-    segments: readonly SegmentEntry[],
-    batchRows: number,
-    columns: readonly string[] | undefined,
-  ): AsyncGenerator<Uint8Array> {
-    const jobs = (async function* (engine: HangarEngine) {
+  /**
+   * Decodes row groups in order, keeping the next one decoding while the current one is sent. The
+   * first chunk of each segment carries the segment's kept dictionary batches.
+   */
+  private async *decodeChunks(ref: FrameRef, plan: ReadPlan): AsyncGenerator<DecodedChunk> {
+    const { segments, batchRows, columns } = plan;
+    const fieldNames = decodeSchemaHeader(plan.schemaHeader).fields.map((field) => field.name);
+    const engine = this;
+    const jobs = (async function* () {
       for (const segment of segments) {
         const parquet = toShared(await engine.connector.getSegment(ref, segment.id));
+        const dictionaries = segment.dictionaries
+          ? splitIpcStream(await engine.connector.getSegment(ref, segment.dictionaries))
+          : [];
         for (let group = 0; group < segment.rowGroups; group++) {
-          yield () => engine.codec.decode(parquet, { rowGroups: [group], batchRows, columns });
+          const kept = group === 0 ? dictionaries : [];
+          yield () => engine.codec.decode(parquet, { rowGroups: [group], batchRows, columns }).then((ipc) => ({ ipc, dictionaries: kept, fieldNames }));
         }
       }
-    })(this);
+    })();
     let next = await jobs.next();
     let pending = next.done ? undefined : next.value();
     while (pending) {
@@ -332,6 +364,35 @@ export class HangarEngine {
     if (mode === 'error' && (await this.connector.listFrames(name)).length > 0) throw new BucketNotEmptyError(name);
     await this.connector.deleteBucket(name);
   }
+}
+
+/** What a read needs to stream a frame's messages. */
+interface ReadPlan {
+  readonly segments: readonly SegmentEntry[];
+  /** The stored (or projected) schema message. */
+  readonly schemaHeader: Uint8Array;
+  readonly batchRows: number;
+  readonly columns: readonly string[] | undefined;
+  /** Whether dictionary batches are kept beside the segments (see dictionary-layout.ts). */
+  readonly keptDictionaries: boolean;
+}
+
+/** One decoded row group and the kept dictionaries to send before it. */
+interface DecodedChunk {
+  readonly ipc: Uint8Array;
+  readonly dictionaries: readonly IpcMessage[];
+  /** Stored column names by index: kept dictionary ids are column indices. */
+  readonly fieldNames: readonly string[];
+}
+
+function dictionaryIdOf(message: IpcMessage): number {
+  const info = inspectMessage(message);
+  return info.kind === 'dictionary' ? info.id : -1;
+}
+
+/** Every stored object of these segments: the Parquet files and their dictionary sidecars. */
+function storedObjectIds(segments: readonly SegmentEntry[]): string[] {
+  return segments.flatMap((segment) => (segment.dictionaries ? [segment.id, segment.dictionaries] : [segment.id]));
 }
 
 function frameKey(ref: FrameRef): string {

@@ -5,7 +5,7 @@
 
 /** One immutable Parquet segment of a frame. */
 export interface SegmentEntry {
-  /** Unique id; the segment's file/object name without extension. */
+  /** Unique id; the segment's object name (e.g. `<uuid>.parquet`). */
   readonly id: string;
   /** Rows in the segment. */
   readonly rows: number;
@@ -15,6 +15,8 @@ export interface SegmentEntry {
   readonly storedBytes: number;
   /** Number of Parquet row groups. */
   readonly rowGroups: number;
+  /** Id of the stored dictionary batches of this segment, if its dictionaries are kept apart. */
+  readonly dictionaries?: string;
 }
 
 /** The state of one frame at one version. */

@@ -1,15 +1,18 @@
 /**
  * Cuts an incoming stream of IPC messages into segment-sized IPC streams. Each segment is a
  * complete stream on its own (schema, the dictionaries in force, batches), so it can be encoded
- * and later decoded independently.
+ * and later decoded independently. With `separateDictionaries`, dictionary batches are kept out of
+ * the stream and returned beside it (see dictionary-layout.ts).
  */
 import { DataType, type Schema } from 'apache-arrow';
 import { type IpcMessage, joinIpcStream } from './ipc-message.js';
 
 /** A segment's IPC stream and the facts the manifest records about it. */
 export interface BuiltSegment {
-  /** Schema + dictionaries + batches, encapsulated. */
+  /** Schema + batches (+ dictionaries unless kept separate), encapsulated. */
   readonly ipc: Uint8Array;
+  /** With separate dictionaries: the dictionary batches every batch of the segment needs. */
+  readonly dictionaries: readonly IpcMessage[];
   /** Rows in the segment. */
   readonly rows: number;
   /** Arrow body bytes in the segment. */
@@ -25,21 +28,34 @@ export class SegmentBuilder {
   private pendingBytes = 0;
 
   /**
-   * @param schemaHeader - the stream's schema message
-   * @param targetBytes - segment size at which {@link add} reports fullness
+   * @param schemaHeader - the schema message each segment stream starts with
+   * @param targetBytes - segment size at which {@link addBatch} reports fullness
+   * @param separateDictionaries - keep dictionary batches out of the segment stream
    */
   constructor(
     private readonly schemaHeader: Uint8Array,
     private readonly targetBytes: number,
+    private readonly separateDictionaries: boolean,
   ) {}
+
+  /**
+   * Whether adding this dictionary batch would replace a dictionary that pending batches use; with
+   * separate dictionaries the caller must then take the segment first, since a segment has one
+   * dictionary state.
+   */
+  replacesDictionaryInUse(id: number, isDelta: boolean): boolean {
+    return this.separateDictionaries && !isDelta && this.pendingRows > 0 && this.dictionaries.has(id);
+  }
 
   /** Adds a dictionary batch (replacing or extending the dictionary for its id). */
   addDictionary(message: IpcMessage, id: number, isDelta: boolean): void {
     const history = isDelta ? (this.dictionaries.get(id) ?? []) : [];
     history.push(message);
     this.dictionaries.set(id, history);
-    this.pending.push(message);
-    this.pendingBytes += message.body.byteLength;
+    if (!this.separateDictionaries) {
+      this.pending.push(message);
+      this.pendingBytes += message.body.byteLength;
+    }
   }
 
   /** Adds a record batch; returns true when the segment is full and should be taken. */
@@ -50,17 +66,15 @@ export class SegmentBuilder {
     return this.pendingBytes >= this.targetBytes;
   }
 
-  /** Rows waiting to be taken. */
-  get rows(): number {
-    return this.pendingRows;
-  }
-
   /** Takes the pending batches as a segment, or `undefined` when no rows are pending. */
   take(): BuiltSegment | undefined {
     if (this.pendingRows === 0) return undefined;
-    const messages = [{ header: this.schemaHeader, body: new Uint8Array(0) }, ...this.dictionariesAtStart, ...this.pending];
-    const segment = { ipc: joinIpcStream(messages), rows: this.pendingRows, bytes: this.pendingBytes };
-    this.dictionariesAtStart = [...this.dictionaries.values()].flat();
+    const schema = { header: this.schemaHeader, body: new Uint8Array(0) };
+    const current = [...this.dictionaries.values()].flat();
+    const segment = this.separateDictionaries
+      ? { ipc: joinIpcStream([schema, ...this.pending]), dictionaries: current, rows: this.pendingRows, bytes: this.pendingBytes }
+      : { ipc: joinIpcStream([schema, ...this.dictionariesAtStart, ...this.pending]), dictionaries: [], rows: this.pendingRows, bytes: this.pendingBytes };
+    this.dictionariesAtStart = current;
     this.pending = [];
     this.pendingRows = 0;
     this.pendingBytes = 0;

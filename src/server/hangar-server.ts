@@ -33,6 +33,8 @@ export interface HangarServerOptions {
 }
 
 const MAX_INT32 = 2 ** 31 - 1;
+/** How long shutdown lets finished calls' replies drain before closing idle connections. */
+const SESSION_DRAIN_MS = 200;
 
 /** A running Hangar Flight server. */
 export class HangarServer {
@@ -120,6 +122,14 @@ export class HangarServer {
         new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
       ]);
       clearTimeout(timer);
+      // Give the last replies a moment to leave before idle connections are cut.
+      await new Promise<void>((resolve) => {
+        const drain = setTimeout(resolve, SESSION_DRAIN_MS);
+        this.grpcServer.tryShutdown(() => {
+          clearTimeout(drain);
+          resolve();
+        });
+      });
       this.grpcServer.forceShutdown();
       await this.codec.close();
       await this.connector.close();

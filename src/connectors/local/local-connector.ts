@@ -138,7 +138,7 @@ export class LocalConnector extends Connector {
   }
 
   private segmentFile(ref: FrameRef, id: string): string {
-    return join(this.frameDir(ref), 'segments', `${id}.parquet`);
+    return join(this.frameDir(ref), 'segments', id);
   }
 
   /**

@@ -24,7 +24,8 @@ function decode(request) {
   const ipc = pq.readParquet(new Uint8Array(request.parquet), options).intoIPCStream();
   if (!request.columns) return ipc;
   // parquet-wasm's synchronous reader ignores its `columns` option, so project after decoding.
-  return arrow.tableToIPC(arrow.tableFromIPC(ipc).select(request.columns), 'stream');
+  // Table.select returns the columns in the requested order, which the engine's schema follows.
+  return arrow.tableToIPC(arrow.tableFromIPC(ipc).select([...new Set(request.columns)]), 'stream');
 }
 
 parentPort.on('message', (request) => {
