@@ -11,7 +11,7 @@ import type { FrameInfo, PutSummary } from './frame-info.js';
 import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream, splitIpcStream } from './ipc-message.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import type { FrameManifest, SegmentEntry } from './manifest.js';
+import { type FrameManifest, type SegmentEntry, segmentObjectIds } from './manifest.js';
 import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './names.js';
 import { type ParquetCodec, toShared } from './parquet/parquet-codec.js';
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
@@ -179,7 +179,7 @@ export class HangarEngine {
 
   private async discardSegments(ref: FrameRef, segments: readonly SegmentEntry[]): Promise<void> {
     if (segments.length === 0) return;
-    await this.connector.deleteSegments(ref, storedObjectIds(segments)).catch(() => undefined);
+    await this.connector.deleteSegments(ref, segmentObjectIds(segments)).catch(() => undefined);
   }
 
   private async commit(
@@ -208,7 +208,7 @@ export class HangarEngine {
         segments: appending ? [...current.segments, ...segments] : segments,
       };
       await this.connector.commitManifest(ref, manifest);
-      if (current && !appending) this.collect(ref, storedObjectIds(current.segments));
+      if (current && !appending) this.collect(ref, segmentObjectIds(current.segments));
       return { ...ref, rowsWritten, rows: manifest.rows, version: manifest.version };
     });
   }
@@ -388,11 +388,6 @@ interface DecodedChunk {
 function dictionaryIdOf(message: IpcMessage): number {
   const info = inspectMessage(message);
   return info.kind === 'dictionary' ? info.id : -1;
-}
-
-/** Every stored object of these segments: the Parquet files and their dictionary sidecars. */
-function storedObjectIds(segments: readonly SegmentEntry[]): string[] {
-  return segments.flatMap((segment) => (segment.dictionaries ? [segment.id, segment.dictionaries] : [segment.id]));
 }
 
 function frameKey(ref: FrameRef): string {

@@ -37,6 +37,11 @@ export interface FrameManifest {
   readonly segments: readonly SegmentEntry[];
 }
 
+/** Every stored object the segments reference: Parquet files and their dictionary sidecars. */
+export function segmentObjectIds(segments: readonly SegmentEntry[]): string[] {
+  return segments.flatMap((segment) => (segment.dictionaries ? [segment.id, segment.dictionaries] : [segment.id]));
+}
+
 /** Serialises a manifest as UTF-8 JSON. */
 export function encodeManifest(manifest: FrameManifest): Uint8Array {
   return Buffer.from(JSON.stringify(manifest), 'utf8');

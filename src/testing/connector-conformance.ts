@@ -269,6 +269,22 @@ export function runConnectorConformance(options: ConformanceOptions): void {
         expect(back.getChild('symbol')?.toArray()).toEqual(table.getChild('symbol')?.toArray());
       });
 
+      it('reads every put mode back exactly after a reopen (capability: persistent)', async (context) => {
+        if (!persistent()) context.skip();
+        await engine.put(ref('kept', 'b'), 'error', messagesOf(sampleTable(3000)));
+        await engine.put(ref('kept', 'b'), 'append', messagesOf(sampleTable(10, 3000)));
+        await connector.close();
+        connector = await options.reopen!(connector);
+        await connector.open();
+        const reopened = new HangarEngine(connector, codec, {});
+        const back = await collect((await reopened.read(ref('kept', 'b'))).messages);
+        expect(back.numRows).toBe(3010);
+        expect(back.getChild('symbol')?.toArray()).toEqual(
+          Array.from({ length: 3010 }, (_, i) => ['a', 'b', 'c'][i % 3]),
+        );
+        expect(Array.from(back.getChild('id')!.toArray() as Int32Array)).toEqual(Array.from({ length: 3010 }, (_, i) => i));
+      });
+
       it('mode error refuses an existing frame; append adds rows; replace swaps', async () => {
         await engine.put(ref('t'), 'error', messagesOf(sampleTable(10)));
         await expect(engine.put(ref('t'), 'error', messagesOf(sampleTable(10)))).rejects.toBeInstanceOf(AlreadyExistsError);

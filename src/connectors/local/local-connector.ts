@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { ConflictError, NotFoundError, StorageError } from '../../core/errors.js';
-import { type FrameManifest, decodeManifest, encodeManifest } from '../../core/manifest.js';
+import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
 import { Connector, type ConnectorCapabilities } from '../connector.js';
 
@@ -179,15 +179,15 @@ export class LocalConnector extends Connector {
     });
   }
 
-  /** Moves this manifest's staged segments into the frame's segments directory, durably. */
+  /** Moves every staged object the manifest references into the frame's segments directory, durably. */
   private async publishSegments(ref: FrameRef, manifest: FrameManifest): Promise<void> {
-    const pending = manifest.segments.filter((segment) => this.staged.has(this.segmentKey(ref, segment.id)));
+    const pending = segmentObjectIds(manifest.segments).filter((id) => this.staged.has(this.segmentKey(ref, id)));
     if (pending.length === 0) return;
     const dir = join(this.frameDir(ref), 'segments');
     await mkdir(dir, { recursive: true });
-    for (const segment of pending) {
-      const key = this.segmentKey(ref, segment.id);
-      await rename(this.staged.get(key)!, this.segmentFile(ref, segment.id));
+    for (const id of pending) {
+      const key = this.segmentKey(ref, id);
+      await rename(this.staged.get(key)!, this.segmentFile(ref, id));
       this.staged.delete(key);
     }
     await this.syncDir(dir);
