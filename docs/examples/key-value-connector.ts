@@ -56,7 +56,7 @@ export class KeyValueConnector extends Connector {
   async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
     const bytes = await this.store.get(`${this.frameKey(ref)}s/${id}`);
     if (!bytes) throw new NotFoundError(`segment ${id} of frame '${ref.name}' does not exist`);
-    return bytes;
+    return bytes.slice(); // the caller owns what it gets (it may move it to a worker thread)
   }
 
   async deleteSegments(ref: FrameRef, ids: readonly string[]): Promise<void> {

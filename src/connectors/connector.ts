@@ -59,7 +59,8 @@ export abstract class Connector {
   abstract putSegment(ref: FrameRef, id: string, bytes: Uint8Array): Promise<void>;
 
   /**
-   * Returns a segment's bytes.
+   * Returns a segment's bytes in a buffer the caller owns (it may be transferred to a worker, so
+   * never return memory the connector keeps using).
    * @throws NotFoundError if the segment does not exist (e.g. deleted by a concurrent replace)
    */
   abstract getSegment(ref: FrameRef, id: string): Promise<Uint8Array>;

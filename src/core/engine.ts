@@ -20,9 +20,12 @@ import { type BuiltSegment, SegmentBuilder, dictionaryColumns } from './segment-
 
 /** Tuning of the engine; defaults suit a 2-core machine. */
 export interface EngineOptions {
-  /** Arrow bytes per stored segment (default 64 MiB). Bounds memory on put and get. */
+  /** Arrow bytes per stored segment (default 16 MiB). Bounds memory on put and get. */
   readonly segmentBytes?: number;
-  /** Arrow bytes per Parquet row group (default 16 MiB). */
+  /**
+   * Arrow bytes per Parquet row group (default: the segment size, so one row group per segment and
+   * one decode call per segment). Only a single incoming batch larger than this spans several.
+   */
   readonly rowGroupBytes?: number;
   /** Arrow bytes per record batch sent to clients (default 3 MiB; Go clients accept 4 MiB). */
   readonly batchBytes?: number;
@@ -72,8 +75,8 @@ export class HangarEngine {
     private readonly codec: ParquetCodec,
     options: EngineOptions = {},
   ) {
-    this.segmentBytes = options.segmentBytes ?? 64 * MiB;
-    this.rowGroupBytes = options.rowGroupBytes ?? 16 * MiB;
+    this.segmentBytes = options.segmentBytes ?? 16 * MiB;
+    this.rowGroupBytes = options.rowGroupBytes ?? this.segmentBytes;
     this.batchBytes = options.batchBytes ?? 3 * MiB;
     this.encodeConcurrency = options.encodeConcurrency ?? 2;
   }
@@ -294,13 +297,17 @@ export class HangarEngine {
     const engine = this;
     const jobs = (async function* () {
       for (const segment of segments) {
-        const parquet = toShared(await engine.connector.getSegment(ref, segment.id));
+        const stored = await engine.connector.getSegment(ref, segment.id);
         const dictionaries = segment.dictionaries
           ? splitIpcStream(await engine.connector.getSegment(ref, segment.dictionaries))
           : [];
+        // Shared memory: the worker reads the stored bytes without a copy per call. Segments have one
+        // row group unless a single oversized batch arrived; those decode group by group.
+        const parquet = toShared(stored);
         for (let group = 0; group < segment.rowGroups; group++) {
           const kept = group === 0 ? dictionaries : [];
-          yield () => engine.codec.decode(parquet, { rowGroups: [group], batchRows, columns }).then((ipc) => ({ ipc, dictionaries: kept, fieldNames }));
+          yield () =>
+            engine.codec.decode(parquet, { rowGroups: [group], batchRows, columns }).then((ipc): DecodedChunk => ({ ipc, dictionaries: kept, fieldNames }));
         }
       }
     })();

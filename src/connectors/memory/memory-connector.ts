@@ -45,7 +45,7 @@ export class MemoryConnector extends Connector {
   async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
     const bytes = this.frame(ref, false)?.segments.get(id);
     if (!bytes) throw new NotFoundError(`segment ${id} of frame '${ref.name}' does not exist`);
-    return bytes;
+    return bytes.slice();
   }
 
   /** @inheritdoc */

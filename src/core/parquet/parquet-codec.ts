@@ -78,12 +78,15 @@ export class ParquetCodec {
 
   private pick(): PooledWorker {
     if (this.closed) throw new Error('ParquetCodec is closed');
-    if (this.workers.length < this.size) {
-      const fresh = this.spawn();
-      this.workers.push(fresh);
-      return fresh;
-    }
-    return this.workers.reduce((best, pooled) => (pooled.waiting.size < best.waiting.size ? pooled : best));
+    const leastBusy = this.workers.reduce<PooledWorker | undefined>(
+      (best, pooled) => (!best || pooled.waiting.size < best.waiting.size ? pooled : best),
+      undefined,
+    );
+    // Start another worker only when every existing one is busy.
+    if (leastBusy && (leastBusy.waiting.size === 0 || this.workers.length >= this.size)) return leastBusy;
+    const fresh = this.spawn();
+    this.workers.push(fresh);
+    return fresh;
   }
 
   private call(message: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<Uint8Array> {
@@ -109,8 +112,8 @@ export class ParquetCodec {
   }
 
   /**
-   * Decodes row groups of a Parquet file into one IPC stream. Pass `parquet` backed by a
-   * SharedArrayBuffer (see {@link toShared}) so repeated calls do not copy it.
+   * Decodes row groups of a Parquet file into one IPC stream. Pass `parquet` in shared memory (see
+   * {@link toShared}) so the worker reads it without a copy.
    */
   decode(parquet: Uint8Array, options: DecodeOptions): Promise<Uint8Array> {
     return this.call(

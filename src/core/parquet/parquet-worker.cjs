@@ -21,7 +21,8 @@ function encode(request) {
 
 function decode(request) {
   const options = { batchSize: request.batchRows, rowGroups: request.rowGroups };
-  const ipc = pq.readParquet(new Uint8Array(request.parquet), options).intoIPCStream();
+  // `request.parquet` is already a view (shared or transferred memory): wrapping it again would copy.
+  const ipc = pq.readParquet(request.parquet, options).intoIPCStream();
   if (!request.columns) return ipc;
   // parquet-wasm's synchronous reader ignores its `columns` option, so project after decoding.
   // Table.select returns the columns in the requested order, which the engine's schema follows.
@@ -31,9 +32,8 @@ function decode(request) {
 parentPort.on('message', (request) => {
   try {
     const result = request.op === 'encode' ? encode(request) : decode(request);
-    // Copy out of wasm memory into a transferable buffer of exactly the result's size.
-    const out = new Uint8Array(result.byteLength);
-    out.set(result);
+    // parquet-wasm returns results already copied out of wasm memory: transfer them as they are.
+    const out = result.byteOffset === 0 && result.byteLength === result.buffer.byteLength ? result : result.slice();
     parentPort.postMessage({ id: request.id, ok: true, bytes: out.buffer }, [out.buffer]);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
