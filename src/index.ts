@@ -5,7 +5,7 @@ export type { FrameInfo, PutSummary } from './core/frame-info.js';
 export * from './core/errors.js';
 export { DEFAULT_BUCKET, type FrameRef, frameRef, validateName } from './core/names.js';
 export type { PutMode, BucketDeleteMode } from './core/put-mode.js';
-export type { FrameManifest, SegmentEntry } from './core/manifest.js';
+export { type FrameManifest, type SegmentEntry, segmentObjectIds } from './core/manifest.js';
 export { Connector, type ConnectorCapabilities, DEFAULT_CAPABILITIES } from './connectors/connector.js';
 export { ConnectorRegistry, type ConnectorFactory, defaultConnectorRegistry } from './connectors/registry.js';
 export { MemoryConnector } from './connectors/memory/memory-connector.js';

@@ -1,5 +1,5 @@
 /** HangarClient: Hangar's dataframe operations (put, get, list, stat, buckets) on top of FlightClient. */
-import type { RecordBatch, Schema, Table } from 'apache-arrow';
+import type { Schema, Table } from 'apache-arrow';
 import { HangarError } from '../core/errors.js';
 import type { PutSummary } from '../core/frame-info.js';
 import type { BucketDeleteMode, PutMode } from '../core/put-mode.js';

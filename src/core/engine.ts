@@ -13,7 +13,7 @@ import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage
 import { KeyedMutex } from './keyed-mutex.js';
 import { type FrameManifest, type SegmentEntry, segmentObjectIds } from './manifest.js';
 import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './names.js';
-import { type ParquetCodec, toShared } from './parquet/parquet-codec.js';
+import type { ParquetCodec } from './parquet/parquet-codec.js';
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
 import { assertAppendable } from './schema-compat.js';
 import { type BuiltSegment, SegmentBuilder, dictionaryColumns } from './segment-builder.js';
@@ -301,13 +301,11 @@ export class HangarEngine {
         const dictionaries = segment.dictionaries
           ? splitIpcStream(await engine.connector.getSegment(ref, segment.dictionaries))
           : [];
-        // Shared memory: the worker reads the stored bytes without a copy per call. Segments have one
-        // row group unless a single oversized batch arrived; those decode group by group.
-        const parquet = toShared(stored);
+        // Segments have one row group unless a single oversized batch arrived; those decode group by group.
         for (let group = 0; group < segment.rowGroups; group++) {
           const kept = group === 0 ? dictionaries : [];
           yield () =>
-            engine.codec.decode(parquet, { rowGroups: [group], batchRows, columns }).then((ipc): DecodedChunk => ({ ipc, dictionaries: kept, fieldNames }));
+            engine.codec.decode(stored, { rowGroups: [group], batchRows, columns }).then((ipc): DecodedChunk => ({ ipc, dictionaries: kept, fieldNames }));
         }
       }
     })();

@@ -112,8 +112,10 @@ export class ParquetCodec {
   }
 
   /**
-   * Decodes row groups of a Parquet file into one IPC stream. Pass `parquet` in shared memory (see
-   * {@link toShared}) so the worker reads it without a copy.
+   * Decodes row groups of a Parquet file into one IPC stream. The bytes are copied to the worker on
+   * purpose: shared or transferred buffers are freed only when the worker's heap is collected, which
+   * a worker that allocates little never does (measured: ~400 MB retained per 440 MB get). A copy
+   * is allocated on the worker's heap, so V8 accounts for it and collects it.
    */
   decode(parquet: Uint8Array, options: DecodeOptions): Promise<Uint8Array> {
     return this.call(
@@ -135,11 +137,4 @@ function ownBuffer(bytes: Uint8Array): ArrayBuffer {
     return bytes.buffer;
   }
   return bytes.slice().buffer as ArrayBuffer;
-}
-
-/** Copies bytes into shared memory so worker requests can read them without a copy per call. */
-export function toShared(bytes: Uint8Array): Uint8Array {
-  const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
-  shared.set(bytes);
-  return shared;
 }

@@ -21,7 +21,6 @@ function encode(request) {
 
 function decode(request) {
   const options = { batchSize: request.batchRows, rowGroups: request.rowGroups };
-  // `request.parquet` is already a view (shared or transferred memory): wrapping it again would copy.
   const ipc = pq.readParquet(request.parquet, options).intoIPCStream();
   if (!request.columns) return ipc;
   // parquet-wasm's synchronous reader ignores its `columns` option, so project after decoding.
