@@ -212,7 +212,7 @@ export class HangarEngine {
       };
       await this.connector.commitManifest(ref, manifest);
       if (current && !appending) this.collect(ref, segmentObjectIds(current.segments));
-      return { ...ref, rowsWritten, rows: manifest.rows, version: manifest.version };
+      return { bucket: ref.bucket, name: ref.name, rowsWritten, rows: manifest.rows, version: manifest.version };
     });
   }
 
