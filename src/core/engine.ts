@@ -16,7 +16,7 @@ import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './n
 import type { ParquetCodec } from './parquet/parquet-codec.js';
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
 import { assertAppendable } from './schema-compat.js';
-import { type BuiltSegment, SegmentBuilder, dictionaryColumns } from './segment-builder.js';
+import { type BuiltSegment, SegmentBuilder, dictionaryColumns, statisticsColumns } from './segment-builder.js';
 
 /** Tuning of the engine; defaults suit a 2-core machine. */
 export interface EngineOptions {
@@ -168,7 +168,11 @@ export class HangarEngine {
   private async writeSegment(ref: FrameRef, schema: Schema, segment: BuiltSegment): Promise<SegmentEntry> {
     const { rows, bytes } = segment;
     const rowGroupRows = Math.max(1024, Math.floor(this.rowGroupBytes / Math.max(1, bytes / rows)));
-    const parquet = await this.codec.encode(segment.ipc, { rowGroupRows, dictionaryColumns: dictionaryColumns(schema) });
+    const parquet = await this.codec.encode(segment.ipc, {
+      rowGroupRows,
+      dictionaryColumns: dictionaryColumns(schema),
+      statisticsColumns: statisticsColumns(schema),
+    });
     const base = randomUUID();
     const id = `${base}.parquet`;
     await this.connector.putSegment(ref, id, parquet);

@@ -23,6 +23,27 @@ const MANIFEST_DIGITS = 12;
 const STAGING = '.staging';
 const TRASH = '.trash';
 
+/**
+ * Reads a file with as few system calls as its size allows. fs.promises.readFile reads in 512 KiB
+ * chunks, one thread-pool round trip each, which cost a third of the main thread on large gets.
+ */
+async function readWholeFile(path: string): Promise<Buffer> {
+  const handle = await open(path, constants.O_RDONLY);
+  try {
+    const { size } = await handle.stat();
+    const buffer = Buffer.allocUnsafe(size);
+    let offset = 0;
+    while (offset < size) {
+      const { bytesRead } = await handle.read(buffer, offset, size - offset, offset);
+      if (bytesRead === 0) break;
+      offset += bytesRead;
+    }
+    return offset === size ? buffer : buffer.subarray(0, offset);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Whether a process with this pid exists (EPERM means it exists but is not ours). */
 function isProcessAlive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
@@ -156,7 +177,7 @@ export class LocalConnector extends Connector {
   async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
     const file = this.staged.get(this.segmentKey(ref, id)) ?? this.segmentFile(ref, id);
     try {
-      return await readFile(file);
+      return await readWholeFile(file);
     } catch (error) {
       if (isNotFound(error)) throw new NotFoundError(`segment ${id} of frame '${ref.name}' no longer exists`);
       throw new StorageError(this.name, `could not read segment ${id} of '${ref.name}'`, error);

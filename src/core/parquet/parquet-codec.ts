@@ -12,6 +12,8 @@ export interface EncodeOptions {
   readonly rowGroupRows: number;
   /** Top-level columns worth dictionary-encoding (strings, binaries, Arrow dictionaries). */
   readonly dictionaryColumns: readonly string[];
+  /** Top-level columns that get min/max statistics (sortable keys); none for the others. */
+  readonly statisticsColumns: readonly string[];
 }
 
 /** Options for decoding row groups of one segment. */
@@ -105,10 +107,7 @@ export class ParquetCodec {
    */
   encode(ipc: Uint8Array, options: EncodeOptions): Promise<Uint8Array> {
     const buffer = ownBuffer(ipc);
-    return this.call(
-      { op: 'encode', ipc: buffer, rowGroupRows: options.rowGroupRows, dictionaryColumns: options.dictionaryColumns },
-      [buffer],
-    );
+    return this.call({ op: 'encode', ipc: buffer, ...options }, [buffer]);
   }
 
   /**

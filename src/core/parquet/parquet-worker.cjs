@@ -11,10 +11,13 @@ function encode(request) {
     // Dictionary-encoding high-cardinality numeric columns triples write time for no gain;
     // keep it where it pays: strings, binaries and Arrow dictionary columns.
     .setDictionaryEnabled(false)
-    .setStatisticsEnabled(pq.EnabledStatistics.Chunk)
+    .setStatisticsEnabled(pq.EnabledStatistics.None)
     .setMaxRowGroupSize(request.rowGroupRows)
     .setCreatedBy('hangar');
   for (const column of request.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
+  for (const column of request.statisticsColumns) {
+    builder = builder.setColumnStatisticsEnabled(column, pq.EnabledStatistics.Chunk);
+  }
   const table = pq.Table.fromIPCStream(new Uint8Array(request.ipc));
   return pq.writeParquet(table, builder.build());
 }
