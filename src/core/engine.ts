@@ -168,11 +168,15 @@ export class HangarEngine {
   private async writeSegment(ref: FrameRef, schema: Schema, segment: BuiltSegment): Promise<SegmentEntry> {
     const { rows, bytes } = segment;
     const rowGroupRows = Math.max(1024, Math.floor(this.rowGroupBytes / Math.max(1, bytes / rows)));
-    const parquet = await this.codec.encode(segment.ipc, {
-      rowGroupRows,
-      dictionaryColumns: dictionaryColumns(schema),
-      statisticsColumns: statisticsColumns(schema),
-    });
+    const parquet = await this.codec
+      .encode(segment.ipc, { rowGroupRows, dictionaryColumns: dictionaryColumns(schema), statisticsColumns: statisticsColumns(schema) })
+      .catch((error: unknown) => {
+        throw new InvalidArgumentError(
+          `cannot store ${describeFrame(ref)} as Parquet (${(error as Error).message}); a column type may not be ` +
+            `supported by the store (e.g. month_day_nano intervals): convert or drop that column. Nothing was stored.`,
+          { cause: error },
+        );
+      });
     const base = randomUUID();
     const id = `${base}.parquet`;
     await this.connector.putSegment(ref, id, parquet);

@@ -1,5 +1,5 @@
 /** Handshake and the RPCs this version does not offer. */
-import type { ServerDuplexStream, sendUnaryData } from '@grpc/grpc-js';
+import type { Metadata, ServerDuplexStream, sendUnaryData } from '@grpc/grpc-js';
 import { UnimplementedError } from '../../core/errors.js';
 import { decodeHandshake, encodeHandshake } from '../../flight/flight-messages.js';
 import { toServiceError } from '../status-mapping.js';
@@ -26,7 +26,7 @@ export function handshakeHandler() {
 
 /** A unary RPC that answers UNIMPLEMENTED with a message saying so. */
 export function unimplementedUnary(name: string) {
-  return (call: { metadata: import('@grpc/grpc-js').Metadata }, callback: sendUnaryData<Buffer>): void => {
+  return (call: { metadata: Metadata }, callback: sendUnaryData<Buffer>): void => {
     callback(toServiceError(new UnimplementedError(`${name} is not implemented by this server version`), call.metadata), null);
   };
 }
