@@ -9,8 +9,10 @@ import type { Connector } from '../connectors/connector.js';
 import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFoundError } from './errors.js';
 import type { FrameInfo, PutSummary } from './frame-info.js';
 import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
-import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream, splitIpcStream } from './ipc-message.js';
+import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from './ipc-message.js';
+import { type ReadPlan, frameMessages } from './frame-reader.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { SegmentLeases } from './segment-leases.js';
 import { type FrameManifest, type SegmentEntry, segmentObjectIds } from './manifest.js';
 import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './names.js';
 import type { ParquetCodec } from './parquet/parquet-codec.js';
@@ -53,13 +55,11 @@ export interface FrameStream {
 }
 
 const MiB = 1024 * 1024;
-const EMPTY = new Uint8Array(0);
 
 /** The engine. One per server; safe for concurrent use. */
 export class HangarEngine {
   private readonly commitLock = new KeyedMutex();
-  /** Readers per frame in this process, and segments whose deletion waits for them. */
-  private readonly leases = new Map<string, { readers: number; garbage: string[] }>();
+  private readonly leases: SegmentLeases;
   private readonly segmentBytes: number;
   private readonly rowGroupBytes: number;
   private readonly batchBytes: number;
@@ -79,6 +79,7 @@ export class HangarEngine {
     this.rowGroupBytes = options.rowGroupBytes ?? this.segmentBytes;
     this.batchBytes = options.batchBytes ?? 3 * MiB;
     this.encodeConcurrency = options.encodeConcurrency ?? 2;
+    this.leases = new SegmentLeases(connector);
   }
 
   /** Returns the frame's current state. @throws NotFoundError if it does not exist */
@@ -219,21 +220,14 @@ export class HangarEngine {
         segments: appending ? [...current.segments, ...segments] : segments,
       };
       await this.connector.commitManifest(ref, manifest);
-      if (current && !appending) this.collect(ref, segmentObjectIds(current.segments));
+      if (current && !appending) this.leases.collect(ref, segmentObjectIds(current.segments));
       return { bucket: ref.bucket, name: ref.name, rowsWritten, rows: manifest.rows, version: manifest.version };
     });
   }
 
-  /** Deletes replaced segments now, or when this process's last reader of the frame finishes. */
-  private collect(ref: FrameRef, ids: string[]): void {
-    const lease = this.leases.get(frameKey(ref));
-    if (lease) lease.garbage.push(...ids);
-    else void this.connector.deleteSegments(ref, ids).catch(() => undefined);
-  }
-
   /**
-   * Opens a frame for reading at its current version. Memory stays bounded: one segment's stored
-   * bytes and two decoded row groups at a time.
+   * Opens a frame for reading at its current version. Memory stays bounded: two segments' stored
+   * bytes and decoded batches at a time (see frame-reader.ts).
    * @throws NotFoundError if the frame does not exist; InvalidArgumentError for unknown columns
    */
   async read(ref: FrameRef, options: ReadOptions = {}): Promise<FrameStream> {
@@ -257,76 +251,16 @@ export class HangarEngine {
       schemaHeader = encodeSchemaHeader(schema);
     }
     const batchRows = Math.max(1024, Math.min(1 << 20, Math.floor(this.batchBytes / Math.max(1, info.bytes / Math.max(1, info.rows)))));
-    const layout = dictionaryLayout(info.schema);
-    const plan: ReadPlan = { segments: manifest.segments, schemaHeader, batchRows, columns, keptDictionaries: layout !== undefined };
-    return { info, schema, messages: this.readMessages(ref, plan) };
-  }
-
-  private async *readMessages(ref: FrameRef, plan: ReadPlan): AsyncGenerator<IpcMessage> {
-    const key = frameKey(ref);
-    const lease = this.leases.get(key) ?? { readers: 0, garbage: [] };
-    lease.readers++;
-    this.leases.set(key, lease);
-    try {
-      // With kept dictionaries the stored schema leads (its ids match the kept batches); otherwise
-      // the decoded stream's own schema does, so its dictionary ids match Parquet's dictionaries.
-      let first = true;
-      if (plan.keptDictionaries) {
-        yield { header: plan.schemaHeader, body: EMPTY };
-        first = false;
-      }
-      const wanted = plan.columns ? new Set(plan.columns) : undefined;
-      for await (const chunk of this.decodeChunks(ref, plan)) {
-        for (const dictionary of chunk.dictionaries) {
-          if (!wanted || wanted.has(chunk.fieldNames[dictionaryIdOf(dictionary)] ?? '')) yield dictionary;
-        }
-        const messages = splitIpcStream(chunk.ipc);
-        if (first) yield messages[0] ?? { header: plan.schemaHeader, body: EMPTY };
-        first = false;
-        for (let i = 1; i < messages.length; i++) yield messages[i]!;
-      }
-      if (first) yield { header: plan.schemaHeader, body: EMPTY };
-    } finally {
-      lease.readers--;
-      if (lease.readers === 0) {
-        this.leases.delete(key);
-        if (lease.garbage.length > 0) void this.connector.deleteSegments(ref, lease.garbage).catch(() => undefined);
-      }
-    }
-  }
-
-  /**
-   * Decodes row groups in order, keeping the next one decoding while the current one is sent. The
-   * first chunk of each segment carries the segment's kept dictionary batches.
-   */
-  private async *decodeChunks(ref: FrameRef, plan: ReadPlan): AsyncGenerator<DecodedChunk> {
-    const { segments, batchRows, columns } = plan;
-    const fieldNames = decodeSchemaHeader(plan.schemaHeader).fields.map((field) => field.name);
-    const engine = this;
-    const jobs = (async function* () {
-      for (const segment of segments) {
-        const stored = await engine.connector.getSegment(ref, segment.id);
-        const dictionaries = segment.dictionaries
-          ? splitIpcStream(await engine.connector.getSegment(ref, segment.dictionaries))
-          : [];
-        // Segments have one row group unless a single oversized batch arrived; those decode group by group.
-        for (let group = 0; group < segment.rowGroups; group++) {
-          const kept = group === 0 ? dictionaries : [];
-          yield () =>
-            engine.codec.decode(stored, { rowGroups: [group], batchRows, columns }).then((ipc): DecodedChunk => ({ ipc, dictionaries: kept, fieldNames }));
-        }
-      }
-    })();
-    let next = await jobs.next();
-    let pending = next.done ? undefined : next.value();
-    while (pending) {
-      const current = pending;
-      next = await jobs.next();
-      pending = next.done ? undefined : next.value();
-      // Keep a rejected prefetch from surfacing as an unhandled rejection if we stop early.
-      pending?.catch(() => undefined);
-      yield await current;
-    }
+    const plan: ReadPlan = {
+      segments: manifest.segments,
+      schemaHeader,
+      storedColumns: info.schema.fields.map((field) => field.name),
+      batchRows,
+      columns,
+      keptDictionaries: dictionaryLayout(info.schema) !== undefined,
+    };
+    const context = { connector: this.connector, codec: this.codec, leases: this.leases };
+    return { info, schema, messages: frameMessages(context, ref, plan) };
   }
 
   /**
@@ -377,30 +311,6 @@ export class HangarEngine {
     if (mode === 'error' && (await this.connector.listFrames(name)).length > 0) throw new BucketNotEmptyError(name);
     await this.connector.deleteBucket(name);
   }
-}
-
-/** What a read needs to stream a frame's messages. */
-interface ReadPlan {
-  readonly segments: readonly SegmentEntry[];
-  /** The stored (or projected) schema message. */
-  readonly schemaHeader: Uint8Array;
-  readonly batchRows: number;
-  readonly columns: readonly string[] | undefined;
-  /** Whether dictionary batches are kept beside the segments (see dictionary-layout.ts). */
-  readonly keptDictionaries: boolean;
-}
-
-/** One decoded row group and the kept dictionaries to send before it. */
-interface DecodedChunk {
-  readonly ipc: Uint8Array;
-  readonly dictionaries: readonly IpcMessage[];
-  /** Stored column names by index: kept dictionary ids are column indices. */
-  readonly fieldNames: readonly string[];
-}
-
-function dictionaryIdOf(message: IpcMessage): number {
-  const info = inspectMessage(message);
-  return info.kind === 'dictionary' ? info.id : -1;
 }
 
 function frameKey(ref: FrameRef): string {

@@ -325,6 +325,14 @@ export function runConnectorConformance(options: ConformanceOptions): void {
         await expect(engine.read(ref('t'), { columns: ['nope'] })).rejects.toBeInstanceOf(InvalidArgumentError);
       });
 
+      it('projects dictionary columns in any position and order', async () => {
+        await engine.put(ref('t'), 'error', messagesOf(sampleTable(50)));
+        const back = await collect((await engine.read(ref('t'), { columns: ['symbol', 'id'] })).messages);
+        expect(back.schema.fields.map((field) => field.name)).toEqual(['symbol', 'id']);
+        expect(back.getChild('symbol')?.toArray()).toEqual(Array.from({ length: 50 }, (_, i) => ['a', 'b', 'c'][i % 3]));
+        expect(back.getChild('id')?.get(49)).toBe(49);
+      });
+
       it('lists with a regex, deletes frames and buckets by mode', async () => {
         await engine.put(ref('alpha', 'b'), 'error', messagesOf(sampleTable(1)));
         await engine.put(ref('beta', 'b'), 'error', messagesOf(sampleTable(2)));
