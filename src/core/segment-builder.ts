@@ -82,24 +82,24 @@ export class SegmentBuilder {
   }
 }
 
+/** Names of the top-level columns whose type satisfies the predicate. */
+function columnsWhere(schema: Schema, predicate: (type: DataType) => boolean): string[] {
+  return schema.fields.filter((field) => predicate(field.type)).map((field) => field.name);
+}
+
 /**
  * Top-level columns worth Parquet min/max statistics: the sortable keys later reads prune on
  * (timestamps, dates, times, integers, decimals). Statistics on random floats and strings cost
  * ~20 % of encode time for nothing (bench/parquet_codec.py).
  */
 export function statisticsColumns(schema: Schema): string[] {
-  return schema.fields
-    .filter(({ type }) =>
-      DataType.isTimestamp(type) || DataType.isDate(type) || DataType.isTime(type) ||
-      DataType.isInt(type) || DataType.isDecimal(type))
-    .map((field) => field.name);
+  return columnsWhere(schema, (type) =>
+    DataType.isTimestamp(type) || DataType.isDate(type) || DataType.isTime(type) || DataType.isInt(type) || DataType.isDecimal(type));
 }
 
 /** Top-level columns worth Parquet dictionary encoding: strings, binaries and Arrow dictionaries. */
 export function dictionaryColumns(schema: Schema): string[] {
-  return schema.fields
-    .filter(({ type }) =>
-      DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isBinary(type) ||
-      DataType.isLargeBinary(type) || DataType.isDictionary(type))
-    .map((field) => field.name);
+  return columnsWhere(schema, (type) =>
+    DataType.isUtf8(type) || DataType.isLargeUtf8(type) || DataType.isBinary(type) || DataType.isLargeBinary(type) ||
+    DataType.isDictionary(type));
 }
