@@ -68,8 +68,6 @@ export class HangarServer {
     const grpcServer = new Server({
       'grpc.max_receive_message_length': maxMessageBytes,
       'grpc.max_send_message_length': MAX_INT32,
-      // grpc-js caps a session's buffered memory at 10 MB by default, which stalls large puts.
-      'grpc-node.max_session_memory': 1024,
     });
     let server: HangarServer | undefined;
     const context = { engine, requestShutdown: () => setImmediate(() => void server?.close()) };
