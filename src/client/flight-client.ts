@@ -14,6 +14,7 @@ import {
 } from '@grpc/grpc-js';
 import type { Schema } from 'apache-arrow';
 import { decodeEncapsulatedSchema } from '../core/ipc-message.js';
+import { encodeFlightData } from '../flight/flight-data.js';
 import { FLIGHT_SERVICE, type FlightMethod } from '../flight/flight-service.js';
 import {
   type ActionType,
@@ -34,7 +35,6 @@ import {
 } from '../flight/flight-messages.js';
 import { cancelOnAbort, collect, responseMessages, unaryCall, waitForDrain } from './call-stream.js';
 import type { ErrorContext } from './error-mapping.js';
-import { messageToFlightData } from './flight-data-frames.js';
 import { type RecordBatchSource, encodeIpcMessages } from './ipc-encoder.js';
 import { parseLocation } from './location.js';
 import { FlightRecordBatchStream } from './record-batch-stream.js';
@@ -76,7 +76,6 @@ export type TicketInput = Ticket | Uint8Array | string;
 const MiB = 1024 * 1024;
 const utf8 = new TextEncoder();
 const FlightServiceClient = makeGenericClientConstructor(FLIGHT_SERVICE, 'FlightService');
-const pass = (value: Buffer): Buffer => value;
 
 /** Builds a PATH descriptor. */
 export function pathDescriptor(...path: string[]): FlightDescriptor {
@@ -142,8 +141,8 @@ export class FlightClient {
     return unaryCall((callback) => {
       const call = this.grpc.makeUnaryRequest(
         FLIGHT_SERVICE[method].path,
-        pass,
-        pass,
+        FLIGHT_SERVICE[method].requestSerialize,
+        FLIGHT_SERVICE[method].responseDeserialize,
         request,
         this.metadata(options),
         this.callOptions(options),
@@ -159,8 +158,8 @@ export class FlightClient {
   private serverStream(method: FlightMethod, request: Buffer, options: FlightCallOptions): ClientReadableStream<Buffer> {
     const call = this.grpc.makeServerStreamRequest(
       FLIGHT_SERVICE[method].path,
-      pass,
-      pass,
+      FLIGHT_SERVICE[method].requestSerialize,
+      FLIGHT_SERVICE[method].responseDeserialize,
       request,
       this.metadata(options),
       this.callOptions(options),
@@ -209,8 +208,8 @@ export class FlightClient {
   async doPut(descriptor: FlightDescriptor, source: RecordBatchSource, options: FlightCallOptions = {}): Promise<Uint8Array[]> {
     const call: ClientDuplexStream<Buffer, Buffer> = this.grpc.makeBidiStreamRequest(
       FLIGHT_SERVICE.DoPut.path,
-      pass,
-      pass,
+      FLIGHT_SERVICE.DoPut.requestSerialize,
+      FLIGHT_SERVICE.DoPut.responseDeserialize,
       this.metadata(options),
       this.callOptions(options),
     );
@@ -223,7 +222,11 @@ export class FlightClient {
       let first = true;
       for await (const message of encodeIpcMessages(source, maxBatchBytes)) {
         if (responses.error) throw responses.error;
-        const frame = messageToFlightData(message, first ? descriptor : undefined);
+        const frame = encodeFlightData({
+          flightDescriptor: first ? descriptor : undefined,
+          dataHeader: message.header,
+          dataBody: message.bodyParts,
+        });
         first = false;
         if (!call.write(frame)) await waitForDrain(call, this.context);
       }

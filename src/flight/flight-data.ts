@@ -35,8 +35,17 @@ function writeLengthDelimited(out: Uint8Array, offset: number, field: number, va
   return offset + value.byteLength;
 }
 
-/** Encodes FlightData into one freshly allocated buffer. */
-export function encodeFlightData(data: FlightData): Buffer {
+/** FlightData to encode; the body may come in pieces (e.g. views of an Arrow batch's buffers). */
+export interface FlightDataInput extends Omit<FlightData, 'dataBody'> {
+  /** The IPC body, whole or as pieces in order; pieces are gathered straight into the output. */
+  dataBody: Uint8Array | readonly Uint8Array[];
+}
+
+/** Encodes FlightData into one freshly allocated buffer: each byte of the body is copied once. */
+export function encodeFlightData(data: FlightDataInput): Buffer {
+  const bodyParts = data.dataBody instanceof Uint8Array ? [data.dataBody] : data.dataBody;
+  let bodyLength = 0;
+  for (const part of bodyParts) bodyLength += part.byteLength;
   const descriptor = data.flightDescriptor ? encodeFlightDescriptor(data.flightDescriptor) : undefined;
   let size = 0;
   if (descriptor) size += lengthDelimitedSize(FIELD_DESCRIPTOR, descriptor.byteLength);
@@ -44,7 +53,7 @@ export function encodeFlightData(data: FlightData): Buffer {
   if (data.appMetadata && data.appMetadata.byteLength > 0) {
     size += lengthDelimitedSize(FIELD_APP_METADATA, data.appMetadata.byteLength);
   }
-  if (data.dataBody.byteLength > 0) size += lengthDelimitedSize(FIELD_BODY, data.dataBody.byteLength);
+  if (bodyLength > 0) size += lengthDelimitedSize(FIELD_BODY, bodyLength);
   const out = Buffer.allocUnsafe(size);
   let offset = 0;
   if (descriptor) offset = writeLengthDelimited(out, offset, FIELD_DESCRIPTOR, descriptor);
@@ -52,7 +61,14 @@ export function encodeFlightData(data: FlightData): Buffer {
   if (data.appMetadata && data.appMetadata.byteLength > 0) {
     offset = writeLengthDelimited(out, offset, FIELD_APP_METADATA, data.appMetadata);
   }
-  if (data.dataBody.byteLength > 0) writeLengthDelimited(out, offset, FIELD_BODY, data.dataBody);
+  if (bodyLength > 0) {
+    offset = writeVarint(out, offset, (FIELD_BODY << 3) | WireType.LengthDelimited);
+    offset = writeVarint(out, offset, bodyLength);
+    for (const part of bodyParts) {
+      out.set(part, offset);
+      offset += part.byteLength;
+    }
+  }
   return out;
 }
 
