@@ -36,6 +36,13 @@ const MAX_INT32 = 2 ** 31 - 1;
 /** How long shutdown lets finished calls' replies drain before closing idle connections. */
 const SESSION_DRAIN_MS = 200;
 
+/** Resolves when `promise` does or after `ms`, whichever comes first. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 /** A running Hangar Flight server. */
 export class HangarServer {
   private closing: Promise<void> | undefined;
@@ -113,21 +120,10 @@ export class HangarServer {
    */
   close(graceMs = 5000): Promise<void> {
     this.closing ??= (async () => {
-      this.grpcServer.tryShutdown(() => undefined);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.calls.whenIdle(),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
-      ]);
-      clearTimeout(timer);
+      const shutDown = new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
+      await within(this.calls.whenIdle(), graceMs);
       // Give the last replies a moment to leave before idle connections are cut.
-      await new Promise<void>((resolve) => {
-        const drain = setTimeout(resolve, SESSION_DRAIN_MS);
-        this.grpcServer.tryShutdown(() => {
-          clearTimeout(drain);
-          resolve();
-        });
-      });
+      await within(shutDown, SESSION_DRAIN_MS);
       this.grpcServer.forceShutdown();
       await this.codec.close();
       await this.connector.close();
