@@ -100,7 +100,7 @@ export class HangarEngine {
    */
   async put(ref: FrameRef, mode: PutMode, input: AsyncIterable<IpcMessage>): Promise<PutSummary> {
     if (mode === 'error' && (await this.connector.getManifest(ref))) {
-      throw new AlreadyExistsError(`${describeFrame(ref)} already exists; use mode "append" or "replace"`);
+      throw frameExists(ref);
     }
     const written: SegmentEntry[] = [];
     const inFlight: Promise<SegmentEntry>[] = [];
@@ -206,7 +206,7 @@ export class HangarEngine {
     return this.commitLock.run(frameKey(ref), async () => {
       const current = await this.connector.getManifest(ref);
       if (current && mode === 'error') {
-        throw new AlreadyExistsError(`${describeFrame(ref)} already exists; use mode "append" or "replace"`);
+        throw frameExists(ref);
       }
       const appending = current !== undefined && mode === 'append';
       if (appending) assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), schema);
@@ -311,6 +311,11 @@ export class HangarEngine {
     if (mode === 'error' && (await this.connector.listFrames(name)).length > 0) throw new BucketNotEmptyError(name);
     await this.connector.deleteBucket(name);
   }
+}
+
+/** The error of a mode-`error` put onto an existing frame (checked before streaming and at commit). */
+function frameExists(ref: FrameRef): AlreadyExistsError {
+  return new AlreadyExistsError(`${describeFrame(ref)} already exists; use mode "append" or "replace"`);
 }
 
 function frameKey(ref: FrameRef): string {
