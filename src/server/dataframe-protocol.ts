@@ -2,7 +2,7 @@
  * Hangar's dataframe protocol over Flight (docs/protocol.md): how descriptors, tickets, criteria
  * and action bodies name frames. Speaks shoots' JSON forms and plain Flight PATH descriptors.
  */
-import { InvalidArgumentError, UnimplementedError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { type FrameRef, frameRef, resolveBucket } from '../core/names.js';
 import { type PutMode, parsePutMode } from '../core/put-mode.js';
 import { DescriptorType, type FlightDescriptor } from '../flight/flight-messages.js';
@@ -62,20 +62,39 @@ export function parsePutDescriptor(descriptor: FlightDescriptor | undefined): Pu
   return { ...ref, mode: parsePutMode(cmd?.mode) };
 }
 
-/** What DoGet is asked to return. */
+/** What DoGet is asked to return: a stored frame (possibly projected). */
 export interface GetRequest extends FrameRef {
+  readonly kind: 'frame';
   /** Projection. */
   readonly columns?: string[];
 }
 
-/** Parses a DoGet ticket: JSON {"name","bucket","columns"?,"sql"?}. */
-export function parseTicket(ticket: Uint8Array): GetRequest {
+/** A DoGet ticket asking for the result of a SQL query run against a bucket's frames. */
+export interface SqlRequest {
+  readonly kind: 'sql';
+  /** The query (DuckDB dialect). */
+  readonly sql: string;
+  /** The bucket whose frames are the query's unqualified tables. */
+  readonly bucket: string;
+}
+
+/**
+ * Parses a DoGet ticket: JSON {"name","bucket","columns"?} for a frame, or {"sql","bucket"?,
+ * "name"?} for a query (shoots sends the frame's name along; it is not needed).
+ */
+export function parseTicket(ticket: Uint8Array): GetRequest | SqlRequest {
   const body = parseJsonObject(ticket, 'the ticket');
-  if (body.sql !== undefined && body.sql !== null) {
-    throw new UnimplementedError('SQL tickets are not supported by this server version yet; fetch the frame without "sql"');
-  }
+  if (body.sql !== undefined && body.sql !== null) return parseSqlCommand(body);
   const columns = parseColumns(body.columns);
-  return { ...frameRef(body.name, body.bucket), ...(columns ? { columns } : {}) };
+  return { kind: 'frame', ...frameRef(body.name, body.bucket), ...(columns ? { columns } : {}) };
+}
+
+/** Reads `{"sql","bucket"?}` from a ticket or descriptor command. @throws InvalidArgumentError */
+export function parseSqlCommand(body: Record<string, unknown>): SqlRequest {
+  if (typeof body.sql !== 'string' || body.sql.trim() === '') {
+    throw new InvalidArgumentError('"sql" must be a non-empty string holding one SELECT query');
+  }
+  return { kind: 'sql', sql: body.sql, bucket: resolveBucket(body.bucket) };
 }
 
 /** Encodes the ticket a FlightInfo endpoint carries for a frame. */

@@ -69,9 +69,10 @@ describe('dataframe protocol parsing', () => {
   });
 
   it('reads tickets and criteria', () => {
-    expect(parseTicket(json({ name: 'f', bucket: 'b', columns: ['x'] }))).toEqual({ name: 'f', bucket: 'b', columns: ['x'] });
+    expect(parseTicket(json({ name: 'f', bucket: 'b', columns: ['x'] }))).toEqual({ kind: 'frame', name: 'f', bucket: 'b', columns: ['x'] });
     expect(() => parseTicket(json({ name: 'f', columns: 'x' }))).toThrow(/"columns" must be a list/);
-    expect(() => parseTicket(json({ name: 'f', sql: 'select 1' }))).toThrow(/SQL tickets are not supported/);
+    expect(parseTicket(json({ name: 'f', sql: 'select 1' }))).toEqual({ kind: 'sql', sql: 'select 1', bucket: 'default' });
+    expect(() => parseTicket(json({ sql: '  ' }))).toThrow(/"sql" must be a non-empty string/);
     expect(parseCriteria(new Uint8Array(0))).toEqual({ bucket: 'default' });
     expect(parseCriteria(json({ bucket: 'b', regex: '^a' }))).toEqual({ bucket: 'b', regex: '^a' });
     expect(() => parseCriteria(json({ regex: 5 }))).toThrow(/"regex" must be a string/);
