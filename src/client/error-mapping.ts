@@ -4,6 +4,7 @@ import {
   AlreadyExistsError,
   BucketNotEmptyError,
   CancelledError,
+  DeadlineExceededError,
   ConflictError,
   FailedPreconditionError,
   HangarError,
@@ -104,6 +105,7 @@ const CODE_BY_STATUS: Partial<Record<number, HangarErrorCode>> = {
   [status.RESOURCE_EXHAUSTED]: 'RESOURCE_EXHAUSTED',
   [status.UNIMPLEMENTED]: 'UNIMPLEMENTED',
   [status.CANCELLED]: 'CANCELLED',
+  [status.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
   [status.INTERNAL]: 'INTERNAL',
 };
 
@@ -132,6 +134,8 @@ function typedError(code: HangarErrorCode, type: string | undefined, message: st
       return new UnimplementedError(message);
     case 'CANCELLED':
       return new CancelledError(message);
+    case 'DEADLINE_EXCEEDED':
+      return new DeadlineExceededError(message, typeOption);
     case 'INTERNAL':
       return new HangarError('INTERNAL', message, { type: type || 'InternalError' });
   }

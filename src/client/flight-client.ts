@@ -35,7 +35,7 @@ import {
 } from '../flight/flight-messages.js';
 import { cancelOnAbort, collect, responseMessages, unaryCall, waitForDrain } from './call-stream.js';
 import type { ErrorContext } from './error-mapping.js';
-import { type RecordBatchSource, encodeIpcMessages } from './ipc-encoder.js';
+import { type RecordBatchSource, encodeIpcMessages } from '../core/ipc-encoder.js';
 import { parseLocation } from './location.js';
 import { FlightRecordBatchStream } from './record-batch-stream.js';
 import { FlightResultStream } from './result-stream.js';

@@ -4,7 +4,7 @@ import { HangarError } from '../core/errors.js';
 import type { PutSummary } from '../core/frame-info.js';
 import type { BucketDeleteMode, PutMode } from '../core/put-mode.js';
 import { type FlightCallOptions, FlightClient, type FlightClientOptions, commandDescriptor } from './flight-client.js';
-import type { RecordBatchSource } from './ipc-encoder.js';
+import type { RecordBatchSource } from '../core/ipc-encoder.js';
 import type { FlightRecordBatchStream } from './record-batch-stream.js';
 
 export type { PutSummary } from '../core/frame-info.js';

@@ -94,6 +94,20 @@ export abstract class Connector {
   abstract deleteBucket(bucket: string): Promise<void>;
 
   /**
+   * The local file holding a stored segment object, for connectors that keep segments as files.
+   * Query engines then read the file in place; otherwise (the default, `undefined`) the engine
+   * copies the segment into its local cache first. The file must stay unchanged while it exists.
+   */
+  segmentFile(_ref: FrameRef, _id: string): string | undefined {
+    return undefined;
+  }
+
+  /** Directories under which {@link segmentFile} paths lie (the SQL sandbox may read only these). */
+  fileRoots(): readonly string[] {
+    return [];
+  }
+
+  /**
    * Returns the current manifests of several frames of one bucket (missing ones are skipped). The
    * default calls {@link getManifest} for each; override when the backend can batch.
    */

@@ -13,6 +13,7 @@ import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage
 import { type ReadPlan, frameMessages } from './frame-reader.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { SegmentLeases } from './segment-leases.js';
+import type { QueryContext, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
 import { type FrameManifest, type SegmentEntry, segmentObjectIds } from './manifest.js';
 import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './names.js';
 import type { ParquetCodec } from './parquet/parquet-codec.js';
@@ -33,6 +34,8 @@ export interface EngineOptions {
   readonly batchBytes?: number;
   /** Segments being encoded at once during one put (default 2). */
   readonly encodeConcurrency?: number;
+  /** SQL limits and tuning (DuckDB starts on the first query). */
+  readonly sql?: SqlOptions;
 }
 
 /** Options of a read. */
@@ -64,6 +67,8 @@ export class HangarEngine {
   private readonly rowGroupBytes: number;
   private readonly batchBytes: number;
   private readonly encodeConcurrency: number;
+  private readonly sqlOptions: SqlOptions;
+  private sqlEngine: Promise<SqlEngine> | undefined;
 
   /**
    * @param connector - the storage backend (opened by the caller)
@@ -79,7 +84,36 @@ export class HangarEngine {
     this.rowGroupBytes = options.rowGroupBytes ?? this.segmentBytes;
     this.batchBytes = options.batchBytes ?? 3 * MiB;
     this.encodeConcurrency = options.encodeConcurrency ?? 2;
+    this.sqlOptions = { batchBytes: this.batchBytes, ...options.sql };
     this.leases = new SegmentLeases(connector);
+  }
+
+  /**
+   * Runs a read-only SQL query over the bucket's frames and streams the result (see
+   * sql/sql-engine.ts). DuckDB is loaded on the first query, so servers that never query never load it.
+   * @throws InvalidArgumentError (detail type DataFusionError) for bad SQL, PermissionDeniedError
+   *   for anything but a query, DeadlineExceededError past the timeout
+   */
+  async query(sql: string, context: QueryContext): Promise<QueryStream> {
+    return (await this.sql()).query(sql, context);
+  }
+
+  /** The schema of a query's result, without running it. @throws as {@link query} */
+  async querySchema(sql: string, context: QueryContext): Promise<Schema> {
+    return (await this.sql()).schema(sql, context);
+  }
+
+  /** Stops the SQL engine if it was started. The connector and codec belong to the caller. */
+  async close(): Promise<void> {
+    const sql = this.sqlEngine;
+    this.sqlEngine = undefined;
+    if (sql) await (await sql).close();
+  }
+
+  private sql(): Promise<SqlEngine> {
+    this.sqlEngine ??= import('./sql/sql-engine.js').then(({ SqlEngine }) => SqlEngine.open(this.connector, this.codec, this.leases, this.sqlOptions));
+    this.sqlEngine.catch(() => (this.sqlEngine = undefined));
+    return this.sqlEngine;
   }
 
   /** Returns the frame's current state. @throws NotFoundError if it does not exist */

@@ -14,6 +14,7 @@ export type HangarErrorCode =
   | 'RESOURCE_EXHAUSTED'
   | 'UNIMPLEMENTED'
   | 'CANCELLED'
+  | 'DEADLINE_EXCEEDED'
   | 'INTERNAL';
 
 /** Base class of every error Hangar raises on purpose. `type` is the name clients see in error details. */
@@ -123,6 +124,17 @@ export class CancelledError extends HangarError {
   /** @param message - what was cancelled */
   constructor(message: string) {
     super('CANCELLED', message);
+  }
+}
+
+/** An operation ran past its time limit (e.g. the SQL timeout) and was stopped. */
+export class DeadlineExceededError extends HangarError {
+  /**
+   * @param message - which limit, and what to do
+   * @param options - detail type and cause
+   */
+  constructor(message: string, options: { type?: string; cause?: unknown } = {}) {
+    super('DEADLINE_EXCEEDED', message, options);
   }
 }
 

@@ -97,6 +97,24 @@ export function parseSqlCommand(body: Record<string, unknown>): SqlRequest {
   return { kind: 'sql', sql: body.sql, bucket: resolveBucket(body.bucket) };
 }
 
+/**
+ * What GetFlightInfo / GetSchema describe: a frame (PATH, or CMD {"name","bucket"}) or a query
+ * (CMD {"sql","bucket"?}).
+ */
+export function parseInfoDescriptor(descriptor: FlightDescriptor | undefined): (FrameRef & { kind: 'frame' }) | SqlRequest {
+  if (descriptor?.type === DescriptorType.Cmd) {
+    const cmd = parseJsonObject(descriptor.cmd ?? new Uint8Array(0), 'the descriptor command');
+    if (cmd.sql !== undefined && cmd.sql !== null) return parseSqlCommand(cmd);
+  }
+  const { cmd: _cmd, ...ref } = frameFromDescriptor(descriptor);
+  return { kind: 'frame', ...ref };
+}
+
+/** Encodes the ticket that runs a query. */
+export function encodeSqlTicket(request: SqlRequest): Uint8Array {
+  return Buffer.from(JSON.stringify({ sql: request.sql, bucket: request.bucket }), 'utf8');
+}
+
 /** Encodes the ticket a FlightInfo endpoint carries for a frame. */
 export function encodeTicketFor(ref: FrameRef, columns?: readonly string[]): Uint8Array {
   return Buffer.from(JSON.stringify({ name: ref.name, bucket: ref.bucket, ...(columns ? { columns } : {}) }), 'utf8');

@@ -52,6 +52,7 @@ export class HangarServer {
   private constructor(
     private readonly grpcServer: Server,
     private readonly calls: CallTracker,
+    private readonly engine: HangarEngine,
     private readonly codec: ParquetCodec,
     /** The store this server serves. */
     readonly connector: Connector,
@@ -99,7 +100,7 @@ export class HangarServer {
       await connector.close();
       throw error;
     });
-    server = new HangarServer(grpcServer, calls, codec, connector, host, port);
+    server = new HangarServer(grpcServer, calls, engine, codec, connector, host, port);
     return server;
   }
 
@@ -125,6 +126,7 @@ export class HangarServer {
       // Give the last replies a moment to leave before idle connections are cut.
       await within(shutDown, SESSION_DRAIN_MS);
       this.grpcServer.forceShutdown();
+      await this.engine.close();
       await this.codec.close();
       await this.connector.close();
       this.resolveClosed();

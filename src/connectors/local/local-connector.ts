@@ -158,8 +158,14 @@ export class LocalConnector extends Connector {
     return `${ref.bucket}/${ref.name}/${id}`;
   }
 
-  private segmentFile(ref: FrameRef, id: string): string {
+  /** The committed segment's file (segments are immutable, so SQL reads them in place). */
+  override segmentFile(ref: FrameRef, id: string): string {
     return join(this.frameDir(ref), 'segments', id);
+  }
+
+  /** The store's root directory. */
+  override fileRoots(): readonly string[] {
+    return [this.root];
   }
 
   /**

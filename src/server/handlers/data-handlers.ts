@@ -1,7 +1,7 @@
 /** DoGet and DoPut: frames in and out as FlightData streams. */
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import type { HangarEngine } from '../../core/engine.js';
-import { CancelledError, InvalidArgumentError, UnimplementedError } from '../../core/errors.js';
+import { CancelledError, InvalidArgumentError } from '../../core/errors.js';
 import type { IpcMessage } from '../../core/ipc-message.js';
 import { parsePutDescriptor, parseTicket } from '../dataframe-protocol.js';
 import { decodeFlightData, encodeIpcAsFlightData } from '../../flight/flight-data.js';
@@ -12,14 +12,21 @@ import { streaming, writeWithBackpressure } from './call-io.js';
 export function doGetHandler(engine: HangarEngine) {
   return streaming(async (call: ServerWritableStream<Buffer, Buffer>) => {
     const request = parseTicket(decodeTicket(call.request).ticket);
-    if (request.kind === 'sql') {
-      throw new UnimplementedError('SQL tickets are not supported by this server version yet; fetch the frame without "sql"');
-    }
-    const stream = await engine.read(request, request.columns ? { columns: request.columns } : {});
+    const stream =
+      request.kind === 'sql'
+        ? await engine.query(request.sql, { bucket: request.bucket, signal: cancellationSignal(call) })
+        : await engine.read(request, request.columns ? { columns: request.columns } : {});
     for await (const message of stream.messages) {
       await writeWithBackpressure(call, encodeIpcAsFlightData(message));
     }
   });
+}
+
+/** An AbortSignal that fires when the client cancels the call or goes away. */
+function cancellationSignal(call: ServerWritableStream<Buffer, Buffer>): AbortSignal {
+  const controller = new AbortController();
+  call.on('cancelled', () => controller.abort());
+  return controller.signal;
 }
 
 /**

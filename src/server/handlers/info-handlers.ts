@@ -2,14 +2,16 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { HangarEngine } from '../../core/engine.js';
 import type { FrameInfo } from '../../core/frame-info.js';
-import { encapsulateMessage } from '../../core/ipc-message.js';
-import { encodeTicketFor, frameFromDescriptor, parseCriteria } from '../dataframe-protocol.js';
+import type { Schema } from 'apache-arrow';
+import { encapsulateMessage, encodeSchemaHeader } from '../../core/ipc-message.js';
+import { type SqlRequest, encodeSqlTicket, encodeTicketFor, parseCriteria, parseInfoDescriptor } from '../dataframe-protocol.js';
 import {
   DescriptorType,
   decodeCriteria,
   decodeFlightDescriptor,
   encodeFlightInfo,
   encodeSchemaResult,
+  type FlightDescriptor,
 } from '../../flight/flight-messages.js';
 import { streaming, unary, writeWithBackpressure } from './call-io.js';
 
@@ -33,15 +35,36 @@ export function listFlightsHandler(engine: HangarEngine) {
   });
 }
 
-/** GetFlightInfo: the FlightInfo of one frame. */
-export function getFlightInfoHandler(engine: HangarEngine) {
-  return unary<Buffer>(async (request) => frameFlightInfo(await engine.stat(frameFromDescriptor(decodeFlightDescriptor(request)))));
+/**
+ * Builds the FlightInfo of a query: its schema (the query is prepared, not run), the descriptor
+ * as given, and one endpoint whose ticket runs it. Row and byte counts are unknown (-1).
+ */
+function queryFlightInfo(schema: Schema, descriptor: FlightDescriptor, request: SqlRequest): Buffer {
+  return encodeFlightInfo({
+    schema: encapsulateMessage({ header: encodeSchemaHeader(schema), body: new Uint8Array(0) }),
+    flightDescriptor: descriptor,
+    endpoint: [{ ticket: { ticket: encodeSqlTicket(request) }, location: [] }],
+    totalRecords: -1,
+    totalBytes: -1,
+    ordered: true,
+  });
 }
 
-/** GetSchema: the schema of one frame. */
+/** GetFlightInfo: the FlightInfo of one frame, or of a query (CMD {"sql","bucket"}). */
+export function getFlightInfoHandler(engine: HangarEngine) {
+  return unary<Buffer>(async (request) => {
+    const descriptor = decodeFlightDescriptor(request);
+    const target = parseInfoDescriptor(descriptor);
+    if (target.kind === 'sql') return queryFlightInfo(await engine.querySchema(target.sql, target), descriptor, target);
+    return frameFlightInfo(await engine.stat(target));
+  });
+}
+
+/** GetSchema: the schema of one frame, or of a query's result. */
 export function getSchemaHandler(engine: HangarEngine) {
   return unary<Buffer>(async (request) => {
-    const info = await engine.stat(frameFromDescriptor(decodeFlightDescriptor(request)));
-    return encodeSchemaResult(encapsulateMessage({ header: info.schemaHeader, body: new Uint8Array(0) }));
+    const target = parseInfoDescriptor(decodeFlightDescriptor(request));
+    const header = target.kind === 'sql' ? encodeSchemaHeader(await engine.querySchema(target.sql, target)) : (await engine.stat(target)).schemaHeader;
+    return encodeSchemaResult(encapsulateMessage({ header, body: new Uint8Array(0) }));
   });
 }

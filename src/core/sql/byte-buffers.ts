@@ -1,0 +1,130 @@
+/**
+ * Growable byte and bit buffers the DuckDB→Arrow bridge fills chunk by chunk, handing out exact
+ * views when a batch is cut. Memory is reused across batches only by the garbage collector: each
+ * batch gets fresh buffers, because a sent batch's buffers may still be queued on the socket.
+ */
+
+/** Bytes appended at the end, grown by doubling. */
+export class ByteBuffer {
+  private bytes: Uint8Array;
+  /** Bytes written. */
+  length = 0;
+
+  /** @param capacity initial capacity in bytes */
+  constructor(capacity = 1024) {
+    this.bytes = new Uint8Array(Math.max(8, capacity));
+  }
+
+  /** Makes room for `extra` more bytes and returns the (possibly new) backing array. */
+  reserve(extra: number): Uint8Array {
+    const needed = this.length + extra;
+    if (needed > this.bytes.byteLength) {
+      const grown = new Uint8Array(Math.max(needed, this.bytes.byteLength * 2));
+      grown.set(this.bytes.subarray(0, this.length));
+      this.bytes = grown;
+    }
+    return this.bytes;
+  }
+
+  /** Appends a copy of `source`. */
+  append(source: Uint8Array): void {
+    this.reserve(source.byteLength).set(source, this.length);
+    this.length += source.byteLength;
+  }
+
+  /** Returns the bytes written and starts a new, empty buffer of the same capacity. */
+  take(): Uint8Array {
+    const out = this.bytes.subarray(0, this.length);
+    this.bytes = new Uint8Array(Math.max(8, this.bytes.byteLength));
+    this.length = 0;
+    return out;
+  }
+}
+
+/**
+ * An Arrow validity bitmap (bit set = valid, least significant bit first), materialised only once
+ * a null appears: an all-valid column costs nothing.
+ */
+export class ValidityBuffer {
+  private bits: Uint8Array | undefined;
+  /** Slots appended. */
+  length = 0;
+  /** Null slots appended. */
+  nullCount = 0;
+
+  /**
+   * Appends `count` slots from a DuckDB validity mask (64-bit words, bit set = valid), starting
+   * at row `start`; `mask` null means all valid.
+   */
+  appendMask(mask: Uint8Array | null, start: number, count: number): void {
+    if (mask === null) {
+      if (this.bits) this.setRange(this.length, count);
+      this.length += count;
+      return;
+    }
+    if (this.bits) this.ensure(this.length + count);
+    for (let i = 0; i < count; i++) {
+      const row = start + i;
+      if ((mask[row >>> 3]! >>> (row & 7)) & 1) {
+        if (this.bits) this.bits[this.length >>> 3]! |= 1 << (this.length & 7);
+      } else {
+        this.markNull();
+      }
+      this.length++;
+    }
+  }
+
+  /** Appends one slot. */
+  appendOne(valid: boolean): void {
+    if (valid) {
+      if (this.bits) this.ensure(this.length + 1);
+      if (this.bits) this.bits[this.length >>> 3]! |= 1 << (this.length & 7);
+    } else {
+      this.markNull();
+    }
+    this.length++;
+  }
+
+  /** The bitmap of the slots so far (undefined when all are valid), then resets. */
+  take(): { nullBitmap: Uint8Array | undefined; nullCount: number } {
+    const out = { nullBitmap: this.bits?.subarray(0, (this.length + 7) >>> 3), nullCount: this.nullCount };
+    this.bits = undefined;
+    this.length = 0;
+    this.nullCount = 0;
+    return out;
+  }
+
+  /** Records a null at the current slot, materialising the bitmap (all earlier slots valid). */
+  private markNull(): void {
+    if (!this.bits) {
+      this.bits = new Uint8Array(Math.max(64, ((this.length + 7) >>> 3) * 2));
+      this.setRange(0, this.length);
+    }
+    this.ensure(this.length + 1);
+    this.bits[this.length >>> 3]! &= ~(1 << (this.length & 7));
+    this.nullCount++;
+  }
+
+  private ensure(slots: number): void {
+    const bytes = (slots + 7) >>> 3;
+    if (this.bits && bytes > this.bits.byteLength) {
+      const grown = new Uint8Array(Math.max(bytes, this.bits.byteLength * 2));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+  }
+
+  private setRange(from: number, count: number): void {
+    this.ensure(from + count);
+    const bits = this.bits!;
+    let slot = from;
+    const end = from + count;
+    while (slot < end && (slot & 7) !== 0) bits[slot >>> 3]! |= 1 << (slot++ & 7);
+    if (end - slot >= 8) {
+      const fullBytes = (end - slot) >>> 3;
+      bits.fill(0xff, slot >>> 3, (slot >>> 3) + fullBytes);
+      slot += fullBytes * 8;
+    }
+    while (slot < end) bits[slot >>> 3]! |= 1 << (slot++ & 7);
+  }
+}

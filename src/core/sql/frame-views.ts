@@ -1,0 +1,230 @@
+/**
+ * Frames as DuckDB views: bucket `b`, frame `f` is the view `"b"."f"` over the frame's Parquet
+ * segments, read where they lie (never loaded into DuckDB). Views follow the frames: before a
+ * query runs, the views it names are brought to the frames' current versions.
+ *
+ * Dictionary columns are stored as indices with the client's dictionaries beside each segment
+ * (dictionary-layout.ts); the view maps the indices back to values, as an ENUM when the values are
+ * distinct strings, so results carry them as Arrow dictionaries again.
+ */
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DataType, Field, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import type { Connector } from '../../connectors/connector.js';
+import { dictionaryLayout } from '../dictionary-layout.js';
+import { InvalidArgumentError } from '../errors.js';
+import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, joinIpcStream, splitIpcStream } from '../ipc-message.js';
+import { KeyedMutex } from '../keyed-mutex.js';
+import type { FrameManifest, SegmentEntry } from '../manifest.js';
+import { type FrameRef, describeFrame } from '../names.js';
+import type { ParquetCodec } from '../parquet/parquet-codec.js';
+import type { SegmentFiles } from './segment-files.js';
+import { sqlIdentifier, sqlString } from './sql-sandbox.js';
+
+/** A view as created: the manifest version it shows and the files it pins. */
+interface ViewState {
+  readonly version: number;
+  readonly committedAt: string;
+  readonly paths: readonly string[];
+}
+
+/** ENUM types are used for dictionaries of at most this many distinct strings. */
+const MAX_ENUM_VALUES = 65_535;
+
+/** Keeps one DuckDB view per frame in step with the store. */
+export class FrameViews {
+  private readonly views = new Map<string, ViewState>();
+  private readonly schemas = new Set<string>();
+  private readonly lock = new KeyedMutex();
+
+  /**
+   * @param admin - the connection views are created on
+   * @param connector - the store
+   * @param files - resolves segments to local files
+   * @param codec - writes the empty Parquet file behind an empty frame's view
+   */
+  constructor(
+    private readonly admin: DuckDBConnection,
+    private readonly connector: Connector,
+    private readonly files: SegmentFiles,
+    private readonly codec: ParquetCodec,
+  ) {}
+
+  /**
+   * Brings the views of these frames to their current versions; a frame that no longer exists
+   * loses its view (so a query naming it fails as DuckDB reports a missing table).
+   */
+  async refresh(refs: readonly FrameRef[]): Promise<void> {
+    await Promise.all(refs.map((ref) => this.lock.run(`${ref.bucket}/${ref.name}`, () => this.refreshOne(ref))));
+  }
+
+  /** Creates the DuckDB schema of a bucket (its frames' views live there) if needed. */
+  async ensureSchema(bucket: string): Promise<void> {
+    if (this.schemas.has(bucket)) return;
+    await this.admin.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdentifier(bucket)}`);
+    this.schemas.add(bucket);
+  }
+
+  private async refreshOne(ref: FrameRef): Promise<void> {
+    const key = `${ref.bucket}/${ref.name}`;
+    const current = this.views.get(key);
+    const manifest = await this.connector.getManifest(ref);
+    const name = `${sqlIdentifier(ref.bucket)}.${sqlIdentifier(ref.name)}`;
+    if (!manifest) {
+      if (current) {
+        await this.admin.run(`DROP VIEW IF EXISTS ${name}`);
+        this.views.delete(key);
+        this.release(current);
+      }
+      return;
+    }
+    if (current && current.version === manifest.version && current.committedAt === manifest.committedAt) return;
+    const paths: string[] = [];
+    try {
+      const select = await this.viewQuery(ref, manifest, paths);
+      await this.ensureSchema(ref.bucket);
+      await this.admin.run(`CREATE OR REPLACE VIEW ${name} AS ${select}`);
+    } catch (error) {
+      this.release({ version: 0, committedAt: '', paths });
+      throw error;
+    }
+    this.views.set(key, { version: manifest.version, committedAt: manifest.committedAt, paths });
+    if (current) this.release(current);
+  }
+
+  private release(state: ViewState): void {
+    for (const path of state.paths) this.files.unpin(path);
+  }
+
+  /** The SELECT behind a frame's view; pins the files it reads into `paths`. */
+  private async viewQuery(ref: FrameRef, manifest: FrameManifest, paths: string[]): Promise<string> {
+    const schema = decodeSchemaHeader(Buffer.from(manifest.schema, 'base64'));
+    const layout = dictionaryLayout(schema);
+    const pin = async (id: string): Promise<string> => {
+      const path = await this.files.pin(ref, id);
+      paths.push(path);
+      return path;
+    };
+    if (manifest.segments.length === 0) {
+      const storage = layout?.storageSchema ?? schema;
+      const empty = await this.emptyParquet(storage);
+      return mapDictionaries(schema, `read_parquet(${sqlString(empty)})`, new Map());
+    }
+    if (!layout) {
+      const files = await Promise.all(manifest.segments.map((segment) => pin(segment.id)));
+      return `SELECT * FROM ${readParquet(files)}`;
+    }
+    // Segments sharing the same dictionaries are read together.
+    const groups = new Map<string, { files: string[]; dictionaries: Map<number, unknown[]> }>();
+    for (const segment of manifest.segments) {
+      const sidecar = segment.dictionaries ? await this.connector.getSegment(ref, segment.dictionaries) : new Uint8Array(0);
+      const key = createHash('sha1').update(sidecar).digest('hex');
+      let group = groups.get(key);
+      if (!group) {
+        group = { files: [], dictionaries: dictionaryValues(schema, layout.storageSchema, splitIpcStream(sidecar), ref, segment) };
+        groups.set(key, group);
+      }
+      group.files.push(await pin(segment.id));
+    }
+    const enums = enumTypes(schema, [...groups.values()].map((group) => group.dictionaries));
+    return [...groups.values()]
+      .map((group) => mapDictionaries(schema, readParquet(group.files), group.dictionaries, enums))
+      .join(' UNION ALL ');
+  }
+
+  /** Writes (once per schema) an empty Parquet file with this schema into the cache directory. */
+  private async emptyParquet(schema: Schema): Promise<string> {
+    const header = encodeSchemaHeader(schema);
+    const path = `${this.files.cacheDirectory}/empty-${createHash('sha1').update(header).digest('hex')}.parquet`;
+    const parquet = await this.codec.encode(joinIpcStream([{ header, body: new Uint8Array(0) }]), {
+      rowGroupRows: 1024,
+      dictionaryColumns: [],
+      statisticsColumns: [],
+    });
+    await writeFile(path, parquet);
+    return path;
+  }
+}
+
+function readParquet(files: readonly string[]): string {
+  return `read_parquet([${files.map(sqlString).join(', ')}])`;
+}
+
+/**
+ * The values of each dictionary column of one segment, by column index, decoded with apache-arrow
+ * from the stored dictionary batches plus an empty record batch.
+ */
+function dictionaryValues(
+  schema: Schema,
+  storageSchema: Schema,
+  messages: readonly IpcMessage[],
+  ref: FrameRef,
+  segment: SegmentEntry,
+): Map<number, unknown[]> {
+  const out = new Map<number, unknown[]>();
+  if (messages.length === 0) return out;
+  const empty = new RecordBatch(
+    storageSchema,
+    makeData({
+      type: new Struct(storageSchema.fields),
+      length: 0,
+      children: storageSchema.fields.map((field) => vectorFromArray([], field.type).data[0]!),
+    }),
+  );
+  const batchMessage = splitIpcStream(tableToIPC(new Table([empty]), 'stream')).at(-1)!;
+  let table: Table;
+  try {
+    table = tableFromIPC(joinIpcStream([{ header: encodeSchemaHeader(schema), body: new Uint8Array(0) }, ...messages, batchMessage]));
+  } catch (error) {
+    throw new InvalidArgumentError(`the dictionaries of segment ${segment.id} of ${describeFrame(ref)} are unreadable: ${(error as Error).message}`);
+  }
+  schema.fields.forEach((field, index) => {
+    if (!DataType.isDictionary(field.type)) return;
+    const dictionary = table.batches[0]?.getChildAt(index)?.data[0]?.dictionary;
+    out.set(index, dictionary ? [...dictionary.toArray()] : []);
+  });
+  return out;
+}
+
+/**
+ * For each dictionary column whose values (across all segment groups) are distinct strings, the
+ * ENUM type listing them in first-seen order.
+ */
+function enumTypes(schema: Schema, groups: readonly Map<number, unknown[]>[]): Map<number, string> {
+  const out = new Map<number, string>();
+  schema.fields.forEach((field, index) => {
+    if (!DataType.isDictionary(field.type) || !DataType.isUtf8(field.type.dictionary)) return;
+    const all = new Set<string>();
+    for (const group of groups) {
+      const values = group.get(index) ?? [];
+      if (new Set(values).size !== values.length) return; // repeated values: not an ENUM
+      for (const value of values) if (typeof value === 'string') all.add(value);
+    }
+    if (all.size > 0 && all.size <= MAX_ENUM_VALUES) out.set(index, `ENUM(${[...all].map(sqlString).join(', ')})`);
+  });
+  return out;
+}
+
+/** SELECT from `source` with each dictionary column's indices replaced by its values. */
+function mapDictionaries(schema: Schema, source: string, dictionaries: Map<number, unknown[]>, enums = new Map<number, string>()): string {
+  const replaced = schema.fields.flatMap((field: Field, index) => {
+    if (!DataType.isDictionary(field.type)) return [];
+    const column = sqlIdentifier(field.name);
+    const values = dictionaries.get(index) ?? [];
+    const list = `[${values.map((value) => sqlLiteral(value, field)).join(', ')}]`;
+    const lookup = values.length === 0 ? `CAST(NULL AS VARCHAR)` : `${list}[${column} + 1]`;
+    const enumType = enums.get(index);
+    return [`${enumType ? `CAST(${lookup} AS ${enumType})` : lookup} AS ${column}`];
+  });
+  return replaced.length === 0 ? `SELECT * FROM ${source}` : `SELECT * REPLACE (${replaced.join(', ')}) FROM ${source}`;
+}
+
+/** A dictionary value as a SQL literal. @throws InvalidArgumentError for unsupported value types */
+function sqlLiteral(value: unknown, field: Field): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return sqlString(value);
+  if (typeof value === 'number' || typeof value === 'bigint') return Number.isFinite(Number(value)) ? String(value) : `'${value}'::DOUBLE`;
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  throw new InvalidArgumentError(`column '${field.name}' is a dictionary of ${String(field.type.dictionary)}, which SQL cannot read yet; get the frame instead`);
+}

@@ -1,0 +1,96 @@
+/**
+ * Local files of segments, for DuckDB to read. Connectors that keep segments as files hand out
+ * their paths (read in place, never copied); for the others, segments are copied once into a
+ * size-bounded cache directory. Cached segments are immutable (ids are never reused), so the cache
+ * is never stale; the least recently used files that no current view needs are evicted.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Connector } from '../../connectors/connector.js';
+import type { FrameRef } from '../names.js';
+
+interface CachedFile {
+  readonly bytes: number;
+  pins: number;
+  lastUsed: number;
+}
+
+/** Resolves segments to local files. */
+export class SegmentFiles {
+  private readonly cached = new Map<string, CachedFile>();
+  private cachedBytes = 0;
+  private clock = 0;
+
+  /**
+   * @param connector - the store
+   * @param cacheDirectory - this process's cache directory (created by {@link open}, removed by {@link close})
+   * @param cacheBytes - the cache's size bound; pinned files may exceed it
+   */
+  constructor(
+    private readonly connector: Connector,
+    readonly cacheDirectory: string,
+    private readonly cacheBytes: number,
+  ) {}
+
+  /** Directories the returned paths lie under. */
+  get directories(): string[] {
+    return [...this.connector.fileRoots(), this.cacheDirectory];
+  }
+
+  /** Creates the cache directory. */
+  async open(): Promise<void> {
+    await mkdir(this.cacheDirectory, { recursive: true });
+  }
+
+  /** Removes the cache directory. */
+  async close(): Promise<void> {
+    await rm(this.cacheDirectory, { recursive: true, force: true });
+  }
+
+  /**
+   * The local path of a segment object, copying it into the cache if needed; the path stays
+   * valid until {@link unpin} is called for it as often as it was returned.
+   */
+  async pin(ref: FrameRef, id: string): Promise<string> {
+    const inPlace = this.connector.segmentFile(ref, id);
+    if (inPlace !== undefined) return inPlace;
+    const path = join(this.cacheDirectory, encodeURIComponent(ref.bucket), encodeURIComponent(ref.name), id);
+    let entry = this.cached.get(path);
+    if (!entry) {
+      const bytes = await this.connector.getSegment(ref, id);
+      entry = this.cached.get(path); // another caller may have fetched it meanwhile
+      if (!entry) {
+        await mkdir(join(path, '..'), { recursive: true });
+        const partial = `${path}.${randomUUID()}.partial`;
+        await writeFile(partial, bytes);
+        await rename(partial, path);
+        entry = { bytes: bytes.byteLength, pins: 0, lastUsed: 0 };
+        this.cached.set(path, entry);
+        this.cachedBytes += entry.bytes;
+      }
+    }
+    entry.pins++;
+    entry.lastUsed = ++this.clock;
+    await this.evict();
+    return path;
+  }
+
+  /** Releases a path returned by {@link pin}. */
+  unpin(path: string): void {
+    const entry = this.cached.get(path);
+    if (entry) entry.pins--;
+  }
+
+  /** Deletes least recently used unpinned files while the cache is over its bound. */
+  private async evict(): Promise<void> {
+    if (this.cachedBytes <= this.cacheBytes) return;
+    const candidates = [...this.cached].filter(([, entry]) => entry.pins === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [path, entry] of candidates) {
+      if (this.cachedBytes <= this.cacheBytes) break;
+      this.cached.delete(path);
+      this.cachedBytes -= entry.bytes;
+      await rm(path, { force: true });
+    }
+  }
+}

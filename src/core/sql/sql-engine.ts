@@ -1,0 +1,256 @@
+/**
+ * SQL over stored frames, on DuckDB. Every frame of the query's bucket is a table by its name;
+ * frames of other buckets are `bucket.frame` (quote odd names: `"my-bucket"."my.frame"`). A query
+ * is one read-only statement; it runs in the sandbox (sql-sandbox.ts) with a timeout, stops when
+ * the client goes away, and streams its result as Arrow IPC messages with bounded memory.
+ */
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DuckDBConnection, type DuckDBInstance, type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api';
+import type { Schema } from 'apache-arrow';
+import type { Connector } from '../../connectors/connector.js';
+import { HangarError } from '../errors.js';
+import { encodeIpcMessages } from '../ipc-encoder.js';
+import type { IpcMessage } from '../ipc-message.js';
+import { type FrameRef, validateName } from '../names.js';
+import type { ParquetCodec } from '../parquet/parquet-codec.js';
+import type { SegmentLeases } from '../segment-leases.js';
+import { FrameViews } from './frame-views.js';
+import { ArrowBatchBuilder, resultBatches } from './result-batches.js';
+import { SegmentFiles } from './segment-files.js';
+import { SQL_ERROR_TYPE, type SqlFailureContext, sqlError } from './sql-errors.js';
+import { openSqlSandbox, sqlIdentifier, sqlString } from './sql-sandbox.js';
+
+/** Limits and tuning of SQL. */
+export interface SqlOptions {
+  /** Per-query time limit in milliseconds (default 60 s). */
+  readonly timeoutMs?: number;
+  /** DuckDB's memory limit for all queries together, e.g. `"4GB"` (default: DuckDB's, 80% of RAM). */
+  readonly memoryLimit?: string;
+  /** DuckDB worker threads (default: one per core). */
+  readonly threads?: number;
+  /** Where segments of connectors without local files are cached (default: a directory in the OS temp dir). */
+  readonly cacheDirectory?: string;
+  /** Size bound of that cache in bytes (default 2 GiB). */
+  readonly cacheBytes?: number;
+  /** Arrow bytes per result batch (default 3 MiB). */
+  readonly batchBytes?: number;
+}
+
+/** A running query: its schema, then its messages (Schema first). */
+export interface QueryStream {
+  /** The result's schema. */
+  readonly schema: Schema;
+  /** IPC messages: Schema, then dictionaries and record batches. Iterate once. */
+  readonly messages: AsyncIterable<IpcMessage>;
+}
+
+/** Where a query runs and who may stop it. */
+export interface QueryContext {
+  /** The bucket whose frames are the query's unqualified tables. */
+  readonly bucket: string;
+  /** Aborted when the client goes away: the query is interrupted. */
+  readonly signal?: AbortSignal;
+}
+
+const MiB = 1024 * 1024;
+const READ_ONLY_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
+
+/** Runs SQL against the store. One per engine; safe for concurrent queries. */
+export class SqlEngine {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly admin: DuckDBConnection,
+    private readonly connector: Connector,
+    private readonly leases: SegmentLeases,
+    private readonly files: SegmentFiles,
+    private readonly views: FrameViews,
+    private readonly timeoutMs: number,
+    private readonly batchBytes: number,
+  ) {}
+
+  /** Starts DuckDB in its sandbox. */
+  static async open(connector: Connector, codec: ParquetCodec, leases: SegmentLeases, options: SqlOptions = {}): Promise<SqlEngine> {
+    const files = new SegmentFiles(
+      connector,
+      options.cacheDirectory ?? join(tmpdir(), `hangar-sql-cache-${process.pid}-${randomUUID().slice(0, 8)}`),
+      options.cacheBytes ?? 2 * 1024 * MiB,
+    );
+    await files.open();
+    const instance = await openSqlSandbox({
+      readableDirectories: files.directories,
+      ...(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {}),
+      ...(options.threads ? { threads: options.threads } : {}),
+    });
+    const admin = await instance.connect();
+    const views = new FrameViews(admin, connector, files, codec);
+    return new SqlEngine(instance, admin, connector, leases, files, views, options.timeoutMs ?? 60_000, options.batchBytes ?? 3 * MiB);
+  }
+
+  /**
+   * The schema of a query's result, without running it.
+   * @throws InvalidArgumentError (detail type DataFusionError) for bad SQL; PermissionDeniedError
+   *   for statements that are not read-only queries
+   */
+  async schema(sql: string, context: QueryContext): Promise<Schema> {
+    const session = await this.prepare(sql, context);
+    try {
+      return schemaOf(session.prepared, this.batchBytes);
+    } finally {
+      session.end();
+    }
+  }
+
+  /**
+   * Runs a query and streams its result.
+   * @throws as {@link schema}; while streaming also DeadlineExceededError (timeout),
+   *   CancelledError (client gone) and ResourceExhaustedError (memory limit)
+   */
+  async query(sql: string, context: QueryContext): Promise<QueryStream> {
+    const session = await this.prepare(sql, context);
+    const schema = schemaOf(session.prepared, this.batchBytes);
+    const failure: { timedOutAfterMs?: number; cancelled?: boolean } = {};
+    const interrupt = (): void => session.connection.interrupt();
+    const timer = setTimeout(() => {
+      failure.timedOutAfterMs = this.timeoutMs;
+      interrupt();
+    }, this.timeoutMs);
+    const onAbort = (): void => {
+      failure.cancelled = true;
+      interrupt();
+    };
+    context.signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (): void => {
+      clearTimeout(timer);
+      context.signal?.removeEventListener('abort', onAbort);
+      session.end();
+    };
+    const batchBytes = this.batchBytes;
+    async function* messages(): AsyncGenerator<IpcMessage> {
+      try {
+        const result = await session.prepared.stream();
+        for await (const message of encodeIpcMessages(resultBatches(result, batchBytes), Number.POSITIVE_INFINITY)) {
+          const body = message.bodyParts.length === 1 ? message.bodyParts[0]! : Buffer.concat(message.bodyParts);
+          yield { header: message.header, body };
+        }
+      } catch (error) {
+        throw error instanceof HangarError ? error : sqlError(error, failure as SqlFailureContext);
+      } finally {
+        finish();
+      }
+    }
+    return { schema, messages: messages() };
+  }
+
+  /** Stops DuckDB and removes the segment cache. */
+  async close(): Promise<void> {
+    this.admin.closeSync();
+    this.instance.closeSync();
+    await this.files.close();
+  }
+
+  /**
+   * Opens a connection for one query: leases the frames it names, brings their views up to date,
+   * and prepares (binds) the statement. `end()` releases everything.
+   */
+  private async prepare(sql: string, context: QueryContext): Promise<{ connection: DuckDBConnection; prepared: DuckDBPreparedStatement; end: () => void }> {
+    const connection = await this.instance.connect();
+    const releases: (() => void)[] = [];
+    const end = (): void => {
+      for (const release of releases) release();
+      connection.closeSync();
+    };
+    try {
+      await this.views.ensureSchema(context.bucket);
+      await connection.run(`SET search_path = ${sqlString(`${sqlIdentifier(context.bucket)},main`)}`);
+      const refs = await this.referencedFrames(connection, sql, context.bucket);
+      for (const ref of refs) releases.push(this.leases.acquire(ref));
+      await this.views.refresh(refs);
+      const prepared = await connection.prepare(sql);
+      if (!READ_ONLY_STATEMENTS.has(prepared.statementType)) {
+        throw new HangarError(
+          'PERMISSION_DENIED',
+          `only read-only queries (SELECT, WITH … SELECT, EXPLAIN) may run here; this statement is ${StatementType[prepared.statementType] ?? 'another kind'}`,
+          { type: SQL_ERROR_TYPE },
+        );
+      }
+      return { connection, prepared, end };
+    } catch (error) {
+      end();
+      throw error instanceof HangarError ? error : sqlError(error);
+    }
+  }
+
+  /**
+   * The frames a query may name: DuckDB's list of its table references, plus (because that list
+   * misses some forms) every `name` or `bucket.name` token that is a stored frame.
+   */
+  private async referencedFrames(connection: DuckDBConnection, sql: string, bucket: string): Promise<FrameRef[]> {
+    const candidates: [string | undefined, string][] = [];
+    for (const qualified of connection.getTableNames(sql, true)) {
+      const parts = splitQualifiedName(qualified);
+      if (parts.length === 1) candidates.push([undefined, parts[0]!]);
+      else if (parts.length === 2) candidates.push([parts[0], parts[1]!]);
+    }
+    const tokens = identifierTokens(sql);
+    tokens.forEach((token, i) => {
+      candidates.push([undefined, token.name]);
+      const next = tokens[i + 1];
+      if (next && next.start === token.end + 1 && sql[token.end] === '.') candidates.push([token.name, next.name]);
+    });
+    const listed = new Map<string, Promise<Set<string>>>();
+    const framesOf = (b: string): Promise<Set<string>> => {
+      let names = listed.get(b);
+      if (!names) {
+        names = this.connector.listFrames(b).then((list) => new Set(list));
+        listed.set(b, names);
+      }
+      return names;
+    };
+    const refs = new Map<string, FrameRef>();
+    for (const [maybeBucket, name] of candidates) {
+      const target = maybeBucket ?? bucket;
+      if (!isValidName(target) || !isValidName(name)) continue;
+      if ((await framesOf(target)).has(name)) refs.set(`${target}/${name}`, { bucket: target, name });
+    }
+    return [...refs.values()];
+  }
+}
+
+/** The Arrow schema of a prepared statement's result. */
+function schemaOf(prepared: DuckDBPreparedStatement, batchBytes: number): Schema {
+  const names: string[] = [];
+  const types = [];
+  for (let i = 0; i < prepared.columnCount; i++) {
+    names.push(prepared.columnName(i));
+    types.push(prepared.columnType(i));
+  }
+  return new ArrowBatchBuilder(names, types, batchBytes).schema;
+}
+
+function isValidName(name: string): boolean {
+  try {
+    validateName('frame', name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Splits `a.b` / `"a.x"."b"` into its parts, unquoting. */
+function splitQualifiedName(name: string): string[] {
+  const parts: string[] = [];
+  for (const match of name.matchAll(/"((?:[^"]|"")*)"|([^."]+)/g)) parts.push(match[1] !== undefined ? match[1].replaceAll('""', '"') : match[2]!);
+  return parts;
+}
+
+/** Quoted and bare identifier-like tokens of a SQL text, with their positions. */
+function identifierTokens(sql: string): { name: string; start: number; end: number }[] {
+  const tokens: { name: string; start: number; end: number }[] = [];
+  for (const match of sql.matchAll(/"((?:[^"]|"")*)"|([A-Za-z0-9_]+)/g)) {
+    const name = match[1] !== undefined ? match[1].replaceAll('""', '"') : match[2]!;
+    tokens.push({ name, start: match.index, end: match.index + match[0].length });
+  }
+  return tokens;
+}

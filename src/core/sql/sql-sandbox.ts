@@ -1,0 +1,56 @@
+/**
+ * The DuckDB instance SQL runs in, locked down with DuckDB's own guards: external access off except
+ * for reading the store's segment files, no extension installs or loads, and the configuration
+ * locked so a query cannot loosen any of it. Statement types are checked by the SQL engine.
+ */
+import { DuckDBInstance } from '@duckdb/node-api';
+
+/** Limits of the SQL engine. */
+export interface SqlSandboxOptions {
+  /** Directories DuckDB may read (the store's segment files and the SQL segment cache). */
+  readonly readableDirectories: readonly string[];
+  /** DuckDB's memory limit for all queries together, e.g. `"2GB"` (default: DuckDB's, 80% of RAM). */
+  readonly memoryLimit?: string;
+  /** Worker threads (default: DuckDB's, one per core). */
+  readonly threads?: number;
+}
+
+/** Quotes a string as a SQL literal. */
+export function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** Quotes a name as a SQL identifier (so any frame or bucket name works). */
+export function sqlIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Opens the sandboxed in-memory instance. */
+export async function openSqlSandbox(options: SqlSandboxOptions): Promise<DuckDBInstance> {
+  const instance = await DuckDBInstance.create(':memory:', {
+    ...(options.threads ? { threads: String(options.threads) } : {}),
+    ...(options.memoryLimit ? { memory_limit: options.memoryLimit } : {}),
+  });
+  const connection = await instance.connect();
+  try {
+    const directories = options.readableDirectories.map((dir) => sqlString(dir.endsWith('/') ? dir : `${dir}/`));
+    await connection.run(
+      [
+        "SET TimeZone = 'UTC'",
+        // Segment files are immutable, so their Parquet footers can be cached across queries.
+        'SET parquet_metadata_cache = true',
+        // No spilling to disk: a query over the memory limit fails instead.
+        "SET temp_directory = ''",
+        'SET autoinstall_known_extensions = false',
+        'SET autoload_known_extensions = false',
+        'SET allow_community_extensions = false',
+        `SET allowed_directories = [${directories.join(', ')}]`,
+        'SET enable_external_access = false',
+        'SET lock_configuration = true',
+      ].join('; '),
+    );
+  } finally {
+    connection.closeSync();
+  }
+  return instance;
+}
