@@ -19,6 +19,8 @@ import type { ParquetCodec } from './parquet/parquet-codec.js';
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
 import { assertAppendable } from './schema-compat.js';
 import { type BuiltSegment, SegmentBuilder, dictionaryColumns, statisticsColumns } from './segment-builder.js';
+import { type TimeStatistics, locateTimeColumn } from './ipc-time-statistics.js';
+import { isTimeType, timeColumnOf } from './time-column.js';
 
 /** Tuning of the engine; defaults suit a 2-core machine. */
 export interface EngineOptions {
@@ -99,9 +101,12 @@ export class HangarEngine {
    * @throws AlreadyExistsError (mode error), InvalidArgumentError (bad stream, schema mismatch)
    */
   async put(ref: FrameRef, mode: PutMode, input: AsyncIterable<IpcMessage>): Promise<PutSummary> {
-    if (mode === 'error' && (await this.connector.getManifest(ref))) {
+    const existing = mode === 'replace' ? undefined : await this.connector.getManifest(ref);
+    if (mode === 'error' && existing) {
       throw frameExists(ref);
     }
+    // Statistics are kept for the column the committed manifest will name (checked again at commit).
+    let timeColumn: string | undefined;
     const written: SegmentEntry[] = [];
     const inFlight: Promise<SegmentEntry>[] = [];
     let schemaHeader: Uint8Array | undefined;
@@ -130,7 +135,9 @@ export class HangarEngine {
           layout = dictionaryLayout(schema);
           schemaHeader = layout ? encodeSchemaHeader(layout.storedSchema) : message.header.slice();
           const segmentSchema = layout ? encodeSchemaHeader(layout.storageSchema) : schemaHeader;
-          builder = new SegmentBuilder(segmentSchema, this.segmentBytes, layout !== undefined);
+          timeColumn = existing ? frameTimeColumn(existing) : timeColumnOf(schema);
+          const locator = timeColumn !== undefined && hasTimeColumn(schema, timeColumn) ? locateTimeColumn(schema, timeColumn) : undefined;
+          builder = new SegmentBuilder(segmentSchema, this.segmentBytes, layout !== undefined, locator);
           continue;
         }
         if (!builder) throw new InvalidArgumentError(`the stream must start with a Schema message, not a ${info.kind}`);
@@ -158,7 +165,7 @@ export class HangarEngine {
       throw error;
     }
     try {
-      return await this.commit(ref, mode, schema, schemaHeader, written, rowsWritten, bytesWritten);
+      return await this.commit(ref, mode, schema, schemaHeader, { segments: written, timeColumn }, rowsWritten, bytesWritten);
     } catch (error) {
       await this.discardSegments(ref, written);
       throw error;
@@ -186,7 +193,15 @@ export class HangarEngine {
       dictionaries = `${base}.dictionaries.arrows`;
       await this.connector.putSegment(ref, dictionaries, joinIpcStream(segment.dictionaries, false));
     }
-    return { id, rows, bytes, storedBytes: parquet.byteLength, rowGroups: Math.ceil(rows / rowGroupRows), ...(dictionaries ? { dictionaries } : {}) };
+    return {
+      id,
+      rows,
+      bytes,
+      storedBytes: parquet.byteLength,
+      rowGroups: Math.ceil(rows / rowGroupRows),
+      ...(dictionaries ? { dictionaries } : {}),
+      ...timeStatisticsEntry(segment.time),
+    };
   }
 
   private async discardSegments(ref: FrameRef, segments: readonly SegmentEntry[]): Promise<void> {
@@ -199,7 +214,7 @@ export class HangarEngine {
     mode: PutMode,
     schema: Schema,
     schemaHeader: Uint8Array,
-    segments: SegmentEntry[],
+    written: { segments: SegmentEntry[]; timeColumn: string | undefined },
     rowsWritten: number,
     bytesWritten: number,
   ): Promise<PutSummary> {
@@ -210,6 +225,10 @@ export class HangarEngine {
       }
       const appending = current !== undefined && mode === 'append';
       if (appending) assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), schema);
+      const timeColumn = appending ? frameTimeColumn(current) : timeColumnOf(schema);
+      // A concurrent commit may have changed which column is the time column since the put began:
+      // statistics of another column would prune wrongly, so those segments keep none.
+      const segments = timeColumn === written.timeColumn ? written.segments : written.segments.map(withoutTimeStatistics);
       const manifest: FrameManifest = {
         format: 1,
         version: (current?.version ?? 0) + 1,
@@ -218,6 +237,7 @@ export class HangarEngine {
         rows: (appending ? current.rows : 0) + rowsWritten,
         bytes: (appending ? current.bytes : 0) + bytesWritten,
         segments: appending ? [...current.segments, ...segments] : segments,
+        ...(timeColumn === undefined ? {} : { timeColumn }),
       };
       await this.connector.commitManifest(ref, manifest);
       if (current && !appending) this.leases.collect(ref, segmentObjectIds(current.segments));
@@ -316,6 +336,28 @@ export class HangarEngine {
 /** The error of a mode-`error` put onto an existing frame (checked before streaming and at commit). */
 function frameExists(ref: FrameRef): AlreadyExistsError {
   return new AlreadyExistsError(`${describeFrame(ref)} already exists; use mode "append" or "replace"`);
+}
+
+/** The time column of a stored frame: the manifest's, or for older manifests the schema's. */
+function frameTimeColumn(manifest: FrameManifest): string | undefined {
+  return manifest.timeColumn ?? timeColumnOf(decodeSchemaHeader(Buffer.from(manifest.schema, 'base64')));
+}
+
+function hasTimeColumn(schema: Schema, column: string): boolean {
+  const field = schema.fields.find((candidate) => candidate.name === column);
+  return field !== undefined && isTimeType(field.type);
+}
+
+/** The manifest fields recording a segment's time statistics (none when there are none). */
+function timeStatisticsEntry(time: TimeStatistics | undefined): Pick<SegmentEntry, 'timeRange' | 'timeNulls'> {
+  if (!time) return {};
+  const range = time.min !== undefined && time.max !== undefined ? { timeRange: { min: time.min.toString(), max: time.max.toString() } } : {};
+  return { ...range, timeNulls: time.nulls };
+}
+
+function withoutTimeStatistics(segment: SegmentEntry): SegmentEntry {
+  const { timeRange: _range, timeNulls: _nulls, ...rest } = segment;
+  return rest;
 }
 
 function frameKey(ref: FrameRef): string {
