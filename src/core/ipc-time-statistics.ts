@@ -94,7 +94,10 @@ export function locateTimeColumn(schema: Schema, column: string): TimeColumnLoca
 function int32View(body: Uint8Array, offset: number, length: number): Int32Array {
   const start = body.byteOffset + offset;
   if (start % 4 === 0) return new Int32Array(body.buffer, start, length / 4);
-  return new Int32Array(body.slice(offset, offset + length).buffer);
+  // Copied into a fresh array: a Node Buffer's slice() would be a view of the same pool.
+  const copy = new Uint8Array(length);
+  copy.set(body.subarray(offset, offset + length));
+  return new Int32Array(copy.buffer);
 }
 
 function malformed(locator: TimeColumnLocator, why: string): InvalidArgumentError {
