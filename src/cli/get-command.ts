@@ -7,6 +7,7 @@ import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { type RecordBatch, Table } from 'apache-arrow';
 import type { GetOptions, HangarClient } from '../client/hangar-client.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { type ServerOptions, withClient, withServerOption, writeTo } from './client-session.js';
 import { csvHeader, csvRows } from './csv-writer.js';
 import { startProgress } from './progress.js';
@@ -19,6 +20,12 @@ export interface GetCommandOptions extends ServerOptions {
   readonly bucket?: string;
   /** Comma-separated columns to fetch. */
   readonly columns?: string;
+  /** Inclusive lower bound on the time column: ISO-8601, or epoch seconds. */
+  readonly start?: string;
+  /** Exclusive upper bound on the time column: ISO-8601, or epoch seconds. */
+  readonly end?: string;
+  /** At most this many rows. */
+  readonly limit?: string;
   /** File to write; its extension names the format. */
   readonly output?: string;
 }
@@ -30,7 +37,24 @@ function getOptions(options: GetCommandOptions): GetOptions {
     ?.split(',')
     .map((column) => column.trim())
     .filter((column) => column.length > 0);
-  return { ...(options.bucket ? { bucket: options.bucket } : {}), ...(columns?.length ? { columns } : {}) };
+  return {
+    ...(options.bucket ? { bucket: options.bucket } : {}),
+    ...(columns?.length ? { columns } : {}),
+    ...(options.start === undefined ? {} : { start: timeBound(options.start) }),
+    ...(options.end === undefined ? {} : { end: timeBound(options.end) }),
+    ...(options.limit === undefined ? {} : { limit: rowLimit(options.limit) }),
+  };
+}
+
+/** A command-line time bound: a plain number is epoch seconds, anything else goes as ISO-8601 text. */
+function timeBound(text: string): string | number {
+  return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
+}
+
+/** A command-line row limit. @throws InvalidArgumentError unless a non-negative integer */
+function rowLimit(text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError(`--limit must be a non-negative integer, got '${text}'`);
+  return Number(text);
 }
 
 /** Writes the frame to a file, streaming CSV and collecting the other formats (they need the whole table). */
@@ -140,6 +164,9 @@ export function registerGetCommand(program: Command): void {
       .argument('<name>', 'frame name')
       .option('--bucket <bucket>', 'bucket of the frame (default: the default bucket)')
       .option('--columns <names>', 'comma-separated columns to fetch')
+      .option('--start <time>', "only rows at or after this time (ISO-8601 or epoch seconds) on the frame's time column")
+      .option('--end <time>', 'only rows before this time (exclusive)')
+      .option('--limit <rows>', 'at most this many rows')
       .option('-o, --output <file>', 'write to FILE (.parquet, .csv, .arrow, .feather, .arrows)'),
   ).action(async (name: string, options: GetCommandOptions) => getFrame(name, options));
 }

@@ -10,7 +10,7 @@ import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFound
 import type { FrameInfo, PutSummary } from './frame-info.js';
 import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from './ipc-message.js';
-import { type ReadPlan, frameMessages } from './frame-reader.js';
+import { type RangePlan, type ReadPlan, frameMessages } from './frame-reader.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { SegmentLeases } from './segment-leases.js';
 import { type FrameManifest, type SegmentEntry, segmentObjectIds } from './manifest.js';
@@ -21,6 +21,7 @@ import { assertAppendable } from './schema-compat.js';
 import { type BuiltSegment, SegmentBuilder, dictionaryColumns, statisticsColumns } from './segment-builder.js';
 import { type TimeStatistics, locateTimeColumn } from './ipc-time-statistics.js';
 import { isTimeType, timeColumnOf } from './time-column.js';
+import { columnBounds } from './time-range.js';
 
 /** Tuning of the engine; defaults suit a 2-core machine. */
 export interface EngineOptions {
@@ -41,6 +42,12 @@ export interface EngineOptions {
 export interface ReadOptions {
   /** Columns to return, in this order; all when absent. */
   readonly columns?: readonly string[];
+  /** Only rows whose time column is at or after this instant (epoch nanoseconds, see time-range.ts). */
+  readonly start?: bigint;
+  /** Only rows whose time column is before this instant (epoch nanoseconds). */
+  readonly end?: bigint;
+  /** At most this many rows (after filtering by time). */
+  readonly limit?: number;
 }
 
 /** A frame being read: its schema up front, then its messages. */
@@ -248,7 +255,10 @@ export class HangarEngine {
   /**
    * Opens a frame for reading at its current version. Memory stays bounded: two segments' stored
    * bytes and decoded batches at a time (see frame-reader.ts).
-   * @throws NotFoundError if the frame does not exist; InvalidArgumentError for unknown columns
+   * With `start`/`end`, segments whose time statistics lie outside [start, end) are never fetched;
+   * with `limit`, reading stops once that many rows were sent.
+   * @throws NotFoundError if the frame does not exist; InvalidArgumentError for unknown columns, or
+   *   for `start`/`end` on a frame without a time column
    */
   async read(ref: FrameRef, options: ReadOptions = {}): Promise<FrameStream> {
     const manifest = await this.currentManifest(ref);
@@ -271,7 +281,7 @@ export class HangarEngine {
       schemaHeader = encodeSchemaHeader(schema);
     }
     const batchRows = Math.max(1024, Math.min(1 << 20, Math.floor(this.batchBytes / Math.max(1, info.bytes / Math.max(1, info.rows)))));
-    const plan: ReadPlan = {
+    let plan: ReadPlan = {
       segments: manifest.segments,
       schemaHeader,
       storedColumns: info.schema.fields.map((field) => field.name),
@@ -279,6 +289,8 @@ export class HangarEngine {
       columns,
       keptDictionaries: dictionaryLayout(info.schema) !== undefined,
     };
+    const range = rangePlan(ref, manifest, info.schema, options);
+    if (range) plan = { ...plan, range };
     const context = { connector: this.connector, codec: this.codec, leases: this.leases };
     return { info, schema, messages: frameMessages(context, ref, plan) };
   }
@@ -336,6 +348,25 @@ export class HangarEngine {
 /** The error of a mode-`error` put onto an existing frame (checked before streaming and at commit). */
 function frameExists(ref: FrameRef): AlreadyExistsError {
   return new AlreadyExistsError(`${describeFrame(ref)} already exists; use mode "append" or "replace"`);
+}
+
+/**
+ * The rows a read returns when not all: time bounds in the time column's unit, and the limit.
+ * @throws InvalidArgumentError for `start`/`end` on a frame without a time column
+ */
+function rangePlan(ref: FrameRef, manifest: FrameManifest, schema: Schema, options: ReadOptions): RangePlan | undefined {
+  const { start, end, limit } = options;
+  const limited = limit === undefined ? {} : { limit };
+  if (start === undefined && end === undefined) return limit === undefined ? undefined : limited;
+  const column = frameTimeColumn(manifest);
+  const field = schema.fields.find((candidate) => candidate.name === column);
+  if (column === undefined || !field) {
+    throw new InvalidArgumentError(
+      `${describeFrame(ref)} has no time column (a timestamp or date column), so "start" and "end" cannot be used; ` +
+        'read it without them',
+    );
+  }
+  return { time: { column, bounds: columnBounds(field.type, start, end) }, ...limited };
 }
 
 /** The time column of a stored frame: the manifest's, or for older manifests the schema's. */

@@ -15,7 +15,8 @@ export function doGetHandler(engine: HangarEngine) {
     if (request.kind === 'sql') {
       throw new UnimplementedError('SQL tickets are not supported by this server version yet; fetch the frame without "sql"');
     }
-    const stream = await engine.read(request, request.columns ? { columns: request.columns } : {});
+    // A frame request carries the read options (columns, start, end, limit) under their own names.
+    const stream = await engine.read(request, request);
     for await (const message of stream.messages) {
       await writeWithBackpressure(call, encodeIpcAsFlightData(message));
     }
