@@ -116,9 +116,9 @@ function encodeRecordBatch(batch: RecordBatch): IpcMessage {
  */
 export function selectRows(ipc: Uint8Array, selection: RowSelection): SelectedChunk {
   const messages = splitIpcStream(ipc);
-  const reader = RecordBatchReader.from(ipc);
-  const batches = reader.readAll();
+  const reader = RecordBatchReader.from(ipc).open();
   const decodedSchema = reader.schema;
+  const batches = reader.readAll();
   const keptFields = selection.dropLastColumn ? decodedSchema.fields.slice(0, -1) : decodedSchema.fields;
   const keptIndices = keptFields.map((_, index) => index);
   const schema = selection.dropLastColumn
