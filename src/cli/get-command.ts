@@ -61,8 +61,10 @@ function rowLimit(text: string): number {
 async function getToFile(client: HangarClient, name: string, path: string, options: GetOptions): Promise<void> {
   const format = formatOf(path);
   const progress = startProgress(`get ${name}`);
-  if (process.stderr.isTTY) {
-    // The total only feeds the progress bar, so it is asked for only when there is one.
+  const selecting = options.start !== undefined || options.end !== undefined || options.limit !== undefined;
+  if (process.stderr.isTTY && !selecting) {
+    // The total only feeds the progress bar, so it is asked for only when there is one (and it is
+    // the frame's, so not for a range).
     void client.stat(name, options).then((info) => progress.setTotal(info.rows), () => undefined);
   }
   const stream = client.getStream(name, options);
@@ -103,22 +105,28 @@ async function getToFile(client: HangarClient, name: string, path: string, optio
   }
 }
 
-/** Prints the first rows and the frame's size, fetching only the rows shown. */
+/**
+ * Prints the first rows and the frame's size, fetching only the rows shown. With a range or limit
+ * the size is that of the selection, so the whole selection is streamed to count it.
+ */
 async function preview(client: HangarClient, name: string, options: GetOptions): Promise<void> {
-  const [info, head] = await Promise.all([
-    client.stat(name, options),
+  const selecting = options.start !== undefined || options.end !== undefined || options.limit !== undefined;
+  const [info, { head, rows }] = await Promise.all([
+    selecting ? undefined : client.stat(name, options),
     (async () => {
       const stream = client.getStream(name, options);
       const batches: RecordBatch[] = [];
       let rows = 0;
       for await (const batch of stream) {
-        batches.push(batch);
-        if ((rows += batch.numRows) >= PREVIEW_ROWS) break; // leaving the loop cancels the call
+        if (rows < PREVIEW_ROWS) batches.push(batch);
+        rows += batch.numRows;
+        if (rows >= PREVIEW_ROWS && !selecting) break; // leaving the loop cancels the call
       }
-      return new Table(await stream.schema(), batches);
+      return { head: new Table(await stream.schema(), batches), rows };
     })(),
   ]);
-  process.stdout.write(renderPreview(head, info.rows, { rows: PREVIEW_ROWS, ...(process.stdout.columns ? { width: process.stdout.columns } : {}) }));
+  const total = info?.rows ?? rows;
+  process.stdout.write(renderPreview(head, total, { rows: PREVIEW_ROWS, ...(process.stdout.columns ? { width: process.stdout.columns } : {}) }));
 }
 
 /** Streams the frame to stdout as CSV; a reader that stops early (`| head`) ends it quietly. */
