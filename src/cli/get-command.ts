@@ -57,11 +57,16 @@ function rowLimit(text: string): number {
   return Number(text);
 }
 
+/** Whether a get returns only some rows (a time range or a limit), so the frame's row count is not its size. */
+function selectsRows(options: GetOptions): boolean {
+  return options.start !== undefined || options.end !== undefined || options.limit !== undefined;
+}
+
 /** Writes the frame to a file, streaming CSV and collecting the other formats (they need the whole table). */
 async function getToFile(client: HangarClient, name: string, path: string, options: GetOptions): Promise<void> {
   const format = formatOf(path);
   const progress = startProgress(`get ${name}`);
-  const selecting = options.start !== undefined || options.end !== undefined || options.limit !== undefined;
+  const selecting = selectsRows(options);
   if (process.stderr.isTTY && !selecting) {
     // The total only feeds the progress bar, so it is asked for only when there is one (and it is
     // the frame's, so not for a range).
@@ -110,7 +115,7 @@ async function getToFile(client: HangarClient, name: string, path: string, optio
  * the size is that of the selection, so the whole selection is streamed to count it.
  */
 async function preview(client: HangarClient, name: string, options: GetOptions): Promise<void> {
-  const selecting = options.start !== undefined || options.end !== undefined || options.limit !== undefined;
+  const selecting = selectsRows(options);
   const [info, { head, rows }] = await Promise.all([
     selecting ? undefined : client.stat(name, options),
     (async () => {
