@@ -153,6 +153,14 @@ describe('range reads', () => {
     expect([...table.getChild('colour')!]).toEqual(ids.map((id) => sorted.getChild('colour')!.get(Number(id))));
   });
 
+  it('drops the time column from a frame without dictionaries (schema from the decoded segments)', async () => {
+    const plain = sorted.select(['id', 'ts']);
+    await putInPieces(client, 'plain', plain);
+    const table = await client.get('plain', { columns: ['id'], start: iso(2_222), end: iso(4_444) });
+    expect(table.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(['id:Int64']);
+    expect(raw(table.getChild('id')!)).toEqual(expectedIds(sorted, at(2_222), at(4_444)));
+  });
+
   it('stops at the limit without fetching further segments', async () => {
     const table = await client.get('sorted', { limit: 10, columns: ['id'] });
     // Without start/end, rows with a null time count too.
