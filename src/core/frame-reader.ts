@@ -68,7 +68,7 @@ interface SegmentRead {
  * `inside` (every row matches: sent unchanged) or `partial` (decoded and filtered). A segment
  * without statistics (older manifests) is `partial`.
  */
-export function segmentCoverage(segment: SegmentEntry, bounds: ColumnBounds): 'outside' | 'inside' | 'partial' {
+function segmentCoverage(segment: SegmentEntry, bounds: ColumnBounds): 'outside' | 'inside' | 'partial' {
   if (bounds.empty) return 'outside';
   const range = segment.timeRange;
   if (!range) return segment.timeNulls === segment.rows ? 'outside' : 'partial';
@@ -102,7 +102,7 @@ export async function* frameMessages(context: FrameReaderContext, ref: FrameRef,
     }
     const wanted = plan.columns ? new Set(plan.columns) : undefined;
     const limit = plan.range?.limit ?? Infinity;
-    const timeColumn = plan.range?.time?.column;
+    const time = plan.range?.time;
     let sent = 0;
     // With a limit, the next segment is fetched only if the current one may not complete it.
     const mayNeedMore = (guaranteedRows: number): boolean => sent + guaranteedRows < limit;
@@ -112,18 +112,21 @@ export async function* frameMessages(context: FrameReaderContext, ref: FrameRef,
         if (!wanted || wanted.has(plan.storedColumns[dictionaryIdOf(dictionary)] ?? '')) yield dictionary;
       }
       let messages = splitIpcStream(chunk.ipc);
-      if (chunk.filter || sent + rowsOf(messages) > limit) {
+      let rows = rowsOf(messages);
+      if (chunk.filter || sent + rows > limit) {
+        const filter = chunk.filter && time !== undefined;
         const selected = selectRows(chunk.ipc, {
-          ...(chunk.filter && timeColumn !== undefined ? { bounds: { column: timeColumn, range: plan.range!.time!.bounds } } : {}),
-          dropLastColumn: chunk.filter && wanted !== undefined && !wanted.has(timeColumn ?? ''),
+          ...(filter ? { bounds: { column: time.column, range: time.bounds } } : {}),
+          dropLastColumn: filter && wanted !== undefined && !wanted.has(time.column),
           maxRows: limit - sent,
         });
         messages = [selected.schema, ...selected.messages];
+        rows = selected.rows;
       }
       if (first) yield messages[0] ?? { header: plan.schemaHeader, body: EMPTY };
       first = false;
       for (let i = 1; i < messages.length; i++) yield messages[i]!;
-      sent += rowsOf(messages);
+      sent += rows;
       if (sent >= limit) break;
     }
     if (first) yield { header: plan.schemaHeader, body: EMPTY };
