@@ -7,6 +7,7 @@ import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { type RecordBatch, Table } from 'apache-arrow';
 import type { GetOptions, HangarClient } from '../client/hangar-client.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { type ServerOptions, withClient, withServerOption, writeTo } from './client-session.js';
 import { csvHeader, csvRows } from './csv-writer.js';
 import { startProgress } from './progress.js';
@@ -19,6 +20,12 @@ export interface GetCommandOptions extends ServerOptions {
   readonly bucket?: string;
   /** Comma-separated columns to fetch. */
   readonly columns?: string;
+  /** Inclusive lower bound on the time column: ISO-8601, or epoch seconds. */
+  readonly start?: string;
+  /** Exclusive upper bound on the time column: ISO-8601, or epoch seconds. */
+  readonly end?: string;
+  /** At most this many rows. */
+  readonly limit?: string;
   /** File to write; its extension names the format. */
   readonly output?: string;
 }
@@ -30,15 +37,39 @@ function getOptions(options: GetCommandOptions): GetOptions {
     ?.split(',')
     .map((column) => column.trim())
     .filter((column) => column.length > 0);
-  return { ...(options.bucket ? { bucket: options.bucket } : {}), ...(columns?.length ? { columns } : {}) };
+  return {
+    ...(options.bucket ? { bucket: options.bucket } : {}),
+    ...(columns?.length ? { columns } : {}),
+    ...(options.start === undefined ? {} : { start: timeBound(options.start) }),
+    ...(options.end === undefined ? {} : { end: timeBound(options.end) }),
+    ...(options.limit === undefined ? {} : { limit: rowLimit(options.limit) }),
+  };
+}
+
+/** A command-line time bound: a plain number is epoch seconds, anything else goes as ISO-8601 text. */
+function timeBound(text: string): string | number {
+  return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
+}
+
+/** A command-line row limit. @throws InvalidArgumentError unless a non-negative integer */
+function rowLimit(text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError(`--limit must be a non-negative integer, got '${text}'`);
+  return Number(text);
+}
+
+/** Whether a get returns only some rows (a time range or a limit), so the frame's row count is not its size. */
+function selectsRows(options: GetOptions): boolean {
+  return options.start !== undefined || options.end !== undefined || options.limit !== undefined;
 }
 
 /** Writes the frame to a file, streaming CSV and collecting the other formats (they need the whole table). */
 async function getToFile(client: HangarClient, name: string, path: string, options: GetOptions): Promise<void> {
   const format = formatOf(path);
   const progress = startProgress(`get ${name}`);
-  if (process.stderr.isTTY) {
-    // The total only feeds the progress bar, so it is asked for only when there is one.
+  const selecting = selectsRows(options);
+  if (process.stderr.isTTY && !selecting) {
+    // The total only feeds the progress bar, so it is asked for only when there is one (and it is
+    // the frame's, so not for a range).
     void client.stat(name, options).then((info) => progress.setTotal(info.rows), () => undefined);
   }
   const stream = client.getStream(name, options);
@@ -79,22 +110,28 @@ async function getToFile(client: HangarClient, name: string, path: string, optio
   }
 }
 
-/** Prints the first rows and the frame's size, fetching only the rows shown. */
+/**
+ * Prints the first rows and the frame's size, fetching only the rows shown. With a range or limit
+ * the size is that of the selection, so the whole selection is streamed to count it.
+ */
 async function preview(client: HangarClient, name: string, options: GetOptions): Promise<void> {
-  const [info, head] = await Promise.all([
-    client.stat(name, options),
+  const selecting = selectsRows(options);
+  const [info, { head, rows }] = await Promise.all([
+    selecting ? undefined : client.stat(name, options),
     (async () => {
       const stream = client.getStream(name, options);
       const batches: RecordBatch[] = [];
       let rows = 0;
       for await (const batch of stream) {
-        batches.push(batch);
-        if ((rows += batch.numRows) >= PREVIEW_ROWS) break; // leaving the loop cancels the call
+        if (rows < PREVIEW_ROWS) batches.push(batch);
+        rows += batch.numRows;
+        if (rows >= PREVIEW_ROWS && !selecting) break; // leaving the loop cancels the call
       }
-      return new Table(await stream.schema(), batches);
+      return { head: new Table(await stream.schema(), batches), rows };
     })(),
   ]);
-  process.stdout.write(renderPreview(head, info.rows, { rows: PREVIEW_ROWS, ...(process.stdout.columns ? { width: process.stdout.columns } : {}) }));
+  const total = info?.rows ?? rows;
+  process.stdout.write(renderPreview(head, total, { rows: PREVIEW_ROWS, ...(process.stdout.columns ? { width: process.stdout.columns } : {}) }));
 }
 
 /** Streams the frame to stdout as CSV; a reader that stops early (`| head`) ends it quietly. */
@@ -140,6 +177,9 @@ export function registerGetCommand(program: Command): void {
       .argument('<name>', 'frame name')
       .option('--bucket <bucket>', 'bucket of the frame (default: the default bucket)')
       .option('--columns <names>', 'comma-separated columns to fetch')
+      .option('--start <time>', "only rows at or after this time (ISO-8601 or epoch seconds) on the frame's time column")
+      .option('--end <time>', 'only rows before this time (exclusive)')
+      .option('--limit <rows>', 'at most this many rows')
       .option('-o, --output <file>', 'write to FILE (.parquet, .csv, .arrow, .feather, .arrows)'),
   ).action(async (name: string, options: GetCommandOptions) => getFrame(name, options));
 }

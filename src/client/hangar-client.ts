@@ -27,10 +27,28 @@ export interface PutOptions extends BucketOptions {
   readonly mode?: PutMode;
 }
 
+/**
+ * A time bound of a range read: a `Date` (sent as ISO-8601 with milliseconds, UTC), an ISO-8601
+ * string (date, or date-time with up to 9 fraction digits and an optional `Z`/`±hh:mm` offset; no
+ * offset = UTC, i.e. wall-clock for tz-naive columns) or a number of seconds since the Unix epoch.
+ */
+export type TimeBound = Date | string | number;
+
 /** Options of {@link HangarClient.get} and {@link HangarClient.getStream}. */
 export interface GetOptions extends BucketOptions {
   /** Columns to fetch (all when absent). */
   readonly columns?: readonly string[];
+  /** Only rows whose time column is at or after this (inclusive). */
+  readonly start?: TimeBound;
+  /** Only rows whose time column is before this (exclusive). */
+  readonly end?: TimeBound;
+  /** At most this many rows (after filtering by time). */
+  readonly limit?: number;
+}
+
+/** A time bound as the ticket carries it. */
+function ticketTime(bound: TimeBound): string | number {
+  return bound instanceof Date ? bound.toISOString() : bound;
 }
 
 /** Options of {@link HangarClient.list}. */
@@ -135,13 +153,26 @@ export class HangarClient {
     return parseJson<PutSummary>(results[0], 'put result');
   }
 
-  /** Streams a frame's record batches. @throws NotFoundError when reading, if the frame does not exist */
+  /**
+   * Streams a frame's record batches, optionally only rows with `start <= time < end` on the frame's
+   * time column and at most `limit` rows.
+   * @throws NotFoundError when reading, if the frame does not exist; InvalidArgumentError for bad
+   *   bounds or a range on a frame without a time column
+   */
   getStream(name: string, options: GetOptions = {}): FlightRecordBatchStream {
-    const ticket = { name, bucket: options.bucket ?? null, ...(options.columns ? { columns: options.columns } : {}) };
+    const { bucket, columns, start, end, limit } = options;
+    const ticket = {
+      name,
+      bucket: bucket ?? null,
+      ...(columns ? { columns } : {}),
+      ...(start === undefined ? {} : { start: ticketTime(start) }),
+      ...(end === undefined ? {} : { end: ticketTime(end) }),
+      ...(limit === undefined ? {} : { limit }),
+    };
     return this.flight.doGet(JSON.stringify(ticket), options);
   }
 
-  /** Fetches a whole frame (or some of its columns) as a Table. @throws NotFoundError */
+  /** Fetches a frame (or some of its columns, rows in a time range, the first `limit` rows) as a Table. @throws NotFoundError */
   get(name: string, options: GetOptions = {}): Promise<Table> {
     return this.getStream(name, options).readAll();
   }

@@ -26,6 +26,7 @@ export {
   type PutMode,
   type PutOptions,
   type PutSummary,
+  type TimeBound,
 } from './hangar-client.js';
 export {
   DescriptorType,

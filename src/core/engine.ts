@@ -10,7 +10,7 @@ import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFound
 import type { FrameInfo, PutSummary } from './frame-info.js';
 import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from './ipc-message.js';
-import { type ReadPlan, frameMessages } from './frame-reader.js';
+import { type RangePlan, type ReadPlan, frameMessages } from './frame-reader.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { SegmentLeases } from './segment-leases.js';
 import type { QueryContext, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
@@ -20,6 +20,9 @@ import type { ParquetCodec } from './parquet/parquet-codec.js';
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
 import { assertAppendable } from './schema-compat.js';
 import { type BuiltSegment, SegmentBuilder, dictionaryColumns, statisticsColumns } from './segment-builder.js';
+import { type TimeStatistics, locateTimeColumn } from './ipc-time-statistics.js';
+import { isTimeType, timeColumnOf } from './time-column.js';
+import { columnBounds } from './time-range.js';
 
 /** Tuning of the engine; defaults suit a 2-core machine. */
 export interface EngineOptions {
@@ -42,6 +45,12 @@ export interface EngineOptions {
 export interface ReadOptions {
   /** Columns to return, in this order; all when absent. */
   readonly columns?: readonly string[];
+  /** Only rows whose time column is at or after this instant (epoch nanoseconds, see time-range.ts). */
+  readonly start?: bigint;
+  /** Only rows whose time column is before this instant (epoch nanoseconds). */
+  readonly end?: bigint;
+  /** At most this many rows (after filtering by time). */
+  readonly limit?: number;
 }
 
 /** A frame being read: its schema up front, then its messages. */
@@ -133,9 +142,12 @@ export class HangarEngine {
    * @throws AlreadyExistsError (mode error), InvalidArgumentError (bad stream, schema mismatch)
    */
   async put(ref: FrameRef, mode: PutMode, input: AsyncIterable<IpcMessage>): Promise<PutSummary> {
-    if (mode === 'error' && (await this.connector.getManifest(ref))) {
+    const existing = mode === 'replace' ? undefined : await this.connector.getManifest(ref);
+    if (mode === 'error' && existing) {
       throw frameExists(ref);
     }
+    // Statistics are kept for the column the committed manifest will name (checked again at commit).
+    let timeColumn: string | undefined;
     const written: SegmentEntry[] = [];
     const inFlight: Promise<SegmentEntry>[] = [];
     let schemaHeader: Uint8Array | undefined;
@@ -164,7 +176,9 @@ export class HangarEngine {
           layout = dictionaryLayout(schema);
           schemaHeader = layout ? encodeSchemaHeader(layout.storedSchema) : message.header.slice();
           const segmentSchema = layout ? encodeSchemaHeader(layout.storageSchema) : schemaHeader;
-          builder = new SegmentBuilder(segmentSchema, this.segmentBytes, layout !== undefined);
+          timeColumn = existing ? frameTimeColumn(existing) : timeColumnOf(schema);
+          const locator = timeColumn !== undefined && hasTimeColumn(schema, timeColumn) ? locateTimeColumn(schema, timeColumn) : undefined;
+          builder = new SegmentBuilder(segmentSchema, this.segmentBytes, layout !== undefined, locator);
           continue;
         }
         if (!builder) throw new InvalidArgumentError(`the stream must start with a Schema message, not a ${info.kind}`);
@@ -192,7 +206,7 @@ export class HangarEngine {
       throw error;
     }
     try {
-      return await this.commit(ref, mode, schema, schemaHeader, written, rowsWritten, bytesWritten);
+      return await this.commit(ref, mode, schema, schemaHeader, { segments: written, timeColumn }, rowsWritten, bytesWritten);
     } catch (error) {
       await this.discardSegments(ref, written);
       throw error;
@@ -220,7 +234,15 @@ export class HangarEngine {
       dictionaries = `${base}.dictionaries.arrows`;
       await this.connector.putSegment(ref, dictionaries, joinIpcStream(segment.dictionaries, false));
     }
-    return { id, rows, bytes, storedBytes: parquet.byteLength, rowGroups: Math.ceil(rows / rowGroupRows), ...(dictionaries ? { dictionaries } : {}) };
+    return {
+      id,
+      rows,
+      bytes,
+      storedBytes: parquet.byteLength,
+      rowGroups: Math.ceil(rows / rowGroupRows),
+      ...(dictionaries ? { dictionaries } : {}),
+      ...timeStatisticsEntry(segment.time),
+    };
   }
 
   private async discardSegments(ref: FrameRef, segments: readonly SegmentEntry[]): Promise<void> {
@@ -233,7 +255,7 @@ export class HangarEngine {
     mode: PutMode,
     schema: Schema,
     schemaHeader: Uint8Array,
-    segments: SegmentEntry[],
+    written: { segments: SegmentEntry[]; timeColumn: string | undefined },
     rowsWritten: number,
     bytesWritten: number,
   ): Promise<PutSummary> {
@@ -244,6 +266,10 @@ export class HangarEngine {
       }
       const appending = current !== undefined && mode === 'append';
       if (appending) assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), schema);
+      const timeColumn = appending ? frameTimeColumn(current) : timeColumnOf(schema);
+      // A concurrent commit may have changed which column is the time column since the put began:
+      // statistics of another column would prune wrongly, so those segments keep none.
+      const segments = timeColumn === written.timeColumn ? written.segments : written.segments.map(withoutTimeStatistics);
       const manifest: FrameManifest = {
         format: 1,
         version: (current?.version ?? 0) + 1,
@@ -252,6 +278,7 @@ export class HangarEngine {
         rows: (appending ? current.rows : 0) + rowsWritten,
         bytes: (appending ? current.bytes : 0) + bytesWritten,
         segments: appending ? [...current.segments, ...segments] : segments,
+        ...(timeColumn === undefined ? {} : { timeColumn }),
       };
       await this.connector.commitManifest(ref, manifest);
       if (current && !appending) this.leases.collect(ref, segmentObjectIds(current.segments));
@@ -262,7 +289,10 @@ export class HangarEngine {
   /**
    * Opens a frame for reading at its current version. Memory stays bounded: two segments' stored
    * bytes and decoded batches at a time (see frame-reader.ts).
-   * @throws NotFoundError if the frame does not exist; InvalidArgumentError for unknown columns
+   * With `start`/`end`, segments whose time statistics lie outside [start, end) are never fetched;
+   * with `limit`, reading stops once that many rows were sent.
+   * @throws NotFoundError if the frame does not exist; InvalidArgumentError for unknown columns, or
+   *   for `start`/`end` on a frame without a time column
    */
   async read(ref: FrameRef, options: ReadOptions = {}): Promise<FrameStream> {
     const manifest = await this.currentManifest(ref);
@@ -285,7 +315,7 @@ export class HangarEngine {
       schemaHeader = encodeSchemaHeader(schema);
     }
     const batchRows = Math.max(1024, Math.min(1 << 20, Math.floor(this.batchBytes / Math.max(1, info.bytes / Math.max(1, info.rows)))));
-    const plan: ReadPlan = {
+    let plan: ReadPlan = {
       segments: manifest.segments,
       schemaHeader,
       storedColumns: info.schema.fields.map((field) => field.name),
@@ -293,6 +323,8 @@ export class HangarEngine {
       columns,
       keptDictionaries: dictionaryLayout(info.schema) !== undefined,
     };
+    const range = rangePlan(ref, manifest, info.schema, options);
+    if (range) plan = { ...plan, range };
     const context = { connector: this.connector, codec: this.codec, leases: this.leases };
     return { info, schema, messages: frameMessages(context, ref, plan) };
   }
@@ -350,6 +382,47 @@ export class HangarEngine {
 /** The error of a mode-`error` put onto an existing frame (checked before streaming and at commit). */
 function frameExists(ref: FrameRef): AlreadyExistsError {
   return new AlreadyExistsError(`${describeFrame(ref)} already exists; use mode "append" or "replace"`);
+}
+
+/**
+ * The rows a read returns when not all: time bounds in the time column's unit, and the limit.
+ * @throws InvalidArgumentError for `start`/`end` on a frame without a time column
+ */
+function rangePlan(ref: FrameRef, manifest: FrameManifest, schema: Schema, options: ReadOptions): RangePlan | undefined {
+  const { start, end, limit } = options;
+  const limited = limit === undefined ? {} : { limit };
+  if (start === undefined && end === undefined) return limit === undefined ? undefined : limited;
+  const column = frameTimeColumn(manifest);
+  const field = schema.fields.find((candidate) => candidate.name === column);
+  if (column === undefined || !field) {
+    throw new InvalidArgumentError(
+      `${describeFrame(ref)} has no time column (a timestamp or date column), so "start" and "end" cannot be used; ` +
+        'read it without them',
+    );
+  }
+  return { time: { column, bounds: columnBounds(field.type, start, end) }, ...limited };
+}
+
+/** The time column of a stored frame: the manifest's, or for older manifests the schema's. */
+function frameTimeColumn(manifest: FrameManifest): string | undefined {
+  return manifest.timeColumn ?? timeColumnOf(decodeSchemaHeader(Buffer.from(manifest.schema, 'base64')));
+}
+
+function hasTimeColumn(schema: Schema, column: string): boolean {
+  const field = schema.fields.find((candidate) => candidate.name === column);
+  return field !== undefined && isTimeType(field.type);
+}
+
+/** The manifest fields recording a segment's time statistics (none when there are none). */
+function timeStatisticsEntry(time: TimeStatistics | undefined): Pick<SegmentEntry, 'timeRange' | 'timeNulls'> {
+  if (!time) return {};
+  const range = time.min !== undefined && time.max !== undefined ? { timeRange: { min: time.min.toString(), max: time.max.toString() } } : {};
+  return { ...range, timeNulls: time.nulls };
+}
+
+function withoutTimeStatistics(segment: SegmentEntry): SegmentEntry {
+  const { timeRange: _range, timeNulls: _nulls, ...rest } = segment;
+  return rest;
 }
 
 function frameKey(ref: FrameRef): string {

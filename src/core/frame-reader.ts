@@ -2,13 +2,25 @@
  * Streams a frame's stored segments as IPC messages: the Schema first, then for each segment its
  * kept dictionary batches (see dictionary-layout.ts) and its decoded record batches. The next
  * segment decodes on a worker while the current one is sent, so memory holds two at most.
+ * Range reads skip segments whose time statistics lie outside the range, stream segments wholly
+ * inside it unchanged, and filter the rest (see row-selection.ts).
  */
 import type { Connector } from '../connectors/connector.js';
 import { type IpcMessage, inspectMessage, splitIpcStream } from './ipc-message.js';
 import type { SegmentEntry } from './manifest.js';
 import type { FrameRef } from './names.js';
 import type { ParquetCodec } from './parquet/parquet-codec.js';
+import { selectRows } from './row-selection.js';
 import type { SegmentLeases } from './segment-leases.js';
+import type { ColumnBounds } from './time-range.js';
+
+/** The rows a range read returns. */
+export interface RangePlan {
+  /** Keep rows whose time column lies in these bounds (null times excluded); all rows when absent. */
+  readonly time?: { readonly column: string; readonly bounds: ColumnBounds };
+  /** At most this many rows; unlimited when absent. */
+  readonly limit?: number;
+}
 
 /** What a read needs to stream a frame's messages. */
 export interface ReadPlan {
@@ -24,6 +36,8 @@ export interface ReadPlan {
   readonly columns: readonly string[] | undefined;
   /** Whether dictionary batches are kept beside the segments. */
   readonly keptDictionaries: boolean;
+  /** Rows to return when not all of them. */
+  readonly range?: RangePlan;
 }
 
 /** Where a reader gets its bytes and decodes them. */
@@ -39,6 +53,40 @@ const EMPTY = new Uint8Array(0);
 interface DecodedChunk {
   readonly ipc: Uint8Array;
   readonly dictionaries: readonly IpcMessage[];
+  /** Its rows must be filtered by time (it straddles the range, or has no statistics). */
+  readonly filter: boolean;
+}
+
+/** A segment to read, and whether its rows need filtering by time. */
+interface SegmentRead {
+  readonly segment: SegmentEntry;
+  readonly filter: boolean;
+}
+
+/**
+ * How a segment relates to the time bounds, from its statistics: `outside` (never fetched),
+ * `inside` (every row matches: sent unchanged) or `partial` (decoded and filtered). A segment
+ * without statistics (older manifests) is `partial`.
+ */
+function segmentCoverage(segment: SegmentEntry, bounds: ColumnBounds): 'outside' | 'inside' | 'partial' {
+  if (bounds.empty) return 'outside';
+  const range = segment.timeRange;
+  if (!range) return segment.timeNulls === segment.rows ? 'outside' : 'partial';
+  const min = BigInt(range.min);
+  const max = BigInt(range.max);
+  if ((bounds.lower !== undefined && max < bounds.lower) || (bounds.upper !== undefined && min >= bounds.upper)) return 'outside';
+  const inside = (bounds.lower === undefined || min >= bounds.lower) && (bounds.upper === undefined || max < bounds.upper);
+  return inside && segment.timeNulls === 0 ? 'inside' : 'partial';
+}
+
+/** The segments a read opens, in order. */
+function segmentsToRead(plan: ReadPlan): SegmentRead[] {
+  const time = plan.range?.time;
+  if (!time) return plan.segments.map((segment) => ({ segment, filter: false }));
+  return plan.segments.flatMap((segment) => {
+    const coverage = segmentCoverage(segment, time.bounds);
+    return coverage === 'outside' ? [] : [{ segment, filter: coverage === 'partial' }];
+  });
 }
 
 /** Yields the frame's messages, holding a lease on its segments until the stream ends. */
@@ -53,14 +101,33 @@ export async function* frameMessages(context: FrameReaderContext, ref: FrameRef,
       first = false;
     }
     const wanted = plan.columns ? new Set(plan.columns) : undefined;
-    for await (const chunk of decodedChunks(context, ref, plan)) {
+    const limit = plan.range?.limit ?? Infinity;
+    const time = plan.range?.time;
+    let sent = 0;
+    // With a limit, the next segment is fetched only if the current one may not complete it.
+    const mayNeedMore = (guaranteedRows: number): boolean => sent + guaranteedRows < limit;
+    const chunks = limit > 0 ? decodedChunks(context, ref, plan, mayNeedMore) : [];
+    for await (const chunk of chunks) {
       for (const dictionary of chunk.dictionaries) {
         if (!wanted || wanted.has(plan.storedColumns[dictionaryIdOf(dictionary)] ?? '')) yield dictionary;
       }
-      const messages = splitIpcStream(chunk.ipc);
+      let messages = splitIpcStream(chunk.ipc);
+      let rows = rowsOf(messages);
+      if (chunk.filter || sent + rows > limit) {
+        const filter = chunk.filter && time !== undefined;
+        const selected = selectRows(chunk.ipc, {
+          ...(filter ? { bounds: { column: time.column, range: time.bounds } } : {}),
+          dropLastColumn: filter && wanted !== undefined && !wanted.has(time.column),
+          maxRows: limit - sent,
+        });
+        messages = [selected.schema, ...selected.messages];
+        rows = selected.rows;
+      }
       if (first) yield messages[0] ?? { header: plan.schemaHeader, body: EMPTY };
       first = false;
       for (let i = 1; i < messages.length; i++) yield messages[i]!;
+      sent += rows;
+      if (sent >= limit) break;
     }
     if (first) yield { header: plan.schemaHeader, body: EMPTY };
   } finally {
@@ -68,33 +135,64 @@ export async function* frameMessages(context: FrameReaderContext, ref: FrameRef,
   }
 }
 
+/** Rows in the record batches among the messages. */
+function rowsOf(messages: readonly IpcMessage[]): number {
+  let rows = 0;
+  for (const message of messages) {
+    const info = inspectMessage(message);
+    if (info.kind === 'batch') rows += info.rows;
+  }
+  return rows;
+}
+
 /**
- * Decodes row groups in order, keeping the next one decoding while the current one is sent. The
- * first chunk of each segment carries the segment's kept dictionary batches.
+ * Decodes row groups in order, keeping the next one decoding while the current one is sent (unless
+ * `mayNeedMore` says the current one completes the read). The first chunk of each segment carries
+ * the segment's kept dictionary batches. Segments to filter also decode the time column, last.
  */
-async function* decodedChunks(context: FrameReaderContext, ref: FrameRef, plan: ReadPlan): AsyncGenerator<DecodedChunk> {
+async function* decodedChunks(
+  context: FrameReaderContext,
+  ref: FrameRef,
+  plan: ReadPlan,
+  mayNeedMore: (guaranteedRows: number) => boolean,
+): AsyncGenerator<DecodedChunk> {
   const { connector, codec } = context;
   const { batchRows, columns } = plan;
-  const jobs = (async function* () {
-    for (const segment of plan.segments) {
+  const timeColumn = plan.range?.time?.column;
+  const filterColumns = columns && timeColumn !== undefined && !columns.includes(timeColumn) ? [...columns, timeColumn] : columns;
+  type Job = { readonly start: () => Promise<DecodedChunk>; readonly guaranteedRows: number };
+  const jobs = (async function* (): AsyncGenerator<Job> {
+    for (const { segment, filter } of segmentsToRead(plan)) {
       const stored = await connector.getSegment(ref, segment.id);
       const dictionaries = segment.dictionaries ? splitIpcStream(await connector.getSegment(ref, segment.dictionaries)) : [];
       // Segments have one row group unless a single oversized batch arrived; those decode group by group.
       for (let group = 0; group < segment.rowGroups; group++) {
         const kept = group === 0 ? dictionaries : [];
-        yield () => codec.decode(stored, { rowGroups: [group], batchRows, columns }).then((ipc): DecodedChunk => ({ ipc, dictionaries: kept }));
+        const decodeColumns = filter ? filterColumns : columns;
+        yield {
+          start: () =>
+            codec
+              .decode(stored, { rowGroups: [group], batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) })
+              .then((ipc): DecodedChunk => ({ ipc, dictionaries: kept, filter })),
+          // Rows this chunk surely yields: a whole unfiltered single-group segment.
+          guaranteedRows: !filter && segment.rowGroups === 1 ? segment.rows : 0,
+        };
       }
     }
   })();
-  let next = await jobs.next();
-  let pending = next.done ? undefined : next.value();
-  while (pending) {
-    const current = pending;
-    next = await jobs.next();
-    pending = next.done ? undefined : next.value();
+  const startNext = async (): Promise<{ pending: Promise<DecodedChunk>; guaranteedRows: number } | undefined> => {
+    const next = await jobs.next();
+    if (next.done) return undefined;
+    const pending = next.value.start();
     // Keep a rejected prefetch from surfacing as an unhandled rejection if we stop early.
-    pending?.catch(() => undefined);
-    yield await current;
+    pending.catch(() => undefined);
+    return { pending, guaranteedRows: next.value.guaranteedRows };
+  };
+  let current = await startNext();
+  while (current) {
+    const prefetch = mayNeedMore(current.guaranteedRows) ? await startNext() : undefined;
+    yield await current.pending;
+    current = prefetch ?? (await startNext());
   }
 }
 

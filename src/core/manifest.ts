@@ -17,6 +17,14 @@ export interface SegmentEntry {
   readonly rowGroups: number;
   /** Id of the stored dictionary batches of this segment, if its dictionaries are kept apart. */
   readonly dictionaries?: string;
+  /**
+   * Min and max of the frame's time column over the segment's non-null values, as decimal integer
+   * strings in the column's own unit (int64-safe). Absent when the segment has no non-null time
+   * values, or when no statistics were recorded (older manifests): reads then open the segment.
+   */
+  readonly timeRange?: { readonly min: string; readonly max: string };
+  /** Rows of the segment whose time is null; absent when no statistics were recorded. */
+  readonly timeNulls?: number;
 }
 
 /** The state of one frame at one version. */
@@ -35,6 +43,11 @@ export interface FrameManifest {
   readonly bytes: number;
   /** Segments in row order. */
   readonly segments: readonly SegmentEntry[];
+  /**
+   * The time column range reads filter on and segment statistics describe (see time-column.ts).
+   * Absent in older manifests (then derived from the schema) and for frames without one.
+   */
+  readonly timeColumn?: string;
 }
 
 /** Every stored object the segments reference: Parquet files and their dictionary sidecars. */

@@ -2,10 +2,12 @@
  * Cuts an incoming stream of IPC messages into segment-sized IPC streams. Each segment is a
  * complete stream on its own (schema, the dictionaries in force, batches), so it can be encoded
  * and later decoded independently. With `separateDictionaries`, dictionary batches are kept out of
- * the stream and returned beside it (see dictionary-layout.ts).
+ * the stream and returned beside it (see dictionary-layout.ts). Keeps each segment's time-column
+ * statistics, read from the batches' bodies as they arrive (see ipc-time-statistics.ts).
  */
 import { DataType, type Schema } from 'apache-arrow';
 import { type IpcMessage, joinIpcStream } from './ipc-message.js';
+import { type TimeColumnLocator, type TimeStatistics, batchTimeStatistics, mergeTimeStatistics } from './ipc-time-statistics.js';
 
 /** A segment's IPC stream and the facts the manifest records about it. */
 export interface BuiltSegment {
@@ -17,7 +19,11 @@ export interface BuiltSegment {
   readonly rows: number;
   /** Arrow body bytes in the segment. */
   readonly bytes: number;
+  /** Statistics of the time column; absent without a time column or when they could not be read. */
+  readonly time?: TimeStatistics;
 }
+
+const EMPTY_STATISTICS: TimeStatistics = { nulls: 0 };
 
 /** Accumulates batches and emits a segment once it holds `targetBytes`. */
 export class SegmentBuilder {
@@ -26,16 +32,20 @@ export class SegmentBuilder {
   private pending: IpcMessage[] = [];
   private pendingRows = 0;
   private pendingBytes = 0;
+  /** The pending batches' time statistics; `undefined` once a batch could not be read. */
+  private pendingTime: TimeStatistics | undefined = EMPTY_STATISTICS;
 
   /**
    * @param schemaHeader - the schema message each segment stream starts with
    * @param targetBytes - segment size at which {@link addBatch} reports fullness
    * @param separateDictionaries - keep dictionary batches out of the segment stream
+   * @param timeColumn - where the time column sits in incoming batches, to keep its statistics
    */
   constructor(
     private readonly schemaHeader: Uint8Array,
     private readonly targetBytes: number,
     private readonly separateDictionaries: boolean,
+    private readonly timeColumn?: TimeColumnLocator,
   ) {}
 
   /**
@@ -60,6 +70,10 @@ export class SegmentBuilder {
 
   /** Adds a record batch; returns true when the segment is full and should be taken. */
   addBatch(message: IpcMessage, rows: number): boolean {
+    if (this.timeColumn && this.pendingTime) {
+      const time = batchTimeStatistics(message, this.timeColumn);
+      this.pendingTime = time && mergeTimeStatistics(this.pendingTime, time);
+    }
     this.pending.push(message);
     this.pendingRows += rows;
     this.pendingBytes += message.body.byteLength;
@@ -71,13 +85,19 @@ export class SegmentBuilder {
     if (this.pendingRows === 0) return undefined;
     const schema = { header: this.schemaHeader, body: new Uint8Array(0) };
     const current = [...this.dictionaries.values()].flat();
+    const facts = {
+      rows: this.pendingRows,
+      bytes: this.pendingBytes,
+      ...(this.timeColumn && this.pendingTime ? { time: this.pendingTime } : {}),
+    };
     const segment = this.separateDictionaries
-      ? { ipc: joinIpcStream([schema, ...this.pending]), dictionaries: current, rows: this.pendingRows, bytes: this.pendingBytes }
-      : { ipc: joinIpcStream([schema, ...this.dictionariesAtStart, ...this.pending]), dictionaries: [], rows: this.pendingRows, bytes: this.pendingBytes };
+      ? { ipc: joinIpcStream([schema, ...this.pending]), dictionaries: current, ...facts }
+      : { ipc: joinIpcStream([schema, ...this.dictionariesAtStart, ...this.pending]), dictionaries: [], ...facts };
     this.dictionariesAtStart = current;
     this.pending = [];
     this.pendingRows = 0;
     this.pendingBytes = 0;
+    this.pendingTime = EMPTY_STATISTICS;
     return segment;
   }
 }

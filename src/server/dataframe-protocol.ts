@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import { type FrameRef, frameRef, resolveBucket } from '../core/names.js';
 import { type PutMode, parsePutMode } from '../core/put-mode.js';
+import { parseTimeBound } from '../core/time-range.js';
 import { DescriptorType, type FlightDescriptor } from '../flight/flight-messages.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -62,11 +63,26 @@ export function parsePutDescriptor(descriptor: FlightDescriptor | undefined): Pu
   return { ...ref, mode: parsePutMode(cmd?.mode) };
 }
 
-/** What DoGet is asked to return: a stored frame (possibly projected). */
+/** What DoGet is asked to return: a stored frame (possibly projected, filtered by time, limited). */
 export interface GetRequest extends FrameRef {
   readonly kind: 'frame';
   /** Projection. */
   readonly columns?: string[];
+  /** Inclusive lower time bound, epoch nanoseconds. */
+  readonly start?: bigint;
+  /** Exclusive upper time bound, epoch nanoseconds. */
+  readonly end?: bigint;
+  /** At most this many rows. */
+  readonly limit?: number;
+}
+
+/** Reads an optional row limit: a non-negative integer. */
+function parseLimit(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`"limit" must be a non-negative integer number of rows, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 /** A DoGet ticket asking for the result of a SQL query run against a bucket's frames. */
@@ -79,14 +95,25 @@ export interface SqlRequest {
 }
 
 /**
- * Parses a DoGet ticket: JSON {"name","bucket","columns"?} for a frame, or {"sql","bucket"?,
- * "name"?} for a query (shoots sends the frame's name along; it is not needed).
+ * Parses a DoGet ticket: JSON {"name","bucket","columns"?,"start"?,"end"?,"limit"?} for a frame,
+ * or {"sql","bucket"?, "name"?} for a query (shoots sends the frame's name along; it is not needed).
+ * `start`/`end` are ISO-8601 strings or epoch seconds (see time-range.ts); `null` means absent.
  */
 export function parseTicket(ticket: Uint8Array): GetRequest | SqlRequest {
   const body = parseJsonObject(ticket, 'the ticket');
   if (body.sql !== undefined && body.sql !== null) return parseSqlCommand(body);
   const columns = parseColumns(body.columns);
-  return { kind: 'frame', ...frameRef(body.name, body.bucket), ...(columns ? { columns } : {}) };
+  const start = parseTimeBound(body.start, 'start');
+  const end = parseTimeBound(body.end, 'end');
+  const limit = parseLimit(body.limit);
+  return {
+    kind: 'frame',
+    ...frameRef(body.name, body.bucket),
+    ...(columns ? { columns } : {}),
+    ...(start === undefined ? {} : { start }),
+    ...(end === undefined ? {} : { end }),
+    ...(limit === undefined ? {} : { limit }),
+  };
 }
 
 /** Reads `{"sql","bucket"?}` from a ticket or descriptor command. @throws InvalidArgumentError */

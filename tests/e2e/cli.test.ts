@@ -176,6 +176,19 @@ describe('hangar put / get', () => {
     const stored = await client.get('arrowed', { bucket: 'files' });
     expectSameValues(stored, tableFromIPC(await readFile(join(dir, 'sample.arrow'))));
   });
+  it('gets a time range with --start, --end, --limit and --columns', async () => {
+    // sample's time column `at` is 2024-01-01T00:00:00Z + i s, null for i % 6 == 5 (i = 11, 17 here).
+    const ranged = await hangar(['get', 'sample', '--bucket', 'files', '--columns', 'id', '--start', '2024-01-01T00:00:10', '--end', '2024-01-01T00:00:20']);
+    expect(ranged).toMatchObject({ code: 0, stdout: 'id\n10\n12\n13\n14\n15\n16\n18\n19\n' });
+    const limited = await hangar(['get', 'sample', '--bucket', 'files', '--columns', 'id', '--start', '1704067210', '--limit', '3']);
+    expect(limited.stdout).toBe('id\n10\n12\n13\n');
+    const badLimit = await hangar(['get', 'sample', '--bucket', 'files', '--limit', 'ten']);
+    expect(badLimit.code).not.toBe(0);
+    expect(badLimit.stderr).toMatch(/^hangar: --limit must be a non-negative integer/);
+    const badStart = await hangar(['get', 'sample', '--bucket', 'files', '--start', 'noon']);
+    expect(badStart.code).not.toBe(0);
+    expect(badStart.stderr).toMatch(/^hangar: .*"start" "noon" is not valid/);
+  });
 });
 
 describe('hangar ls / buckets / rm', () => {

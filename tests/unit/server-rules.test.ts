@@ -73,6 +73,19 @@ describe('dataframe protocol parsing', () => {
     expect(() => parseTicket(json({ name: 'f', columns: 'x' }))).toThrow(/"columns" must be a list/);
     expect(parseTicket(json({ name: 'f', sql: 'select 1' }))).toEqual({ kind: 'sql', sql: 'select 1', bucket: 'default' });
     expect(() => parseTicket(json({ sql: '  ' }))).toThrow(/"sql" must be a non-empty string/);
+    expect(parseTicket(json({ name: 'f', start: '1970-01-01T00:00:01Z', end: 2.5, limit: 3, batch_size: 9 }))).toEqual({
+      kind: 'frame',
+      name: 'f',
+      bucket: 'default',
+      start: 1_000_000_000n,
+      end: 2_500_000_000n,
+      limit: 3,
+    });
+    expect(parseTicket(json({ name: 'f', bucket: null, start: null, end: null, limit: null }))).toEqual({ kind: 'frame', name: 'f', bucket: 'default' });
+    expect(() => parseTicket(json({ name: 'f', start: 'May 1st' }))).toThrow(/"start" "May 1st" is not valid/);
+    expect(() => parseTicket(json({ name: 'f', end: [2024] }))).toThrow(/"end"/);
+    expect(() => parseTicket(json({ name: 'f', limit: '10' }))).toThrow(/"limit" must be a non-negative integer/);
+    expect(() => parseTicket(json({ name: 'f', limit: 2 ** 60 }))).toThrow(/"limit"/);
     expect(parseCriteria(new Uint8Array(0))).toEqual({ bucket: 'default' });
     expect(parseCriteria(json({ bucket: 'b', regex: '^a' }))).toEqual({ bucket: 'b', regex: '^a' });
     expect(() => parseCriteria(json({ regex: 5 }))).toThrow(/"regex" must be a string/);

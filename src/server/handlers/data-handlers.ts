@@ -12,10 +12,11 @@ import { streaming, writeWithBackpressure } from './call-io.js';
 export function doGetHandler(engine: HangarEngine) {
   return streaming(async (call: ServerWritableStream<Buffer, Buffer>) => {
     const request = parseTicket(decodeTicket(call.request).ticket);
+    // A frame request carries the read options (columns, start, end, limit) under their own names.
     const stream =
       request.kind === 'sql'
         ? await engine.query(request.sql, { bucket: request.bucket, signal: cancellationSignal(call) })
-        : await engine.read(request, request.columns ? { columns: request.columns } : {});
+        : await engine.read(request, request);
     for await (const message of stream.messages) {
       await writeWithBackpressure(call, encodeIpcAsFlightData(message));
     }
