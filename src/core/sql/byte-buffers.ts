@@ -57,21 +57,24 @@ export class ValidityBuffer {
    * at row `start`; `mask` null means all valid.
    */
   appendMask(mask: Uint8Array | null, start: number, count: number): void {
-    if (mask === null) {
+    if (mask === null || allSet(mask, start, count)) {
       if (this.bits) this.setRange(this.length, count);
       this.length += count;
       return;
     }
-    if (this.bits) this.ensure(this.length + count);
+    this.materialize();
+    this.ensure(this.length + count);
+    const bits = this.bits!;
     for (let i = 0; i < count; i++) {
       const row = start + i;
-      if ((mask[row >>> 3]! >>> (row & 7)) & 1) {
-        if (this.bits) this.bits[this.length >>> 3]! |= 1 << (this.length & 7);
-      } else {
-        this.markNull();
+      const slot = this.length + i;
+      if ((mask[row >>> 3]! >>> (row & 7)) & 1) bits[slot >>> 3]! |= 1 << (slot & 7);
+      else {
+        bits[slot >>> 3]! &= ~(1 << (slot & 7));
+        this.nullCount++;
       }
-      this.length++;
     }
+    this.length += count;
   }
 
   /** Appends one slot. */
@@ -94,12 +97,16 @@ export class ValidityBuffer {
     return out;
   }
 
-  /** Records a null at the current slot, materialising the bitmap (all earlier slots valid). */
+  /** Creates the bitmap with every slot so far valid. */
+  private materialize(): void {
+    if (this.bits) return;
+    this.bits = new Uint8Array(Math.max(64, ((this.length + 7) >>> 3) * 2));
+    this.setRange(0, this.length);
+  }
+
+  /** Records a null at the current slot. */
   private markNull(): void {
-    if (!this.bits) {
-      this.bits = new Uint8Array(Math.max(64, ((this.length + 7) >>> 3) * 2));
-      this.setRange(0, this.length);
-    }
+    this.materialize();
     this.ensure(this.length + 1);
     this.bits[this.length >>> 3]! &= ~(1 << (this.length & 7));
     this.nullCount++;
@@ -127,4 +134,23 @@ export class ValidityBuffer {
     }
     while (slot < end) bits[slot >>> 3]! |= 1 << (slot++ & 7);
   }
+}
+
+/** Whether bits `[start, start + count)` of a mask are all set. */
+function allSet(mask: Uint8Array, start: number, count: number): boolean {
+  let row = start;
+  const end = start + count;
+  while (row < end && (row & 7) !== 0) {
+    if (((mask[row >>> 3]! >>> (row & 7)) & 1) === 0) return false;
+    row++;
+  }
+  while (end - row >= 8) {
+    if (mask[row >>> 3] !== 0xff) return false;
+    row += 8;
+  }
+  while (row < end) {
+    if (((mask[row >>> 3]! >>> (row & 7)) & 1) === 0) return false;
+    row++;
+  }
+  return true;
 }

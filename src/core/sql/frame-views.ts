@@ -59,6 +59,11 @@ export class FrameViews {
     await Promise.all(refs.map((ref) => this.lock.run(`${ref.bucket}/${ref.name}`, () => this.refreshOne(ref))));
   }
 
+  /** Whether the frame has a view (possibly out of date). */
+  has(ref: FrameRef): boolean {
+    return this.views.has(`${ref.bucket}/${ref.name}`);
+  }
+
   /** Creates the DuckDB schema of a bucket (its frames' views live there) if needed. */
   async ensureSchema(bucket: string): Promise<void> {
     if (this.schemas.has(bucket)) return;

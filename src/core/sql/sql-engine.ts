@@ -184,7 +184,7 @@ export class SqlEngine {
 
   /**
    * The frames a query may name: DuckDB's list of its table references, plus (because that list
-   * misses some forms) every `name` or `bucket.name` token that is a stored frame.
+   * misses some forms) every `name` or `bucket.name` token that is a stored frame or has a view.
    */
   private async referencedFrames(connection: DuckDBConnection, sql: string, bucket: string): Promise<FrameRef[]> {
     const candidates: [string | undefined, string][] = [];
@@ -212,7 +212,9 @@ export class SqlEngine {
     for (const [maybeBucket, name] of candidates) {
       const target = maybeBucket ?? bucket;
       if (!isValidName(target) || !isValidName(name)) continue;
-      if ((await framesOf(target)).has(name)) refs.set(`${target}/${name}`, { bucket: target, name });
+      const ref = { bucket: target, name };
+      // A view whose frame is gone is refreshed too, which drops it.
+      if (this.views.has(ref) || (await framesOf(target)).has(name)) refs.set(`${target}/${name}`, ref);
     }
     return [...refs.values()];
   }
