@@ -108,7 +108,7 @@ export class ValidityBuffer {
   private markNull(): void {
     this.materialize();
     this.ensure(this.length + 1);
-    this.bits[this.length >>> 3]! &= ~(1 << (this.length & 7));
+    this.bits![this.length >>> 3]! &= ~(1 << (this.length & 7));
     this.nullCount++;
   }
 
