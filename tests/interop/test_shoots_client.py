@@ -1,6 +1,6 @@
 """The unchanged shoots 0.1.1 client, used exactly as its README documents, against Hangar.
 
-(`get(sql=...)` and `resample` are not offered by this server version yet and are not tested.)
+(`get(sql=...)` is tested in test_sql.py, `resample` in test_resample.py.)
 """
 from __future__ import annotations
 
