@@ -1,4 +1,4 @@
-/** HangarClient: Hangar's dataframe operations (put, get, list, stat, buckets) on top of FlightClient. */
+/** HangarClient: Hangar's dataframe operations (put, get, SQL, list, stat, buckets) on top of FlightClient. */
 import type { Schema, Table } from 'apache-arrow';
 import { HangarError } from '../core/errors.js';
 import type { PutSummary } from '../core/frame-info.js';
@@ -50,6 +50,13 @@ export interface GetOptions extends BucketOptions {
 function ticketTime(bound: TimeBound): string | number {
   return bound instanceof Date ? bound.toISOString() : bound;
 }
+
+/**
+ * Options of {@link HangarClient.query}, {@link HangarClient.queryBatches} and
+ * {@link HangarClient.querySchema}. `bucket` names the bucket whose frames the query sees as bare
+ * table names (default: the server's default bucket); other buckets' frames are `bucket.frame`.
+ */
+export type QueryOptions = BucketOptions;
 
 /** Options of {@link HangarClient.list}. */
 export interface ListOptions extends BucketOptions {
@@ -121,6 +128,11 @@ function parseJson<T>(bytes: Uint8Array | undefined, what: string): T {
   }
 }
 
+/** The JSON that names a query, as a DoGet ticket and as a CMD descriptor alike. */
+function sqlCommand(sql: string, options: QueryOptions): string {
+  return JSON.stringify({ sql, bucket: options.bucket ?? null });
+}
+
 /** A connection to a Hangar server. Close it when done. */
 export class HangarClient {
   /**
@@ -175,6 +187,37 @@ export class HangarClient {
   /** Fetches a frame (or some of its columns, rows in a time range, the first `limit` rows) as a Table. @throws NotFoundError */
   get(name: string, options: GetOptions = {}): Promise<Table> {
     return this.getStream(name, options).readAll();
+  }
+
+  /**
+   * Runs a read-only SQL query (DuckDB dialect) on the server and streams its result. Aborting the
+   * signal, calling `cancel()` or leaving the loop early cancels the call, and the server then
+   * interrupts the query.
+   * @example
+   * ```ts
+   * for await (const batch of client.queryBatches('SELECT * FROM prices WHERE close > 10', { bucket: 'market' })) {
+   *   console.log(batch.numRows);
+   * }
+   * ```
+   * @throws when reading: InvalidArgumentError (detail type `DataFusionError`) for bad SQL or an
+   *   unknown table, PermissionDeniedError for statements other than queries and for file access,
+   *   DeadlineExceededError when the query outruns the server's SQL timeout, CancelledError once cancelled
+   */
+  queryBatches(sql: string, options: QueryOptions = {}): FlightRecordBatchStream {
+    return this.flight.doGet(sqlCommand(sql, options), options);
+  }
+
+  /** Runs a SQL query and collects its result into a Table. @throws as {@link HangarClient.queryBatches} */
+  query(sql: string, options: QueryOptions = {}): Promise<Table> {
+    return this.queryBatches(sql, options).readAll();
+  }
+
+  /**
+   * The schema a SQL query's result would have, without running it (GetSchema with a CMD
+   * descriptor). @throws InvalidArgumentError, PermissionDeniedError as {@link HangarClient.queryBatches}
+   */
+  querySchema(sql: string, options: QueryOptions = {}): Promise<Schema> {
+    return this.flight.getSchema(commandDescriptor(sqlCommand(sql, options)), options);
   }
 
   /** Lists the frames of a bucket, optionally filtered by a name regex. */

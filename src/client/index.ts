@@ -26,6 +26,7 @@ export {
   type PutMode,
   type PutOptions,
   type PutSummary,
+  type QueryOptions,
   type TimeBound,
 } from './hangar-client.js';
 export {
@@ -41,6 +42,7 @@ export {
   BucketNotEmptyError,
   CancelledError,
   ConflictError,
+  DeadlineExceededError,
   FailedPreconditionError,
   HangarError,
   InvalidArgumentError,
