@@ -1,9 +1,10 @@
 /** DoAction and ListActions: shoots' actions plus Hangar's own, with JSON bodies and results. */
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { HangarEngine } from '../../core/engine.js';
-import { InvalidArgumentError, UnimplementedError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { frameRef, validateName } from '../../core/names.js';
 import { parseBucketDeleteMode } from '../../core/put-mode.js';
+import { parseResampleRequest, resample } from '../../core/resample.js';
 import { parseJsonObject } from '../dataframe-protocol.js';
 import { decodeAction, encodeActionType, encodeResult } from '../../flight/flight-messages.js';
 import { streaming, writeWithBackpressure } from './call-io.js';
@@ -83,10 +84,11 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'resample',
       {
-        description: 'Resamples a frame into another (not available in this version).',
-        run: async () => {
-          throw new UnimplementedError('the resample action is not available in this server version yet');
-        },
+        description:
+          'Resamples a frame into another, inside DuckDB (docs/resample.md): {"source","target","source_bucket","target_bucket",' +
+          '"mode"} with "sql" (its result is written) or "rule","time_col","aggregation_func" (pandas rules and aggregations, ' +
+          'empty bins omitted) → JSON {source_rows, target_rows}.',
+        run: async (body) => resample(engine, parseResampleRequest(body)),
       },
     ],
   ]);
