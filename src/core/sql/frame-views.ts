@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { DataType, Field, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { DataType, DateUnit, Field, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC, TimeUnit, vectorFromArray } from 'apache-arrow';
 import type { Connector } from '../../connectors/connector.js';
 import { dictionaryLayout } from '../dictionary-layout.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -118,7 +118,7 @@ export class FrameViews {
     }
     if (!layout) {
       const files = await Promise.all(manifest.segments.map((segment) => pin(segment.id)));
-      return `SELECT * FROM ${readParquet(files)}`;
+      return mapDictionaries(schema, readParquet(files), new Map());
     }
     // Segments sharing the same dictionaries are read together.
     const groups = new Map<string, { files: string[]; dictionaries: Map<number, unknown[]> }>();
@@ -211,18 +211,48 @@ function enumTypes(schema: Schema, groups: readonly Map<number, unknown[]>[]): M
   return out;
 }
 
-/** SELECT from `source` with each dictionary column's indices replaced by its values. */
+/**
+ * SELECT from `source` with the columns DuckDB cannot read as they are meant rewritten: each
+ * dictionary column's indices replaced by its values, and the types Parquet has no annotation for
+ * (second timestamps and times, millisecond dates, durations) converted from their raw integers.
+ */
 function mapDictionaries(schema: Schema, source: string, dictionaries: Map<number, unknown[]>, enums = new Map<number, string>()): string {
   const replaced = schema.fields.flatMap((field: Field, index) => {
-    if (!DataType.isDictionary(field.type)) return [];
     const column = sqlIdentifier(field.name);
-    const values = dictionaries.get(index) ?? [];
-    const list = `[${values.map((value) => sqlLiteral(value, field)).join(', ')}]`;
-    const lookup = values.length === 0 ? `CAST(NULL AS VARCHAR)` : `${list}[${column} + 1]`;
-    const enumType = enums.get(index);
-    return [`${enumType ? `CAST(${lookup} AS ${enumType})` : lookup} AS ${column}`];
+    const expression = DataType.isDictionary(field.type)
+      ? dictionaryLookup(column, field, dictionaries.get(index) ?? [], enums.get(index))
+      : rawIntegerConversion(column, field.type);
+    return expression === undefined ? [] : [`${expression} AS ${column}`];
   });
   return replaced.length === 0 ? `SELECT * FROM ${source}` : `SELECT * REPLACE (${replaced.join(', ')}) FROM ${source}`;
+}
+
+function dictionaryLookup(column: string, field: Field, values: unknown[], enumType: string | undefined): string {
+  if (values.length === 0) return 'CAST(NULL AS VARCHAR)';
+  const lookup = `[${values.map((value) => sqlLiteral(value, field)).join(', ')}][${column} + 1]`;
+  return enumType ? `CAST(${lookup} AS ${enumType})` : lookup;
+}
+
+/** For types stored as bare integers, the expression giving their SQL type; undefined otherwise. */
+function rawIntegerConversion(column: string, type: DataType): string | undefined {
+  if (DataType.isTimestamp(type) && type.unit === TimeUnit.SECOND) {
+    return type.timezone ? `to_timestamp(${column})` : `make_timestamp(${column} * 1000000)`;
+  }
+  if (DataType.isDate(type) && type.unit === DateUnit.MILLISECOND) return `CAST(epoch_ms(${column}) AS DATE)`;
+  if (DataType.isTime(type) && type.unit === TimeUnit.SECOND) return `TIME '00:00:00' + to_seconds(${column})`;
+  if (DataType.isDuration(type)) {
+    switch (type.unit) {
+      case TimeUnit.SECOND:
+        return `to_seconds(${column})`;
+      case TimeUnit.MILLISECOND:
+        return `to_milliseconds(${column})`;
+      case TimeUnit.MICROSECOND:
+        return `to_microseconds(${column})`;
+      default:
+        return `to_microseconds(${column} // 1000)`;
+    }
+  }
+  return undefined;
 }
 
 /** A dictionary value as a SQL literal. @throws InvalidArgumentError for unsupported value types */
