@@ -2,17 +2,11 @@
  * `hangar get NAME`: writes a frame to a file (format by extension), previews it on a terminal,
  * or streams it as CSV into a pipe.
  */
-import { open, rename, rm, writeFile } from 'node:fs/promises';
-import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { type RecordBatch, Table } from 'apache-arrow';
-import type { GetOptions, HangarClient } from '../client/hangar-client.js';
+import type { GetOptions } from '../client/hangar-client.js';
 import { InvalidArgumentError } from '../core/errors.js';
-import { type ServerOptions, withClient, withServerOption, writeTo } from './client-session.js';
-import { csvHeader, csvRows } from './csv-writer.js';
-import { startProgress } from './progress.js';
-import { encodeTable, formatOf } from './table-files.js';
-import { renderPreview } from './table-preview.js';
+import { type ServerOptions, withClient, withServerOption } from './client-session.js';
+import { emitResult } from './result-output.js';
 
 /** Options of `hangar get`. */
 export interface GetCommandOptions extends ServerOptions {
@@ -29,8 +23,6 @@ export interface GetCommandOptions extends ServerOptions {
   /** File to write; its extension names the format. */
   readonly output?: string;
 }
-
-const PREVIEW_ROWS = 20;
 
 function getOptions(options: GetCommandOptions): GetOptions {
   const columns = options.columns
@@ -62,110 +54,20 @@ function selectsRows(options: GetOptions): boolean {
   return options.start !== undefined || options.end !== undefined || options.limit !== undefined;
 }
 
-/** Writes the frame to a file, streaming CSV and collecting the other formats (they need the whole table). */
-async function getToFile(client: HangarClient, name: string, path: string, options: GetOptions): Promise<void> {
-  const format = formatOf(path);
-  const progress = startProgress(`get ${name}`);
-  const selecting = selectsRows(options);
-  if (process.stderr.isTTY && !selecting) {
-    // The total only feeds the progress bar, so it is asked for only when there is one (and it is
-    // the frame's, so not for a range).
-    void client.stat(name, options).then((info) => progress.setTotal(info.rows), () => undefined);
-  }
-  const stream = client.getStream(name, options);
-  let rows = 0;
-  try {
-    if (format === 'csv') {
-      // Written under a temporary name, so a failed download never leaves a truncated CSV behind.
-      const partial = `${path}.partial`;
-      // Opening first reports a bad directory at once instead of as a stream error later.
-      const file = (await open(partial, 'w')).createWriteStream();
-      const closed = finished(file);
-      closed.catch(() => undefined); // awaited below; this only keeps an early failure handled
-      try {
-        await writeTo(file, csvHeader(await stream.schema()));
-        for await (const batch of stream) {
-          await writeTo(file, csvRows(batch));
-          progress.update((rows += batch.numRows));
-        }
-        file.end();
-        await closed;
-        await rename(partial, path);
-      } catch (error) {
-        file.destroy();
-        await closed.catch(() => undefined);
-        await rm(partial, { force: true });
-        throw error;
-      }
-    } else {
-      const batches: RecordBatch[] = [];
-      for await (const batch of stream) {
-        batches.push(batch);
-        progress.update((rows += batch.numRows));
-      }
-      await writeFile(path, await encodeTable(new Table(await stream.schema(), batches), format));
-    }
-  } finally {
-    progress.finish();
-  }
-}
-
-/**
- * Prints the first rows and the frame's size, fetching only the rows shown. With a range or limit
- * the size is that of the selection, so the whole selection is streamed to count it.
- */
-async function preview(client: HangarClient, name: string, options: GetOptions): Promise<void> {
-  const selecting = selectsRows(options);
-  const [info, { head, rows }] = await Promise.all([
-    selecting ? undefined : client.stat(name, options),
-    (async () => {
-      const stream = client.getStream(name, options);
-      const batches: RecordBatch[] = [];
-      let rows = 0;
-      for await (const batch of stream) {
-        if (rows < PREVIEW_ROWS) batches.push(batch);
-        rows += batch.numRows;
-        if (rows >= PREVIEW_ROWS && !selecting) break; // leaving the loop cancels the call
-      }
-      return { head: new Table(await stream.schema(), batches), rows };
-    })(),
-  ]);
-  const total = info?.rows ?? rows;
-  process.stdout.write(renderPreview(head, total, { rows: PREVIEW_ROWS, ...(process.stdout.columns ? { width: process.stdout.columns } : {}) }));
-}
-
-/** Streams the frame to stdout as CSV; a reader that stops early (`| head`) ends it quietly. */
-async function streamCsv(client: HangarClient, name: string, options: GetOptions): Promise<void> {
-  const stream = client.getStream(name, options);
-  let readerGone = false;
-  const onError = (error: NodeJS.ErrnoException): void => {
-    if (error.code !== 'EPIPE') return;
-    readerGone = true;
-    stream.cancel();
-  };
-  process.stdout.on('error', onError);
-  try {
-    await writeTo(process.stdout, csvHeader(await stream.schema()));
-    for await (const batch of stream) {
-      if (readerGone) break;
-      await writeTo(process.stdout, csvRows(batch));
-    }
-  } catch (error) {
-    if (!readerGone) throw error;
-  } finally {
-    process.stdout.off('error', onError);
-  }
-}
-
 /** Runs `hangar get`. */
 export async function getFrame(name: string, options: GetCommandOptions): Promise<void> {
-  if (options.output) formatOf(options.output); // refuse an unknown extension before downloading
   const get = getOptions(options);
-  await withClient(options, async (client) => {
-    if (options.output) await getToFile(client, name, options.output, get);
-    else if (process.stdout.isTTY) await preview(client, name, get);
-    else await streamCsv(client, name, get);
-  });
+  await withClient(options, (client) =>
+    emitResult(
+      {
+        label: `get ${name}`,
+        open: () => client.getStream(name, get),
+        // A frame's stat gives its size cheaply, but not that of a time range or a limited read.
+        ...(selectsRows(get) ? {} : { totalRows: async () => (await client.stat(name, get)).rows }),
+      },
+      options.output,
+    ),
+  );
 }
 
 /** Registers `get` on the program. */

@@ -4,6 +4,7 @@ import { registerCatalogCommands } from './catalog-commands.js';
 import { registerGetCommand } from './get-command.js';
 import { registerPutCommand } from './put-command.js';
 import { serve } from './serve-command.js';
+import { registerSqlCommand } from './sql-command.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .action(async (options: { host: string; port: number; data: string }) => serve(options));
   registerPutCommand(program);
   registerGetCommand(program);
+  registerSqlCommand(program);
   registerCatalogCommands(program);
   return program;
 }

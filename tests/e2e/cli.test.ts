@@ -191,6 +191,63 @@ describe('hangar put / get', () => {
   });
 });
 
+describe('hangar sql', () => {
+  // Uses the frames stored above: default/people (4 rows) and files/sample (5000 rows, id = 0…4999).
+  it('writes a query result to CSV, and to stdout in a pipe', async () => {
+    const written = await hangar(['sql', 'SELECT id, name FROM people WHERE ok ORDER BY id', '-o', 'query.csv']);
+    expect(written).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(await readFile(join(dir, 'query.csv'), 'utf8')).toBe('id,name\n1,alice\n3,"car""l"\n');
+    const piped = await hangar(['sql', 'SELECT count(*) AS n FROM sample', '--bucket', 'files']);
+    expect(piped).toMatchObject({ code: 0, stdout: 'n\n5000\n' });
+  });
+
+  it('writes a cross-bucket join to Parquet', async () => {
+    const sql = 'SELECT p.id, p.name, s.value FROM people p JOIN files.sample s ON p.id = s.id ORDER BY p.id';
+    expect((await hangar(['sql', sql, '-o', 'joined.parquet'])).code).toBe(0);
+    const joined = tableFromIPC(readParquet(await readFile(join(dir, 'joined.parquet'))).intoIPCStream());
+    expect(joined.toArray().map((row) => row.toJSON())).toEqual([
+      { id: 1n, name: 'alice', value: 0.25 },
+      { id: 2n, name: 'bob', value: 0.5 },
+      { id: 3n, name: 'car"l', value: 0.75 },
+      { id: 4n, name: 'multi\nline', value: 1 },
+    ]);
+  });
+
+  it('writes to Arrow with --bucket, naming the default bucket\'s frames as "default".frame', async () => {
+    const sql = 'SELECT s.tag, count(*) AS n FROM sample s JOIN "default".people p ON s.id < p.id GROUP BY s.tag ORDER BY s.tag::VARCHAR NULLS FIRST';
+    expect((await hangar(['sql', sql, '--bucket', 'files', '-o', 'grouped.arrow'])).code).toBe(0);
+    const grouped = tableFromIPC(await readFile(join(dir, 'grouped.arrow')));
+    // ids 0…3 pair with the people whose id is larger: 4 + 3 + 2 + 1 rows; tag(0) is null, then b, c, a.
+    // (A stored dictionary column is an ENUM to DuckDB, which orders by dictionary position; hence ::VARCHAR.)
+    expect(grouped.toArray().map((row) => [row.tag, row.n])).toEqual([
+      [null, 4n],
+      ['a', 1n],
+      ['b', 3n],
+      ['c', 2n],
+    ]);
+  });
+
+  it('reports bad SQL, refused statements and a bad extension with a non-zero exit', async () => {
+    const syntax = await hangar(['sql', 'SELEC 1', '-o', 'never.csv']);
+    expect(syntax.code).toBe(1);
+    expect(syntax.stderr).toMatch(/^hangar: Parser Error: syntax error at or near "SELEC"/);
+    expect(existsSync(join(dir, 'never.csv')) || existsSync(join(dir, 'never.csv.partial'))).toBe(false);
+
+    const unknown = await hangar(['sql', 'SELECT * FROM no_such_frame']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^hangar: .*no_such_frame/);
+
+    const copy = await hangar(['sql', "COPY people TO '/tmp/hangar-cli-escape.csv'"]);
+    expect(copy.code).toBe(1);
+    expect(copy.stderr).toMatch(/^hangar: Permission Error: Cannot access file/);
+    expect(existsSync('/tmp/hangar-cli-escape.csv')).toBe(false);
+
+    const badExtension = await hangar(['sql', 'SELECT 1', '-o', 'out.xlsx']);
+    expect(badExtension.code).toBe(1);
+    expect(badExtension.stderr).toMatch(/^hangar: cannot tell the format of "out.xlsx"/);
+  });
+});
+
 describe('hangar ls / buckets / rm', () => {
   it('lists frames with rows, bytes and columns, optionally by regex', async () => {
     const listed = await hangar(['ls', 'files']);
