@@ -197,6 +197,9 @@ describe.each(stores)('HangarClient SQL over a %s', (_label, makeStore) => {
     const error = await rejection(client.query(ENDLESS));
     expect(error).toBeInstanceOf(DeadlineExceededError);
     expect(error.message).toMatch(/timeout of 2000 ms/);
+    // The call's own deadline ends it too, and the server stops the query.
+    expect(await rejection(client.query(ENDLESS, { timeoutMs: 400 }))).toBeInstanceOf(DeadlineExceededError);
+    expect(await cpuMillisDuring(500)).toBeLessThan(250);
   });
 
   // The abort comes after the server has begun executing: an abort that lands while the server is
