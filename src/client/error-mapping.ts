@@ -127,9 +127,9 @@ function typedError(code: HangarErrorCode, type: string | undefined, message: st
     case 'UNAUTHENTICATED':
       return new UnauthenticatedError(message);
     case 'PERMISSION_DENIED':
-      return new PermissionDeniedError(message);
+      return new PermissionDeniedError(message, typeOption);
     case 'RESOURCE_EXHAUSTED':
-      return new ResourceExhaustedError(message);
+      return new ResourceExhaustedError(message, typeOption);
     case 'UNIMPLEMENTED':
       return new UnimplementedError(message);
     case 'CANCELLED':

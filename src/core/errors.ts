@@ -97,17 +97,23 @@ export class UnauthenticatedError extends HangarError {
 
 /** The caller is known but may not do this. */
 export class PermissionDeniedError extends HangarError {
-  /** @param message - what was refused */
-  constructor(message: string) {
-    super('PERMISSION_DENIED', message);
+  /**
+   * @param message - what was refused
+   * @param options - detail type and cause
+   */
+  constructor(message: string, options: { type?: string; cause?: unknown } = {}) {
+    super('PERMISSION_DENIED', message, options);
   }
 }
 
 /** A configured limit was exceeded (message size, put size). */
 export class ResourceExhaustedError extends HangarError {
-  /** @param message - which limit, and its value */
-  constructor(message: string) {
-    super('RESOURCE_EXHAUSTED', message);
+  /**
+   * @param message - which limit, and its value
+   * @param options - detail type and cause
+   */
+  constructor(message: string, options: { type?: string; cause?: unknown } = {}) {
+    super('RESOURCE_EXHAUSTED', message, options);
   }
 }
 

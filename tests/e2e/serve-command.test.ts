@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HangarClient } from '../../src/client/index.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 const dirs: string[] = [];
@@ -39,6 +40,22 @@ describe('hangar serve', () => {
     const { child, line, exited } = await start([], { HANGAR_HOST: '127.0.0.1', HANGAR_PORT: '0', HANGAR_DATA: `${data}/store` });
     expect(line).toMatch(/^hangar listening on grpc:\/\/127\.0\.0\.1:\d+$/);
     expect((await stat(`${data}/store`)).isDirectory()).toBe(true);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('applies --sql-timeout to queries', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'hangar-serve-sql-'));
+    dirs.push(data);
+    const { child, line, exited } = await start(['--port', '0', '--data', data, '--sql-timeout', '300']);
+    const client = HangarClient.connect(line.replace('hangar listening on ', ''));
+    try {
+      const started = Date.now();
+      await expect(client.query('SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3')).rejects.toThrow(/SQL timeout of 300 ms/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      client.close();
+    }
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { type DuckDBConnection, type DuckDBInstance, type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api';
 import type { Schema } from 'apache-arrow';
 import type { Connector } from '../../connectors/connector.js';
-import { HangarError } from '../errors.js';
+import { CancelledError, HangarError, PermissionDeniedError } from '../errors.js';
 import { encodeIpcMessages } from '../ipc-encoder.js';
 import type { IpcMessage } from '../ipc-message.js';
 import { type FrameRef, validateName } from '../names.js';
@@ -121,6 +121,12 @@ export class SqlEngine {
       interrupt();
     };
     context.signal?.addEventListener('abort', onAbort, { once: true });
+    if (context.signal?.aborted) {
+      // The client left while the query was being prepared: never start it.
+      clearTimeout(timer);
+      session.end();
+      throw new CancelledError('the query was cancelled before it started');
+    }
     const finish = (): void => {
       clearTimeout(timer);
       context.signal?.removeEventListener('abort', onAbort);
@@ -130,6 +136,8 @@ export class SqlEngine {
     async function* messages(): AsyncGenerator<IpcMessage> {
       try {
         const result = await session.prepared.stream();
+        // An interrupt that arrived while the stream was starting found nothing to stop.
+        if (failure.cancelled || failure.timedOutAfterMs !== undefined) interrupt();
         for await (const message of encodeIpcMessages(resultBatches(result, batchBytes), Number.POSITIVE_INFINITY)) {
           const body = message.bodyParts.length === 1 ? message.bodyParts[0]! : Buffer.concat(message.bodyParts);
           yield { header: message.header, body };
@@ -169,8 +177,7 @@ export class SqlEngine {
       await this.views.refresh(refs);
       const prepared = await connection.prepare(sql);
       if (!READ_ONLY_STATEMENTS.has(prepared.statementType)) {
-        throw new HangarError(
-          'PERMISSION_DENIED',
+        throw new PermissionDeniedError(
           `only read-only queries (SELECT, WITH … SELECT, EXPLAIN) may run here; this statement is ${StatementType[prepared.statementType] ?? 'another kind'}`,
           { type: SQL_ERROR_TYPE },
         );

@@ -3,7 +3,15 @@
  * …"); the kind decides the status. SQL mistakes carry the detail type `DataFusionError`, the type
  * the shoots client turns into its SQL exception.
  */
-import { CancelledError, DeadlineExceededError, HangarError, StorageError } from '../errors.js';
+import {
+  CancelledError,
+  DeadlineExceededError,
+  type HangarError,
+  InvalidArgumentError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  StorageError,
+} from '../errors.js';
 
 /** The detail type of SQL errors (shoots' client maps it to its SQL exception). */
 export const SQL_ERROR_TYPE = 'DataFusionError';
@@ -31,10 +39,10 @@ export function sqlError(error: unknown, context: SqlFailureContext = {}): Hanga
     return new CancelledError('the query was cancelled');
   }
   if (kind === 'permission') {
-    return new HangarError('PERMISSION_DENIED', `${message} (queries may read only the store's frames)`, { type: SQL_ERROR_TYPE, cause: error });
+    return new PermissionDeniedError(`${message} (queries may read only the store's frames)`, { type: SQL_ERROR_TYPE, cause: error });
   }
   if (kind === 'out of memory') {
-    return new HangarError('RESOURCE_EXHAUSTED', `${message} (the SQL memory limit was reached; reduce the query's working set)`, {
+    return new ResourceExhaustedError(`${message} (the SQL memory limit was reached; reduce the query's working set)`, {
       type: SQL_ERROR_TYPE,
       cause: error,
     });
@@ -42,5 +50,5 @@ export function sqlError(error: unknown, context: SqlFailureContext = {}): Hanga
   if (kind === 'io' || kind === 'internal' || kind === 'fatal' || kind === '') {
     return new StorageError('sql', 'the query failed inside the engine', error);
   }
-  return new HangarError('INVALID_ARGUMENT', message, { type: SQL_ERROR_TYPE, cause: error });
+  return new InvalidArgumentError(message, { type: SQL_ERROR_TYPE, cause: error });
 }
