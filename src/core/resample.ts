@@ -229,9 +229,20 @@ export function fixedOffsetMicros(zone: string): bigint | undefined {
   return BigInt(match[1] === '-' ? -minutes : minutes) * 60_000_000n;
 }
 
-/** `a` floor-divided by the positive constant `b` (DuckDB's `//` truncates towards zero). */
-function floorDiv(a: string, b: bigint): string {
-  return `((${a}) // ${b} - CASE WHEN (${a}) % ${b} < 0 THEN 1 ELSE 0 END)`;
+/** The start of the `step`-long bin holding `value`, bins starting at `origin` (`%` truncates like C, hence the double modulo). */
+function binStart(value: string, origin: string, step: bigint): string {
+  return `(${value} - (((${value} - ${origin}) % ${step}) + ${step}) % ${step})`;
+}
+
+/**
+ * Where bins of `step` µs fall when every midnight of the time column's clock is a bin edge (the
+ * step divides a day and the clock's offset is fixed): their starts modulo the step, as epoch µs.
+ * Undefined when midnights move (zones with daylight saving) or steps straddle them.
+ */
+function fixedPhase(time: TimeColumnKind, step: bigint): bigint | undefined {
+  if (MICROS_PER_DAY % step !== 0n) return undefined;
+  const offset = time.kind === 'instant' ? fixedOffsetMicros(time.timeZone) : 0n;
+  return offset === undefined ? undefined : (((-offset) % step) + step) % step;
 }
 
 /**
@@ -255,18 +266,23 @@ export function resampleSql(plan: ResamplePlan): string {
   let label: (key: string) => string;
   let origin = '';
   const rule = plan.rule;
-  if (rule.kind === 'fixed' || rule.kind === 'day') {
+  const phase = rule.kind === 'fixed' ? fixedPhase(plan.time, rule.micros) : undefined;
+  if (rule.kind === 'fixed' && phase !== undefined) {
+    // A step dividing a day, on a clock with a fixed offset: every midnight is a bin edge, so the
+    // first day's midnight need not be looked up.
+    binKey = binStart(clock.instant(t), String(phase), rule.micros);
+    label = clock.label;
+  } else if (rule.kind === 'fixed' || rule.kind === 'day') {
     // pandas' origin 'start_day': midnight (wall clock) of the first row's day, computed once as a
     // one-row relation joined to every row.
     origin =
       ` CROSS JOIN (SELECT ${originLocal}, ${clock.toInstant(originLocal)} AS ${originInstant} FROM ` +
       `(SELECT epoch_us(date_trunc('day', make_timestamp(min(${local})))) AS ${originLocal} FROM ${table} WHERE ${t} IS NOT NULL))`;
     if (rule.kind === 'fixed') {
-      binKey = `${originInstant} + ${floorDiv(`${clock.instant(t)} - ${originInstant}`, rule.micros)} * ${rule.micros}`;
+      binKey = binStart(clock.instant(t), originInstant, rule.micros);
       label = clock.label;
     } else {
-      const step = MICROS_PER_DAY * BigInt(rule.days);
-      binKey = `${originLocal} + ${floorDiv(`${local} - ${originLocal}`, step)} * ${step}`;
+      binKey = binStart(local, originLocal, MICROS_PER_DAY * BigInt(rule.days));
       label = (key) => clock.label(clock.toInstant(key));
     }
   } else {
