@@ -417,19 +417,22 @@ def test_invalid_argument_is_arrow_invalid(client):
     assert "name" in str(err.value)
 
 
-def test_sql_ticket_is_unimplemented(client, uniq):
+def test_sql_ticket_runs_the_query_and_null_sql_is_a_plain_get(client, uniq):
     name = uniq("sql")
     put(client, path(name), sample(3))
-    with pytest.raises(pa.ArrowNotImplementedError) as err:
-        client.do_get(ticket({"name": name, "bucket": None, "sql": f"select * from {name}"})).read_all()
-    assert "sql" in str(err.value).lower()
+    # The frame's own name as a table (the default bucket is the query's bucket).
+    result = client.do_get(ticket({"name": name, "bucket": None, "sql": f'SELECT count(*) AS n FROM "{name}"'})).read_all()
+    assert result.column("n").to_pylist() == [3]
     # A null "sql" is the same as none.
     assert client.do_get(ticket({"name": name, "bucket": None, "sql": None})).read_all().equals(sample(3))
 
 
-def test_resample_action_is_unimplemented(client):
-    with pytest.raises(pa.ArrowNotImplementedError):
-        action_bodies(client, "resample", {"source": "a", "target": "b", "sql": "select 1", "mode": "append"})
+def test_resample_action_writes_its_target(client, uniq):
+    source, target = uniq("rs_src"), uniq("rs_dst")
+    put(client, path(source), sample(3))
+    answer = json.loads(action_bodies(client, "resample", {"source": source, "target": target, "sql": f'SELECT * FROM "{source}"', "mode": "append"})[0])
+    assert answer["target_rows"] == 3
+    assert get(client, target).num_rows == 3
 
 
 # -- Empty and large frames -----------------------------------------------------------------------
