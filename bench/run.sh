@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the put/get benchmark: ensures the interop venv and a fresh build, then bench/put_get.py.
-# Arguments pass through, e.g. the quick mode:  bash bench/run.sh --rows 200000 --runs 1
-# Results go to bench/results/put-get.json unless --json PATH is given.
+# Runs the benchmarks: ensures the interop venv and a fresh build, then bench/put_get.py (put/get),
+# bench/sql_queries.py (W3 SQL latency, W4 resample) and bench/sql_bridge.mjs (DuckDB→Arrow rows/s).
+# --rows N and --runs N pass through to each, e.g. the quick mode:  bash bench/run.sh --rows 200000 --runs 1
+# Results go to bench/results/{put-get,sql,sql-bridge}.json.
 # Environment: HANGAR_INTEROP_VENV (venv location, default <repo>/.venv-interop), as tests/interop.
 set -euo pipefail
 
@@ -20,4 +21,6 @@ fi
 npm run build
 
 mkdir -p bench/results
-exec "$venv/bin/python" bench/put_get.py --json bench/results/put-get.json "$@"
+"$venv/bin/python" bench/put_get.py --json bench/results/put-get.json "$@"
+"$venv/bin/python" bench/sql_queries.py --json bench/results/sql.json "$@"
+node --expose-gc bench/sql_bridge.mjs --json bench/results/sql-bridge.json "$@"
