@@ -1,7 +1,4 @@
 // HangarClient against a real HangarServer, over both an in-memory store and a local directory store.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   Dictionary,
   Float64,
@@ -26,6 +23,7 @@ import {
   NotFoundError,
 } from '../../src/client/index.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
+import { testStores } from './fixtures/stores.js';
 
 /** Raw int64 values of a (possibly chunked) column, so timestamps compare at full precision. */
 function rawInt64(vector: Vector): (bigint | null)[] {
@@ -74,16 +72,7 @@ function expectSameTable(actual: Table, expected: Table): void {
   }
 }
 
-const stores: [string, () => Promise<{ data: string; cleanup: () => Promise<void> }>][] = [
-  ['memory store', async () => ({ data: 'memory:', cleanup: async () => undefined })],
-  [
-    'local directory store',
-    async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'hangar-client-'));
-      return { data: dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
-    },
-  ],
-];
+const stores = testStores('hangar-client-');
 
 describe.each(stores)('HangarClient over a %s', (_label, makeStore) => {
   let server: HangarServer;

@@ -1,8 +1,5 @@
 // HangarClient's SQL calls (query, queryBatches, querySchema) against a real HangarServer, over an
 // in-memory store and a local directory store.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DataType, Dictionary, Float64, Int32, Int64, type RecordBatch, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +12,7 @@ import {
   PermissionDeniedError,
 } from '../../src/client/index.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
+import { testStores } from './fixtures/stores.js';
 
 /** A query that runs for minutes unless it is interrupted. */
 const ENDLESS = 'SELECT count(*) AS n FROM range(100000000000) a(i) WHERE i % 7 = 3';
@@ -63,16 +61,7 @@ async function cpuMillisDuring(ms: number): Promise<number> {
 
 const rowsOf = (table: Table): Record<string, unknown>[] => table.toArray().map((row) => row.toJSON() as Record<string, unknown>);
 
-const stores: [string, () => Promise<{ data: string; cleanup: () => Promise<void> }>][] = [
-  ['memory store', async () => ({ data: 'memory:', cleanup: async () => undefined })],
-  [
-    'local directory store',
-    async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'hangar-sql-client-'));
-      return { data: dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
-    },
-  ],
-];
+const stores = testStores('hangar-sql-client-');
 
 describe.each(stores)('HangarClient SQL over a %s', (_label, makeStore) => {
   let server: HangarServer;
