@@ -82,13 +82,13 @@ function estimatedWidth(type: DuckDBType): number {
 
 /**
  * Streams a DuckDB result as record batches of about `batchBytes`. Yields at least one batch
- * (possibly empty) so the schema always reaches the client. Stops early when `signal` aborts.
+ * (possibly empty) so the schema always reaches the client. (Cancellation interrupts the query,
+ * which ends the result with an error.)
  */
-export async function* resultBatches(result: DuckDBResult, batchBytes: number, signal?: AbortSignal): AsyncGenerator<RecordBatch> {
+export async function* resultBatches(result: DuckDBResult, batchBytes: number): AsyncGenerator<RecordBatch> {
   const builder = new ArrowBatchBuilder(result.columnNames(), result.columnTypes(), batchBytes);
   let sent = false;
   for (;;) {
-    signal?.throwIfAborted();
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
     builder.append(chunk);
