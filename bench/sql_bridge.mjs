@@ -1,6 +1,6 @@
 // The DuckDB→Arrow bridge alone, in rows/s: a table materialised in DuckDB is streamed through
 // resultBatches (dist/) for a numeric-only and a string-heavy shape. Median of --runs (default 5).
-// Usage: node bench/sql_bridge.mjs [--rows N] [--runs N] [--json PATH]
+// Usage: node --expose-gc bench/sql_bridge.mjs [--rows N] [--runs N] [--shape numeric|string-heavy] [--json PATH]
 import { writeFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { resultBatches } from '../dist/core/sql/result-batches.js';
@@ -19,7 +19,8 @@ const shapes = {
 };
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const results = {};
-for (const [shape, sql] of Object.entries(shapes)) {
+const only = arg('shape');
+for (const [shape, sql] of Object.entries(shapes).filter(([name]) => !only || name === only)) {
   await connection.run(`CREATE OR REPLACE TABLE t AS ${sql}`);
   const seconds = [];
   let bytes = 0;
