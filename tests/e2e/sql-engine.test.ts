@@ -3,7 +3,7 @@
  * read in place; memory segments through the cache), joins and cross-bucket queries, dictionary
  * round trips, the bridge's type coverage, the sandbox, timeouts and cancellation.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataType, Dictionary, Float64, Int32, type Schema, Table, TimeUnit, Timestamp, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
@@ -322,6 +322,19 @@ describe('the SQL sandbox', () => {
     expect(error).toBeInstanceOf(DeadlineExceededError);
     expect(error.message).toMatch(/timeout of 300 ms/);
     expect((await query(engine, 'SELECT 42 AS x')).getChild('x')!.get(0)).toBe(42);
+  });
+
+  it('releases a result nobody reads once the timeout passes', async () => {
+    await put(engine, 'leased', sites);
+    const stream = await engine.query('SELECT * FROM leased', { bucket: 'default' });
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    // The lease is gone: a replace deletes the old segments at once.
+    const before = (await readdir(join(root, 'default', 'leased', 'segments'))).length;
+    await put(engine, 'leased', sites, 'default', 'replace');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await readdir(join(root, 'default', 'leased', 'segments'))).length).toBe(before);
+    const error = await failure(collect(stream.messages));
+    expect(error).toBeInstanceOf(DeadlineExceededError);
   });
 
   it('interrupts a query whose client goes away', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { type DuckDBConnection, type DuckDBInstance, type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api';
 import type { Schema } from 'apache-arrow';
 import type { Connector } from '../../connectors/connector.js';
-import { CancelledError, HangarError, PermissionDeniedError } from '../errors.js';
+import { CancelledError, DeadlineExceededError, HangarError, PermissionDeniedError } from '../errors.js';
 import { encodeIpcMessages } from '../ipc-encoder.js';
 import type { IpcMessage } from '../ipc-message.js';
 import { type FrameRef, validateName } from '../names.js';
@@ -112,9 +112,12 @@ export class SqlEngine {
     const schema = schemaOf(session.prepared, this.batchBytes);
     const failure: { timedOutAfterMs?: number; cancelled?: boolean } = {};
     const interrupt = (): void => session.connection.interrupt();
+    let started = false;
     const timer = setTimeout(() => {
       failure.timedOutAfterMs = this.timeoutMs;
-      interrupt();
+      // A stream nobody ever read still holds its connection and leases: release them.
+      if (started) interrupt();
+      else finish();
     }, this.timeoutMs);
     const onAbort = (): void => {
       failure.cancelled = true;
@@ -127,13 +130,18 @@ export class SqlEngine {
       session.end();
       throw new CancelledError('the query was cancelled before it started');
     }
+    let finished = false;
     const finish = (): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       context.signal?.removeEventListener('abort', onAbort);
       session.end();
     };
     const batchBytes = this.batchBytes;
     async function* messages(): AsyncGenerator<IpcMessage> {
+      started = true;
+      if (finished) throw new DeadlineExceededError('the query result was not read within the SQL timeout; it was released', { type: SQL_ERROR_TYPE });
       try {
         const result = await session.prepared.stream();
         // An interrupt that arrived while the stream was starting found nothing to stop.
