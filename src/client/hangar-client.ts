@@ -25,6 +25,8 @@ export interface BucketOptions extends FlightCallOptions {
 export interface PutOptions extends BucketOptions {
   /** What to do if the frame exists: fail (default), append rows, or replace it. */
   readonly mode?: PutMode;
+  /** User metadata (a JSON object, ≤ 64 KiB) replacing the frame's; without it the frame keeps its own. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -62,6 +64,8 @@ export type QueryOptions = BucketOptions;
 export interface ListOptions extends BucketOptions {
   /** Only frames whose name matches this regular expression (server-side). */
   readonly regex?: string;
+  /** Only frames whose metadata has each of these keys with an equal value (server-side). */
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
 /** Options of {@link HangarClient.deleteBucket}. */
@@ -82,6 +86,8 @@ export interface FrameListing {
   readonly rows: number;
   /** Arrow (in-memory) size in bytes. */
   readonly bytes: number;
+  /** The frame's user metadata (`{}` if none). */
+  readonly metadata: Readonly<Record<string, unknown>>;
 }
 
 /** One column as `stat` describes it. */
@@ -108,6 +114,8 @@ export interface FrameStat {
   readonly version: number;
   /** ISO-8601 time of the commit that made this version. */
   readonly committedAt: string;
+  /** The frame's user metadata (`{}` if none). */
+  readonly metadata: Readonly<Record<string, unknown>>;
   /** The columns. */
   readonly schema: FieldDescription[];
 }
@@ -160,7 +168,12 @@ export class HangarClient {
    *   schema differing from the stored one on append)
    */
   async put(name: string, data: RecordBatchSource, options: PutOptions = {}): Promise<PutSummary> {
-    const command = JSON.stringify({ name, mode: options.mode ?? 'error', bucket: options.bucket ?? null });
+    const command = JSON.stringify({
+      name,
+      mode: options.mode ?? 'error',
+      bucket: options.bucket ?? null,
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+    });
     const results = await this.flight.doPut(commandDescriptor(command), data, options);
     return parseJson<PutSummary>(results[0], 'put result');
   }
@@ -220,14 +233,27 @@ export class HangarClient {
     return this.flight.getSchema(commandDescriptor(sqlCommand(sql, options)), options);
   }
 
-  /** Lists the frames of a bucket, optionally filtered by a name regex. */
+  /** Lists the frames of a bucket, optionally filtered by a name regex and by metadata. */
   async list(options: ListOptions = {}): Promise<FrameListing[]> {
-    const criteria = JSON.stringify({ bucket: options.bucket ?? null, ...(options.regex === undefined ? {} : { regex: options.regex }) });
+    const criteria = JSON.stringify({
+      bucket: options.bucket ?? null,
+      ...(options.regex === undefined ? {} : { regex: options.regex }),
+      ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+    });
     const listing: FrameListing[] = [];
     for await (const info of this.flight.listFlights(criteria, options)) {
       const [name, bucket] = info.flightDescriptor?.path ?? [];
       if (name === undefined || !info.schema) throw unexpected('ListFlights entry', 'no PATH descriptor or schema');
-      listing.push({ name, bucket: bucket ?? options.bucket ?? 'default', schema: info.schema, rows: info.totalRecords, bytes: info.totalBytes });
+      // Hangar puts the frame's description in app_metadata; other Flight servers may not.
+      const description = info.appMetadata?.byteLength ? (JSON.parse(utf8.decode(info.appMetadata)) as { metadata?: Record<string, unknown> }) : {};
+      listing.push({
+        name,
+        bucket: bucket ?? options.bucket ?? 'default',
+        schema: info.schema,
+        rows: info.totalRecords,
+        bytes: info.totalBytes,
+        metadata: description.metadata ?? {},
+      });
     }
     return listing;
   }
@@ -240,7 +266,7 @@ export class HangarClient {
       options,
     );
     const { committed_at: committedAt, ...rest } = raw;
-    return { ...rest, committedAt };
+    return { ...rest, committedAt, metadata: rest.metadata ?? {} };
   }
 
   /** Deletes a frame. @throws NotFoundError */

@@ -13,6 +13,7 @@ import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage
 import { type RangePlan, type ReadPlan, frameMessages } from './frame-reader.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { SegmentLeases } from './segment-leases.js';
+import { type FrameMetadata, metadataMatches } from './frame-metadata.js';
 import type { QueryContext, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
 import { type FrameManifest, type SegmentEntry, segmentObjectIds } from './manifest.js';
 import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './names.js';
@@ -39,6 +40,12 @@ export interface EngineOptions {
   readonly encodeConcurrency?: number;
   /** SQL limits and tuning (DuckDB starts on the first query). */
   readonly sql?: SqlOptions;
+}
+
+/** Options of a put. */
+export interface PutOptions {
+  /** User metadata for the frame; replaces the previous version's. Absent: the previous version's is kept. */
+  readonly metadata?: FrameMetadata;
 }
 
 /** Options of a read. */
@@ -141,7 +148,7 @@ export class HangarEngine {
    * changes atomically when the stream ends; on any error nothing is stored.
    * @throws AlreadyExistsError (mode error), InvalidArgumentError (bad stream, schema mismatch)
    */
-  async put(ref: FrameRef, mode: PutMode, input: AsyncIterable<IpcMessage>): Promise<PutSummary> {
+  async put(ref: FrameRef, mode: PutMode, input: AsyncIterable<IpcMessage>, options: PutOptions = {}): Promise<PutSummary> {
     const existing = mode === 'replace' ? undefined : await this.connector.getManifest(ref);
     if (mode === 'error' && existing) {
       throw frameExists(ref);
@@ -206,7 +213,7 @@ export class HangarEngine {
       throw error;
     }
     try {
-      return await this.commit(ref, mode, schema, schemaHeader, { segments: written, timeColumn }, rowsWritten, bytesWritten);
+      return await this.commit(ref, mode, schema, schemaHeader, { segments: written, timeColumn }, rowsWritten, bytesWritten, options.metadata);
     } catch (error) {
       await this.discardSegments(ref, written);
       throw error;
@@ -258,6 +265,7 @@ export class HangarEngine {
     written: { segments: SegmentEntry[]; timeColumn: string | undefined },
     rowsWritten: number,
     bytesWritten: number,
+    newMetadata: FrameMetadata | undefined,
   ): Promise<PutSummary> {
     return this.commitLock.run(frameKey(ref), async () => {
       const current = await this.connector.getManifest(ref);
@@ -267,6 +275,8 @@ export class HangarEngine {
       const appending = current !== undefined && mode === 'append';
       if (appending) assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), schema);
       const timeColumn = appending ? frameTimeColumn(current) : timeColumnOf(schema);
+      // New metadata replaces the frame's; without any, the previous version's is kept.
+      const metadata = newMetadata ?? current?.metadata;
       // A concurrent commit may have changed which column is the time column since the put began:
       // statistics of another column would prune wrongly, so those segments keep none.
       const segments = timeColumn === written.timeColumn ? written.segments : written.segments.map(withoutTimeStatistics);
@@ -279,6 +289,7 @@ export class HangarEngine {
         bytes: (appending ? current.bytes : 0) + bytesWritten,
         segments: appending ? [...current.segments, ...segments] : segments,
         ...(timeColumn === undefined ? {} : { timeColumn }),
+        ...(metadata === undefined ? {} : { metadata }),
       };
       await this.connector.commitManifest(ref, manifest);
       if (current && !appending) this.leases.collect(ref, segmentObjectIds(current.segments));
@@ -331,10 +342,10 @@ export class HangarEngine {
 
   /**
    * Lists a bucket's frames (sorted by name), optionally filtered by a regular expression that
-   * must match somewhere in the name.
+   * must match somewhere in the name and by metadata (every given key equal).
    * @throws NotFoundError for a missing bucket other than the default one
    */
-  async list(bucket: string, regex?: string): Promise<FrameInfo[]> {
+  async list(bucket: string, regex?: string, metadata?: FrameMetadata): Promise<FrameInfo[]> {
     let pattern: RegExp | undefined;
     if (regex !== undefined && regex !== '') {
       try {
@@ -351,6 +362,7 @@ export class HangarEngine {
     const manifests = await this.connector.getManifests(bucket, selected);
     return [...manifests]
       .map(([name, manifest]) => toFrameInfo({ bucket, name }, manifest))
+      .filter((info) => metadata === undefined || metadataMatches(info.metadata, metadata))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
@@ -440,5 +452,6 @@ function toFrameInfo(ref: FrameRef, manifest: FrameManifest): FrameInfo {
     bytes: manifest.bytes,
     version: manifest.version,
     committedAt: manifest.committedAt,
+    metadata: manifest.metadata ?? {},
   };
 }

@@ -1,5 +1,6 @@
 /** What the engine reports about a stored frame. */
 import type { Schema } from 'apache-arrow';
+import type { FrameMetadata } from './frame-metadata.js';
 import type { FrameRef } from './names.js';
 
 /** A frame's identity, schema and size at its current version. */
@@ -16,6 +17,8 @@ export interface FrameInfo extends FrameRef {
   readonly version: number;
   /** ISO-8601 time of the commit that made this version. */
   readonly committedAt: string;
+  /** The frame's user metadata (`{}` when none was given). */
+  readonly metadata: FrameMetadata;
 }
 
 /** What a put reports back. */

@@ -2,6 +2,7 @@
  * The manifest: the small document that says what a frame is at one version. Segments are
  * immutable; a commit swaps in a new manifest atomically, so readers see one version or the next.
  */
+import type { FrameMetadata } from './frame-metadata.js';
 
 /** One immutable Parquet segment of a frame. */
 export interface SegmentEntry {
@@ -48,6 +49,8 @@ export interface FrameManifest {
    * Absent in older manifests (then derived from the schema) and for frames without one.
    */
   readonly timeColumn?: string;
+  /** The frame's user metadata (see frame-metadata.ts); absent when none was ever given. */
+  readonly metadata?: FrameMetadata;
 }
 
 /** Every stored object the segments reference: Parquet files and their dictionary sidecars. */

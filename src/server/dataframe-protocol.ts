@@ -3,6 +3,8 @@
  * and action bodies name frames. Speaks shoots' JSON forms and plain Flight PATH descriptors.
  */
 import { InvalidArgumentError } from '../core/errors.js';
+import { type FrameMetadata, parseFrameMetadata } from '../core/frame-metadata.js';
+import type { FrameInfo } from '../core/frame-info.js';
 import { type FrameRef, frameRef, resolveBucket } from '../core/names.js';
 import { type PutMode, parsePutMode } from '../core/put-mode.js';
 import { parseTimeBound } from '../core/time-range.js';
@@ -55,12 +57,15 @@ export function frameFromDescriptor(descriptor: FlightDescriptor | undefined): F
 export interface PutRequest extends FrameRef {
   /** The put mode; PATH descriptors always use `error`. */
   readonly mode: PutMode;
+  /** User metadata for the frame (CMD `"metadata"`), if given. */
+  readonly metadata?: FrameMetadata;
 }
 
 /** Parses the DoPut descriptor (shoots: CMD JSON {"name","mode","bucket"}). */
 export function parsePutDescriptor(descriptor: FlightDescriptor | undefined): PutRequest {
   const { cmd, ...ref } = frameFromDescriptor(descriptor);
-  return { ...ref, mode: parsePutMode(cmd?.mode) };
+  const metadata = parseFrameMetadata(cmd?.metadata);
+  return { ...ref, mode: parsePutMode(cmd?.mode), ...(metadata ? { metadata } : {}) };
 }
 
 /** What DoGet is asked to return: a stored frame (possibly projected, filtered by time, limited). */
@@ -147,11 +152,35 @@ export function encodeTicketFor(ref: FrameRef, columns?: readonly string[]): Uin
   return Buffer.from(JSON.stringify({ name: ref.name, bucket: ref.bucket, ...(columns ? { columns } : {}) }), 'utf8');
 }
 
-/** Parses ListFlights criteria: JSON {"bucket","regex"}; empty criteria = default bucket. */
-export function parseCriteria(expression: Uint8Array): { bucket: string; regex?: string } {
+/**
+ * Parses ListFlights criteria: JSON {"bucket","regex","metadata"}; empty criteria = default
+ * bucket. `metadata` keeps frames whose metadata has every given key with an equal value.
+ */
+export function parseCriteria(expression: Uint8Array): { bucket: string; regex?: string; metadata?: FrameMetadata } {
   const body = parseJsonObject(expression, 'the ListFlights criteria');
   if (body.regex !== undefined && body.regex !== null && typeof body.regex !== 'string') {
     throw new InvalidArgumentError('"regex" must be a string');
   }
-  return { bucket: resolveBucket(body.bucket), ...(typeof body.regex === 'string' ? { regex: body.regex } : {}) };
+  const metadata = parseFrameMetadata(body.metadata);
+  return {
+    bucket: resolveBucket(body.bucket),
+    ...(typeof body.regex === 'string' ? { regex: body.regex } : {}),
+    ...(metadata ? { metadata } : {}),
+  };
+}
+
+/**
+ * The JSON a frame's FlightInfo carries in `app_metadata` and the `stat` action returns (with the
+ * schema added there): name, bucket, version, commit time, rows, bytes and the user metadata.
+ */
+export function frameDescription(info: FrameInfo): Record<string, unknown> {
+  return {
+    name: info.name,
+    bucket: info.bucket,
+    version: info.version,
+    committed_at: info.committedAt,
+    rows: info.rows,
+    bytes: info.bytes,
+    metadata: info.metadata,
+  };
 }

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { frameRef, validateName } from '../../core/names.js';
 import { parseBucketDeleteMode } from '../../core/put-mode.js';
 import { parseResampleRequest, resample } from '../../core/resample.js';
-import { parseJsonObject } from '../dataframe-protocol.js';
+import { frameDescription, parseJsonObject } from '../dataframe-protocol.js';
 import { decodeAction, encodeActionType, encodeResult } from '../../flight/flight-messages.js';
 import { streaming, writeWithBackpressure } from './call-io.js';
 
@@ -33,16 +33,11 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'stat',
       {
-        description: 'Describes one frame: {"name","bucket"} → JSON {name, bucket, rows, bytes, version, committed_at, schema}.',
+        description: 'Describes one frame: {"name","bucket"} → JSON {name, bucket, version, committed_at, rows, bytes, metadata, schema}.',
         run: async (body) => {
           const info = await engine.stat(frameRef(body.name, body.bucket));
           return {
-            name: info.name,
-            bucket: info.bucket,
-            rows: info.rows,
-            bytes: info.bytes,
-            version: info.version,
-            committed_at: info.committedAt,
+            ...frameDescription(info),
             schema: info.schema.fields.map((field) => ({ name: field.name, type: String(field.type), nullable: field.nullable })),
           };
         },

@@ -77,7 +77,7 @@ export function doPutHandler(engine: HangarEngine) {
       if (!head.done) yield head.value;
       yield* messages;
     })();
-    const summary = await engine.put(request, request.mode, all);
+    const summary = await engine.put(request, request.mode, all, request.metadata ? { metadata: request.metadata } : {});
     await writeWithBackpressure(call, encodePutResult(Buffer.from(JSON.stringify(summary), 'utf8')));
   });
 }

@@ -4,7 +4,7 @@ import type { HangarEngine } from '../../core/engine.js';
 import type { FrameInfo } from '../../core/frame-info.js';
 import type { Schema } from 'apache-arrow';
 import { encapsulateMessage, encodeSchemaHeader } from '../../core/ipc-message.js';
-import { type SqlRequest, encodeSqlTicket, encodeTicketFor, parseCriteria, parseInfoDescriptor } from '../dataframe-protocol.js';
+import { type SqlRequest, encodeSqlTicket, frameDescription, encodeTicketFor, parseCriteria, parseInfoDescriptor } from '../dataframe-protocol.js';
 import {
   DescriptorType,
   decodeCriteria,
@@ -18,6 +18,7 @@ import { streaming, unary, writeWithBackpressure } from './call-io.js';
 /** Builds the FlightInfo of a frame: PATH [name, bucket], one endpoint on this server. */
 export function frameFlightInfo(info: FrameInfo): Buffer {
   return encodeFlightInfo({
+    appMetadata: Buffer.from(JSON.stringify(frameDescription(info)), 'utf8'),
     schema: encapsulateMessage({ header: info.schemaHeader, body: new Uint8Array(0) }),
     flightDescriptor: { type: DescriptorType.Path, path: [info.name, info.bucket] },
     endpoint: [{ ticket: { ticket: encodeTicketFor(info) }, location: [] }],
@@ -30,8 +31,8 @@ export function frameFlightInfo(info: FrameInfo): Buffer {
 /** ListFlights: one FlightInfo per frame of the bucket named by the criteria. */
 export function listFlightsHandler(engine: HangarEngine) {
   return streaming(async (call: ServerWritableStream<Buffer, Buffer>) => {
-    const { bucket, regex } = parseCriteria(decodeCriteria(call.request).expression);
-    for (const info of await engine.list(bucket, regex)) await writeWithBackpressure(call, frameFlightInfo(info));
+    const { bucket, regex, metadata } = parseCriteria(decodeCriteria(call.request).expression);
+    for (const info of await engine.list(bucket, regex, metadata)) await writeWithBackpressure(call, frameFlightInfo(info));
   });
 }
 
