@@ -27,6 +27,8 @@ export interface PutOptions extends BucketOptions {
   readonly mode?: PutMode;
   /** User metadata (a JSON object, ≤ 64 KiB) replacing the frame's; without it the frame keeps its own. */
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /** Commit only if the frame is still at this version (0 = it must not exist); else ConflictError. */
+  readonly expectedVersion?: number;
 }
 
 /**
@@ -173,6 +175,7 @@ export class HangarClient {
       mode: options.mode ?? 'error',
       bucket: options.bucket ?? null,
       ...(options.metadata ? { metadata: options.metadata } : {}),
+      ...(options.expectedVersion === undefined ? {} : { expected_version: options.expectedVersion }),
     });
     const results = await this.flight.doPut(commandDescriptor(command), data, options);
     return parseJson<PutSummary>(results[0], 'put result');

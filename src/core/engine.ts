@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Schema } from 'apache-arrow';
 import type { Connector } from '../connectors/connector.js';
-import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFoundError } from './errors.js';
+import { AlreadyExistsError, BucketNotEmptyError, ConflictError, InvalidArgumentError, NotFoundError } from './errors.js';
 import type { FrameInfo, PutSummary } from './frame-info.js';
 import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from './ipc-message.js';
@@ -46,6 +46,11 @@ export interface EngineOptions {
 export interface PutOptions {
   /** User metadata for the frame; replaces the previous version's. Absent: the previous version's is kept. */
   readonly metadata?: FrameMetadata;
+  /**
+   * Optimistic concurrency: the version the caller last saw (0 = the frame must not exist). If the
+   * frame is at another version when the put commits, it fails with ConflictError and writes nothing.
+   */
+  readonly expectedVersion?: number;
 }
 
 /** Options of a read. */
@@ -149,10 +154,12 @@ export class HangarEngine {
    * @throws AlreadyExistsError (mode error), InvalidArgumentError (bad stream, schema mismatch)
    */
   async put(ref: FrameRef, mode: PutMode, input: AsyncIterable<IpcMessage>, options: PutOptions = {}): Promise<PutSummary> {
-    const existing = mode === 'replace' ? undefined : await this.connector.getManifest(ref);
+    const existing = mode === 'replace' && options.expectedVersion === undefined ? undefined : await this.connector.getManifest(ref);
     if (mode === 'error' && existing) {
       throw frameExists(ref);
     }
+    // Fail fast, before any data is received; checked again at commit.
+    checkExpectedVersion(ref, existing, options.expectedVersion);
     // Statistics are kept for the column the committed manifest will name (checked again at commit).
     let timeColumn: string | undefined;
     const written: SegmentEntry[] = [];
@@ -213,7 +220,7 @@ export class HangarEngine {
       throw error;
     }
     try {
-      return await this.commit(ref, mode, schema, schemaHeader, { segments: written, timeColumn }, rowsWritten, bytesWritten, options.metadata);
+      return await this.commit(ref, mode, schema, schemaHeader, { segments: written, timeColumn }, rowsWritten, bytesWritten, options);
     } catch (error) {
       await this.discardSegments(ref, written);
       throw error;
@@ -265,18 +272,19 @@ export class HangarEngine {
     written: { segments: SegmentEntry[]; timeColumn: string | undefined },
     rowsWritten: number,
     bytesWritten: number,
-    newMetadata: FrameMetadata | undefined,
+    options: PutOptions,
   ): Promise<PutSummary> {
     return this.commitLock.run(frameKey(ref), async () => {
       const current = await this.connector.getManifest(ref);
       if (current && mode === 'error') {
         throw frameExists(ref);
       }
+      checkExpectedVersion(ref, current, options.expectedVersion);
       const appending = current !== undefined && mode === 'append';
       if (appending) assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), schema);
       const timeColumn = appending ? frameTimeColumn(current) : timeColumnOf(schema);
       // New metadata replaces the frame's; without any, the previous version's is kept.
-      const metadata = newMetadata ?? current?.metadata;
+      const metadata = options.metadata ?? current?.metadata;
       // A concurrent commit may have changed which column is the time column since the put began:
       // statistics of another column would prune wrongly, so those segments keep none.
       const segments = timeColumn === written.timeColumn ? written.segments : written.segments.map(withoutTimeStatistics);
@@ -439,6 +447,18 @@ function withoutTimeStatistics(segment: SegmentEntry): SegmentEntry {
 
 function frameKey(ref: FrameRef): string {
   return `${ref.bucket}/${ref.name}`;
+}
+
+/** @throws ConflictError if `expected` is given and the frame is at another version (0 = absent) */
+function checkExpectedVersion(ref: FrameRef, current: FrameManifest | undefined, expected: number | undefined): void {
+  if (expected === undefined) return;
+  const actual = current?.version ?? 0;
+  if (actual !== expected) {
+    throw new ConflictError(
+      `${describeFrame(ref)} is at version ${actual}, not the expected ${expected}${actual === 0 ? ' (it does not exist)' : ''}; ` +
+        'read it again and retry with its current version',
+    );
+  }
 }
 
 function toFrameInfo(ref: FrameRef, manifest: FrameManifest): FrameInfo {

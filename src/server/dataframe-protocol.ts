@@ -59,13 +59,24 @@ export interface PutRequest extends FrameRef {
   readonly mode: PutMode;
   /** User metadata for the frame (CMD `"metadata"`), if given. */
   readonly metadata?: FrameMetadata;
+  /** CMD `"expected_version"`: commit only if the frame is at this version (0 = absent). */
+  readonly expectedVersion?: number;
 }
 
 /** Parses the DoPut descriptor (shoots: CMD JSON {"name","mode","bucket"}). */
 export function parsePutDescriptor(descriptor: FlightDescriptor | undefined): PutRequest {
   const { cmd, ...ref } = frameFromDescriptor(descriptor);
   const metadata = parseFrameMetadata(cmd?.metadata);
-  return { ...ref, mode: parsePutMode(cmd?.mode), ...(metadata ? { metadata } : {}) };
+  const expected = cmd?.expected_version;
+  if (expected !== undefined && expected !== null && (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0)) {
+    throw new InvalidArgumentError('"expected_version" must be a version number (0 = the frame must not exist yet)');
+  }
+  return {
+    ...ref,
+    mode: parsePutMode(cmd?.mode),
+    ...(metadata ? { metadata } : {}),
+    ...(typeof expected === 'number' ? { expectedVersion: expected } : {}),
+  };
 }
 
 /** What DoGet is asked to return: a stored frame (possibly projected, filtered by time, limited). */

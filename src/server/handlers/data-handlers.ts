@@ -77,7 +77,11 @@ export function doPutHandler(engine: HangarEngine) {
       if (!head.done) yield head.value;
       yield* messages;
     })();
-    const summary = await engine.put(request, request.mode, all, request.metadata ? { metadata: request.metadata } : {});
+    const { metadata, expectedVersion } = request;
+    const summary = await engine.put(request, request.mode, all, {
+      ...(metadata ? { metadata } : {}),
+      ...(expectedVersion === undefined ? {} : { expectedVersion }),
+    });
     await writeWithBackpressure(call, encodePutResult(Buffer.from(JSON.stringify(summary), 'utf8')));
   });
 }
