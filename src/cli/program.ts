@@ -18,6 +18,13 @@ function parsePositiveInteger(value: string): number {
   return number;
 }
 
+function parseMemorySize(value: string): string {
+  if (!/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(value.trim())) {
+    throw new CommanderArgumentError('a memory size is a number and a unit, e.g. 512MB, 4GB or 2GiB');
+  }
+  return value.trim();
+}
+
 /** Builds the `hangar` program. */
 export function buildProgram(): Command {
   const program = new Command('hangar').description('A dataframe store that speaks Apache Arrow Flight').showHelpAfterError();
@@ -28,7 +35,7 @@ export function buildProgram(): Command {
     .option('--port <port>', 'port to bind, 0 for any free port (env HANGAR_PORT)', parsePort, parsePort(process.env.HANGAR_PORT ?? '8815'))
     .option('--data <location>', 'store: a directory, file:///dir or memory: (env HANGAR_DATA)', process.env.HANGAR_DATA ?? './hangar-data')
     .option('--sql-timeout <ms>', 'time limit of one SQL query in milliseconds (default 60000)', parsePositiveInteger)
-    .option('--sql-memory-limit <size>', "DuckDB's memory limit for all queries, e.g. 4GB (default: 80% of RAM)")
+    .option('--sql-memory-limit <size>', "DuckDB's memory limit for all queries, e.g. 4GB (default: 80% of RAM)", parseMemorySize)
     .option('--sql-threads <n>', 'DuckDB worker threads (default: one per core)', parsePositiveInteger)
     .option('--sql-cache-dir <dir>', 'where segments of non-file stores are cached for SQL (default: in the OS temp dir)')
     .option('--sql-cache-size <bytes>', 'size bound of that cache in bytes (default 2 GiB)', parsePositiveInteger)

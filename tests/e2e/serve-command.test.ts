@@ -60,6 +60,15 @@ describe('hangar serve', () => {
     expect(await exited).toBe(0);
   });
 
+  it('refuses a malformed --sql-memory-limit before starting', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--sql-memory-limit', 'lots'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/a memory size is a number and a unit/);
+  });
+
   it('refuses an invalid port with a clear message', async () => {
     const child = spawn(process.execPath, [CLI, 'serve', '--port', '99999'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
