@@ -14,7 +14,7 @@ import { FLIGHT_SERVICE } from '../flight/flight-service.js';
 import { doActionHandler, listActionsHandler } from './handlers/action-handlers.js';
 import { doGetHandler, doPutHandler } from './handlers/data-handlers.js';
 import { getFlightInfoHandler, getSchemaHandler, listFlightsHandler } from './handlers/info-handlers.js';
-import { handshakeHandler, unimplementedStream, unimplementedUnary } from './handlers/session-handlers.js';
+import { unimplementedStream, unimplementedUnary } from './handlers/session-handlers.js';
 import { type AuthOptions, Authenticator } from './auth/authenticator.js';
 import { authorizedEngine, currentPrincipal, guardCalls } from './auth/call-guard.js';
 import { SERVER, authorize } from '../core/auth/scopes.js';
@@ -128,7 +128,6 @@ export class HangarServer {
     };
     const calls = new CallTracker();
     grpcServer.addService(FLIGHT_SERVICE, calls.track(guardCalls({
-      Handshake: handshakeHandler(),
       ListFlights: listFlightsHandler(guarded),
       GetFlightInfo: getFlightInfoHandler(guarded),
       PollFlightInfo: unimplementedUnary('PollFlightInfo'),

@@ -32,26 +32,24 @@ export function currentPrincipal(): Principal {
 }
 
 /**
- * Wraps every handler but Handshake (which the authenticator answers itself): the call's metadata
- * is authenticated first (UNAUTHENTICATED if that fails), then the handler runs with the principal.
+ * Wraps every handler so the call's metadata is authenticated first (UNAUTHENTICATED if that
+ * fails) and the handler runs with the principal; adds Handshake, which the authenticator answers.
  */
 export function guardCalls(implementation: Record<string, AnyHandler>, authenticator: Authenticator): Record<string, AnyHandler> {
-  const guarded: Record<string, AnyHandler> = {};
+  const guarded: Record<string, AnyHandler> = { Handshake: authenticator.handshakeHandler() as unknown as AnyHandler };
   for (const [name, handler] of Object.entries(implementation)) {
-    guarded[name] =
-      name === 'Handshake'
-        ? (authenticator.handshakeHandler() as unknown as AnyHandler)
-        : (call, callback) => {
-            let principal: Principal;
-            try {
-              principal = authenticator.principalOf(call.metadata);
-            } catch (error) {
-              if (callback) callback(toServiceError(error, call.metadata), null);
-              else failStream(call as never, error);
-              return;
-            }
-            principals.run(principal, () => handler(call, callback));
-          };
+    if (name === 'Handshake') throw new HangarError('INTERNAL', 'internal error: Handshake belongs to the authenticator', { type: 'InternalError' });
+    guarded[name] = (call, callback) => {
+      let principal: Principal;
+      try {
+        principal = authenticator.principalOf(call.metadata);
+      } catch (error) {
+        if (callback) callback(toServiceError(error, call.metadata), null);
+        else failStream(call as never, error);
+        return;
+      }
+      principals.run(principal, () => handler(call, callback));
+    };
   }
   return guarded;
 }
