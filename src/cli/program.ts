@@ -40,6 +40,9 @@ export function buildProgram(): Command {
     .option('--secret-file <file>', 'a file holding the HS256 secret')
     .option('--users <file>', 'users file for password login, see `hangar user add` (env HANGAR_USERS)', process.env.HANGAR_USERS)
     .option('--insecure', 'allow serving a non-loopback address without authentication')
+    .option('--max-message-bytes <bytes>', 'largest gRPC message a client may send (default 2 GiB - 1)', parsePositiveInteger)
+    .option('--max-put-bytes <bytes>', 'largest total a single put may send (default: no limit)', parsePositiveInteger)
+    .option('--idle-timeout <ms>', 'fail puts that send nothing, and close connections without calls, after this long (default 300000)', parsePositiveInteger)
     .action(async (options: ServeCommandOptions) => serve(options));
   registerPutCommand(program);
   registerGetCommand(program);

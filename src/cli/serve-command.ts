@@ -35,6 +35,12 @@ export interface ServeCommandOptions {
   readonly users?: string;
   /** Serve without authentication on a non-loopback address. */
   readonly insecure?: boolean;
+  /** Largest gRPC message a client may send. */
+  readonly maxMessageBytes?: number;
+  /** Largest total one put may send. */
+  readonly maxPutBytes?: number;
+  /** Idle limit of puts and connections, in milliseconds. */
+  readonly idleTimeout?: number;
 }
 
 /** The TLS options from the certificate files, or undefined without them. */
@@ -81,6 +87,9 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
     ...(tls ? { tls } : {}),
     ...(authenticated ? { auth: { ...(secret !== undefined ? { secret } : {}), ...(users ? { users } : {}) } } : {}),
     ...(options.insecure ? { insecure: true } : {}),
+    ...(options.maxMessageBytes ? { maxMessageBytes: options.maxMessageBytes } : {}),
+    ...(options.maxPutBytes ? { maxPutBytes: options.maxPutBytes } : {}),
+    ...(options.idleTimeout ? { idleTimeoutMs: options.idleTimeout } : {}),
   });
   const stop = (signal: string): void => {
     process.stderr.write(`hangar: ${signal} received, shutting down\n`);

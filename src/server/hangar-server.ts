@@ -44,6 +44,13 @@ export interface HangarServerOptions {
   readonly engine?: EngineOptions;
   /** Largest message a client may send, in bytes (default 2 GiB − 1, as pyarrow may send that). */
   readonly maxMessageBytes?: number;
+  /** Largest total of FlightData bytes one DoPut may send (default: no limit). */
+  readonly maxPutBytes?: number;
+  /**
+   * Against slow or stuck clients: a put that sends nothing for this long fails, and a connection
+   * with no call for this long is closed (default 5 minutes).
+   */
+  readonly idleTimeoutMs?: number;
   /** Serve over TLS (`grpc+tls://`). */
   readonly tls?: TlsOptions;
   /** Authentication: on when it has a secret or users (docs/security.md). */
@@ -61,6 +68,9 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 const MAX_INT32 = 2 ** 31 - 1;
+const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+const KEEPALIVE_MS = 60_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
 /** How long shutdown lets finished calls' replies drain before closing idle connections. */
 const SESSION_DRAIN_MS = 200;
 
@@ -112,9 +122,14 @@ export class HangarServer {
     const engine = container.resolve<HangarEngine>(TOKENS.Engine);
     const codec = container.resolve<ParquetCodec>(TOKENS.Codec);
     const maxMessageBytes = options.maxMessageBytes ?? MAX_INT32;
+    const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     const grpcServer = new Server({
       'grpc.max_receive_message_length': maxMessageBytes,
       'grpc.max_send_message_length': MAX_INT32,
+      'grpc.max_connection_idle_ms': idleTimeoutMs,
+      // Ping quiet connections so dead or vanished peers do not hold calls open.
+      'grpc.keepalive_time_ms': KEEPALIVE_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
     });
     let server: HangarServer | undefined;
     // Handlers only ever hold the authorised view of the engine; guardCalls supplies the principal.
@@ -133,7 +148,7 @@ export class HangarServer {
       PollFlightInfo: unimplementedUnary('PollFlightInfo'),
       GetSchema: getSchemaHandler(guarded),
       DoGet: doGetHandler(guarded),
-      DoPut: doPutHandler(guarded),
+      DoPut: doPutHandler(guarded, { idleTimeoutMs, ...(options.maxPutBytes !== undefined ? { maxPutBytes: options.maxPutBytes } : {}) }),
       DoExchange: unimplementedStream('DoExchange'),
       DoAction: doActionHandler(context),
       ListActions: listActionsHandler(context),
