@@ -109,7 +109,7 @@ export class HangarServer {
   /** Opens the store, binds the port and starts serving. */
   static async start(options: HangarServerOptions = {}): Promise<HangarServer> {
     const host = options.host ?? '127.0.0.1';
-    const authenticator = new Authenticator(options.auth);
+    const authenticator = new Authenticator(options.auth, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
     if (!authenticator.enabled && !isLoopbackHost(host) && !options.insecure) {
       throw new FailedPreconditionError(
         `refusing to serve ${host} without authentication: anyone reaching it could read and delete every frame. ` +

@@ -187,6 +187,15 @@ describe('a live server under hostile input and limits', () => {
     client.close();
   });
 
+  it('ends a Handshake that never finishes', async () => {
+    const code = await new Promise<number>((resolve) => {
+      const call = raw.Handshake!(new Metadata());
+      call.on('data', () => undefined);
+      call.on('error', (error: { code: number }) => resolve(error.code));
+    });
+    expect(code).toBe(status.DEADLINE_EXCEEDED);
+  });
+
   it('refuses names that would leave the store', async () => {
     const client = HangarClient.connect(server.location);
     for (const name of ['..', '../escape', 'a/../../escape', '/tmp/escape', '.hidden', 'a\\b', '%2e%2e']) {

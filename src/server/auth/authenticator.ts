@@ -8,7 +8,7 @@ import { Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
 import { type JwtClaims, signJwt, verifyJwt } from '../../core/auth/jwt.js';
 import { type Principal, type Scope, SERVER, UNRESTRICTED, formatScopes, parseScopes } from '../../core/auth/scopes.js';
 import type { UsersFile } from '../../core/auth/users-file.js';
-import { HangarError, UnauthenticatedError } from '../../core/errors.js';
+import { DeadlineExceededError, HangarError, UnauthenticatedError } from '../../core/errors.js';
 import { decodeHandshake, encodeHandshake } from '../../flight/flight-messages.js';
 import { failStream } from '../handlers/call-io.js';
 
@@ -29,8 +29,14 @@ export class Authenticator {
   private readonly secret: Buffer;
   private readonly ttlSeconds: number;
 
-  /** @param options - secret, users and token lifetime; with neither secret nor users, every call is {@link UNRESTRICTED} */
-  constructor(private readonly options: AuthOptions = {}) {
+  /**
+   * @param options - secret, users and token lifetime; with neither secret nor users, every call is {@link UNRESTRICTED}
+   * @param handshakeTimeoutMs - a Handshake not finished within this long fails with DEADLINE_EXCEEDED
+   */
+  constructor(
+    private readonly options: AuthOptions = {},
+    private readonly handshakeTimeoutMs = 5 * 60_000,
+  ) {
     this.secret = options.secret === undefined ? randomBytes(32) : Buffer.from(options.secret);
     this.ttlSeconds = options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
   }
@@ -82,8 +88,12 @@ export class Authenticator {
       const fail = (error: unknown): void => {
         if (failed) return;
         failed = true;
+        clearTimeout(timer);
         failStream(call, error);
       };
+      // A client that opens a Handshake and never finishes it must not hold it open forever.
+      const timer = setTimeout(() => fail(new DeadlineExceededError(`the Handshake did not finish within ${this.handshakeTimeoutMs} ms`)), this.handshakeTimeoutMs);
+      for (const event of ['close', 'cancelled', 'finish']) call.on(event, () => clearTimeout(timer));
       call.on('data', (raw: Buffer) => {
         try {
           const request = decodeHandshake(raw);
@@ -109,6 +119,7 @@ export class Authenticator {
               fail(new UnauthenticatedError('Handshake carried no credentials: send "authorization: Basic …" or a token as the payload'));
               return;
             }
+            clearTimeout(timer);
             const trailers = new Metadata();
             if (bearer) trailers.set('authorization', `Bearer ${bearer}`);
             call.end(trailers);
