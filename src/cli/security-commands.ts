@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
-import { signJwt } from '../core/auth/jwt.js';
+import { mintToken } from '../core/auth/tokens.js';
 import { parseScope, type Scope, formatScopes } from '../core/auth/scopes.js';
 import { UsersFile } from '../core/auth/users-file.js';
 import { InvalidArgumentError } from '../core/errors.js';
@@ -41,12 +41,6 @@ const collectScope = (value: string, previous: Scope[] = []): Scope[] => {
     throw new CommanderArgumentError((error as Error).message);
   }
 };
-
-/** Mints a token: HS256 with `sub`, `scope`, `iat` and `exp`. */
-export function mintToken(secret: string, subject: string, scopes: readonly Scope[], ttlSeconds: number): string {
-  const now = Math.floor(Date.now() / 1000);
-  return signJwt({ sub: subject, scope: formatScopes(scopes), iat: now, exp: now + ttlSeconds }, secret);
-}
 
 /** Reads a password: env HANGAR_PASSWORD, else the first line of standard input. */
 async function readPassword(): Promise<string> {

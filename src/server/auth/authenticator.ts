@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
-import { type JwtClaims, signJwt, verifyJwt } from '../../core/auth/jwt.js';
-import { type Principal, type Scope, SERVER, UNRESTRICTED, formatScopes, parseScopes } from '../../core/auth/scopes.js';
+import { type JwtClaims, verifyJwt } from '../../core/auth/jwt.js';
+import { mintToken } from '../../core/auth/tokens.js';
+import { type Principal, type Scope, SERVER, UNRESTRICTED, parseScopes } from '../../core/auth/scopes.js';
 import type { UsersFile } from '../../core/auth/users-file.js';
 import { DeadlineExceededError, HangarError, UnauthenticatedError } from '../../core/errors.js';
 import { decodeHandshake, encodeHandshake } from '../../flight/flight-messages.js';
@@ -48,8 +49,7 @@ export class Authenticator {
 
   /** Signs a token for `subject` with `scopes`, valid for `ttlSeconds` (default: the configured lifetime). */
   issue(subject: string, scopes: readonly Scope[], ttlSeconds = this.ttlSeconds): string {
-    const now = Math.floor(Date.now() / 1000);
-    return signJwt({ sub: subject, scope: formatScopes(scopes), iat: now, exp: now + ttlSeconds }, this.secret);
+    return mintToken(this.secret, subject, scopes, ttlSeconds);
   }
 
   /**
