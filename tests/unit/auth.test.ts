@@ -111,3 +111,13 @@ describe('users file', () => {
     }
   });
 });
+
+describe('the authorised engine', () => {
+  it('fails closed: outside an authenticated call, and for operations without a rule', async () => {
+    const { authorizedEngine } = await import('../../src/server/auth/call-guard.js');
+    const engine = { read: async () => 'data', close: async () => undefined } as never;
+    const guarded = authorizedEngine(engine) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    await expect(guarded.read!({ bucket: 'a', name: 'x' })).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/outside an authenticated call/) });
+    expect(() => guarded.close!()).toThrow(/has no authorisation rule/);
+  });
+});
