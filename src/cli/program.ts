@@ -4,6 +4,7 @@ import { registerCatalogCommands } from './catalog-commands.js';
 import { registerGetCommand } from './get-command.js';
 import { registerPutCommand } from './put-command.js';
 import { type ServeCommandOptions, serve } from './serve-command.js';
+import { registerSecurityCommands } from './security-commands.js';
 import { registerSqlCommand } from './sql-command.js';
 
 function parsePort(value: string): number {
@@ -39,10 +40,21 @@ export function buildProgram(): Command {
     .option('--sql-threads <n>', 'DuckDB worker threads (default: one per core)', parsePositiveInteger)
     .option('--sql-cache-dir <dir>', 'where segments of non-file stores are cached for SQL (default: in the OS temp dir)')
     .option('--sql-cache-size <bytes>', 'size bound of that cache in bytes (default 2 GiB)', parsePositiveInteger)
+    .option('--tls-cert <file>', 'PEM certificate chain: serve grpc+tls:// (env HANGAR_TLS_CERT)', process.env.HANGAR_TLS_CERT)
+    .option('--tls-key <file>', 'PEM private key of the certificate (env HANGAR_TLS_KEY)', process.env.HANGAR_TLS_KEY)
+    .option('--tls-client-ca <file>', 'PEM CA client certificates must chain to: require mutual TLS (env HANGAR_TLS_CLIENT_CA)', process.env.HANGAR_TLS_CLIENT_CA)
+    .option('--secret <secret>', 'HS256 secret: require bearer tokens and print an admin token (env HANGAR_SECRET)', process.env.HANGAR_SECRET)
+    .option('--secret-file <file>', 'a file holding the HS256 secret')
+    .option('--users <file>', 'users file for password login, see `hangar user add` (env HANGAR_USERS)', process.env.HANGAR_USERS)
+    .option('--insecure', 'allow serving a non-loopback address without authentication')
+    .option('--max-message-bytes <bytes>', 'largest gRPC message a client may send (default 2 GiB - 1)', parsePositiveInteger)
+    .option('--max-put-bytes <bytes>', 'largest total a single put may send (default: no limit)', parsePositiveInteger)
+    .option('--idle-timeout <ms>', 'fail puts that send nothing, and close connections without calls, after this long (default 300000)', parsePositiveInteger)
     .action(async (options: ServeCommandOptions) => serve(options));
   registerPutCommand(program);
   registerGetCommand(program);
   registerSqlCommand(program);
   registerCatalogCommands(program);
+  registerSecurityCommands(program);
   return program;
 }

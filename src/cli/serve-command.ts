@@ -1,6 +1,11 @@
 /** `hangar serve`: runs the server until SIGINT/SIGTERM or the shutdown action. */
+import { readFileSync } from 'node:fs';
+import { signJwt } from '../core/auth/jwt.js';
+import { UsersFile } from '../core/auth/users-file.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import type { SqlOptions } from '../core/sql/sql-engine.js';
-import { HangarServer } from '../server/hangar-server.js';
+import { HangarServer, type TlsOptions, isLoopbackHost } from '../server/hangar-server.js';
+import { type SecretOptions, readSecret } from './security-commands.js';
 
 /** Options of `hangar serve`, after defaults from the environment. */
 export interface ServeCommandOptions {
@@ -20,10 +25,43 @@ export interface ServeCommandOptions {
   readonly sqlCacheDir?: string;
   /** SQL: the segment cache's size bound in bytes. */
   readonly sqlCacheSize?: number;
+  /** PEM certificate chain: serve over TLS (env HANGAR_TLS_CERT). */
+  readonly tlsCert?: string;
+  /** PEM private key of the certificate (env HANGAR_TLS_KEY). */
+  readonly tlsKey?: string;
+  /** PEM CA that client certificates must chain to: mutual TLS (env HANGAR_TLS_CLIENT_CA). */
+  readonly tlsClientCa?: string;
+  /** The users file: Basic login on Handshake (env HANGAR_USERS). */
+  readonly users?: string;
+  /** Serve without authentication on a non-loopback address. */
+  readonly insecure?: boolean;
+  /** Largest gRPC message a client may send. */
+  readonly maxMessageBytes?: number;
+  /** Largest total one put may send. */
+  readonly maxPutBytes?: number;
+  /** Idle limit of puts and connections, in milliseconds. */
+  readonly idleTimeout?: number;
 }
 
+/** The TLS options from the certificate files, or undefined without them. */
+function tlsOptions(options: ServeCommandOptions): TlsOptions | undefined {
+  if (options.tlsCert === undefined && options.tlsKey === undefined) {
+    if (options.tlsClientCa !== undefined) throw new InvalidArgumentError('--tls-client-ca needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (options.tlsCert === undefined || options.tlsKey === undefined) throw new InvalidArgumentError('give both --tls-cert and --tls-key');
+  return {
+    cert: readFileSync(options.tlsCert),
+    key: readFileSync(options.tlsKey),
+    ...(options.tlsClientCa !== undefined ? { clientCa: readFileSync(options.tlsClientCa) } : {}),
+  };
+}
+
+/** Lifetime of the admin token printed at start-up (as shoots: one year). */
+const ADMIN_TOKEN_TTL_SECONDS = 365 * 86400;
+
 /** Starts the server, prints its location, and shuts down gracefully on signals. */
-export async function serve(options: ServeCommandOptions): Promise<void> {
+export async function serve(options: ServeCommandOptions & SecretOptions): Promise<void> {
   const sql: SqlOptions = {
     ...(options.sqlTimeout ? { timeoutMs: options.sqlTimeout } : {}),
     ...(options.sqlMemoryLimit ? { memoryLimit: options.sqlMemoryLimit } : {}),
@@ -31,7 +69,28 @@ export async function serve(options: ServeCommandOptions): Promise<void> {
     ...(options.sqlCacheDir ? { cacheDirectory: options.sqlCacheDir } : {}),
     ...(options.sqlCacheSize ? { cacheBytes: options.sqlCacheSize } : {}),
   };
-  const server = await HangarServer.start({ host: options.host, port: options.port, data: options.data, engine: { sql } });
+  const secret = readSecret(options);
+  const users = options.users === undefined ? undefined : await UsersFile.load(options.users);
+  const tls = tlsOptions(options);
+  const authenticated = secret !== undefined || users !== undefined;
+  if (!authenticated && !isLoopbackHost(options.host) && options.insecure) {
+    process.stderr.write(
+      `\n*** WARNING: hangar serves ${options.host} WITHOUT AUTHENTICATION (--insecure). Anyone who can reach ` +
+        `port ${options.port} can read, overwrite and delete every frame and shut the server down. ***\n\n`,
+    );
+  }
+  const server = await HangarServer.start({
+    host: options.host,
+    port: options.port,
+    data: options.data,
+    engine: { sql },
+    ...(tls ? { tls } : {}),
+    ...(authenticated ? { auth: { ...(secret !== undefined ? { secret } : {}), ...(users ? { users } : {}) } } : {}),
+    ...(options.insecure ? { insecure: true } : {}),
+    ...(options.maxMessageBytes ? { maxMessageBytes: options.maxMessageBytes } : {}),
+    ...(options.maxPutBytes ? { maxPutBytes: options.maxPutBytes } : {}),
+    ...(options.idleTimeout ? { idleTimeoutMs: options.idleTimeout } : {}),
+  });
   const stop = (signal: string): void => {
     process.stderr.write(`hangar: ${signal} received, shutting down\n`);
     void server.close();
@@ -40,6 +99,12 @@ export async function serve(options: ServeCommandOptions): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.stdout.write(`hangar listening on ${server.location}\n`);
+  if (secret !== undefined) {
+    // As shoots does: an admin token (claim type=admin, which shoots' client flow expects) to start with.
+    const now = Math.floor(Date.now() / 1000);
+    const token = signJwt({ sub: 'admin', scope: 'admin', type: 'admin', server: server.location, iat: now, exp: now + ADMIN_TOKEN_TTL_SECONDS }, secret);
+    process.stdout.write(`hangar admin token (valid 365 days): ${token}\n`);
+  }
   await server.closed;
   // Everything is closed; grpc-js may still hold a timer for a client that has not hung up yet,
   // which would keep the process alive for seconds.

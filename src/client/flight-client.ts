@@ -13,6 +13,7 @@ import {
   makeGenericClientConstructor,
 } from '@grpc/grpc-js';
 import type { Schema } from 'apache-arrow';
+import { InvalidArgumentError } from '../core/errors.js';
 import { decodeEncapsulatedSchema } from '../core/ipc-message.js';
 import { encodeFlightData } from '../flight/flight-data.js';
 import { FLIGHT_SERVICE, type FlightMethod } from '../flight/flight-service.js';
@@ -46,6 +47,12 @@ export interface FlightClientOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** PEM root certificates for grpc+tls:// (default: the system's). */
   readonly rootCertificates?: Buffer;
+  /** PEM client certificate chain, for servers that require mutual TLS (with {@link privateKey}). */
+  readonly certChain?: Buffer;
+  /** PEM private key of {@link certChain}. */
+  readonly privateKey?: Buffer;
+  /** The name the server's certificate must carry, when it differs from the host connected to. */
+  readonly serverNameOverride?: string;
   /** Extra grpc-js channel options; they override the client's defaults. */
   readonly channelOptions?: ChannelOptions;
   /** Largest record batch body DoPut sends in one message; bigger batches are sliced (default 4 MiB). */
@@ -100,6 +107,7 @@ function withDecodedSchema(info: FlightInfo): FlightInfoResult {
 /** A connection to one Flight server. Calls may run concurrently; close it when done. */
 export class FlightClient {
   private readonly context: ErrorContext;
+  private bearer: string | undefined;
 
   private constructor(
     private readonly grpc: Client,
@@ -117,8 +125,13 @@ export class FlightClient {
    */
   static connect(location: string, options: FlightClientOptions = {}): FlightClient {
     const target = parseLocation(location);
-    const channelCredentials = target.tls ? credentials.createSsl(options.rootCertificates ?? null) : credentials.createInsecure();
+    const channelCredentials = target.tls
+      ? credentials.createSsl(options.rootCertificates ?? null, options.privateKey ?? null, options.certChain ?? null)
+      : credentials.createInsecure();
     const grpc = new FlightServiceClient(target.address, channelCredentials, {
+      ...(options.serverNameOverride
+        ? { 'grpc.ssl_target_name_override': options.serverNameOverride, 'grpc.default_authority': options.serverNameOverride }
+        : {}),
       // Flight servers send record batches of any size; grpc-js caps received messages at 4 MB.
       'grpc.max_receive_message_length': -1,
       'grpc.max_send_message_length': -1,
@@ -129,8 +142,38 @@ export class FlightClient {
 
   private metadata(options: FlightCallOptions): Metadata {
     const metadata = new Metadata();
-    for (const [key, value] of Object.entries({ ...this.options.headers, ...options.headers })) metadata.set(key, value);
+    const login = this.bearer === undefined ? {} : { authorization: this.bearer };
+    for (const [key, value] of Object.entries({ ...this.options.headers, ...login, ...options.headers })) metadata.set(key, value);
     return metadata;
+  }
+
+  /**
+   * Logs in with a user name and password as pyarrow's `authenticate_basic_token` does: a
+   * Handshake carrying `authorization: Basic …`, answered with `authorization: Bearer …` (read from
+   * the trailers, else the headers). Later calls of this client send that header.
+   * @returns the `Bearer …` header value
+   * @throws UnauthenticatedError for wrong credentials; InvalidArgumentError if no token came back
+   */
+  async authenticateBasicToken(user: string, password: string, options: FlightCallOptions = {}): Promise<string> {
+    const metadata = this.metadata(options);
+    metadata.set('authorization', `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`);
+    const call: ClientDuplexStream<Buffer, Buffer> = this.grpc.makeBidiStreamRequest(
+      FLIGHT_SERVICE.Handshake.path,
+      FLIGHT_SERVICE.Handshake.requestSerialize,
+      FLIGHT_SERVICE.Handshake.responseDeserialize,
+      metadata,
+      this.callOptions(options),
+    );
+    let headers: Metadata | undefined;
+    call.on('metadata', (received: Metadata) => (headers = received));
+    const trailers = new Promise<Metadata>((resolve) => call.on('status', (status: { metadata: Metadata }) => resolve(status.metadata)));
+    const responses = responseMessages(call, this.context);
+    call.end();
+    await collect(responses);
+    const bearer = [(await trailers).get('authorization')[0], headers?.get('authorization')[0]].map((value) => (value === undefined ? '' : String(value))).find((value) => /^Bearer\s/i.test(value));
+    if (!bearer) throw new InvalidArgumentError(`the Flight server at ${this.location} answered the login without an "authorization: Bearer" header`);
+    this.bearer = bearer;
+    return bearer;
   }
 
   private callOptions(options: FlightCallOptions): CallOptions {

@@ -3,6 +3,7 @@
  * JavaScript vectors on the data path. Converts between IPC streams (the encapsulated framing)
  * and message lists, and reads the few header facts the engine needs.
  */
+import { assertSafeIpcHeader } from './ipc-header-guard.js';
 import { Message, MessageHeader, Schema, Table, tableToIPC } from 'apache-arrow';
 import { InvalidArgumentError } from './errors.js';
 
@@ -31,6 +32,8 @@ const EMPTY = new Uint8Array(0);
  */
 export function inspectMessage(message: IpcMessage): IpcMessageInfo {
   let decoded: Message;
+  // apache-arrow trusts vector lengths in the header; a hostile one would exhaust memory.
+  assertSafeIpcHeader(message.header);
   try {
     decoded = Message.decode(message.header);
   } catch (error) {

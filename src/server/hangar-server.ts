@@ -14,7 +14,21 @@ import { FLIGHT_SERVICE } from '../flight/flight-service.js';
 import { doActionHandler, listActionsHandler } from './handlers/action-handlers.js';
 import { doGetHandler, doPutHandler } from './handlers/data-handlers.js';
 import { getFlightInfoHandler, getSchemaHandler, listFlightsHandler } from './handlers/info-handlers.js';
-import { handshakeHandler, unimplementedStream, unimplementedUnary } from './handlers/session-handlers.js';
+import { unimplementedStream, unimplementedUnary } from './handlers/session-handlers.js';
+import { type AuthOptions, Authenticator } from './auth/authenticator.js';
+import { authorizedEngine, currentPrincipal, guardCalls } from './auth/call-guard.js';
+import { SERVER, authorize } from '../core/auth/scopes.js';
+import { FailedPreconditionError } from '../core/errors.js';
+
+/** TLS settings of {@link HangarServer.start}: PEM contents, not paths. */
+export interface TlsOptions {
+  /** The server's certificate chain (PEM). */
+  readonly cert: Buffer;
+  /** The server's private key (PEM). */
+  readonly key: Buffer;
+  /** CA certificates (PEM) that client certificates must chain to; given, clients must present one (mutual TLS). */
+  readonly clientCa?: Buffer;
+}
 
 /** Options of {@link HangarServer.start}. */
 export interface HangarServerOptions {
@@ -30,9 +44,33 @@ export interface HangarServerOptions {
   readonly engine?: EngineOptions;
   /** Largest message a client may send, in bytes (default 2 GiB − 1, as pyarrow may send that). */
   readonly maxMessageBytes?: number;
+  /** Largest total of FlightData bytes one DoPut may send (default: no limit). */
+  readonly maxPutBytes?: number;
+  /**
+   * Against slow or stuck clients: a put that sends nothing for this long fails, and a connection
+   * with no call for this long is closed (default 5 minutes).
+   */
+  readonly idleTimeoutMs?: number;
+  /** Serve over TLS (`grpc+tls://`). */
+  readonly tls?: TlsOptions;
+  /** Authentication: on when it has a secret or users (docs/security.md). */
+  readonly auth?: AuthOptions;
+  /**
+   * Allow serving without authentication on an address other than loopback. Without it, such a
+   * start is refused: anyone who can reach the port could read, change and delete everything.
+   */
+  readonly insecure?: boolean;
+}
+
+/** Whether a host name or address only accepts connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 const MAX_INT32 = 2 ** 31 - 1;
+const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+const KEEPALIVE_MS = 60_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
 /** How long shutdown lets finished calls' replies drain before closing idle connections. */
 const SESSION_DRAIN_MS = 200;
 
@@ -60,6 +98,10 @@ export class HangarServer {
     readonly host: string,
     /** The port it listens on. */
     readonly port: number,
+    /** Whether it serves over TLS. */
+    readonly tls: boolean,
+    /** Checks credentials and issues tokens (e.g. the admin token printed at start-up). */
+    readonly authenticator: Authenticator,
   ) {
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
   }
@@ -67,47 +109,69 @@ export class HangarServer {
   /** Opens the store, binds the port and starts serving. */
   static async start(options: HangarServerOptions = {}): Promise<HangarServer> {
     const host = options.host ?? '127.0.0.1';
+    const authenticator = new Authenticator(options.auth, options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+    if (!authenticator.enabled && !isLoopbackHost(host) && !options.insecure) {
+      throw new FailedPreconditionError(
+        `refusing to serve ${host} without authentication: anyone reaching it could read and delete every frame. ` +
+          'Give a secret or users file, bind 127.0.0.1, or pass --insecure to accept the risk',
+      );
+    }
     const connector = options.connector ?? (await defaultConnectorRegistry().create(options.data ?? './hangar-data'));
     await connector.open();
     const container = createContainer(connector, options.engine);
     const engine = container.resolve<HangarEngine>(TOKENS.Engine);
     const codec = container.resolve<ParquetCodec>(TOKENS.Codec);
     const maxMessageBytes = options.maxMessageBytes ?? MAX_INT32;
+    const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     const grpcServer = new Server({
       'grpc.max_receive_message_length': maxMessageBytes,
       'grpc.max_send_message_length': MAX_INT32,
+      'grpc.max_connection_idle_ms': idleTimeoutMs,
+      // Ping quiet connections so dead or vanished peers do not hold calls open.
+      'grpc.keepalive_time_ms': KEEPALIVE_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
     });
     let server: HangarServer | undefined;
-    const context = { engine, requestShutdown: () => setImmediate(() => void server?.close()) };
+    // Handlers only ever hold the authorised view of the engine; guardCalls supplies the principal.
+    const guarded = authorizedEngine(engine);
+    const context = {
+      engine: guarded,
+      requestShutdown: () => {
+        authorize(currentPrincipal(), 'admin', [SERVER], 'shut down the server');
+        setImmediate(() => void server?.close());
+      },
+    };
     const calls = new CallTracker();
-    grpcServer.addService(FLIGHT_SERVICE, calls.track({
-      Handshake: handshakeHandler(),
-      ListFlights: listFlightsHandler(engine),
-      GetFlightInfo: getFlightInfoHandler(engine),
+    grpcServer.addService(FLIGHT_SERVICE, calls.track(guardCalls({
+      ListFlights: listFlightsHandler(guarded),
+      GetFlightInfo: getFlightInfoHandler(guarded),
       PollFlightInfo: unimplementedUnary('PollFlightInfo'),
-      GetSchema: getSchemaHandler(engine),
-      DoGet: doGetHandler(engine),
-      DoPut: doPutHandler(engine),
+      GetSchema: getSchemaHandler(guarded),
+      DoGet: doGetHandler(guarded),
+      DoPut: doPutHandler(guarded, { idleTimeoutMs, ...(options.maxPutBytes !== undefined ? { maxPutBytes: options.maxPutBytes } : {}) }),
       DoExchange: unimplementedStream('DoExchange'),
       DoAction: doActionHandler(context),
       ListActions: listActionsHandler(context),
-    } as never));
+    } as never, authenticator) as never));
+    const credentials = options.tls
+      ? ServerCredentials.createSsl(options.tls.clientCa ?? null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], options.tls.clientCa !== undefined)
+      : ServerCredentials.createInsecure();
     const address = host.includes(':') ? `[${host}]:${options.port ?? 8815}` : `${host}:${options.port ?? 8815}`;
     const port = await new Promise<number>((resolve, reject) =>
-      grpcServer.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      grpcServer.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
     ).catch(async (error: unknown) => {
       await codec.close();
       await connector.close();
       throw error;
     });
-    server = new HangarServer(grpcServer, calls, engine, codec, connector, host, port);
+    server = new HangarServer(grpcServer, calls, engine, codec, connector, host, port, options.tls !== undefined, authenticator);
     return server;
   }
 
-  /** The URI clients connect to, e.g. `grpc://127.0.0.1:8815`. */
+  /** The URI clients connect to, e.g. `grpc://127.0.0.1:8815` (`grpc+tls://` over TLS). */
   get location(): string {
     const host = this.host.includes(':') ? `[${this.host}]` : this.host;
-    return `grpc://${host}:${this.port}`;
+    return `${this.tls ? 'grpc+tls' : 'grpc'}://${host}:${this.port}`;
   }
 
   /** Resolves once the server has shut down (by {@link close} or the `shutdown` action). */

@@ -24,7 +24,7 @@ import pyarrow.flight as fl
 ROOT = Path(__file__).resolve().parents[2]
 MAIN_JS = ROOT / "dist" / "cli" / "main.js"
 NODE = os.environ.get("NODE", "node")
-LISTENING = re.compile(r"^hangar listening on (grpc://127\.0\.0\.1:(\d+))$")
+LISTENING = re.compile(r"^hangar listening on (grpc(?:\+tls)?://127\.0\.0\.1:(\d+))$")
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 
@@ -42,8 +42,17 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 class HangarProcess:
     """One `hangar serve` subprocess bound to 127.0.0.1 on a free port."""
 
-    def __init__(self, data: str | Path, log_dir: Path, label: str = "hangar") -> None:
+    def __init__(
+        self,
+        data: str | Path,
+        log_dir: Path,
+        label: str = "hangar",
+        extra_args: Iterable[str] = (),
+        env: Optional[dict[str, str]] = None,
+    ) -> None:
         self.data = str(data)
+        self.extra_args = list(extra_args)
+        self.env = env
         self.log_path = Path(log_dir) / f"{label}-{os.getpid()}-{time.monotonic_ns()}.stderr.log"
         self.proc: Optional[subprocess.Popen] = None
         self.location: str = ""
@@ -61,8 +70,9 @@ class HangarProcess:
         stderr = open(self.log_path, "wb")
         try:
             self.proc = subprocess.Popen(
-                [NODE, str(MAIN_JS), "serve", "--host", "127.0.0.1", "--port", "0", "--data", self.data],
+                [NODE, str(MAIN_JS), "serve", "--host", "127.0.0.1", "--port", "0", "--data", self.data, *self.extra_args],
                 cwd=str(ROOT),
+                env=None if self.env is None else {**os.environ, **self.env},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=stderr,

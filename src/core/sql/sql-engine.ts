@@ -52,6 +52,12 @@ export interface QueryContext {
   readonly bucket: string;
   /** Aborted when the client goes away: the query is interrupted. */
   readonly signal?: AbortSignal;
+  /**
+   * Which buckets the caller may read. When given, the query may name only frames of such buckets
+   * and CTEs, and no table function (so no `read_parquet` of store files by path): see
+   * {@link assertScopedQuery}. Absent: every bucket is readable.
+   */
+  readonly mayRead?: (bucket: string) => boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -181,6 +187,7 @@ export class SqlEngine {
       await this.views.ensureSchema(context.bucket);
       await connection.run(`SET search_path = ${sqlString(`${sqlIdentifier(context.bucket)},main`)}`);
       const refs = await this.referencedFrames(connection, sql, context.bucket);
+      if (context.mayRead) await assertScopedQuery(connection, sql, context.bucket, context.mayRead, refs);
       for (const ref of refs) releases.push(this.leases.acquire(ref));
       await this.views.refresh(refs);
       const prepared = await connection.prepare(sql);
@@ -232,6 +239,68 @@ export class SqlEngine {
       if (this.views.has(ref) || (await framesOf(target)).has(name)) refs.set(`${target}/${name}`, ref);
     }
     return [...refs.values()];
+  }
+}
+
+/** DuckDB schemas that hold its catalogue, never a bucket's frames. */
+const SYSTEM_SCHEMAS = new Set(['main', 'information_schema', 'pg_catalog', 'temp', 'system']);
+
+/**
+ * Refuses a query that reads anything but frames of readable buckets. It walks DuckDB's own parse
+ * tree (`json_serialize_sql`), not the text: every table reference must be a CTE or a frame of a
+ * readable bucket, and table functions are refused outright (they are how `read_parquet`,
+ * `glob` or `duckdb_views()` would reach files or other buckets' definitions).
+ * @throws PermissionDeniedError (detail type DataFusionError) naming what was refused
+ */
+async function assertScopedQuery(
+  connection: DuckDBConnection,
+  sql: string,
+  bucket: string,
+  mayRead: (bucket: string) => boolean,
+  refs: readonly FrameRef[],
+): Promise<void> {
+  const deny = (message: string): never => {
+    throw new PermissionDeniedError(message, { type: SQL_ERROR_TYPE });
+  };
+  for (const ref of refs) {
+    if (!mayRead(ref.bucket)) deny(`the query names frame '${ref.name}' of bucket '${ref.bucket}', which this token may not read`);
+  }
+  const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${sqlString(sql)})`);
+  const tree = JSON.parse(String(reader.getRows()[0]?.[0])) as { error?: boolean; error_type?: string; error_message?: string };
+  if (tree.error) {
+    // Not a plain SELECT (EXPLAIN, DESCRIBE, …) or not SQL at all: let DuckDB report bad syntax as usual.
+    if (tree.error_type === 'parser') return;
+    deny(`only SELECT queries are available to tokens limited to some buckets (${tree.error_message ?? 'this statement cannot be checked'})`);
+  }
+  const ctes = new Set<string>();
+  const tables: { catalog: string; schema: string; table: string }[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(walk);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    if (record.type === 'TABLE_FUNCTION') {
+      const fn = (record.function as { function_name?: string } | undefined)?.function_name ?? 'a table function';
+      deny(`table functions such as ${fn}() are not available to tokens limited to some buckets; name frames as tables`);
+    }
+    if (record.type === 'BASE_TABLE') {
+      tables.push({ catalog: String(record.catalog_name ?? ''), schema: String(record.schema_name ?? ''), table: String(record.table_name ?? '') });
+    }
+    const cteMap = (record.cte_map as { map?: { key?: string }[] } | undefined)?.map;
+    for (const entry of cteMap ?? []) if (typeof entry.key === 'string') ctes.add(entry.key.toLowerCase());
+    for (const value of Object.values(record)) walk(value);
+  };
+  walk(tree);
+  const framesHere = new Set(refs.filter((ref) => ref.bucket === bucket).map((ref) => ref.name));
+  for (const { catalog, schema, table } of tables) {
+    if (catalog !== '' && catalog !== 'memory') deny(`the query names catalog '${catalog}', which this token may not read`);
+    if (schema === '') {
+      if (ctes.has(table.toLowerCase()) || framesHere.has(table)) continue;
+      deny(`the query names '${table}', which is neither a frame of bucket '${bucket}' nor a CTE`);
+    }
+    if (SYSTEM_SCHEMAS.has(schema) || !mayRead(schema)) deny(`the query names '${schema}.${table}', and this token may not read bucket '${schema}'`);
   }
 }
 

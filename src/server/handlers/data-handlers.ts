@@ -1,7 +1,7 @@
 /** DoGet and DoPut: frames in and out as FlightData streams. */
 import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import type { HangarEngine } from '../../core/engine.js';
-import { CancelledError, InvalidArgumentError } from '../../core/errors.js';
+import { CancelledError, DeadlineExceededError, InvalidArgumentError, ResourceExhaustedError } from '../../core/errors.js';
 import type { IpcMessage } from '../../core/ipc-message.js';
 import { parsePutDescriptor, parseTicket } from '../dataframe-protocol.js';
 import { decodeFlightData, encodeIpcAsFlightData } from '../../flight/flight-data.js';
@@ -30,20 +30,52 @@ function cancellationSignal(call: ServerWritableStream<Buffer, Buffer>): AbortSi
   return controller.signal;
 }
 
+/** Limits of DoPut against hostile or stuck clients. */
+export interface PutLimits {
+  /** Largest total of FlightData bytes one put may send (default: no limit). */
+  readonly maxPutBytes?: number;
+  /** Longest wait for the next message of a put before it fails with DEADLINE_EXCEEDED (default: none). */
+  readonly idleTimeoutMs?: number;
+}
+
+/** The next message of a stream, or DEADLINE_EXCEEDED if none comes within `ms`. */
+async function nextWithin<T>(iterator: AsyncIterator<T>, ms: number | undefined): Promise<IteratorResult<T>> {
+  if (ms === undefined) return iterator.next();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceededError(`the put sent no data for ${ms} ms; it was abandoned and nothing was stored`)), ms);
+  });
+  const pending = iterator.next();
+  // After a timeout the read may still fail when the call is torn down; nobody awaits it then.
+  pending.catch(() => undefined);
+  try {
+    return await Promise.race([pending, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Turns DoPut's FlightData into IPC messages. The descriptor arrives on the first message only;
  * metadata-only messages are skipped. A cancelled call throws instead of ending quietly, so a
- * client that disconnects mid-put never commits a partial frame.
+ * client that disconnects mid-put never commits a partial frame; so does one over the limits.
  */
 async function* ipcMessagesOf(
   call: ServerDuplexStream<Buffer, Buffer>,
   onDescriptor: (descriptor: FlightDescriptor | undefined) => void,
+  limits: PutLimits,
 ): AsyncGenerator<IpcMessage> {
   let first = true;
+  let received = 0;
   // The default async iterator destroys the whole duplex when reading ends, which would drop the
   // PutResult and status still to be written.
-  const incoming = call.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
-  for await (const raw of incoming) {
+  const incoming = (call.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  for (let next = await nextWithin(incoming, limits.idleTimeoutMs); !next.done; next = await nextWithin(incoming, limits.idleTimeoutMs)) {
+    const raw = next.value;
+    received += raw.byteLength;
+    if (limits.maxPutBytes !== undefined && received > limits.maxPutBytes) {
+      throw new ResourceExhaustedError(`the put exceeds the server's limit of ${limits.maxPutBytes} bytes; nothing was stored`);
+    }
     const data = decodeFlightData(raw);
     if (first) {
       onDescriptor(data.flightDescriptor);
@@ -66,10 +98,10 @@ async function* ipcMessagesOf(
 const CANCELLATION_SETTLE_MS = 5;
 
 /** DoPut: stores a frame per the descriptor's put mode and answers with one PutResult. */
-export function doPutHandler(engine: HangarEngine) {
+export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}) {
   return streaming(async (call: ServerDuplexStream<Buffer, Buffer>) => {
     let descriptor: FlightDescriptor | undefined;
-    const messages = ipcMessagesOf(call, (first) => (descriptor = first));
+    const messages = ipcMessagesOf(call, (first) => (descriptor = first), limits);
     // The descriptor rides on the first FlightData: read up to the first IPC message to learn it.
     const head = await messages.next();
     const request = parsePutDescriptor(descriptor);

@@ -1,28 +1,8 @@
-/** Handshake and the RPCs this version does not offer. */
+/** The RPCs this version does not offer. (Handshake is answered by auth/authenticator.ts.) */
 import type { Metadata, ServerDuplexStream, sendUnaryData } from '@grpc/grpc-js';
 import { UnimplementedError } from '../../core/errors.js';
-import { decodeHandshake, encodeHandshake } from '../../flight/flight-messages.js';
 import { toServiceError } from '../status-mapping.js';
 import { failStream } from './call-io.js';
-
-/**
- * Handshake without authentication: answers each request with an empty payload, echoing the
- * protocol version, so clients that always handshake (pyarrow's `authenticate`) proceed.
- */
-export function handshakeHandler() {
-  return (call: ServerDuplexStream<Buffer, Buffer>): void => {
-    call.on('data', (raw: Buffer) => {
-      try {
-        const request = decodeHandshake(raw);
-        call.write(encodeHandshake({ protocolVersion: request.protocolVersion, payload: new Uint8Array(0) }));
-      } catch (error) {
-        failStream(call, error);
-      }
-    });
-    call.on('end', () => call.end());
-    call.on('error', () => undefined);
-  };
-}
 
 /** A unary RPC that answers UNIMPLEMENTED with a message saying so. */
 export function unimplementedUnary(name: string) {

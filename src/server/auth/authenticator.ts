@@ -1,0 +1,173 @@
+/**
+ * Authentication: turns a call's metadata into a {@link Principal}, and runs the Handshake flows
+ * stock Flight clients use (docs/security.md): Basic → Bearer (pyarrow `authenticate_basic_token`,
+ * Go, JDBC) and shoots' token-in-payload → `auth-token-bin`.
+ */
+import { randomBytes } from 'node:crypto';
+import { Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
+import { type JwtClaims, verifyJwt } from '../../core/auth/jwt.js';
+import { mintToken } from '../../core/auth/tokens.js';
+import { type Principal, type Scope, SERVER, UNRESTRICTED, parseScopes } from '../../core/auth/scopes.js';
+import type { UsersFile } from '../../core/auth/users-file.js';
+import { DeadlineExceededError, HangarError, UnauthenticatedError } from '../../core/errors.js';
+import { decodeHandshake, encodeHandshake } from '../../flight/flight-messages.js';
+import { failStream } from '../handlers/call-io.js';
+
+/** Authentication settings of a server. Authentication is on when a secret or a users file is given. */
+export interface AuthOptions {
+  /** The HS256 key tokens are signed and checked with. Without it (but with users) a random key is used per run. */
+  readonly secret?: Buffer | string;
+  /** Users who may log in with a password (Basic authentication on Handshake). */
+  readonly users?: UsersFile;
+  /** Lifetime of tokens issued by Handshake, in seconds (default 12 h). */
+  readonly tokenTtlSeconds?: number;
+}
+
+const DEFAULT_TOKEN_TTL_SECONDS = 12 * 3600;
+
+/** Checks credentials and issues tokens. */
+export class Authenticator {
+  private readonly secret: Buffer;
+  private readonly ttlSeconds: number;
+
+  /**
+   * @param options - secret, users and token lifetime; with neither secret nor users, every call is {@link UNRESTRICTED}
+   * @param handshakeTimeoutMs - a Handshake not finished within this long fails with DEADLINE_EXCEEDED
+   */
+  constructor(
+    private readonly options: AuthOptions = {},
+    private readonly handshakeTimeoutMs = 5 * 60_000,
+  ) {
+    this.secret = options.secret === undefined ? randomBytes(32) : Buffer.from(options.secret);
+    this.ttlSeconds = options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+  }
+
+  /** Whether calls must authenticate. */
+  get enabled(): boolean {
+    return this.options.secret !== undefined || this.options.users !== undefined;
+  }
+
+  /** Signs a token for `subject` with `scopes`, valid for `ttlSeconds` (default: the configured lifetime). */
+  issue(subject: string, scopes: readonly Scope[], ttlSeconds = this.ttlSeconds): string {
+    return mintToken(this.secret, subject, scopes, ttlSeconds);
+  }
+
+  /**
+   * The caller of a (non-Handshake) call: from `authorization: Bearer TOKEN`, else `auth-token-bin`.
+   * @throws UnauthenticatedError when authentication is on and no valid token came
+   */
+  principalOf(metadata: Metadata): Principal {
+    if (!this.enabled) return UNRESTRICTED;
+    const authorization = String(metadata.get('authorization')[0] ?? '');
+    if (authorization) {
+      const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
+      if (!bearer) throw new UnauthenticatedError('send "authorization: Bearer TOKEN"; exchange a password for a token with Handshake (Basic) first');
+      return this.principalOfToken(bearer[1]!);
+    }
+    const legacy = metadata.get('auth-token-bin')[0];
+    if (legacy !== undefined) return this.principalOfToken(Buffer.from(legacy).toString('utf8'));
+    throw new UnauthenticatedError('this server requires authentication: send "authorization: Bearer TOKEN" (or log in with Handshake)');
+  }
+
+  /**
+   * Verifies a token and builds its principal. A token with `type: "admin"` (shoots' admin token)
+   * is an administrator; otherwise the `scope` claim lists the grants.
+   * @throws UnauthenticatedError for an invalid token
+   */
+  principalOfToken(token: string): Principal {
+    const claims = verifyJwt(token, this.secret);
+    return principalOfClaims(claims);
+  }
+
+  /** The Handshake handler: answers the credential flows, or (authentication off) echoes empty payloads. */
+  handshakeHandler(): (call: ServerDuplexStream<Buffer, Buffer>) => void {
+    return (call) => {
+      const header = this.headerLogin(call.metadata);
+      let payloadToken: string | undefined;
+      let failed = false;
+      const fail = (error: unknown): void => {
+        if (failed) return;
+        failed = true;
+        clearTimeout(timer);
+        failStream(call, error);
+      };
+      // A client that opens a Handshake and never finishes it must not hold it open forever.
+      const timer = setTimeout(() => fail(new DeadlineExceededError(`the Handshake did not finish within ${this.handshakeTimeoutMs} ms`)), this.handshakeTimeoutMs);
+      for (const event of ['close', 'cancelled', 'finish']) call.on(event, () => clearTimeout(timer));
+      call.on('data', (raw: Buffer) => {
+        try {
+          const request = decodeHandshake(raw);
+          let payload: Uint8Array = new Uint8Array(0);
+          if (this.enabled && request.payload.byteLength > 0) {
+            // shoots (and pyarrow ClientAuthHandler clients) send their token as the payload and then
+            // send it back in `auth-token-bin`; the payload answered is the token to send.
+            const token = Buffer.from(request.payload).toString('utf8');
+            this.principalOfToken(token);
+            payloadToken = token;
+            payload = request.payload;
+          }
+          call.write(encodeHandshake({ protocolVersion: request.protocolVersion, payload }));
+        } catch (error) {
+          fail(error);
+        }
+      });
+      call.on('end', () => {
+        header.then(
+          (bearer) => {
+            if (failed) return;
+            if (this.enabled && bearer === undefined && payloadToken === undefined) {
+              fail(new UnauthenticatedError('Handshake carried no credentials: send "authorization: Basic …" or a token as the payload'));
+              return;
+            }
+            clearTimeout(timer);
+            const trailers = new Metadata();
+            if (bearer) trailers.set('authorization', `Bearer ${bearer}`);
+            call.end(trailers);
+          },
+          fail,
+        );
+      });
+      call.on('error', () => undefined);
+      // Headers go out as soon as the credentials are checked: Go's client reads them there.
+      header.then((bearer) => {
+        if (bearer === undefined || failed) return;
+        const headers = new Metadata();
+        headers.set('authorization', `Bearer ${bearer}`);
+        call.sendMetadata(headers);
+      }, fail);
+    };
+  }
+
+  /**
+   * Checks an `authorization` header sent on Handshake: Basic (padded or unpadded base64) is
+   * exchanged for a new token; Bearer is checked and echoed. Resolves to the token to return.
+   */
+  private async headerLogin(metadata: Metadata): Promise<string | undefined> {
+    const authorization = String(metadata.get('authorization')[0] ?? '');
+    if (!authorization || !this.enabled) return undefined;
+    const [scheme = '', value = ''] = authorization.split(/\s+/, 2);
+    if (/^bearer$/i.test(scheme)) {
+      this.principalOfToken(value);
+      return value;
+    }
+    if (!/^basic$/i.test(scheme)) throw new UnauthenticatedError(`unsupported authorization scheme '${scheme}'; use Basic or Bearer`);
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new UnauthenticatedError('malformed Basic credentials: expected base64(user:password)');
+    const user = decoded.slice(0, colon);
+    const scopes = await this.options.users?.check(user, decoded.slice(colon + 1));
+    if (!scopes) throw new UnauthenticatedError('wrong user name or password');
+    return this.issue(user, scopes);
+  }
+}
+
+/** The principal a token's claims describe. */
+export function principalOfClaims(claims: JwtClaims): Principal {
+  const subject = typeof claims.sub === 'string' ? claims.sub : claims.type === 'admin' ? 'admin' : 'token';
+  if (claims.type === 'admin') return { subject, scopes: [{ access: 'admin', bucket: SERVER }] };
+  try {
+    return { subject, scopes: parseScopes(typeof claims.scope === 'string' ? claims.scope : '') };
+  } catch (error) {
+    throw new UnauthenticatedError(`token has a malformed scope claim: ${error instanceof HangarError ? error.message : String(error)}`);
+  }
+}

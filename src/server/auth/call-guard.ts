@@ -1,0 +1,119 @@
+/**
+ * The one place authorisation is enforced. Every RPC handler is wrapped so that it runs only after
+ * its caller is authenticated, with the caller as the current principal; the engine handlers see
+ * is an {@link authorizedEngine} that checks that principal's scopes on every operation. A handler
+ * cannot forget the check: the only engine it holds refuses to work without a principal.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { EventEmitter } from 'node:events';
+import type { Metadata, sendUnaryData } from '@grpc/grpc-js';
+import { type Access, type Principal, allows, authorize } from '../../core/auth/scopes.js';
+import type { HangarEngine } from '../../core/engine.js';
+import { HangarError } from '../../core/errors.js';
+import type { FrameRef } from '../../core/names.js';
+import type { QueryContext } from '../../core/sql/sql-engine.js';
+import { toServiceError } from '../status-mapping.js';
+import { failStream } from '../handlers/call-io.js';
+import type { Authenticator } from './authenticator.js';
+
+type AnyCall = EventEmitter & { metadata: Metadata; cancelled?: boolean };
+type AnyHandler = (call: AnyCall, callback?: sendUnaryData<Buffer>) => void;
+
+const principals = new AsyncLocalStorage<Principal>();
+
+/**
+ * The principal of the call being handled.
+ * @throws HangarError (INTERNAL) outside a guarded call: fail closed rather than run unchecked
+ */
+export function currentPrincipal(): Principal {
+  const principal = principals.getStore();
+  if (!principal) throw new HangarError('INTERNAL', 'internal error: an operation ran outside an authenticated call', { type: 'InternalError' });
+  return principal;
+}
+
+/**
+ * Wraps every handler so the call's metadata is authenticated first (UNAUTHENTICATED if that
+ * fails) and the handler runs with the principal; adds Handshake, which the authenticator answers.
+ */
+export function guardCalls(implementation: Record<string, AnyHandler>, authenticator: Authenticator): Record<string, AnyHandler> {
+  const guarded: Record<string, AnyHandler> = { Handshake: authenticator.handshakeHandler() as unknown as AnyHandler };
+  for (const [name, handler] of Object.entries(implementation)) {
+    if (name === 'Handshake') throw new HangarError('INTERNAL', 'internal error: Handshake belongs to the authenticator', { type: 'InternalError' });
+    guarded[name] = (call, callback) => {
+      let principal: Principal;
+      try {
+        principal = authenticator.principalOf(call.metadata);
+      } catch (error) {
+        if (callback) callback(toServiceError(error, call.metadata), null);
+        else failStream(call as never, error);
+        return;
+      }
+      principals.run(principal, () => handler(call, callback));
+    };
+  }
+  return guarded;
+}
+
+/** What one engine operation needs: an access on some buckets, or a filtered result. */
+type Rule = (args: unknown[]) => { access: Access; buckets: string[] };
+
+const frameRule =
+  (access: Access): Rule =>
+  (args) => ({ access, buckets: [(args[0] as FrameRef).bucket] });
+const queryRule: Rule = (args) => ({ access: 'read', buckets: [(args[1] as QueryContext).bucket] });
+
+/** Each engine method handlers may call, with what it needs. Methods not listed are refused. */
+const RULES: Readonly<Record<string, Rule>> = {
+  stat: frameRule('read'),
+  read: frameRule('read'),
+  put: frameRule('write'),
+  delete: frameRule('write'),
+  list: (args) => ({ access: 'read', buckets: [args[0] as string] }),
+  deleteBucket: (args) => ({ access: 'admin', buckets: [args[0] as string] }),
+  query: queryRule,
+  querySchema: queryRule,
+  buckets: () => ({ access: 'read', buckets: [] }),
+};
+
+const OPERATION_NAMES: Readonly<Record<string, string>> = {
+  stat: 'describe frames',
+  read: 'read frames',
+  put: 'write frames',
+  delete: 'delete frames',
+  list: 'list frames',
+  deleteBucket: 'delete buckets',
+  query: 'query',
+  querySchema: 'query',
+};
+
+/**
+ * The engine as handlers see it: each operation is authorised against {@link currentPrincipal};
+ * bucket listings are filtered to readable buckets; SQL gets the readable-bucket predicate, so a
+ * query cannot name (or join into) a frame of another bucket.
+ */
+export function authorizedEngine(engine: HangarEngine): HangarEngine {
+  return new Proxy(engine, {
+    get(target, property) {
+      const name = String(property);
+      const rule = RULES[name];
+      if (!rule) {
+        return () => {
+          throw new HangarError('INTERNAL', `internal error: engine.${name} has no authorisation rule`, { type: 'InternalError' });
+        };
+      }
+      return async (...args: unknown[]) => {
+        const principal = currentPrincipal();
+        const { access, buckets } = rule(args);
+        authorize(principal, access, buckets, OPERATION_NAMES[name] ?? name);
+        if (name === 'buckets') return (await engine.buckets()).filter((bucket) => allows(principal, 'read', bucket));
+        if (name === 'query' || name === 'querySchema') {
+          const context = args[1] as QueryContext;
+          // A principal that may read every bucket needs no per-table checks.
+          const scoped: QueryContext = allows(principal, 'read', '*') ? context : { ...context, mayRead: (bucket: string) => allows(principal, 'read', bucket) };
+          return name === 'query' ? engine.query(args[0] as string, scoped) : engine.querySchema(args[0] as string, scoped);
+        }
+        return (target as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!.apply(target, args);
+      };
+    },
+  });
+}
