@@ -100,7 +100,15 @@ export class S3Connector extends Connector {
       retryMode: o.retryMode,
       requestHandler: { connectionTimeout: o.connectionTimeoutMs },
     });
-    await this.call('open the store', (s3) => s3.send(new sdk.HeadBucketCommand({ Bucket: o.bucket })));
+    await this.call('open the store', async (s3) => {
+      try {
+        return await s3.send(new sdk.HeadBucketCommand({ Bucket: o.bucket }));
+      } catch (error) {
+        // HEAD responses have no body, so a missing bucket arrives as a bare 404 'NotFound'.
+        if (isMissing(error)) throw Object.assign(new Error(`bucket ${o.bucket} does not exist`), { name: 'NoSuchBucket', cause: error });
+        throw error;
+      }
+    });
     this.conditional = o.conditionalWrites === 'off' ? false : await this.probeConditionalWrites();
     if (!this.conditional && o.conditionalWrites === 'on') {
       throw toS3HangarError(new Error('the store ignores If-None-Match on PutObject'), 'open the store with conditionalWrites=on', this.location);
@@ -365,7 +373,7 @@ export class S3Connector extends Connector {
     if (this.knownBuckets.has(bucket)) return;
     const { PutObjectCommand } = this.sdk!;
     await this.call(`create bucket '${bucket}'`, (s3) =>
-      s3.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: `${this.options.root}${BUCKET_MARKERS}${bucket}`, Body: '' })),
+      s3.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: `${this.options.root}${BUCKET_MARKERS}${bucket}`, Body: new Uint8Array(0), ContentLength: 0 })),
     );
     this.knownBuckets.add(bucket);
   }
