@@ -12,9 +12,21 @@ import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } 
 import type { FrameRef } from '../../core/names.js';
 import { Connector, type ConnectorCapabilities } from '../connector.js';
 import { type ResolvedS3Options, type S3ConnectorOptions, resolveS3Options } from './s3-config.js';
+import { ManifestCache } from './manifest-cache.js';
 import { isMissing, isPreconditionFailed, toS3HangarError } from './s3-errors.js';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
+
+/** One object of a listing. */
+interface ListedObject {
+  readonly key: string;
+  readonly etag: string | undefined;
+}
+
+/** A frame's current manifest object. */
+interface ManifestObject extends ListedObject {
+  readonly version: number;
+}
 
 const MANIFEST_DIGITS = 12;
 /** Bucket markers live under a name no Hangar bucket can have (`~` is not a name character). */
@@ -63,6 +75,7 @@ export class S3Connector extends Connector {
   private readonly knownBuckets = new Set<string>();
   /** Segment keys written by this instance and not yet referenced by a committed manifest. */
   private readonly uncommitted = new Set<string>();
+  private readonly manifests = new ManifestCache();
 
   /** @param options - the bucket, prefix, endpoint and tuning; see docs/connectors.md */
   constructor(options: S3ConnectorOptions) {
@@ -179,7 +192,7 @@ export class S3Connector extends Connector {
   }
 
   /** Every key under a prefix, page by page (ListObjectsV2 is strongly consistent on S3). */
-  private async *listKeys(prefix: string): AsyncGenerator<string[]> {
+  private async *listObjects(prefix: string): AsyncGenerator<ListedObject[]> {
     const { ListObjectsV2Command } = this.sdk!;
     let token: string | undefined;
     do {
@@ -190,7 +203,7 @@ export class S3Connector extends Connector {
           ...(token ? { ContinuationToken: token } : {}),
         })),
       );
-      yield (page.Contents ?? []).flatMap((object) => (object.Key ? [object.Key] : []));
+      yield (page.Contents ?? []).flatMap((object) => (object.Key ? [{ key: object.Key, etag: object.ETag }] : []));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }
@@ -211,15 +224,31 @@ export class S3Connector extends Connector {
   }
 
   /** The frame's highest manifest version and its key, or undefined. */
-  private async latestManifest(ref: FrameRef): Promise<{ key: string; version: number } | undefined> {
-    let best: { key: string; version: number } | undefined;
-    for await (const keys of this.listKeys(`${this.frameRoot(ref)}manifests/`)) {
-      for (const key of keys) {
+  private async latestManifest(ref: FrameRef): Promise<ManifestObject | undefined> {
+    let best: ManifestObject | undefined;
+    for await (const objects of this.listObjects(`${this.frameRoot(ref)}manifests/`)) {
+      for (const { key, etag } of objects) {
         const version = manifestVersion(key);
-        if (version !== undefined && (!best || version > best.version)) best = { key, version };
+        if (version !== undefined && (!best || version > best.version)) best = { key, etag, version };
       }
     }
     return best;
+  }
+
+  /** Reads a listed manifest object, from the cache when its ETag matches; undefined if it is gone. */
+  private async readManifest(object: ListedObject, name: string): Promise<FrameManifest | undefined> {
+    const cached = this.manifests.get(object.key, object.etag);
+    if (cached) return cached;
+    const { GetObjectCommand } = this.sdk!;
+    try {
+      const response = await this.client().send(new GetObjectCommand({ Bucket: this.options.bucket, Key: object.key }));
+      const manifest = decodeManifest(await response.Body!.transformToByteArray(), `s3://${this.options.bucket}/${object.key}`);
+      this.manifests.set(object.key, response.ETag, manifest);
+      return manifest;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw toS3HangarError(error, `read the manifest of '${name}'`, this.location);
+    }
   }
 
   private async getObject(key: string, what: string): Promise<Uint8Array | undefined> {
@@ -299,8 +328,8 @@ export class S3Connector extends Connector {
     for (let attempt = 0; attempt < 2; attempt++) {
       const latest = await this.latestManifest(ref);
       if (!latest) return undefined;
-      const bytes = await this.getObject(latest.key, `read the manifest of '${ref.name}'`);
-      if (bytes) return decodeManifest(bytes, `s3://${this.options.bucket}/${latest.key}`);
+      const manifest = await this.readManifest(latest, ref.name);
+      if (manifest) return manifest;
     }
     return undefined;
   }
@@ -310,28 +339,27 @@ export class S3Connector extends Connector {
    * listing per frame, then GETs the current manifests with at most `listConcurrency` in flight.
    */
   override async getManifests(bucket: string, names: readonly string[]): Promise<Map<string, FrameManifest>> {
-    const latest = names.length > 1 ? await this.latestManifestsIn(bucket) : new Map<string, { key: string }>();
+    const latest = names.length > 1 ? await this.latestManifestsIn(bucket) : new Map<string, ManifestObject>();
     const found = await mapLimited(names, this.options.listConcurrency, async (name) => {
       const known = latest.get(name);
-      const bytes = known ? await this.getObject(known.key, `read the manifest of '${name}'`) : undefined;
-      // Deleted or replaced since the listing (or a single name): read it the careful way.
-      const manifest = bytes ? decodeManifest(bytes, `s3://${this.options.bucket}/${known!.key}`) : await this.getManifest({ bucket, name });
+      // Deleted since the listing (or a single name): read it the careful way.
+      const manifest = (known && (await this.readManifest(known, name))) || (await this.getManifest({ bucket, name }));
       return [name, manifest] as const;
     });
     return new Map(found.flatMap(([name, manifest]) => (manifest ? [[name, manifest] as const] : [])));
   }
 
   /** The highest manifest key of every frame in a bucket, from one paginated listing of its keys. */
-  private async latestManifestsIn(bucket: string): Promise<Map<string, { key: string; version: number }>> {
+  private async latestManifestsIn(bucket: string): Promise<Map<string, ManifestObject>> {
     const prefix = `${this.options.root}${bucket}/`;
-    const latest = new Map<string, { key: string; version: number }>();
-    for await (const keys of this.listKeys(prefix)) {
-      for (const key of keys) {
+    const latest = new Map<string, ManifestObject>();
+    for await (const objects of this.listObjects(prefix)) {
+      for (const { key, etag } of objects) {
         const version = manifestVersion(key);
         if (version === undefined) continue;
         const name = key.slice(prefix.length, key.indexOf('/', prefix.length));
         const best = latest.get(name);
-        if (!best || version > best.version) latest.set(name, { key, version });
+        if (!best || version > best.version) latest.set(name, { key, etag, version });
       }
     }
     return latest;
@@ -351,14 +379,16 @@ export class S3Connector extends Connector {
       }
       await this.ensureBucketMarker(ref.bucket);
       const { PutObjectCommand } = this.sdk!;
+      const key = this.manifestKey(ref, manifest.version);
       try {
-        await this.client().send(new PutObjectCommand({
+        const { ETag } = await this.client().send(new PutObjectCommand({
           Bucket: this.options.bucket,
-          Key: this.manifestKey(ref, manifest.version),
+          Key: key,
           Body: encodeManifest(manifest),
           ContentType: 'application/json',
           ...(this.conditional ? { IfNoneMatch: '*' } : {}),
         }));
+        this.manifests.set(key, ETag, manifest);
       } catch (error) {
         if (isPreconditionFailed(error)) {
           throw new ConflictError(`another writer committed version ${manifest.version} of '${ref.name}' first; retry`);
@@ -387,8 +417,9 @@ export class S3Connector extends Connector {
     for (const key of this.uncommitted) if (key.startsWith(prefix)) this.uncommitted.delete(key);
     const manifests: { key: string; version: number }[] = [];
     const others: string[] = [];
-    for await (const keys of this.listKeys(prefix)) {
-      for (const key of keys) {
+    this.manifests.forget(prefix);
+    for await (const objects of this.listObjects(prefix)) {
+      for (const { key } of objects) {
         const version = manifestVersion(key);
         if (version === undefined) others.push(key);
         else manifests.push({ key, version });
@@ -414,7 +445,7 @@ export class S3Connector extends Connector {
   async listBuckets(): Promise<string[]> {
     const prefix = `${this.options.root}${BUCKET_MARKERS}`;
     const names: string[] = [];
-    for await (const keys of this.listKeys(prefix)) names.push(...keys.map((key) => key.slice(prefix.length)));
+    for await (const objects of this.listObjects(prefix)) names.push(...objects.map(({ key }) => key.slice(prefix.length)));
     return names;
   }
 
@@ -432,8 +463,9 @@ export class S3Connector extends Connector {
     for (const key of this.uncommitted) if (key.startsWith(prefix)) this.uncommitted.delete(key);
     const manifests: string[] = [];
     const others: string[] = [];
-    for await (const keys of this.listKeys(prefix)) {
-      for (const key of keys) (manifestVersion(key) === undefined ? others : manifests).push(key);
+    this.manifests.forget(prefix);
+    for await (const objects of this.listObjects(prefix)) {
+      for (const { key } of objects) (manifestVersion(key) === undefined ? others : manifests).push(key);
     }
     await this.deleteKeys(manifests);
     await this.deleteKeys(others);
