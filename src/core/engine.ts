@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Schema } from 'apache-arrow';
 import type { Connector } from '../connectors/connector.js';
-import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFoundError } from './errors.js';
+import { AlreadyExistsError, BucketNotEmptyError, ConflictError, InvalidArgumentError, NotFoundError } from './errors.js';
 import type { FrameInfo, PutSummary } from './frame-info.js';
 import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from './ipc-message.js';
@@ -67,6 +67,12 @@ export interface FrameStream {
 }
 
 const MiB = 1024 * 1024;
+/**
+ * Commit attempts of one put. Within a process the commit lock rules out conflicts, so a
+ * ConflictError means another process committed first: the put re-reads the frame and commits its
+ * already stored segments on top (an append stays an append; mode `error` then reports the frame).
+ */
+const COMMIT_ATTEMPTS = 8;
 
 /** The engine. One per server; safe for concurrent use. */
 export class HangarEngine {
@@ -260,30 +266,50 @@ export class HangarEngine {
     bytesWritten: number,
   ): Promise<PutSummary> {
     return this.commitLock.run(frameKey(ref), async () => {
-      const current = await this.connector.getManifest(ref);
-      if (current && mode === 'error') {
-        throw frameExists(ref);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.commitOnce(ref, mode, schema, schemaHeader, written, rowsWritten, bytesWritten);
+        } catch (error) {
+          if (!(error instanceof ConflictError) || attempt >= COMMIT_ATTEMPTS) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+        }
       }
-      const appending = current !== undefined && mode === 'append';
-      if (appending) assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), schema);
-      const timeColumn = appending ? frameTimeColumn(current) : timeColumnOf(schema);
-      // A concurrent commit may have changed which column is the time column since the put began:
-      // statistics of another column would prune wrongly, so those segments keep none.
-      const segments = timeColumn === written.timeColumn ? written.segments : written.segments.map(withoutTimeStatistics);
-      const manifest: FrameManifest = {
-        format: 1,
-        version: (current?.version ?? 0) + 1,
-        committedAt: new Date().toISOString(),
-        schema: appending ? current.schema : Buffer.from(schemaHeader).toString('base64'),
-        rows: (appending ? current.rows : 0) + rowsWritten,
-        bytes: (appending ? current.bytes : 0) + bytesWritten,
-        segments: appending ? [...current.segments, ...segments] : segments,
-        ...(timeColumn === undefined ? {} : { timeColumn }),
-      };
-      await this.connector.commitManifest(ref, manifest);
-      if (current && !appending) this.leases.collect(ref, segmentObjectIds(current.segments));
-      return { bucket: ref.bucket, name: ref.name, rowsWritten, rows: manifest.rows, version: manifest.version };
     });
+  }
+
+  /** One compare-and-swap attempt of {@link commit}, under the frame's commit lock. */
+  private async commitOnce(
+    ref: FrameRef,
+    mode: PutMode,
+    schema: Schema,
+    schemaHeader: Uint8Array,
+    written: { segments: SegmentEntry[]; timeColumn: string | undefined },
+    rowsWritten: number,
+    bytesWritten: number,
+  ): Promise<PutSummary> {
+    const current = await this.connector.getManifest(ref);
+    if (current && mode === 'error') {
+      throw frameExists(ref);
+    }
+    const appending = current !== undefined && mode === 'append';
+    if (appending) assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), schema);
+    const timeColumn = appending ? frameTimeColumn(current) : timeColumnOf(schema);
+    // A concurrent commit may have changed which column is the time column since the put began:
+    // statistics of another column would prune wrongly, so those segments keep none.
+    const segments = timeColumn === written.timeColumn ? written.segments : written.segments.map(withoutTimeStatistics);
+    const manifest: FrameManifest = {
+      format: 1,
+      version: (current?.version ?? 0) + 1,
+      committedAt: new Date().toISOString(),
+      schema: appending ? current.schema : Buffer.from(schemaHeader).toString('base64'),
+      rows: (appending ? current.rows : 0) + rowsWritten,
+      bytes: (appending ? current.bytes : 0) + bytesWritten,
+      segments: appending ? [...current.segments, ...segments] : segments,
+      ...(timeColumn === undefined ? {} : { timeColumn }),
+    };
+    await this.connector.commitManifest(ref, manifest);
+    if (current && !appending) this.leases.collect(ref, segmentObjectIds(current.segments));
+    return { bucket: ref.bucket, name: ref.name, rowsWritten, rows: manifest.rows, version: manifest.version };
   }
 
   /**
