@@ -33,6 +33,8 @@ const MANIFEST_DIGITS = 12;
 const BUCKET_MARKERS = '~buckets/';
 /** Probe objects of the conditional-write check at open. */
 const PROBES = '~probe/';
+/** How long getManifests may reuse the listing of the listFrames call that preceded it. */
+const LISTING_REUSE_MS = 2000;
 /** DeleteObjects takes at most this many keys. */
 const DELETE_BATCH = 1000;
 
@@ -76,6 +78,12 @@ export class S3Connector extends Connector {
   /** Segment keys written by this instance and not yet referenced by a committed manifest. */
   private readonly uncommitted = new Set<string>();
   private readonly manifests = new ManifestCache();
+  /**
+   * The last listFrames listing. The engine lists a bucket with listFrames and then getManifests of
+   * those names; the next getManifests (within 2 s) reuses it once, which halves the requests. Any
+   * commit or delete by this instance drops it, so this process always reads its own writes.
+   */
+  private recentListing: { readonly bucket: string; readonly at: number; readonly latest: Map<string, ManifestObject> } | undefined;
 
   /** @param options - the bucket, prefix, endpoint and tuning; see docs/connectors.md */
   constructor(options: S3ConnectorOptions) {
@@ -339,7 +347,10 @@ export class S3Connector extends Connector {
    * listing per frame, then GETs the current manifests with at most `listConcurrency` in flight.
    */
   override async getManifests(bucket: string, names: readonly string[]): Promise<Map<string, FrameManifest>> {
-    const latest = names.length > 1 ? await this.latestManifestsIn(bucket) : new Map<string, ManifestObject>();
+    const recent = this.recentListing;
+    this.recentListing = undefined; // used once, by the call that follows listFrames
+    const reusable = recent?.bucket === bucket && Date.now() - recent.at < LISTING_REUSE_MS;
+    const latest = reusable ? recent.latest : names.length > 1 ? await this.latestManifestsIn(bucket) : new Map<string, ManifestObject>();
     const found = await mapLimited(names, this.options.listConcurrency, async (name) => {
       const known = latest.get(name);
       // Deleted since the listing (or a single name): read it the careful way.
@@ -372,6 +383,7 @@ export class S3Connector extends Connector {
    * writes the check-then-put is atomic only within this process (see docs/connectors.md).
    */
   async commitManifest(ref: FrameRef, manifest: FrameManifest): Promise<void> {
+    this.recentListing = undefined;
     await this.commits.run(`${ref.bucket}/${ref.name}`, async () => {
       const current = (await this.latestManifest(ref))?.version ?? 0;
       if (current !== manifest.version - 1) {
@@ -396,6 +408,8 @@ export class S3Connector extends Connector {
         throw toS3HangarError(error, `commit '${ref.name}'`, this.location);
       }
       for (const id of segmentObjectIds(manifest.segments)) this.uncommitted.delete(this.segmentKey(ref, id));
+    }).finally(() => {
+      this.recentListing = undefined; // a listing taken during the commit may predate it
     });
   }
 
@@ -413,6 +427,7 @@ export class S3Connector extends Connector {
    * moment, never falling back to an older version), then its segments.
    */
   async deleteFrame(ref: FrameRef): Promise<void> {
+    this.recentListing = undefined;
     const prefix = this.frameRoot(ref);
     for (const key of this.uncommitted) if (key.startsWith(prefix)) this.uncommitted.delete(key);
     const manifests: { key: string; version: number }[] = [];
@@ -438,7 +453,9 @@ export class S3Connector extends Connector {
    * delimiter listings, which some S3-compatible servers get wrong for nested keys.
    */
   async listFrames(bucket: string): Promise<string[]> {
-    return [...(await this.latestManifestsIn(bucket)).keys()];
+    const latest = await this.latestManifestsIn(bucket);
+    this.recentListing = { bucket, at: Date.now(), latest };
+    return [...latest.keys()];
   }
 
   /** Buckets that have a marker: written by createBucket or by the first commit into the bucket. */
@@ -457,6 +474,7 @@ export class S3Connector extends Connector {
 
   /** Removes the marker first (the bucket leaves listings at once), then every frame's manifests, then the rest. */
   async deleteBucket(bucket: string): Promise<void> {
+    this.recentListing = undefined;
     this.knownBuckets.delete(bucket);
     await this.deleteKeys([`${this.options.root}${BUCKET_MARKERS}${bucket}`]);
     const prefix = `${this.options.root}${bucket}/`;
