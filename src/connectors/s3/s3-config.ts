@@ -42,22 +42,35 @@ export interface S3ConnectorOptions {
   readonly listConcurrency?: number;
 }
 
-/** Options with every default applied. */
+/** Options with every default applied; each member means what it does in {@link S3ConnectorOptions}. */
 export interface ResolvedS3Options {
+  /** The S3 bucket. */
   readonly bucket: string;
   /** Normalised key prefix: empty, or ending in `/`. */
   readonly root: string;
+  /** Custom endpoint, or undefined for AWS. */
   readonly endpoint: string | undefined;
+  /** Region, or undefined to let the SDK's chain (profile) decide. */
   readonly region: string | undefined;
+  /** Path-style addressing. */
   readonly forcePathStyle: boolean;
+  /** Explicit credentials, or undefined for the AWS chain. */
   readonly credentials: S3ConnectorOptions['credentials'];
+  /** Attempts per request. */
   readonly maxAttempts: number;
+  /** The SDK's retry strategy. */
   readonly retryMode: 'standard' | 'adaptive';
+  /** TCP connection timeout in milliseconds. */
   readonly connectionTimeoutMs: number;
+  /** Segments above this many bytes use multipart uploads (never below `partSize`). */
   readonly multipartThreshold: number;
+  /** Multipart part size in bytes. */
   readonly partSize: number;
+  /** Parts in flight per upload. */
   readonly uploadConcurrency: number;
+  /** Use of conditional writes. */
   readonly conditionalWrites: ConditionalWritesMode;
+  /** Manifest reads in flight when listing. */
   readonly listConcurrency: number;
 }
 
