@@ -63,73 +63,92 @@ def timed_sql(client: flight.FlightClient, sql: str) -> float:
     return time.perf_counter() - t0
 
 
+def bench_put_get_sql(endpoint: str, workdir: Path, args: argparse.Namespace) -> dict:
+    """bench/put_get.py on the S3 location, then SQL on a fresh server: cold segment cache, then warm."""
+    put_get_json = workdir / "put-get.json"
+    subprocess.run([sys.executable, str(REPO / "bench" / "put_get.py"), "--rows", str(args.rows),
+                    "--runs", str(args.runs), "--data", location(endpoint, "putget"), "--json", str(put_get_json)],
+                   check=True)
+    results = {"put_get": json.loads(put_get_json.read_text())}
+    server = ServerProcess("hangar", location(endpoint, "putget"), workdir / "sql.log", [])
+    try:
+        client = flight.FlightClient(server.location)
+        sql = f"SELECT count(*) AS n, avg(f0) AS f0 FROM {FRAME_NAME}"
+        cold = timed_sql(client, sql)
+        warm = [timed_sql(client, sql) for _ in range(args.runs)]
+        results["sql"] = {"query": sql, "cold_seconds": cold, "warm_seconds": warm,
+                          "warm_median_seconds": statistics.median(warm)}
+        print(f"SQL over S3: cold cache {cold:.2f} s, warm cache median {statistics.median(warm):.3f} s")
+    finally:
+        server.stop()
+    return results
+
+
+def bench_list(endpoint: str, workdir: Path, args: argparse.Namespace) -> dict:
+    """Puts N small frames through one server (16 clients), then times ListFlights on it (warm
+    manifest cache) and on a fresh server (cold: every manifest is read once)."""
+    small = pa.table({"x": pa.array([1, 2, 3], pa.int64())})
+    store = location(endpoint, "list")
+
+    def timed_list(server: ServerProcess) -> float:
+        client = flight.FlightClient(server.location)
+        t0 = time.perf_counter()
+        count = sum(1 for _ in client.list_flights())
+        seconds = time.perf_counter() - t0
+        client.close()
+        assert count == args.frames, count
+        return seconds
+
+    server = ServerProcess("hangar", store, workdir / "list.log", [])
+    try:
+        def put_one(i: int) -> None:
+            c = flight.FlightClient(server.location)
+            command = json.dumps({"name": f"frame_{i:05d}", "mode": "replace", "bucket": None}).encode()
+            writer, _ = c.do_put(flight.FlightDescriptor.for_command(command), small.schema)
+            writer.write_table(small)
+            writer.close()
+            c.close()
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(put_one, range(args.frames)))
+        fill = time.perf_counter() - t0
+        print(f"put {args.frames} small frames in {fill:.1f} s ({args.frames / fill:,.0f} puts/s, 16 clients)")
+        warm = [timed_list(server) for _ in range(args.runs)]
+    finally:
+        server.stop()
+    server = ServerProcess("hangar", store, workdir / "list-cold.log", [])
+    try:
+        cold = timed_list(server)
+        again = timed_list(server)
+    finally:
+        server.stop()
+    print(f"list {args.frames} frames: warm median {statistics.median(warm):.2f} s over {args.runs} runs; "
+          f"fresh server {cold:.2f} s, then {again:.2f} s")
+    return {"list": {"frames": args.frames, "fill_seconds": fill, "warm_seconds": warm,
+                     "warm_median_seconds": statistics.median(warm), "fresh_server_first_seconds": cold,
+                     "fresh_server_second_seconds": again}}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--frames", type=int, default=5000, help="frames for the listing benchmark")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "s3.json")
+    parser.add_argument("--only", choices=["put-get", "list"], help="run only this part (put-get includes SQL)")
     args = parser.parse_args()
     os.environ.update(CREDENTIALS)
 
     moto, endpoint = start_moto()
-    results: dict = {"s3_server": "moto (in-memory, python -m moto.server)", "endpoint": endpoint}
+    results: dict = {"s3_server": "moto 5.2.5 (objects in memory, python -m moto.server)", "endpoint": endpoint}
     try:
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
         workdir = Path(tempfile.mkdtemp(prefix="hangar-bench-s3-"))
-
-        # ---- put / get: bench/put_get.py with the S3 location
-        put_get_json = workdir / "put-get.json"
-        subprocess.run([sys.executable, str(REPO / "bench" / "put_get.py"), "--rows", str(args.rows),
-                        "--runs", str(args.runs), "--data", location(endpoint, "putget"), "--json", str(put_get_json)],
-                       check=True)
-        results["put_get"] = json.loads(put_get_json.read_text())
-
-        # ---- SQL over the frame put_get left behind: a fresh server, cold cache, then warm
-        cache = workdir / "sql-cache"
-        server = ServerProcess("hangar", location(endpoint, "putget"), workdir / "sql.log", [])
-        try:
-            client = flight.FlightClient(server.location)
-            sql = f"SELECT count(*) AS n, avg(f0) AS f0 FROM {FRAME_NAME}"
-            cold = timed_sql(client, sql)
-            warm = [timed_sql(client, sql) for _ in range(args.runs)]
-            results["sql"] = {"query": sql, "cold_seconds": cold, "warm_seconds": warm,
-                              "warm_median_seconds": statistics.median(warm)}
-            print(f"SQL over S3: cold cache {cold:.2f} s, warm cache median {statistics.median(warm):.3f} s")
-        finally:
-            server.stop()
-        del cache
-
-        # ---- listing N frames
-        server = ServerProcess("hangar", location(endpoint, "list"), workdir / "list.log", [])
-        try:
-            client = flight.FlightClient(server.location)
-            small = pa.table({"x": pa.array([1, 2, 3], pa.int64())})
-
-            def put_one(i: int) -> None:
-                c = flight.FlightClient(server.location)
-                command = json.dumps({"name": f"frame_{i:05d}", "mode": "replace", "bucket": None}).encode()
-                writer, _ = c.do_put(flight.FlightDescriptor.for_command(command), small.schema)
-                writer.write_table(small)
-                writer.close()
-                c.close()
-
-            t0 = time.perf_counter()
-            with ThreadPoolExecutor(16) as pool:
-                list(pool.map(put_one, range(args.frames)))
-            fill = time.perf_counter() - t0
-            print(f"put {args.frames} small frames in {fill:.1f} s ({args.frames / fill:,.0f} puts/s, 16 clients)")
-            runs = []
-            for _ in range(args.runs):
-                t0 = time.perf_counter()
-                count = sum(1 for _ in client.list_flights())
-                runs.append(time.perf_counter() - t0)
-                assert count == args.frames, count
-            results["list"] = {"frames": args.frames, "fill_seconds": fill, "list_seconds": runs,
-                               "list_median_seconds": statistics.median(runs)}
-            print(f"list {args.frames} frames: median {statistics.median(runs):.2f} s over {args.runs} runs")
-        finally:
-            server.stop()
+        if args.only != "list":
+            results.update(bench_put_get_sql(endpoint, workdir, args))
+        if args.only != "put-get":
+            results.update(bench_list(endpoint, workdir, args))
     finally:
         moto.kill()
         moto.wait()
