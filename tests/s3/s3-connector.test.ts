@@ -1,5 +1,6 @@
 // The S3 connector beyond the conformance suite, on real S3-compatible servers on 127.0.0.1:
 // two servers appending to one frame, multipart uploads, configuration and error mapping.
+import { request as httpRequest, createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tableFromArrays } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +121,49 @@ describe.skipIf(!motoAvailable)('S3 on moto: multipart and two servers', () => {
   });
   afterAll(async () => {
     await server?.close();
+  });
+
+  it('retries throttling (503 SlowDown) with backoff, and gives up after maxAttempts', async () => {
+    // A loopback proxy in front of moto answers the first `throttle` requests with SlowDown.
+    let throttle = 0;
+    let throttled = 0;
+    const target = new URL(server.endpoint);
+    const proxy = createHttpServer((req, res) => {
+      if (throttle > 0) {
+        throttle--;
+        throttled++;
+        req.resume();
+        res.writeHead(503, { 'content-type': 'application/xml' });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+        return;
+      }
+      const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    try {
+      const patient = freshConnector(server, BUCKET, { endpoint, maxAttempts: 4, retryMode: 'standard' });
+      await patient.open();
+      throttle = 3;
+      await patient.putSegment({ bucket: 'b', name: 'f' }, 's', Uint8Array.of(1, 2, 3));
+      expect(throttled).toBe(3);
+      expect([...(await patient.getSegment({ bucket: 'b', name: 'f' }, 's'))]).toEqual([1, 2, 3]);
+      await patient.close();
+
+      const impatient = freshConnector(server, BUCKET, { endpoint, maxAttempts: 2, retryMode: 'standard' });
+      await impatient.open();
+      throttle = 2;
+      throttled = 0;
+      await expect(impatient.putSegment({ bucket: 'b', name: 'f' }, 's', Uint8Array.of(1))).rejects.toBeInstanceOf(StorageError);
+      expect(throttled).toBe(2);
+      await impatient.close();
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('sends a segment above the threshold as a multipart upload and reads it back exactly', async () => {
