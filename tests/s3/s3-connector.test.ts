@@ -123,10 +123,11 @@ describe.skipIf(!motoAvailable)('S3 on moto: multipart and two servers', () => {
     await server?.close();
   });
 
-  it('retries throttling (503 SlowDown) with backoff, and gives up after maxAttempts', async () => {
+  it('retries throttling (503 SlowDown) and lost answers with backoff, and gives up after maxAttempts', async () => {
     // A loopback proxy in front of moto answers the first `throttle` requests with SlowDown.
     let throttle = 0;
     let throttled = 0;
+    let dropAnswers = 0;
     const target = new URL(server.endpoint);
     const proxy = createHttpServer((req, res) => {
       if (throttle > 0) {
@@ -137,7 +138,15 @@ describe.skipIf(!motoAvailable)('S3 on moto: multipart and two servers', () => {
         res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
         return;
       }
+      const drop = dropAnswers > 0 && req.method === 'PUT' && /\/manifests\//.test(req.url ?? '');
+      if (drop) dropAnswers--;
       const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        if (drop) {
+          // The store applied the request, but its answer is lost on the way back.
+          answer.resume();
+          res.socket?.destroy();
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       });
@@ -153,6 +162,18 @@ describe.skipIf(!motoAvailable)('S3 on moto: multipart and two servers', () => {
       expect(throttled).toBe(3);
       expect([...(await patient.getSegment({ bucket: 'b', name: 'f' }, 's'))]).toEqual([1, 2, 3]);
       await patient.close();
+
+      // A manifest PUT stored but answered with a reset: the retry gets 412 on our own object,
+      // which the connector recognises as its own commit (no ConflictError, no double append).
+      const lossy = freshConnector(server, BUCKET, { endpoint, maxAttempts: 3, retryMode: 'standard', conditionalWrites: 'on' });
+      await lossy.open();
+      dropAnswers = 1;
+      const manifest = { format: 1 as const, version: 1, committedAt: new Date().toISOString(), schema: '', rows: 1, bytes: 0, segments: [] };
+      await lossy.commitManifest({ bucket: 'b', name: 'lossy' }, manifest);
+      expect(dropAnswers).toBe(0);
+      expect(await lossy.getManifest({ bucket: 'b', name: 'lossy' })).toEqual(manifest);
+      await expect(lossy.commitManifest({ bucket: 'b', name: 'lossy' }, { ...manifest, rows: 2 })).rejects.toBeInstanceOf(ConflictError);
+      await lossy.close();
 
       const impatient = freshConnector(server, BUCKET, { endpoint, maxAttempts: 2, retryMode: 'standard' });
       await impatient.open();

@@ -121,6 +121,19 @@ export class S3Connector extends Connector {
       retryMode: o.retryMode,
       requestHandler: { connectionTimeout: o.connectionTimeoutMs },
     });
+    try {
+      await this.checkStore();
+    } catch (error) {
+      this.s3.destroy();
+      this.s3 = undefined;
+      throw error;
+    }
+  }
+
+  /** Checks the bucket and credentials, and decides whether commits use conditional writes. */
+  private async checkStore(): Promise<void> {
+    const sdk = this.sdk!;
+    const o = this.options;
     await this.call('open the store', async (s3) => {
       try {
         return await s3.send(new sdk.HeadBucketCommand({ Bucket: o.bucket }));
@@ -392,25 +405,35 @@ export class S3Connector extends Connector {
       await this.ensureBucketMarker(ref.bucket);
       const { PutObjectCommand } = this.sdk!;
       const key = this.manifestKey(ref, manifest.version);
+      const body = encodeManifest(manifest);
       try {
         const { ETag } = await this.client().send(new PutObjectCommand({
           Bucket: this.options.bucket,
           Key: key,
-          Body: encodeManifest(manifest),
+          Body: body,
           ContentType: 'application/json',
           ...(this.conditional ? { IfNoneMatch: '*' } : {}),
         }));
         this.manifests.set(key, ETag, manifest);
       } catch (error) {
-        if (isPreconditionFailed(error)) {
+        // A retried request whose first attempt was stored (its answer lost) also gets 412: then
+        // the object holds exactly our bytes, and the commit has succeeded.
+        // (Another writer's manifest never has the same bytes: segment ids are unique.)
+        if (!isPreconditionFailed(error)) throw toS3HangarError(error, `commit '${ref.name}'`, this.location);
+        if (!(await this.holds(key, body))) {
           throw new ConflictError(`another writer committed version ${manifest.version} of '${ref.name}' first; retry`);
         }
-        throw toS3HangarError(error, `commit '${ref.name}'`, this.location);
       }
       for (const id of segmentObjectIds(manifest.segments)) this.uncommitted.delete(this.segmentKey(ref, id));
     }).finally(() => {
       this.recentListing = undefined; // a listing taken during the commit may predate it
     });
+  }
+
+  /** Whether the object at `key` holds exactly `bytes`. */
+  private async holds(key: string, bytes: Uint8Array): Promise<boolean> {
+    const stored = await this.getObject(key, 'check a contested manifest');
+    return stored !== undefined && Buffer.from(stored).equals(Buffer.from(bytes));
   }
 
   private async ensureBucketMarker(bucket: string): Promise<void> {
