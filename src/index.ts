@@ -10,3 +10,5 @@ export { Connector, type ConnectorCapabilities, DEFAULT_CAPABILITIES } from './c
 export { ConnectorRegistry, type ConnectorFactory, defaultConnectorRegistry } from './connectors/registry.js';
 export { MemoryConnector } from './connectors/memory/memory-connector.js';
 export { LocalConnector, type LocalConnectorOptions } from './connectors/local/local-connector.js';
+export { S3Connector } from './connectors/s3/s3-connector.js';
+export { type S3ConnectorOptions, type ConditionalWritesMode, s3OptionsFromUrl } from './connectors/s3/s3-config.js';

@@ -7,6 +7,8 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { Connector } from './connector.js';
 import { LocalConnector } from './local/local-connector.js';
 import { MemoryConnector } from './memory/memory-connector.js';
+import { s3OptionsFromUrl } from './s3/s3-config.js';
+import { S3Connector } from './s3/s3-connector.js';
 
 /** Builds a connector from a parsed location. */
 export type ConnectorFactory = (location: URL) => Connector | Promise<Connector>;
@@ -54,9 +56,13 @@ function absolutePath(path: string): string {
   return path.startsWith('/') ? path : `${process.cwd()}/${path}`;
 }
 
-/** A registry with Hangar's built-in connectors: `memory:` and `file:` (also plain paths). */
+/**
+ * A registry with Hangar's built-in connectors: `memory:`, `file:` (also plain paths) and
+ * `s3://bucket/prefix?…` (the AWS SDK loads only when an S3 connector opens).
+ */
 export function defaultConnectorRegistry(): ConnectorRegistry {
   return new ConnectorRegistry()
     .register('memory', () => new MemoryConnector())
-    .register('file', (url) => new LocalConnector({ root: fileURLToPath(url) }));
+    .register('file', (url) => new LocalConnector({ root: fileURLToPath(url) }))
+    .register('s3', (url) => new S3Connector(s3OptionsFromUrl(url)));
 }

@@ -79,6 +79,12 @@ export interface FrameStream {
 }
 
 const MiB = 1024 * 1024;
+/**
+ * Commit attempts of one put. Within a process the commit lock rules out conflicts, so a
+ * ConflictError means another process committed first: the put re-reads the frame and commits its
+ * already stored segments on top (an append stays an append; mode `error` then reports the frame).
+ */
+const COMMIT_ATTEMPTS = 8;
 
 /** The engine. One per server; safe for concurrent use. */
 export class HangarEngine {
@@ -275,34 +281,56 @@ export class HangarEngine {
     options: PutOptions,
   ): Promise<PutSummary> {
     return this.commitLock.run(frameKey(ref), async () => {
-      const current = await this.connector.getManifest(ref);
-      if (current && mode === 'error') {
-        throw frameExists(ref);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.commitOnce(ref, mode, schema, schemaHeader, written, rowsWritten, bytesWritten, options);
+        } catch (error) {
+          // A put that expects a version must fail once another commit got there first.
+          if (!(error instanceof ConflictError) || attempt >= COMMIT_ATTEMPTS || options.expectedVersion !== undefined) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+        }
       }
-      checkExpectedVersion(ref, current, options.expectedVersion);
-      const appending = current !== undefined && mode === 'append';
-      if (appending) assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), schema);
-      const timeColumn = appending ? frameTimeColumn(current) : timeColumnOf(schema);
-      // New metadata replaces the frame's; without any, the previous version's is kept.
-      const metadata = options.metadata ?? current?.metadata;
-      // A concurrent commit may have changed which column is the time column since the put began:
-      // statistics of another column would prune wrongly, so those segments keep none.
-      const segments = timeColumn === written.timeColumn ? written.segments : written.segments.map(withoutTimeStatistics);
-      const manifest: FrameManifest = {
-        format: 1,
-        version: (current?.version ?? 0) + 1,
-        committedAt: new Date().toISOString(),
-        schema: appending ? current.schema : Buffer.from(schemaHeader).toString('base64'),
-        rows: (appending ? current.rows : 0) + rowsWritten,
-        bytes: (appending ? current.bytes : 0) + bytesWritten,
-        segments: appending ? [...current.segments, ...segments] : segments,
-        ...(timeColumn === undefined ? {} : { timeColumn }),
-        ...(metadata === undefined ? {} : { metadata }),
-      };
-      await this.connector.commitManifest(ref, manifest);
-      if (current && !appending) this.leases.collect(ref, segmentObjectIds(current.segments));
-      return { bucket: ref.bucket, name: ref.name, rowsWritten, rows: manifest.rows, version: manifest.version };
     });
+  }
+
+  /** One compare-and-swap attempt of {@link commit}, under the frame's commit lock. */
+  private async commitOnce(
+    ref: FrameRef,
+    mode: PutMode,
+    schema: Schema,
+    schemaHeader: Uint8Array,
+    written: { segments: SegmentEntry[]; timeColumn: string | undefined },
+    rowsWritten: number,
+    bytesWritten: number,
+    options: PutOptions,
+  ): Promise<PutSummary> {
+    const current = await this.connector.getManifest(ref);
+    if (current && mode === 'error') {
+      throw frameExists(ref);
+    }
+    checkExpectedVersion(ref, current, options.expectedVersion);
+    const appending = current !== undefined && mode === 'append';
+    if (appending) assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), schema);
+    const timeColumn = appending ? frameTimeColumn(current) : timeColumnOf(schema);
+    // New metadata replaces the frame's; without any, the previous version's is kept.
+    const metadata = options.metadata ?? current?.metadata;
+    // A concurrent commit may have changed which column is the time column since the put began:
+    // statistics of another column would prune wrongly, so those segments keep none.
+    const segments = timeColumn === written.timeColumn ? written.segments : written.segments.map(withoutTimeStatistics);
+    const manifest: FrameManifest = {
+      format: 1,
+      version: (current?.version ?? 0) + 1,
+      committedAt: new Date().toISOString(),
+      schema: appending ? current.schema : Buffer.from(schemaHeader).toString('base64'),
+      rows: (appending ? current.rows : 0) + rowsWritten,
+      bytes: (appending ? current.bytes : 0) + bytesWritten,
+      segments: appending ? [...current.segments, ...segments] : segments,
+      ...(timeColumn === undefined ? {} : { timeColumn }),
+      ...(metadata === undefined ? {} : { metadata }),
+    };
+    await this.connector.commitManifest(ref, manifest);
+    if (current && !appending) this.leases.collect(ref, segmentObjectIds(current.segments));
+    return { bucket: ref.bucket, name: ref.name, rowsWritten, rows: manifest.rows, version: manifest.version };
   }
 
   /**

@@ -36,7 +36,7 @@ export interface HangarServerOptions {
   readonly host?: string;
   /** Port to bind; 0 picks a free one (default 8815). */
   readonly port?: number;
-  /** Store location: a directory, `file:///dir` or `memory:` (default ./hangar-data). Ignored if `connector` is given. */
+  /** Store location: a directory, `file:///dir`, `memory:` or `s3://bucket/prefix?…` (default ./hangar-data). Ignored if `connector` is given. */
   readonly data?: string;
   /** A ready connector instance (e.g. a custom one); opened by the server. */
   readonly connector?: Connector;
