@@ -37,8 +37,6 @@ export async function openSqlSandbox(options: SqlSandboxOptions): Promise<DuckDB
     await connection.run(
       [
         "SET TimeZone = 'UTC'",
-        // Let DuckDB's threads run ahead of the client by a few batches (the default is ~1 MB).
-        "SET streaming_buffer_size = '32MB'",
         // Segment files are immutable, so their Parquet footers can be cached across queries.
         'SET parquet_metadata_cache = true',
         // No spilling to disk: a query over the memory limit fails instead.
