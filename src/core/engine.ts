@@ -53,6 +53,20 @@ export interface PutOptions {
   readonly expectedVersion?: number;
 }
 
+/** A put whose segments are stored, waiting for its commit. */
+interface PendingCommit {
+  readonly mode: PutMode;
+  /** The incoming schema, and the stored form of its header. */
+  readonly schema: Schema;
+  readonly schemaHeader: Uint8Array;
+  /** The segments written, and the time column their statistics describe. */
+  readonly segments: readonly SegmentEntry[];
+  readonly timeColumn: string | undefined;
+  readonly rowsWritten: number;
+  readonly bytesWritten: number;
+  readonly options: PutOptions;
+}
+
 /** Options of a read. */
 export interface ReadOptions {
   /** Columns to return, in this order; all when absent. */
@@ -226,7 +240,7 @@ export class HangarEngine {
       throw error;
     }
     try {
-      return await this.commit(ref, mode, schema, schemaHeader, { segments: written, timeColumn }, rowsWritten, bytesWritten, options);
+      return await this.commit(ref, { mode, schema, schemaHeader, segments: written, timeColumn, rowsWritten, bytesWritten, options });
     } catch (error) {
       await this.discardSegments(ref, written);
       throw error;
@@ -270,23 +284,15 @@ export class HangarEngine {
     await this.connector.deleteSegments(ref, segmentObjectIds(segments)).catch(() => undefined);
   }
 
-  private async commit(
-    ref: FrameRef,
-    mode: PutMode,
-    schema: Schema,
-    schemaHeader: Uint8Array,
-    written: { segments: SegmentEntry[]; timeColumn: string | undefined },
-    rowsWritten: number,
-    bytesWritten: number,
-    options: PutOptions,
-  ): Promise<PutSummary> {
+  private async commit(ref: FrameRef, pending: PendingCommit): Promise<PutSummary> {
     return this.commitLock.run(frameKey(ref), async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          return await this.commitOnce(ref, mode, schema, schemaHeader, written, rowsWritten, bytesWritten, options);
+          return await this.commitOnce(ref, pending);
         } catch (error) {
           // A put that expects a version must fail once another commit got there first.
-          if (!(error instanceof ConflictError) || attempt >= COMMIT_ATTEMPTS || options.expectedVersion !== undefined) throw error;
+          const retry = error instanceof ConflictError && attempt < COMMIT_ATTEMPTS && pending.options.expectedVersion === undefined;
+          if (!retry) throw error;
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
         }
       }
@@ -294,16 +300,8 @@ export class HangarEngine {
   }
 
   /** One compare-and-swap attempt of {@link commit}, under the frame's commit lock. */
-  private async commitOnce(
-    ref: FrameRef,
-    mode: PutMode,
-    schema: Schema,
-    schemaHeader: Uint8Array,
-    written: { segments: SegmentEntry[]; timeColumn: string | undefined },
-    rowsWritten: number,
-    bytesWritten: number,
-    options: PutOptions,
-  ): Promise<PutSummary> {
+  private async commitOnce(ref: FrameRef, pending: PendingCommit): Promise<PutSummary> {
+    const { mode, schema, schemaHeader, rowsWritten, bytesWritten, options } = pending;
     const current = await this.connector.getManifest(ref);
     if (current && mode === 'error') {
       throw frameExists(ref);
@@ -316,7 +314,7 @@ export class HangarEngine {
     const metadata = options.metadata ?? current?.metadata;
     // A concurrent commit may have changed which column is the time column since the put began:
     // statistics of another column would prune wrongly, so those segments keep none.
-    const segments = timeColumn === written.timeColumn ? written.segments : written.segments.map(withoutTimeStatistics);
+    const segments = timeColumn === pending.timeColumn ? pending.segments : pending.segments.map(withoutTimeStatistics);
     const manifest: FrameManifest = {
       format: 1,
       version: (current?.version ?? 0) + 1,
