@@ -112,7 +112,8 @@ export async function* frameMessages(context: FrameReaderContext, ref: FrameRef,
         if (!wanted || wanted.has(plan.storedColumns[dictionaryIdOf(dictionary)] ?? '')) yield dictionary;
       }
       let messages = splitIpcStream(chunk.ipc);
-      let rows = rowsOf(messages);
+      // Rows are only counted for a limit: a plain get never re-reads its own batch headers.
+      let rows = limit === Infinity ? 0 : rowsOf(messages);
       if (chunk.filter || sent + rows > limit) {
         const filter = chunk.filter && time !== undefined;
         const selected = selectRows(chunk.ipc, {
