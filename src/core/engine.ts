@@ -226,7 +226,7 @@ export class HangarEngine {
           }
           if (builder.replacesDictionaryInUse(id, info.isDelta)) await flush();
           builder.addDictionary(dictionary, id, info.isDelta);
-        } else if (builder.addBatch({ header: message.header, body }, info.rows)) {
+        } else if (builder.addBatch({ header: message.header, body }, info.rows, info.decoded)) {
           await flush();
         }
       }

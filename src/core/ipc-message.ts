@@ -19,7 +19,7 @@ export interface IpcMessage {
 export type IpcMessageInfo =
   | { readonly kind: 'schema'; readonly schema: Schema }
   | { readonly kind: 'dictionary'; readonly id: number; readonly isDelta: boolean; readonly bodyLength: number }
-  | { readonly kind: 'batch'; readonly rows: number; readonly bodyLength: number };
+  | { readonly kind: 'batch'; readonly rows: number; readonly bodyLength: number; readonly decoded: Message };
 
 const CONTINUATION = 0xffffffff;
 const EMPTY = new Uint8Array(0);
@@ -53,7 +53,7 @@ export function inspectMessage(message: IpcMessage): IpcMessageInfo {
     if (decoded.isRecordBatch()) {
       const batch = decoded.header();
       checkBuffers(batch.buffers, bodyLength);
-      return { kind: 'batch', rows: Number(batch.length), bodyLength };
+      return { kind: 'batch', rows: Number(batch.length), bodyLength, decoded };
     }
     if (decoded.isDictionaryBatch()) {
       const dictionary = decoded.header();

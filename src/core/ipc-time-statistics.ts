@@ -105,13 +105,17 @@ function malformed(locator: TimeColumnLocator, why: string): InvalidArgumentErro
 }
 
 /**
- * Reads the time statistics of one record batch message. Returns `undefined` when the body cannot
+ * Reads the time statistics of one record batch message (pass its header as already decoded, if it
+ * is, so the put path decodes each header once). Returns `undefined` when the body cannot
  * be read in place (compressed buffers, or a pre-V5 union before the column): the caller then
  * records no statistics for the segment, which reads treat as "may overlap any range".
  * @throws InvalidArgumentError if the header's nodes and buffers do not fit the schema
  */
-export function batchTimeStatistics(message: IpcMessage, locator: TimeColumnLocator): TimeStatistics | undefined {
-  const decoded = Message.decode(message.header);
+export function batchTimeStatistics(
+  message: IpcMessage,
+  locator: TimeColumnLocator,
+  decoded: Message = Message.decode(message.header),
+): TimeStatistics | undefined {
   if (!decoded.isRecordBatch()) throw new InvalidArgumentError('expected a RecordBatch message');
   const batch = decoded.header();
   if (batch.compression !== null) return undefined;

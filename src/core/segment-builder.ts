@@ -5,7 +5,7 @@
  * the stream and returned beside it (see dictionary-layout.ts). Keeps each segment's time-column
  * statistics, read from the batches' bodies as they arrive (see ipc-time-statistics.ts).
  */
-import { DataType, type Schema } from 'apache-arrow';
+import { DataType, type Message, type Schema } from 'apache-arrow';
 import { type IpcMessage, joinIpcStream } from './ipc-message.js';
 import { type TimeColumnLocator, type TimeStatistics, batchTimeStatistics, mergeTimeStatistics } from './ipc-time-statistics.js';
 
@@ -68,10 +68,13 @@ export class SegmentBuilder {
     }
   }
 
-  /** Adds a record batch; returns true when the segment is full and should be taken. */
-  addBatch(message: IpcMessage, rows: number): boolean {
+  /**
+   * Adds a record batch (with its header as inspectMessage decoded it); returns true when
+   * the segment is full and should be taken.
+   */
+  addBatch(message: IpcMessage, rows: number, decoded: Message): boolean {
     if (this.timeColumn && this.pendingTime) {
-      const time = batchTimeStatistics(message, this.timeColumn);
+      const time = batchTimeStatistics(message, this.timeColumn, decoded);
       this.pendingTime = time && mergeTimeStatistics(this.pendingTime, time);
     }
     this.pending.push(message);
