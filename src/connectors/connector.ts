@@ -15,12 +15,29 @@ export interface ConnectorCapabilities {
   readonly persistent: boolean;
   /** `commitManifest` is atomic across processes (not just within this one). */
   readonly crossProcessCommits: boolean;
+  /**
+   * Old manifests stay readable by number until deleted ({@link Connector.listVersions},
+   * {@link Connector.getManifestVersion}, {@link Connector.deleteManifests} and
+   * {@link Connector.listSegmentObjects} are implemented). The engine then keeps every version
+   * (deletes become tombstone versions) and offers time travel, restore and vacuum; without it
+   * a frame has only its current version.
+   */
+  readonly versions: boolean;
+}
+
+/** A stored segment object of a frame, as vacuum sees it. */
+export interface StoredObject {
+  /** The object's id, as given to `putSegment`. */
+  readonly id: string;
+  /** When it was written, in epoch milliseconds (objects younger than vacuum's grace are kept). */
+  readonly modifiedAt: number;
 }
 
 /** Capabilities of a connector that declares none. */
 export const DEFAULT_CAPABILITIES: ConnectorCapabilities = Object.freeze({
   persistent: false,
   crossProcessCommits: false,
+  versions: false,
 });
 
 /**
@@ -77,6 +94,39 @@ export abstract class Connector {
    * @throws ConflictError if another commit got there first; nothing changes then
    */
   abstract commitManifest(ref: FrameRef, manifest: FrameManifest): Promise<void>;
+
+  /**
+   * Versions of the frame that still have a manifest, ascending (empty if none). The default
+   * knows only the current one; connectors with the `versions` capability list every kept one.
+   */
+  async listVersions(ref: FrameRef): Promise<number[]> {
+    const current = await this.getManifest(ref);
+    return current ? [current.version] : [];
+  }
+
+  /**
+   * The manifest of one version, or `undefined` if it was never committed or has been deleted.
+   * The default finds only the current version.
+   */
+  async getManifestVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
+    const current = await this.getManifest(ref);
+    return current?.version === version ? current : undefined;
+  }
+
+  /**
+   * Deletes old manifests (vacuum calls this for versions past retention; never for the current
+   * one). Missing versions are ignored. The default does nothing: without the `versions`
+   * capability no old manifest is kept.
+   */
+  async deleteManifests(_ref: FrameRef, _versions: readonly number[]): Promise<void> {}
+
+  /**
+   * Every committed or stray segment object stored for the frame, so vacuum can find those no
+   * kept version references. The default lists none (nothing is ever collected that way).
+   */
+  async listSegmentObjects(_ref: FrameRef): Promise<StoredObject[]> {
+    return [];
+  }
 
   /** Removes a frame: its manifests and segments. A missing frame is not an error. */
   abstract deleteFrame(ref: FrameRef): Promise<void>;

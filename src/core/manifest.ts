@@ -51,6 +51,23 @@ export interface FrameManifest {
   readonly timeColumn?: string;
   /** The frame's user metadata (see frame-metadata.ts); absent when none was ever given. */
   readonly metadata?: FrameMetadata;
+  /** What made this version (absent in manifests written before versions were recorded). */
+  readonly operation?: FrameOperation;
+  /** For `restore`: the version whose state this one repeats. */
+  readonly restoredFrom?: number;
+  /**
+   * A tombstone: the frame was deleted at this version. It has no segments; reads treat the frame
+   * as absent, while older versions stay readable until vacuum removes them.
+   */
+  readonly deleted?: true;
+}
+
+/** The operations that commit a version. */
+export type FrameOperation = 'put' | 'append' | 'replace' | 'delete' | 'restore' | 'compact';
+
+/** The manifest if it describes a frame that exists (not a tombstone), else undefined. */
+export function liveManifest(manifest: FrameManifest | undefined): FrameManifest | undefined {
+  return manifest?.deleted ? undefined : manifest;
 }
 
 /** Every stored object the segments reference: Parquet files and their dictionary sidecars. */

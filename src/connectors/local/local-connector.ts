@@ -4,12 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, link, mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { ConflictError, NotFoundError, StorageError } from '../../core/errors.js';
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
-import { Connector, type ConnectorCapabilities } from '../connector.js';
+import { Connector, type ConnectorCapabilities, type StoredObject } from '../connector.js';
 
 /** Options of the local filesystem connector. */
 export interface LocalConnectorOptions {
@@ -64,7 +64,7 @@ export class LocalConnector extends Connector {
   /** @inheritdoc */
   readonly name = 'file';
   /** @inheritdoc */
-  override readonly capabilities: ConnectorCapabilities = { persistent: true, crossProcessCommits: true };
+  override readonly capabilities: ConnectorCapabilities = { persistent: true, crossProcessCommits: true, versions: true };
   private readonly root: string;
   private readonly fsync: boolean;
   /** This instance's staging directory (per process, so other processes' puts are never touched). */
@@ -220,21 +220,37 @@ export class LocalConnector extends Connector {
     await this.syncDir(dir);
   }
 
-  private async latestManifestFile(ref: FrameRef): Promise<{ file: string; version: number } | undefined> {
+  private manifestFile(ref: FrameRef, version: number): string {
+    return join(this.frameDir(ref), 'manifests', `${String(version).padStart(MANIFEST_DIGITS, '0')}.json`);
+  }
+
+  /** The version numbers of the frame's manifest files, ascending. */
+  private async manifestVersions(ref: FrameRef): Promise<number[]> {
     let entries: string[];
     try {
       entries = await readdir(join(this.frameDir(ref), 'manifests'));
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isNotFound(error)) return [];
       throw error;
     }
-    let best: { file: string; version: number } | undefined;
+    const versions: number[] = [];
     for (const entry of entries) {
       if (!entry.endsWith('.json')) continue;
       const version = Number.parseInt(entry, 10);
-      if (Number.isSafeInteger(version) && (!best || version > best.version)) best = { file: entry, version };
+      if (Number.isSafeInteger(version)) versions.push(version);
     }
-    return best;
+    return versions.sort((a, b) => a - b);
+  }
+
+  /** Reads one manifest file; undefined if it does not exist. */
+  private async readManifestFile(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
+    const file = this.manifestFile(ref, version);
+    try {
+      return decodeManifest(await readFile(file), file);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   /** @inheritdoc */
@@ -242,16 +258,59 @@ export class LocalConnector extends Connector {
     return this.io(`read the manifest of '${ref.name}'`, async () => {
       // A concurrent delete may remove the file between listing and reading: retry once.
       for (let attempt = 0; attempt < 2; attempt++) {
-        const latest = await this.latestManifestFile(ref);
-        if (!latest) return undefined;
-        const file = join(this.frameDir(ref), 'manifests', latest.file);
-        try {
-          return decodeManifest(await readFile(file), file);
-        } catch (error) {
-          if (!isNotFound(error)) throw error;
-        }
+        const latest = (await this.manifestVersions(ref)).at(-1);
+        if (latest === undefined) return undefined;
+        const manifest = await this.readManifestFile(ref, latest);
+        if (manifest) return manifest;
       }
       return undefined;
+    });
+  }
+
+  /** @inheritdoc */
+  override async listVersions(ref: FrameRef): Promise<number[]> {
+    return this.io(`list the versions of '${ref.name}'`, () => this.manifestVersions(ref));
+  }
+
+  /** @inheritdoc */
+  override async getManifestVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
+    return this.io(`read version ${version} of '${ref.name}'`, () => this.readManifestFile(ref, version));
+  }
+
+  /** @inheritdoc */
+  override async deleteManifests(ref: FrameRef, versions: readonly number[]): Promise<void> {
+    await this.io(`delete old versions of '${ref.name}'`, async () => {
+      for (const version of versions) {
+        await unlink(this.manifestFile(ref, version)).catch((error) => {
+          if (!isNotFound(error)) throw error;
+        });
+      }
+      if (versions.length > 0) await this.syncDir(join(this.frameDir(ref), 'manifests')).catch(() => undefined);
+    });
+  }
+
+  /** @inheritdoc */
+  override async listSegmentObjects(ref: FrameRef): Promise<StoredObject[]> {
+    return this.io(`list the segments of '${ref.name}'`, async () => {
+      const dir = join(this.frameDir(ref), 'segments');
+      let entries: string[];
+      try {
+        entries = await readdir(dir);
+      } catch (error) {
+        if (isNotFound(error)) return [];
+        throw error;
+      }
+      const objects = await Promise.all(
+        entries.map(async (id) => {
+          try {
+            return { id, modifiedAt: (await stat(join(dir, id))).mtimeMs };
+          } catch (error) {
+            if (isNotFound(error)) return undefined;
+            throw error;
+          }
+        }),
+      );
+      return objects.filter((object): object is StoredObject => object !== undefined);
     });
   }
 
@@ -264,15 +323,14 @@ export class LocalConnector extends Connector {
     await this.io(`commit '${ref.name}'`, async () => {
       const dir = join(this.frameDir(ref), 'manifests');
       await mkdir(dir, { recursive: true });
-      const latest = await this.latestManifestFile(ref);
-      const current = latest?.version ?? 0;
+      const current = (await this.manifestVersions(ref)).at(-1) ?? 0;
       if (current !== manifest.version - 1) {
         throw new ConflictError(`frame '${ref.name}' is at version ${current}, not ${manifest.version - 1}; retry the write`);
       }
       await this.publishSegments(ref, manifest);
       const staged = await this.stage(encodeManifest(manifest));
       try {
-        await link(staged, join(dir, `${String(manifest.version).padStart(MANIFEST_DIGITS, '0')}.json`));
+        await link(staged, this.manifestFile(ref, manifest.version));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
           throw new ConflictError(`another writer committed version ${manifest.version} of '${ref.name}' first; retry`);
@@ -322,7 +380,7 @@ export class LocalConnector extends Connector {
       const names: string[] = [];
       await Promise.all(
         entries.map(async (name) => {
-          if (await this.latestManifestFile({ bucket, name })) names.push(name);
+          if ((await this.manifestVersions({ bucket, name })).length > 0) names.push(name);
         }),
       );
       return names;

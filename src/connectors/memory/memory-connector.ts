@@ -5,11 +5,12 @@
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { FrameManifest } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
-import { Connector } from '../connector.js';
+import { Connector, type ConnectorCapabilities, type StoredObject } from '../connector.js';
 
 interface StoredFrame {
-  manifest?: FrameManifest;
-  readonly segments: Map<string, Uint8Array>;
+  /** Kept manifests by version; the highest is current. */
+  readonly manifests: Map<number, FrameManifest>;
+  readonly segments: Map<string, { readonly bytes: Uint8Array; readonly modifiedAt: number }>;
 }
 
 /** Options of the memory connector (none yet; kept for symmetry with other connectors). */
@@ -19,6 +20,8 @@ export type MemoryConnectorOptions = Record<string, never>;
 export class MemoryConnector extends Connector {
   /** @inheritdoc */
   readonly name = 'memory';
+  /** @inheritdoc */
+  override readonly capabilities: ConnectorCapabilities = { persistent: false, crossProcessCommits: false, versions: true };
   private readonly buckets = new Map<string, Map<string, StoredFrame>>();
 
   private frame(ref: FrameRef, create: boolean): StoredFrame | undefined {
@@ -30,7 +33,7 @@ export class MemoryConnector extends Connector {
     }
     let frame = bucket.get(ref.name);
     if (!frame && create) {
-      frame = { segments: new Map() };
+      frame = { manifests: new Map(), segments: new Map() };
       bucket.set(ref.name, frame);
     }
     return frame;
@@ -38,14 +41,14 @@ export class MemoryConnector extends Connector {
 
   /** @inheritdoc */
   async putSegment(ref: FrameRef, id: string, bytes: Uint8Array): Promise<void> {
-    this.frame(ref, true)!.segments.set(id, bytes.slice());
+    this.frame(ref, true)!.segments.set(id, { bytes: bytes.slice(), modifiedAt: Date.now() });
   }
 
   /** @inheritdoc */
   async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
-    const bytes = this.frame(ref, false)?.segments.get(id);
-    if (!bytes) throw new NotFoundError(`segment ${id} of frame '${ref.name}' does not exist`);
-    return bytes.slice();
+    const stored = this.frame(ref, false)?.segments.get(id);
+    if (!stored) throw new NotFoundError(`segment ${id} of frame '${ref.name}' does not exist`);
+    return stored.bytes.slice();
   }
 
   /** @inheritdoc */
@@ -56,17 +59,39 @@ export class MemoryConnector extends Connector {
 
   /** @inheritdoc */
   async getManifest(ref: FrameRef): Promise<FrameManifest | undefined> {
-    return this.frame(ref, false)?.manifest;
+    const frame = this.frame(ref, false);
+    return frame ? frame.manifests.get(currentVersion(frame)) : undefined;
+  }
+
+  /** @inheritdoc */
+  override async listVersions(ref: FrameRef): Promise<number[]> {
+    return [...(this.frame(ref, false)?.manifests.keys() ?? [])].sort((a, b) => a - b);
+  }
+
+  /** @inheritdoc */
+  override async getManifestVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
+    return this.frame(ref, false)?.manifests.get(version);
+  }
+
+  /** @inheritdoc */
+  override async deleteManifests(ref: FrameRef, versions: readonly number[]): Promise<void> {
+    const frame = this.frame(ref, false);
+    for (const version of versions) frame?.manifests.delete(version);
+  }
+
+  /** @inheritdoc */
+  override async listSegmentObjects(ref: FrameRef): Promise<StoredObject[]> {
+    return [...(this.frame(ref, false)?.segments ?? [])].map(([id, { modifiedAt }]) => ({ id, modifiedAt }));
   }
 
   /** @inheritdoc */
   async commitManifest(ref: FrameRef, manifest: FrameManifest): Promise<void> {
     const frame = this.frame(ref, true)!;
-    const current = frame.manifest?.version ?? 0;
+    const current = currentVersion(frame);
     if (current !== manifest.version - 1) {
       throw new ConflictError(`frame '${ref.name}' is at version ${current}, not ${manifest.version - 1}`);
     }
-    frame.manifest = manifest;
+    frame.manifests.set(manifest.version, manifest);
   }
 
   /** @inheritdoc */
@@ -78,7 +103,7 @@ export class MemoryConnector extends Connector {
   async listFrames(bucket: string): Promise<string[]> {
     const frames = this.buckets.get(bucket);
     if (!frames) return [];
-    return [...frames].filter(([, frame]) => frame.manifest).map(([name]) => name);
+    return [...frames].filter(([, frame]) => frame.manifests.size > 0).map(([name]) => name);
   }
 
   /** @inheritdoc */
@@ -95,4 +120,11 @@ export class MemoryConnector extends Connector {
   async deleteBucket(bucket: string): Promise<void> {
     this.buckets.delete(bucket);
   }
+}
+
+/** The highest kept version (0 when none). */
+function currentVersion(frame: StoredFrame): number {
+  let highest = 0;
+  for (const version of frame.manifests.keys()) highest = Math.max(highest, version);
+  return highest;
 }

@@ -10,7 +10,7 @@ import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { KeyedMutex } from '../../core/keyed-mutex.js';
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
-import { Connector, type ConnectorCapabilities } from '../connector.js';
+import { Connector, type ConnectorCapabilities, type StoredObject } from '../connector.js';
 import { type ResolvedS3Options, type S3ConnectorOptions, resolveS3Options } from './s3-config.js';
 import { ManifestCache } from './manifest-cache.js';
 import { isMissing, isPreconditionFailed, toS3HangarError } from './s3-errors.js';
@@ -21,9 +21,11 @@ type S3Sdk = typeof import('@aws-sdk/client-s3');
 interface ListedObject {
   readonly key: string;
   readonly etag: string | undefined;
+  /** Last-modified time, epoch milliseconds. */
+  readonly modifiedAt: number;
 }
 
-/** A frame's current manifest object. */
+/** A manifest object of a frame. */
 interface ManifestObject extends ListedObject {
   readonly version: number;
 }
@@ -65,7 +67,7 @@ export class S3Connector extends Connector {
    * Persistent; commits are atomic across processes when the store honours conditional writes
    * (decided at {@link open}: see the `conditionalWrites` option).
    */
-  override capabilities: ConnectorCapabilities = { persistent: true, crossProcessCommits: true };
+  override capabilities: ConnectorCapabilities = { persistent: true, crossProcessCommits: true, versions: true };
   /** The options in force, defaults applied. */
   readonly options: ResolvedS3Options;
   private sdk: S3Sdk | undefined;
@@ -148,7 +150,7 @@ export class S3Connector extends Connector {
       throw toS3HangarError(new Error('the store ignores If-None-Match on PutObject'), 'open the store with conditionalWrites=on', this.location);
     }
     if (!this.conditional) {
-      this.capabilities = { persistent: true, crossProcessCommits: false };
+      this.capabilities = { persistent: true, crossProcessCommits: false, versions: true };
       if (o.conditionalWrites === 'auto') {
         process.emitWarning(
           `${this.location} does not support conditional writes: commits are atomic within this server only; ` +
@@ -224,7 +226,9 @@ export class S3Connector extends Connector {
           ...(token ? { ContinuationToken: token } : {}),
         })),
       );
-      yield (page.Contents ?? []).flatMap((object) => (object.Key ? [{ key: object.Key, etag: object.ETag }] : []));
+      yield (page.Contents ?? []).flatMap((object) =>
+        object.Key ? [{ key: object.Key, etag: object.ETag, modifiedAt: object.LastModified?.getTime() ?? Date.now() }] : [],
+      );
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }
@@ -248,9 +252,9 @@ export class S3Connector extends Connector {
   private async latestManifest(ref: FrameRef): Promise<ManifestObject | undefined> {
     let best: ManifestObject | undefined;
     for await (const objects of this.listObjects(`${this.frameRoot(ref)}manifests/`)) {
-      for (const { key, etag } of objects) {
-        const version = manifestVersion(key);
-        if (version !== undefined && (!best || version > best.version)) best = { key, etag, version };
+      for (const object of objects) {
+        const version = manifestVersion(object.key);
+        if (version !== undefined && (!best || version > best.version)) best = { ...object, version };
       }
     }
     return best;
@@ -355,6 +359,45 @@ export class S3Connector extends Connector {
     return undefined;
   }
 
+  /** @inheritdoc */
+  override async listVersions(ref: FrameRef): Promise<number[]> {
+    return (await this.manifestObjects(ref)).map((object) => object.version);
+  }
+
+  /** The frame's manifest objects, ascending by version. */
+  private async manifestObjects(ref: FrameRef): Promise<ManifestObject[]> {
+    const found: ManifestObject[] = [];
+    for await (const objects of this.listObjects(`${this.frameRoot(ref)}manifests/`)) {
+      for (const object of objects) {
+        const version = manifestVersion(object.key);
+        if (version !== undefined) found.push({ ...object, version });
+      }
+    }
+    return found.sort((a, b) => a.version - b.version);
+  }
+
+  /** @inheritdoc */
+  override async getManifestVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
+    const object = (await this.manifestObjects(ref)).find((candidate) => candidate.version === version);
+    return object ? this.readManifest(object, ref.name) : undefined;
+  }
+
+  /** @inheritdoc */
+  override async deleteManifests(ref: FrameRef, versions: readonly number[]): Promise<void> {
+    this.recentListing = undefined;
+    await this.deleteKeys(versions.map((version) => this.manifestKey(ref, version)));
+  }
+
+  /** @inheritdoc */
+  override async listSegmentObjects(ref: FrameRef): Promise<StoredObject[]> {
+    const prefix = `${this.frameRoot(ref)}segments/`;
+    const found: StoredObject[] = [];
+    for await (const objects of this.listObjects(prefix)) {
+      for (const { key, modifiedAt } of objects) found.push({ id: key.slice(prefix.length), modifiedAt });
+    }
+    return found;
+  }
+
   /**
    * Reads many manifests with one listing of the bucket's keys (1,000 keys a request) instead of one
    * listing per frame, then GETs the current manifests with at most `listConcurrency` in flight.
@@ -378,12 +421,12 @@ export class S3Connector extends Connector {
     const prefix = `${this.options.root}${bucket}/`;
     const latest = new Map<string, ManifestObject>();
     for await (const objects of this.listObjects(prefix)) {
-      for (const { key, etag } of objects) {
-        const version = manifestVersion(key);
+      for (const object of objects) {
+        const version = manifestVersion(object.key);
         if (version === undefined) continue;
-        const name = key.slice(prefix.length, key.indexOf('/', prefix.length));
+        const name = object.key.slice(prefix.length, object.key.indexOf('/', prefix.length));
         const best = latest.get(name);
-        if (!best || version > best.version) latest.set(name, { key, etag, version });
+        if (!best || version > best.version) latest.set(name, { ...object, version });
       }
     }
     return latest;
