@@ -158,6 +158,16 @@ export abstract class Connector {
   }
 
   /**
+   * The current manifests of a bucket's frames whose names pass `select` (all when absent),
+   * tombstones included. The default lists the frames, then calls {@link getManifests}; override
+   * when an index answers both at once.
+   */
+  async listManifests(bucket: string, select?: (name: string) => boolean): Promise<Map<string, FrameManifest>> {
+    const names = await this.listFrames(bucket);
+    return this.getManifests(bucket, select ? names.filter(select) : names);
+  }
+
+  /**
    * Returns the current manifests of several frames of one bucket (missing ones are skipped). The
    * default calls {@link getManifest} for each; override when the backend can batch.
    */

@@ -388,13 +388,12 @@ export class HangarEngine {
         throw new InvalidArgumentError(`invalid regex ${JSON.stringify(regex)}: ${(error as Error).message}`);
       }
     }
-    const names = await this.connector.listFrames(bucket);
-    if (names.length === 0 && bucket !== DEFAULT_BUCKET && !(await this.connector.listBuckets()).includes(bucket)) {
+    const manifests = await this.connector.listManifests(bucket, pattern ? (name) => pattern.test(name) : undefined);
+    if (manifests.size === 0 && bucket !== DEFAULT_BUCKET && !(await this.connector.listBuckets()).includes(bucket)) {
       throw new NotFoundError(`bucket '${bucket}' does not exist`);
     }
-    const selected = pattern ? names.filter((name) => pattern.test(name)) : names;
-    const manifests = await this.connector.getManifests(bucket, selected);
     return [...manifests]
+      .filter(([, manifest]) => !manifest.deleted)
       .map(([name, manifest]) => toFrameInfo({ bucket, name }, manifest))
       .filter((info) => metadata === undefined || metadataMatches(info.metadata, metadata))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -250,14 +250,7 @@ export class S3Connector extends Connector {
 
   /** The frame's highest manifest version and its key, or undefined. */
   private async latestManifest(ref: FrameRef): Promise<ManifestObject | undefined> {
-    let best: ManifestObject | undefined;
-    for await (const objects of this.listObjects(`${this.frameRoot(ref)}manifests/`)) {
-      for (const object of objects) {
-        const version = manifestVersion(object.key);
-        if (version !== undefined && (!best || version > best.version)) best = { ...object, version };
-      }
-    }
-    return best;
+    return (await this.manifestObjects(ref)).at(-1);
   }
 
   /** Reads a listed manifest object, from the cache when its ETag matches; undefined if it is gone. */
