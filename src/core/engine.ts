@@ -10,12 +10,14 @@ import { AlreadyExistsError, BucketNotEmptyError, ConflictError, InvalidArgument
 import type { FrameInfo, PutSummary } from './frame-info.js';
 import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from './ipc-message.js';
-import { type RangePlan, type ReadPlan, frameMessages } from './frame-reader.js';
+import { type FrameReaderContext, type RangePlan, type ReadPlan, frameMessages } from './frame-reader.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { SegmentLeases } from './segment-leases.js';
 import { type FrameMetadata, metadataMatches } from './frame-metadata.js';
 import type { QueryContext, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
-import { type FrameManifest, type SegmentEntry, segmentObjectIds } from './manifest.js';
+import { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifest, segmentObjectIds } from './manifest.js';
+import { DEFAULT_RETENTION, type RetentionPolicy, expiredVersions } from './retention.js';
+import { type VersionSelector, selectManifest } from './version-selection.js';
 import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './names.js';
 import type { ParquetCodec } from './parquet/parquet-codec.js';
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
@@ -40,6 +42,13 @@ export interface EngineOptions {
   readonly encodeConcurrency?: number;
   /** SQL limits and tuning (DuckDB starts on the first query). */
   readonly sql?: SqlOptions;
+  /** Which old versions {@link HangarEngine.vacuum} removes (default {@link DEFAULT_RETENTION}). */
+  readonly retention?: RetentionPolicy;
+  /**
+   * An append that leaves the frame with at least this many small segments (under half the segment
+   * size) starts a compaction in the background (default 64; 0 turns it off).
+   */
+  readonly compactThreshold?: number;
 }
 
 /** Options of a put. */
@@ -53,9 +62,8 @@ export interface PutOptions {
   readonly expectedVersion?: number;
 }
 
-/** A put whose segments are stored, waiting for its commit. */
-interface PendingCommit {
-  readonly mode: PutMode;
+/** A stream stored as segments, not yet committed. */
+interface WrittenSegments {
   /** The incoming schema, and the stored form of its header. */
   readonly schema: Schema;
   readonly schemaHeader: Uint8Array;
@@ -64,11 +72,57 @@ interface PendingCommit {
   readonly timeColumn: string | undefined;
   readonly rowsWritten: number;
   readonly bytesWritten: number;
+}
+
+/** A put whose segments are stored, waiting for its commit. */
+interface PendingCommit extends WrittenSegments {
+  readonly mode: PutMode;
   readonly options: PutOptions;
 }
 
+/** One version of a frame, as the `versions` action lists it. */
+export interface VersionInfo {
+  /** The version number. */
+  readonly version: number;
+  /** ISO-8601 commit time. */
+  readonly committedAt: string;
+  /** What made it (absent for versions written before operations were recorded). */
+  readonly operation?: FrameOperation;
+  /** Rows and Arrow bytes of the frame at this version (0 for a deletion). */
+  readonly rows: number;
+  readonly bytes: number;
+  /** Stored segments at this version. */
+  readonly segments: number;
+  /** The frame was deleted by this version. */
+  readonly deleted: boolean;
+  /** For a restore: the version it brought back. */
+  readonly restoredFrom?: number;
+}
+
+/** What {@link HangarEngine.vacuum} removed (or, in a dry run, would remove). */
+export interface VacuumReport {
+  /** Frames examined. */
+  readonly frames: number;
+  /** Old manifests removed. */
+  readonly versionsRemoved: number;
+  /** Segment objects removed (those of removed versions, and strays no version references). */
+  readonly segmentsRemoved: number;
+  /** Stored bytes of the removed Parquet segments (strays and sidecars not counted). */
+  readonly bytesFreed: number;
+}
+
+/** What {@link HangarEngine.compact} did. */
+export interface CompactionReport extends FrameRef {
+  /** The version compaction created, or the unchanged current one when there was nothing to do. */
+  readonly version: number;
+  /** Whether a new version was made. */
+  readonly compacted: boolean;
+  readonly segmentsBefore: number;
+  readonly segmentsAfter: number;
+}
+
 /** Options of a read. */
-export interface ReadOptions {
+export interface ReadOptions extends VersionSelector {
   /** Columns to return, in this order; all when absent. */
   readonly columns?: readonly string[];
   /** Only rows whose time column is at or after this instant (epoch nanoseconds, see time-range.ts). */
@@ -109,6 +163,14 @@ export class HangarEngine {
   private readonly batchBytes: number;
   private readonly encodeConcurrency: number;
   private readonly sqlOptions: SqlOptions;
+  private readonly retention: RetentionPolicy;
+  private readonly compactThreshold: number;
+  /** Segments this process has written but not yet committed or discarded (vacuum leaves them). */
+  private readonly uncommitted = new Set<string>();
+  /** Frames with a background compaction running. */
+  private readonly compacting = new Map<string, Promise<unknown>>();
+  /** Segment counts at which a background compaction of a frame gained nothing (retried at twice that). */
+  private readonly fruitless = new Map<string, number>();
   private sqlEngine: Promise<SqlEngine> | undefined;
 
   /**
@@ -126,6 +188,8 @@ export class HangarEngine {
     this.batchBytes = options.batchBytes ?? 3 * MiB;
     this.encodeConcurrency = options.encodeConcurrency ?? 2;
     this.sqlOptions = { batchBytes: this.batchBytes, ...options.sql };
+    this.retention = options.retention ?? DEFAULT_RETENTION;
+    this.compactThreshold = options.compactThreshold ?? 64;
     this.leases = new SegmentLeases(connector);
   }
 
@@ -144,8 +208,12 @@ export class HangarEngine {
     return (await this.sql()).schema(sql, context);
   }
 
-  /** Stops the SQL engine if it was started. The connector and codec belong to the caller. */
+  /**
+   * Waits for background compactions, then stops the SQL engine if it was started. The connector
+   * and codec belong to the caller.
+   */
   async close(): Promise<void> {
+    await Promise.allSettled([...this.compacting.values()]);
     const sql = this.sqlEngine;
     this.sqlEngine = undefined;
     if (sql) await (await sql).close();
@@ -157,15 +225,12 @@ export class HangarEngine {
     return this.sqlEngine;
   }
 
-  /** Returns the frame's current state. @throws NotFoundError if it does not exist */
-  async stat(ref: FrameRef): Promise<FrameInfo> {
-    return toFrameInfo(ref, await this.currentManifest(ref));
-  }
-
-  private async currentManifest(ref: FrameRef): Promise<FrameManifest> {
-    const manifest = await this.connector.getManifest(ref);
-    if (!manifest) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
-    return manifest;
+  /**
+   * Returns the frame's state: the current one, or a past one (see version-selection.ts).
+   * @throws NotFoundError if it does not exist (at that version)
+   */
+  async stat(ref: FrameRef, at: VersionSelector = {}): Promise<FrameInfo> {
+    return toFrameInfo(ref, await selectManifest(this.connector, ref, at));
   }
 
   /**
@@ -174,13 +239,34 @@ export class HangarEngine {
    * @throws AlreadyExistsError (mode error), InvalidArgumentError (bad stream, schema mismatch)
    */
   async put(ref: FrameRef, mode: PutMode, input: AsyncIterable<IpcMessage>, options: PutOptions = {}): Promise<PutSummary> {
-    const existing = mode === 'replace' && options.expectedVersion === undefined ? undefined : await this.connector.getManifest(ref);
+    const existing = mode === 'replace' && options.expectedVersion === undefined ? undefined : liveManifest(await this.connector.getManifest(ref));
     if (mode === 'error' && existing) {
       throw frameExists(ref);
     }
     // Fail fast, before any data is received; checked again at commit.
     checkExpectedVersion(ref, existing, options.expectedVersion);
     // Statistics are kept for the column the committed manifest will name (checked again at commit).
+    const written = await this.writeSegments(ref, input, (schema) => (existing ? frameTimeColumn(existing) : timeColumnOf(schema)));
+    try {
+      return await this.commit(ref, { ...written, mode, options });
+    } catch (error) {
+      await this.discardSegments(ref, written.segments);
+      throw error;
+    } finally {
+      this.forgetUncommitted(ref, written.segments);
+    }
+  }
+
+  /**
+   * Stores a stream of IPC messages (Schema first) as new segments, without committing them. On
+   * any error the segments written so far are deleted.
+   * @param timeColumnFor - the time column the segments' statistics should describe
+   */
+  private async writeSegments(
+    ref: FrameRef,
+    input: AsyncIterable<IpcMessage>,
+    timeColumnFor: (schema: Schema) => string | undefined,
+  ): Promise<WrittenSegments> {
     let timeColumn: string | undefined;
     const written: SegmentEntry[] = [];
     const inFlight: Promise<SegmentEntry>[] = [];
@@ -210,7 +296,7 @@ export class HangarEngine {
           layout = dictionaryLayout(schema);
           schemaHeader = layout ? encodeSchemaHeader(layout.storedSchema) : message.header.slice();
           const segmentSchema = layout ? encodeSchemaHeader(layout.storageSchema) : schemaHeader;
-          timeColumn = existing ? frameTimeColumn(existing) : timeColumnOf(schema);
+          timeColumn = timeColumnFor(schema);
           const locator = timeColumn !== undefined && hasTimeColumn(schema, timeColumn) ? locateTimeColumn(schema, timeColumn) : undefined;
           builder = new SegmentBuilder(segmentSchema, this.segmentBytes, layout !== undefined, locator);
           continue;
@@ -237,14 +323,10 @@ export class HangarEngine {
       const settled = await Promise.allSettled(inFlight);
       for (const result of settled) if (result.status === 'fulfilled') written.push(result.value);
       await this.discardSegments(ref, written);
+      this.forgetUncommitted(ref, written);
       throw error;
     }
-    try {
-      return await this.commit(ref, { mode, schema, schemaHeader, segments: written, timeColumn, rowsWritten, bytesWritten, options });
-    } catch (error) {
-      await this.discardSegments(ref, written);
-      throw error;
-    }
+    return { schema, schemaHeader, segments: written, timeColumn, rowsWritten, bytesWritten };
   }
 
   /** Encodes and stores one segment, and its dictionary batches beside it when kept apart. */
@@ -262,10 +344,12 @@ export class HangarEngine {
       });
     const base = randomUUID();
     const id = `${base}.parquet`;
+    this.uncommitted.add(objectKey(ref, id));
     await this.connector.putSegment(ref, id, parquet);
     let dictionaries: string | undefined;
     if (segment.dictionaries.length > 0) {
       dictionaries = `${base}.dictionaries.arrows`;
+      this.uncommitted.add(objectKey(ref, dictionaries));
       await this.connector.putSegment(ref, dictionaries, joinIpcStream(segment.dictionaries, false));
     }
     return {
@@ -284,16 +368,28 @@ export class HangarEngine {
     await this.connector.deleteSegments(ref, segmentObjectIds(segments)).catch(() => undefined);
   }
 
+  private forgetUncommitted(ref: FrameRef, segments: readonly SegmentEntry[]): void {
+    for (const id of segmentObjectIds(segments)) this.uncommitted.delete(objectKey(ref, id));
+  }
+
   private async commit(ref: FrameRef, pending: PendingCommit): Promise<PutSummary> {
+    // A put that expects a version must fail once another commit got there first.
+    return this.commitWithRetry(ref, pending.options.expectedVersion === undefined, () => this.commitOnce(ref, pending));
+  }
+
+  /**
+   * Runs a compare-and-swap commit under the frame's commit lock. Within a process the lock rules
+   * out conflicts, so a ConflictError means another process committed first: when `retry` is set
+   * the attempt runs again (it re-reads the frame), up to {@link COMMIT_ATTEMPTS} times.
+   */
+  private async commitWithRetry<T>(ref: FrameRef, retry: boolean, attempt: () => Promise<T>): Promise<T> {
     return this.commitLock.run(frameKey(ref), async () => {
-      for (let attempt = 1; ; attempt++) {
+      for (let n = 1; ; n++) {
         try {
-          return await this.commitOnce(ref, pending);
+          return await attempt();
         } catch (error) {
-          // A put that expects a version must fail once another commit got there first.
-          const retry = error instanceof ConflictError && attempt < COMMIT_ATTEMPTS && pending.options.expectedVersion === undefined;
-          if (!retry) throw error;
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+          if (!(retry && error instanceof ConflictError && n < COMMIT_ATTEMPTS)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * n));
         }
       }
     });
@@ -302,7 +398,8 @@ export class HangarEngine {
   /** One compare-and-swap attempt of {@link commit}, under the frame's commit lock. */
   private async commitOnce(ref: FrameRef, pending: PendingCommit): Promise<PutSummary> {
     const { mode, schema, schemaHeader, rowsWritten, bytesWritten, options } = pending;
-    const current = await this.connector.getManifest(ref);
+    const stored = await this.connector.getManifest(ref);
+    const current = liveManifest(stored);
     if (current && mode === 'error') {
       throw frameExists(ref);
     }
@@ -316,9 +413,7 @@ export class HangarEngine {
     // statistics of another column would prune wrongly, so those segments keep none.
     const segments = timeColumn === pending.timeColumn ? pending.segments : pending.segments.map(withoutTimeStatistics);
     const manifest: FrameManifest = {
-      format: 1,
-      version: (current?.version ?? 0) + 1,
-      committedAt: new Date().toISOString(),
+      ...nextVersion(stored, appending ? 'append' : current ? 'replace' : 'put'),
       schema: appending ? current.schema : Buffer.from(schemaHeader).toString('base64'),
       rows: (appending ? current.rows : 0) + rowsWritten,
       bytes: (appending ? current.bytes : 0) + bytesWritten,
@@ -327,7 +422,9 @@ export class HangarEngine {
       ...(metadata === undefined ? {} : { metadata }),
     };
     await this.connector.commitManifest(ref, manifest);
-    if (current && !appending) this.leases.collect(ref, segmentObjectIds(current.segments));
+    // Without versions nothing else references the replaced segments; with them, vacuum decides.
+    if (current && !appending && !this.connector.capabilities.versions) this.leases.collect(ref, segmentObjectIds(current.segments));
+    if (appending) this.compactWhenFragmented(ref, manifest);
     return { bucket: ref.bucket, name: ref.name, rowsWritten, rows: manifest.rows, version: manifest.version };
   }
 
@@ -340,7 +437,7 @@ export class HangarEngine {
    *   for `start`/`end` on a frame without a time column
    */
   async read(ref: FrameRef, options: ReadOptions = {}): Promise<FrameStream> {
-    const manifest = await this.currentManifest(ref);
+    const manifest = await selectManifest(this.connector, ref, options);
     const info = toFrameInfo(ref, manifest);
     let schema = info.schema;
     let schemaHeader = info.schemaHeader;
@@ -359,19 +456,98 @@ export class HangarEngine {
       schema = new Schema([...new Set(columns)].map((column) => byName.get(column)!), info.schema.metadata);
       schemaHeader = encodeSchemaHeader(schema);
     }
-    const batchRows = Math.max(1024, Math.min(1 << 20, Math.floor(this.batchBytes / Math.max(1, info.bytes / Math.max(1, info.rows)))));
-    let plan: ReadPlan = {
-      segments: manifest.segments,
-      schemaHeader,
-      storedColumns: info.schema.fields.map((field) => field.name),
-      batchRows,
-      columns,
-      keptDictionaries: dictionaryLayout(info.schema) !== undefined,
-    };
+    let plan: ReadPlan = { ...this.readPlan(info, manifest.segments), schemaHeader, columns };
     const range = rangePlan(ref, manifest, info.schema, options);
     if (range) plan = { ...plan, range };
-    const context = { connector: this.connector, codec: this.codec, leases: this.leases };
-    return { info, schema, messages: frameMessages(context, ref, plan) };
+    return { info, schema, messages: frameMessages(this.readerContext(), ref, plan) };
+  }
+
+  /** The plan reading these segments of a frame whole. */
+  private readPlan(info: FrameInfo, segments: readonly SegmentEntry[]): ReadPlan {
+    const batchRows = Math.max(1024, Math.min(1 << 20, Math.floor(this.batchBytes / Math.max(1, info.bytes / Math.max(1, info.rows)))));
+    return {
+      segments,
+      schemaHeader: info.schemaHeader,
+      storedColumns: info.schema.fields.map((field) => field.name),
+      batchRows,
+      columns: undefined,
+      keptDictionaries: dictionaryLayout(info.schema) !== undefined,
+    };
+  }
+
+  private readerContext(): FrameReaderContext {
+    return { connector: this.connector, codec: this.codec, leases: this.leases };
+  }
+
+  /**
+   * Merges runs of small segments (under half the segment size; appends make them) into full-size
+   * ones, as a new version with the same rows in the same order. Large segments are left as they
+   * are, so the cost is the small segments' data only. Appends committed meanwhile are kept (the
+   * compacted version is rebased onto them); if the frame was replaced or deleted meanwhile,
+   * nothing changes.
+   * @throws NotFoundError if the frame does not exist
+   */
+  async compact(ref: FrameRef): Promise<CompactionReport> {
+    const manifest = await selectManifest(this.connector, ref);
+    const before = manifest.segments.length;
+    const unchanged = (version: number, segments: number): CompactionReport => ({ ...ref, version, compacted: false, segmentsBefore: segments, segmentsAfter: segments });
+    const runs = smallSegmentRuns(manifest.segments, this.segmentBytes / 2);
+    if (runs.length === 0) return unchanged(manifest.version, before);
+    const info = toFrameInfo(ref, manifest);
+    const timeColumn = frameTimeColumn(manifest);
+    const merged: SegmentEntry[][] = [];
+    try {
+      for (const run of runs) {
+        const plan = this.readPlan(info, manifest.segments.slice(run.start, run.end));
+        merged.push([...(await this.writeSegments(ref, frameMessages(this.readerContext(), ref, plan), () => timeColumn)).segments]);
+      }
+      // Segments whose dictionaries differ cannot share one: then merging may gain nothing.
+      const runSegments = runs.reduce((sum, run) => sum + run.end - run.start, 0);
+      if (merged.flat().length >= runSegments) {
+        await this.discardSegments(ref, merged.flat());
+        return unchanged(manifest.version, before);
+      }
+      const report = await this.commitWithRetry(ref, true, async () => {
+        const current = liveManifest(await this.connector.getManifest(ref));
+        const rebased = current !== undefined && current.schema === manifest.schema && startsWith(current.segments, manifest.segments);
+        if (!rebased) return undefined;
+        const segments: SegmentEntry[] = [];
+        let next = 0;
+        runs.forEach((run, i) => {
+          segments.push(...manifest.segments.slice(next, run.start), ...merged[i]!);
+          next = run.end;
+        });
+        segments.push(...current.segments.slice(next));
+        const { restoredFrom: _restored, ...state } = current;
+        const compacted: FrameManifest = { ...state, ...nextVersion(current, 'compact'), segments, bytes: segments.reduce((sum, s) => sum + s.bytes, 0) };
+        await this.connector.commitManifest(ref, compacted);
+        return { ...ref, version: compacted.version, compacted: true, segmentsBefore: current.segments.length, segmentsAfter: segments.length };
+      });
+      if (report) return report;
+      await this.discardSegments(ref, merged.flat());
+      const current = liveManifest(await this.connector.getManifest(ref));
+      return unchanged(current?.version ?? manifest.version, current?.segments.length ?? before);
+    } catch (error) {
+      await this.discardSegments(ref, merged.flat());
+      throw error;
+    } finally {
+      this.forgetUncommitted(ref, merged.flat());
+    }
+  }
+
+  /** Starts a background compaction when an append left the frame with many small segments. */
+  private compactWhenFragmented(ref: FrameRef, manifest: FrameManifest): void {
+    if (this.compactThreshold <= 0 || this.compacting.has(frameKey(ref))) return;
+    const small = manifest.segments.filter((segment) => segment.bytes < this.segmentBytes / 2).length;
+    if (small < Math.max(this.compactThreshold, 2 * (this.fruitless.get(frameKey(ref)) ?? 0))) return;
+    const running = this.compact(ref)
+      .then((report) => {
+        if (report.compacted) this.fruitless.delete(frameKey(ref));
+        else this.fruitless.set(frameKey(ref), small);
+      })
+      .catch((error: unknown) => process.emitWarning(`background compaction of ${describeFrame(ref)} failed: ${(error as Error).message}`))
+      .finally(() => this.compacting.delete(frameKey(ref)));
+    this.compacting.set(frameKey(ref), running);
   }
 
   /**
@@ -399,12 +575,124 @@ export class HangarEngine {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** Deletes a frame. @throws NotFoundError if it does not exist */
+  /**
+   * Deletes a frame. With a versioned connector this commits a deletion version (a tombstone): the
+   * frame is gone for readers, listings and SQL, its earlier versions stay readable by `version` and
+   * `as_of` until vacuum removes them, and `restore` can bring it back. Otherwise it is removed.
+   * @throws NotFoundError if it does not exist
+   */
   async delete(ref: FrameRef): Promise<void> {
-    await this.commitLock.run(frameKey(ref), async () => {
-      if (!(await this.connector.getManifest(ref))) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
-      await this.connector.deleteFrame(ref);
+    if (!this.connector.capabilities.versions) {
+      await this.commitLock.run(frameKey(ref), async () => {
+        if (!(await this.connector.getManifest(ref))) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
+        await this.connector.deleteFrame(ref);
+      });
+      return;
+    }
+    await this.commitWithRetry(ref, true, async () => {
+      const stored = await this.connector.getManifest(ref);
+      if (!liveManifest(stored)) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
+      const tombstone: FrameManifest = { ...nextVersion(stored, 'delete'), schema: stored!.schema, rows: 0, bytes: 0, segments: [], deleted: true };
+      await this.connector.commitManifest(ref, tombstone);
     });
+  }
+
+  /**
+   * The frame's kept versions, oldest first (deletions included).
+   * @throws NotFoundError if the frame has no version at all
+   */
+  async versions(ref: FrameRef): Promise<VersionInfo[]> {
+    const manifests = await this.keptManifests(ref);
+    if (manifests.length === 0) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
+    return manifests.map((manifest) => ({
+      version: manifest.version,
+      committedAt: manifest.committedAt,
+      ...(manifest.operation ? { operation: manifest.operation } : {}),
+      rows: manifest.rows,
+      bytes: manifest.bytes,
+      segments: manifest.segments.length,
+      deleted: manifest.deleted === true,
+      ...(manifest.restoredFrom === undefined ? {} : { restoredFrom: manifest.restoredFrom }),
+    }));
+  }
+
+  /** Every kept manifest of a frame, ascending (those removed meanwhile are skipped). */
+  private async keptManifests(ref: FrameRef): Promise<FrameManifest[]> {
+    const versions = await this.connector.listVersions(ref);
+    const manifests = await Promise.all(versions.map((version) => this.connector.getManifestVersion(ref, version)));
+    return manifests.filter((manifest): manifest is FrameManifest => manifest !== undefined);
+  }
+
+  /**
+   * Makes an old version the current state again, as a new version (also for a deleted frame).
+   * Nothing is copied: the new version references the old one's segments.
+   * @throws NotFoundError if that version is not kept or is a deletion
+   */
+  async restore(ref: FrameRef, version: number): Promise<PutSummary> {
+    const target = await selectManifest(this.connector, ref, { version });
+    return this.commitWithRetry(ref, true, async () => {
+      const stored = await this.connector.getManifest(ref);
+      const { version: _v, committedAt: _c, operation: _o, restoredFrom: _r, ...state } = target;
+      const manifest: FrameManifest = { ...state, ...nextVersion(stored, 'restore'), restoredFrom: version };
+      await this.connector.commitManifest(ref, manifest);
+      return { bucket: ref.bucket, name: ref.name, rowsWritten: 0, rows: manifest.rows, version: manifest.version };
+    });
+  }
+
+  /**
+   * Removes old versions past the retention policy and the segments only they used, plus stray
+   * segments no kept version references (left by crashes) once older than the grace period.
+   * A segment a reader in this process still uses is deleted when that read ends. The current
+   * version of a frame is never touched; a deleted frame keeps its tombstone.
+   * @param scope - one frame, one bucket's frames, or (empty) every bucket
+   * @param dryRun - only report what would be removed
+   */
+  async vacuum(scope: { readonly bucket?: string; readonly name?: string } = {}, dryRun = false): Promise<VacuumReport> {
+    const refs: FrameRef[] = [];
+    if (scope.name !== undefined) refs.push({ bucket: scope.bucket ?? DEFAULT_BUCKET, name: scope.name });
+    else {
+      for (const bucket of scope.bucket !== undefined ? [scope.bucket] : await this.connector.listBuckets()) {
+        for (const name of await this.connector.listFrames(bucket)) refs.push({ bucket, name });
+      }
+    }
+    const total = { frames: 0, versionsRemoved: 0, segmentsRemoved: 0, bytesFreed: 0 };
+    if (!this.connector.capabilities.versions) return { ...total, frames: refs.length };
+    for (const ref of refs) {
+      const report = await this.commitLock.run(frameKey(ref), () => this.vacuumFrame(ref, dryRun));
+      total.frames++;
+      total.versionsRemoved += report.versionsRemoved;
+      total.segmentsRemoved += report.segmentsRemoved;
+      total.bytesFreed += report.bytesFreed;
+    }
+    return total;
+  }
+
+  /** Vacuums one frame, under its commit lock (so no commit of this process runs meanwhile). */
+  private async vacuumFrame(ref: FrameRef, dryRun: boolean): Promise<Omit<VacuumReport, 'frames'>> {
+    const now = Date.now();
+    const manifests = await this.keptManifests(ref);
+    const expired = expiredVersions(manifests, this.retention, now);
+    const kept = manifests.slice(expired.length);
+    const referenced = new Set(kept.flatMap((manifest) => segmentObjectIds(manifest.segments)));
+    const doomed = new Map<string, number>();
+    for (const manifest of expired) {
+      for (const segment of manifest.segments) {
+        if (!referenced.has(segment.id)) doomed.set(segment.id, segment.storedBytes);
+        if (segment.dictionaries && !referenced.has(segment.dictionaries)) doomed.set(segment.dictionaries, 0);
+      }
+    }
+    for (const object of await this.connector.listSegmentObjects(ref)) {
+      const stray = !referenced.has(object.id) && !this.uncommitted.has(objectKey(ref, object.id));
+      if (stray && now - object.modifiedAt >= this.retention.graceMs && !doomed.has(object.id)) doomed.set(object.id, 0);
+    }
+    if (!dryRun) {
+      // Manifests first: a crash in between leaves only unreferenced segments, collected next time.
+      if (expired.length > 0) await this.connector.deleteManifests(ref, expired.map((manifest) => manifest.version));
+      if (doomed.size > 0) this.leases.collect(ref, [...doomed.keys()]);
+    }
+    let bytesFreed = 0;
+    for (const bytes of doomed.values()) bytesFreed += bytes;
+    return { versionsRemoved: expired.length, segmentsRemoved: doomed.size, bytesFreed };
   }
 
   /** Lists bucket names, sorted. */
@@ -419,7 +707,9 @@ export class HangarEngine {
   async deleteBucket(bucket: string, mode: BucketDeleteMode): Promise<void> {
     const name = resolveBucket(bucket);
     if (!(await this.connector.listBuckets()).includes(name)) throw new NotFoundError(`bucket '${name}' does not exist`);
-    if (mode === 'error' && (await this.connector.listFrames(name)).length > 0) throw new BucketNotEmptyError(name);
+    if (mode === 'error' && [...(await this.connector.listManifests(name)).values()].some((manifest) => !manifest.deleted)) {
+      throw new BucketNotEmptyError(name);
+    }
     await this.connector.deleteBucket(name);
   }
 }
@@ -472,6 +762,40 @@ function withoutTimeStatistics(segment: SegmentEntry): SegmentEntry {
 
 function frameKey(ref: FrameRef): string {
   return `${ref.bucket}/${ref.name}`;
+}
+
+/** Runs of at least two adjacent segments smaller than `smallBytes`, as [start, end) indices. */
+function smallSegmentRuns(segments: readonly SegmentEntry[], smallBytes: number): { start: number; end: number }[] {
+  const runs: { start: number; end: number }[] = [];
+  let start = -1;
+  for (let i = 0; i <= segments.length; i++) {
+    const small = i < segments.length && segments[i]!.bytes < smallBytes;
+    if (small && start < 0) start = i;
+    if (!small && start >= 0) {
+      if (i - start >= 2) runs.push({ start, end: i });
+      start = -1;
+    }
+  }
+  return runs;
+}
+
+/** Whether `segments` begins with exactly `prefix` (the same stored objects in the same order). */
+function startsWith(segments: readonly SegmentEntry[], prefix: readonly SegmentEntry[]): boolean {
+  return prefix.length <= segments.length && prefix.every((segment, i) => segments[i]!.id === segment.id);
+}
+
+function objectKey(ref: FrameRef, id: string): string {
+  return `${ref.bucket}/${ref.name}/${id}`;
+}
+
+/**
+ * The version fields of the commit after `previous`. Commit times never go backwards (a clock
+ * step back is absorbed by adding a millisecond), so `as_of` finds versions by time reliably.
+ */
+function nextVersion(previous: FrameManifest | undefined, operation: FrameOperation): Pick<FrameManifest, 'format' | 'version' | 'committedAt' | 'operation'> {
+  const now = Date.now();
+  const after = previous ? Date.parse(previous.committedAt) + 1 : 0;
+  return { format: 1, version: (previous?.version ?? 0) + 1, committedAt: new Date(Math.max(now, after)).toISOString(), operation };
 }
 
 /** @throws ConflictError if `expected` is given and the frame is at another version (0 = absent) */

@@ -16,7 +16,7 @@ import { dictionaryLayout } from '../dictionary-layout.js';
 import { InvalidArgumentError } from '../errors.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, joinIpcStream, splitIpcStream } from '../ipc-message.js';
 import { KeyedMutex } from '../keyed-mutex.js';
-import type { FrameManifest, SegmentEntry } from '../manifest.js';
+import { type FrameManifest, type SegmentEntry, liveManifest } from '../manifest.js';
 import { type FrameRef, describeFrame } from '../names.js';
 import type { ParquetCodec } from '../parquet/parquet-codec.js';
 import type { SegmentFiles } from './segment-files.js';
@@ -74,7 +74,7 @@ export class FrameViews {
   private async refreshOne(ref: FrameRef): Promise<void> {
     const key = `${ref.bucket}/${ref.name}`;
     const current = this.views.get(key);
-    const manifest = await this.connector.getManifest(ref);
+    const manifest = liveManifest(await this.connector.getManifest(ref));
     const name = `${sqlIdentifier(ref.bucket)}.${sqlIdentifier(ref.name)}`;
     if (!manifest) {
       if (current) {

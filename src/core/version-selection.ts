@@ -1,0 +1,91 @@
+/**
+ * Time travel: finding the manifest of a frame at a given version number or instant. Every commit
+ * (put, append, replace, delete, restore, compact) makes a version; old manifests stay until vacuum
+ * removes them (see retention.ts), so a past state reads back exactly as it was.
+ */
+import type { Connector } from '../connectors/connector.js';
+import { InvalidArgumentError, NotFoundError } from './errors.js';
+import { type FrameManifest, liveManifest } from './manifest.js';
+import { type FrameRef, describeFrame } from './names.js';
+
+/** Which state of a frame to read: the current one (neither field), a version, or the one current at an instant. */
+export interface VersionSelector {
+  /** A version number (1 = the first commit). */
+  readonly version?: number;
+  /** An instant: the version current then (the highest committed at or before it). */
+  readonly asOf?: Date;
+}
+
+/** Whether the selector asks for anything but the current version. */
+export function isTimeTravel(selector: VersionSelector): boolean {
+  return selector.version !== undefined || selector.asOf !== undefined;
+}
+
+/**
+ * The manifest of an existing frame at the selected state.
+ * @throws NotFoundError if the frame does not exist (then), the version was never made or is no
+ *   longer kept, or the selected state is a deletion; InvalidArgumentError for time travel on a
+ *   connector that keeps no versions, or for both `version` and `asOf`
+ */
+export async function selectManifest(connector: Connector, ref: FrameRef, selector: VersionSelector = {}): Promise<FrameManifest> {
+  const { version, asOf } = selector;
+  if (version === undefined && asOf === undefined) {
+    const manifest = liveManifest(await connector.getManifest(ref));
+    if (!manifest) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
+    return manifest;
+  }
+  if (version !== undefined && asOf !== undefined) {
+    throw new InvalidArgumentError('give either "version" or "as_of", not both');
+  }
+  if (!connector.capabilities.versions) {
+    throw new InvalidArgumentError(`the '${connector.name}' store keeps no old versions, so "version" and "as_of" cannot be used; read the current version`);
+  }
+  return version !== undefined ? manifestOfVersion(connector, ref, version) : manifestAsOf(connector, ref, asOf!);
+}
+
+async function manifestOfVersion(connector: Connector, ref: FrameRef, version: number): Promise<FrameManifest> {
+  const manifest = await connector.getManifestVersion(ref, version);
+  if (!manifest) {
+    const kept = await connector.listVersions(ref);
+    const latest = kept.at(-1);
+    if (latest === undefined) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
+    if (version > latest) throw new NotFoundError(`${describeFrame(ref)} has no version ${version} yet; its latest is ${latest}`);
+    throw new NotFoundError(
+      `version ${version} of ${describeFrame(ref)} is no longer kept (retention removed it); kept versions are ${describeVersions(kept)}`,
+    );
+  }
+  if (manifest.deleted) throw new NotFoundError(`version ${version} of ${describeFrame(ref)} is its deletion; read an earlier version`);
+  return manifest;
+}
+
+async function manifestAsOf(connector: Connector, ref: FrameRef, instant: Date): Promise<FrameManifest> {
+  const versions = await connector.listVersions(ref);
+  if (versions.length === 0) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
+  let oldest: FrameManifest | undefined;
+  // Commit times grow with the version number, so the newest version committed by then is it.
+  for (let i = versions.length - 1; i >= 0; i--) {
+    const manifest = await connector.getManifestVersion(ref, versions[i]!);
+    if (!manifest) continue; // removed by a concurrent vacuum
+    oldest = manifest;
+    if (Date.parse(manifest.committedAt) > instant.getTime()) continue;
+    if (manifest.deleted) throw new NotFoundError(`${describeFrame(ref)} did not exist at ${instant.toISOString()} (deleted in version ${manifest.version})`);
+    return manifest;
+  }
+  throw new NotFoundError(
+    `${describeFrame(ref)} has no kept version as of ${instant.toISOString()}` +
+      (oldest ? `; its oldest kept version, ${oldest.version}, was committed at ${oldest.committedAt}` : ''),
+  );
+}
+
+/** "1–4, 7" style list of version numbers. */
+function describeVersions(versions: readonly number[]): string {
+  const parts: string[] = [];
+  let start = versions[0]!;
+  for (let i = 1; i <= versions.length; i++) {
+    if (versions[i] === versions[i - 1]! + 1) continue;
+    const end = versions[i - 1]!;
+    parts.push(start === end ? String(start) : `${start}–${end}`);
+    start = versions[i]!;
+  }
+  return parts.join(', ');
+}
