@@ -6,6 +6,7 @@ import { registerPutCommand } from './put-command.js';
 import { type ServeCommandOptions, serve } from './serve-command.js';
 import { registerSecurityCommands } from './security-commands.js';
 import { registerSqlCommand } from './sql-command.js';
+import { parseDuration } from '../core/retention.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -16,6 +17,20 @@ function parsePort(value: string): number {
 function parsePositiveInteger(value: string): number {
   const number = Number(value);
   if (!Number.isSafeInteger(number) || number <= 0) throw new CommanderArgumentError('expected a positive integer');
+  return number;
+}
+
+function parseDurationOption(value: string): number {
+  try {
+    return parseDuration(value, 'the duration');
+  } catch (error) {
+    throw new CommanderArgumentError((error as Error).message);
+  }
+}
+
+function parseNonNegativeInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 0) throw new CommanderArgumentError('expected 0 or a positive integer');
   return number;
 }
 
@@ -50,6 +65,10 @@ export function buildProgram(): Command {
     .option('--max-message-bytes <bytes>', 'largest gRPC message a client may send (default 2 GiB - 1)', parsePositiveInteger)
     .option('--max-put-bytes <bytes>', 'largest total a single put may send (default: no limit)', parsePositiveInteger)
     .option('--idle-timeout <ms>', 'fail puts that send nothing, and close connections without calls, after this long (default 300000)', parsePositiveInteger)
+    .option('--keep-versions <n>', 'vacuum keeps at most this many versions of each frame, the current one included (default: no count limit)', parsePositiveInteger)
+    .option('--keep-for <duration>', 'vacuum keeps versions superseded less than this long ago, e.g. 12h, 7d, 0 for none (default 7d)', parseDurationOption)
+    .option('--vacuum-every <duration>', 'run vacuum over every bucket this often, e.g. 30m, 0 for never (default 1h)', parseDurationOption)
+    .option('--compact-threshold <n>', 'compact a frame in the background once appends left it this many small segments, 0 for never (default 64)', parseNonNegativeInteger)
     .action(async (options: ServeCommandOptions) => serve(options));
   registerPutCommand(program);
   registerGetCommand(program);

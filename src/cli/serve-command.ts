@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { signJwt } from '../core/auth/jwt.js';
 import { UsersFile } from '../core/auth/users-file.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { DEFAULT_RETENTION, type RetentionPolicy } from '../core/retention.js';
 import type { SqlOptions } from '../core/sql/sql-engine.js';
 import { HangarServer, type TlsOptions, isLoopbackHost } from '../server/hangar-server.js';
 import { type SecretOptions, readSecret } from './security-commands.js';
@@ -41,6 +42,25 @@ export interface ServeCommandOptions {
   readonly maxPutBytes?: number;
   /** Idle limit of puts and connections, in milliseconds. */
   readonly idleTimeout?: number;
+  /** Retention: most versions kept per frame. */
+  readonly keepVersions?: number;
+  /** Retention: keep versions superseded less than this many milliseconds ago. */
+  readonly keepFor?: number;
+  /** Milliseconds between scheduled vacuums (0: never). */
+  readonly vacuumEvery?: number;
+  /** Small segments that trigger a background compaction (0: never). */
+  readonly compactThreshold?: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** The engine's retention policy from the serve options (7 days when not given). */
+function retentionPolicy(options: ServeCommandOptions): RetentionPolicy {
+  return {
+    ...(options.keepVersions === undefined ? {} : { keepVersions: options.keepVersions }),
+    keepForMs: options.keepFor ?? DEFAULT_RETENTION.keepForMs!,
+    graceMs: DEFAULT_RETENTION.graceMs,
+  };
 }
 
 /** The TLS options from the certificate files, or undefined without them. */
@@ -83,7 +103,12 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
     host: options.host,
     port: options.port,
     data: options.data,
-    engine: { sql },
+    engine: {
+      sql,
+      retention: retentionPolicy(options),
+      vacuumIntervalMs: options.vacuumEvery ?? HOUR_MS,
+      ...(options.compactThreshold === undefined ? {} : { compactThreshold: options.compactThreshold }),
+    },
     ...(tls ? { tls } : {}),
     ...(authenticated ? { auth: { ...(secret !== undefined ? { secret } : {}), ...(users ? { users } : {}) } } : {}),
     ...(options.insecure ? { insecure: true } : {}),

@@ -38,8 +38,63 @@ export interface PutOptions extends BucketOptions {
  */
 export type TimeBound = Date | string | number;
 
+/**
+ * Time travel: read the frame as it was at a version, or at an instant (the version current then).
+ * Give at most one; neither reads the current version.
+ */
+export interface VersionOptions extends BucketOptions {
+  /** A version number (see {@link HangarClient.versions}). */
+  readonly version?: number;
+  /** An instant: a Date, an ISO-8601 string or epoch seconds. */
+  readonly asOf?: TimeBound;
+}
+
+/** The ticket / command fields of {@link VersionOptions}. */
+function versionFields(options: VersionOptions): Record<string, unknown> {
+  return {
+    ...(options.version === undefined ? {} : { version: options.version }),
+    ...(options.asOf === undefined ? {} : { as_of: ticketTime(options.asOf) }),
+  };
+}
+
+/** One kept version of a frame, as {@link HangarClient.versions} lists it. */
+export interface FrameVersion {
+  /** The version number. */
+  readonly version: number;
+  /** ISO-8601 commit time. */
+  readonly committedAt: string;
+  /** What made it: put, append, replace, delete, restore or compact (null if not recorded). */
+  readonly operation: string | null;
+  /** Rows and Arrow bytes at this version. */
+  readonly rows: number;
+  readonly bytes: number;
+  /** Stored segments at this version. */
+  readonly segments: number;
+  /** Whether this version is the frame's deletion. */
+  readonly deleted: boolean;
+  /** For a restore: the version it brought back. */
+  readonly restoredFrom?: number;
+}
+
+/** What {@link HangarClient.vacuum} removed. */
+export interface VacuumResult {
+  readonly frames: number;
+  readonly versionsRemoved: number;
+  readonly segmentsRemoved: number;
+  readonly bytesFreed: number;
+}
+
+/** What {@link HangarClient.compact} did. */
+export interface CompactResult {
+  /** The new version, or the unchanged current one when there was nothing to merge. */
+  readonly version: number;
+  readonly compacted: boolean;
+  readonly segmentsBefore: number;
+  readonly segmentsAfter: number;
+}
+
 /** Options of {@link HangarClient.get} and {@link HangarClient.getStream}. */
-export interface GetOptions extends BucketOptions {
+export interface GetOptions extends VersionOptions {
   /** Columns to fetch (all when absent). */
   readonly columns?: readonly string[];
   /** Only rows whose time column is at or after this (inclusive). */
@@ -196,6 +251,7 @@ export class HangarClient {
       ...(start === undefined ? {} : { start: ticketTime(start) }),
       ...(end === undefined ? {} : { end: ticketTime(end) }),
       ...(limit === undefined ? {} : { limit }),
+      ...versionFields(options),
     };
     return this.flight.doGet(JSON.stringify(ticket), options);
   }
@@ -261,11 +317,11 @@ export class HangarClient {
     return listing;
   }
 
-  /** Describes a frame. @throws NotFoundError */
-  async stat(name: string, options: BucketOptions = {}): Promise<FrameStat> {
+  /** Describes a frame, now or at a past version. @throws NotFoundError */
+  async stat(name: string, options: VersionOptions = {}): Promise<FrameStat> {
     const raw = await this.actionJson<Omit<FrameStat, 'committedAt'> & { committed_at: string }>(
       'stat',
-      { name, bucket: options.bucket ?? null },
+      { name, bucket: options.bucket ?? null, ...versionFields(options) },
       options,
     );
     const { committed_at: committedAt, ...rest } = raw;
@@ -275,6 +331,48 @@ export class HangarClient {
   /** Deletes a frame. @throws NotFoundError */
   async delete(name: string, options: BucketOptions = {}): Promise<void> {
     await this.action('delete', { name, bucket: options.bucket ?? null }, options);
+  }
+
+  /** Lists a frame's kept versions, oldest first. @throws NotFoundError */
+  async versions(name: string, options: BucketOptions = {}): Promise<FrameVersion[]> {
+    type Raw = { version: number; committed_at: string; operation: string | null; rows: number; bytes: number; segments: number; deleted: boolean; restored_from?: number };
+    const raw = await this.actionJson<Raw[]>('versions', { name, bucket: options.bucket ?? null }, options);
+    return raw.map(({ committed_at: committedAt, restored_from: restoredFrom, ...rest }) => ({
+      ...rest,
+      committedAt,
+      ...(restoredFrom === undefined ? {} : { restoredFrom }),
+    }));
+  }
+
+  /**
+   * Makes an old version the frame's current state again (as a new version; works for a deleted
+   * frame too). Resolves with the new version number. @throws NotFoundError if that version is not kept
+   */
+  async restore(name: string, version: number, options: BucketOptions = {}): Promise<number> {
+    return (await this.actionJson<{ version: number }>('restore', { name, bucket: options.bucket ?? null, version }, options)).version;
+  }
+
+  /** Merges a frame's small appended segments into full-size ones (a new version, same rows). */
+  async compact(name: string, options: BucketOptions = {}): Promise<CompactResult> {
+    const raw = await this.actionJson<{ version: number; compacted: boolean; segments_before: number; segments_after: number }>(
+      'compact',
+      { name, bucket: options.bucket ?? null },
+      options,
+    );
+    return { version: raw.version, compacted: raw.compacted, segmentsBefore: raw.segments_before, segmentsAfter: raw.segments_after };
+  }
+
+  /**
+   * Removes versions past the server's retention policy, and segments no kept version uses: of one
+   * frame (`name`), one bucket, or every bucket (neither). Needs admin scope.
+   */
+  async vacuum(options: FlightCallOptions & { bucket?: string; name?: string; dryRun?: boolean } = {}): Promise<VacuumResult> {
+    const raw = await this.actionJson<{ frames: number; versions_removed: number; segments_removed: number; bytes_freed: number }>(
+      'vacuum',
+      { bucket: options.bucket ?? null, name: options.name ?? null, dry_run: options.dryRun ?? false },
+      options,
+    );
+    return { frames: raw.frames, versionsRemoved: raw.versions_removed, segmentsRemoved: raw.segments_removed, bytesFreed: raw.bytes_freed };
   }
 
   /** Lists bucket names. */

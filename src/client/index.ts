@@ -28,6 +28,10 @@ export {
   type PutSummary,
   type QueryOptions,
   type TimeBound,
+  type VersionOptions,
+  type FrameVersion,
+  type VacuumResult,
+  type CompactResult,
 } from './hangar-client.js';
 export {
   DescriptorType,

@@ -44,6 +44,8 @@ export interface EngineOptions {
   readonly sql?: SqlOptions;
   /** Which old versions {@link HangarEngine.vacuum} removes (default {@link DEFAULT_RETENTION}). */
   readonly retention?: RetentionPolicy;
+  /** Run {@link HangarEngine.vacuum} over every bucket this often, in milliseconds (default 0: never). */
+  readonly vacuumIntervalMs?: number;
   /**
    * An append that leaves the frame with at least this many small segments (under half the segment
    * size) starts a compaction in the background (default 64; 0 turns it off).
@@ -172,6 +174,8 @@ export class HangarEngine {
   /** Segment counts at which a background compaction of a frame gained nothing (retried at twice that). */
   private readonly fruitless = new Map<string, number>();
   private sqlEngine: Promise<SqlEngine> | undefined;
+  private readonly vacuumTimer: NodeJS.Timeout | undefined;
+  private vacuuming: Promise<unknown> | undefined;
 
   /**
    * @param connector - the storage backend (opened by the caller)
@@ -190,6 +194,13 @@ export class HangarEngine {
     this.sqlOptions = { batchBytes: this.batchBytes, ...options.sql };
     this.retention = options.retention ?? DEFAULT_RETENTION;
     this.compactThreshold = options.compactThreshold ?? 64;
+    if (options.vacuumIntervalMs) {
+      this.vacuumTimer = setInterval(() => {
+        this.vacuuming ??= this.vacuum()
+          .catch((error: unknown) => process.emitWarning(`scheduled vacuum failed: ${(error as Error).message}`))
+          .finally(() => (this.vacuuming = undefined));
+      }, options.vacuumIntervalMs).unref();
+    }
     this.leases = new SegmentLeases(connector);
   }
 
@@ -213,7 +224,8 @@ export class HangarEngine {
    * and codec belong to the caller.
    */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.compacting.values()]);
+    clearInterval(this.vacuumTimer);
+    await Promise.allSettled([...this.compacting.values(), this.vacuuming]);
     const sql = this.sqlEngine;
     this.sqlEngine = undefined;
     if (sql) await (await sql).close();

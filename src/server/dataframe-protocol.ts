@@ -8,6 +8,8 @@ import type { FrameInfo } from '../core/frame-info.js';
 import { type FrameRef, frameRef, resolveBucket } from '../core/names.js';
 import { type PutMode, parsePutMode } from '../core/put-mode.js';
 import { parseTimeBound } from '../core/time-range.js';
+import type { VersionSelector } from '../core/version-selection.js';
+import type { VersionInfo } from '../core/engine.js';
 import { DescriptorType, type FlightDescriptor } from '../flight/flight-messages.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -79,8 +81,25 @@ export function parsePutDescriptor(descriptor: FlightDescriptor | undefined): Pu
   };
 }
 
-/** What DoGet is asked to return: a stored frame (possibly projected, filtered by time, limited). */
-export interface GetRequest extends FrameRef {
+/**
+ * Reads `"version"` (a version number) or `"as_of"` (ISO-8601 or epoch seconds, like `start`) from
+ * a ticket, descriptor command or action body. @throws InvalidArgumentError
+ */
+export function parseVersionSelector(body: Record<string, unknown> | undefined): VersionSelector {
+  const version = body?.version;
+  const asOf = parseTimeBound(body?.as_of, 'as_of');
+  if (version !== undefined && version !== null && (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1)) {
+    throw new InvalidArgumentError(`"version" must be a version number (1 or more), got ${JSON.stringify(version)}`);
+  }
+  if (typeof version === 'number' && asOf !== undefined) throw new InvalidArgumentError('give either "version" or "as_of", not both');
+  return {
+    ...(typeof version === 'number' ? { version } : {}),
+    ...(asOf === undefined ? {} : { asOf: new Date(Number(asOf / 1_000_000n)) }),
+  };
+}
+
+/** What DoGet is asked to return: a stored frame (possibly projected, filtered by time, limited, at a past version). */
+export interface GetRequest extends FrameRef, VersionSelector {
   readonly kind: 'frame';
   /** Projection. */
   readonly columns?: string[];
@@ -129,6 +148,7 @@ export function parseTicket(ticket: Uint8Array): GetRequest | SqlRequest {
     ...(start === undefined ? {} : { start }),
     ...(end === undefined ? {} : { end }),
     ...(limit === undefined ? {} : { limit }),
+    ...parseVersionSelector(body),
   };
 }
 
@@ -144,13 +164,13 @@ export function parseSqlCommand(body: Record<string, unknown>): SqlRequest {
  * What GetFlightInfo / GetSchema describe: a frame (PATH, or CMD {"name","bucket"}) or a query
  * (CMD {"sql","bucket"?}).
  */
-export function parseInfoDescriptor(descriptor: FlightDescriptor | undefined): (FrameRef & { kind: 'frame' }) | SqlRequest {
+export function parseInfoDescriptor(descriptor: FlightDescriptor | undefined): (FrameRef & VersionSelector & { kind: 'frame' }) | SqlRequest {
   if (descriptor?.type === DescriptorType.Cmd) {
     const cmd = parseJsonObject(descriptor.cmd ?? new Uint8Array(0), 'the descriptor command');
     if (cmd.sql !== undefined && cmd.sql !== null) return parseSqlCommand(cmd);
   }
-  const { cmd: _cmd, ...ref } = frameFromDescriptor(descriptor);
-  return { kind: 'frame', ...ref };
+  const { cmd, ...ref } = frameFromDescriptor(descriptor);
+  return { kind: 'frame', ...ref, ...parseVersionSelector(cmd) };
 }
 
 /** Encodes the ticket that runs a query. */
@@ -158,9 +178,12 @@ export function encodeSqlTicket(request: SqlRequest): Uint8Array {
   return Buffer.from(JSON.stringify({ sql: request.sql, bucket: request.bucket }), 'utf8');
 }
 
-/** Encodes the ticket a FlightInfo endpoint carries for a frame. */
-export function encodeTicketFor(ref: FrameRef, columns?: readonly string[]): Uint8Array {
-  return Buffer.from(JSON.stringify({ name: ref.name, bucket: ref.bucket, ...(columns ? { columns } : {}) }), 'utf8');
+/**
+ * Encodes the ticket a FlightInfo endpoint carries for a frame; `version` pins it to the version
+ * the FlightInfo describes (for time travel; a plain ticket reads whatever is current).
+ */
+export function encodeTicketFor(ref: FrameRef, version?: number): Uint8Array {
+  return Buffer.from(JSON.stringify({ name: ref.name, bucket: ref.bucket, ...(version === undefined ? {} : { version }) }), 'utf8');
 }
 
 /**
@@ -193,5 +216,19 @@ export function frameDescription(info: FrameInfo): Record<string, unknown> {
     rows: info.rows,
     bytes: info.bytes,
     metadata: info.metadata,
+  };
+}
+
+/** The JSON the `versions` action returns for one version (snake_case, as every protocol field). */
+export function versionDescription(version: VersionInfo): Record<string, unknown> {
+  return {
+    version: version.version,
+    committed_at: version.committedAt,
+    operation: version.operation ?? null,
+    rows: version.rows,
+    bytes: version.bytes,
+    segments: version.segments,
+    deleted: version.deleted,
+    ...(version.restoredFrom === undefined ? {} : { restored_from: version.restoredFrom }),
   };
 }

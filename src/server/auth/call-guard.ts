@@ -7,10 +7,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EventEmitter } from 'node:events';
 import type { Metadata, sendUnaryData } from '@grpc/grpc-js';
-import { type Access, type Principal, allows, authorize } from '../../core/auth/scopes.js';
+import { type Access, type Principal, SERVER, allows, authorize } from '../../core/auth/scopes.js';
 import type { HangarEngine } from '../../core/engine.js';
 import { HangarError } from '../../core/errors.js';
-import type { FrameRef } from '../../core/names.js';
+import { DEFAULT_BUCKET, type FrameRef } from '../../core/names.js';
 import type { QueryContext } from '../../core/sql/sql-engine.js';
 import { toServiceError } from '../status-mapping.js';
 import { failStream } from '../handlers/call-io.js';
@@ -73,6 +73,14 @@ const RULES: Readonly<Record<string, Rule>> = {
   query: queryRule,
   querySchema: queryRule,
   buckets: () => ({ access: 'read', buckets: [] }),
+  versions: frameRule('read'),
+  restore: frameRule('write'),
+  compact: frameRule('write'),
+  // Vacuum deletes history: admin of the bucket, or of the server when it sweeps every bucket.
+  vacuum: (args) => {
+    const scope = (args[0] ?? {}) as { bucket?: string; name?: string };
+    return { access: 'admin', buckets: [scope.bucket ?? (scope.name !== undefined ? DEFAULT_BUCKET : SERVER)] };
+  },
 };
 
 const OPERATION_NAMES: Readonly<Record<string, string>> = {
@@ -84,6 +92,10 @@ const OPERATION_NAMES: Readonly<Record<string, string>> = {
   deleteBucket: 'delete buckets',
   query: 'query',
   querySchema: 'query',
+  versions: 'list versions',
+  restore: 'restore versions',
+  compact: 'compact frames',
+  vacuum: 'vacuum old versions',
 };
 
 /**

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { frameRef, validateName } from '../../core/names.js';
 import { parseBucketDeleteMode } from '../../core/put-mode.js';
 import { parseResampleRequest, resample } from '../../core/resample.js';
-import { frameDescription, parseJsonObject } from '../dataframe-protocol.js';
+import { frameDescription, parseJsonObject, parseVersionSelector, versionDescription } from '../dataframe-protocol.js';
 import { decodeAction, encodeActionType, encodeResult } from '../../flight/flight-messages.js';
 import { streaming, writeWithBackpressure } from './call-io.js';
 
@@ -33,9 +33,10 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'stat',
       {
-        description: 'Describes one frame: {"name","bucket"} → JSON {name, bucket, version, committed_at, rows, bytes, metadata, schema}.',
+        description:
+          'Describes one frame: {"name","bucket","version"?|"as_of"?} → JSON {name, bucket, version, committed_at, rows, bytes, metadata, schema}.',
         run: async (body) => {
-          const info = await engine.stat(frameRef(body.name, body.bucket));
+          const info = await engine.stat(frameRef(body.name, body.bucket), parseVersionSelector(body));
           return {
             ...frameDescription(info),
             schema: info.schema.fields.map((field) => ({ name: field.name, type: String(field.type), nullable: field.nullable })),
@@ -51,6 +52,60 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
           const ref = frameRef(body.name, body.bucket);
           await engine.delete(ref);
           return `deleted frame '${ref.name}' from bucket '${ref.bucket}'`;
+        },
+      },
+    ],
+    [
+      'versions',
+      {
+        description:
+          'Lists a frame\'s kept versions, oldest first: {"name","bucket"} → JSON [{version, committed_at, operation, rows, bytes, segments, deleted, restored_from?}].',
+        run: async (body) => (await engine.versions(frameRef(body.name, body.bucket))).map(versionDescription),
+      },
+    ],
+    [
+      'restore',
+      {
+        description: 'Makes an old version current again, as a new version: {"name","bucket","version"} → JSON {name, bucket, version, rows}.',
+        run: async (body) => {
+          const { version } = parseVersionSelector(body);
+          if (version === undefined) throw new InvalidArgumentError('"restore" needs the "version" to bring back (see the "versions" action)');
+          const summary = await engine.restore(frameRef(body.name, body.bucket), version);
+          return { name: summary.name, bucket: summary.bucket, version: summary.version, rows: summary.rows };
+        },
+      },
+    ],
+    [
+      'compact',
+      {
+        description:
+          'Merges a frame\'s small appended segments into full-size ones, as a new version with the same rows: {"name","bucket"} → ' +
+          'JSON {name, bucket, version, compacted, segments_before, segments_after}.',
+        run: async (body) => {
+          const report = await engine.compact(frameRef(body.name, body.bucket));
+          return {
+            name: report.name,
+            bucket: report.bucket,
+            version: report.version,
+            compacted: report.compacted,
+            segments_before: report.segmentsBefore,
+            segments_after: report.segmentsAfter,
+          };
+        },
+      },
+    ],
+    [
+      'vacuum',
+      {
+        description:
+          'Removes versions past the retention policy and segments no kept version uses: {"bucket"?,"name"?,"dry_run"?} (no bucket: ' +
+          'every bucket) → JSON {frames, versions_removed, segments_removed, bytes_freed}.',
+        run: async (body) => {
+          const bucket = body.bucket === undefined || body.bucket === null ? undefined : validateName('bucket', body.bucket);
+          const name = body.name === undefined || body.name === null ? undefined : validateName('frame', body.name);
+          if (body.dry_run !== undefined && typeof body.dry_run !== 'boolean') throw new InvalidArgumentError('"dry_run" must be true or false');
+          const report = await engine.vacuum({ ...(bucket ? { bucket } : {}), ...(name ? { name } : {}) }, body.dry_run === true);
+          return { frames: report.frames, versions_removed: report.versionsRemoved, segments_removed: report.segmentsRemoved, bytes_freed: report.bytesFreed };
         },
       },
     ],

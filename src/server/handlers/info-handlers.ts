@@ -13,15 +13,19 @@ import {
   encodeSchemaResult,
   type FlightDescriptor,
 } from '../../flight/flight-messages.js';
+import { isTimeTravel } from '../../core/version-selection.js';
 import { streaming, unary, writeWithBackpressure } from './call-io.js';
 
-/** Builds the FlightInfo of a frame: PATH [name, bucket], one endpoint on this server. */
-export function frameFlightInfo(info: FrameInfo): Buffer {
+/**
+ * Builds the FlightInfo of a frame: PATH [name, bucket], one endpoint on this server. With
+ * `pinned` its ticket reads exactly the version described (a past version asked for by time travel).
+ */
+export function frameFlightInfo(info: FrameInfo, pinned = false): Buffer {
   return encodeFlightInfo({
     appMetadata: Buffer.from(JSON.stringify(frameDescription(info)), 'utf8'),
     schema: encapsulateMessage({ header: info.schemaHeader, body: new Uint8Array(0) }),
     flightDescriptor: { type: DescriptorType.Path, path: [info.name, info.bucket] },
-    endpoint: [{ ticket: { ticket: encodeTicketFor(info) }, location: [] }],
+    endpoint: [{ ticket: { ticket: encodeTicketFor(info, pinned ? info.version : undefined) }, location: [] }],
     totalRecords: info.rows,
     totalBytes: info.bytes,
     ordered: true,
@@ -57,7 +61,7 @@ export function getFlightInfoHandler(engine: HangarEngine) {
     const descriptor = decodeFlightDescriptor(request);
     const target = parseInfoDescriptor(descriptor);
     if (target.kind === 'sql') return queryFlightInfo(await engine.querySchema(target.sql, target), descriptor, target);
-    return frameFlightInfo(await engine.stat(target));
+    return frameFlightInfo(await engine.stat(target, target), isTimeTravel(target));
   });
 }
 
@@ -65,7 +69,7 @@ export function getFlightInfoHandler(engine: HangarEngine) {
 export function getSchemaHandler(engine: HangarEngine) {
   return unary<Buffer>(async (request) => {
     const target = parseInfoDescriptor(decodeFlightDescriptor(request));
-    const header = target.kind === 'sql' ? encodeSchemaHeader(await engine.querySchema(target.sql, target)) : (await engine.stat(target)).schemaHeader;
+    const header = target.kind === 'sql' ? encodeSchemaHeader(await engine.querySchema(target.sql, target)) : (await engine.stat(target, target)).schemaHeader;
     return encodeSchemaResult(encapsulateMessage({ header, body: new Uint8Array(0) }));
   });
 }
