@@ -121,8 +121,9 @@ export abstract class Connector {
   async deleteManifests(_ref: FrameRef, _versions: readonly number[]): Promise<void> {}
 
   /**
-   * Every committed or stray segment object stored for the frame, so vacuum can find those no
-   * kept version references. The default lists none (nothing is ever collected that way).
+   * Every segment object stored for the frame — committed ones, strays left by crashes, and
+   * uncommitted ones if they are stored in place — so vacuum can find those no kept version
+   * references (it leaves any younger than its grace period). The default lists none.
    */
   async listSegmentObjects(_ref: FrameRef): Promise<StoredObject[]> {
     return [];

@@ -9,7 +9,7 @@
  *
  * Tests that need a capability are skipped by flag, never by class.
  */
-import { Dictionary, Int32, Table, Utf8, makeData, makeVector, tableFromArrays, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Table, tableFromArrays, tableFromIPC } from 'apache-arrow';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../connectors/connector.js';
 import { HangarEngine } from '../core/engine.js';
@@ -18,6 +18,8 @@ import { type IpcMessage, joinIpcStream, splitIpcStream } from '../core/ipc-mess
 import type { FrameManifest } from '../core/manifest.js';
 import type { FrameRef } from '../core/names.js';
 import { ParquetCodec } from '../core/parquet/parquet-codec.js';
+import { collect, manifest, messagesOf, ref, sampleTable } from './fixtures.js';
+import { registerVersionTests } from './versions-conformance.js';
 
 /** How the suite obtains connectors. */
 export interface ConformanceOptions {
@@ -32,49 +34,6 @@ export interface ConformanceOptions {
   readonly reopen?: (previous: Connector) => Promise<Connector>;
   /** Called after every test with the connector it used (e.g. to delete a temp directory). */
   readonly destroy?: (connector: Connector) => Promise<void>;
-}
-
-const ref = (name: string, bucket = 'default'): FrameRef => ({ name, bucket });
-
-function manifest(version: number, overrides: Partial<FrameManifest> = {}): FrameManifest {
-  return {
-    format: 1,
-    version,
-    committedAt: new Date(0).toISOString(),
-    schema: '',
-    rows: 0,
-    bytes: 0,
-    segments: [],
-    ...overrides,
-  };
-}
-
-async function collect(messages: AsyncIterable<IpcMessage>): Promise<Table> {
-  const all: IpcMessage[] = [];
-  for await (const message of messages) all.push({ header: message.header.slice(), body: message.body.slice() });
-  return tableFromIPC(joinIpcStream(all));
-}
-
-async function* messagesOf(table: Table): AsyncGenerator<IpcMessage> {
-  yield* splitIpcStream(tableToIPC(table, 'stream'));
-}
-
-function sampleTable(rows: number, offset = 0): Table {
-  const ids = new Int32Array(rows).map((_, i) => i + offset);
-  const values = Float64Array.from({ length: rows }, (_, i) => (i + offset) / 2);
-  const symbols = new Int32Array(rows).map((_, i) => (i + offset) % 3);
-  return new Table({
-    id: makeVector(ids),
-    value: makeVector(values),
-    symbol: makeVector(
-      makeData({
-        type: new Dictionary(new Utf8(), new Int32()),
-        length: rows,
-        data: symbols,
-        dictionary: vectorFromArray(['a', 'b', 'c'], new Utf8()),
-      }),
-    ),
-  });
 }
 
 /** Registers the conformance tests for one connector. */
@@ -229,6 +188,8 @@ export function runConnectorConformance(options: ConformanceOptions): void {
         expect(await connector.listFrames('gone')).toEqual([]);
       });
     });
+
+    registerVersionTests(() => connector);
 
     const persistent = (): boolean => connector.capabilities.persistent && options.reopen !== undefined;
     describe('persistence (capability: persistent)', () => {

@@ -281,7 +281,7 @@ describe('the SQL sandbox', () => {
     root = await mkdtemp(join(tmpdir(), 'hangar-sandbox-'));
     const connector = new LocalConnector({ root, fsync: false });
     await connector.open();
-    engine = new HangarEngine(connector, codec, { sql: { timeoutMs: 300 } });
+    engine = new HangarEngine(connector, codec, { sql: { timeoutMs: 300 }, retention: { keepVersions: 1, graceMs: 0 } });
     await put(engine, 'f', sites);
   });
   afterAll(async () => {
@@ -328,9 +328,10 @@ describe('the SQL sandbox', () => {
     await put(engine, 'leased', sites);
     const stream = await engine.query('SELECT * FROM leased', { bucket: 'default' });
     await new Promise((resolve) => setTimeout(resolve, 450));
-    // The lease is gone: a replace deletes the old segments at once.
+    // The lease is gone: vacuum deletes the replaced version's segments at once.
     const before = (await readdir(join(root, 'default', 'leased', 'segments'))).length;
     await put(engine, 'leased', sites, 'default', 'replace');
+    await engine.vacuum({ name: 'leased' });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await readdir(join(root, 'default', 'leased', 'segments'))).length).toBe(before);
     const error = await failure(collect(stream.messages));
