@@ -20,6 +20,10 @@ export interface GetCommandOptions extends ServerOptions {
   readonly end?: string;
   /** At most this many rows. */
   readonly limit?: string;
+  /** Read this version of the frame. */
+  readonly version?: string;
+  /** Read the version current at this time (ISO-8601 or epoch seconds). */
+  readonly asOf?: string;
   /** File to write; its extension names the format. */
   readonly output?: string;
 }
@@ -35,11 +39,19 @@ function getOptions(options: GetCommandOptions): GetOptions {
     ...(options.start === undefined ? {} : { start: timeBound(options.start) }),
     ...(options.end === undefined ? {} : { end: timeBound(options.end) }),
     ...(options.limit === undefined ? {} : { limit: rowLimit(options.limit) }),
+    ...(options.version === undefined ? {} : { version: versionNumber(options.version) }),
+    ...(options.asOf === undefined ? {} : { asOf: timeBound(options.asOf) }),
   };
 }
 
+/** A command-line version number. @throws InvalidArgumentError unless a positive integer */
+export function versionNumber(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new InvalidArgumentError(`a version is a positive integer, got '${text}'`);
+  return Number(text);
+}
+
 /** A command-line time bound: a plain number is epoch seconds, anything else goes as ISO-8601 text. */
-function timeBound(text: string): string | number {
+export function timeBound(text: string): string | number {
   return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
 }
 
@@ -82,6 +94,8 @@ export function registerGetCommand(program: Command): void {
       .option('--start <time>', "only rows at or after this time (ISO-8601 or epoch seconds) on the frame's time column")
       .option('--end <time>', 'only rows before this time (exclusive)')
       .option('--limit <rows>', 'at most this many rows')
+      .option('--version <n>', 'read this version of the frame (see `hangar versions`)')
+      .option('--as-of <time>', 'read the frame as it was at this time (ISO-8601 or epoch seconds)')
       .option('-o, --output <file>', 'write to FILE (.parquet, .csv, .arrow, .feather, .arrows)'),
   ).action(async (name: string, options: GetCommandOptions) => getFrame(name, options));
 }

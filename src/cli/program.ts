@@ -6,6 +6,7 @@ import { registerPutCommand } from './put-command.js';
 import { type ServeCommandOptions, serve } from './serve-command.js';
 import { registerSecurityCommands } from './security-commands.js';
 import { registerSqlCommand } from './sql-command.js';
+import { registerVersionCommands } from './version-commands.js';
 import { parseDuration } from '../core/retention.js';
 
 function parsePort(value: string): number {
@@ -74,6 +75,7 @@ export function buildProgram(): Command {
   registerGetCommand(program);
   registerSqlCommand(program);
   registerCatalogCommands(program);
+  registerVersionCommands(program);
   registerSecurityCommands(program);
   return program;
 }

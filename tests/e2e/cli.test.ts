@@ -283,6 +283,28 @@ describe('hangar ls / buckets / rm', () => {
     expect(get.stderr).toContain('does not exist');
   });
 
+  it('lists versions, reads an old one, restores it, compacts and vacuums', async () => {
+    const ints = (values: number[]) => new Table({ n: vectorFromArray(values, new Int32()) });
+    await client.put('hist', ints([1, 2]), { bucket: 'ver' });
+    await client.put('hist', ints([3]), { bucket: 'ver', mode: 'append' });
+    await client.put('hist', ints([9]), { bucket: 'ver', mode: 'replace' });
+    const listed = await hangar(['versions', 'hist', '--bucket', 'ver']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^VERSION\s+COMMITTED\s+OPERATION\s+ROWS\s+BYTES\s+SEGMENTS$/);
+    expect(listed.stdout.split('\n').slice(1, 4).map((line) => line.trim().split(/\s+/)[2])).toEqual(['put', 'append', 'replace']);
+    expect((await hangar(['get', 'hist', '--bucket', 'ver', '--version', '2'])).stdout).toBe('n\n1\n2\n3\n');
+    const asOf = (await client.versions('hist', { bucket: 'ver' }))[0]!.committedAt;
+    expect((await hangar(['get', 'hist', '--bucket', 'ver', '--as-of', asOf])).stdout).toBe('n\n1\n2\n');
+    expect(await hangar(['restore', 'hist', '2', '--bucket', 'ver'])).toMatchObject({ code: 0, stdout: 'restored ver/hist to version 2 as version 4\n' });
+    expect((await hangar(['get', 'hist', '--bucket', 'ver'])).stdout).toBe('n\n1\n2\n3\n');
+    expect((await hangar(['compact', 'hist', '--bucket', 'ver'])).stdout).toBe('compacted ver/hist: 2 → 1 segments, version 5\n');
+    const vacuum = await hangar(['vacuum', '--bucket', 'ver', '--dry-run']);
+    expect(vacuum).toMatchObject({ code: 0 });
+    expect(vacuum.stdout).toMatch(/^1 frame\(s\) examined; would remove 0 version\(s\)/);
+    const bad = await hangar(['get', 'hist', '--bucket', 'ver', '--version', 'x']);
+    expect(bad).toMatchObject({ code: 1, stderr: "hangar: a version is a positive integer, got 'x'\n" });
+  });
+
   it('uses HANGAR_SERVER when --server is not given', async () => {
     const listed = await hangar(['buckets'], { HANGAR_SERVER: server.location });
     expect(listed.stdout).toContain('default');
