@@ -115,7 +115,10 @@ function ticketTime(bound: TimeBound): string | number {
  * {@link HangarClient.querySchema}. `bucket` names the bucket whose frames the query sees as bare
  * table names (default: the server's default bucket); other buckets' frames are `bucket.frame`.
  */
-export type QueryOptions = BucketOptions;
+export interface QueryOptions extends BucketOptions {
+  /** Time travel: query every frame as it was at this instant (a Date, ISO-8601 string or epoch seconds). */
+  readonly asOf?: TimeBound;
+}
 
 /** Options of {@link HangarClient.list}. */
 export interface ListOptions extends BucketOptions {
@@ -195,7 +198,7 @@ function parseJson<T>(bytes: Uint8Array | undefined, what: string): T {
 
 /** The JSON that names a query, as a DoGet ticket and as a CMD descriptor alike. */
 function sqlCommand(sql: string, options: QueryOptions): string {
-  return JSON.stringify({ sql, bucket: options.bucket ?? null });
+  return JSON.stringify({ sql, bucket: options.bucket ?? null, ...(options.asOf === undefined ? {} : { as_of: ticketTime(options.asOf) }) });
 }
 
 /** A connection to a Hangar server. Close it when done. */

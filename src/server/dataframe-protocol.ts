@@ -127,6 +127,8 @@ export interface SqlRequest {
   readonly sql: string;
   /** The bucket whose frames are the query's unqualified tables. */
   readonly bucket: string;
+  /** Time travel: read every frame as it was at this instant. */
+  readonly asOf?: Date;
 }
 
 /**
@@ -157,7 +159,14 @@ export function parseSqlCommand(body: Record<string, unknown>): SqlRequest {
   if (typeof body.sql !== 'string' || body.sql.trim() === '') {
     throw new InvalidArgumentError('"sql" must be a non-empty string holding one SELECT query');
   }
-  return { kind: 'sql', sql: body.sql, bucket: resolveBucket(body.bucket) };
+  if (body.version !== undefined && body.version !== null) {
+    throw new InvalidArgumentError(
+      'a query takes "as_of" (every frame as it was then), not "version"; to query one version of a frame, give its ' +
+        'committed_at (from the "versions" action) as "as_of"',
+    );
+  }
+  const { asOf } = parseVersionSelector(body);
+  return { kind: 'sql', sql: body.sql, bucket: resolveBucket(body.bucket), ...(asOf ? { asOf } : {}) };
 }
 
 /**
@@ -175,7 +184,10 @@ export function parseInfoDescriptor(descriptor: FlightDescriptor | undefined): (
 
 /** Encodes the ticket that runs a query. */
 export function encodeSqlTicket(request: SqlRequest): Uint8Array {
-  return Buffer.from(JSON.stringify({ sql: request.sql, bucket: request.bucket }), 'utf8');
+  return Buffer.from(
+    JSON.stringify({ sql: request.sql, bucket: request.bucket, ...(request.asOf ? { as_of: request.asOf.toISOString() } : {}) }),
+    'utf8',
+  );
 }
 
 /**

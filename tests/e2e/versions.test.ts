@@ -154,6 +154,29 @@ describe.each(testStores('hangar-versions-'))('versions over a %s', (label, make
     }
   });
 
+  it('queries every frame as it was at an instant with SQL as_of, joins included', async () => {
+    const o = { bucket: 'sqltt' };
+    await client.put('a', numbers(0, 3), o);
+    await client.put('b', numbers(0, 2), { bucket: 'other' });
+    await pause(5);
+    const then = new Date();
+    await pause(5);
+    await client.put('a', numbers(10, 5), { ...o, mode: 'append' });
+    await client.delete('b', { bucket: 'other' });
+    await client.put('late', numbers(0, 1), o);
+    const sum = 'SELECT count(*)::INT AS n, sum(x)::INT AS s FROM a';
+    const now = await client.query(sum, o);
+    expect([now.getChild('n')!.get(0), now.getChild('s')!.get(0)]).toEqual([8, 3 + 60]);
+    const past = await client.query(sum, { ...o, asOf: then });
+    expect([past.getChild('n')!.get(0), past.getChild('s')!.get(0)]).toEqual([3, 3]);
+    const joined = await client.query('SELECT count(*)::INT AS n FROM a JOIN other.b USING (x)', { ...o, asOf: then });
+    expect(joined.getChild('n')!.get(0)).toBe(2);
+    // Deleted now, so missing today; created later, so missing then.
+    await expect(client.query('SELECT * FROM other.b', o)).rejects.toThrow(/does not exist/);
+    await expect(client.query('SELECT * FROM late', { ...o, asOf: then })).rejects.toThrow(/does not exist/);
+    await expect(client.flight.doGet(JSON.stringify({ sql: 'SELECT 1', version: 1 })).readAll()).rejects.toThrow(/takes "as_of"/);
+  });
+
   it('keeps a timestamped frame range-readable at an old version', async () => {
     const o = { bucket: 'range' };
     const ts = (start: number, n: number) =>

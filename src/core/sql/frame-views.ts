@@ -13,7 +13,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { DataType, DateUnit, Field, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC, TimeUnit, vectorFromArray } from 'apache-arrow';
 import type { Connector } from '../../connectors/connector.js';
 import { dictionaryLayout } from '../dictionary-layout.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { selectManifest } from '../version-selection.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, joinIpcStream, splitIpcStream } from '../ipc-message.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { type FrameManifest, type SegmentEntry, liveManifest } from '../manifest.js';
@@ -37,6 +38,7 @@ export class FrameViews {
   private readonly views = new Map<string, ViewState>();
   private readonly schemas = new Set<string>();
   private readonly lock = new KeyedMutex();
+  private snapshots = 0;
 
   /**
    * @param admin - the connection views are created on
@@ -96,6 +98,41 @@ export class FrameViews {
     }
     this.views.set(key, { version: manifest.version, committedAt: manifest.committedAt, paths });
     if (current) this.release(current);
+  }
+
+  /**
+   * Views of these frames as they were at an instant, in a new in-memory catalog (`asof_<n>`) with
+   * one schema per bucket, so a query whose search path names it reads the past with the same
+   * table names. Frames that did not exist then get no view. `release` drops the catalog.
+   */
+  async snapshot(refs: readonly FrameRef[], bucket: string, asOf: Date): Promise<{ catalog: string; release: () => void }> {
+    const catalog = `asof_${++this.snapshots}`;
+    const paths: string[] = [];
+    const release = (): void => {
+      void this.admin.run(`DETACH DATABASE IF EXISTS ${sqlIdentifier(catalog)}`).catch(() => undefined);
+      this.release({ version: 0, committedAt: '', paths });
+    };
+    await this.admin.run(`ATTACH ':memory:' AS ${sqlIdentifier(catalog)}`);
+    try {
+      for (const schema of new Set([bucket, ...refs.map((ref) => ref.bucket)])) {
+        await this.admin.run(`CREATE SCHEMA ${sqlIdentifier(catalog)}.${sqlIdentifier(schema)}`);
+      }
+      for (const ref of refs) {
+        let manifest: FrameManifest;
+        try {
+          manifest = await selectManifest(this.connector, ref, { asOf });
+        } catch (error) {
+          if (error instanceof NotFoundError) continue;
+          throw error;
+        }
+        const select = await this.viewQuery(ref, manifest, paths);
+        await this.admin.run(`CREATE VIEW ${sqlIdentifier(catalog)}.${sqlIdentifier(ref.bucket)}.${sqlIdentifier(ref.name)} AS ${select}`);
+      }
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return { catalog, release };
   }
 
   private release(state: ViewState): void {

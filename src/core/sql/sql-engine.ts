@@ -58,6 +58,11 @@ export interface QueryContext {
    * {@link assertScopedQuery}. Absent: every bucket is readable.
    */
   readonly mayRead?: (bucket: string) => boolean;
+  /**
+   * Time travel: every frame the query names is read as it was at this instant (the version
+   * current then; a frame that did not exist then is a missing table). Absent: current versions.
+   */
+  readonly asOf?: Date;
 }
 
 const MiB = 1024 * 1024;
@@ -180,8 +185,8 @@ export class SqlEngine {
     const connection = await this.instance.connect();
     const releases: (() => void)[] = [];
     const end = (): void => {
-      for (const release of releases) release();
       connection.closeSync();
+      for (const release of releases) release();
     };
     try {
       await this.views.ensureSchema(context.bucket);
@@ -189,7 +194,15 @@ export class SqlEngine {
       const refs = await this.referencedFrames(connection, sql, context.bucket);
       if (context.mayRead) await assertScopedQuery(connection, sql, context.bucket, context.mayRead, refs);
       for (const ref of refs) releases.push(this.leases.acquire(ref));
-      await this.views.refresh(refs);
+      if (context.asOf) {
+        // The frames as they were, in a catalog of this query's own that its search path puts first.
+        const snapshot = await this.views.snapshot(refs, context.bucket, context.asOf);
+        releases.push(snapshot.release);
+        const catalog = sqlIdentifier(snapshot.catalog);
+        await connection.run(`SET search_path = ${sqlString(`${catalog}.${sqlIdentifier(context.bucket)},${catalog}.main`)}`);
+      } else {
+        await this.views.refresh(refs);
+      }
       const prepared = await connection.prepare(sql);
       if (!READ_ONLY_STATEMENTS.has(prepared.statementType)) {
         throw new PermissionDeniedError(

@@ -15,7 +15,7 @@ export function doGetHandler(engine: HangarEngine) {
     // A frame request carries the read options (columns, start, end, limit) under their own names.
     const stream =
       request.kind === 'sql'
-        ? await engine.query(request.sql, { bucket: request.bucket, signal: cancellationSignal(call) })
+        ? await engine.query(request.sql, { bucket: request.bucket, signal: cancellationSignal(call), ...(request.asOf ? { asOf: request.asOf } : {}) })
         : await engine.read(request, request);
     for await (const message of stream.messages) {
       await writeWithBackpressure(call, encodeIpcAsFlightData(message));
