@@ -1,12 +1,22 @@
 /** Hangar's public API: the server, the engine's types, connectors and errors. */
 export { HangarServer, type HangarServerOptions } from './server/hangar-server.js';
-export { HangarEngine, type EngineOptions, type FrameStream, type ReadOptions } from './core/engine.js';
+export {
+  HangarEngine,
+  type CompactionReport,
+  type EngineOptions,
+  type FrameStream,
+  type ReadOptions,
+  type VacuumReport,
+  type VersionInfo,
+} from './core/engine.js';
+export { DEFAULT_RETENTION, type RetentionPolicy } from './core/retention.js';
+export type { VersionSelector } from './core/version-selection.js';
 export type { FrameInfo, PutSummary } from './core/frame-info.js';
 export * from './core/errors.js';
 export { DEFAULT_BUCKET, type FrameRef, frameRef, validateName } from './core/names.js';
 export type { PutMode, BucketDeleteMode } from './core/put-mode.js';
-export { type FrameManifest, type SegmentEntry, segmentObjectIds } from './core/manifest.js';
-export { Connector, type ConnectorCapabilities, DEFAULT_CAPABILITIES } from './connectors/connector.js';
+export { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifest, segmentObjectIds } from './core/manifest.js';
+export { Connector, type ConnectorCapabilities, DEFAULT_CAPABILITIES, type StoredObject } from './connectors/connector.js';
 export { ConnectorRegistry, type ConnectorFactory, defaultConnectorRegistry } from './connectors/registry.js';
 export { MemoryConnector } from './connectors/memory/memory-connector.js';
 export { LocalConnector, type LocalConnectorOptions } from './connectors/local/local-connector.js';

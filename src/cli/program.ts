@@ -68,6 +68,7 @@ export function buildProgram(): Command {
     .option('--idle-timeout <ms>', 'fail puts that send nothing, and close connections without calls, after this long (default 300000)', parsePositiveInteger)
     .option('--keep-versions <n>', 'vacuum keeps at most this many versions of each frame, the current one included (default: no count limit)', parsePositiveInteger)
     .option('--keep-for <duration>', 'vacuum keeps versions superseded less than this long ago, e.g. 12h, 7d, 0 for none (default 7d)', parseDurationOption)
+    .option('--vacuum-grace <duration>', 'vacuum never removes a version superseded, or a stray segment written, less than this long ago (default 15m)', parseDurationOption)
     .option('--vacuum-every <duration>', 'run vacuum over every bucket this often, e.g. 30m, 0 for never (default 1h)', parseDurationOption)
     .option('--compact-threshold <n>', 'compact a frame in the background once appends left it this many small segments, 0 for never (default 64)', parseNonNegativeInteger)
     .action(async (options: ServeCommandOptions) => serve(options));

@@ -46,6 +46,8 @@ export interface ServeCommandOptions {
   readonly keepVersions?: number;
   /** Retention: keep versions superseded less than this many milliseconds ago. */
   readonly keepFor?: number;
+  /** Vacuum's grace period in milliseconds. */
+  readonly vacuumGrace?: number;
   /** Milliseconds between scheduled vacuums (0: never). */
   readonly vacuumEvery?: number;
   /** Small segments that trigger a background compaction (0: never). */
@@ -59,7 +61,7 @@ function retentionPolicy(options: ServeCommandOptions): RetentionPolicy {
   return {
     ...(options.keepVersions === undefined ? {} : { keepVersions: options.keepVersions }),
     keepForMs: options.keepFor ?? DEFAULT_RETENTION.keepForMs!,
-    graceMs: DEFAULT_RETENTION.graceMs,
+    graceMs: options.vacuumGrace ?? DEFAULT_RETENTION.graceMs,
   };
 }
 
