@@ -637,7 +637,7 @@ def rows_of(results: dict) -> list[dict]:
                                      "what": "Hangar throughput / pyarrow server throughput"}
         rows.append(row)
 
-    add("W1 get 10M-row frame", "s", "W1", ("median_s",), "lower", ("shoots", 1.0, "<="), stretch=0.7,
+    add("W1 get the frame", "s", "W1", ("median_s",), "lower", ("shoots", 1.0, "<="), stretch=0.7,
         ceiling_target=0.6)
     add("W2 put (replace)", "s", "W2", ("median_s",), "lower", ("shoots", 0.5, "<="))
     for clients in (1, 8):
@@ -645,7 +645,7 @@ def rows_of(results: dict) -> list[dict]:
             add(f"W3 SQL {stat}, {clients} client{'s' if clients > 1 else ''}", "ms", "W3",
                 (f"clients_{clients}", f"{stat}_ms"), "lower", ("shoots", 0.5, "<="), fmt="{:,.1f}")
     add("W4 resample 1min mean", "s", "W4", ("median_s",), "lower", ("shoots", 0.2, "<="))
-    add("W5 1k-row gets, 32 clients", "req/s", "W5", ("requests_per_s",), "higher", ("shoots", 2.0, ">="), fmt="{:,.0f}")
+    add("W5 1,000-row gets, many clients", "req/s", "W5", ("requests_per_s",), "higher", ("shoots", 2.0, ">="), fmt="{:,.0f}")
     add("W5 p99", "ms", "W5", ("p99_ms",), "lower", fmt="{:,.1f}")
     add("W6 RSS above idle during get ÷ frame", "×", "W6", ("get", "fraction_of_frame"), "lower", ("absolute", 1.25, "<="), fmt="{:.2f}")
     add("W6 RSS above idle during put ÷ frame", "×", "W6", ("put", "fraction_of_frame"), "lower", ("absolute", 1.25, "<="), fmt="{:.2f}")
