@@ -97,7 +97,7 @@ def free_port() -> int:
 class Server:
     """One server subprocess on 127.0.0.1: its pid (for RSS), its location, its log."""
 
-    def __init__(self, kind: str, workdir: Path, node_args: list[str]) -> None:
+    def __init__(self, kind: str, workdir: Path, node_args: list[str], hangar_args: list[str] | None = None) -> None:
         self.kind = kind
         self.log_path = workdir / f"{kind}.log"
         self.data = workdir / f"{kind}-store"
@@ -105,7 +105,7 @@ class Server:
         port = None
         if kind == "hangar":
             cmd = ["node", *node_args, str(REPO / "dist" / "cli" / "main.js"), "serve",
-                   "--host", "127.0.0.1", "--port", "0", "--data", str(self.data)]
+                   "--host", "127.0.0.1", "--port", "0", "--data", str(self.data), *(hangar_args or [])]
         elif kind == "shoots":
             # shoots' console script `shoots-server` is shoots.shoots_server:main. It binds the port
             # it is given and prints it only through a buffered print, so pick a free port here and
@@ -430,7 +430,7 @@ class Harness:
         info = {}
         for kind in self.args.servers:
             try:
-                server = Server(kind, workdir, self.args.node_args.split())
+                server = Server(kind, workdir, self.args.node_args.split(), self.args.hangar_args.split())
             except Exception as error:  # noqa: BLE001
                 text = error_text(error)
                 self.log(f"{kind}: could not start: {text}")
@@ -787,6 +787,7 @@ def main() -> int:
     parser.add_argument("--render-from", type=Path, metavar="JSON",
                         help="run nothing: print the table of a saved results JSON and write its chart to --svg")
     parser.add_argument("--node-args", default="", help="extra node flags for Hangar")
+    parser.add_argument("--hangar-args", default="", help="extra `hangar serve` flags, e.g. '--read-cache-size 0'")
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary directory (stores and logs)")
     parser.add_argument("--verbose", action="store_true", help="print tracebacks of recorded errors")
     args = parser.parse_args()

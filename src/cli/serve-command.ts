@@ -42,6 +42,8 @@ export interface ServeCommandOptions {
   readonly maxPutBytes?: number;
   /** Idle limit of puts and connections, in milliseconds. */
   readonly idleTimeout?: number;
+  /** Bytes of decoded segments cached for repeated reads (0: off). */
+  readonly readCacheSize?: number;
   /** Retention: most versions kept per frame. */
   readonly keepVersions?: number;
   /** Retention: keep versions superseded less than this many milliseconds ago. */
@@ -109,6 +111,7 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
       sql,
       retention: retentionPolicy(options),
       vacuumIntervalMs: options.vacuumEvery ?? HOUR_MS,
+      ...(options.readCacheSize === undefined ? {} : { readCacheBytes: options.readCacheSize }),
       ...(options.compactThreshold === undefined ? {} : { compactThreshold: options.compactThreshold }),
     },
     ...(tls ? { tls } : {}),

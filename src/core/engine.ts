@@ -11,6 +11,7 @@ import type { FrameInfo, PutSummary } from './frame-info.js';
 import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from './ipc-message.js';
 import { type FrameReaderContext, type RangePlan, type ReadPlan, frameMessages } from './frame-reader.js';
+import { DecodedChunkCache } from './decoded-cache.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { SegmentLeases } from './segment-leases.js';
 import { type FrameMetadata, metadataMatches } from './frame-metadata.js';
@@ -38,6 +39,11 @@ export interface EngineOptions {
   readonly rowGroupBytes?: number;
   /** Arrow bytes per record batch sent to clients (default 3 MiB; Go clients accept 4 MiB). */
   readonly batchBytes?: number;
+  /**
+   * Bytes of decoded segments kept in memory for repeated reads (default 512 MiB; 0 turns the cache
+   * off). Segments are immutable, so cached data is never stale.
+   */
+  readonly readCacheBytes?: number;
   /** Segments being encoded at once during one put (default 2). */
   readonly encodeConcurrency?: number;
   /** SQL limits and tuning (DuckDB starts on the first query). */
@@ -160,6 +166,7 @@ const COMMIT_ATTEMPTS = 8;
 export class HangarEngine {
   private readonly commitLock = new KeyedMutex();
   private readonly leases: SegmentLeases;
+  private readonly decodedCache: DecodedChunkCache | undefined;
   private readonly segmentBytes: number;
   private readonly rowGroupBytes: number;
   private readonly batchBytes: number;
@@ -202,6 +209,8 @@ export class HangarEngine {
       }, options.vacuumIntervalMs).unref();
     }
     this.leases = new SegmentLeases(connector);
+    const cacheBytes = options.readCacheBytes ?? 512 * MiB;
+    this.decodedCache = cacheBytes > 0 ? new DecodedChunkCache(cacheBytes) : undefined;
   }
 
   /**
@@ -488,7 +497,7 @@ export class HangarEngine {
   }
 
   private readerContext(): FrameReaderContext {
-    return { connector: this.connector, codec: this.codec, leases: this.leases };
+    return { connector: this.connector, codec: this.codec, leases: this.leases, ...(this.decodedCache ? { cache: this.decodedCache } : {}) };
   }
 
   /**
@@ -511,7 +520,9 @@ export class HangarEngine {
     try {
       for (const run of runs) {
         const plan = this.readPlan(info, manifest.segments.slice(run.start, run.end));
-        merged.push([...(await this.writeSegments(ref, frameMessages(this.readerContext(), ref, plan), () => timeColumn)).segments]);
+        // Read past the cache: the small segments are about to be replaced.
+        const uncached = { connector: this.connector, codec: this.codec, leases: this.leases };
+        merged.push([...(await this.writeSegments(ref, frameMessages(uncached, ref, plan), () => timeColumn)).segments]);
       }
       // Segments whose dictionaries differ cannot share one: then merging may gain nothing.
       const runSegments = runs.reduce((sum, run) => sum + run.end - run.start, 0);

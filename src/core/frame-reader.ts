@@ -13,6 +13,7 @@ import type { ParquetCodec } from './parquet/parquet-codec.js';
 import { selectRows } from './row-selection.js';
 import type { SegmentLeases } from './segment-leases.js';
 import type { ColumnBounds } from './time-range.js';
+import type { DecodedChunkCache } from './decoded-cache.js';
 
 /** The rows a range read returns. */
 export interface RangePlan {
@@ -45,6 +46,8 @@ export interface FrameReaderContext {
   readonly connector: Connector;
   readonly codec: ParquetCodec;
   readonly leases: SegmentLeases;
+  /** Decoded chunks of whole segments, reused across reads (absent: every read decodes). */
+  readonly cache?: DecodedChunkCache;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -162,19 +165,32 @@ async function* decodedChunks(
   const timeColumn = plan.range?.time?.column;
   const filterColumns = columns && timeColumn !== undefined && !columns.includes(timeColumn) ? [...columns, timeColumn] : columns;
   type Job = { readonly start: () => Promise<DecodedChunk>; readonly guaranteedRows: number };
+  const cache = context.cache;
   const jobs = (async function* (): AsyncGenerator<Job> {
     for (const { segment, filter } of segmentsToRead(plan)) {
+      // Unfiltered reads (what repeated gets of a frame do) are cached per row group and projection.
+      const base = cache && !filter ? `${ref.bucket}/${ref.name}/${segment.id}|${batchRows}|${columns?.join('\u0000') ?? '*'}` : undefined;
+      const keys = Array.from({ length: segment.rowGroups }, (_, group) => (base === undefined ? undefined : `${base}|${group}`));
+      const hits = keys.map((key) => (key === undefined ? undefined : cache!.get(key)));
+      if (base !== undefined && hits.every((hit) => hit !== undefined)) {
+        for (const hit of hits) yield { start: async () => ({ ...hit!, filter: false }), guaranteedRows: segment.rowGroups === 1 ? segment.rows : 0 };
+        continue;
+      }
       const stored = await connector.getSegment(ref, segment.id);
       const dictionaries = segment.dictionaries ? splitIpcStream(await connector.getSegment(ref, segment.dictionaries)) : [];
       // Segments have one row group unless a single oversized batch arrived; those decode group by group.
       for (let group = 0; group < segment.rowGroups; group++) {
         const kept = group === 0 ? dictionaries : [];
         const decodeColumns = filter ? filterColumns : columns;
+        const key = keys[group];
         yield {
           start: () =>
             codec
               .decode(stored, { rowGroups: [group], batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) })
-              .then((ipc): DecodedChunk => ({ ipc, dictionaries: kept, filter })),
+              .then((ipc): DecodedChunk => {
+                if (key !== undefined) cache!.set(key, { ipc, dictionaries: kept });
+                return { ipc, dictionaries: kept, filter };
+              }),
           // Rows this chunk surely yields: a whole unfiltered single-group segment.
           guaranteedRows: !filter && segment.rowGroups === 1 ? segment.rows : 0,
         };
