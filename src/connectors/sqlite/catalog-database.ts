@@ -23,10 +23,8 @@ export interface StoredManifest {
   readonly text: string;
 }
 
-/** A frame's current manifest in a listing. */
-export interface ListedManifest extends StoredManifest {
-  readonly name: string;
-}
+/** A frame of a listing: its name and the row id of its current manifest. */
+export type ListedManifest = readonly [name: string, id: number];
 
 /** A commit whose store write may have happened without the catalog recording it. */
 export interface CommitIntent {
@@ -80,7 +78,7 @@ export class CatalogDatabase {
       addFrame: prepare<[string, string], number>(`INSERT INTO frames (bucket, name, version) VALUES (?, ?, 0) RETURNING id`).pluck(),
       removeFrame: prepare<[string, string]>(`DELETE FROM frames WHERE bucket = ? AND name = ?`),
       removeFrameById: prepare<[number]>(`DELETE FROM frames WHERE id = ?`),
-      setCurrent: prepare<[number, number, number]>(`UPDATE frames SET version = ?, deleted = ? WHERE id = ?`),
+      setCurrent: prepare<[number, number, number, number]>(`UPDATE frames SET version = ?, deleted = ?, manifest = ? WHERE id = ?`),
       frameNames: prepare<[string], string>(`SELECT name FROM frames WHERE bucket = ? ORDER BY name`).pluck(),
       allFrames: prepare<[], { bucket: string; name: string }>(`SELECT bucket, name FROM frames ORDER BY bucket, name`),
       addVersion: prepare<[number, number, string, string | null, number, number, number, string]>(
@@ -98,22 +96,14 @@ export class CatalogDatabase {
         `SELECT v.id, v.manifest AS text FROM frames f JOIN versions v ON v.frame = f.id AND v.version = f.version
          WHERE f.bucket = ? AND f.name = ?`,
       ),
-      currentId: prepare<[string, string], number>(
-        `SELECT v.id FROM frames f JOIN versions v ON v.frame = f.id AND v.version = f.version WHERE f.bucket = ? AND f.name = ?`,
-      ).pluck(),
+      currentId: prepare<[string, string], number>(`SELECT manifest FROM frames WHERE bucket = ? AND name = ?`).pluck(),
       manifestText: prepare<[number], string>(`SELECT manifest FROM versions WHERE id = ?`).pluck(),
       version: prepare<[string, string, number], StoredManifest>(
         `SELECT v.id, v.manifest AS text FROM frames f JOIN versions v ON v.frame = f.id
          WHERE f.bucket = ? AND f.name = ? AND v.version = ?`,
       ),
-      listAll: prepare<[string], ListedManifest>(
-        `SELECT f.name, v.id, v.manifest AS text FROM frames f JOIN versions v ON v.frame = f.id AND v.version = f.version
-         WHERE f.bucket = ?`,
-      ),
-      listSelected: prepare<[string], ListedManifest>(
-        `SELECT f.name, v.id, v.manifest AS text FROM frames f JOIN versions v ON v.frame = f.id AND v.version = f.version
-         WHERE f.bucket = ? AND hangar_select(f.name)`,
-      ),
+      listAll: prepare<[string], [string, number]>(`SELECT name, manifest FROM frames WHERE bucket = ?`).raw(),
+      listSelected: prepare<[string], [string, number]>(`SELECT name, manifest FROM frames WHERE bucket = ? AND hangar_select(name)`).raw(),
       segmentRows: prepare<[number], SegmentRow>(`SELECT id, position FROM segments WHERE frame = ?`),
       removeSegment: prepare<[number, string]>(`DELETE FROM segments WHERE frame = ? AND id = ?`),
       upsertSegment: prepare<[number, string, number, number, number, number, number, string | null, bigint | null, bigint | null, number | null]>(
@@ -219,7 +209,7 @@ export class CatalogDatabase {
       this.statements.removeFrameById.run(frame);
       return;
     }
-    this.statements.setCurrent.run(latest.version, latest.deleted, frame);
+    this.statements.setCurrent.run(latest.version, latest.deleted, latest.id, frame);
     const manifest = JSON.parse(latest.manifest) as FrameManifest;
     const existing = new Map(this.statements.segmentRows.all(frame).map((row) => [row.id, row.position] as const));
     const wanted = new Set<string>();
@@ -296,7 +286,10 @@ export class CatalogDatabase {
     return this.statements.version.get(bucket, name, version);
   }
 
-  /** Current manifests of a bucket's frames whose names pass `select` (all when absent), in one query. */
+  /**
+   * The frames of a bucket whose names pass `select` (all when absent) with their current
+   * manifests' row ids, in one query: `select` runs inside it, as the SQL function hangar_select.
+   */
   listCurrent(bucket: string, select?: (name: string) => boolean): ListedManifest[] {
     if (!select) return this.statements.listAll.all(bucket);
     this.select = select;

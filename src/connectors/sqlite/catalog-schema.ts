@@ -14,15 +14,18 @@ const MIGRATIONS: Record<number, string> = {
       name TEXT PRIMARY KEY
     ) WITHOUT ROWID;
 
-    -- One row per frame that has at least one kept version; version is the current (highest) one.
+    -- One row per frame that has at least one kept version; version is the current (highest) one,
+    -- manifest its row in versions. frames_listing covers listings and stats: no table or join visited.
     CREATE TABLE frames (
       id INTEGER PRIMARY KEY,
       bucket TEXT NOT NULL REFERENCES buckets(name) ON DELETE CASCADE,
       name TEXT NOT NULL,
       version INTEGER NOT NULL,
       deleted INTEGER NOT NULL DEFAULT 0,
+      manifest INTEGER,
       UNIQUE (bucket, name)
     );
+    CREATE INDEX frames_listing ON frames (bucket, name, manifest);
 
     -- Every kept manifest. id is never reused (AUTOINCREMENT), so it keys the decoded-manifest cache.
     CREATE TABLE versions (

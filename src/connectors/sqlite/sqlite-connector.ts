@@ -70,7 +70,7 @@ export class SqliteConnector extends Connector {
     this.storage = options.storage;
     this.fsync = options.fsync ?? true;
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.cacheLimit = options.cachedManifests ?? 10_000;
+    this.cacheLimit = options.cachedManifests ?? 100_000;
   }
 
   /**
@@ -220,11 +220,17 @@ export class SqliteConnector extends Connector {
     });
   }
 
-  /** One catalog query: names are filtered by `select` inside it, and only selected manifests are decoded. */
+  /**
+   * One catalog query lists names and manifest row ids, filtering names with `select` inside it;
+   * only the selected manifests not decoded before are read and parsed.
+   */
   override async listManifests(bucket: string, select?: (name: string) => boolean): Promise<Map<string, FrameManifest>> {
     return this.sql(`list bucket '${bucket}'`, (catalog) => {
       const found = new Map<string, FrameManifest>();
-      for (const row of catalog.listCurrent(bucket, select)) found.set(row.name, this.decodeRow(row)!);
+      for (const [name, id] of catalog.listCurrent(bucket, select)) {
+        const manifest = this.decoded.get(id) ?? this.decode(id, () => catalog.manifestText(id));
+        if (manifest) found.set(name, manifest);
+      }
       return found;
     });
   }
