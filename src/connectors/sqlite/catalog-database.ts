@@ -23,8 +23,11 @@ export interface StoredManifest {
   readonly text: string;
 }
 
-/** A frame of a listing: its name and the row id of its current manifest. */
-export type ListedManifest = readonly [name: string, id: number];
+/** A bucket's frames: names and the row ids of their current manifests, index by index. */
+export interface FrameListing {
+  readonly names: readonly string[];
+  readonly manifests: readonly number[];
+}
 
 /** A commit whose store write may have happened without the catalog recording it. */
 export interface CommitIntent {
@@ -61,15 +64,14 @@ function timeBound(value: string | undefined): bigint | null {
 
 /** The catalog of one connector instance: one connection, prepared statements. */
 export class CatalogDatabase {
-  /** The predicate `hangar_select(name)` calls during one synchronous listing. */
-  private select: ((name: string) => boolean) | undefined;
   private readonly statements;
 
   private constructor(private readonly db: BetterSqlite3.Database) {
-    db.function('hangar_select', { deterministic: false, directOnly: true }, (name: string) => (this.select!(name) ? 1 : 0));
     const prepare = <P extends unknown[] = unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
     this.statements = {
       epoch: prepare<[], number>(`SELECT value FROM catalog_state WHERE key = 'delete_epoch'`).pluck(),
+      filled: prepare<[], number>(`SELECT value FROM catalog_state WHERE key = 'filled'`).pluck(),
+      setFilled: prepare(`UPDATE catalog_state SET value = 1 WHERE key = 'filled'`),
       bumpEpoch: prepare(`UPDATE catalog_state SET value = value + 1 WHERE key = 'delete_epoch'`),
       addBucket: prepare<[string]>(`INSERT OR IGNORE INTO buckets (name) VALUES (?)`),
       removeBucket: prepare<[string]>(`DELETE FROM buckets WHERE name = ?`),
@@ -92,18 +94,16 @@ export class CatalogDatabase {
       versionNumbers: prepare<[string, string], number>(
         `SELECT v.version FROM frames f JOIN versions v ON v.frame = f.id WHERE f.bucket = ? AND f.name = ? ORDER BY v.version`,
       ).pluck(),
-      current: prepare<[string, string], StoredManifest>(
-        `SELECT v.id, v.manifest AS text FROM frames f JOIN versions v ON v.frame = f.id AND v.version = f.version
-         WHERE f.bucket = ? AND f.name = ?`,
-      ),
       currentId: prepare<[string, string], number>(`SELECT manifest FROM frames WHERE bucket = ? AND name = ?`).pluck(),
       manifestText: prepare<[number], string>(`SELECT manifest FROM versions WHERE id = ?`).pluck(),
       version: prepare<[string, string, number], StoredManifest>(
         `SELECT v.id, v.manifest AS text FROM frames f JOIN versions v ON v.frame = f.id
          WHERE f.bucket = ? AND f.name = ? AND v.version = ?`,
       ),
-      listAll: prepare<[string], [string, number]>(`SELECT name, manifest FROM frames WHERE bucket = ?`).raw(),
-      listSelected: prepare<[string], [string, number]>(`SELECT name, manifest FROM frames WHERE bucket = ? AND hangar_select(name)`).raw(),
+      // Two JSON arrays built in SQLite cost a fraction of 100,000 row objects (see docs/performance.md).
+      listing: prepare<[string], [string, string]>(
+        `SELECT json_group_array(name), json_group_array(manifest) FROM frames WHERE bucket = ?`,
+      ).raw(),
       segmentRows: prepare<[number], SegmentRow>(`SELECT id, position FROM segments WHERE frame = ?`),
       removeSegment: prepare<[number, string]>(`DELETE FROM segments WHERE frame = ? AND id = ?`),
       upsertSegment: prepare<[number, string, number, number, number, number, number, string | null, bigint | null, bigint | null, number | null]>(
@@ -124,17 +124,16 @@ export class CatalogDatabase {
   /**
    * Opens (creating if needed) the catalog at `path`: WAL journal, busy timeout, foreign keys,
    * then the schema migrations.
-   * @returns the database, and whether its schema was created just now
    */
-  static open(sqlite: SqliteModule, path: string, options: CatalogDatabaseOptions): { catalog: CatalogDatabase; created: boolean } {
+  static open(sqlite: SqliteModule, path: string, options: CatalogDatabaseOptions): CatalogDatabase {
     const db = new sqlite(path);
     try {
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
       db.pragma('foreign_keys = ON');
-      const created = migrateCatalog(db);
-      return { catalog: new CatalogDatabase(db), created };
+      migrateCatalog(db);
+      return new CatalogDatabase(db);
     } catch (error) {
       db.close();
       throw error;
@@ -149,6 +148,16 @@ export class CatalogDatabase {
   /** The delete epoch: it grows whenever a frame or bucket is removed from the catalog. */
   deleteEpoch(): number {
     return this.statements.epoch.get() ?? 0;
+  }
+
+  /** Whether the catalog has been filled from its store once (false for a catalog just created). */
+  isFilled(): boolean {
+    return this.statements.filled.get() === 1;
+  }
+
+  /** Records that the catalog has been filled from its store. */
+  markFilled(): void {
+    this.statements.setFilled.run();
   }
 
   /** Records a commit about to reach the store; returns the intent's id. */
@@ -266,11 +275,6 @@ export class CatalogDatabase {
     return this.statements.versionNumbers.all(bucket, name);
   }
 
-  /** The frame's current manifest row. */
-  current(bucket: string, name: string): StoredManifest | undefined {
-    return this.statements.current.get(bucket, name);
-  }
-
   /** The row id of the frame's current manifest (cheap: no JSON leaves SQLite). */
   currentId(bucket: string, name: string): number | undefined {
     return this.statements.currentId.get(bucket, name);
@@ -286,18 +290,10 @@ export class CatalogDatabase {
     return this.statements.version.get(bucket, name, version);
   }
 
-  /**
-   * The frames of a bucket whose names pass `select` (all when absent) with their current
-   * manifests' row ids, in one query: `select` runs inside it, as the SQL function hangar_select.
-   */
-  listCurrent(bucket: string, select?: (name: string) => boolean): ListedManifest[] {
-    if (!select) return this.statements.listAll.all(bucket);
-    this.select = select;
-    try {
-      return this.statements.listSelected.all(bucket);
-    } finally {
-      this.select = undefined;
-    }
+  /** The frames of a bucket with the row ids of their current manifests, in one query. */
+  listing(bucket: string): FrameListing {
+    const [names, manifests] = this.statements.listing.get(bucket)!;
+    return { names: JSON.parse(names) as string[], manifests: JSON.parse(manifests) as number[] };
   }
 
   /**

@@ -95,6 +95,7 @@ export async function rebuildCatalog(access: CatalogAccess): Promise<CatalogRebu
       versions += catalog.versionNumbers(bucket, name).length;
     });
   }
+  catalog.markFilled();
   return { buckets: buckets.length, frames, versions };
 }
 

@@ -71,22 +71,22 @@ const MIGRATIONS: Record<number, string> = {
       started_at TEXT NOT NULL
     );
 
-    -- Counters: delete_epoch grows with every frame or bucket removal (resync checks it, see catalog-database.ts).
+    -- delete_epoch grows with every frame or bucket removal (resync checks it, see catalog-database.ts);
+    -- filled is 0 until the catalog has been filled from its store once (a rebuild that failed is redone at open).
     CREATE TABLE catalog_state (
       key TEXT PRIMARY KEY,
       value INTEGER NOT NULL
     ) WITHOUT ROWID;
-    INSERT INTO catalog_state (key, value) VALUES ('delete_epoch', 0);
+    INSERT INTO catalog_state (key, value) VALUES ('delete_epoch', 0), ('filled', 0);
   `,
 };
 
 /**
  * Brings the database's schema to {@link CATALOG_SCHEMA_VERSION}.
- * @returns whether the catalog was created just now (empty)
  * @throws Error if the catalog was written by a newer Hangar
  */
-export function migrateCatalog(db: BetterSqlite3.Database): boolean {
-  const migrate = db.transaction((): boolean => {
+export function migrateCatalog(db: BetterSqlite3.Database): void {
+  const migrate = db.transaction((): void => {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > CATALOG_SCHEMA_VERSION) {
       throw new Error(`the catalog has schema version ${current}, newer than this Hangar's ${CATALOG_SCHEMA_VERSION}`);
@@ -95,7 +95,6 @@ export function migrateCatalog(db: BetterSqlite3.Database): boolean {
       db.exec(MIGRATIONS[version]!);
       db.pragma(`user_version = ${version}`);
     }
-    return current === 0;
   });
-  return migrate.immediate();
+  migrate.immediate();
 }

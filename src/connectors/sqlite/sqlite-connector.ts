@@ -74,8 +74,8 @@ export class SqliteConnector extends Connector {
   }
 
   /**
-   * Opens the storage connector, then the catalog (WAL mode; schema created or migrated). A catalog
-   * created just now is filled from the store's manifests; then every frame with a stale intent
+   * Opens the storage connector, then the catalog (WAL mode; schema created or migrated). A new
+   * catalog is filled from the store's manifests (redone at the next open if that fails); then every frame with a stale intent
    * (a commit whose process died between the store and the catalog) is re-synced from the store.
    * @throws StorageError if the catalog cannot be opened; whatever the storage connector's open throws
    */
@@ -84,15 +84,17 @@ export class SqliteConnector extends Connector {
     try {
       const { default: sqlite } = await import('better-sqlite3');
       await mkdir(dirname(this.catalogPath), { recursive: true });
-      let created: boolean;
       try {
-        ({ catalog: this.catalogDb, created } = CatalogDatabase.open(sqlite, this.catalogPath, { fsync: this.fsync, busyTimeoutMs: this.busyTimeoutMs }));
+        this.catalogDb = CatalogDatabase.open(sqlite, this.catalogPath, { fsync: this.fsync, busyTimeoutMs: this.busyTimeoutMs });
       } catch (error) {
         throw new StorageError(this.name, `could not open the catalog ${this.catalogPath}`, error);
       }
       liveOwners.add(this.owner);
       this.capabilities = { persistent: true, crossProcessCommits: this.storage.capabilities.crossProcessCommits, versions: true };
-      if (created && (await this.storage.listBuckets()).length > 0) await this.rebuildCatalog();
+      if (!this.catalogDb.isFilled()) {
+        if ((await this.storage.listBuckets()).length > 0) await this.rebuildCatalog();
+        this.catalogDb.markFilled();
+      }
       await this.recoverIntents();
     } catch (error) {
       await this.close().catch(() => undefined);
@@ -221,13 +223,17 @@ export class SqliteConnector extends Connector {
   }
 
   /**
-   * One catalog query lists names and manifest row ids, filtering names with `select` inside it;
-   * only the selected manifests not decoded before are read and parsed.
+   * One catalog query lists the bucket's names and manifest row ids; names are filtered with
+   * `select`, and only the selected manifests not decoded before are read and parsed.
    */
   override async listManifests(bucket: string, select?: (name: string) => boolean): Promise<Map<string, FrameManifest>> {
     return this.sql(`list bucket '${bucket}'`, (catalog) => {
+      const { names, manifests } = catalog.listing(bucket);
       const found = new Map<string, FrameManifest>();
-      for (const [name, id] of catalog.listCurrent(bucket, select)) {
+      for (let index = 0; index < names.length; index++) {
+        const name = names[index]!;
+        if (select && !select(name)) continue;
+        const id = manifests[index]!;
         const manifest = this.decoded.get(id) ?? this.decode(id, () => catalog.manifestText(id));
         if (manifest) found.set(name, manifest);
       }
