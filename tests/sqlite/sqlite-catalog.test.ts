@@ -121,6 +121,20 @@ describe('crash consistency', () => {
   });
 });
 
+describe('one catalog shared by several connectors (as by several processes on one host)', () => {
+  it('appends through two engines land, and both see every version at once', async () => {
+    const connectors = [await connector(), await connector()];
+    const engines = connectors.map((each) => new HangarEngine(each, codec, {}));
+    await engines[0]!.put(ref('shared'), 'error', rows([-1]));
+    await Promise.all(engines.flatMap((engine, e) => Array.from({ length: 8 }, (_, i) => engine.put(ref('shared'), 'append', rows([e * 100 + i])))));
+    for (const each of connectors) {
+      expect((await each.getManifest(ref('shared')))?.rows).toBe(17);
+      expect(await each.listVersions(ref('shared'))).toEqual(Array.from({ length: 17 }, (_, i) => i + 1));
+    }
+    expect(catalogAgrees(await connectors[1]!.checkCatalog())).toBe(true);
+  });
+});
+
 describe('reads from the catalog', () => {
   it('keeps tombstones, metadata and every version; selects names inside the listing query', async () => {
     const catalog = await connector();
