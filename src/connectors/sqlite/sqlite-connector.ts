@@ -75,8 +75,9 @@ export class SqliteConnector extends Connector {
 
   /**
    * Opens the storage connector, then the catalog (WAL mode; schema created or migrated). A new
-   * catalog is filled from the store's manifests (redone at the next open if that fails); then every frame with a stale intent
-   * (a commit whose process died between the store and the catalog) is re-synced from the store.
+   * catalog is filled from the store's manifests (redone at the next open if that fails); then
+   * every frame with a stale intent (a commit whose process died between the store and the
+   * catalog) is re-synced from the store.
    * @throws StorageError if the catalog cannot be opened; whatever the storage connector's open throws
    */
   override async open(): Promise<void> {
