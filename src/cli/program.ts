@@ -1,6 +1,7 @@
 /** The command tree of `hangar`, built with commander. */
 import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { registerCatalogCommands } from './catalog-commands.js';
+import { registerCatalogMaintenanceCommands } from './catalog-maintenance-commands.js';
 import { registerGetCommand } from './get-command.js';
 import { registerPutCommand } from './put-command.js';
 import { type ServeCommandOptions, serve } from './serve-command.js';
@@ -50,7 +51,7 @@ export function buildProgram(): Command {
     .description('run the Flight server')
     .option('--host <host>', 'interface to bind (env HANGAR_HOST)', process.env.HANGAR_HOST ?? '127.0.0.1')
     .option('--port <port>', 'port to bind, 0 for any free port (env HANGAR_PORT)', parsePort, parsePort(process.env.HANGAR_PORT ?? '8815'))
-    .option('--data <location>', 'store: a directory, file:///dir, memory: or s3://bucket/prefix?endpoint=… (env HANGAR_DATA)', process.env.HANGAR_DATA ?? './hangar-data')
+    .option('--data <location>', 'store: a directory, file:///dir, memory:, s3://bucket/prefix?endpoint=… or sqlite:///catalog.db?data=… (env HANGAR_DATA)', process.env.HANGAR_DATA ?? './hangar-data')
     .option('--sql-timeout <ms>', 'time limit of one SQL query in milliseconds (default 60000)', parsePositiveInteger)
     .option('--sql-memory-limit <size>', "DuckDB's memory limit for all queries, e.g. 4GB (default: 80% of RAM)", parseMemorySize)
     .option('--sql-threads <n>', 'DuckDB worker threads (default: one per core)', parsePositiveInteger)
@@ -78,6 +79,7 @@ export function buildProgram(): Command {
   registerSqlCommand(program);
   registerCatalogCommands(program);
   registerVersionCommands(program);
+  registerCatalogMaintenanceCommands(program);
   registerSecurityCommands(program);
   return program;
 }

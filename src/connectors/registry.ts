@@ -9,6 +9,8 @@ import { LocalConnector } from './local/local-connector.js';
 import { MemoryConnector } from './memory/memory-connector.js';
 import { s3OptionsFromUrl } from './s3/s3-config.js';
 import { S3Connector } from './s3/s3-connector.js';
+import { sqliteLocationFromUrl } from './sqlite/sqlite-config.js';
+import { SqliteConnector } from './sqlite/sqlite-connector.js';
 
 /** Builds a connector from a parsed location. */
 export type ConnectorFactory = (location: URL) => Connector | Promise<Connector>;
@@ -57,12 +59,18 @@ function absolutePath(path: string): string {
 }
 
 /**
- * A registry with Hangar's built-in connectors: `memory:`, `file:` (also plain paths) and
- * `s3://bucket/prefix?…` (the AWS SDK loads only when an S3 connector opens).
+ * A registry with Hangar's built-in connectors: `memory:`, `file:` (also plain paths),
+ * `s3://bucket/prefix?…` and `sqlite:///catalog.db?data=…` (a SQLite catalog over a directory or
+ * an S3 store). The AWS SDK loads only when an S3 connector opens, better-sqlite3 only when a
+ * SQLite one does.
  */
 export function defaultConnectorRegistry(): ConnectorRegistry {
-  return new ConnectorRegistry()
+  const registry = new ConnectorRegistry()
     .register('memory', () => new MemoryConnector())
     .register('file', (url) => new LocalConnector({ root: fileURLToPath(url) }))
     .register('s3', (url) => new S3Connector(s3OptionsFromUrl(url)));
+  return registry.register('sqlite', async (url) => {
+    const { data, ...options } = sqliteLocationFromUrl(url);
+    return new SqliteConnector({ ...options, storage: await registry.create(data) });
+  });
 }
