@@ -3,7 +3,8 @@
  * kept dictionary batches (see dictionary-layout.ts) and its decoded record batches. The next
  * segment decodes on a worker while the current one is sent, so memory holds two at most.
  * Range reads skip segments whose time statistics lie outside the range, stream segments wholly
- * inside it unchanged, and filter the rest (see row-selection.ts).
+ * inside it unchanged, and filter the rest (see row-selection.ts). Projections on connectors with
+ * ranged reads fetch only the column chunks they decode (see segment-fetch.ts).
  */
 import type { Connector } from '../connectors/connector.js';
 import { type IpcMessage, inspectMessage, splitIpcStream } from './ipc-message.js';
@@ -11,6 +12,7 @@ import type { SegmentEntry } from './manifest.js';
 import type { FrameRef } from './names.js';
 import type { ParquetCodec } from './parquet/parquet-codec.js';
 import { selectRows } from './row-selection.js';
+import { type FetchedSegment, fetchSegment, fetchWhole } from './segment-fetch.js';
 import type { SegmentLeases } from './segment-leases.js';
 import type { ColumnBounds } from './time-range.js';
 
@@ -164,17 +166,27 @@ async function* decodedChunks(
   type Job = { readonly start: () => Promise<DecodedChunk>; readonly guaranteedRows: number };
   const jobs = (async function* (): AsyncGenerator<Job> {
     for (const { segment, filter } of segmentsToRead(plan)) {
-      const stored = await connector.getSegment(ref, segment.id);
+      const decodeColumns = filter ? filterColumns : columns;
+      // A projection may fetch only its column chunks (see segment-fetch.ts).
+      const fetched = await fetchSegment(connector, ref, segment, decodeColumns, plan.storedColumns);
       const dictionaries = segment.dictionaries ? splitIpcStream(await connector.getSegment(ref, segment.dictionaries)) : [];
+      // Should a decode of the partial bytes fail, the segment is fetched whole (once) and decoded again.
+      let whole: Promise<FetchedSegment> | undefined;
+      const decode = async (group: number, from: FetchedSegment): Promise<Uint8Array> => {
+        const options = { rowGroups: [group], batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) };
+        try {
+          return await codec.decode(from.bytes, options);
+        } catch (error) {
+          if (!from.partial) throw error;
+          whole ??= fetchWhole(connector, ref, segment);
+          return codec.decode((await whole).bytes, options);
+        }
+      };
       // Segments have one row group unless a single oversized batch arrived; those decode group by group.
       for (let group = 0; group < segment.rowGroups; group++) {
         const kept = group === 0 ? dictionaries : [];
-        const decodeColumns = filter ? filterColumns : columns;
         yield {
-          start: () =>
-            codec
-              .decode(stored, { rowGroups: [group], batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) })
-              .then((ipc): DecodedChunk => ({ ipc, dictionaries: kept, filter })),
+          start: () => decode(group, fetched).then((ipc): DecodedChunk => ({ ipc, dictionaries: kept, filter })),
           // Rows this chunk surely yields: a whole unfiltered single-group segment.
           guaranteedRows: !filter && segment.rowGroups === 1 ? segment.rows : 0,
         };
