@@ -38,6 +38,8 @@ export interface ReadPlan {
   readonly columns: readonly string[] | undefined;
   /** Whether dictionary batches are kept beside the segments. */
   readonly keptDictionaries: boolean;
+  /** The top-level dictionary columns (those whose batches are kept); any may be when absent. */
+  readonly dictionaryColumns?: readonly string[];
   /** Rows to return when not all of them. */
   readonly range?: RangePlan;
 }
@@ -169,7 +171,10 @@ async function* decodedChunks(
       const decodeColumns = filter ? filterColumns : columns;
       // A projection may fetch only its column chunks (see segment-fetch.ts).
       const fetched = await fetchSegment(connector, ref, segment, decodeColumns, plan.storedColumns);
-      const dictionaries = segment.dictionaries ? splitIpcStream(await connector.getSegment(ref, segment.dictionaries)) : [];
+      // A projection without dictionary columns sends no kept dictionaries: skip fetching them.
+      const needsDictionaries = !columns || !plan.dictionaryColumns || plan.dictionaryColumns.some((column) => columns.includes(column));
+      const dictionaries =
+        segment.dictionaries && needsDictionaries ? splitIpcStream(await connector.getSegment(ref, segment.dictionaries)) : [];
       // Should a decode of the partial bytes fail, the segment is fetched whole (once) and decoded again.
       let whole: Promise<FetchedSegment> | undefined;
       const decode = async (group: number, from: FetchedSegment): Promise<Uint8Array> => {

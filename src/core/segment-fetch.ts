@@ -74,24 +74,27 @@ async function fetchProjected(
   const [tail] = await fetchExactly(connector, ref, segment.id, [{ start: size - guess, end: size }]);
   const footerStart = size - PARQUET_TRAILER_BYTES - footerLength(tail!);
   if (footerStart < 4) throw new ParquetFooterError('the footer is longer than the file');
-  let footer = tail!.subarray(Math.max(0, footerStart - (size - guess)));
+  // What was fetched from the end: the tail, or the whole footer when it is longer.
+  let end = tail!;
   if (footerStart < size - guess) {
     const [head] = await fetchExactly(connector, ref, segment.id, [{ start: footerStart, end: size - guess }]);
-    footer = concat(head!, tail!);
+    end = concat(head!, tail!);
   }
-  const metadata = parseFileMetaData(footer.subarray(0, footer.byteLength - PARQUET_TRAILER_BYTES));
+  const endStart = size - end.byteLength;
+  const metadata = parseFileMetaData(end.subarray(footerStart - endStart, end.byteLength - PARQUET_TRAILER_BYTES));
   if (metadata.rowGroups.length !== segment.rowGroups) {
     throw new ParquetFooterError(`the footer lists ${metadata.rowGroups.length} row groups, the manifest ${segment.rowGroups}`);
   }
   const groups = metadata.rowGroups.map((_, index) => index);
-  const ranges = projectedRanges(metadata, groups, columns, footerStart);
-  const wanted = ranges.reduce((sum, range) => sum + range.end - range.start, footer.byteLength);
+  // Ranges inside the fetched end (often the page index, written just before the footer) are had already.
+  const ranges = projectedRanges(metadata, groups, columns, footerStart).filter((range) => range.start < endStart);
+  const wanted = ranges.reduce((sum, range) => sum + range.end - range.start, end.byteLength);
   if (wanted > size * RANGED_READ_MAX_SHARE) return undefined;
   const chunks = await fetchExactly(connector, ref, segment.id, ranges);
   const bytes = new Uint8Array(size);
-  bytes.set(footer, footerStart);
   ranges.forEach((range, index) => bytes.set(chunks[index]!, range.start));
-  const fetchedBytes = chunks.reduce((sum, chunk) => sum + chunk.byteLength, guess + Math.max(0, size - guess - footerStart));
+  bytes.set(end, endStart);
+  const fetchedBytes = chunks.reduce((sum, chunk) => sum + chunk.byteLength, end.byteLength);
   return { bytes, partial: true, fetchedBytes };
 }
 
