@@ -191,9 +191,9 @@ export class LocalConnector extends Connector {
   }
 
   /**
-   * Reads the ranges with positioned reads of one open file. The engine does not use it (the
-   * connector does not declare `rangedReads`: a local read of the whole segment is cheap, see
-   * docs/performance.md), but it is exact and cheap for callers that want a few bytes.
+   * Reads the ranges with positioned reads of one open file. The engine does not use it: the
+   * connector does not declare `rangedReads`, as reading a local segment whole is cheap (whether
+   * ranges would pay here is not measured yet); the conformance suite tests it.
    */
   override async getSegmentRanges(ref: FrameRef, id: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
     checkRanges(ranges);
