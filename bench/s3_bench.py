@@ -5,13 +5,22 @@ Put/get reuse bench/put_get.py unchanged (its --data takes the s3:// location). 
 moto (Python, objects in its memory), so these figures include moto's own cost per request and per
 byte: they bound the connector from below, they are not a figure for AWS.
 
+`--only ranged` times a get of one column against a get of the whole frame (projections fetch only
+their Parquet column chunks with ranged GETs), and counts the segment bytes each fetches through a
+counting HTTP proxy (a separate, untimed pass, so the proxy never slows the timed gets).
+
 Usage: .venv-interop/bin/python bench/s3_bench.py [--rows N] [--runs N] [--frames N] [--json FILE]
+       [--only put-get|list|ranged]
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import http.server
 import json
+import threading
+import urllib.parse
 import os
 import re
 import statistics
@@ -27,7 +36,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from put_get import FRAME_NAME, REPO, ServerProcess, do_put, make_table  # noqa: E402
+from put_get import FRAME_NAME, REPO, ServerProcess, do_get, do_put, make_table  # noqa: E402
 
 BUCKET = "hangar-bench"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
@@ -55,6 +64,123 @@ def start_moto() -> tuple[subprocess.Popen, str]:
 
 def location(endpoint: str, prefix: str) -> str:
     return f"s3://{BUCKET}/{prefix}?endpoint={endpoint}&conditionalWrites=on"
+
+
+class CountingProxy:
+    """An HTTP proxy on 127.0.0.1 in front of the S3 server that counts the bytes of segment GETs.
+    It forwards requests unchanged (Host included, so signatures hold) and buffers each response."""
+
+    def __init__(self, upstream: str) -> None:
+        target = urllib.parse.urlsplit(upstream)
+        self.segment_bytes = 0
+        self.segment_gets = 0
+        self.ranged_gets = 0
+        lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                upstream_conn = http.client.HTTPConnection(target.hostname, target.port)
+                upstream_conn.request(self.command, self.path, body=body, headers=dict(self.headers))
+                response = upstream_conn.getresponse()
+                data = response.read()
+                upstream_conn.close()
+                if self.command == "GET" and "/segments/" in self.path:
+                    with lock:
+                        proxy.segment_bytes += len(data)
+                        proxy.segment_gets += 1
+                        proxy.ranged_gets += 1 if self.headers.get("Range") else 0
+                self.send_response_only(response.status, response.reason)
+                for name, value in response.getheaders():
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)) if self.command != "HEAD" else response.getheader("Content-Length", "0"))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
+
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def take(self) -> dict:
+        counts = {"segment_bytes": self.segment_bytes, "segment_gets": self.segment_gets, "ranged_gets": self.ranged_gets}
+        self.segment_bytes = self.segment_gets = self.ranged_gets = 0
+        return counts
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def do_get_columns(client: flight.FlightClient, columns: list[str]) -> pa.Table:
+    ticket = flight.Ticket(json.dumps({"name": FRAME_NAME, "bucket": None, "columns": columns}).encode())
+    return client.do_get(ticket).read_all()
+
+
+def bench_ranged(endpoint: str, workdir: Path, args: argparse.Namespace) -> dict:
+    """A get of one float64 column (f0) of the benchmark frame against a get of all six columns, on a
+    fresh server: medians of --runs alternating timed gets after a warm-up of each; then the bytes
+    each fetched, counted in one more pass through a CountingProxy."""
+    table = make_table(args.rows)
+    store = f"s3://{BUCKET}/ranged?endpoint={endpoint}&conditionalWrites=on"
+    server = ServerProcess("hangar", store, workdir / "ranged-put.log", [])
+    try:
+        do_put(flight.FlightClient(server.location), table, 65_536)
+    finally:
+        server.stop()
+    stored = sum(obj["Size"] for page in boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+                 .get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="ranged/")
+                 for obj in page.get("Contents", []) if "/segments/" in obj["Key"])
+    full_seconds: list[float] = []
+    one_seconds: list[float] = []
+    server = ServerProcess("hangar", store, workdir / "ranged-get.log", [])
+    try:
+        client = flight.FlightClient(server.location)
+        full = do_get(client)
+        one = do_get_columns(client, ["f0"])
+        assert one.column("f0").equals(full.column("f0")), "the projected get differs from the full get"
+        del full, one
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            do_get(client)
+            full_seconds.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            do_get_columns(client, ["f0"])
+            one_seconds.append(time.perf_counter() - t0)
+    finally:
+        server.stop()
+    proxy = CountingProxy(endpoint)
+    server = ServerProcess("hangar", f"s3://{BUCKET}/ranged?endpoint={proxy.endpoint}&conditionalWrites=off",
+                           workdir / "ranged-count.log", [])
+    try:
+        client = flight.FlightClient(server.location)
+        do_get(client)
+        full_counts = proxy.take()
+        do_get_columns(client, ["f0"])
+        one_counts = proxy.take()
+    finally:
+        server.stop()
+        proxy.close()
+    result = {
+        "rows": args.rows, "columns": table.column_names, "stored_segment_bytes": stored,
+        "full_get": {"seconds": full_seconds, "median_seconds": statistics.median(full_seconds), **full_counts},
+        "one_column_get": {"columns": ["f0"], "seconds": one_seconds, "median_seconds": statistics.median(one_seconds), **one_counts},
+    }
+    print(f"ranged: full get median {statistics.median(full_seconds):.2f} s, {full_counts['segment_bytes'] / 1e6:.1f} MB "
+          f"in {full_counts['segment_gets']} GETs; 1-column get median {statistics.median(one_seconds):.2f} s, "
+          f"{one_counts['segment_bytes'] / 1e6:.1f} MB in {one_counts['segment_gets']} GETs "
+          f"({one_counts['segment_bytes'] / max(1, stored):.1%} of {stored / 1e6:.1f} MB stored)")
+    return {"ranged": result}
 
 
 def timed_sql(client: flight.FlightClient, sql: str) -> float:
@@ -136,7 +262,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--frames", type=int, default=5000, help="frames for the listing benchmark")
     parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "s3.json")
-    parser.add_argument("--only", choices=["put-get", "list"], help="run only this part (put-get includes SQL)")
+    parser.add_argument("--only", choices=["put-get", "list", "ranged"],
+                        help="run only this part (put-get includes SQL; ranged runs only with --only)")
     args = parser.parse_args()
     os.environ.update(CREDENTIALS)
 
@@ -145,9 +272,11 @@ def main() -> int:
     try:
         boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=BUCKET)
         workdir = Path(tempfile.mkdtemp(prefix="hangar-bench-s3-"))
-        if args.only != "list":
+        if args.only == "ranged":
+            results.update(bench_ranged(endpoint, workdir, args))
+        if args.only in (None, "put-get"):
             results.update(bench_put_get_sql(endpoint, workdir, args))
-        if args.only != "put-get":
+        if args.only in (None, "list"):
             results.update(bench_list(endpoint, workdir, args))
     finally:
         moto.kill()

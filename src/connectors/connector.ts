@@ -4,6 +4,7 @@
  * validation, locking, schema checks — lives in the core engine, so a backend stays small.
  */
 import type { FrameManifest } from '../core/manifest.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import type { FrameRef } from '../core/names.js';
 
 /**
@@ -23,6 +24,21 @@ export interface ConnectorCapabilities {
    * a frame has only its current version.
    */
   readonly versions: boolean;
+  /**
+   * {@link Connector.getSegmentRanges} fetches only the bytes asked for, so reading a few column
+   * chunks of a large segment costs less than {@link Connector.getSegment}. A projected read then
+   * fetches the segment's footer and the projected columns' chunks, not the whole object. Without
+   * it the method still works (the default reads the segment whole), but the engine never calls it.
+   * Optional so that capability objects written before the flag existed still type-check; absent
+   * means `false`.
+   */
+  readonly rangedReads?: boolean;
+}
+
+/** A byte range of a stored object: from `start` (inclusive) to `end` (exclusive). */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
 }
 
 /** A stored segment object of a frame, as vacuum sees it. */
@@ -38,6 +54,7 @@ export const DEFAULT_CAPABILITIES: ConnectorCapabilities = Object.freeze({
   persistent: false,
   crossProcessCommits: false,
   versions: false,
+  rangedReads: false,
 });
 
 /**
@@ -81,6 +98,26 @@ export abstract class Connector {
    * @throws NotFoundError if the segment does not exist (e.g. deleted by a concurrent replace)
    */
   abstract getSegment(ref: FrameRef, id: string): Promise<Uint8Array>;
+
+  /**
+   * Returns byte ranges of a segment object, one buffer per range in the order asked, each owned by
+   * the caller. Callers know the object's size from the manifest (`storedBytes`) and ask for ranges
+   * within it; a range reaching past the end returns the bytes up to the end (an empty buffer if it
+   * starts there or later). Ranges may overlap and come in any order.
+   *
+   * The default reads the whole segment and copies the ranges out, so every connector supports the
+   * method; connectors that can fetch ranges natively override it and declare the `rangedReads`
+   * capability.
+   * @example
+   * const [head, tail] = await connector.getSegmentRanges(ref, id, [{ start: 0, end: 4 }, { start: size - 8, end: size }]);
+   * @throws NotFoundError if the segment does not exist; InvalidArgumentError for a range with
+   *   `start < 0` or `end < start`
+   */
+  async getSegmentRanges(ref: FrameRef, id: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+    checkRanges(ranges);
+    const bytes = await this.getSegment(ref, id);
+    return ranges.map((range) => bytes.slice(Math.min(range.start, bytes.byteLength), Math.min(range.end, bytes.byteLength)));
+  }
 
   /** Deletes segments; ids that do not exist are ignored. */
   abstract deleteSegments(ref: FrameRef, ids: readonly string[]): Promise<void>;
@@ -181,5 +218,17 @@ export abstract class Connector {
       }),
     );
     return result;
+  }
+}
+
+/**
+ * Checks ranges given to {@link Connector.getSegmentRanges}, for connectors that override it.
+ * @throws InvalidArgumentError for a negative start, an end before its start, or non-integers
+ */
+export function checkRanges(ranges: readonly ByteRange[]): void {
+  for (const { start, end } of ranges) {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+      throw new InvalidArgumentError(`invalid byte range ${start}-${end} of a segment`);
+    }
   }
 }

@@ -4,7 +4,7 @@
  * Connectors below it only store bytes; the Flight server above it only speaks the wire protocol.
  */
 import { randomUUID } from 'node:crypto';
-import { Schema } from 'apache-arrow';
+import { DataType, Schema } from 'apache-arrow';
 import type { Connector } from '../connectors/connector.js';
 import { AlreadyExistsError, BucketNotEmptyError, ConflictError, InvalidArgumentError, NotFoundError } from './errors.js';
 import type { FrameInfo, PutSummary } from './frame-info.js';
@@ -493,6 +493,7 @@ export class HangarEngine {
       batchRows,
       columns: undefined,
       keptDictionaries: dictionaryLayout(info.schema) !== undefined,
+      dictionaryColumns: info.schema.fields.filter((field) => DataType.isDictionary(field.type)).map((field) => field.name),
     };
   }
 

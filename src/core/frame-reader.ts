@@ -3,7 +3,8 @@
  * kept dictionary batches (see dictionary-layout.ts) and its decoded record batches. The next
  * segment decodes on a worker while the current one is sent, so memory holds two at most.
  * Range reads skip segments whose time statistics lie outside the range, stream segments wholly
- * inside it unchanged, and filter the rest (see row-selection.ts).
+ * inside it unchanged, and filter the rest (see row-selection.ts). Projections on connectors with
+ * ranged reads fetch only the column chunks they decode (see segment-fetch.ts).
  */
 import type { Connector } from '../connectors/connector.js';
 import { type IpcMessage, inspectMessage, splitIpcStream } from './ipc-message.js';
@@ -11,6 +12,7 @@ import type { SegmentEntry } from './manifest.js';
 import type { FrameRef } from './names.js';
 import type { ParquetCodec } from './parquet/parquet-codec.js';
 import { selectRows } from './row-selection.js';
+import { type FetchedSegment, fetchSegment, fetchWhole } from './segment-fetch.js';
 import type { SegmentLeases } from './segment-leases.js';
 import type { ColumnBounds } from './time-range.js';
 import type { DecodedChunkCache } from './decoded-cache.js';
@@ -37,6 +39,8 @@ export interface ReadPlan {
   readonly columns: readonly string[] | undefined;
   /** Whether dictionary batches are kept beside the segments. */
   readonly keptDictionaries: boolean;
+  /** The top-level dictionary columns (those whose batches are kept); any may be when absent. */
+  readonly dictionaryColumns?: readonly string[];
   /** Rows to return when not all of them. */
   readonly range?: RangePlan;
 }
@@ -168,6 +172,7 @@ async function* decodedChunks(
   const cache = context.cache;
   const jobs = (async function* (): AsyncGenerator<Job> {
     for (const { segment, filter } of segmentsToRead(plan)) {
+      const decodeColumns = filter ? filterColumns : columns;
       // Unfiltered reads (what repeated gets of a frame do) are cached per row group and projection.
       const base = cache && !filter ? `${ref.bucket}/${ref.name}/${segment.id}|${batchRows}|${columns?.join('\u0000') ?? '*'}` : undefined;
       const keys = Array.from({ length: segment.rowGroups }, (_, group) => (base === undefined ? undefined : `${base}|${group}`));
@@ -176,21 +181,34 @@ async function* decodedChunks(
         for (const hit of hits) yield { start: async () => ({ ...hit!, filter: false }), guaranteedRows: segment.rowGroups === 1 ? segment.rows : 0 };
         continue;
       }
-      const stored = await connector.getSegment(ref, segment.id);
-      const dictionaries = segment.dictionaries ? splitIpcStream(await connector.getSegment(ref, segment.dictionaries)) : [];
+      // A projection may fetch only its column chunks (see segment-fetch.ts).
+      const fetched = await fetchSegment(connector, ref, segment, decodeColumns, plan.storedColumns);
+      // A projection without dictionary columns sends no kept dictionaries: skip fetching them.
+      const needsDictionaries = !columns || !plan.dictionaryColumns || plan.dictionaryColumns.some((column) => columns.includes(column));
+      const dictionaries =
+        segment.dictionaries && needsDictionaries ? splitIpcStream(await connector.getSegment(ref, segment.dictionaries)) : [];
+      // Should a decode of the partial bytes fail, the segment is fetched whole (once) and decoded again.
+      let whole: Promise<FetchedSegment> | undefined;
+      const decode = async (group: number, from: FetchedSegment): Promise<Uint8Array> => {
+        const options = { rowGroups: [group], batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) };
+        try {
+          return await codec.decode(from.bytes, options);
+        } catch (error) {
+          if (!from.partial) throw error;
+          whole ??= fetchWhole(connector, ref, segment);
+          return codec.decode((await whole).bytes, options);
+        }
+      };
       // Segments have one row group unless a single oversized batch arrived; those decode group by group.
       for (let group = 0; group < segment.rowGroups; group++) {
         const kept = group === 0 ? dictionaries : [];
-        const decodeColumns = filter ? filterColumns : columns;
         const key = keys[group];
         yield {
           start: () =>
-            codec
-              .decode(stored, { rowGroups: [group], batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) })
-              .then((ipc): DecodedChunk => {
-                if (key !== undefined) cache!.set(key, { ipc, dictionaries: kept });
-                return { ipc, dictionaries: kept, filter };
-              }),
+            decode(group, fetched).then((ipc): DecodedChunk => {
+              if (key !== undefined) cache!.set(key, { ipc, dictionaries: kept });
+              return { ipc, dictionaries: kept, filter };
+            }),
           // Rows this chunk surely yields: a whole unfiltered single-group segment.
           guaranteedRows: !filter && segment.rowGroups === 1 ? segment.rows : 0,
         };

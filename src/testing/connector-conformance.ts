@@ -78,6 +78,37 @@ export function runConnectorConformance(options: ConformanceOptions): void {
         expect([...(await connector.getSegment(ref('f'), 'b'))]).toEqual([2]);
       });
 
+      it('returns byte ranges exactly: in the order asked, overlapping, near and far apart, clipped at the end', async () => {
+        // Large enough that a connector coalescing nearby ranges still makes several requests.
+        const size = 2.5 * 1024 * 1024 + 17;
+        const bytes = Uint8Array.from({ length: size }, (_, i) => (i * 31 + (i >> 11)) % 256);
+        await connector.putSegment(ref('f'), 'ranged', bytes);
+        const ranges = [
+          { start: size - 8, end: size },
+          { start: 0, end: 4 },
+          { start: 2, end: 10 },
+          { start: 100_000, end: 100_000 },
+          { start: 1_500_000, end: 1_700_000 },
+          { start: 1_700_010, end: 1_700_020 },
+          { start: 5, end: 6 },
+          { start: size - 3, end: size + 50 },
+          { start: size + 10, end: size + 20 },
+        ];
+        const got = await connector.getSegmentRanges(ref('f'), 'ranged', ranges);
+        expect(got).toHaveLength(ranges.length);
+        ranges.forEach((range, index) => {
+          const expected = bytes.subarray(Math.min(range.start, size), Math.min(range.end, size));
+          expect(Buffer.from(got[index]!).equals(Buffer.from(expected)), `range ${range.start}-${range.end}`).toBe(true);
+        });
+      });
+
+      it('getSegmentRanges throws NotFoundError for a missing segment and InvalidArgumentError for a bad range', async () => {
+        await expect(connector.getSegmentRanges(ref('f'), 'missing', [{ start: 0, end: 1 }])).rejects.toBeInstanceOf(NotFoundError);
+        await connector.putSegment(ref('f'), 's', Uint8Array.of(1, 2, 3));
+        await expect(connector.getSegmentRanges(ref('f'), 's', [{ start: 2, end: 1 }])).rejects.toBeInstanceOf(InvalidArgumentError);
+        await expect(connector.getSegmentRanges(ref('f'), 's', [{ start: -1, end: 1 }])).rejects.toBeInstanceOf(InvalidArgumentError);
+      });
+
       it('segments alone do not make a frame visible', async () => {
         await connector.putSegment(ref('orphan'), 's', Uint8Array.of(1));
         expect(await connector.getManifest(ref('orphan'))).toBeUndefined();

@@ -40,6 +40,13 @@ export interface S3ConnectorOptions {
   readonly conditionalWrites?: ConditionalWritesMode;
   /** Requests in flight at once when listing or reading many manifests (default 32). */
   readonly listConcurrency?: number;
+  /**
+   * Ranged reads (a projection fetching only its column chunks) merge byte ranges at most this
+   * many bytes apart into one GET: a request costs more than reading a gap (default 1 MiB).
+   */
+  readonly rangeCoalesceBytes?: number;
+  /** Ranged GETs of one segment in flight at once (default 8). */
+  readonly rangeConcurrency?: number;
 }
 
 /** Options with every default applied; each member means what it does in {@link S3ConnectorOptions}. */
@@ -72,6 +79,10 @@ export interface ResolvedS3Options {
   readonly conditionalWrites: ConditionalWritesMode;
   /** Manifest reads in flight when listing. */
   readonly listConcurrency: number;
+  /** Ranges at most this far apart are fetched by one GET. */
+  readonly rangeCoalesceBytes: number;
+  /** Ranged GETs in flight per segment. */
+  readonly rangeConcurrency: number;
 }
 
 const MIB = 1024 * 1024;
@@ -121,6 +132,8 @@ export function resolveS3Options(options: S3ConnectorOptions, env: NodeJS.Proces
     uploadConcurrency: positiveInteger('uploadConcurrency', options.uploadConcurrency, 4),
     conditionalWrites,
     listConcurrency: positiveInteger('listConcurrency', options.listConcurrency, 32),
+    rangeCoalesceBytes: positiveInteger('rangeCoalesceBytes', options.rangeCoalesceBytes, MIB, 0),
+    rangeConcurrency: positiveInteger('rangeConcurrency', options.rangeConcurrency, 8),
   };
 }
 
@@ -162,6 +175,8 @@ export function s3OptionsFromUrl(url: URL): S3ConnectorOptions {
       case 'uploadConcurrency': options.uploadConcurrency = integerParameter(name, value); break;
       case 'conditionalWrites': options.conditionalWrites = value as ConditionalWritesMode; break;
       case 'listConcurrency': options.listConcurrency = integerParameter(name, value); break;
+      case 'rangeCoalesceBytes': options.rangeCoalesceBytes = integerParameter(name, value); break;
+      case 'rangeConcurrency': options.rangeConcurrency = integerParameter(name, value); break;
       default:
         throw new InvalidArgumentError(`unknown S3 location parameter '${name}'; see docs/connectors.md`);
     }

@@ -10,10 +10,10 @@ import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { KeyedMutex } from '../../core/keyed-mutex.js';
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
-import { Connector, type ConnectorCapabilities, type StoredObject } from '../connector.js';
+import { type ByteRange, Connector, type ConnectorCapabilities, type StoredObject, checkRanges } from '../connector.js';
 import { type ResolvedS3Options, type S3ConnectorOptions, resolveS3Options } from './s3-config.js';
 import { ManifestCache } from './manifest-cache.js';
-import { isMissing, isPreconditionFailed, toS3HangarError } from './s3-errors.js';
+import { httpStatus, isMissing, isPreconditionFailed, toS3HangarError } from './s3-errors.js';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 
@@ -54,6 +54,21 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item:
   return results;
 }
 
+/**
+ * Merges ranges into the spans to request, sorted: a range starting at most `gap` bytes after the
+ * previous span's end (or overlapping it) extends that span.
+ */
+export function coalesceRanges(ranges: readonly ByteRange[], gap: number): ByteRange[] {
+  const sorted = [...ranges].sort((a, b) => a.start - b.start);
+  const spans: { start: number; end: number }[] = [];
+  for (const range of sorted) {
+    const last = spans.at(-1);
+    if (last && range.start - last.end <= gap) last.end = Math.max(last.end, range.end);
+    else spans.push({ start: range.start, end: range.end });
+  }
+  return spans;
+}
+
 function manifestVersion(key: string): number | undefined {
   const match = /\/manifests\/(\d+)\.json$/.exec(key);
   return match ? Number.parseInt(match[1]!, 10) : undefined;
@@ -67,7 +82,7 @@ export class S3Connector extends Connector {
    * Persistent; commits are atomic across processes when the store honours conditional writes
    * (decided at {@link open}: see the `conditionalWrites` option).
    */
-  override capabilities: ConnectorCapabilities = { persistent: true, crossProcessCommits: true, versions: true };
+  override capabilities: ConnectorCapabilities = { persistent: true, crossProcessCommits: true, versions: true, rangedReads: true };
   /** The options in force, defaults applied. */
   readonly options: ResolvedS3Options;
   private sdk: S3Sdk | undefined;
@@ -150,7 +165,7 @@ export class S3Connector extends Connector {
       throw toS3HangarError(new Error('the store ignores If-None-Match on PutObject'), 'open the store with conditionalWrites=on', this.location);
     }
     if (!this.conditional) {
-      this.capabilities = { persistent: true, crossProcessCommits: false, versions: true };
+      this.capabilities = { ...this.capabilities, crossProcessCommits: false };
       if (o.conditionalWrites === 'auto') {
         process.emitWarning(
           `${this.location} does not support conditional writes: commits are atomic within this server only; ` +
@@ -331,6 +346,45 @@ export class S3Connector extends Connector {
     const bytes = await this.getObject(this.segmentKey(ref, id), `read segment ${id} of '${ref.name}'`);
     if (!bytes) throw new NotFoundError(`segment ${id} of frame '${ref.name}' does not exist`);
     return bytes;
+  }
+
+  /**
+   * Fetches byte ranges with HTTP Range GETs: ranges less than `rangeCoalesceBytes` apart share one
+   * request, and at most `rangeConcurrency` requests are in flight. Each request is retried as
+   * every call is (the SDK's `maxAttempts`).
+   */
+  override async getSegmentRanges(ref: FrameRef, id: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+    checkRanges(ranges);
+    const key = this.segmentKey(ref, id);
+    const what = `read ranges of segment ${id} of '${ref.name}'`;
+    const spans = coalesceRanges(ranges.filter((range) => range.end > range.start), this.options.rangeCoalesceBytes);
+    const fetched = await mapLimited(spans, this.options.rangeConcurrency, (span) => this.getObjectRange(key, span, what));
+    if (fetched.some((bytes) => bytes === undefined)) throw new NotFoundError(`segment ${id} of frame '${ref.name}' does not exist`);
+    return ranges.map((range) => {
+      if (range.end <= range.start) return new Uint8Array(0);
+      const index = spans.findIndex((span) => span.start <= range.start && range.end <= span.end);
+      const bytes = fetched[index]!;
+      // A span reaching past the end of the object comes back short; so does any range in it.
+      return bytes.subarray(Math.min(range.start - spans[index]!.start, bytes.byteLength), Math.min(range.end - spans[index]!.start, bytes.byteLength));
+    });
+  }
+
+  /** One Range GET; undefined if the object is missing, empty if the range starts past its end. */
+  private async getObjectRange(key: string, range: ByteRange, what: string): Promise<Uint8Array | undefined> {
+    const { GetObjectCommand } = this.sdk!;
+    try {
+      const response = await this.client().send(
+        new GetObjectCommand({ Bucket: this.options.bucket, Key: key, Range: `bytes=${range.start}-${range.end - 1}` }),
+      );
+      const bytes = response.Body ? await response.Body.transformToByteArray() : new Uint8Array(0);
+      // A store that ignores Range answers 200 with the whole object: cut the range out of it.
+      if (response.ContentRange === undefined && bytes.byteLength > range.end - range.start) return bytes.slice(range.start, range.end);
+      return bytes;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      if (httpStatus(error) === 416 || (error as { name?: string }).name === 'InvalidRange') return new Uint8Array(0);
+      throw toS3HangarError(error, what, this.location);
+    }
   }
 
   /** @inheritdoc */

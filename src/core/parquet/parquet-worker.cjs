@@ -22,18 +22,32 @@ function encode(request) {
   return pq.writeParquet(table, builder.build());
 }
 
-function decode(request) {
+async function decode(request) {
   const options = { batchSize: request.batchRows, rowGroups: request.rowGroups };
-  const ipc = pq.readParquet(request.parquet, options).intoIPCStream();
-  if (!request.columns) return ipc;
-  // parquet-wasm's synchronous reader ignores its `columns` option, so project after decoding.
-  // Table.select returns the columns in the requested order, which the engine's schema follows.
-  return arrow.tableToIPC(arrow.tableFromIPC(ipc).select([...new Set(request.columns)]), 'stream');
+  if (!request.columns) return pq.readParquet(request.parquet, options).intoIPCStream();
+  const wanted = [...new Set(request.columns)];
+  // parquet-wasm's synchronous reader ignores its `columns` option; its file reader honours it and
+  // touches only the projected column chunks, which is what lets ranged reads leave the other
+  // chunks unfetched (zeros). Should it fail, the synchronous reader decodes all and we project.
+  let ipc;
+  try {
+    const file = await pq.ParquetFile.fromFile(new Blob([request.parquet]));
+    try {
+      ipc = (await file.read({ ...options, columns: wanted })).intoIPCStream();
+    } finally {
+      file.free();
+    }
+  } catch {
+    ipc = pq.readParquet(request.parquet, options).intoIPCStream();
+  }
+  // Table.select returns the columns in the requested order, which the engine's schema follows;
+  // it also drops extra columns the reader matched by dotted name (a flat 'p.q' for a struct 'p').
+  return arrow.tableToIPC(arrow.tableFromIPC(ipc).select(wanted), 'stream');
 }
 
-parentPort.on('message', (request) => {
+parentPort.on('message', async (request) => {
   try {
-    const result = request.op === 'encode' ? encode(request) : decode(request);
+    const result = request.op === 'encode' ? encode(request) : await decode(request);
     // parquet-wasm returns results already copied out of wasm memory: transfer them as they are.
     const out = result.byteOffset === 0 && result.byteLength === result.buffer.byteLength ? result : result.slice();
     parentPort.postMessage({ id: request.id, ok: true, bytes: out.buffer }, [out.buffer]);

@@ -1,0 +1,118 @@
+/**
+ * Fetches a segment for a decode. A projected read on a connector with ranged reads fetches only
+ * the Parquet footer and the column chunks the projection decodes, laid out at their offsets in a
+ * buffer of the object's size (zeros elsewhere, which the projected decode never reads); every
+ * other read, and anything unexpected on the way, fetches the object whole.
+ */
+import type { ByteRange, Connector } from '../connectors/connector.js';
+import { NotFoundError } from './errors.js';
+import type { SegmentEntry } from './manifest.js';
+import type { FrameRef } from './names.js';
+import { PARQUET_TRAILER_BYTES, ParquetFooterError, footerLength, parseFileMetaData, projectedRanges } from './parquet/parquet-footer.js';
+
+/** Segments smaller than this are fetched whole: a ranged read costs two rounds of requests. */
+export const RANGED_READ_MIN_BYTES = 1024 * 1024;
+/** The end of the segment fetched first, in the hope that it holds the whole footer. */
+const FOOTER_GUESS_BYTES = 64 * 1024;
+/** When the footer and the projected chunks are more than this share of a segment, fetch it whole. */
+const RANGED_READ_MAX_SHARE = 0.75;
+
+/** A segment's bytes as fetched for one decode. */
+export interface FetchedSegment {
+  /** The object's bytes; with `partial`, only the footer and the projected chunks are filled in. */
+  readonly bytes: Uint8Array;
+  /** Only the projection's chunks were fetched: a decode of other columns would fail. */
+  readonly partial: boolean;
+  /** Bytes the connector returned. */
+  readonly fetchedBytes: number;
+}
+
+/**
+ * The segment's bytes for a decode of `columns` (all when absent). Ranged when the connector
+ * declares `rangedReads`, the segment is at least {@link RANGED_READ_MIN_BYTES}, and the
+ * projection leaves out some stored column; whole otherwise, or whenever the ranged path meets
+ * anything unexpected (an unreadable footer, a short range, a failed request).
+ * @throws NotFoundError if the segment does not exist
+ */
+export async function fetchSegment(
+  connector: Connector,
+  ref: FrameRef,
+  segment: SegmentEntry,
+  columns: readonly string[] | undefined,
+  storedColumns: readonly string[],
+): Promise<FetchedSegment> {
+  if (connector.capabilities.rangedReads && columns && segment.storedBytes >= RANGED_READ_MIN_BYTES) {
+    const wanted = new Set(columns);
+    if (storedColumns.some((column) => !wanted.has(column))) {
+      try {
+        const ranged = await fetchProjected(connector, ref, segment, wanted);
+        if (ranged) return ranged;
+      } catch (error) {
+        if (error instanceof NotFoundError) throw error;
+        // Anything else: the whole object below, which reports a real failure of the store itself.
+      }
+    }
+  }
+  return fetchWhole(connector, ref, segment);
+}
+
+/** The whole segment object. */
+export async function fetchWhole(connector: Connector, ref: FrameRef, segment: SegmentEntry): Promise<FetchedSegment> {
+  const bytes = await connector.getSegment(ref, segment.id);
+  return { bytes, partial: false, fetchedBytes: bytes.byteLength };
+}
+
+/** The footer and the projected chunks, or undefined when they are most of the segment anyway. */
+async function fetchProjected(
+  connector: Connector,
+  ref: FrameRef,
+  segment: SegmentEntry,
+  columns: ReadonlySet<string>,
+): Promise<FetchedSegment | undefined> {
+  const size = segment.storedBytes;
+  const guess = Math.min(size, FOOTER_GUESS_BYTES);
+  const [tail] = await fetchExactly(connector, ref, segment.id, [{ start: size - guess, end: size }]);
+  const footerStart = size - PARQUET_TRAILER_BYTES - footerLength(tail!);
+  if (footerStart < 4) throw new ParquetFooterError('the footer is longer than the file');
+  // What was fetched from the end: the tail, or the whole footer when it is longer.
+  let end = tail!;
+  if (footerStart < size - guess) {
+    const [head] = await fetchExactly(connector, ref, segment.id, [{ start: footerStart, end: size - guess }]);
+    end = concat(head!, tail!);
+  }
+  const endStart = size - end.byteLength;
+  const metadata = parseFileMetaData(end.subarray(footerStart - endStart, end.byteLength - PARQUET_TRAILER_BYTES));
+  if (metadata.rowGroups.length !== segment.rowGroups) {
+    throw new ParquetFooterError(`the footer lists ${metadata.rowGroups.length} row groups, the manifest ${segment.rowGroups}`);
+  }
+  const groups = metadata.rowGroups.map((_, index) => index);
+  // Ranges inside the fetched end (often the page index, written just before the footer) are had already.
+  const ranges = projectedRanges(metadata, groups, columns, footerStart).filter((range) => range.start < endStart);
+  const wanted = ranges.reduce((sum, range) => sum + range.end - range.start, end.byteLength);
+  if (wanted > size * RANGED_READ_MAX_SHARE) return undefined;
+  const chunks = await fetchExactly(connector, ref, segment.id, ranges);
+  const bytes = new Uint8Array(size);
+  ranges.forEach((range, index) => bytes.set(chunks[index]!, range.start));
+  bytes.set(end, endStart);
+  const fetchedBytes = chunks.reduce((sum, chunk) => sum + chunk.byteLength, end.byteLength);
+  return { bytes, partial: true, fetchedBytes };
+}
+
+/** The ranges, each checked to be complete (a short one means the object is not what the manifest says). */
+async function fetchExactly(connector: Connector, ref: FrameRef, id: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+  const got = await connector.getSegmentRanges(ref, id, ranges);
+  got.forEach((bytes, index) => {
+    const { start, end } = ranges[index]!;
+    if (bytes.byteLength !== end - start) {
+      throw new ParquetFooterError(`range ${start}-${end} of segment ${id} returned ${bytes.byteLength} bytes`);
+    }
+  });
+  return got;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.byteLength + b.byteLength);
+  joined.set(a, 0);
+  joined.set(b, a.byteLength);
+  return joined;
+}

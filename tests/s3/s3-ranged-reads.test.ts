@@ -1,0 +1,184 @@
+// Projected reads on S3 fetch only the Parquet footer and the projected column chunks. Bytes are
+// counted by an HTTP proxy between the connector and a real S3-compatible server (s3rver, and moto
+// when the interop venv has it), so the figures are what crossed the wire; the values must equal
+// those of a full read.
+import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Table, TimestampNanosecond, makeData, makeVector } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
+import { HangarEngine } from '../../src/core/engine.js';
+import type { FrameManifest } from '../../src/core/manifest.js';
+import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { RANGED_READ_MIN_BYTES } from '../../src/core/segment-fetch.js';
+import { collect, messagesOf, ref } from '../../src/testing/fixtures.js';
+import { type S3TestServer, createS3Bucket, motoAvailable, startMoto, startS3rver, storeOptions } from './s3-servers.js';
+
+const BUCKET = 'hangar-ranged';
+const ROWS = 600_000;
+const VALUE_COLUMNS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
+const T0 = 1_700_000_000_000_000_000n;
+
+/** Forwards every request unchanged (Host included, so signatures hold) and counts segment GET bytes. */
+class CountingProxy {
+  segmentBytes = 0;
+  segmentGets = 0;
+  rangedGets = 0;
+  private constructor(private readonly server: Server, readonly endpoint: string) {}
+
+  static async start(target: string): Promise<CountingProxy> {
+    const upstream = new URL(target);
+    let proxy: CountingProxy | undefined;
+    const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
+      const forwarded = request(
+        { host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
+        (response) => {
+          outgoing.writeHead(response.statusCode ?? 502, response.headers);
+          const counted = incoming.method === 'GET' && (incoming.url ?? '').includes('/segments/');
+          if (counted) {
+            proxy!.segmentGets++;
+            if (incoming.headers.range) proxy!.rangedGets++;
+            response.on('data', (chunk: Buffer) => (proxy!.segmentBytes += chunk.byteLength));
+          }
+          response.pipe(outgoing);
+        },
+      );
+      forwarded.on('error', () => outgoing.destroy());
+      incoming.pipe(forwarded);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    proxy = new CountingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return proxy;
+  }
+
+  reset(): void {
+    this.segmentBytes = 0;
+    this.segmentGets = 0;
+    this.rangedGets = 0;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/**
+ * Six float64 columns of pseudo-random values (incompressible, like real prices) and a time
+ * column, sent as batches of 50,000 rows, as clients send them.
+ */
+function wideTable(rows: number): Table {
+  let seed = 12345;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const batches: Table[] = [];
+  for (let offset = 0; offset < rows; offset += 50_000) {
+    const length = Math.min(50_000, rows - offset);
+    const columns: Record<string, ReturnType<typeof makeVector>> = {
+      t: makeVector(makeData({ type: new TimestampNanosecond(), length, data: BigInt64Array.from({ length }, (_, i) => T0 + BigInt(offset + i) * 1_000_000n) })),
+    };
+    for (const name of VALUE_COLUMNS) columns[name] = makeVector(Float64Array.from({ length }, () => random() * 1000));
+    batches.push(new Table(columns));
+  }
+  return batches[0]!.concat(...batches.slice(1));
+}
+
+function valuesOf(table: Table, column: string): Float64Array {
+  return Float64Array.from(table.getChild(column)!.toArray() as Float64Array);
+}
+
+for (const kind of ['s3rver', 'moto'] as const) {
+  describe.skipIf(kind === 'moto' && !motoAvailable)(`ranged reads on ${kind}`, () => {
+    let server: S3TestServer;
+    let proxy: CountingProxy;
+    let connector: S3Connector;
+    let engine: HangarEngine;
+    const codec = new ParquetCodec(2);
+    const table = wideTable(ROWS);
+    let stored = 0;
+    let manifest: FrameManifest;
+
+    beforeAll(async () => {
+      server = kind === 'moto' ? await startMoto() : await startS3rver();
+      await createS3Bucket(server, BUCKET);
+      proxy = await CountingProxy.start(server.endpoint);
+      connector = new S3Connector({ ...storeOptions(server, BUCKET), endpoint: proxy.endpoint, conditionalWrites: 'off' });
+      await connector.open();
+      engine = new HangarEngine(connector, codec);
+      await engine.put(ref('wide'), 'error', messagesOf(table));
+      manifest = (await connector.getManifest(ref('wide')))!;
+      stored = manifest.segments.reduce((sum, segment) => sum + segment.storedBytes, 0);
+    });
+    afterAll(async () => {
+      await engine?.close();
+      await connector?.close();
+      await codec.close();
+      await proxy?.close();
+      await server?.close();
+    });
+
+    it('stores the frame as several multi-MiB segments', () => {
+      expect(manifest.segments.length).toBeGreaterThanOrEqual(2);
+      for (const segment of manifest.segments) expect(segment.storedBytes).toBeGreaterThanOrEqual(RANGED_READ_MIN_BYTES);
+    });
+
+    it('a full get fetches each segment whole, in one GET each', async () => {
+      proxy.reset();
+      const full = await collect((await engine.read(ref('wide'))).messages);
+      expect(full.numRows).toBe(ROWS);
+      expect(proxy.segmentBytes).toBe(stored);
+      expect(proxy.segmentGets).toBe(manifest.segments.length);
+      expect(proxy.rangedGets).toBe(0);
+    });
+
+    it('a get of 1 of 7 columns fetches under 30% of the segments, and the same values as a full get', async () => {
+      const full = await collect((await engine.read(ref('wide'))).messages);
+      proxy.reset();
+      const projected = await collect((await engine.read(ref('wide'), { columns: ['c3'] })).messages);
+      expect(projected.schema.fields.map((field) => field.name)).toEqual(['c3']);
+      expect(projected.numRows).toBe(ROWS);
+      expect(valuesOf(projected, 'c3')).toEqual(valuesOf(full, 'c3'));
+      expect(proxy.rangedGets).toBe(proxy.segmentGets);
+      expect(proxy.segmentBytes).toBeLessThan(stored * 0.3);
+      // One column of seven, plus a footer per segment: about a seventh.
+      expect(proxy.segmentBytes).toBeGreaterThan(stored / 7);
+    });
+
+    it('two columns in another order, and a time-filtered projection (the time column decoded, not returned)', async () => {
+      const full = await collect((await engine.read(ref('wide'))).messages);
+      proxy.reset();
+      const two = await collect((await engine.read(ref('wide'), { columns: ['c5', 'c1'] })).messages);
+      expect(two.schema.fields.map((field) => field.name)).toEqual(['c5', 'c1']);
+      expect(valuesOf(two, 'c5')).toEqual(valuesOf(full, 'c5'));
+      expect(valuesOf(two, 'c1')).toEqual(valuesOf(full, 'c1'));
+      expect(proxy.segmentBytes).toBeLessThan(stored * 0.45);
+
+      // Rows 100,000 to 450,000: the range straddles segments, whose rows are filtered by t.
+      const start = T0 + 100_000n * 1_000_000n;
+      const end = T0 + 450_000n * 1_000_000n;
+      proxy.reset();
+      const ranged = await collect((await engine.read(ref('wide'), { columns: ['c2'], start, end })).messages);
+      expect(ranged.schema.fields.map((field) => field.name)).toEqual(['c2']);
+      expect(valuesOf(ranged, 'c2')).toEqual(valuesOf(full, 'c2').subarray(100_000, 450_000));
+      expect(proxy.segmentBytes).toBeLessThan(stored * 0.45);
+    });
+
+    it('falls back to whole GETs, with the same values, when a segment footer cannot be read', async () => {
+      const full = await collect((await engine.read(ref('wide'))).messages);
+      // A connector whose ranged reads return garbage: the read must still succeed, whole.
+      const broken = new (class extends S3Connector {
+        override async getSegmentRanges(...args: Parameters<S3Connector['getSegmentRanges']>): Promise<Uint8Array[]> {
+          return (await super.getSegmentRanges(...args)).map((bytes) => new Uint8Array(bytes.byteLength).fill(0x55));
+        }
+      })({ ...storeOptions(server, BUCKET), prefix: connector.options.root, endpoint: proxy.endpoint, conditionalWrites: 'off' });
+      await broken.open();
+      const brokenEngine = new HangarEngine(broken, codec);
+      try {
+        proxy.reset();
+        const projected = await collect((await brokenEngine.read(ref('wide'), { columns: ['c0'] })).messages);
+        expect(valuesOf(projected, 'c0')).toEqual(valuesOf(full, 'c0'));
+        expect(proxy.segmentGets - proxy.rangedGets).toBe(manifest.segments.length);
+      } finally {
+        await broken.close();
+      }
+    });
+  });
+}
