@@ -834,12 +834,28 @@ function checkExpectedVersion(ref: FrameRef, current: FrameManifest | undefined,
   }
 }
 
+/** Decoded schemas by their stored base64 form: frames mostly share a few, and listing 100,000 frames decoded each one. */
+const decodedSchemas = new Map<string, { readonly schema: Schema; readonly schemaHeader: Uint8Array }>();
+const DECODED_SCHEMAS = 1024;
+
+/** The stored schema decoded, shared by every frame with the same one (never mutate it). */
+function storedSchema(base64: string): { readonly schema: Schema; readonly schemaHeader: Uint8Array } {
+  let entry = decodedSchemas.get(base64);
+  if (!entry) {
+    const schemaHeader = Buffer.from(base64, 'base64');
+    entry = { schema: decodeSchemaHeader(schemaHeader), schemaHeader };
+    if (decodedSchemas.size >= DECODED_SCHEMAS) decodedSchemas.delete(decodedSchemas.keys().next().value!);
+    decodedSchemas.set(base64, entry);
+  }
+  return entry;
+}
+
 function toFrameInfo(ref: FrameRef, manifest: FrameManifest): FrameInfo {
-  const schemaHeader = Buffer.from(manifest.schema, 'base64');
+  const { schema, schemaHeader } = storedSchema(manifest.schema);
   return {
     bucket: ref.bucket,
     name: ref.name,
-    schema: decodeSchemaHeader(schemaHeader),
+    schema,
     schemaHeader,
     rows: manifest.rows,
     bytes: manifest.bytes,
