@@ -10,6 +10,7 @@ import { ConflictError, NotFoundError, StorageError } from '../../core/errors.js
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
 import { type ByteRange, Connector, type ConnectorCapabilities, type StoredObject, checkRanges } from '../connector.js';
+import { isProcessAlive } from '../concurrency.js';
 
 /** Options of the local filesystem connector. */
 export interface LocalConnectorOptions {
@@ -41,17 +42,6 @@ async function readWholeFile(path: string): Promise<Buffer> {
     return offset === size ? buffer : buffer.subarray(0, offset);
   } finally {
     await handle.close();
-  }
-}
-
-/** Whether a process with this pid exists (EPERM means it exists but is not ours). */
-function isProcessAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

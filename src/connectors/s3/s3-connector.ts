@@ -14,6 +14,7 @@ import { type ByteRange, Connector, type ConnectorCapabilities, type StoredObjec
 import { type ResolvedS3Options, type S3ConnectorOptions, resolveS3Options } from './s3-config.js';
 import { ManifestCache } from './manifest-cache.js';
 import { httpStatus, isMissing, isPreconditionFailed, toS3HangarError } from './s3-errors.js';
+import { mapLimited } from '../concurrency.js';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 
@@ -39,20 +40,6 @@ const PROBES = '~probe/';
 const LISTING_REUSE_MS = 2000;
 /** DeleteObjects takes at most this many keys. */
 const DELETE_BATCH = 1000;
-
-/** Runs `task` over `items` with at most `limit` in flight; results in input order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /**
  * Merges ranges into the spans to request, sorted: a range starting at most `gap` bytes after the

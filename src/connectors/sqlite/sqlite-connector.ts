@@ -13,8 +13,8 @@ import type { FrameRef } from '../../core/names.js';
 import { Connector, type ConnectorCapabilities, type StoredObject } from '../connector.js';
 import { CatalogDatabase, type CommitIntent, type ManifestRecord, type StoredManifest } from './catalog-database.js';
 import { type CatalogCheckReport, type CatalogRebuildSummary, type CheckOptions, checkCatalog, rebuildCatalog } from './catalog-maintenance.js';
-import { mapLimited } from './map-limited.js';
 import type { SqliteConnectorOptions } from './sqlite-config.js';
+import { isProcessAlive, mapLimited } from '../concurrency.js';
 
 /** Owners (connector instances) open in this process; intents of other owners with our pid are stale. */
 const liveOwners = new Set<string>();
@@ -22,17 +22,6 @@ const liveOwners = new Set<string>();
 const RESYNC_ATTEMPTS = 5;
 /** Manifest reads in flight during a resync. */
 const READ_CONCURRENCY = 8;
-
-/** Whether a process with this pid exists (EPERM means it exists but is not ours). */
-function isProcessAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** What the maintenance functions (catalog-maintenance.ts) may use of an open connector. */
 export interface CatalogAccess {
