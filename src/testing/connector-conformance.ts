@@ -218,6 +218,14 @@ export function runConnectorConformance(options: ConformanceOptions): void {
         expect(await connector.getManifest(ref('a', 'gone'))).toBeUndefined();
         expect(await connector.listFrames('gone')).toEqual([]);
       });
+
+      it('a frame re-created at the same version number after its bucket was deleted reads as new', async () => {
+        await connector.commitManifest(ref('a', 'again'), manifest(1, { rows: 1 }));
+        expect((await connector.getManifest(ref('a', 'again')))?.rows).toBe(1);
+        await connector.deleteBucket('again');
+        await connector.commitManifest(ref('a', 'again'), manifest(1, { rows: 2 }));
+        expect((await connector.getManifest(ref('a', 'again')))?.rows).toBe(2);
+      });
     });
 
     registerVersionTests(() => connector);

@@ -22,6 +22,8 @@ export interface LocalConnectorOptions {
 
 const MANIFEST_DIGITS = 12;
 const STAGING = '.staging';
+/** Decoded manifests kept for reuse (a few hundred bytes to a few KiB each). */
+const MANIFEST_CACHE_ENTRIES = 10_000;
 const TRASH = '.trash';
 
 /**
@@ -59,6 +61,8 @@ export class LocalConnector extends Connector {
   private readonly fsync: boolean;
   /** This instance's staging directory (per process, so other processes' puts are never touched). */
   private readonly staging: string;
+  /** Decoded current manifests by frame, with the identity of the file they came from. */
+  private readonly manifests = new Map<string, { readonly identity: string; readonly manifest: FrameManifest }>();
   /** Uncommitted segments of this instance: `bucket/frame/id` → staged file. */
   private readonly staged = new Map<string, string>();
 
@@ -283,11 +287,41 @@ export class LocalConnector extends Connector {
       for (let attempt = 0; attempt < 2; attempt++) {
         const latest = (await this.manifestVersions(ref)).at(-1);
         if (latest === undefined) return undefined;
-        const manifest = await this.readManifestFile(ref, latest);
+        const manifest = await this.readCurrentManifest(ref, latest);
         if (manifest) return manifest;
       }
       return undefined;
     });
+  }
+
+  /**
+   * Reads the current manifest file, or reuses the one decoded last time if the file is the same:
+   * same version, inode, modification time and size (a version file is never rewritten; only a
+   * delete and re-creation of the frame could bring back its name, and this instance forgets its
+   * cache when it deletes; another process would have to re-create the same version number on a
+   * reused inode within the clock's resolution, with the same size). That turns
+   * open, fstat, read and close into one stat on the hot path of small gets.
+   */
+  private async readCurrentManifest(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
+    const key = `${ref.bucket}/${ref.name}`;
+    const file = this.manifestFile(ref, version);
+    const identity = await stat(file).then(
+      (info) => `${version}:${info.ino}:${info.mtimeMs}:${info.size}`,
+      (error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      },
+    );
+    if (identity === undefined) return undefined;
+    const cached = this.manifests.get(key);
+    if (cached?.identity === identity) return cached.manifest;
+    const manifest = await this.readManifestFile(ref, version);
+    if (manifest) {
+      this.manifests.delete(key);
+      this.manifests.set(key, { identity, manifest });
+      if (this.manifests.size > MANIFEST_CACHE_ENTRIES) this.manifests.delete(this.manifests.keys().next().value!);
+    }
+    return manifest;
   }
 
   /** @inheritdoc */
@@ -387,6 +421,7 @@ export class LocalConnector extends Connector {
         await unlink(file).catch(() => undefined);
       }
     }
+    this.manifests.delete(`${ref.bucket}/${ref.name}`);
     await this.io(`delete '${ref.name}'`, () => this.discard(this.frameDir(ref)));
   }
 
@@ -425,6 +460,7 @@ export class LocalConnector extends Connector {
 
   /** @inheritdoc */
   async deleteBucket(bucket: string): Promise<void> {
+    for (const key of this.manifests.keys()) if (key.startsWith(`${bucket}/`)) this.manifests.delete(key);
     await this.io(`delete bucket '${bucket}'`, () => this.discard(this.path(bucket)));
   }
 }
