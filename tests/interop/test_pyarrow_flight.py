@@ -305,8 +305,8 @@ def test_action_delete(client, uniq):
         action_bodies(client, "delete", {"name": name, "bucket": bucket})
     assert_typed_error(err.value, "FileNotFoundError", "NOT_FOUND")
 
-    # The name is free again.
-    check_put_result(put(client, path(name, bucket), sample(1)), name, bucket, 1, 1, 1)
+    # The name is free again; the delete was version 2, so the new put is version 3 (docs/versions.md).
+    check_put_result(put(client, path(name, bucket), sample(1)), name, bucket, 1, 1, 3)
 
 
 def test_action_delete_default_bucket_frame(client, uniq):
