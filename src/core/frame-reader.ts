@@ -177,8 +177,10 @@ async function* decodedChunks(
       const base = cache && !filter ? `${ref.bucket}/${ref.name}/${segment.id}|${batchRows}|${columns?.join('\u0000') ?? '*'}` : undefined;
       const keys = Array.from({ length: segment.rowGroups }, (_, group) => (base === undefined ? undefined : `${base}|${group}`));
       const hits = keys.map((key) => (key === undefined ? undefined : cache!.get(key)));
+      // Rows a chunk surely yields: a whole unfiltered single-group segment.
+      const guaranteedRows = !filter && segment.rowGroups === 1 ? segment.rows : 0;
       if (base !== undefined && hits.every((hit) => hit !== undefined)) {
-        for (const hit of hits) yield { start: async () => ({ ...hit!, filter: false }), guaranteedRows: segment.rowGroups === 1 ? segment.rows : 0 };
+        for (const hit of hits) yield { start: async () => ({ ...hit!, filter: false }), guaranteedRows };
         continue;
       }
       // A projection may fetch only its column chunks (see segment-fetch.ts).
@@ -189,12 +191,12 @@ async function* decodedChunks(
         segment.dictionaries && needsDictionaries ? splitIpcStream(await connector.getSegment(ref, segment.dictionaries)) : [];
       // Should a decode of the partial bytes fail, the segment is fetched whole (once) and decoded again.
       let whole: Promise<FetchedSegment> | undefined;
-      const decode = async (group: number, from: FetchedSegment): Promise<Uint8Array> => {
+      const decode = async (group: number): Promise<Uint8Array> => {
         const options = { rowGroups: [group], batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) };
         try {
-          return await codec.decode(from.bytes, options);
+          return await codec.decode(fetched.bytes, options);
         } catch (error) {
-          if (!from.partial) throw error;
+          if (!fetched.partial) throw error;
           whole ??= fetchWhole(connector, ref, segment);
           return codec.decode((await whole).bytes, options);
         }
@@ -205,12 +207,11 @@ async function* decodedChunks(
         const key = keys[group];
         yield {
           start: () =>
-            decode(group, fetched).then((ipc): DecodedChunk => {
+            decode(group).then((ipc): DecodedChunk => {
               if (key !== undefined) cache!.set(key, { ipc, dictionaries: kept });
               return { ipc, dictionaries: kept, filter };
             }),
-          // Rows this chunk surely yields: a whole unfiltered single-group segment.
-          guaranteedRows: !filter && segment.rowGroups === 1 ? segment.rows : 0,
+          guaranteedRows,
         };
       }
     }

@@ -11,6 +11,7 @@ import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } 
 import type { FrameRef } from '../../core/names.js';
 import { type ByteRange, Connector, type ConnectorCapabilities, type StoredObject, checkRanges } from '../connector.js';
 import { isProcessAlive } from '../concurrency.js';
+import { ManifestCache } from '../manifest-cache.js';
 
 /** Options of the local filesystem connector. */
 export interface LocalConnectorOptions {
@@ -62,7 +63,7 @@ export class LocalConnector extends Connector {
   /** This instance's staging directory (per process, so other processes' puts are never touched). */
   private readonly staging: string;
   /** Decoded current manifests by frame, with the identity of the file they came from. */
-  private readonly manifests = new Map<string, { readonly identity: string; readonly manifest: FrameManifest }>();
+  private readonly manifests = new ManifestCache(MANIFEST_CACHE_ENTRIES);
   /** Uncommitted segments of this instance: `bucket/frame/id` → staged file. */
   private readonly staged = new Map<string, string>();
 
@@ -303,7 +304,7 @@ export class LocalConnector extends Connector {
    * open, fstat, read and close into one stat on the hot path of small gets.
    */
   private async readCurrentManifest(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
-    const key = `${ref.bucket}/${ref.name}`;
+    const key = `${ref.bucket}/${ref.name}/`;
     const file = this.manifestFile(ref, version);
     const identity = await stat(file).then(
       (info) => `${version}:${info.ino}:${info.mtimeMs}:${info.size}`,
@@ -313,14 +314,10 @@ export class LocalConnector extends Connector {
       },
     );
     if (identity === undefined) return undefined;
-    const cached = this.manifests.get(key);
-    if (cached?.identity === identity) return cached.manifest;
+    const cached = this.manifests.get(key, identity);
+    if (cached) return cached;
     const manifest = await this.readManifestFile(ref, version);
-    if (manifest) {
-      this.manifests.delete(key);
-      this.manifests.set(key, { identity, manifest });
-      if (this.manifests.size > MANIFEST_CACHE_ENTRIES) this.manifests.delete(this.manifests.keys().next().value!);
-    }
+    if (manifest) this.manifests.set(key, identity, manifest);
     return manifest;
   }
 
@@ -421,7 +418,7 @@ export class LocalConnector extends Connector {
         await unlink(file).catch(() => undefined);
       }
     }
-    this.manifests.delete(`${ref.bucket}/${ref.name}`);
+    this.manifests.forget(`${ref.bucket}/${ref.name}/`);
     await this.io(`delete '${ref.name}'`, () => this.discard(this.frameDir(ref)));
   }
 
@@ -460,7 +457,7 @@ export class LocalConnector extends Connector {
 
   /** @inheritdoc */
   async deleteBucket(bucket: string): Promise<void> {
-    for (const key of this.manifests.keys()) if (key.startsWith(`${bucket}/`)) this.manifests.delete(key);
+    this.manifests.forget(`${bucket}/`);
     await this.io(`delete bucket '${bucket}'`, () => this.discard(this.path(bucket)));
   }
 }

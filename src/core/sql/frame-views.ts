@@ -82,7 +82,7 @@ export class FrameViews {
       if (current) {
         await this.admin.run(`DROP VIEW IF EXISTS ${name}`);
         this.views.delete(key);
-        this.release(current);
+        this.unpin(current.paths);
       }
       return;
     }
@@ -93,11 +93,11 @@ export class FrameViews {
       await this.ensureSchema(ref.bucket);
       await this.admin.run(`CREATE OR REPLACE VIEW ${name} AS ${select}`);
     } catch (error) {
-      this.release({ version: 0, committedAt: '', paths });
+      this.unpin(paths);
       throw error;
     }
     this.views.set(key, { version: manifest.version, committedAt: manifest.committedAt, paths });
-    if (current) this.release(current);
+    if (current) this.unpin(current.paths);
   }
 
   /**
@@ -110,7 +110,7 @@ export class FrameViews {
     const paths: string[] = [];
     const release = (): void => {
       void this.admin.run(`DETACH DATABASE IF EXISTS ${sqlIdentifier(catalog)}`).catch(() => undefined);
-      this.release({ version: 0, committedAt: '', paths });
+      this.unpin(paths);
     };
     await this.admin.run(`ATTACH ':memory:' AS ${sqlIdentifier(catalog)}`);
     try {
@@ -135,8 +135,8 @@ export class FrameViews {
     return { catalog, release };
   }
 
-  private release(state: ViewState): void {
-    for (const path of state.paths) this.files.unpin(path);
+  private unpin(paths: readonly string[]): void {
+    for (const path of paths) this.files.unpin(path);
   }
 
   /** The SELECT behind a frame's view; pins the files it reads into `paths`. */
