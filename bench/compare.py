@@ -54,7 +54,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from put_get import (MB, MiB, REPO, RssSampler, compare_frames, git_commit, make_table,  # noqa: E402
+from put_get import (MB, MiB, REPO, RssSampler, compare_frames, concurrent_calls, git_commit, make_table,  # noqa: E402
                      read_cpu_seconds, read_rss_bytes)
 
 FRAME = "bench_compare"
@@ -274,38 +274,13 @@ def summarise_big(runs: list[dict], nbytes: int) -> dict:
 
 
 def sql_round(location: str, sql: str, clients: int, per_client: int) -> dict:
-    times: list[float] = []
-    rows: set[int] = set()
-    errors: list[str] = []
-    lock = threading.Lock()
     connections = [flight.connect(location) for _ in range(clients)]
-
-    def worker(connection: flight.FlightClient) -> None:
-        for _ in range(per_client):
-            started = time.perf_counter()
-            try:
-                n = connection.do_get(sql_ticket(sql)).read_all().num_rows
-            except flight.FlightError as error:
-                with lock:
-                    errors.append(error_text(error))
-                return
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                times.append(elapsed)
-                rows.add(n)
-
-    threads = [threading.Thread(target=worker, args=(c,)) for c in connections]
-    wall = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - wall
+    measured = concurrent_calls(connections, per_client, lambda connection: connection.do_get(sql_ticket(sql)).read_all().num_rows)
     for connection in connections:
         connection.close()
-    if errors:
-        raise RuntimeError(errors[0])
-    return {"times_ms": times, "rows": sorted(rows), "wall_s": wall}
+    if measured["errors"]:
+        raise RuntimeError(error_text(measured["errors"][0]))
+    return {"times_ms": measured["times_ms"], "rows": measured["rows"], "wall_s": measured["wall_s"]}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -238,6 +238,38 @@ def timed(server: ServerProcess, action) -> dict:
     }
 
 
+def concurrent_calls(connections: list, per_client: int, call) -> dict:
+    """Runs `call(connection)` (which returns a row count) `per_client` times on one thread per
+    connection, all at once. A thread stops at its first FlightError. Returns the latencies in ms,
+    the distinct row counts, the wall time in seconds and the errors."""
+    times: list[float] = []
+    rows: set[int] = set()
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker(connection) -> None:
+        for _ in range(per_client):
+            started = time.perf_counter()
+            try:
+                n = call(connection)
+            except flight.FlightError as error:
+                with lock:
+                    errors.append(error)
+                return
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                times.append(elapsed)
+                rows.add(n)
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in connections]
+    wall = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"times_ms": times, "rows": sorted(rows), "wall_s": time.perf_counter() - wall, "errors": errors}
+
+
 def compare_frames(sent: pa.Table, received: pa.Table) -> dict:
     """Compares values column by column; dictionary columns by their decoded values, since a Parquet
     round trip may reorder a dictionary without changing any value."""

@@ -19,14 +19,13 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pyarrow.flight as flight
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from put_get import FRAME_NAME, ServerProcess, make_table  # noqa: E402
+from put_get import FRAME_NAME, ServerProcess, concurrent_calls, make_table  # noqa: E402
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -40,35 +39,19 @@ def run_query(client: flight.FlightClient, sql: str) -> int:
 
 def latency(location: str, sql: str, clients: int, per_client: int) -> dict:
     """Runs `per_client` queries on each of `clients` threads (own connections); latencies in ms."""
-    times: list[float] = []
-    rows: set[int] = set()
-    lock = threading.Lock()
     connections = [flight.connect(location) for _ in range(clients)]
     for connection in connections:  # warm-up: views, footers, connections
         run_query(connection, sql)
-
-    def worker(connection: flight.FlightClient) -> None:
-        for _ in range(per_client):
-            started = time.perf_counter()
-            n = run_query(connection, sql)
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                times.append(elapsed)
-                rows.add(n)
-
-    threads = [threading.Thread(target=worker, args=(c,)) for c in connections]
-    wall = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - wall
+    measured = concurrent_calls(connections, per_client, lambda connection: run_query(connection, sql))
     for connection in connections:
         connection.close()
+    if measured["errors"]:
+        raise measured["errors"][0]
+    times, rows, wall = measured["times_ms"], measured["rows"], measured["wall_s"]
     return {
         "clients": clients,
         "queries": len(times),
-        "result_rows": sorted(rows),
+        "result_rows": rows,
         "p50_ms": percentile(times, 0.5),
         "p99_ms": percentile(times, 0.99),
         "queries_per_s": len(times) / wall,
