@@ -497,8 +497,10 @@ export class HangarEngine {
     };
   }
 
-  private readerContext(): FrameReaderContext {
-    return { connector: this.connector, codec: this.codec, leases: this.leases, ...(this.decodedCache ? { cache: this.decodedCache } : {}) };
+  /** What frame reads need; `cached` lets them use (and fill) the decoded-segment cache. */
+  private readerContext(cached = true): FrameReaderContext {
+    const context = { connector: this.connector, codec: this.codec, leases: this.leases };
+    return cached && this.decodedCache ? { ...context, cache: this.decodedCache } : context;
   }
 
   /**
@@ -522,8 +524,7 @@ export class HangarEngine {
       for (const run of runs) {
         const plan = this.readPlan(info, manifest.segments.slice(run.start, run.end));
         // Read past the cache: the small segments are about to be replaced.
-        const uncached = { connector: this.connector, codec: this.codec, leases: this.leases };
-        merged.push([...(await this.writeSegments(ref, frameMessages(uncached, ref, plan), () => timeColumn)).segments]);
+        merged.push([...(await this.writeSegments(ref, frameMessages(this.readerContext(false), ref, plan), () => timeColumn)).segments]);
       }
       // Segments whose dictionaries differ cannot share one: then merging may gain nothing.
       const runSegments = runs.reduce((sum, run) => sum + run.end - run.start, 0);
