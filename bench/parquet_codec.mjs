@@ -1,10 +1,13 @@
 // Micro-benchmark of the Parquet codec alone (parquet-wasm, one thread, no gRPC): how fast one
-// segment encodes and decodes with the settings src/core/parquet/parquet-worker.cjs uses, and with
-// a few alternatives. Usage: node bench/parquet_codec.mjs SEGMENT.arrows [REPS]
+// segment encodes and decodes with the settings src/core/parquet/parquet-worker.ts uses, and with
+// a few alternatives, beside the plain writer (uncompressed, the default; needs `npm run build`). Usage: node bench/parquet_codec.mjs SEGMENT.arrows [REPS]
 // (bench/parquet_codec.py writes a segment-sized IPC stream of the put_get frame and runs this.)
 // Rates are Arrow bytes (the IPC stream's size) per second of one core; MB = 10^6 bytes.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tableFromIPC } from 'apache-arrow';
+import { encapsulateMessage, splitIpcStream } from '../dist/core/ipc-message.js';
+import { writePlainParquet } from '../dist/core/parquet/plain-parquet-writer.js';
 
 const require = createRequire(import.meta.url);
 const pq = require('parquet-wasm/node');
@@ -92,8 +95,10 @@ function timeInterleaved(variants) {
 }
 
 console.log('encode (Arrow IPC -> Parquet):');
+const plainOptions = { rowGroupRows, statisticsColumns: ['ts'], arrowSchemaMessage: encapsulateMessage(splitIpcStream(ipc)[0]) };
 const encodeResults = timeInterleaved([
   { label: 'Table.fromIPCStream only', fn: () => pq.Table.fromIPCStream(ipc).free() },
+  { label: 'plain writer (the default): uncompressed, ts statistics', fn: () => writePlainParquet(tableFromIPC(ipc), plainOptions) },
   { label: 'as the server does: LZ4_RAW, chunk statistics', fn: encodeWith({}) },
   { label: 'UNCOMPRESSED, chunk statistics', fn: encodeWith({ compression: pq.Compression.UNCOMPRESSED }) },
   { label: 'LZ4_RAW, no statistics', fn: encodeWith({ statistics: pq.EnabledStatistics.None }) },
@@ -104,7 +109,8 @@ for (const { label, ms, result } of encodeResults) {
   const size = result ? `  -> ${result.byteLength.toLocaleString()} bytes (${(result.byteLength / ipc.byteLength).toFixed(3)} of IPC)` : '';
   report(label, { ms, result }, size);
 }
-const parquet = encodeResults[1].result;
+const parquet = encodeResults[2].result;
+const plainParquet = encodeResults[1].result;
 
 const groups = Math.ceil(rows / rowGroupRows);
 const shared = new Uint8Array(new SharedArrayBuffer(parquet.byteLength));
@@ -125,6 +131,11 @@ report('as the server does: per row group, new Uint8Array(shared) + readParquet'
 report('per row group, passing the shared view without the copy', time(() => {
   for (let group = 0; group < groups; group++) {
     copyOut(pq.readParquet(shared, { batchSize: batchRows, rowGroups: [group] }).intoIPCStream());
+  }
+}));
+report('plain writer\'s file, per row group, as the server does', time(() => {
+  for (let group = 0; group < groups; group++) {
+    copyOut(pq.readParquet(new Uint8Array(plainParquet), { batchSize: batchRows, rowGroups: [group] }).intoIPCStream());
   }
 }));
 report('whole segment in one readParquet call', time(() => {

@@ -1,5 +1,5 @@
 /** The command tree of `hangar`, built with commander. */
-import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
+import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { registerCatalogCommands } from './catalog-commands.js';
 import { registerCatalogMaintenanceCommands } from './catalog-maintenance-commands.js';
 import { registerGetCommand } from './get-command.js';
@@ -72,6 +72,9 @@ export function buildProgram(): Command {
     .option('--keep-for <duration>', 'vacuum keeps versions superseded less than this long ago, e.g. 12h, 7d, 0 for none (default 7d)', parseDurationOption)
     .option('--vacuum-grace <duration>', 'vacuum never removes a version superseded, or a stray segment written, less than this long ago (default 15m)', parseDurationOption)
     .option('--vacuum-every <duration>', 'run vacuum over every bucket this often, e.g. 30m, 0 for never (default 1h)', parseDurationOption)
+    .addOption(
+      new Option('--segment-compression <codec>', 'compression of new segment files: none (fastest) or lz4 (smaller)').choices(['none', 'lz4']).default('none'),
+    )
     .option('--compact-threshold <n>', 'compact a frame in the background once appends left it this many small segments, 0 for never (default 64)', parseNonNegativeInteger)
     .action(async (options: ServeCommandOptions) => serve(options));
   registerPutCommand(program);

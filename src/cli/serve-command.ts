@@ -4,6 +4,7 @@ import { signJwt } from '../core/auth/jwt.js';
 import { UsersFile } from '../core/auth/users-file.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { DEFAULT_RETENTION, type RetentionPolicy } from '../core/retention.js';
+import type { SegmentCompression } from '../core/parquet/parquet-codec.js';
 import type { SqlOptions } from '../core/sql/sql-engine.js';
 import { HangarServer, type TlsOptions, isLoopbackHost } from '../server/hangar-server.js';
 import { type SecretOptions, readSecret } from './security-commands.js';
@@ -54,6 +55,8 @@ export interface ServeCommandOptions {
   readonly vacuumEvery?: number;
   /** Small segments that trigger a background compaction (0: never). */
   readonly compactThreshold?: number;
+  /** Compression of new segment files. */
+  readonly segmentCompression?: SegmentCompression;
 }
 
 const HOUR_MS = 3_600_000;
@@ -113,6 +116,7 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
       vacuumIntervalMs: options.vacuumEvery ?? HOUR_MS,
       ...(options.readCacheSize === undefined ? {} : { readCacheBytes: options.readCacheSize }),
       ...(options.compactThreshold === undefined ? {} : { compactThreshold: options.compactThreshold }),
+      ...(options.segmentCompression === undefined ? {} : { segmentCompression: options.segmentCompression }),
     },
     ...(tls ? { tls } : {}),
     ...(authenticated ? { auth: { ...(secret !== undefined ? { secret } : {}), ...(users ? { users } : {}) } } : {}),

@@ -8,6 +8,7 @@ import { DataType, DateUnit, Message, MetadataVersion, type Schema, Type, UnionM
 import { InvalidArgumentError } from './errors.js';
 import type { IpcMessage } from './ipc-message.js';
 import { isTimeType } from './time-column.js';
+import { int32Range, int64Range } from './value-range.js';
 
 /** Where one top-level column's node and buffers sit in a record batch of a given schema. */
 export interface TimeColumnLocator {
@@ -136,87 +137,6 @@ export function batchTimeStatistics(
   const bits = nulls > 0 ? message.body.subarray(Number(validity.offset), Number(validity.offset) + Math.ceil(rows / 8)) : undefined;
   const range = locator.valueBytes === 4 ? int32Range(values, rows, bits) : int64Range(values, rows, bits);
   return { nulls, ...range };
-}
-
-/** Min and max of int32 values, skipping rows whose validity bit is clear. */
-function int32Range(values: Int32Array, rows: number, bits: Uint8Array | undefined): { min: bigint; max: bigint } {
-  let min = 2 ** 31;
-  let max = -(2 ** 31) - 1;
-  for (let i = 0; i < rows; i++) {
-    if (bits && ((bits[i >> 3]! >> (i & 7)) & 1) === 0) continue;
-    const value = values[i]!;
-    if (value < min) min = value;
-    if (value > max) max = value;
-  }
-  return { min: BigInt(min), max: BigInt(max) };
-}
-
-/**
- * Min and max of little-endian int64 values given as int32 pairs (low word first). High words
- * compare signed; low words are flipped by their sign bit so that a signed compare orders them as
- * unsigned. The equal-high-word test comes first because neighbouring timestamps share their high
- * word (~4 s of nanoseconds), which keeps the branches predictable on sorted data. Rows with nulls
- * go through {@link int64RangeOfValid}; two loops keep the bitmap test out of this one. Measured by
- * bench/ipc-time-statistics.bench.mjs; a BigInt64Array loop allocates a BigInt per value and is slower.
- */
-function int64Range(halves: Int32Array, rows: number, bits: Uint8Array | undefined): { min: bigint; max: bigint } {
-  if (bits !== undefined) return int64RangeOfValid(halves, rows, bits);
-  let minHi = 0x7fffffff;
-  let minLo = 0x7fffffff;
-  let maxHi = -0x80000000;
-  let maxLo = -0x80000000;
-  const end = 2 * rows;
-  for (let j = 0; j < end; j += 2) {
-    const hi = halves[j + 1]!;
-    if (hi === maxHi) {
-      const lo = halves[j]! ^ 0x80000000;
-      if (lo > maxLo) maxLo = lo;
-    } else if (hi > maxHi) {
-      maxHi = hi;
-      maxLo = halves[j]! ^ 0x80000000;
-    }
-    if (hi === minHi) {
-      const lo = halves[j]! ^ 0x80000000;
-      if (lo < minLo) minLo = lo;
-    } else if (hi < minHi) {
-      minHi = hi;
-      minLo = halves[j]! ^ 0x80000000;
-    }
-  }
-  return { min: joinInt64(minHi, minLo), max: joinInt64(maxHi, maxLo) };
-}
-
-/** {@link int64Range} over the rows whose validity bit is set. */
-function int64RangeOfValid(halves: Int32Array, rows: number, bits: Uint8Array): { min: bigint; max: bigint } {
-  let minHi = 0x7fffffff;
-  let minLo = 0x7fffffff;
-  let maxHi = -0x80000000;
-  let maxLo = -0x80000000;
-  for (let row = 0; row < rows; row++) {
-    if (((bits[row >> 3]! >> (row & 7)) & 1) === 0) continue;
-    const j = 2 * row;
-    const hi = halves[j + 1]!;
-    if (hi === maxHi) {
-      const lo = halves[j]! ^ 0x80000000;
-      if (lo > maxLo) maxLo = lo;
-    } else if (hi > maxHi) {
-      maxHi = hi;
-      maxLo = halves[j]! ^ 0x80000000;
-    }
-    if (hi === minHi) {
-      const lo = halves[j]! ^ 0x80000000;
-      if (lo < minLo) minLo = lo;
-    } else if (hi < minHi) {
-      minHi = hi;
-      minLo = halves[j]! ^ 0x80000000;
-    }
-  }
-  return { min: joinInt64(minHi, minLo), max: joinInt64(maxHi, maxLo) };
-}
-
-/** The int64 of a signed high word and a sign-flipped low word. */
-function joinInt64(hi: number, flippedLo: number): bigint {
-  return (BigInt(hi) << 32n) | BigInt((flippedLo ^ 0x80000000) >>> 0);
 }
 
 /** Combines the statistics of two sets of rows. */

@@ -4,7 +4,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from '../errors.js';
+import type { CodecReply, CodecRequest, SegmentCompression } from './parquet-worker.js';
+
+export type { SegmentCompression } from './parquet-worker.js';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** Options for encoding one segment. */
 export interface EncodeOptions {
@@ -14,6 +20,8 @@ export interface EncodeOptions {
   readonly dictionaryColumns: readonly string[];
   /** Top-level columns that get min/max statistics (sortable keys); none for the others. */
   readonly statisticsColumns: readonly string[];
+  /** Page compression; `none` also selects the fast plain writer where it covers the schema. */
+  readonly compression: SegmentCompression;
 }
 
 /** Options for decoding row groups of one segment. */
@@ -36,14 +44,19 @@ interface PooledWorker {
   readonly waiting: Map<number, Waiter>;
 }
 
-interface Reply {
-  id: number;
-  ok: boolean;
-  bytes?: ArrayBuffer;
-  message?: string;
-}
 
-const WORKER_URL = new URL('./parquet-worker.cjs', import.meta.url);
+/**
+ * The compiled worker module. Beside this one in dist/; when this module runs from its TypeScript
+ * source (vitest), the worker still has to be JavaScript, so dist's build is used (`npm test`
+ * builds first).
+ */
+function workerUrl(): URL {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new URL('./parquet-worker.js', here);
+  const compiled = new URL('./parquet-worker.js', here.replace('/src/core/parquet/', '/dist/core/parquet/'));
+  if (!existsSync(compiled)) throw new Error(`the Parquet codec worker is not built (${compiled.pathname}): run \`npm run build\` first`);
+  return compiled;
+}
 
 /** A fixed-size pool of codec workers; each request goes to the least busy one. */
 export class ParquetCodec {
@@ -55,15 +68,15 @@ export class ParquetCodec {
   constructor(private readonly size = Math.min(4, Math.max(1, availableParallelism()))) {}
 
   private spawn(): PooledWorker {
-    const pooled: PooledWorker = { worker: new Worker(WORKER_URL), waiting: new Map() };
+    const pooled: PooledWorker = { worker: new Worker(workerUrl()), waiting: new Map() };
     pooled.worker.unref();
-    pooled.worker.on('message', (reply: Reply) => {
+    pooled.worker.on('message', (reply: CodecReply) => {
       const waiter = pooled.waiting.get(reply.id);
       if (!waiter) return;
       pooled.waiting.delete(reply.id);
       if (pooled.waiting.size === 0) pooled.worker.unref();
-      if (reply.ok && reply.bytes) waiter.resolve(new Uint8Array(reply.bytes));
-      else waiter.reject(new InvalidArgumentError(`Parquet codec failed: ${reply.message ?? 'unknown error'}`));
+      if (reply.ok) waiter.resolve(new Uint8Array(reply.bytes));
+      else waiter.reject(new InvalidArgumentError(`Parquet codec failed: ${reply.message}`));
     });
     // A crashed worker (a wasm trap, out of memory) fails its own requests and leaves the pool;
     // the next request spawns a fresh one.
@@ -91,7 +104,7 @@ export class ParquetCodec {
     return fresh;
   }
 
-  private call(message: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<Uint8Array> {
+  private call(message: DistributiveOmit<CodecRequest, 'id'>, transfer: ArrayBuffer[]): Promise<Uint8Array> {
     const pooled = this.pick();
     const id = this.nextId++;
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -117,10 +130,7 @@ export class ParquetCodec {
    * is allocated on the worker's heap, so V8 accounts for it and collects it.
    */
   decode(parquet: Uint8Array, options: DecodeOptions): Promise<Uint8Array> {
-    return this.call(
-      { op: 'decode', parquet, rowGroups: options.rowGroups, batchRows: options.batchRows, columns: options.columns },
-      [],
-    );
+    return this.call({ op: 'decode', parquet, ...options }, []);
   }
 
   /** Stops every worker; pending requests fail. */

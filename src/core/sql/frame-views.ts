@@ -183,6 +183,7 @@ export class FrameViews {
       rowGroupRows: 1024,
       dictionaryColumns: [],
       statisticsColumns: [],
+      compression: 'none',
     });
     await writeFile(path, parquet);
     return path;
