@@ -132,10 +132,10 @@ class ServerProcess:
     """A Flight server subprocess on 127.0.0.1 with an ephemeral port: Hangar (`node dist/cli/main.js
     serve`) or, for comparison, bench/baseline_server.py (pyarrow keeping frames in memory)."""
 
-    def __init__(self, kind: str, data: str, log_path: Path, node_args: list[str]) -> None:
+    def __init__(self, kind: str, data: str, log_path: Path, node_args: list[str], hangar_args: list[str] | None = None) -> None:
         if kind == "hangar":
             cmd = ["node", *node_args, str(REPO / "dist" / "cli" / "main.js"), "serve",
-                   "--host", "127.0.0.1", "--port", "0", "--data", data]
+                   "--host", "127.0.0.1", "--port", "0", "--data", data, *(hangar_args or [])]
         else:
             cmd = [sys.executable, str(Path(__file__).resolve().parent / "baseline_server.py")]
         self.log = open(log_path, "ab")
@@ -362,6 +362,7 @@ def main() -> int:
     parser.add_argument("--chunk-rows", type=int, default=65536, help="max_chunksize of write_table (default 65536)")
     parser.add_argument("--data", help="store location passed to --data (default: a fresh temporary directory)")
     parser.add_argument("--node-args", default="", help='extra node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"')
+    parser.add_argument("--hangar-args", default="", help='extra `hangar serve` flags, e.g. "--segment-compression lz4"')
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary store directory")
     parser.add_argument("--one-server", action="store_true",
                         help="run puts and gets against one server process (implied by --data memory:)")
@@ -381,13 +382,14 @@ def main() -> int:
     print(f"frame: {table.num_rows:,} rows, {table.num_columns} columns, table.nbytes = {nbytes:,} bytes "
           f"({nbytes / MB:,.1f} MB, {nbytes / MiB:,.1f} MiB); generated in {time.perf_counter() - t0:.1f} s")
     print(f"schema: {', '.join(f'{f.name}: {f.type}' for f in table.schema)}")
-    print(f"hangar commit: {commit}; node args: {args.node_args or '(none)'}")
+    print(f"hangar commit: {commit}; node args: {args.node_args or '(none)'}; serve args: {args.hangar_args or '(none)'}")
 
     workdir = Path(tempfile.mkdtemp(prefix="hangar-bench-"))
     data = args.data or str(workdir / "store")
     one_server = args.one_server or data.startswith("memory:") or args.server == "baseline"
     log_path = workdir / "server.log"
     node_args = shlex.split(args.node_args)
+    hangar_args = shlex.split(args.hangar_args)
     print(f"server: {args.server}; store: {data if args.server == 'hangar' else 'pyarrow, in memory'}; "
           f"server log: {log_path}")
 
@@ -395,7 +397,7 @@ def main() -> int:
     servers: list[ServerProcess] = []
 
     def open_server() -> tuple[ServerProcess, flight.FlightClient, int]:
-        server = ServerProcess(args.server, data, log_path, node_args)
+        server = ServerProcess(args.server, data, log_path, node_args, hangar_args)
         servers.append(server)
         start_rss = settle_rss(server.pid, 0.5)
         print(f"server pid {server.pid} at {server.location}, RSS at start {fmt_mib(start_rss)}")
@@ -470,6 +472,7 @@ def main() -> int:
             "store": ("pyarrow in memory" if args.server == "baseline"
                       else "local directory (temporary)" if not args.data else args.data),
             "node_args": node_args,
+            "hangar_args": hangar_args,
             "machine": {
                 "cpus": os.cpu_count(),
                 "loadavg_at_end": os.getloadavg(),

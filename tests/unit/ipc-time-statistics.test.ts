@@ -110,6 +110,19 @@ describe('IPC time statistics', () => {
     expect(batchTimeStatistics({ header: message!.header, body: shifted }, locateTimeColumn(table.schema, 'time'))).toEqual({ nulls: 0, min: 1n, max: 3n });
   });
 
+  it('reads unaligned bodies one after another without seeing the previous one', () => {
+    const unaligned = (values: bigint[]) => {
+      const table = tableWith(new TimestampNanosecond(), values);
+      const [message] = batchMessages(table);
+      const shifted = new Uint8Array(message!.body.byteLength + 1).subarray(1);
+      shifted.set(message!.body);
+      return batchTimeStatistics({ header: message!.header, body: shifted }, locateTimeColumn(table.schema, 'time'));
+    };
+    expect(unaligned(Array.from({ length: 1000 }, (_, i) => BigInt(i - 500)))).toEqual({ nulls: 0, min: -500n, max: 499n });
+    expect(unaligned([7n, 9n, 8n])).toEqual({ nulls: 0, min: 7n, max: 9n });
+    expect(unaligned(Array.from({ length: 5000 }, (_, i) => BigInt(i + 10_000)))).toEqual({ nulls: 0, min: 10_000n, max: 14_999n });
+  });
+
   it('agrees with the decoded values on a large random batch', () => {
     const values = Array.from({ length: 50_000 }, (_, i) => (i % 17 === 0 ? null : BigInt(Math.floor((Math.random() - 0.5) * 2 ** 62)) * 3n));
     const present = values.filter((v): v is bigint => v !== null);
