@@ -6,6 +6,13 @@
  * Dictionary columns are stored as indices with the client's dictionaries beside each segment
  * (dictionary-layout.ts); the view maps the indices back to values, as an ENUM when the values are
  * distinct strings, so results carry them as Arrow dictionaries again.
+ *
+ * Each frame also has a time-pruned view of the same name in the catalog {@link TIME_PRUNED_CATALOG}:
+ * the same rows, its segments split into branches bounded by their time ranges (time-branches.ts),
+ * so a query filtering on the time column opens only the segments that can match. It is used only
+ * by queries that name a time column (see {@link FrameViews.timePruningColumns}): the bounds make
+ * DuckDB read the time column even where a query does not need it, which costs a full scan more
+ * than the pruning could save.
  */
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -20,14 +27,34 @@ import { KeyedMutex } from '../keyed-mutex.js';
 import { type FrameManifest, type SegmentEntry, liveManifest } from '../manifest.js';
 import { type FrameRef, describeFrame } from '../names.js';
 import type { ParquetCodec } from '../parquet/parquet-codec.js';
+import { timeColumnOf } from '../time-column.js';
 import type { SegmentFiles } from './segment-files.js';
 import { sqlIdentifier, sqlString } from './sql-sandbox.js';
+import { type TimeBranch, timeBranches } from './time-branches.js';
+
+/**
+ * The catalog holding the time-pruned views, one schema per bucket like the main catalog. Its name
+ * has a character bucket names cannot, so it never shadows a bucket.
+ */
+export const TIME_PRUNED_CATALOG = 'hangar:time_pruned';
+
+/** The two definitions of a frame's view. */
+interface ViewDefinition {
+  /** All segments in one scan per dictionary group. */
+  readonly plain: string;
+  /** Split into time-bounded branches; absent when no branch could be bounded (then `plain` serves both). */
+  readonly timePruned?: string;
+  /** The time column the branches are bounded on. */
+  readonly timeColumn?: string;
+}
 
 /** A view as created: the manifest version it shows and the files it pins. */
 interface ViewState {
   readonly version: number;
   readonly committedAt: string;
   readonly paths: readonly string[];
+  /** The time column the time-pruned view is bounded on, when it differs from the plain view. */
+  readonly timePrunedOn?: string;
 }
 
 /** ENUM types are used for dictionaries of at most this many distinct strings. */
@@ -38,6 +65,7 @@ export class FrameViews {
   private readonly views = new Map<string, ViewState>();
   private readonly schemas = new Set<string>();
   private readonly lock = new KeyedMutex();
+  private timePrunedCatalog: Promise<void> | undefined;
   private snapshots = 0;
 
   /**
@@ -66,10 +94,30 @@ export class FrameViews {
     return this.views.has(`${ref.bucket}/${ref.name}`);
   }
 
-  /** Creates the DuckDB schema of a bucket (its frames' views live there) if needed. */
+  /**
+   * The time columns (lower-cased, as DuckDB matches identifiers) of these frames whose time-pruned
+   * view differs from the plain one. A query naming none of them cannot filter on one, so it gains
+   * nothing from {@link TIME_PRUNED_CATALOG}.
+   */
+  timePruningColumns(refs: readonly FrameRef[]): Set<string> {
+    const columns = new Set<string>();
+    for (const ref of refs) {
+      const column = this.views.get(`${ref.bucket}/${ref.name}`)?.timePrunedOn;
+      if (column !== undefined) columns.add(column.toLowerCase());
+    }
+    return columns;
+  }
+
+  /**
+   * Creates the DuckDB schema of a bucket (its frames' views live there) if needed, in the main
+   * catalog and in {@link TIME_PRUNED_CATALOG}.
+   */
   async ensureSchema(bucket: string): Promise<void> {
     if (this.schemas.has(bucket)) return;
+    this.timePrunedCatalog ??= this.admin.run(`ATTACH IF NOT EXISTS ':memory:' AS ${sqlIdentifier(TIME_PRUNED_CATALOG)}`).then(() => undefined);
+    await this.timePrunedCatalog;
     await this.admin.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdentifier(bucket)}`);
+    await this.admin.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdentifier(TIME_PRUNED_CATALOG)}.${sqlIdentifier(bucket)}`);
     this.schemas.add(bucket);
   }
 
@@ -78,9 +126,11 @@ export class FrameViews {
     const current = this.views.get(key);
     const manifest = liveManifest(await this.connector.getManifest(ref));
     const name = `${sqlIdentifier(ref.bucket)}.${sqlIdentifier(ref.name)}`;
+    const prunedName = `${sqlIdentifier(TIME_PRUNED_CATALOG)}.${name}`;
     if (!manifest) {
       if (current) {
         await this.admin.run(`DROP VIEW IF EXISTS ${name}`);
+        await this.admin.run(`DROP VIEW IF EXISTS ${prunedName}`);
         this.views.delete(key);
         this.unpin(current.paths);
       }
@@ -88,15 +138,22 @@ export class FrameViews {
     }
     if (current && current.version === manifest.version && current.committedAt === manifest.committedAt) return;
     const paths: string[] = [];
+    let definition: ViewDefinition;
     try {
-      const select = await this.viewQuery(ref, manifest, paths);
+      definition = await this.viewDefinition(ref, manifest, paths);
       await this.ensureSchema(ref.bucket);
-      await this.admin.run(`CREATE OR REPLACE VIEW ${name} AS ${select}`);
+      await this.admin.run(`CREATE OR REPLACE VIEW ${name} AS ${definition.plain}`);
+      await this.admin.run(`CREATE OR REPLACE VIEW ${prunedName} AS ${definition.timePruned ?? definition.plain}`);
     } catch (error) {
       this.unpin(paths);
       throw error;
     }
-    this.views.set(key, { version: manifest.version, committedAt: manifest.committedAt, paths });
+    this.views.set(key, {
+      version: manifest.version,
+      committedAt: manifest.committedAt,
+      paths,
+      ...(definition.timePruned !== undefined && definition.timeColumn !== undefined ? { timePrunedOn: definition.timeColumn } : {}),
+    });
     if (current) this.unpin(current.paths);
   }
 
@@ -104,8 +161,15 @@ export class FrameViews {
    * Views of these frames as they were at an instant, in a new in-memory catalog (`asof_<n>`) with
    * one schema per bucket, so a query whose search path names it reads the past with the same
    * table names. Frames that did not exist then get no view. `release` drops the catalog.
+   * @param timePruneOn - whether a frame's view should be the time-pruned one, given its time column
+   *   (the plain one otherwise; both hold the same rows)
    */
-  async snapshot(refs: readonly FrameRef[], bucket: string, asOf: Date): Promise<{ catalog: string; release: () => void }> {
+  async snapshot(
+    refs: readonly FrameRef[],
+    bucket: string,
+    asOf: Date,
+    timePruneOn: (timeColumn: string) => boolean = () => false,
+  ): Promise<{ catalog: string; release: () => void }> {
     const catalog = `asof_${++this.snapshots}`;
     const paths: string[] = [];
     const release = (): void => {
@@ -125,7 +189,9 @@ export class FrameViews {
           if (error instanceof NotFoundError) continue;
           throw error;
         }
-        const select = await this.viewQuery(ref, manifest, paths);
+        const definition = await this.viewDefinition(ref, manifest, paths);
+        const pruned = definition.timePruned !== undefined && definition.timeColumn !== undefined && timePruneOn(definition.timeColumn);
+        const select = pruned ? definition.timePruned : definition.plain;
         await this.admin.run(`CREATE VIEW ${sqlIdentifier(catalog)}.${sqlIdentifier(ref.bucket)}.${sqlIdentifier(ref.name)} AS ${select}`);
       }
     } catch (error) {
@@ -139,40 +205,50 @@ export class FrameViews {
     for (const path of paths) this.files.unpin(path);
   }
 
-  /** The SELECT behind a frame's view; pins the files it reads into `paths`. */
-  private async viewQuery(ref: FrameRef, manifest: FrameManifest, paths: string[]): Promise<string> {
+  /** The SELECTs behind a frame's views; pins the files they read into `paths`. */
+  private async viewDefinition(ref: FrameRef, manifest: FrameManifest, paths: string[]): Promise<ViewDefinition> {
     const schema = decodeSchemaHeader(Buffer.from(manifest.schema, 'base64'));
     const layout = dictionaryLayout(schema);
-    const pin = async (id: string): Promise<string> => {
-      const path = await this.files.pin(ref, id);
-      paths.push(path);
-      return path;
-    };
     if (manifest.segments.length === 0) {
       const storage = layout?.storageSchema ?? schema;
       const empty = await this.emptyParquet(storage);
-      return mapDictionaries(schema, `read_parquet(${sqlString(empty)})`, new Map());
+      return { plain: mapDictionaries(schema, `read_parquet(${sqlString(empty)})`, new Map()) };
     }
-    if (!layout) {
-      const files = await Promise.all(manifest.segments.map((segment) => pin(segment.id)));
-      return mapDictionaries(schema, readParquet(files), new Map());
-    }
-    // Segments sharing the same dictionaries are read together.
-    const groups = new Map<string, { files: string[]; dictionaries: Map<number, unknown[]> }>();
+    const fileOf = new Map<string, string>();
     for (const segment of manifest.segments) {
-      const sidecar = segment.dictionaries ? await this.connector.getSegment(ref, segment.dictionaries) : new Uint8Array(0);
-      const key = createHash('sha1').update(sidecar).digest('hex');
+      const path = await this.files.pin(ref, segment.id);
+      paths.push(path);
+      fileOf.set(segment.id, path);
+    }
+    const files = (segments: readonly SegmentEntry[]): string[] => segments.map((segment) => fileOf.get(segment.id)!);
+    // Segments sharing the same dictionaries are read together.
+    const groups = new Map<string, { segments: SegmentEntry[]; dictionaries: Map<number, unknown[]> }>();
+    for (const segment of manifest.segments) {
+      let key = '';
+      let sidecar: Uint8Array = new Uint8Array(0);
+      if (layout) {
+        sidecar = segment.dictionaries ? await this.connector.getSegment(ref, segment.dictionaries) : new Uint8Array(0);
+        key = createHash('sha1').update(sidecar).digest('hex');
+      }
       let group = groups.get(key);
       if (!group) {
-        group = { files: [], dictionaries: dictionaryValues(schema, layout.storageSchema, splitIpcStream(sidecar), ref, segment) };
+        const dictionaries = layout ? dictionaryValues(schema, layout.storageSchema, splitIpcStream(sidecar), ref, segment) : new Map<number, unknown[]>();
+        group = { segments: [], dictionaries };
         groups.set(key, group);
       }
-      group.files.push(await pin(segment.id));
+      group.segments.push(segment);
     }
     const enums = enumTypes(schema, [...groups.values()].map((group) => group.dictionaries));
-    return [...groups.values()]
-      .map((group) => mapDictionaries(schema, readParquet(group.files), group.dictionaries, enums))
+    const plain = [...groups.values()].map((group) => mapDictionaries(schema, readParquet(files(group.segments)), group.dictionaries, enums)).join(' UNION ALL ');
+    // Statistics describe the manifest's time column; older manifests name none and use the schema's.
+    const timeColumn = manifest.timeColumn ?? timeColumnOf(schema);
+    const timeField = schema.fields.find((field) => field.name === timeColumn);
+    const branchesOf = [...groups.values()].map((group) => timeBranches(group.segments, timeField));
+    if (timeColumn === undefined || branchesOf.every((branches) => branches.every((branch) => !branch.bounds))) return { plain };
+    const timePruned = [...groups.values()]
+      .map((group, i) => mapDictionaries(schema, timeBoundedUnion(branchesOf[i]!, timeColumn, files), group.dictionaries, enums))
       .join(' UNION ALL ');
+    return { plain, timePruned, timeColumn };
   }
 
   /** Writes (once per schema) an empty Parquet file with this schema into the cache directory. */
@@ -192,6 +268,19 @@ export class FrameViews {
 
 function readParquet(files: readonly string[]): string {
   return `read_parquet([${files.map(sqlString).join(', ')}])`;
+}
+
+/**
+ * The branches as one parenthesised UNION ALL of Parquet scans, each bounded one with a constant
+ * BETWEEN on the time column (a stored column DuckDB reads as it is; see time-branches.ts).
+ */
+function timeBoundedUnion(branches: readonly TimeBranch[], timeColumn: string, files: (segments: readonly SegmentEntry[]) => string[]): string {
+  const column = sqlIdentifier(timeColumn);
+  const selects = branches.map((branch) => {
+    const scan = `SELECT * FROM ${readParquet(files(branch.segments))}`;
+    return branch.bounds ? `${scan} WHERE ${column} BETWEEN ${branch.bounds.lower} AND ${branch.bounds.upper}` : scan;
+  });
+  return `(${selects.join(' UNION ALL ')})`;
 }
 
 /**

@@ -16,7 +16,7 @@ import type { IpcMessage } from '../ipc-message.js';
 import { type FrameRef, validateName } from '../names.js';
 import type { ParquetCodec } from '../parquet/parquet-codec.js';
 import type { SegmentLeases } from '../segment-leases.js';
-import { FrameViews } from './frame-views.js';
+import { FrameViews, TIME_PRUNED_CATALOG } from './frame-views.js';
 import { ArrowBatchBuilder, resultBatches } from './result-batches.js';
 import { SegmentFiles } from './segment-files.js';
 import { SQL_ERROR_TYPE, type SqlFailureContext, sqlError } from './sql-errors.js';
@@ -194,14 +194,19 @@ export class SqlEngine {
       const refs = await this.referencedFrames(connection, sql, context.bucket);
       if (context.mayRead) await assertScopedQuery(connection, sql, context.bucket, context.mayRead, refs);
       for (const ref of refs) releases.push(this.leases.acquire(ref));
+      // Time-pruned views only for a query that names a frame's time column: only such a query can
+      // filter on it, and for the others the views' bounds would cost a read of that column.
+      const names = new Set(identifierTokens(sql).map((token) => token.name.toLowerCase()));
       if (context.asOf) {
         // The frames as they were, in a catalog of this query's own that its search path puts first.
-        const snapshot = await this.views.snapshot(refs, context.bucket, context.asOf);
+        const snapshot = await this.views.snapshot(refs, context.bucket, context.asOf, (column) => names.has(column.toLowerCase()));
         releases.push(snapshot.release);
-        const catalog = sqlIdentifier(snapshot.catalog);
-        await connection.run(`SET search_path = ${sqlString(`${catalog}.${sqlIdentifier(context.bucket)},${catalog}.main`)}`);
+        await this.searchCatalog(connection, snapshot.catalog, context.bucket);
       } else {
         await this.views.refresh(refs);
+        if ([...this.views.timePruningColumns(refs)].some((column) => names.has(column))) {
+          await this.searchCatalog(connection, TIME_PRUNED_CATALOG, context.bucket);
+        }
       }
       const prepared = await connection.prepare(sql);
       if (!READ_ONLY_STATEMENTS.has(prepared.statementType)) {
@@ -215,6 +220,12 @@ export class SqlEngine {
       end();
       throw error instanceof HangarError ? error : sqlError(error);
     }
+  }
+
+  /** Makes a catalog's schema of the bucket the one the query's unqualified names resolve in. */
+  private async searchCatalog(connection: DuckDBConnection, catalog: string, bucket: string): Promise<void> {
+    const quoted = sqlIdentifier(catalog);
+    await connection.run(`SET search_path = ${sqlString(`${quoted}.${sqlIdentifier(bucket)},${quoted}.main`)}`);
   }
 
   /**
