@@ -3,7 +3,7 @@
 
 One run starts three servers on 127.0.0.1, each in a fresh temporary directory:
 
-  hangar   node dist/cli/main.js serve --port 0 --data <tmp>/hangar-store (local directory store)
+  hangar   node --single-threaded-gc dist/cli/main.js serve --port 0 --data <tmp>/hangar-store (local directory store)
   shoots   shoots' own server (shoots.shoots_server.main, PyPI shoots 0.1.1) with --bucket_dir <tmp>
   pyarrow  bench/baseline_server.py: frames kept in memory, no storage, no SQL: the transport ceiling
 
@@ -54,7 +54,7 @@ import pyarrow as pa
 import pyarrow.flight as flight
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from put_get import (MB, MiB, REPO, RssSampler, compare_frames, concurrent_calls, git_commit, make_table,  # noqa: E402
+from put_get import (HANGAR_NODE_FLAGS, MB, MiB, REPO, RssSampler, compare_frames, concurrent_calls, git_commit, make_table,  # noqa: E402
                      read_cpu_seconds, read_rss_bytes)
 
 FRAME = "bench_compare"
@@ -104,7 +104,7 @@ class Server:
         self.data.mkdir(parents=True, exist_ok=True)
         port = None
         if kind == "hangar":
-            cmd = ["node", *node_args, str(REPO / "dist" / "cli" / "main.js"), "serve",
+            cmd = ["node", *HANGAR_NODE_FLAGS, *node_args, str(REPO / "dist" / "cli" / "main.js"), "serve",
                    "--host", "127.0.0.1", "--port", "0", "--data", str(self.data), *(hangar_args or [])]
         elif kind == "shoots":
             # shoots' console script `shoots-server` is shoots.shoots_server:main. It binds the port
