@@ -2,7 +2,6 @@
  * The FlightData codec: the hot path. Encodes an IPC message into one buffer with a single copy of
  * the body, and decodes incoming FlightData into views of the received buffer (no body copy).
  */
-import type { IpcMessage } from '../core/ipc-message.js';
 import { type FlightDescriptor, decodeFlightDescriptor, encodeFlightDescriptor } from './flight-messages.js';
 import { WireType, readFields, varintLength, writeVarint } from './protobuf-wire.js';
 
@@ -41,8 +40,8 @@ export interface FlightDataInput extends Omit<FlightData, 'dataBody'> {
   dataBody: Uint8Array | readonly Uint8Array[];
 }
 
-/** Encodes FlightData into one freshly allocated buffer: each byte of the body is copied once. */
-export function encodeFlightData(data: FlightDataInput): Buffer {
+/** The encoded size of FlightData, and its body pieces. */
+function measure(data: FlightDataInput): { size: number; bodyParts: readonly Uint8Array[]; bodyLength: number; descriptor?: Uint8Array } {
   const bodyParts = data.dataBody instanceof Uint8Array ? [data.dataBody] : data.dataBody;
   let bodyLength = 0;
   for (const part of bodyParts) bodyLength += part.byteLength;
@@ -54,27 +53,50 @@ export function encodeFlightData(data: FlightDataInput): Buffer {
     size += lengthDelimitedSize(FIELD_APP_METADATA, data.appMetadata.byteLength);
   }
   if (bodyLength > 0) size += lengthDelimitedSize(FIELD_BODY, bodyLength);
-  const out = Buffer.allocUnsafe(size);
+  return { size, bodyParts, bodyLength, ...(descriptor ? { descriptor } : {}) };
+}
+
+/** Writes FlightData into `out` (exactly its encoded size). */
+function writeFlightData(out: Uint8Array, data: FlightDataInput, measured: ReturnType<typeof measure>): void {
   let offset = 0;
-  if (descriptor) offset = writeLengthDelimited(out, offset, FIELD_DESCRIPTOR, descriptor);
+  if (measured.descriptor) offset = writeLengthDelimited(out, offset, FIELD_DESCRIPTOR, measured.descriptor);
   if (data.dataHeader.byteLength > 0) offset = writeLengthDelimited(out, offset, FIELD_HEADER, data.dataHeader);
   if (data.appMetadata && data.appMetadata.byteLength > 0) {
     offset = writeLengthDelimited(out, offset, FIELD_APP_METADATA, data.appMetadata);
   }
-  if (bodyLength > 0) {
+  if (measured.bodyLength > 0) {
     offset = writeVarint(out, offset, (FIELD_BODY << 3) | WireType.LengthDelimited);
-    offset = writeVarint(out, offset, bodyLength);
-    for (const part of bodyParts) {
+    offset = writeVarint(out, offset, measured.bodyLength);
+    for (const part of measured.bodyParts) {
       out.set(part, offset);
       offset += part.byteLength;
     }
   }
+}
+
+/** Encodes FlightData into one freshly allocated buffer: each byte of the body is copied once. */
+export function encodeFlightData(data: FlightDataInput): Buffer {
+  const measured = measure(data);
+  const out = Buffer.allocUnsafe(measured.size);
+  writeFlightData(out, data, measured);
   return out;
 }
 
-/** Encodes an IPC message as FlightData. */
-export function encodeIpcAsFlightData(message: IpcMessage, descriptor?: FlightDescriptor): Buffer {
-  return encodeFlightData({ dataHeader: message.header, dataBody: message.body, flightDescriptor: descriptor });
+/** Grown as needed, never shrunk below the largest message sent; see {@link encodeFlightDataTransient}. */
+let scratch = Buffer.allocUnsafe(0);
+
+/**
+ * Encodes FlightData into a buffer that the next call overwrites, for a consumer that copies it
+ * before anything else can encode: grpc-js's server copies every serialized response into its own
+ * frame (behind the 5-byte gRPC prefix) synchronously in the same call. Sparing the allocation of
+ * a fresh buffer per message halves what a get allocates on the main thread.
+ */
+export function encodeFlightDataTransient(data: FlightDataInput): Buffer {
+  const measured = measure(data);
+  if (scratch.byteLength < measured.size) scratch = Buffer.allocUnsafe(Math.max(measured.size, Math.min(2 * scratch.byteLength, 64 * 1024 * 1024)));
+  const out = scratch.subarray(0, measured.size);
+  writeFlightData(out, data, measured);
+  return out;
 }
 
 /** Decodes FlightData; header, metadata and body are views into `bytes`. */

@@ -3,11 +3,20 @@
  * raw Buffers: each handler (and the client) encodes and decodes with the hand-written codecs.
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
+import { type FlightDataInput, encodeFlightDataTransient } from './flight-data.js';
 
 /** The fully-qualified gRPC service name of Arrow Flight. */
 export const FLIGHT_SERVICE_NAME = 'arrow.flight.protocol.FlightService';
 
 const passThrough = (value: Buffer): Buffer => value;
+
+/**
+ * What a server handler may write: encoded bytes, or FlightData that is encoded only as grpc-js
+ * sends it, into a reused buffer (grpc-js copies it at once; see encodeFlightDataTransient).
+ */
+export type FlightResponse = Buffer | FlightDataInput;
+
+const serializeResponse = (value: FlightResponse): Buffer => (Buffer.isBuffer(value) ? value : encodeFlightDataTransient(value));
 
 function method(name: string, requestStream: boolean, responseStream: boolean) {
   return {
@@ -16,7 +25,7 @@ function method(name: string, requestStream: boolean, responseStream: boolean) {
     responseStream,
     requestSerialize: passThrough,
     requestDeserialize: passThrough,
-    responseSerialize: passThrough,
+    responseSerialize: serializeResponse,
     responseDeserialize: passThrough,
     originalName: name.charAt(0).toLowerCase() + name.slice(1),
   };

@@ -1,16 +1,17 @@
 /** Helpers shared by the RPC handlers: backpressure-aware writes and error replies. */
 import type { Metadata, ServerWritableStream, ServerDuplexStream, sendUnaryData } from '@grpc/grpc-js';
 import { CancelledError } from '../../core/errors.js';
+import type { FlightResponse } from '../../flight/flight-service.js';
 import { toServiceError } from '../status-mapping.js';
 
-type WritableCall = ServerWritableStream<Buffer, Buffer> | ServerDuplexStream<Buffer, Buffer>;
+type WritableCall = ServerWritableStream<Buffer, FlightResponse> | ServerDuplexStream<Buffer, FlightResponse>;
 
 /**
  * Writes one message, waiting for 'drain' when grpc-js's queue is full, so a slow reader never
  * makes the server buffer more than a few messages.
  * @throws CancelledError if the client went away
  */
-export async function writeWithBackpressure(call: WritableCall, message: Buffer): Promise<void> {
+export async function writeWithBackpressure(call: WritableCall, message: FlightResponse): Promise<void> {
   if (call.cancelled) throw new CancelledError('the client cancelled the call');
   if (call.write(message)) return;
   await new Promise<void>((resolve, reject) => {

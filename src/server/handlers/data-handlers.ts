@@ -4,13 +4,14 @@ import type { HangarEngine } from '../../core/engine.js';
 import { CancelledError, DeadlineExceededError, InvalidArgumentError, ResourceExhaustedError } from '../../core/errors.js';
 import type { IpcMessage } from '../../core/ipc-message.js';
 import { parsePutDescriptor, parseTicket } from '../dataframe-protocol.js';
-import { decodeFlightData, encodeIpcAsFlightData } from '../../flight/flight-data.js';
+import { decodeFlightData } from '../../flight/flight-data.js';
+import type { FlightResponse } from '../../flight/flight-service.js';
 import { decodeTicket, encodePutResult, type FlightDescriptor } from '../../flight/flight-messages.js';
 import { streaming, writeWithBackpressure } from './call-io.js';
 
 /** DoGet: redeems a ticket by streaming the frame, schema first, honouring backpressure. */
 export function doGetHandler(engine: HangarEngine) {
-  return streaming(async (call: ServerWritableStream<Buffer, Buffer>) => {
+  return streaming(async (call: ServerWritableStream<Buffer, FlightResponse>) => {
     const request = parseTicket(decodeTicket(call.request).ticket);
     // A frame request carries the read options (columns, start, end, limit) under their own names.
     const stream =
@@ -18,13 +19,14 @@ export function doGetHandler(engine: HangarEngine) {
         ? await engine.query(request.sql, { bucket: request.bucket, signal: cancellationSignal(call), ...(request.asOf ? { asOf: request.asOf } : {}) })
         : await engine.read(request, request);
     for await (const message of stream.messages) {
-      await writeWithBackpressure(call, encodeIpcAsFlightData(message));
+      // Encoded as grpc-js sends it, into a reused buffer: no fresh buffer per message.
+      await writeWithBackpressure(call, { dataHeader: message.header, dataBody: message.body });
     }
   });
 }
 
 /** An AbortSignal that fires when the client cancels the call or goes away. */
-function cancellationSignal(call: ServerWritableStream<Buffer, Buffer>): AbortSignal {
+function cancellationSignal(call: ServerWritableStream<Buffer, FlightResponse>): AbortSignal {
   const controller = new AbortController();
   call.on('cancelled', () => controller.abort());
   return controller.signal;
