@@ -33,7 +33,7 @@ def categorise(function: str, url: str) -> str:
     if "/dist/" in url and "/node_modules/" not in url:
         return "hangar dist/" + url.split("/dist/", 1)[1].split("/", 1)[0]
     if "/src/core/parquet/" in url:
-        return "hangar parquet-worker.cjs"
+        return "hangar src/core/parquet"
     if url.startswith("node:"):
         return "node: " + url[len("node:"):].split("/")[0]
     if "/node_modules/" in url:

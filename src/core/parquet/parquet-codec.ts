@@ -2,9 +2,9 @@
  * Parquet segment encoding and decoding on a pool of worker threads (parquet-wasm). Segments go in
  * and out as Arrow IPC streams, so nothing is decoded into JavaScript vectors.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from '../errors.js';
 import type { CodecReply, CodecRequest, SegmentCompression } from './parquet-worker.js';
 
@@ -43,7 +43,6 @@ interface PooledWorker {
   readonly worker: Worker;
   readonly waiting: Map<number, Waiter>;
 }
-
 
 /**
  * The compiled worker module. Beside this one in dist/; when this module runs from its TypeScript
