@@ -3,6 +3,7 @@
  * the chunks it decodes. Written from the Parquet format specification (parquet.thrift) and the
  * Thrift compact protocol; it decodes the few fields it needs and skips every other one.
  */
+import { ThriftType } from './thrift-compact-types.js';
 
 /** Bytes at the end of every Parquet file: the 4-byte little-endian footer length, then `PAR1`. */
 export const PARQUET_TRAILER_BYTES = 8;
@@ -73,19 +74,6 @@ export function readParquetFooter(tail: Uint8Array): ParquetFileMetaData {
   return parseFileMetaData(tail.subarray(end - length, end));
 }
 
-// Compact protocol type ids (as field types; list element types use the same numbers).
-const T_TRUE = 1;
-const T_FALSE = 2;
-const T_BYTE = 3;
-const T_I16 = 4;
-const T_I32 = 5;
-const T_I64 = 6;
-const T_DOUBLE = 7;
-const T_BINARY = 8;
-const T_LIST = 9;
-const T_SET = 10;
-const T_MAP = 11;
-const T_STRUCT = 12;
 /** Deeper nesting than any Parquet footer has: a malformed or hostile input. */
 const MAX_DEPTH = 64;
 
@@ -169,31 +157,31 @@ class CompactReader {
   skip(type: number, depth = 0): void {
     if (depth > MAX_DEPTH) this.fail('nesting too deep');
     switch (type) {
-      case T_TRUE:
-      case T_FALSE:
+      case ThriftType.TRUE:
+      case ThriftType.FALSE:
         return; // a struct field's bool lives in its type id
-      case T_BYTE:
+      case ThriftType.BYTE:
         this.byte();
         return;
-      case T_I16:
-      case T_I32:
-      case T_I64:
+      case ThriftType.I16:
+      case ThriftType.I32:
+      case ThriftType.I64:
         this.varint();
         return;
-      case T_DOUBLE:
+      case ThriftType.DOUBLE:
         if (this.position + 8 > this.bytes.byteLength) this.fail('unexpected end');
         this.position += 8;
         return;
-      case T_BINARY:
+      case ThriftType.BINARY:
         this.binary();
         return;
-      case T_LIST:
-      case T_SET: {
+      case ThriftType.LIST:
+      case ThriftType.SET: {
         const { type: element, size } = this.listHeader();
         for (let i = 0; i < size; i++) this.skipElement(element, depth + 1);
         return;
       }
-      case T_MAP: {
+      case ThriftType.MAP: {
         const size = this.varint();
         if (size === 0) return;
         const kinds = this.byte();
@@ -203,7 +191,7 @@ class CompactReader {
         }
         return;
       }
-      case T_STRUCT:
+      case ThriftType.STRUCT:
         this.struct(() => false, depth + 1);
         return;
       default:
@@ -213,7 +201,7 @@ class CompactReader {
 
   /** Skips a collection element: booleans there take a byte each, unlike struct fields. */
   private skipElement(type: number, depth: number): void {
-    if (type === T_TRUE || type === T_FALSE) this.byte();
+    if (type === ThriftType.TRUE || type === ThriftType.FALSE) this.byte();
     else this.skip(type, depth);
   }
 
@@ -243,9 +231,9 @@ export function parseFileMetaData(bytes: Uint8Array): ParquetFileMetaData {
   let schema: SchemaNode[] | undefined;
   let rowGroups: ParquetRowGroup[] | undefined;
   reader.struct((id, type) => {
-    if (id === 2 && type === T_LIST) schema = reader.list(T_STRUCT, () => schemaElement(reader));
-    else if (id === 3 && type === T_I64) rows = reader.offset();
-    else if (id === 4 && type === T_LIST) rowGroups = reader.list(T_STRUCT, () => rowGroup(reader));
+    if (id === 2 && type === ThriftType.LIST) schema = reader.list(ThriftType.STRUCT, () => schemaElement(reader));
+    else if (id === 3 && type === ThriftType.I64) rows = reader.offset();
+    else if (id === 4 && type === ThriftType.LIST) rowGroups = reader.list(ThriftType.STRUCT, () => rowGroup(reader));
     else return false;
     return true;
   });
@@ -259,10 +247,10 @@ function schemaElement(reader: CompactReader): SchemaNode {
   const node: SchemaNode = { name: '', children: 0 };
   let named = false;
   reader.struct((id, type) => {
-    if (id === 4 && type === T_BINARY) {
+    if (id === 4 && type === ThriftType.BINARY) {
       node.name = reader.string();
       named = true;
-    } else if (id === 5 && type === T_I32) node.children = reader.offset();
+    } else if (id === 5 && type === ThriftType.I32) node.children = reader.offset();
     else return false;
     return true;
   });
@@ -297,8 +285,8 @@ function rowGroup(reader: CompactReader): ParquetRowGroup {
   let rows: number | undefined;
   let columns: ParquetColumnChunk[] | undefined;
   reader.struct((id, type) => {
-    if (id === 1 && type === T_LIST) columns = reader.list(T_STRUCT, () => columnChunk(reader));
-    else if (id === 3 && type === T_I64) rows = reader.offset();
+    if (id === 1 && type === ThriftType.LIST) columns = reader.list(ThriftType.STRUCT, () => columnChunk(reader));
+    else if (id === 3 && type === ThriftType.I64) rows = reader.offset();
     else return false;
     return true;
   });
@@ -311,14 +299,14 @@ function columnChunk(reader: CompactReader): ParquetColumnChunk {
   let filePath = false;
   const index = { offsetIndexOffset: -1, offsetIndexLength: -1, columnIndexOffset: -1, columnIndexLength: -1 };
   reader.struct((id, type) => {
-    if (id === 1 && type === T_BINARY) {
+    if (id === 1 && type === ThriftType.BINARY) {
       reader.binary();
       filePath = true;
-    } else if (id === 3 && type === T_STRUCT) meta = columnMetaData(reader);
-    else if (id === 4 && type === T_I64) index.offsetIndexOffset = reader.offset();
-    else if (id === 5 && type === T_I32) index.offsetIndexLength = reader.offset();
-    else if (id === 6 && type === T_I64) index.columnIndexOffset = reader.offset();
-    else if (id === 7 && type === T_I32) index.columnIndexLength = reader.offset();
+    } else if (id === 3 && type === ThriftType.STRUCT) meta = columnMetaData(reader);
+    else if (id === 4 && type === ThriftType.I64) index.offsetIndexOffset = reader.offset();
+    else if (id === 5 && type === ThriftType.I32) index.offsetIndexLength = reader.offset();
+    else if (id === 6 && type === ThriftType.I64) index.columnIndexOffset = reader.offset();
+    else if (id === 7 && type === ThriftType.I32) index.columnIndexLength = reader.offset();
     else return false;
     return true;
   });
@@ -342,10 +330,10 @@ function columnMetaData(reader: CompactReader): Omit<ParquetColumnChunk, 'offset
   let data: number | undefined;
   let dictionary: number | undefined;
   reader.struct((id, type) => {
-    if (id === 3 && type === T_LIST) path = reader.list(T_BINARY, () => reader.string());
-    else if (id === 7 && type === T_I64) size = reader.offset();
-    else if (id === 9 && type === T_I64) data = reader.offset();
-    else if (id === 11 && type === T_I64) dictionary = reader.offset();
+    if (id === 3 && type === ThriftType.LIST) path = reader.list(ThriftType.BINARY, () => reader.string());
+    else if (id === 7 && type === ThriftType.I64) size = reader.offset();
+    else if (id === 9 && type === ThriftType.I64) data = reader.offset();
+    else if (id === 11 && type === ThriftType.I64) dictionary = reader.offset();
     else return false;
     return true;
   }, 1);

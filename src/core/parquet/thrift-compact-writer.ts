@@ -4,16 +4,7 @@
  * delta and the type in one byte when the delta is 1–15, integers are zigzag varints, booleans
  * live in their field header, and a struct ends with a stop byte.
  */
-
-const T_TRUE = 1;
-const T_FALSE = 2;
-const T_BYTE = 3;
-const T_I16 = 4;
-const T_I32 = 5;
-const T_I64 = 6;
-const T_BINARY = 8;
-const T_LIST = 9;
-const T_STRUCT = 12;
+import { ThriftType } from './thrift-compact-types.js';
 
 const utf8 = new TextEncoder();
 
@@ -31,41 +22,41 @@ export class ThriftCompactWriter {
 
   /** An i8 field. */
   i8(id: number, value: number): this {
-    this.fieldHeader(id, T_BYTE);
+    this.fieldHeader(id, ThriftType.BYTE);
     this.byte(value & 0xff);
     return this;
   }
 
   /** An i16 field. */
   i16(id: number, value: number): this {
-    this.fieldHeader(id, T_I16);
+    this.fieldHeader(id, ThriftType.I16);
     this.zigzag(value);
     return this;
   }
 
   /** An i32 field (also for enums). */
   i32(id: number, value: number): this {
-    this.fieldHeader(id, T_I32);
+    this.fieldHeader(id, ThriftType.I32);
     this.zigzag(value);
     return this;
   }
 
   /** An i64 field; exact for safe integers, which every Parquet offset and count is. */
   i64(id: number, value: number): this {
-    this.fieldHeader(id, T_I64);
+    this.fieldHeader(id, ThriftType.I64);
     this.zigzag(value);
     return this;
   }
 
   /** A bool field. */
   bool(id: number, value: boolean): this {
-    this.fieldHeader(id, value ? T_TRUE : T_FALSE);
+    this.fieldHeader(id, value ? ThriftType.TRUE : ThriftType.FALSE);
     return this;
   }
 
   /** A binary field. */
   binary(id: number, value: Uint8Array): this {
-    this.fieldHeader(id, T_BINARY);
+    this.fieldHeader(id, ThriftType.BINARY);
     this.bytesWithLength(value);
     return this;
   }
@@ -77,31 +68,31 @@ export class ThriftCompactWriter {
 
   /** A struct field whose own fields `body` writes. */
   struct(id: number, body: (writer: this) => void): this {
-    this.fieldHeader(id, T_STRUCT);
+    this.fieldHeader(id, ThriftType.STRUCT);
     this.structBody(body);
     return this;
   }
 
   /** A list<i32> field (also for lists of enums). */
   i32List(id: number, values: readonly number[]): this {
-    this.fieldHeader(id, T_LIST);
-    this.listHeader(values.length, T_I32);
+    this.fieldHeader(id, ThriftType.LIST);
+    this.listHeader(values.length, ThriftType.I32);
     for (const value of values) this.zigzag(value);
     return this;
   }
 
   /** A list<string> field. */
   stringList(id: number, values: readonly string[]): this {
-    this.fieldHeader(id, T_LIST);
-    this.listHeader(values.length, T_BINARY);
+    this.fieldHeader(id, ThriftType.LIST);
+    this.listHeader(values.length, ThriftType.BINARY);
     for (const value of values) this.bytesWithLength(utf8.encode(value));
     return this;
   }
 
   /** A list<struct> field: `body` writes the fields of each element. */
   structList<T>(id: number, items: readonly T[], body: (writer: this, item: T) => void): this {
-    this.fieldHeader(id, T_LIST);
-    this.listHeader(items.length, T_STRUCT);
+    this.fieldHeader(id, ThriftType.LIST);
+    this.listHeader(items.length, ThriftType.STRUCT);
     for (const item of items) this.structBody((writer) => body(writer, item));
     return this;
   }
