@@ -22,6 +22,19 @@ describe('IPC messages', () => {
     expect(back.toArray().map((row) => row.toJSON())).toEqual(table.toArray().map((row) => row.toJSON()));
   });
 
+  it('joins into an exactly sized buffer with zeroed header padding (it is not zero-filled first)', () => {
+    const header = Uint8Array.from({ length: 13 }, () => 0xab);
+    const body = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+    for (let round = 0; round < 50; round++) {
+      const joined = joinIpcStream([{ header, body }], true);
+      expect(joined.byteLength).toBe(8 + 16 + 16 + 8);
+      expect(joined.buffer.byteLength).toBe(joined.byteLength);
+      expect([...joined.subarray(8 + 13, 8 + 16)]).toEqual([0, 0, 0]);
+      expect([...joined.subarray(24, 40)]).toEqual([...body]);
+      expect([...joined.subarray(40)]).toEqual([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+    }
+  });
+
   it('reports rows and body length of batches', () => {
     const [, batch] = splitIpcStream(tableToIPC(table, 'stream'));
     const info = inspectMessage(batch!);
