@@ -400,7 +400,8 @@ export function writePlainParquet(table: Table, options: PlainParquetOptions): U
   parts.push(footer, trailer);
   position += footer.byteLength + trailer.byteLength;
 
-  const file = new Uint8Array(position);
+  // Not zero-filled: the parts cover every byte of the file.
+  const file = new Uint8Array(Buffer.allocUnsafeSlow(position).buffer, 0, position);
   let at = 0;
   for (const part of parts) {
     file.set(part, at);
