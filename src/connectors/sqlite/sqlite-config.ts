@@ -19,7 +19,7 @@ export interface SqliteConnectorOptions {
   readonly fsync?: boolean;
   /** How long a catalog statement waits for another process's write lock, in milliseconds (default 5000). */
   readonly busyTimeoutMs?: number;
-  /** Decoded manifests kept in memory, by catalog row (default 100,000: a few hundred bytes each for small frames). */
+  /** Decoded manifests kept in memory, by catalog row: between this many and twice as many (default 100,000; a few hundred bytes each for small frames). */
   readonly cachedManifests?: number;
 }
 

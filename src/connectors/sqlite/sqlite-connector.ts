@@ -15,6 +15,7 @@ import { CatalogDatabase, type CommitIntent, type ManifestRecord, type StoredMan
 import { type CatalogCheckReport, type CatalogRebuildSummary, type CheckOptions, checkCatalog, rebuildCatalog } from './catalog-maintenance.js';
 import type { SqliteConnectorOptions } from './sqlite-config.js';
 import { isProcessAlive, mapLimited } from '../concurrency.js';
+import { GenerationalCache } from '../generational-cache.js';
 
 /** Owners (connector instances) open in this process; intents of other owners with our pid are stale. */
 const liveOwners = new Set<string>();
@@ -45,12 +46,11 @@ export class SqliteConnector extends Connector {
   recoveredIntents = 0;
   private readonly fsync: boolean;
   private readonly busyTimeoutMs: number;
-  private readonly cacheLimit: number;
   /** This instance, as written in its intents: `<pid>-<uuid>`. */
   private readonly owner = `${process.pid}-${randomUUID()}`;
   private catalogDb: CatalogDatabase | undefined;
-  /** Decoded manifests by catalog row id (never reused, so an entry is never stale), least recently used first. */
-  private readonly decoded = new Map<number, FrameManifest>();
+  /** Decoded manifests by catalog row id (never reused, so an entry is never stale). */
+  private readonly decoded: GenerationalCache<number, FrameManifest>;
 
   /** @param options - the catalog file, the storage connector and tuning; see docs/connectors.md */
   constructor(options: SqliteConnectorOptions) {
@@ -59,7 +59,7 @@ export class SqliteConnector extends Connector {
     this.storage = options.storage;
     this.fsync = options.fsync ?? true;
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.cacheLimit = options.cachedManifests ?? 100_000;
+    this.decoded = new GenerationalCache(options.cachedManifests ?? 100_000);
   }
 
   /**
@@ -143,16 +143,11 @@ export class SqliteConnector extends Connector {
   /** The decoded manifest of a catalog row, from the cache or parsed from `text`. */
   private decode(id: number, text: () => string | undefined): FrameManifest | undefined {
     const cached = this.decoded.get(id);
-    if (cached) {
-      this.decoded.delete(id);
-      this.decoded.set(id, cached);
-      return cached;
-    }
+    if (cached) return cached;
     const json = text();
     if (json === undefined) return undefined;
     const manifest = JSON.parse(json) as FrameManifest;
     this.decoded.set(id, manifest);
-    if (this.decoded.size > this.cacheLimit) this.decoded.delete(this.decoded.keys().next().value!);
     return manifest;
   }
 
