@@ -48,6 +48,21 @@ async function readWholeFile(path: string): Promise<Buffer> {
   }
 }
 
+/**
+ * A segment written to the staging directory. Its fsync runs in the background, so the put
+ * pipeline goes on receiving and encoding while the disk catches up; a commit waits for it.
+ */
+interface StagedFile {
+  readonly path: string;
+  /** Settles once the file is synced (when fsync is on) and its handle closed. */
+  readonly durable: Promise<void>;
+}
+
+/** Waits for a staged file's sync without caring whether it failed (the file is going away). */
+async function settled(file: StagedFile | undefined): Promise<void> {
+  await file?.durable.catch(() => undefined);
+}
+
 function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
@@ -65,7 +80,7 @@ export class LocalConnector extends Connector {
   /** Decoded current manifests by frame, with the identity of the file they came from. */
   private readonly manifests = new ManifestCache(MANIFEST_CACHE_ENTRIES);
   /** Uncommitted segments of this instance: `bucket/frame/id` → staged file. */
-  private readonly staged = new Map<string, string>();
+  private readonly staged = new Map<string, StagedFile>();
 
   /** @param options - the root directory and durability switch */
   constructor(options: LocalConnectorOptions) {
@@ -95,7 +110,9 @@ export class LocalConnector extends Connector {
 
   /** Removes this instance's uncommitted segments. */
   override async close(): Promise<void> {
+    const staged = [...this.staged.values()];
     this.staged.clear();
+    await Promise.all(staged.map(settled));
     await rm(this.staging, { recursive: true, force: true });
   }
 
@@ -121,22 +138,34 @@ export class LocalConnector extends Connector {
     }
   }
 
-  /** Writes bytes to a fresh staging file and syncs it; returns the staging path. */
-  private async stage(bytes: Uint8Array): Promise<string> {
-    const staged = join(this.staging, randomUUID());
-    let handle: FileHandle | undefined;
+  /**
+   * Writes bytes to a fresh staging file and starts syncing it; the sync is awaited by
+   * `publishSegments`, before the file is moved into a frame.
+   */
+  private async stage(bytes: Uint8Array): Promise<StagedFile> {
+    const path = join(this.staging, randomUUID());
+    const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
     try {
-      handle = await open(staged, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
       let offset = 0;
       while (offset < bytes.byteLength) {
         const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
         offset += bytesWritten;
       }
-      if (this.fsync) await handle.sync();
-    } finally {
-      await handle?.close();
+    } catch (error) {
+      await handle.close();
+      throw error;
     }
-    return staged;
+    const durable = (async () => {
+      try {
+        if (this.fsync) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    })();
+    // Observed here so a segment that is never committed cannot raise an unhandled rejection;
+    // a commit awaits `durable` itself and sees the error.
+    durable.catch(() => undefined);
+    return { path, durable };
   }
 
   private async syncDir(dir: string): Promise<void> {
@@ -176,7 +205,7 @@ export class LocalConnector extends Connector {
 
   /** @inheritdoc */
   async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
-    const file = this.staged.get(this.segmentKey(ref, id)) ?? this.segmentFile(ref, id);
+    const file = this.staged.get(this.segmentKey(ref, id))?.path ?? this.segmentFile(ref, id);
     try {
       return await readWholeFile(file);
     } catch (error) {
@@ -192,7 +221,7 @@ export class LocalConnector extends Connector {
    */
   override async getSegmentRanges(ref: FrameRef, id: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
     checkRanges(ranges);
-    const file = this.staged.get(this.segmentKey(ref, id)) ?? this.segmentFile(ref, id);
+    const file = this.staged.get(this.segmentKey(ref, id))?.path ?? this.segmentFile(ref, id);
     let handle: FileHandle | undefined;
     try {
       handle = await open(file, 'r');
@@ -225,7 +254,8 @@ export class LocalConnector extends Connector {
         const key = this.segmentKey(ref, id);
         const staged = this.staged.get(key);
         this.staged.delete(key);
-        for (const file of [staged, this.segmentFile(ref, id)]) {
+        await settled(staged);
+        for (const file of [staged?.path, this.segmentFile(ref, id)]) {
           if (file) await unlink(file).catch((error) => {
             if (!isNotFound(error)) throw error;
           });
@@ -239,10 +269,11 @@ export class LocalConnector extends Connector {
     const pending = segmentObjectIds(manifest.segments).filter((id) => this.staged.has(this.segmentKey(ref, id)));
     if (pending.length === 0) return;
     const dir = join(this.frameDir(ref), 'segments');
+    await Promise.all(pending.map((id) => this.staged.get(this.segmentKey(ref, id))!.durable));
     await mkdir(dir, { recursive: true });
     for (const id of pending) {
       const key = this.segmentKey(ref, id);
-      await rename(this.staged.get(key)!, this.segmentFile(ref, id));
+      await rename(this.staged.get(key)!.path, this.segmentFile(ref, id));
       this.staged.delete(key);
     }
     await this.syncDir(dir);
@@ -384,14 +415,15 @@ export class LocalConnector extends Connector {
       await this.publishSegments(ref, manifest);
       const staged = await this.stage(encodeManifest(manifest));
       try {
-        await link(staged, this.manifestFile(ref, manifest.version));
+        await staged.durable;
+        await link(staged.path, this.manifestFile(ref, manifest.version));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
           throw new ConflictError(`another writer committed version ${manifest.version} of '${ref.name}' first; retry`);
         }
         throw error;
       } finally {
-        await unlink(staged).catch(() => undefined);
+        await unlink(staged.path).catch(() => undefined);
       }
       await this.syncDir(dir);
     });
@@ -415,7 +447,8 @@ export class LocalConnector extends Connector {
     for (const [key, file] of this.staged) {
       if (key.startsWith(prefix)) {
         this.staged.delete(key);
-        await unlink(file).catch(() => undefined);
+        await settled(file);
+        await unlink(file.path).catch(() => undefined);
       }
     }
     this.manifests.forget(`${ref.bucket}/${ref.name}/`);
