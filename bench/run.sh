@@ -23,4 +23,4 @@ npm run build
 mkdir -p bench/results
 "$venv/bin/python" bench/put_get.py --json bench/results/put-get.json "$@"
 "$venv/bin/python" bench/sql_queries.py --json bench/results/sql.json "$@"
-node --expose-gc bench/sql_bridge.mjs --json bench/results/sql-bridge.json "$@"
+node --expose-gc --single-threaded-gc bench/sql_bridge.mjs --json bench/results/sql-bridge.json "$@"

@@ -84,18 +84,29 @@ function estimatedWidth(type: DuckDBType): number {
  * Streams a DuckDB result as record batches of about `batchBytes`. Yields at least one batch
  * (possibly empty) so the schema always reaches the client. (Cancellation interrupts the query,
  * which ends the result with an error.)
+ *
+ * The next chunk is fetched while the current one is converted: DuckDB produces it on its own
+ * thread, so the two overlap on a multi-core machine.
  */
 export async function* resultBatches(result: DuckDBResult, batchBytes: number): AsyncGenerator<RecordBatch> {
   const builder = new ArrowBatchBuilder(result.columnNames(), result.columnTypes(), batchBytes);
   let sent = false;
-  for (;;) {
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    builder.append(chunk);
-    if (builder.rows >= builder.batchRows) {
-      yield builder.take();
-      sent = true;
+  let next: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
+  try {
+    for (;;) {
+      const chunk = await next;
+      next = undefined;
+      if (!chunk || chunk.rowCount === 0) break;
+      next = result.fetchChunk();
+      builder.append(chunk);
+      if (builder.rows >= builder.batchRows) {
+        yield builder.take();
+        sent = true;
+      }
     }
+  } finally {
+    // A consumer that stops early leaves one fetch in flight: its outcome no longer matters.
+    next?.catch(() => undefined);
   }
   if (builder.rows > 0 || !sent) yield builder.take();
 }
