@@ -3,7 +3,7 @@
 
 One run starts three servers on 127.0.0.1, each in a fresh temporary directory:
 
-  hangar   node --single-threaded-gc dist/cli/main.js serve --port 0 --data <tmp>/hangar-store (local directory store)
+  hangar   node <npm start's flags> dist/cli/main.js serve --port 0 --data <tmp>/hangar-store (local directory store)
   shoots   shoots' own server (shoots.shoots_server.main, PyPI shoots 0.1.1) with --bucket_dir <tmp>
   pyarrow  bench/baseline_server.py: frames kept in memory, no storage, no SQL: the transport ceiling
 

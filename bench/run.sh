@@ -23,4 +23,7 @@ npm run build
 mkdir -p bench/results
 "$venv/bin/python" bench/put_get.py --json bench/results/put-get.json "$@"
 "$venv/bin/python" bench/sql_queries.py --json bench/results/sql.json "$@"
-node --expose-gc --single-threaded-gc bench/sql_bridge.mjs --json bench/results/sql-bridge.json "$@"
+# The bridge runs inside the server, so it is measured with the flags `npm start` gives node.
+node_flags="$(node -p "require('./package.json').scripts.start.split(' ').filter((word) => word.startsWith('--')).join(' ')")"
+# shellcheck disable=SC2086
+node --expose-gc $node_flags bench/sql_bridge.mjs --json bench/results/sql-bridge.json "$@"

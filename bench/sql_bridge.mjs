@@ -1,8 +1,8 @@
 // The DuckDB→Arrow bridge alone, in rows/s: a table materialised in DuckDB is streamed through
 // resultBatches (dist/) for a numeric-only and a string-heavy shape. Median of --runs (default 5).
-// Usage: node --expose-gc --single-threaded-gc bench/sql_bridge.mjs [--rows N] [--runs N] [--shape numeric|string-heavy] [--json PATH]
-// Run it with the server's V8 flags (`npm start` passes --single-threaded-gc): the bridge's speed depends
-// on them (string-heavy 3.1 M rows/s without the flag, 5.7 M with it, on the 2-core machine).
+// Usage: node --expose-gc <the node flags of package.json's start script> bench/sql_bridge.mjs
+//          [--rows N] [--runs N] [--shape numeric|string-heavy] [--json PATH]
+// bench/run.sh passes the server's flags: the bridge's speed depends on them (docs/performance.md, "V8 flags").
 import { writeFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { resultBatches } from '../dist/core/sql/result-batches.js';
