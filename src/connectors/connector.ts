@@ -198,9 +198,10 @@ export abstract class Connector {
   /**
    * The current manifests of a bucket's frames whose names pass `select` (all when absent),
    * tombstones included. The default lists the frames, then calls {@link getManifests}; override
-   * when an index answers both at once.
+   * when an index answers both at once. The map is read-only: an implementation may hand the same
+   * one to several callers.
    */
-  async listManifests(bucket: string, select?: (name: string) => boolean): Promise<Map<string, FrameManifest>> {
+  async listManifests(bucket: string, select?: (name: string) => boolean): Promise<ReadonlyMap<string, FrameManifest>> {
     const names = await this.listFrames(bucket);
     return this.getManifests(bucket, select ? names.filter(select) : names);
   }

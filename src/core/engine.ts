@@ -181,6 +181,8 @@ export class HangarEngine {
    * local, S3) hand out the same objects again, so a repeated listing builds nothing per frame.
    */
   private readonly frameInfos = new WeakMap<FrameManifest, FrameInfo>();
+  /** The unfiltered answer of {@link list} for a listing map a connector may hand out again. */
+  private readonly listedInfos = new WeakMap<ReadonlyMap<string, FrameManifest>, readonly FrameInfo[]>();
   private readonly batchBytes: number;
   private readonly encodeConcurrency: number;
   private readonly sqlOptions: SqlOptions;
@@ -611,22 +613,29 @@ export class HangarEngine {
     if (manifests.size === 0 && bucket !== DEFAULT_BUCKET && !(await this.connector.listBuckets()).includes(bucket)) {
       throw new NotFoundError(`bucket '${bucket}' does not exist`);
     }
-    // One pass, and a sort only when the connector did not list in name order already (the SQLite
-    // catalog does): at 100,000 frames the chained array passes and the sort were most of the time.
+    const unfiltered = !pattern && metadata === undefined;
+    // A connector that answers the same listing again with the same map (the SQLite catalog while
+    // nothing changed) gets the same answer: a copy of the array, not another pass.
+    const listed = unfiltered ? this.listedInfos.get(manifests) : undefined;
+    if (listed) return listed.slice();
+    // One pass (forEach: no [name, manifest] pair per frame), and a sort only when the connector
+    // did not list in name order already (the SQLite catalog does).
     const infos: FrameInfo[] = [];
     let sorted = true;
-    for (const [name, manifest] of manifests) {
-      if (manifest.deleted) continue;
+    manifests.forEach((manifest, name) => {
+      if (manifest.deleted) return;
       let info = this.frameInfos.get(manifest);
       if (!info) {
         info = toFrameInfo({ bucket, name }, manifest);
         this.frameInfos.set(manifest, info);
       }
-      if (metadata !== undefined && !metadataMatches(info.metadata, metadata)) continue;
+      if (metadata !== undefined && !metadataMatches(info.metadata, metadata)) return;
       if (sorted && infos.length > 0 && infos[infos.length - 1]!.name > name) sorted = false;
       infos.push(info);
-    }
-    return sorted ? infos : infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    });
+    if (!sorted) infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    if (unfiltered) this.listedInfos.set(manifests, infos.slice());
+    return infos;
   }
 
   /**

@@ -151,6 +151,36 @@ describe('reads from the catalog', () => {
     expect(await catalog.storage.listVersions(ref('alpha'))).toEqual([2]);
   });
 
+  it('answers a repeated listing with the one it kept until a commit by any connection', async () => {
+    const catalog = await connector();
+    const other = await connector(); // a second connection to the same catalog, as another process has
+    await catalog.commitManifest(ref('a'), manifest(1));
+    await catalog.commitManifest(ref('b'), manifest(1));
+    const first = await catalog.listManifests('default');
+    expect(await catalog.listManifests('default')).toBe(first);
+    await catalog.commitManifest(ref('b'), manifest(2));
+    const second = await catalog.listManifests('default');
+    expect(second).not.toBe(first);
+    expect(second.get('a')).toBe(first.get('a'));
+    expect(second.get('b')?.version).toBe(2);
+    await other.commitManifest(ref('c'), manifest(1));
+    expect([...(await catalog.listManifests('default')).keys()]).toEqual(['a', 'b', 'c']);
+    expect([...(await catalog.listManifests('default', (name) => name !== 'a')).keys()]).toEqual(['b', 'c']);
+    await other.deleteFrame(ref('a'));
+    expect([...(await catalog.listManifests('default', (name) => name !== 'c')).keys()]).toEqual(['b']);
+    expect([...(await catalog.listManifests('default')).keys()]).toEqual(['b', 'c']);
+    // One frame out and one in between two listings: same count, other names.
+    await other.deleteFrame(ref('b'));
+    await other.commitManifest(ref('d'), manifest(1));
+    expect([...(await catalog.listManifests('default')).keys()]).toEqual(['c', 'd']);
+    // The same when the frame leaves because its last version is removed.
+    await other.deleteManifests(ref('c'), [1]);
+    await other.commitManifest(ref('e'), manifest(1));
+    const last = await catalog.listManifests('default');
+    expect([...last.keys()]).toEqual(['d', 'e']);
+    expect(last.get('e')?.version).toBe(1);
+  });
+
   it('indexes the current segments by time', async () => {
     const catalog = await connector();
     const segment = (id: string, min: number, max: number) => ({ id, rows: 1, bytes: 1, storedBytes: 1, rowGroups: 1, timeRange: { min: String(min), max: String(max) }, timeNulls: 0 });

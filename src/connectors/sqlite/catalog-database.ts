@@ -23,10 +23,12 @@ export interface StoredManifest {
   readonly text: string;
 }
 
-/** A bucket's frames: names and the row ids of their current manifests, index by index. */
+/** A bucket's frames in name order: names and the row ids of their current manifests, index by index. */
 export interface FrameListing {
   readonly names: readonly string[];
   readonly manifests: readonly number[];
+  /** The delete epoch the listing was read at. */
+  readonly epoch: number;
 }
 
 /** A commit whose store write may have happened without the catalog recording it. */
@@ -62,6 +64,8 @@ function timeBound(value: string | undefined): bigint | null {
   }
 }
 
+const DELETE_EPOCH = `SELECT value FROM catalog_state WHERE key = 'delete_epoch'`;
+
 /** The catalog of one connector instance: one connection, prepared statements. */
 export class CatalogDatabase {
   private readonly statements;
@@ -69,7 +73,9 @@ export class CatalogDatabase {
   private constructor(private readonly db: BetterSqlite3.Database) {
     const prepare = <P extends unknown[] = unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
     this.statements = {
-      epoch: prepare<[], number>(`SELECT value FROM catalog_state WHERE key = 'delete_epoch'`).pluck(),
+      dataVersion: prepare<[], number>(`PRAGMA data_version`).pluck(),
+      totalChanges: prepare<[], number>(`SELECT total_changes()`).pluck(),
+      epoch: prepare<[], number>(DELETE_EPOCH).pluck(),
       filled: prepare<[], number>(`SELECT value FROM catalog_state WHERE key = 'filled'`).pluck(),
       setFilled: prepare(`UPDATE catalog_state SET value = 1 WHERE key = 'filled'`),
       bumpEpoch: prepare(`UPDATE catalog_state SET value = value + 1 WHERE key = 'delete_epoch'`),
@@ -100,9 +106,14 @@ export class CatalogDatabase {
         `SELECT v.id, v.manifest AS text FROM frames f JOIN versions v ON v.frame = f.id
          WHERE f.bucket = ? AND f.name = ? AND v.version = ?`,
       ),
-      // Two JSON arrays built in SQLite cost a fraction of 100,000 row objects (see docs/performance.md).
-      listing: prepare<[string], [string, string]>(
-        `SELECT json_group_array(name), json_group_array(manifest) FROM frames WHERE bucket = ?`,
+      // Two JSON arrays built in SQLite cost a fraction of 100,000 row objects (see docs/performance.md);
+      // the ORDER BY is served by the frames_listing index, so both statements list in one order.
+      listing: prepare<[string], [string, string, number]>(
+        `SELECT json_group_array(name), json_group_array(manifest), (${DELETE_EPOCH})
+         FROM (SELECT name, manifest FROM frames WHERE bucket = ? ORDER BY name)`,
+      ).raw(),
+      listingIds: prepare<[string], [string, number]>(
+        `SELECT json_group_array(manifest), (${DELETE_EPOCH}) FROM (SELECT name, manifest FROM frames WHERE bucket = ? ORDER BY name)`,
       ).raw(),
       segmentRows: prepare<[number], SegmentRow>(`SELECT id, position FROM segments WHERE frame = ?`),
       removeSegment: prepare<[number, string]>(`DELETE FROM segments WHERE frame = ? AND id = ?`),
@@ -145,7 +156,10 @@ export class CatalogDatabase {
     if (this.db.open) this.db.close();
   }
 
-  /** The delete epoch: it grows whenever a frame or bucket is removed from the catalog. */
+  /**
+   * The delete epoch: it grows whenever a frame or bucket is removed from the catalog (resyncs and
+   * listings rely on it; see {@link listing}).
+   */
   deleteEpoch(): number {
     return this.statements.epoch.get() ?? 0;
   }
@@ -216,6 +230,7 @@ export class CatalogDatabase {
     const latest = this.statements.latestVersion.get(frame);
     if (!latest) {
       this.statements.removeFrameById.run(frame);
+      this.statements.bumpEpoch.run();
       return;
     }
     this.statements.setCurrent.run(latest.version, latest.deleted, latest.id, frame);
@@ -290,10 +305,29 @@ export class CatalogDatabase {
     return this.statements.version.get(bucket, name, version);
   }
 
-  /** The frames of a bucket with the row ids of their current manifests, in one query. */
-  listing(bucket: string): FrameListing {
-    const [names, manifests] = this.statements.listing.get(bucket)!;
-    return { names: JSON.parse(names) as string[], manifests: JSON.parse(manifests) as number[] };
+  /**
+   * A value that changes whenever the catalog may have changed: SQLite's `data_version` (moves
+   * when another connection, in any process, commits) and this connection's `total_changes()`
+   * (moves with every row it writes). Two microseconds; equal stamps mean nothing was written.
+   */
+  changeStamp(): string {
+    return `${this.statements.dataVersion.get()}/${this.statements.totalChanges.get()}`;
+  }
+
+  /**
+   * The frames of a bucket with the row ids of their current manifests, in one query. Given an
+   * earlier listing of the bucket, the names are not read again if no frame left the catalog since
+   * (same delete epoch) and the count is the same, so none was added either: at 100,000 frames,
+   * parsing the names was most of a listing's time and garbage.
+   */
+  listing(bucket: string, earlier?: FrameListing): FrameListing {
+    if (earlier) {
+      const [manifests, epoch] = this.statements.listingIds.get(bucket)!;
+      const ids = JSON.parse(manifests) as number[];
+      if (epoch === earlier.epoch && ids.length === earlier.names.length) return { names: earlier.names, manifests: ids, epoch };
+    }
+    const [names, manifests, epoch] = this.statements.listing.get(bucket)!;
+    return { names: JSON.parse(names) as string[], manifests: JSON.parse(manifests) as number[], epoch };
   }
 
   /**

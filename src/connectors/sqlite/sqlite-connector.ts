@@ -11,11 +11,12 @@ import { HangarError, StorageError } from '../../core/errors.js';
 import type { FrameManifest } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
 import { Connector, type ConnectorCapabilities, type StoredObject } from '../connector.js';
-import { CatalogDatabase, type CommitIntent, type ManifestRecord, type StoredManifest } from './catalog-database.js';
+import { CatalogDatabase, type CommitIntent, type FrameListing, type ManifestRecord, type StoredManifest } from './catalog-database.js';
 import { type CatalogCheckReport, type CatalogRebuildSummary, type CheckOptions, checkCatalog, rebuildCatalog } from './catalog-maintenance.js';
 import type { SqliteConnectorOptions } from './sqlite-config.js';
 import { isProcessAlive, mapLimited } from '../concurrency.js';
 import { GenerationalCache } from '../generational-cache.js';
+import { ListedManifests } from '../listed-manifests.js';
 
 /** Owners (connector instances) open in this process; intents of other owners with our pid are stale. */
 const liveOwners = new Set<string>();
@@ -23,6 +24,16 @@ const liveOwners = new Set<string>();
 const RESYNC_ATTEMPTS = 5;
 /** Manifest reads in flight during a resync. */
 const READ_CONCURRENCY = 8;
+
+/** A bucket's full listing as of one catalog change stamp. */
+interface BucketListing {
+  readonly stamp: string;
+  /** What the catalog listed: every frame, with its current manifest's row id. */
+  readonly listed: FrameListing;
+  /** The decoded manifests of `listed`, index by index (undefined where none could be read). */
+  readonly decoded: readonly (FrameManifest | undefined)[];
+  readonly manifests: ListedManifests;
+}
 
 /** What the maintenance functions (catalog-maintenance.ts) may use of an open connector. */
 export interface CatalogAccess {
@@ -51,6 +62,8 @@ export class SqliteConnector extends Connector {
   private catalogDb: CatalogDatabase | undefined;
   /** Decoded manifests by catalog row id (never reused, so an entry is never stale). */
   private readonly decoded: GenerationalCache<number, FrameManifest>;
+  /** The last full listing of each bucket, valid while the catalog's change stamp is the same. */
+  private readonly listings = new Map<string, BucketListing>();
 
   /** @param options - the catalog file, the storage connector and tuning; see docs/connectors.md */
   constructor(options: SqliteConnectorOptions) {
@@ -98,6 +111,7 @@ export class SqliteConnector extends Connector {
     this.catalogDb?.close();
     this.catalogDb = undefined;
     this.decoded.clear();
+    this.listings.clear();
     await this.storage.close();
   }
 
@@ -208,22 +222,58 @@ export class SqliteConnector extends Connector {
   }
 
   /**
-   * One catalog query lists the bucket's names and manifest row ids; names are filtered with
-   * `select`, and only the selected manifests not decoded before are read and parsed.
+   * From the catalog. A full listing is kept per bucket and answered again, as the same object,
+   * until the catalog changes (any commit, by any process); a new one reuses the manifests of
+   * frames whose current version did not change. A filtered listing filters the kept one, or, when
+   * that is out of date, reads the names and decodes only the manifests selected.
    */
-  override async listManifests(bucket: string, select?: (name: string) => boolean): Promise<Map<string, FrameManifest>> {
+  override async listManifests(bucket: string, select?: (name: string) => boolean): Promise<ReadonlyMap<string, FrameManifest>> {
     return this.sql(`list bucket '${bucket}'`, (catalog) => {
-      const { names, manifests } = catalog.listing(bucket);
+      const stamp = catalog.changeStamp();
+      const kept = this.listings.get(bucket);
+      if (!select) return this.bucketListing(catalog, bucket, stamp, kept).manifests;
       const found = new Map<string, FrameManifest>();
+      if (kept?.stamp === stamp) {
+        kept.manifests.forEach((manifest, name) => {
+          if (select(name)) found.set(name, manifest);
+        });
+        return found;
+      }
+      const { names, manifests: ids } = catalog.listing(bucket);
       for (let index = 0; index < names.length; index++) {
         const name = names[index]!;
-        if (select && !select(name)) continue;
-        const id = manifests[index]!;
-        const manifest = this.decoded.get(id) ?? this.decode(id, () => catalog.manifestText(id));
+        if (!select(name)) continue;
+        const manifest = this.manifestById(catalog, ids[index]!);
         if (manifest) found.set(name, manifest);
       }
       return found;
     });
+  }
+
+  /** The bucket's full listing at `stamp`: `kept` if it is that one, else a new one (then kept). */
+  private bucketListing(catalog: CatalogDatabase, bucket: string, stamp: string, kept: BucketListing | undefined): BucketListing {
+    if (kept?.stamp === stamp) return kept;
+    const listed = catalog.listing(bucket, kept?.listed);
+    const sameNames = listed.names === kept?.listed.names;
+    const decoded: (FrameManifest | undefined)[] = new Array(listed.names.length);
+    const names: string[] = [];
+    const manifests: FrameManifest[] = [];
+    for (let index = 0; index < listed.names.length; index++) {
+      const id = listed.manifests[index]!;
+      // Most frames did not change since the last listing: same name, same manifest row id.
+      const manifest = sameNames && kept.listed.manifests[index] === id ? kept.decoded[index] : this.manifestById(catalog, id);
+      decoded[index] = manifest;
+      if (!manifest) continue;
+      names.push(listed.names[index]!);
+      manifests.push(manifest);
+    }
+    const listing: BucketListing = { stamp, listed, decoded, manifests: new ListedManifests(names, manifests) };
+    this.listings.set(bucket, listing);
+    return listing;
+  }
+
+  private manifestById(catalog: CatalogDatabase, id: number): FrameManifest | undefined {
+    return this.decoded.get(id) ?? this.decode(id, () => catalog.manifestText(id));
   }
 
   /** From the catalog. @inheritdoc */
