@@ -395,7 +395,7 @@ def main() -> int:
     print(f"frame: {table.num_rows:,} rows, {table.num_columns} columns, table.nbytes = {nbytes:,} bytes "
           f"({nbytes / MB:,.1f} MB, {nbytes / MiB:,.1f} MiB); generated in {time.perf_counter() - t0:.1f} s")
     print(f"schema: {', '.join(f'{f.name}: {f.type}' for f in table.schema)}")
-    print(f"hangar commit: {commit}; node args: {args.node_args or '(none)'}; serve args: {args.hangar_args or '(none)'}")
+    print(f"hangar commit: {commit}; node flags: {shlex.join(HANGAR_NODE_FLAGS)} (npm start's) + {args.node_args or '(none)'}; serve args: {args.hangar_args or '(none)'}")
 
     workdir = Path(tempfile.mkdtemp(prefix="hangar-bench-"))
     data = args.data or str(workdir / "store")
