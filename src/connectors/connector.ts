@@ -198,8 +198,9 @@ export abstract class Connector {
   /**
    * The current manifests of a bucket's frames whose names pass `select` (all when absent),
    * tombstones included. The default lists the frames, then calls {@link getManifests}; override
-   * when an index answers both at once. The map is read-only: an implementation may hand the same
-   * one to several callers.
+   * when an index answers both at once. An implementation may hand the same map to several callers
+   * while the listing is unchanged, but must never change a map it has returned (return a new one
+   * instead): the engine reuses what it built for a map it has seen.
    */
   async listManifests(bucket: string, select?: (name: string) => boolean): Promise<ReadonlyMap<string, FrameManifest>> {
     const names = await this.listFrames(bucket);
