@@ -190,7 +190,7 @@ export class SqlEngine {
     };
     try {
       await this.views.ensureSchema(context.bucket);
-      await connection.run(`SET search_path = ${sqlString(`${sqlIdentifier(context.bucket)},main`)}`);
+      // Finding the frames a query names only parses it: the search path is set once, below.
       const refs = await this.referencedFrames(connection, sql, context.bucket);
       if (context.mayRead) await assertScopedQuery(connection, sql, context.bucket, context.mayRead, refs);
       for (const ref of refs) releases.push(this.leases.acquire(ref));
@@ -206,6 +206,8 @@ export class SqlEngine {
         await this.views.refresh(refs);
         if ([...this.views.timePruningColumns(refs)].some((column) => names.has(column))) {
           await this.searchCatalog(connection, TIME_PRUNED_CATALOG, context.bucket);
+        } else {
+          await connection.run(`SET search_path = ${sqlString(`${sqlIdentifier(context.bucket)},main`)}`);
         }
       }
       const prepared = await connection.prepare(sql);
