@@ -172,6 +172,16 @@ export abstract class Connector {
   /** Names of the frames in a bucket that have a manifest, in any order; empty if the bucket is missing. */
   abstract listFrames(bucket: string): Promise<string[]>;
 
+  /**
+   * Which of `names` are frames of the bucket (have a manifest). SQL asks this for every
+   * identifier of a query. The default lists the bucket; override when single names can be looked
+   * up faster than a large bucket can be listed.
+   */
+  async existingFrames(bucket: string, names: readonly string[]): Promise<Set<string>> {
+    const frames = new Set(await this.listFrames(bucket));
+    return new Set(names.filter((name) => frames.has(name)));
+  }
+
   /** Names of every bucket, in any order. */
   abstract listBuckets(): Promise<string[]>;
 

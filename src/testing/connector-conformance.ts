@@ -180,6 +180,8 @@ export function runConnectorConformance(options: ConformanceOptions): void {
         expect((await connector.listFrames('b1')).sort()).toEqual(['a', 'b']);
         expect(await connector.listFrames('b2')).toEqual(['c']);
         expect(await connector.listFrames('missing')).toEqual([]);
+        expect([...(await connector.existingFrames('b1', ['b', 'c', 'a', 'zz']))].sort()).toEqual(['a', 'b']);
+        expect([...(await connector.existingFrames('missing', ['a']))]).toEqual([]);
       });
 
       it('lists buckets, including created empty ones, and creating twice is harmless', async () => {

@@ -276,6 +276,11 @@ export class CatalogDatabase {
   }
 
   /** Names of a bucket's frames, sorted. */
+  /** Whether the catalog holds frame `name` of the bucket. */
+  hasFrame(bucket: string, name: string): boolean {
+    return this.statements.frameId.get(bucket, name) !== undefined;
+  }
+
   frameNames(bucket: string): string[] {
     return this.statements.frameNames.all(bucket);
   }

@@ -399,6 +399,11 @@ export class SqliteConnector extends Connector {
     return this.sql(`list bucket '${bucket}'`, (catalog) => catalog.frameNames(bucket));
   }
 
+  /** One indexed lookup per name, whatever the size of the bucket. @inheritdoc */
+  override async existingFrames(bucket: string, names: readonly string[]): Promise<Set<string>> {
+    return this.sql(`look up frames of '${bucket}'`, (catalog) => new Set(names.filter((name) => catalog.hasFrame(bucket, name))));
+  }
+
   /** From the catalog. @inheritdoc */
   async listBuckets(): Promise<string[]> {
     return this.sql('list buckets', (catalog) => catalog.buckets());

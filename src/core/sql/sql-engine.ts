@@ -247,22 +247,20 @@ export class SqlEngine {
       const next = tokens[i + 1];
       if (next && next.start === token.end + 1 && sql[token.end] === '.') candidates.push([token.name, next.name]);
     });
-    const listed = new Map<string, Promise<Set<string>>>();
-    const framesOf = (b: string): Promise<Set<string>> => {
-      let names = listed.get(b);
-      if (!names) {
-        names = this.connector.listFrames(b).then((list) => new Set(list));
-        listed.set(b, names);
-      }
-      return names;
-    };
+    // Candidate names by bucket; a name with a view is taken as it is (a view whose frame is gone
+    // is refreshed too, which drops it), the others are looked up in the store.
     const refs = new Map<string, FrameRef>();
+    const unknown = new Map<string, Set<string>>();
     for (const [maybeBucket, name] of candidates) {
       const target = maybeBucket ?? bucket;
       if (!isValidName(target) || !isValidName(name)) continue;
       const ref = { bucket: target, name };
-      // A view whose frame is gone is refreshed too, which drops it.
-      if (this.views.has(ref) || (await framesOf(target)).has(name)) refs.set(`${target}/${name}`, ref);
+      if (this.views.has(ref)) refs.set(`${target}/${name}`, ref);
+      else if (unknown.has(target)) unknown.get(target)!.add(name);
+      else unknown.set(target, new Set([name]));
+    }
+    for (const [target, names] of unknown) {
+      for (const name of await this.connector.existingFrames(target, [...names])) refs.set(`${target}/${name}`, { bucket: target, name });
     }
     return [...refs.values()];
   }
