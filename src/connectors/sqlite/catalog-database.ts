@@ -65,6 +65,8 @@ function timeBound(value: string | undefined): bigint | null {
 }
 
 const DELETE_EPOCH = `SELECT value FROM catalog_state WHERE key = 'delete_epoch'`;
+/** A bucket's frames with their current manifests' row ids, in name order (from the frames_listing index). */
+const BUCKET_FRAMES = `SELECT name, manifest FROM frames WHERE bucket = ? ORDER BY name`;
 
 /** The catalog of one connector instance: one connection, prepared statements. */
 export class CatalogDatabase {
@@ -109,12 +111,9 @@ export class CatalogDatabase {
       // Two JSON arrays built in SQLite cost a fraction of 100,000 row objects (see docs/performance.md);
       // the ORDER BY is served by the frames_listing index, so both statements list in one order.
       listing: prepare<[string], [string, string, number]>(
-        `SELECT json_group_array(name), json_group_array(manifest), (${DELETE_EPOCH})
-         FROM (SELECT name, manifest FROM frames WHERE bucket = ? ORDER BY name)`,
+        `SELECT json_group_array(name), json_group_array(manifest), (${DELETE_EPOCH}) FROM (${BUCKET_FRAMES})`,
       ).raw(),
-      listingIds: prepare<[string], [string, number]>(
-        `SELECT json_group_array(manifest), (${DELETE_EPOCH}) FROM (SELECT name, manifest FROM frames WHERE bucket = ? ORDER BY name)`,
-      ).raw(),
+      listingIds: prepare<[string], [string, number]>(`SELECT json_group_array(manifest), (${DELETE_EPOCH}) FROM (${BUCKET_FRAMES})`).raw(),
       segmentRows: prepare<[number], SegmentRow>(`SELECT id, position FROM segments WHERE frame = ?`),
       removeSegment: prepare<[number, string]>(`DELETE FROM segments WHERE frame = ? AND id = ?`),
       upsertSegment: prepare<[number, string, number, number, number, number, number, string | null, bigint | null, bigint | null, number | null]>(
@@ -275,12 +274,12 @@ export class CatalogDatabase {
     return this.statements.buckets.all();
   }
 
-  /** Names of a bucket's frames, sorted. */
   /** Whether the catalog holds frame `name` of the bucket. */
   hasFrame(bucket: string, name: string): boolean {
     return this.statements.frameId.get(bucket, name) !== undefined;
   }
 
+  /** Names of a bucket's frames, sorted. */
   frameNames(bucket: string): string[] {
     return this.statements.frameNames.all(bucket);
   }

@@ -206,7 +206,7 @@ export class SqliteConnector extends Connector {
 
   private currentManifest(catalog: CatalogDatabase, bucket: string, name: string): FrameManifest | undefined {
     const id = catalog.currentId(bucket, name);
-    return id === undefined ? undefined : this.decode(id, () => catalog.manifestText(id));
+    return id === undefined ? undefined : this.manifestById(catalog, id);
   }
 
   /** From the catalog. @inheritdoc */
@@ -272,8 +272,9 @@ export class SqliteConnector extends Connector {
     return listing;
   }
 
+  /** The decoded manifest of catalog row `id`, read only if it is not cached. */
   private manifestById(catalog: CatalogDatabase, id: number): FrameManifest | undefined {
-    return this.decoded.get(id) ?? this.decode(id, () => catalog.manifestText(id));
+    return this.decode(id, () => catalog.manifestText(id));
   }
 
   /** From the catalog. @inheritdoc */

@@ -190,26 +190,25 @@ export class SqlEngine {
     };
     try {
       await this.views.ensureSchema(context.bucket);
-      // Finding the frames a query names only parses it: the search path is set once, below.
+      // Finding the frames a query names only parses it: the search path is set once, below, to
+      // the catalog whose views the query reads (the main one unless named otherwise).
       const refs = await this.referencedFrames(connection, sql, context.bucket);
       if (context.mayRead) await assertScopedQuery(connection, sql, context.bucket, context.mayRead, refs);
       for (const ref of refs) releases.push(this.leases.acquire(ref));
       // Time-pruned views only for a query that names a frame's time column: only such a query can
       // filter on it, and for the others the views' bounds would cost a read of that column.
       const names = new Set(identifierTokens(sql).map((token) => token.name.toLowerCase()));
+      let catalog: string | undefined;
       if (context.asOf) {
-        // The frames as they were, in a catalog of this query's own that its search path puts first.
+        // The frames as they were, in a catalog of this query's own.
         const snapshot = await this.views.snapshot(refs, context.bucket, context.asOf, (column) => names.has(column.toLowerCase()));
         releases.push(snapshot.release);
-        await this.searchCatalog(connection, snapshot.catalog, context.bucket);
+        catalog = snapshot.catalog;
       } else {
         await this.views.refresh(refs);
-        if ([...this.views.timePruningColumns(refs)].some((column) => names.has(column))) {
-          await this.searchCatalog(connection, TIME_PRUNED_CATALOG, context.bucket);
-        } else {
-          await connection.run(`SET search_path = ${sqlString(`${sqlIdentifier(context.bucket)},main`)}`);
-        }
+        if ([...this.views.timePruningColumns(refs)].some((column) => names.has(column))) catalog = TIME_PRUNED_CATALOG;
       }
+      await setSearchPath(connection, context.bucket, catalog);
       const prepared = await connection.prepare(sql);
       if (!READ_ONLY_STATEMENTS.has(prepared.statementType)) {
         throw new PermissionDeniedError(
@@ -222,12 +221,6 @@ export class SqlEngine {
       end();
       throw error instanceof HangarError ? error : sqlError(error);
     }
-  }
-
-  /** Makes a catalog's schema of the bucket the one the query's unqualified names resolve in. */
-  private async searchCatalog(connection: DuckDBConnection, catalog: string, bucket: string): Promise<void> {
-    const quoted = sqlIdentifier(catalog);
-    await connection.run(`SET search_path = ${sqlString(`${quoted}.${sqlIdentifier(bucket)},${quoted}.main`)}`);
   }
 
   /**
@@ -264,6 +257,15 @@ export class SqlEngine {
     }
     return [...refs.values()];
   }
+}
+
+/**
+ * Makes the bucket's schema the one a query's unqualified names resolve in: in `catalog` (a
+ * snapshot or the time-pruned views) when given, else in the default catalog.
+ */
+async function setSearchPath(connection: DuckDBConnection, bucket: string, catalog?: string): Promise<void> {
+  const prefix = catalog === undefined ? '' : `${sqlIdentifier(catalog)}.`;
+  await connection.run(`SET search_path = ${sqlString(`${prefix}${sqlIdentifier(bucket)},${prefix}main`)}`);
 }
 
 /** DuckDB schemas that hold its catalogue, never a bucket's frames. */
