@@ -18,6 +18,12 @@ export interface FileRange {
 export interface ParquetColumnChunk {
   /** The leaf's path in the schema (one part for a flat column; several for nested ones). */
   readonly path: readonly string[];
+  /** ColumnMetaData.type: the physical type (parquet.thrift `Type`). */
+  readonly physicalType?: number;
+  /** ColumnMetaData.codec (0 = uncompressed). */
+  readonly codec?: number;
+  /** ColumnMetaData.num_values: values in the chunk, nulls included. */
+  readonly values?: number;
   /** ColumnMetaData.data_page_offset. */
   readonly dataPageOffset: number;
   /** ColumnMetaData.dictionary_page_offset, when present. */
@@ -42,6 +48,8 @@ export interface ParquetFileMetaData {
   /** Names of the schema's top-level columns, in order. */
   readonly columnNames: readonly string[];
   readonly rowGroups: readonly ParquetRowGroup[];
+  /** FileMetaData.key_value_metadata (e.g. `ARROW:schema`). */
+  readonly keyValues: ReadonlyMap<string, string>;
 }
 
 /** The footer is not what this reader understands (the caller then reads the file whole). */
@@ -77,13 +85,27 @@ export function readParquetFooter(tail: Uint8Array): ParquetFileMetaData {
 /** Deeper nesting than any Parquet footer has: a malformed or hostile input. */
 const MAX_DEPTH = 64;
 
-/** A cursor over Thrift compact-protocol bytes. */
-class CompactReader {
-  private position = 0;
-  constructor(private readonly bytes: Uint8Array) {}
+/**
+ * A cursor over Thrift compact-protocol bytes: the footer, and the page headers a page reader
+ * parses (see plain-parquet-reader.ts). Malformed input throws ParquetFooterError.
+ */
+export class CompactReader {
+  private position: number;
+  /** @param start - where in `bytes` to begin */
+  constructor(
+    private readonly bytes: Uint8Array,
+    start = 0,
+  ) {
+    this.position = start;
+  }
+
+  /** Where the next read begins. */
+  get offset(): number {
+    return this.position;
+  }
 
   private fail(what: string): never {
-    throw new ParquetFooterError(`malformed footer at byte ${this.position}: ${what}`);
+    throw new ParquetFooterError(`malformed Thrift data at byte ${this.position}: ${what}`);
   }
 
   byte(): number {
@@ -111,7 +133,7 @@ class CompactReader {
   }
 
   /** A non-negative i32/i64 that must be exact (an offset or a size). */
-  offset(): number {
+  size(): number {
     const v = this.signed();
     if (v < 0 || !Number.isSafeInteger(v)) this.fail(`offset or size ${v} out of range`);
     return v;
@@ -230,17 +252,32 @@ export function parseFileMetaData(bytes: Uint8Array): ParquetFileMetaData {
   let rows: number | undefined;
   let schema: SchemaNode[] | undefined;
   let rowGroups: ParquetRowGroup[] | undefined;
+  const keyValues = new Map<string, string>();
   reader.struct((id, type) => {
     if (id === 2 && type === ThriftType.LIST) schema = reader.list(ThriftType.STRUCT, () => schemaElement(reader));
-    else if (id === 3 && type === ThriftType.I64) rows = reader.offset();
+    else if (id === 3 && type === ThriftType.I64) rows = reader.size();
     else if (id === 4 && type === ThriftType.LIST) rowGroups = reader.list(ThriftType.STRUCT, () => rowGroup(reader));
+    else if (id === 5 && type === ThriftType.LIST) reader.list(ThriftType.STRUCT, () => keyValue(reader, keyValues));
     else return false;
     return true;
   });
   if (!schema || schema.length === 0 || rows === undefined || !rowGroups) {
     throw new ParquetFooterError('FileMetaData lacks its schema, num_rows or row_groups');
   }
-  return { rows, columnNames: topLevelNames(schema), rowGroups };
+  return { rows, columnNames: topLevelNames(schema), rowGroups, keyValues };
+}
+
+/** One KeyValue entry into `into` (an entry without a value is kept as ''). */
+function keyValue(reader: CompactReader, into: Map<string, string>): void {
+  let key: string | undefined;
+  let value = '';
+  reader.struct((id, type) => {
+    if (id === 1 && type === ThriftType.BINARY) key = reader.string();
+    else if (id === 2 && type === ThriftType.BINARY) value = reader.string();
+    else return false;
+    return true;
+  });
+  if (key !== undefined) into.set(key, value);
 }
 
 function schemaElement(reader: CompactReader): SchemaNode {
@@ -250,7 +287,7 @@ function schemaElement(reader: CompactReader): SchemaNode {
     if (id === 4 && type === ThriftType.BINARY) {
       node.name = reader.string();
       named = true;
-    } else if (id === 5 && type === ThriftType.I32) node.children = reader.offset();
+    } else if (id === 5 && type === ThriftType.I32) node.children = reader.size();
     else return false;
     return true;
   });
@@ -286,7 +323,7 @@ function rowGroup(reader: CompactReader): ParquetRowGroup {
   let columns: ParquetColumnChunk[] | undefined;
   reader.struct((id, type) => {
     if (id === 1 && type === ThriftType.LIST) columns = reader.list(ThriftType.STRUCT, () => columnChunk(reader));
-    else if (id === 3 && type === ThriftType.I64) rows = reader.offset();
+    else if (id === 3 && type === ThriftType.I64) rows = reader.size();
     else return false;
     return true;
   });
@@ -303,10 +340,10 @@ function columnChunk(reader: CompactReader): ParquetColumnChunk {
       reader.binary();
       filePath = true;
     } else if (id === 3 && type === ThriftType.STRUCT) meta = columnMetaData(reader);
-    else if (id === 4 && type === ThriftType.I64) index.offsetIndexOffset = reader.offset();
-    else if (id === 5 && type === ThriftType.I32) index.offsetIndexLength = reader.offset();
-    else if (id === 6 && type === ThriftType.I64) index.columnIndexOffset = reader.offset();
-    else if (id === 7 && type === ThriftType.I32) index.columnIndexLength = reader.offset();
+    else if (id === 4 && type === ThriftType.I64) index.offsetIndexOffset = reader.size();
+    else if (id === 5 && type === ThriftType.I32) index.offsetIndexLength = reader.size();
+    else if (id === 6 && type === ThriftType.I64) index.columnIndexOffset = reader.size();
+    else if (id === 7 && type === ThriftType.I32) index.columnIndexLength = reader.size();
     else return false;
     return true;
   });
@@ -329,18 +366,22 @@ function columnMetaData(reader: CompactReader): Omit<ParquetColumnChunk, 'offset
   let size: number | undefined;
   let data: number | undefined;
   let dictionary: number | undefined;
+  const facts: { physicalType?: number; codec?: number; values?: number } = {};
   reader.struct((id, type) => {
-    if (id === 3 && type === ThriftType.LIST) path = reader.list(ThriftType.BINARY, () => reader.string());
-    else if (id === 7 && type === ThriftType.I64) size = reader.offset();
-    else if (id === 9 && type === ThriftType.I64) data = reader.offset();
-    else if (id === 11 && type === ThriftType.I64) dictionary = reader.offset();
+    if (id === 1 && type === ThriftType.I32) facts.physicalType = reader.signed();
+    else if (id === 3 && type === ThriftType.LIST) path = reader.list(ThriftType.BINARY, () => reader.string());
+    else if (id === 4 && type === ThriftType.I32) facts.codec = reader.signed();
+    else if (id === 5 && type === ThriftType.I64) facts.values = reader.size();
+    else if (id === 7 && type === ThriftType.I64) size = reader.size();
+    else if (id === 9 && type === ThriftType.I64) data = reader.size();
+    else if (id === 11 && type === ThriftType.I64) dictionary = reader.size();
     else return false;
     return true;
   }, 1);
   if (!path || size === undefined || data === undefined) {
     throw new ParquetFooterError('a ColumnMetaData lacks path_in_schema, total_compressed_size or data_page_offset');
   }
-  return { path, dataPageOffset: data, totalCompressedSize: size, ...(dictionary !== undefined ? { dictionaryPageOffset: dictionary } : {}) };
+  return { path, ...facts, dataPageOffset: data, totalCompressedSize: size, ...(dictionary !== undefined ? { dictionaryPageOffset: dictionary } : {}) };
 }
 
 /**

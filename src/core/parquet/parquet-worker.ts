@@ -1,13 +1,14 @@
 /**
  * Worker thread for Parquet encode/decode, so the event loop never runs the codec. Encoding uses
  * the plain writer (plain-parquet-writer.ts) for the column types it covers and parquet-wasm for
- * the rest; decoding uses parquet-wasm. Messages are described by {@link CodecRequest} and
- * {@link CodecReply}.
+ * the rest; decoding uses the plain reader (plain-parquet-reader.ts) for the files it covers and
+ * parquet-wasm for the rest. Messages are described by {@link CodecRequest} and {@link CodecReply}.
  */
 import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { encapsulateMessage, splitIpcStream } from '../ipc-message.js';
+import { readPlainParquet } from './plain-parquet-reader.js';
 import { PlainParquetUnsupported, plainParquetLayout, writePlainParquet } from './plain-parquet-writer.js';
 
 const pq = createRequire(import.meta.url)('parquet-wasm/node') as typeof import('parquet-wasm/node');
@@ -76,6 +77,12 @@ function encode(request: EncodeRequest): Uint8Array {
 }
 
 async function decode(request: DecodeRequest): Promise<Uint8Array> {
+  try {
+    return readPlainParquet(request.parquet, request);
+  } catch {
+    // Not a file the plain reader covers (or one it cannot make sense of): parquet-wasm decides,
+    // and reports what is wrong with a malformed file.
+  }
   const options = { batchSize: request.batchRows, rowGroups: [...request.rowGroups] };
   if (!request.columns) return pq.readParquet(request.parquet, options).intoIPCStream();
   const wanted = [...new Set(request.columns)];

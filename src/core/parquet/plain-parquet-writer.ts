@@ -321,7 +321,10 @@ function plainByteArrays(data: Data, rows: number, bits: Uint8Array | undefined,
   return out;
 }
 
-/** The table holds something the plain writer does not cover; the caller uses another encoder. */
+/**
+ * The table (or file) holds something the plain writer (or reader) does not cover; the codec
+ * uses parquet-wasm instead.
+ */
 export class PlainParquetUnsupported extends Error {
   override readonly name = 'PlainParquetUnsupported';
 }
