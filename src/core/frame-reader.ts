@@ -194,7 +194,8 @@ async function* decodedChunks(
       const decode = async (group: number): Promise<Uint8Array> => {
         const options = { rowGroups: [group], batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) };
         try {
-          return await codec.decode(fetched.bytes, options);
+          // The last group's decode hands the fetched bytes over (earlier ones were copied when posted).
+          return await codec.decode(fetched.bytes, options, group === segment.rowGroups - 1);
         } catch (error) {
           if (!fetched.partial) throw error;
           whole ??= fetchWhole(connector, ref, segment);

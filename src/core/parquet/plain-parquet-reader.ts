@@ -1,18 +1,23 @@
 /**
  * A reader for flat Parquet files of PLAIN-encoded, uncompressed v1 data pages: what the plain
  * writer (plain-parquet-writer.ts) produces, and what other writers produce with dictionaries and
- * compression off. PLAIN values are little-endian like Arrow's, so a page without nulls is copied
- * into its column as it lies; decoding a segment costs about two copies of its data (pages into
- * columns, columns into the IPC stream), against several passes inside parquet-wasm. Written from
- * the Parquet format specification (parquet.thrift, Encodings.md).
+ * compression off. PLAIN values are little-endian like Arrow's, so values without nulls are copied
+ * as they lie, against several passes inside parquet-wasm. Written from the Parquet format
+ * specification (parquet.thrift, Encodings.md) and the Arrow IPC format.
+ *
+ * A row group is read in two passes: the first walks its page headers and definition levels (and
+ * the lengths of variable-length values), which fixes every buffer's size; the second copies the
+ * values straight into the record batch bodies of one preallocated IPC stream. Each value is
+ * copied once.
  *
  * It restores exact types from the embedded Arrow schema (`ARROW:schema`) and covers the column
  * types the writer covers ({@link plainParquetLayout}). Anything else (no Arrow schema, nested
  * columns, dictionary or compressed pages, v2 pages, another encoding) throws
  * {@link PlainParquetUnsupported}, and the codec decodes the file with parquet-wasm instead.
  */
-import { type Data, type DataType, type Field, RecordBatch, Schema, Struct, Table, makeData, tableToIPC } from 'apache-arrow';
-import { decodeEncapsulatedSchema } from '../ipc-message.js';
+import { type DataType, Message, Schema } from 'apache-arrow';
+import { BufferRegion, FieldNode, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
+import { type IpcMessage, decodeEncapsulatedSchema, encodeSchemaHeader, pad8 } from '../ipc-message.js';
 import { CompactReader, type ParquetColumnChunk, readParquetFooter } from './parquet-footer.js';
 import { PlainParquetUnsupported, type PlainColumnLayout, plainParquetLayout } from './plain-parquet-writer.js';
 import { ThriftType } from './thrift-compact-types.js';
@@ -35,11 +40,26 @@ const ENCODING_RLE = 3;
 const CODEC_UNCOMPRESSED = 0;
 
 /**
- * Decodes row groups of a Parquet file into one Arrow IPC stream (schema, then record batches).
+ * Decodes row groups of a Parquet file into one Arrow IPC stream (schema, record batches, end).
  * @throws PlainParquetUnsupported when the file is not of the form this reader covers; a
  *   ParquetFooterError when its metadata is malformed
  */
 export function readPlainParquet(file: Uint8Array, options: PlainReadOptions): Uint8Array {
+  const { metadata, stored, layouts, indices, schema } = openPlainFile(file, options.columns);
+  const batchRows = Math.max(1, options.batchRows);
+  const batches: PlannedBatch[] = [];
+  for (const groupIndex of options.rowGroups) {
+    const group = metadata.rowGroups[groupIndex];
+    if (!group) throw new PlainParquetUnsupported(`the file has no row group ${groupIndex}`);
+    if (group.columns.length !== layouts.length) throw new PlainParquetUnsupported(`row group ${groupIndex} does not hold one chunk per column`);
+    const chunks = indices.map((i) => scanColumnChunk(file, group.columns[i]!, layouts[i]!, stored.fields[i]!.type, group.rows));
+    for (let start = 0; start < group.rows; start += batchRows) batches.push(planBatch(chunks, start, Math.min(group.rows, start + batchRows)));
+  }
+  return writeStream(file, { header: encodeSchemaHeader(schema), body: new Uint8Array(0) }, batches);
+}
+
+/** A plain file's footer, its Arrow schema and layouts, and the requested columns' indices and schema. */
+function openPlainFile(file: Uint8Array, columns: readonly string[] | undefined) {
   const metadata = readParquetFooter(file);
   const encodedSchema = metadata.keyValues.get('ARROW:schema');
   if (encodedSchema === undefined) throw new PlainParquetUnsupported('the file embeds no Arrow schema');
@@ -50,7 +70,7 @@ export function readPlainParquet(file: Uint8Array, options: PlainReadOptions): U
   if (metadata.columnNames.length !== names.length || metadata.columnNames.some((name, i) => name !== names[i])) {
     throw new PlainParquetUnsupported('the Parquet schema does not match the embedded Arrow schema');
   }
-  const wanted = options.columns ? [...new Set(options.columns)] : names;
+  const wanted = columns ? [...new Set(columns)] : names;
   const indices = wanted.map((name) => {
     const index = names.indexOf(name);
     if (index < 0) throw new PlainParquetUnsupported(`the file has no column '${name}'`);
@@ -60,20 +80,42 @@ export function readPlainParquet(file: Uint8Array, options: PlainReadOptions): U
     indices.map((i) => stored.fields[i]!),
     stored.metadata,
   );
-  const batchRows = Math.max(1, options.batchRows);
-  const batches: RecordBatch[] = [];
-  for (const groupIndex of options.rowGroups) {
-    const group = metadata.rowGroups[groupIndex];
-    if (!group) throw new PlainParquetUnsupported(`the file has no row group ${groupIndex}`);
+  return { metadata, stored, layouts, indices, schema };
+}
+
+/** One fixed-width column of a row group: its values (a null's slot is zero) and validity bits (absent without nulls). */
+export interface FixedColumnValues {
+  /** The column's Arrow type. */
+  readonly type: DataType;
+  /** `rows × width` bytes in a fresh, aligned buffer. */
+  readonly values: Uint8Array;
+  readonly validity?: Uint8Array;
+}
+
+/**
+ * Reads fixed-width columns of every row group, one call of `visit` per row group, without
+ * building IPC: what a scan that aggregates needs (see time-bins.ts).
+ * @throws PlainParquetUnsupported as {@link readPlainParquet}, and for variable-length or boolean columns
+ */
+export function readFixedColumns(file: Uint8Array, columns: readonly string[], visit: (rows: number, values: readonly FixedColumnValues[]) => void): void {
+  const { metadata, stored, layouts, indices } = openPlainFile(file, columns);
+  metadata.rowGroups.forEach((group, groupIndex) => {
     if (group.columns.length !== layouts.length) throw new PlainParquetUnsupported(`row group ${groupIndex} does not hold one chunk per column`);
-    const columns = indices.map((i) => readColumnChunk(file, group.columns[i]!, layouts[i]!, stored.fields[i]!, group.rows));
-    for (let start = 0; start < group.rows; start += batchRows) {
-      const length = Math.min(batchRows, group.rows - start);
-      const children = length === group.rows ? columns : columns.map((column) => column.slice(start, length));
-      batches.push(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, nullCount: 0, children })));
-    }
-  }
-  return tableToIPC(new Table(schema, batches), 'stream');
+    const values = indices.map((i): FixedColumnValues => {
+      const layout = layouts[i]!;
+      const spec = layout.values;
+      if (spec.kind !== 'fixed') throw new PlainParquetUnsupported(`column '${layout.name}' is not of a fixed-width type`);
+      const type = stored.fields[i]!.type;
+      const chunk = scanColumnChunk(file, group.columns[i]!, layout, type, group.rows);
+      const out = new Uint8Array(group.rows * spec.width);
+      writeValues(file, chunk, 0, group.rows, out, 0, [new BufferRegion(0, out.byteLength)]);
+      if (!chunk.hasNulls) return { type, values: out };
+      const validity = new Uint8Array(Math.ceil(group.rows / 8));
+      writeValidity(chunk, 0, group.rows, validity);
+      return { type, values: out, validity };
+    });
+    visit(group.rows, values);
+  });
 }
 
 /** A data page's header fields this reader uses. */
@@ -114,8 +156,31 @@ function pageHeader(file: Uint8Array, at: number): DataPageHeader {
   return { type, dataStart: reader.offset, dataBytes, uncompressedBytes, ...data };
 }
 
-/** Reads one column chunk whole: `rows` values into an Arrow column of the field's type. */
-function readColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: PlainColumnLayout, field: Field, rows: number): Data {
+/** One data page of a chunk: its rows, where its values lie, and which are present. */
+interface ScannedPage {
+  /** First row (within the row group) and row count. */
+  readonly row: number;
+  readonly count: number;
+  /** Where the page's PLAIN values begin in the file. */
+  readonly values: number;
+  /** One flag per row (1 = present); absent when every value is. */
+  readonly present?: Uint8Array;
+}
+
+/** What the first pass learns of a column chunk. */
+interface ScannedChunk {
+  readonly layout: PlainColumnLayout;
+  readonly type: DataType;
+  readonly pages: readonly ScannedPage[];
+  /** Some value is null: every batch of the chunk gets a validity bitmap. */
+  readonly hasNulls: boolean;
+  /** Variable-length columns: where each row's bytes lie in the file, and their cumulative lengths (`ends[0]` = 0). */
+  readonly starts?: Float64Array;
+  readonly ends?: Float64Array;
+}
+
+/** Walks a column chunk's pages: headers, definition levels, and the lengths of variable-length values. */
+function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: PlainColumnLayout, type: DataType, rows: number): ScannedChunk {
   const where = `column '${layout.name}'`;
   if (chunk.path.length !== 1 || chunk.path[0] !== layout.name) throw new PlainParquetUnsupported(`${where}: its chunk is for '${chunk.path.join('.')}'`);
   if (chunk.codec !== CODEC_UNCOMPRESSED) throw new PlainParquetUnsupported(`${where}: pages are compressed`);
@@ -123,8 +188,12 @@ function readColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
   if (chunk.physicalType !== layout.physicalType) throw new PlainParquetUnsupported(`${where}: physical type ${chunk.physicalType} does not match its Arrow type`);
   const end = chunk.dataPageOffset + chunk.totalCompressedSize;
   if (end > file.byteLength) throw new PlainParquetUnsupported(`${where}: its pages run past the end of the file`);
-  const sink = columnSink(layout, field.type, rows, chunk.totalCompressedSize);
-  const validity = new ValidityBuilder(rows);
+  const variable = layout.values.kind === 'bytes';
+  const starts = variable ? new Float64Array(rows) : undefined;
+  const ends = variable ? new Float64Array(rows + 1) : undefined;
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const pages: ScannedPage[] = [];
+  let hasNulls = false;
   let position = chunk.dataPageOffset;
   let row = 0;
   while (position < end) {
@@ -136,24 +205,54 @@ function readColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
     if (page.type !== PAGE_DATA) throw new PlainParquetUnsupported(`${where}: page type ${page.type}`);
     if (page.encoding !== ENCODING_PLAIN) throw new PlainParquetUnsupported(`${where}: encoding ${page.encoding}`);
     if (page.uncompressedBytes !== page.dataBytes) throw new PlainParquetUnsupported(`${where}: a compressed page`);
-    const values = page.values ?? -1;
-    if (values < 0 || row + values > rows) throw new PlainParquetUnsupported(`${where}: a page holds more values than its row group`);
+    const count = page.values ?? -1;
+    if (count < 0 || row + count > rows) throw new PlainParquetUnsupported(`${where}: a page holds more values than its row group`);
     let at = page.dataStart;
     let present: Uint8Array | undefined;
     if (layout.nullable) {
       if (page.definitionEncoding !== ENCODING_RLE) throw new PlainParquetUnsupported(`${where}: definition levels encoded as ${page.definitionEncoding}`);
       if (at + 4 > stop) throw new PlainParquetUnsupported(`${where}: a page ends inside its definition levels`);
-      const length = new DataView(file.buffer, file.byteOffset + at, 4).getUint32(0, true);
+      const length = view.getUint32(at, true);
       if (at + 4 + length > stop) throw new PlainParquetUnsupported(`${where}: definition levels run past their page`);
-      present = definitionFlags(file, at + 4, at + 4 + length, values);
+      present = definitionFlags(file, at + 4, at + 4 + length, count);
       at += 4 + length;
     }
-    validity.page(row, values, present);
-    sink.page(file, at, stop, row, values, present);
-    row += values;
+    const valid = present ? presentCount(present) : count;
+    if (starts && ends) {
+      let source = at;
+      for (let i = 0; i < count; i++) {
+        let length = 0;
+        if (!present || present[i]) {
+          if (source + 4 > stop) throw new PlainParquetUnsupported(`${where}: a page holds fewer values than it declares`);
+          length = view.getUint32(source, true);
+          source += 4;
+          starts[row + i] = source;
+          source += length;
+        }
+        ends[row + i + 1] = ends[row + i]! + length;
+      }
+      if (source > stop) throw new PlainParquetUnsupported(`${where}: a page holds fewer values than it declares`);
+    } else if (at + storedBytes(layout, valid) > stop) {
+      throw new PlainParquetUnsupported(`${where}: a page holds fewer values than it declares`);
+    }
+    hasNulls ||= present !== undefined;
+    pages.push({ row, count, values: at, ...(present ? { present } : {}) });
+    row += count;
   }
   if (row !== rows) throw new PlainParquetUnsupported(`${where}: ${row} values in a row group of ${rows} rows`);
-  return sink.finish(field.type, validity);
+  return { layout, type, pages, hasNulls, ...(starts && ends ? { starts, ends } : {}) };
+}
+
+/** Bytes of `values` PLAIN values of a fixed-size layout. */
+function storedBytes(layout: PlainColumnLayout, values: number): number {
+  const spec = layout.values;
+  return spec.kind === 'fixed' ? values * spec.width : spec.kind === 'widened' ? values * 4 : spec.kind === 'boolean' ? Math.ceil(values / 8) : 0;
+}
+
+function presentCount(present: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < present.length; i++) n += present[i]!;
+  return n;
 }
 
 /**
@@ -161,6 +260,7 @@ function readColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
  * hybrid: one flag per value (1 = present), or undefined when every value is present.
  */
 function definitionFlags(bytes: Uint8Array, start: number, end: number, count: number): Uint8Array | undefined {
+  if (isRunOfOnes(bytes, start, end, count)) return undefined;
   const flags = new Uint8Array(count);
   let filled = 0;
   let present = 0;
@@ -201,191 +301,217 @@ function definitionFlags(bytes: Uint8Array, start: number, end: number, count: n
   return present === count ? undefined : flags;
 }
 
-/** Builds a column's validity bitmap; none at all while every value is present. */
-class ValidityBuilder {
-  private bits: Uint8Array | undefined;
-  /** Nulls so far. */
-  nulls = 0;
+/** Whether the levels are one run of `count` 1s (how writers store a page without nulls). */
+function isRunOfOnes(bytes: Uint8Array, start: number, end: number, count: number): boolean {
+  let header = 0;
+  let scale = 1;
+  let at = start;
+  while (at < end) {
+    const b = bytes[at++]!;
+    header += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) return header % 2 === 0 && header / 2 >= count && at < end && bytes[at] === 1;
+    scale *= 128;
+  }
+  return false;
+}
 
-  constructor(private readonly rows: number) {}
+/** One column's part of a record batch: its field node and where its buffers go in the body. */
+interface PlannedColumn {
+  readonly chunk: ScannedChunk;
+  readonly nulls: number;
+  /** Buffers in IPC order (validity first), as offsets and lengths within the body. */
+  readonly buffers: readonly BufferRegion[];
+}
 
-  /** Records `count` values from `row` on (`present` as in {@link definitionFlags}). */
-  page(row: number, count: number, present: Uint8Array | undefined): void {
-    if (!present) {
-      if (this.bits) setBits(this.bits, row, count);
-      return;
+/** A record batch of rows `[start, end)` of a row group, laid out but not yet written. */
+interface PlannedBatch {
+  readonly start: number;
+  readonly end: number;
+  readonly columns: readonly PlannedColumn[];
+  readonly header: Uint8Array;
+  readonly bodyLength: number;
+}
+
+/** Lays out the body of the batch of rows `[start, end)` and encodes its header. */
+function planBatch(chunks: readonly ScannedChunk[], start: number, end: number): PlannedBatch {
+  const rows = end - start;
+  let offset = 0;
+  const region = (length: number): BufferRegion => {
+    const buffer = new BufferRegion(offset, length);
+    offset += pad8(length);
+    return buffer;
+  };
+  const columns = chunks.map((chunk): PlannedColumn => {
+    const nulls = chunk.hasNulls ? nullsIn(chunk, start, end) : 0;
+    const validity = region(nulls > 0 ? Math.ceil(rows / 8) : 0);
+    const spec = chunk.layout.values;
+    let buffers: BufferRegion[];
+    if (spec.kind === 'bytes') {
+      const offsets = region((rows + 1) * (spec.wideOffsets ? 8 : 4));
+      buffers = [validity, offsets, region(chunk.ends![end]! - chunk.ends![start]!)];
+    } else {
+      const width = spec.kind === 'fixed' ? spec.width : spec.kind === 'widened' ? (chunk.type as DataType & { ArrayType: { BYTES_PER_ELEMENT: number } }).ArrayType.BYTES_PER_ELEMENT : 0;
+      buffers = [validity, region(spec.kind === 'boolean' ? Math.ceil(rows / 8) : rows * width)];
     }
-    if (!this.bits) {
-      this.bits = new Uint8Array(Math.ceil(this.rows / 8));
-      setBits(this.bits, 0, row);
+    return { chunk, nulls, buffers };
+  });
+  const nodes = columns.map((column) => new FieldNode(rows, column.nulls));
+  const header = Message.encode(Message.from(new RecordBatchHeader(rows, nodes, columns.flatMap((column) => column.buffers), null), offset));
+  return { start, end, columns, header, bodyLength: offset };
+}
+
+/** Nulls among rows `[start, end)` of a chunk. */
+function nullsIn(chunk: ScannedChunk, start: number, end: number): number {
+  let nulls = 0;
+  for (const page of chunk.pages) {
+    if (!page.present || page.row >= end || page.row + page.count <= start) continue;
+    const to = Math.min(end, page.row + page.count) - page.row;
+    for (let i = Math.max(start, page.row) - page.row; i < to; i++) nulls += 1 - page.present[i]!;
+  }
+  return nulls;
+}
+
+const CONTINUATION = 0xffffffff;
+
+/** Writes the stream: the schema message, each planned batch with its values copied in place, the end marker. */
+function writeStream(file: Uint8Array, schema: IpcMessage, batches: readonly PlannedBatch[]): Uint8Array {
+  let total = 8 + pad8(schema.header.byteLength) + 8;
+  for (const batch of batches) total += 8 + pad8(batch.header.byteLength) + batch.bodyLength;
+  // Zero-filled: padding, null slots and unset validity bits must read as zeros.
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let offset = 0;
+  const frame = (header: Uint8Array): void => {
+    view.setUint32(offset, CONTINUATION, true);
+    view.setInt32(offset + 4, pad8(header.byteLength), true);
+    out.set(header, offset + 8);
+    offset += 8 + pad8(header.byteLength);
+  };
+  frame(schema.header);
+  for (const batch of batches) {
+    frame(batch.header);
+    for (const column of batch.columns) {
+      const [validity, ...values] = column.buffers;
+      if (column.nulls > 0) writeValidity(column.chunk, batch.start, batch.end, out.subarray(offset + Number(validity!.offset)));
+      writeValues(file, column.chunk, batch.start, batch.end, out, offset, values);
     }
-    const bits = this.bits;
-    for (let i = 0; i < count; i++) {
-      if (present[i]) {
-        const r = row + i;
-        bits[r >> 3]! |= 1 << (r & 7);
-      } else {
-        this.nulls++;
-      }
+    offset += batch.bodyLength;
+  }
+  view.setUint32(offset, CONTINUATION, true);
+  return out;
+}
+
+/** The pages of a chunk overlapping rows `[start, end)`, each with the overlap as page-relative indices `[from, to)`. */
+function* overlapping(chunk: ScannedChunk, start: number, end: number): Generator<{ page: ScannedPage; from: number; to: number }> {
+  for (const page of chunk.pages) {
+    if (page.row >= end || page.row + page.count <= start) continue;
+    yield { page, from: Math.max(start, page.row) - page.row, to: Math.min(end, page.row + page.count) - page.row };
+  }
+}
+
+/** Sets the validity bits of rows `[start, end)` (bit 0 = row `start`) in a zeroed bitmap. */
+function writeValidity(chunk: ScannedChunk, start: number, end: number, bits: Uint8Array): void {
+  for (const { page, from, to } of overlapping(chunk, start, end)) {
+    const base = page.row - start;
+    for (let i = from; i < to; i++) {
+      if (page.present && !page.present[i]) continue;
+      const bit = base + i;
+      bits[bit >> 3]! |= 1 << (bit & 7);
     }
   }
-
-  /** The bitmap, or undefined without nulls. */
-  get bitmap(): Uint8Array | undefined {
-    return this.nulls > 0 ? this.bits : undefined;
-  }
 }
 
-/** Sets bits `[from, from + count)`. */
-function setBits(bits: Uint8Array, from: number, count: number): void {
-  let r = from;
-  const end = from + count;
-  for (; r < end && (r & 7) !== 0; r++) bits[r >> 3]! |= 1 << (r & 7);
-  const wholeEnd = end & ~7;
-  if (r < wholeEnd) {
-    bits.fill(0xff, r >> 3, wholeEnd >> 3);
-    r = wholeEnd;
-  }
-  for (; r < end; r++) bits[r >> 3]! |= 1 << (r & 7);
-}
-
-/** Collects one column's values page by page, then makes its Arrow data. */
-interface ColumnSink {
-  /** Takes a page's `count` values (`present` as in {@link definitionFlags}) from `bytes[at, stop)` for rows from `row`. */
-  page(bytes: Uint8Array, at: number, stop: number, row: number, count: number, present: Uint8Array | undefined): void;
-  finish(type: DataType, validity: ValidityBuilder): Data;
-}
-
-function valuesEnd(at: number, bytes: number, stop: number): number {
-  if (at + bytes > stop) throw new PlainParquetUnsupported('a page holds fewer values than it declares');
-  return at + bytes;
-}
-
-/** Calls `run(first, count)` for each run of consecutive present values of a page. */
-function presentRuns(present: Uint8Array, run: (first: number, count: number) => void): void {
-  let i = 0;
-  while (i < present.length) {
-    if (present[i] === 0) {
-      i++;
-      continue;
-    }
-    const first = i;
-    while (i < present.length && present[i] === 1) i++;
-    run(first, i - first);
-  }
-}
-
-function presentCount(present: Uint8Array | undefined, count: number): number {
-  if (!present) return count;
+/** The ordinal among a page's stored (present) values of its row `index`. */
+function storedIndex(page: ScannedPage, index: number): number {
+  if (!page.present) return index;
   let n = 0;
-  for (let i = 0; i < present.length; i++) n += present[i]!;
+  for (let i = 0; i < index; i++) n += page.present[i]!;
   return n;
 }
 
-function columnSink(layout: PlainColumnLayout, type: DataType, rows: number, chunkBytes: number): ColumnSink {
-  const spec = layout.values;
-  const make = (validity: ValidityBuilder, parts: { data?: ArrayBufferView; valueOffsets?: ArrayBufferView }): Data => {
-    const bitmap = validity.bitmap;
-    return makeData({ type, length: rows, nullCount: validity.nulls, ...(bitmap ? { nullBitmap: bitmap } : {}), ...parts } as Parameters<typeof makeData>[0]);
-  };
+/** Copies the values of rows `[start, end)` into the batch's value buffers (body at `body` in `out`). */
+function writeValues(file: Uint8Array, chunk: ScannedChunk, start: number, end: number, out: Uint8Array, body: number, buffers: readonly BufferRegion[]): void {
+  const spec = chunk.layout.values;
+  const target = body + Number(buffers[0]!.offset);
   switch (spec.kind) {
     case 'fixed': {
       const width = spec.width;
-      const out = new Uint8Array(rows * width);
-      return {
-        page(bytes, at, stop, row, count, present) {
-          const end = valuesEnd(at, presentCount(present, count) * width, stop);
-          if (!present) {
-            out.set(bytes.subarray(at, end), row * width);
-            return;
+      for (const { page, from, to } of overlapping(chunk, start, end)) {
+        let source = page.values + storedIndex(page, from) * width;
+        const base = target + (page.row - start) * width;
+        if (!page.present) {
+          out.set(file.subarray(source, source + (to - from) * width), base + from * width);
+          continue;
+        }
+        // Runs of present values are copied whole; null slots stay zero.
+        let i = from;
+        while (i < to) {
+          if (!page.present[i]) {
+            i++;
+            continue;
           }
-          let source = at;
-          presentRuns(present, (first, n) => {
-            out.set(bytes.subarray(source, source + n * width), (row + first) * width);
-            source += n * width;
-          });
-        },
-        finish: (arrowType, validity) => {
-          const ArrayType = (arrowType as DataType & { ArrayType: new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView }).ArrayType;
-          return make(validity, { data: new ArrayType(out.buffer, out.byteOffset, rows) });
-        },
-      };
+          const first = i;
+          while (i < to && page.present[i]) i++;
+          const bytes = (i - first) * width;
+          out.set(file.subarray(source, source + bytes), base + first * width);
+          source += bytes;
+        }
+      }
+      return;
     }
     case 'widened': {
-      const ArrayType = (type as DataType & { ArrayType: new (length: number) => Int8Array | Int16Array | Uint8Array | Uint16Array }).ArrayType;
-      const out = new ArrayType(rows);
-      return {
-        page(bytes, at, stop, row, count, present) {
-          const valid = presentCount(present, count);
-          const end = valuesEnd(at, valid * 4, stop);
-          const words = int32View(bytes, at, end);
-          if (!present) {
-            out.set(words, row);
-            return;
-          }
-          let j = 0;
-          for (let i = 0; i < count; i++) if (present[i]) out[row + i] = words[j++]!;
-        },
-        finish: (_type, validity) => make(validity, { data: out }),
-      };
+      const ArrayType = (chunk.type as DataType & { ArrayType: new (buffer: ArrayBuffer, offset: number, length: number) => Int8Array | Int16Array | Uint8Array | Uint16Array }).ArrayType;
+      const values = new ArrayType(out.buffer, out.byteOffset + target, end - start);
+      const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+      for (const { page, from, to } of overlapping(chunk, start, end)) {
+        let source = page.values + storedIndex(page, from) * 4;
+        const base = page.row - start;
+        for (let i = from; i < to; i++) {
+          if (page.present && !page.present[i]) continue;
+          values[base + i] = view.getInt32(source, true);
+          source += 4;
+        }
+      }
+      return;
     }
     case 'boolean': {
-      const out = new Uint8Array(Math.ceil(rows / 8));
-      return {
-        page(bytes, at, stop, row, count, present) {
-          const valid = presentCount(present, count);
-          valuesEnd(at, Math.ceil(valid / 8), stop);
-          let j = 0;
-          for (let i = 0; i < count; i++) {
-            if (present && !present[i]) continue;
-            if ((bytes[at + (j >> 3)]! >> (j & 7)) & 1) out[(row + i) >> 3]! |= 1 << ((row + i) & 7);
-            j++;
+      for (const { page, from, to } of overlapping(chunk, start, end)) {
+        let j = storedIndex(page, from);
+        const base = page.row - start;
+        for (let i = from; i < to; i++) {
+          if (page.present && !page.present[i]) continue;
+          if ((file[page.values + (j >> 3)]! >> (j & 7)) & 1) {
+            const bit = base + i;
+            out[target + (bit >> 3)]! |= 1 << (bit & 7);
           }
-        },
-        finish: (_type, validity) => make(validity, { data: out }),
-      };
+          j++;
+        }
+      }
+      return;
     }
     case 'bytes': {
-      // The values' bytes fit in the chunk's bytes; length prefixes make up the difference.
-      const heap = new Uint8Array(chunkBytes);
-      const ends = new Float64Array(rows + 1);
-      let used = 0;
-      return {
-        page(bytes, at, stop, row, count, present) {
-          let source = at;
-          const view = new DataView(bytes.buffer, bytes.byteOffset);
-          for (let i = 0; i < count; i++) {
-            if (!present || present[i]) {
-              valuesEnd(source, 4, stop);
-              const length = view.getUint32(source, true);
-              const end = valuesEnd(source + 4, length, stop);
-              if (length > 32) heap.set(bytes.subarray(source + 4, end), used);
-              else for (let k = 0; k < length; k++) heap[used + k] = bytes[source + 4 + k]!;
-              used += length;
-              source = end;
-            }
-            ends[row + i + 1] = used;
-          }
-        },
-        finish: (_type, validity) => {
-          let valueOffsets: Int32Array | BigInt64Array;
-          if (spec.wideOffsets) {
-            valueOffsets = new BigInt64Array(rows + 1);
-            for (let i = 0; i <= rows; i++) valueOffsets[i] = BigInt(ends[i]!);
-          } else {
-            if (used > 0x7fffffff) throw new PlainParquetUnsupported(`column '${layout.name}' holds over 2 GiB of values`);
-            valueOffsets = Int32Array.from(ends);
-          }
-          return make(validity, { data: heap.subarray(0, used), valueOffsets });
-        },
-      };
+      const starts = chunk.starts!;
+      const ends = chunk.ends!;
+      const first = ends[start]!;
+      const rows = end - start;
+      if (spec.wideOffsets) {
+        const offsets = new BigInt64Array(out.buffer, out.byteOffset + target, rows + 1);
+        for (let i = 0; i <= rows; i++) offsets[i] = BigInt(ends[start + i]! - first);
+      } else {
+        const offsets = new Int32Array(out.buffer, out.byteOffset + target, rows + 1);
+        if (ends[end]! - first > 0x7fffffff) throw new PlainParquetUnsupported(`column '${chunk.layout.name}' holds over 2 GiB of values in one batch`);
+        for (let i = 0; i <= rows; i++) offsets[i] = ends[start + i]! - first;
+      }
+      let data = body + Number(buffers[1]!.offset);
+      for (let row = start; row < end; row++) {
+        const length = ends[row + 1]! - ends[row]!;
+        if (length === 0) continue;
+        const from = starts[row]!;
+        if (length > 32) out.set(file.subarray(from, from + length), data);
+        else for (let k = 0; k < length; k++) out[data + k] = file[from + k]!;
+        data += length;
+      }
+      return;
     }
   }
-}
-
-/** Little-endian int32 values of `bytes[at, end)`, copied only when not 4-byte aligned. */
-function int32View(bytes: Uint8Array, at: number, end: number): Int32Array {
-  const offset = bytes.byteOffset + at;
-  if (offset % 4 === 0) return new Int32Array(bytes.buffer, offset, (end - at) >> 2);
-  return new Int32Array(bytes.slice(at, end).buffer);
 }
