@@ -27,7 +27,6 @@ import { type BuiltSegment, SegmentBuilder, dictionaryColumns, statisticsColumns
 import { type TimeStatistics, locateTimeColumn } from './ipc-time-statistics.js';
 import { isTimeType, timeColumnOf } from './time-column.js';
 import { columnBounds } from './time-range.js';
-import { fetchSegment } from './segment-fetch.js';
 
 /** Tuning of the engine; defaults suit a 2-core machine. */
 export interface EngineOptions {
@@ -502,37 +501,6 @@ export class HangarEngine {
     const range = rangePlan(ref, manifest, info.schema, options);
     if (range) plan = { ...plan, range };
     return { info, schema, messages: frameMessages(this.readerContext(), ref, plan) };
-  }
-
-  /**
-   * Runs `scan` on each stored segment of a frame's current version, several at a time (as many as
-   * the codec has workers), holding a lease on the segments until every scan is done. Each scan gets
-   * the segment's bytes to keep (only the chunks of `columns` are filled in where the store reads
-   * ranges) and the codec to work on them with: what a whole-frame aggregation needs (time-bins.ts).
-   * @throws NotFoundError if the frame does not exist; whatever a scan throws
-   */
-  async scanSegments<T>(ref: FrameRef, columns: readonly string[], scan: (bytes: Uint8Array, codec: ParquetCodec) => Promise<T>): Promise<T[]> {
-    const manifest = await selectManifest(this.connector, ref);
-    const storedColumns = toFrameInfo(ref, manifest).schema.fields.map((field) => field.name);
-    const release = this.leases.acquire(ref);
-    try {
-      const results: T[] = new Array(manifest.segments.length);
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < manifest.segments.length) {
-          const index = next++;
-          const fetched = await fetchSegment(this.connector, ref, manifest.segments[index]!, columns, storedColumns);
-          results[index] = await scan(fetched.bytes, this.codec);
-        }
-      };
-      // Settled, not raced: the lease must outlive every scan still running when one fails.
-      const outcomes = await Promise.allSettled(Array.from({ length: Math.min(this.codec.parallelism, manifest.segments.length) }, worker));
-      const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-      if (failure) throw failure.reason;
-      return results;
-    } finally {
-      release();
-    }
   }
 
   /** The plan reading these segments of a frame whole. */

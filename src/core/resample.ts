@@ -1,11 +1,9 @@
 /**
  * shoots' `resample` action: a frame's rows grouped into time bins (pandas rules and aggregations,
  * pandas' default bin edges and labels) or the result of a SQL query, written to another frame.
- * The work is one DuckDB statement whose result streams straight into a put, or, for fixed bins
- * over float columns, an aggregation on the codec workers (binned-resample.ts).
+ * The work is one DuckDB statement whose result streams straight into a put; no row passes through JS.
  */
 import { DataType, type Field, Schema, Timestamp } from 'apache-arrow';
-import { binnedPlan, binnedResample } from './binned-resample.js';
 import type { HangarEngine } from './engine.js';
 import { InvalidArgumentError } from './errors.js';
 import { decodeSchemaHeader, encodeSchemaHeader, type IpcMessage } from './ipc-message.js';
@@ -241,7 +239,7 @@ function binStart(value: string, origin: string, step: bigint): string {
  * step divides a day and the clock's offset is fixed): their starts modulo the step, as epoch µs.
  * Undefined when midnights move (zones with daylight saving) or steps straddle them.
  */
-export function fixedPhase(time: TimeColumnKind, step: bigint): bigint | undefined {
+function fixedPhase(time: TimeColumnKind, step: bigint): bigint | undefined {
   if (MICROS_PER_DAY % step !== 0n) return undefined;
   const offset = time.kind === 'instant' ? fixedOffsetMicros(time.timeZone) : 0n;
   return offset === undefined ? undefined : (((-offset) % step) + step) % step;
@@ -428,17 +426,8 @@ export async function resample(engine: HangarEngine, request: ResampleRequest): 
     messages = (await engine.query(request.sql, { bucket: request.source.bucket })).messages;
   } else {
     const plan = planResample(request.source, info.schema, request.timeColumn, request.rule, request.aggregation);
-    const binned = binnedPlan(plan, info.schema, plan.rule.kind === 'fixed' ? fixedPhase(plan.time, plan.rule.micros) : undefined);
-    const result = binned ? await binnedResample(engine, binned).catch(() => undefined) : undefined;
-    if (result) {
-      messages = (async function* () {
-        yield* result;
-      })();
-    } else {
-      // Not binnable, or a segment the binned path does not read (e.g. LZ4-compressed): SQL.
-      const stream = await engine.query(resampleSql(plan), { bucket: request.source.bucket });
-      messages = plan.time.kind === 'instant' ? withTimeZone(stream.messages, plan.timeColumn, plan.time.timeZone) : stream.messages;
-    }
+    const stream = await engine.query(resampleSql(plan), { bucket: request.source.bucket });
+    messages = plan.time.kind === 'instant' ? withTimeZone(stream.messages, plan.timeColumn, plan.time.timeZone) : stream.messages;
   }
   const summary = await engine.put(request.target, request.mode, messages);
   return { source_rows: info.rows, target_rows: summary.rowsWritten };

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError } from '../errors.js';
-import { type BinGrid, TimeBins } from '../time-bins.js';
 import type { CodecReply, CodecRequest, SegmentCompression } from './parquet-worker.js';
 
 export type { SegmentCompression } from './parquet-worker.js';
@@ -66,11 +65,6 @@ export class ParquetCodec {
 
   /** @param size - worker threads; defaults to the machine's parallelism, at most 4 */
   constructor(private readonly size = Math.min(4, Math.max(1, availableParallelism()))) {}
-
-  /** Worker threads the pool runs at most: how many requests run at once. */
-  get parallelism(): number {
-    return this.size;
-  }
 
   private spawn(): PooledWorker {
     const pooled: PooledWorker = { worker: new Worker(workerUrl()), waiting: new Map() };
@@ -138,16 +132,6 @@ export class ParquetCodec {
   decode(parquet: Uint8Array, options: DecodeOptions, handOver = false): Promise<Uint8Array> {
     const transferable = handOver && ownsWholeBuffer(parquet);
     return this.call({ op: 'decode', parquet, returnInput: transferable, ...options }, transferable ? [parquet.buffer as ArrayBuffer] : []);
-  }
-
-  /**
-   * Aggregates float columns of a segment into fixed time bins (see time-bins.ts), on a worker.
-   * Fails for segments the plain reader does not cover. `handOver` as in {@link ParquetCodec.decode}.
-   */
-  async timeBins(parquet: Uint8Array, request: { readonly timeColumn: string; readonly columns: readonly string[]; readonly grid: BinGrid }, handOver = false): Promise<TimeBins> {
-    const transferable = handOver && ownsWholeBuffer(parquet);
-    const bytes = await this.call({ op: 'bins', parquet, returnInput: transferable, ...request }, transferable ? [parquet.buffer as ArrayBuffer] : []);
-    return TimeBins.unpack(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8));
   }
 
   /** Stops every worker; pending requests fail. */

@@ -8,9 +8,7 @@ import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { encapsulateMessage, splitIpcStream } from '../ipc-message.js';
-import { DataType, Precision } from 'apache-arrow';
-import { type BinGrid, type BinnedColumn, TimeBins } from '../time-bins.js';
-import { readFixedColumns, readPlainParquet } from './plain-parquet-reader.js';
+import { readPlainParquet } from './plain-parquet-reader.js';
 import { PlainParquetUnsupported, plainParquetLayout, writePlainParquet } from './plain-parquet-writer.js';
 
 const pq = createRequire(import.meta.url)('parquet-wasm/node') as typeof import('parquet-wasm/node');
@@ -44,25 +42,8 @@ export interface DecodeRequest {
   readonly columns?: readonly string[];
 }
 
-/**
- * A time-bins request: float columns of a segment aggregated into fixed time bins (time-bins.ts).
- * Only segments the plain reader covers qualify; others fail (the caller then uses SQL).
- */
-export interface BinRequest {
-  readonly op: 'bins';
-  readonly id: number;
-  readonly parquet: Uint8Array;
-  /** As in {@link DecodeRequest}. */
-  readonly returnInput: boolean;
-  /** An int64-based time column (timestamps, in their own unit). */
-  readonly timeColumn: string;
-  /** float32/float64 columns. */
-  readonly columns: readonly string[];
-  readonly grid: BinGrid;
-}
-
 /** What the pool posts to a worker. */
-export type CodecRequest = EncodeRequest | DecodeRequest | BinRequest;
+export type CodecRequest = EncodeRequest | DecodeRequest;
 
 /**
  * What a worker posts back: the result bytes (transferred), or why it failed; `input` is a decode's
@@ -131,41 +112,11 @@ async function decode(request: DecodeRequest): Promise<Uint8Array> {
   return tableToIPC(tableFromIPC(ipc).select(wanted), 'stream');
 }
 
-/** The packed bins (TimeBins.pack) of a segment. */
-function bins(request: BinRequest): Uint8Array {
-  const accumulated = new TimeBins(request.grid, request.columns.length);
-  readFixedColumns(request.parquet, [request.timeColumn, ...request.columns], (rows, [time, ...values]) => {
-    if (!time || time.values.byteLength !== rows * 8) throw new Error(`'${request.timeColumn}' is not a 64-bit time column`);
-    const columns = values.map((column): BinnedColumn => {
-      const type = column.type;
-      if (!DataType.isFloat(type) || type.precision === Precision.HALF) throw new Error(`a binned column is ${String(type)}, not float32 or float64`);
-      const bytes = column.values;
-      const floats = type.precision === Precision.SINGLE ? new Float32Array(bytes.buffer, bytes.byteOffset, rows) : new Float64Array(bytes.buffer, bytes.byteOffset, rows);
-      return column.validity ? { values: floats, validity: column.validity } : { values: floats };
-    });
-    const words = new Int32Array(time.values.buffer, time.values.byteOffset, rows * 2);
-    accumulated.add(time.validity ? { words, validity: time.validity } : { words }, columns, rows);
-  });
-  const packed = accumulated.pack();
-  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength);
-}
-
-async function run(request: CodecRequest): Promise<Uint8Array> {
-  switch (request.op) {
-    case 'encode':
-      return encode(request);
-    case 'decode':
-      return decode(request);
-    case 'bins':
-      return bins(request);
-  }
-}
-
 parentPort?.on('message', async (request: CodecRequest) => {
-  const input = request.op !== 'encode' && request.returnInput ? (request.parquet.buffer as ArrayBuffer) : undefined;
+  const input = request.op === 'decode' && request.returnInput ? (request.parquet.buffer as ArrayBuffer) : undefined;
   const handBack = input ? { input } : {};
   try {
-    const result = await run(request);
+    const result = request.op === 'encode' ? encode(request) : await decode(request);
     // Results are fresh buffers (copied out of wasm memory, or assembled here): transfer them.
     const out = result.byteOffset === 0 && result.byteLength === result.buffer.byteLength ? result : result.slice();
     const reply: CodecReply = { id: request.id, ok: true, bytes: out.buffer as ArrayBuffer, ...handBack };

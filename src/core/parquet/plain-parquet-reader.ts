@@ -83,41 +83,6 @@ function openPlainFile(file: Uint8Array, columns: readonly string[] | undefined)
   return { metadata, stored, layouts, indices, schema };
 }
 
-/** One fixed-width column of a row group: its values (a null's slot is zero) and validity bits (absent without nulls). */
-export interface FixedColumnValues {
-  /** The column's Arrow type. */
-  readonly type: DataType;
-  /** `rows × width` bytes in a fresh, aligned buffer. */
-  readonly values: Uint8Array;
-  readonly validity?: Uint8Array;
-}
-
-/**
- * Reads fixed-width columns of every row group, one call of `visit` per row group, without
- * building IPC: what a scan that aggregates needs (see time-bins.ts).
- * @throws PlainParquetUnsupported as {@link readPlainParquet}, and for variable-length or boolean columns
- */
-export function readFixedColumns(file: Uint8Array, columns: readonly string[], visit: (rows: number, values: readonly FixedColumnValues[]) => void): void {
-  const { metadata, stored, layouts, indices } = openPlainFile(file, columns);
-  metadata.rowGroups.forEach((group, groupIndex) => {
-    if (group.columns.length !== layouts.length) throw new PlainParquetUnsupported(`row group ${groupIndex} does not hold one chunk per column`);
-    const values = indices.map((i): FixedColumnValues => {
-      const layout = layouts[i]!;
-      const spec = layout.values;
-      if (spec.kind !== 'fixed') throw new PlainParquetUnsupported(`column '${layout.name}' is not of a fixed-width type`);
-      const type = stored.fields[i]!.type;
-      const chunk = scanColumnChunk(file, group.columns[i]!, layout, type, group.rows);
-      const out = new Uint8Array(group.rows * spec.width);
-      writeValues(file, chunk, 0, group.rows, out, 0, [new BufferRegion(0, out.byteLength)]);
-      if (!chunk.hasNulls) return { type, values: out };
-      const validity = new Uint8Array(Math.ceil(group.rows / 8));
-      writeValidity(chunk, 0, group.rows, validity);
-      return { type, values: out, validity };
-    });
-    visit(group.rows, values);
-  });
-}
-
 /** A data page's header fields this reader uses. */
 interface DataPageHeader {
   readonly type: number;
