@@ -346,3 +346,45 @@ describe('the SQL sandbox', () => {
     expect((await query(engine, 'SELECT 1 AS x')).getChild('x')!.get(0)).toBe(1);
   });
 });
+
+describe('pooled connections and reused statements', () => {
+  let engine: HangarEngine;
+  beforeAll(() => {
+    engine = new HangarEngine(new MemoryConnector(), codec);
+  });
+  afterAll(() => engine.close());
+
+  const numbers = (from: number) => new Table({ n: vectorFromArray(Int32Array.from({ length: 10 }, (_, i) => from + i)) });
+  const total = async (bucket = 'default') => Number((await query(engine, 'SELECT sum(n) AS s FROM pooled', bucket)).get(0)!.toJSON().s);
+
+  it('answers a repeated query from the frame’s current data after every change to it', async () => {
+    await put(engine, 'pooled', numbers(0));
+    expect(await total()).toBe(45);
+    expect(await total()).toBe(45);
+    await put(engine, 'pooled', numbers(100), 'default', 'replace');
+    expect(await total()).toBe(1045);
+    await put(engine, 'pooled', numbers(1000), 'default', 'append');
+    expect(await total()).toBe(1045 + 10045);
+    await engine.delete({ bucket: 'default', name: 'pooled' });
+    expect((await failure(query(engine, 'SELECT sum(n) AS s FROM pooled'))).message).toMatch(/pooled/);
+  });
+
+  it('resolves the same text in each bucket against that bucket’s frames', async () => {
+    await put(engine, 'pooled', numbers(0), 'left');
+    await put(engine, 'pooled', numbers(10), 'right');
+    for (let round = 0; round < 3; round++) {
+      expect(await total('left')).toBe(45);
+      expect(await total('right')).toBe(145);
+    }
+  });
+
+  it('serves queries after failed, abandoned and concurrent ones', async () => {
+    await put(engine, 'pooled', numbers(0), 'again');
+    await failure(query(engine, 'SELECT nope FROM pooled', 'again'));
+    // A result abandoned after its first message: its connection is not reused.
+    const stream = await engine.query('SELECT n FROM pooled', { bucket: 'again' });
+    for await (const _message of stream.messages) break;
+    const answers = await Promise.all(Array.from({ length: 12 }, () => total('again')));
+    expect(answers).toEqual(Array.from({ length: 12 }, () => 45));
+  });
+});

@@ -67,6 +67,12 @@ export class FrameViews {
   private readonly lock = new KeyedMutex();
   private timePrunedCatalog: Promise<void> | undefined;
   private snapshots = 0;
+  /**
+   * Counts changes to the views of the main and time-pruned catalogs, bumped once each change is
+   * made: a statement prepared at one generation may be reused only at that generation (see
+   * sql-engine.ts).
+   */
+  generation = 0;
 
   /**
    * @param admin - the connection views are created on
@@ -131,6 +137,7 @@ export class FrameViews {
       if (current) {
         await this.admin.run(`DROP VIEW IF EXISTS ${name}`);
         await this.admin.run(`DROP VIEW IF EXISTS ${prunedName}`);
+        this.generation++;
         this.views.delete(key);
         this.unpin(current.paths);
       }
@@ -144,6 +151,8 @@ export class FrameViews {
       await this.ensureSchema(ref.bucket);
       await this.admin.run(`CREATE OR REPLACE VIEW ${name} AS ${definition.plain}`);
       await this.admin.run(`CREATE OR REPLACE VIEW ${prunedName} AS ${definition.timePruned ?? definition.plain}`);
+      // After the change: a statement prepared while it was under way is never reused.
+      this.generation++;
     } catch (error) {
       this.unpin(paths);
       throw error;

@@ -19,6 +19,7 @@ import type { SegmentLeases } from '../segment-leases.js';
 import { FrameViews, TIME_PRUNED_CATALOG } from './frame-views.js';
 import { ArrowBatchBuilder, resultBatches } from './result-batches.js';
 import { SegmentFiles } from './segment-files.js';
+import { SessionPool, type SqlSession } from './session-pool.js';
 import { SQL_ERROR_TYPE, type SqlFailureContext, sqlError } from './sql-errors.js';
 import { openSqlSandbox, sqlIdentifier, sqlString } from './sql-sandbox.js';
 
@@ -79,6 +80,7 @@ export class SqlEngine {
     private readonly views: FrameViews,
     private readonly timeoutMs: number,
     private readonly batchBytes: number,
+    private readonly sessions: SessionPool = new SessionPool(instance),
   ) {}
 
   /** Starts DuckDB in its sandbox. */
@@ -109,7 +111,7 @@ export class SqlEngine {
     try {
       return schemaOf(session.prepared, this.batchBytes);
     } finally {
-      session.end();
+      session.end(true);
     }
   }
 
@@ -128,7 +130,7 @@ export class SqlEngine {
       failure.timedOutAfterMs = this.timeoutMs;
       // A stream nobody ever read still holds its connection and leases: release them.
       if (started) interrupt();
-      else finish();
+      else finish(true);
     }, this.timeoutMs);
     const onAbort = (): void => {
       failure.cancelled = true;
@@ -138,21 +140,23 @@ export class SqlEngine {
     if (context.signal?.aborted) {
       // The client left while the query was being prepared: never start it.
       clearTimeout(timer);
-      session.end();
+      session.end(true);
       throw new CancelledError('the query was cancelled before it started');
     }
     let finished = false;
-    const finish = (): void => {
+    /** `clean`: the connection may serve another query (nothing was interrupted or left unread). */
+    const finish = (clean: boolean): void => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
       context.signal?.removeEventListener('abort', onAbort);
-      session.end();
+      session.end(clean && !failure.cancelled && failure.timedOutAfterMs === undefined);
     };
     const batchBytes = this.batchBytes;
     async function* messages(): AsyncGenerator<IpcMessage> {
       started = true;
       if (finished) throw new DeadlineExceededError('the query result was not read within the SQL timeout; it was released', { type: SQL_ERROR_TYPE });
+      let complete = false;
       try {
         const result = await session.prepared.stream();
         // An interrupt that arrived while the stream was starting found nothing to stop.
@@ -161,10 +165,11 @@ export class SqlEngine {
           const body = message.bodyParts.length === 1 ? message.bodyParts[0]! : Buffer.concat(message.bodyParts);
           yield { header: message.header, body };
         }
+        complete = true;
       } catch (error) {
         throw error instanceof HangarError ? error : sqlError(error, failure as SqlFailureContext);
       } finally {
-        finish();
+        finish(complete);
       }
     }
     return { schema, messages: messages() };
@@ -172,21 +177,31 @@ export class SqlEngine {
 
   /** Stops DuckDB and removes the segment cache. */
   async close(): Promise<void> {
+    this.sessions.close();
     this.admin.closeSync();
     this.instance.closeSync();
     await this.files.close();
   }
 
   /**
-   * Opens a connection for one query: leases the frames it names, brings their views up to date,
-   * and prepares (binds) the statement. `end()` releases everything.
+   * Takes a connection for one query (a pooled one when idle, see session-pool.ts): leases the
+   * frames it names, brings their views up to date, and prepares (binds) the statement, reusing
+   * the one prepared for the same text, search path and views. `end(reusable)` releases
+   * everything; a reusable connection goes back to the pool, any other is closed.
    */
-  private async prepare(sql: string, context: QueryContext): Promise<{ connection: DuckDBConnection; prepared: DuckDBPreparedStatement; end: () => void }> {
-    const connection = await this.instance.connect();
+  private async prepare(
+    sql: string,
+    context: QueryContext,
+  ): Promise<{ connection: DuckDBConnection; prepared: DuckDBPreparedStatement; end: (reusable: boolean) => void }> {
+    const session = await this.sessions.take(sql);
+    const connection = session.connection;
     const releases: (() => void)[] = [];
-    const end = (): void => {
-      connection.closeSync();
+    let snapshot: DuckDBPreparedStatement | undefined;
+    const end = (reusable: boolean): void => {
       for (const release of releases) release();
+      snapshot?.destroySync();
+      if (reusable) this.sessions.give(session);
+      else this.sessions.discard(session);
     };
     try {
       await this.views.ensureSchema(context.bucket);
@@ -201,15 +216,16 @@ export class SqlEngine {
       let catalog: string | undefined;
       if (context.asOf) {
         // The frames as they were, in a catalog of this query's own.
-        const snapshot = await this.views.snapshot(refs, context.bucket, context.asOf, (column) => names.has(column.toLowerCase()));
-        releases.push(snapshot.release);
-        catalog = snapshot.catalog;
+        const past = await this.views.snapshot(refs, context.bucket, context.asOf, (column) => names.has(column.toLowerCase()));
+        releases.push(past.release);
+        catalog = past.catalog;
       } else {
         await this.views.refresh(refs);
         if ([...this.views.timePruningColumns(refs)].some((column) => names.has(column))) catalog = TIME_PRUNED_CATALOG;
       }
-      await setSearchPath(connection, context.bucket, catalog);
-      const prepared = await connection.prepare(sql);
+      await setSearchPath(session, context.bucket, catalog);
+      // A snapshot's catalog is the query's own: its statement is never reused.
+      const prepared = context.asOf ? (snapshot = await connection.prepare(sql)) : await this.sessions.statement(session, sql, this.views.generation);
       if (!READ_ONLY_STATEMENTS.has(prepared.statementType)) {
         throw new PermissionDeniedError(
           `only read-only queries (SELECT, WITH … SELECT, EXPLAIN) may run here; this statement is ${StatementType[prepared.statementType] ?? 'another kind'}`,
@@ -218,7 +234,8 @@ export class SqlEngine {
       }
       return { connection, prepared, end };
     } catch (error) {
-      end();
+      // A statement that failed to bind leaves the connection as it was: it can serve the next query.
+      end(true);
       throw error instanceof HangarError ? error : sqlError(error);
     }
   }
@@ -261,11 +278,16 @@ export class SqlEngine {
 
 /**
  * Makes the bucket's schema the one a query's unqualified names resolve in: in `catalog` (a
- * snapshot or the time-pruned views) when given, else in the default catalog.
+ * snapshot or the time-pruned views) when given, else in the default catalog. A pooled session
+ * already on that path is left alone.
  */
-async function setSearchPath(connection: DuckDBConnection, bucket: string, catalog?: string): Promise<void> {
+async function setSearchPath(session: SqlSession, bucket: string, catalog?: string): Promise<void> {
   const prefix = catalog === undefined ? '' : `${sqlIdentifier(catalog)}.`;
-  await connection.run(`SET search_path = ${sqlString(`${prefix}${sqlIdentifier(bucket)},${prefix}main`)}`);
+  const path = `${prefix}${sqlIdentifier(bucket)},${prefix}main`;
+  if (session.searchPath === path) return;
+  session.searchPath = '';
+  await session.connection.run(`SET search_path = ${sqlString(path)}`);
+  session.searchPath = path;
 }
 
 /** DuckDB schemas that hold its catalogue, never a bucket's frames. */
