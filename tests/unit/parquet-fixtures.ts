@@ -34,6 +34,13 @@ const require = createRequire(import.meta.url);
 /** parquet-wasm, the reference reader and writer. */
 export const pq = require('parquet-wasm/node') as typeof import('parquet-wasm/node');
 
+/** Null patterns every covered-type test runs: name, and a null every n rows (0: none). */
+export const NULL_PATTERNS: readonly (readonly [string, number])[] = [
+  ['no nulls', 0],
+  ['nulls every 5th row', 5],
+  ['nulls every 2nd row', 2],
+];
+
 /** A deterministic pseudo-random generator, so failures reproduce. */
 export function random(seed: number): () => number {
   let state = seed >>> 0;

@@ -6,7 +6,7 @@ import { Dictionary, Field, Float64, Int32, RecordBatch, Schema, Table, Utf8, ta
 import { describe, expect, it } from 'vitest';
 import { readPlainParquet } from '../../src/core/parquet/plain-parquet-reader.js';
 import { PlainParquetUnsupported } from '../../src/core/parquet/plain-parquet-writer.js';
-import { coveredTable, expectSameTable, ipcOf, plain, pq, rowsOf, wasm } from './parquet-fixtures.js';
+import { NULL_PATTERNS, coveredTable, expectSameTable, ipcOf, plain, pq, rowsOf, wasm } from './parquet-fixtures.js';
 
 type Options = { rowGroups: number[]; batchRows: number; columns?: string[] };
 
@@ -25,11 +25,7 @@ function batchLengths(table: Table): number[] {
 }
 
 describe('plain Parquet reader', () => {
-  it.each([
-    ['no nulls', 0],
-    ['nulls every 5th row', 5],
-    ['nulls every 2nd row', 2],
-  ])('reads the plain writer’s file of every covered type, %s, as parquet-wasm does', (_name, nullEvery) => {
+  it.each(NULL_PATTERNS)('reads the plain writer’s file of every covered type, %s, as parquet-wasm does', (_name, nullEvery) => {
     const table = coveredTable(1000, nullEvery);
     const parquet = plain(table);
     const options = { rowGroups: [0], batchRows: 333 };

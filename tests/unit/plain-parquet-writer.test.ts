@@ -21,14 +21,10 @@ import {
 } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlainParquetUnsupported, plainParquetLayout } from '../../src/core/parquet/plain-parquet-writer.js';
-import { coveredTable, decodeWithWasm, expectSameTable, plain, wasm } from './parquet-fixtures.js';
+import { NULL_PATTERNS, coveredTable, decodeWithWasm, expectSameTable, plain, wasm } from './parquet-fixtures.js';
 
 describe('plain Parquet writer read back by parquet-wasm', () => {
-  it.each([
-    ['no nulls', 0],
-    ['nulls every 5th row', 5],
-    ['nulls every 2nd row', 2],
-  ])('covered types, %s, round-trip exactly', (_name, nullEvery) => {
+  it.each(NULL_PATTERNS)('covered types, %s, round-trip exactly', (_name, nullEvery) => {
     const table = coveredTable(1000, nullEvery);
     expectSameTable(decodeWithWasm(plain(table)), table);
   });
