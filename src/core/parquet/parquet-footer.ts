@@ -22,8 +22,6 @@ export interface ParquetColumnChunk {
   readonly physicalType?: number;
   /** ColumnMetaData.codec (0 = uncompressed). */
   readonly codec?: number;
-  /** ColumnMetaData.num_values: values in the chunk, nulls included. */
-  readonly values?: number;
   /** ColumnMetaData.data_page_offset. */
   readonly dataPageOffset: number;
   /** ColumnMetaData.dictionary_page_offset, when present. */
@@ -366,12 +364,11 @@ function columnMetaData(reader: CompactReader): Omit<ParquetColumnChunk, 'offset
   let size: number | undefined;
   let data: number | undefined;
   let dictionary: number | undefined;
-  const facts: { physicalType?: number; codec?: number; values?: number } = {};
+  const facts: { physicalType?: number; codec?: number } = {};
   reader.struct((id, type) => {
     if (id === 1 && type === ThriftType.I32) facts.physicalType = reader.signed();
     else if (id === 3 && type === ThriftType.LIST) path = reader.list(ThriftType.BINARY, () => reader.string());
     else if (id === 4 && type === ThriftType.I32) facts.codec = reader.signed();
-    else if (id === 5 && type === ThriftType.I64) facts.values = reader.size();
     else if (id === 7 && type === ThriftType.I64) size = reader.size();
     else if (id === 9 && type === ThriftType.I64) data = reader.size();
     else if (id === 11 && type === ThriftType.I64) dictionary = reader.size();
