@@ -187,7 +187,8 @@ export class SqlEngine {
    * Takes a connection for one query (a pooled one when idle, see session-pool.ts): leases the
    * frames it names, brings their views up to date, and prepares (binds) the statement, reusing
    * the one prepared for the same text, search path and views. `end(reusable)` releases
-   * everything; a reusable connection goes back to the pool, any other is closed.
+   * everything; a reusable connection goes back to the pool, any other (and any an `as_of` query
+   * used) is closed.
    */
   private async prepare(
     sql: string,
@@ -200,7 +201,9 @@ export class SqlEngine {
     const end = (reusable: boolean): void => {
       for (const release of releases) release();
       snapshot?.destroySync();
-      if (reusable) this.sessions.give(session);
+      // An as_of query's search path names its own catalog, detached when it ends; DuckDB then
+      // resolves even a later path in the main catalog against it. So such connections are closed.
+      if (reusable && !context.asOf) this.sessions.give(session);
       else this.sessions.discard(session);
     };
     try {
@@ -234,8 +237,8 @@ export class SqlEngine {
       }
       return { connection, prepared, end };
     } catch (error) {
-      // A statement that failed to bind leaves the connection as it was: it can serve the next query.
-      end(true);
+      // Not pooled: a connection is kept only after statements that went as expected.
+      end(false);
       throw error instanceof HangarError ? error : sqlError(error);
     }
   }
