@@ -80,6 +80,8 @@ export class SqlEngine {
     private readonly views: FrameViews,
     private readonly timeoutMs: number,
     private readonly batchBytes: number,
+    /** The catalog holding the buckets' schemas (DuckDB's default database). */
+    private readonly mainCatalog: string,
     private readonly sessions: SessionPool = new SessionPool(instance),
   ) {}
 
@@ -98,7 +100,8 @@ export class SqlEngine {
     });
     const admin = await instance.connect();
     const views = new FrameViews(admin, connector, files, codec);
-    return new SqlEngine(instance, admin, connector, leases, files, views, options.timeoutMs ?? 60_000, options.batchBytes ?? 3 * MiB);
+    const mainCatalog = String((await admin.runAndReadAll('SELECT current_database()')).getRows()[0]?.[0]);
+    return new SqlEngine(instance, admin, connector, leases, files, views, options.timeoutMs ?? 60_000, options.batchBytes ?? 3 * MiB, mainCatalog);
   }
 
   /**
@@ -226,7 +229,7 @@ export class SqlEngine {
         await this.views.refresh(refs);
         if ([...this.views.timePruningColumns(refs)].some((column) => names.has(column))) catalog = TIME_PRUNED_CATALOG;
       }
-      await setSearchPath(session, context.bucket, catalog);
+      await setSearchPath(session, context.bucket, catalog ?? this.mainCatalog);
       // A snapshot's catalog is the query's own: its statement is never reused.
       const prepared = context.asOf ? (snapshot = await connection.prepare(sql)) : await this.sessions.statement(session, sql, this.views.generation);
       if (!READ_ONLY_STATEMENTS.has(prepared.statementType)) {
@@ -280,12 +283,13 @@ export class SqlEngine {
 }
 
 /**
- * Makes the bucket's schema the one a query's unqualified names resolve in: in `catalog` (a
- * snapshot or the time-pruned views) when given, else in the default catalog. A pooled session
- * already on that path is left alone.
+ * Makes the bucket's schema in `catalog` (the main one, a snapshot or the time-pruned views) the
+ * one a query's unqualified names resolve in. Both entries name their catalog: DuckDB resolves a
+ * bare schema against the catalog a pooled connection's previous path named. A session already on
+ * that path is left alone.
  */
-async function setSearchPath(session: SqlSession, bucket: string, catalog?: string): Promise<void> {
-  const prefix = catalog === undefined ? '' : `${sqlIdentifier(catalog)}.`;
+async function setSearchPath(session: SqlSession, bucket: string, catalog: string): Promise<void> {
+  const prefix = `${sqlIdentifier(catalog)}.`;
   const path = `${prefix}${sqlIdentifier(bucket)},${prefix}main`;
   if (session.searchPath === path) return;
   session.searchPath = '';
