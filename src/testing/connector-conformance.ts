@@ -14,9 +14,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Connector } from '../connectors/connector.js';
 import { HangarEngine } from '../core/engine.js';
 import { AlreadyExistsError, BucketNotEmptyError, ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import { type IpcMessage, joinIpcStream, splitIpcStream } from '../core/ipc-message.js';
-import type { FrameManifest } from '../core/manifest.js';
-import type { FrameRef } from '../core/names.js';
+import { type IpcMessage, joinIpcStream } from '../core/ipc-message.js';
 import { ParquetCodec } from '../core/parquet/parquet-codec.js';
 import { collect, manifest, messagesOf, ref, sampleTable } from './fixtures.js';
 import { registerVersionTests } from './versions-conformance.js';

@@ -4,7 +4,7 @@
  * of puts, appends, replaces, deletes, restores and compactions reads back exactly, by number and
  * by instant, before and after vacuum.
  */
-import { Int32, Table, makeVector } from 'apache-arrow';
+import { Table, makeVector } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connector } from '../connectors/connector.js';
 import { HangarEngine } from '../core/engine.js';
