@@ -113,9 +113,9 @@ export function splitIpcStream(stream: Uint8Array): IpcMessage[] {
   return messages;
 }
 
-/** Bytes needed to frame one message in an encapsulated stream. */
-function framedLength(message: IpcMessage): number {
-  return 8 + pad8(message.header.byteLength) + message.body.byteLength;
+/** Bytes needed to frame a message whose header and body have these lengths in an encapsulated stream. */
+export function framedLength(headerBytes: number, bodyBytes: number): number {
+  return 8 + pad8(headerBytes) + bodyBytes;
 }
 
 /** Rounds up to a multiple of 8. */
@@ -129,27 +129,39 @@ export function pad8(length: number): number {
  */
 export function joinIpcStream(messages: readonly IpcMessage[], endOfStream = true): Uint8Array {
   let total = endOfStream ? 8 : 0;
-  for (const message of messages) total += framedLength(message);
+  for (const message of messages) total += framedLength(message.header.byteLength, message.body.byteLength);
   // Not zero-filled: every byte is written below (header padding explicitly), which spares
   // clearing a segment-sized buffer on each join.
   const out = new Uint8Array(Buffer.allocUnsafeSlow(total).buffer, 0, total);
-  const view = new DataView(out.buffer, out.byteOffset, total);
   let offset = 0;
   for (const message of messages) {
-    const paddedHeader = pad8(message.header.byteLength);
-    view.setUint32(offset, CONTINUATION, true);
-    view.setInt32(offset + 4, paddedHeader, true);
-    out.set(message.header, offset + 8);
-    out.fill(0, offset + 8 + message.header.byteLength, offset + 8 + paddedHeader);
-    offset += 8 + paddedHeader;
+    offset = writeFramedHeader(out, offset, message.header);
     out.set(message.body, offset);
     offset += message.body.byteLength;
   }
-  if (endOfStream) {
-    view.setUint32(offset, CONTINUATION, true);
-    view.setInt32(offset + 4, 0, true);
-  }
+  if (endOfStream) writeEndOfStream(out, offset);
   return out;
+}
+
+/**
+ * Writes a message's framing and header at `offset` of a stream being assembled (continuation
+ * marker, padded length, header, zero padding) and returns where its body goes.
+ */
+export function writeFramedHeader(out: Uint8Array, offset: number, header: Uint8Array): number {
+  const paddedHeader = pad8(header.byteLength);
+  const view = new DataView(out.buffer, out.byteOffset + offset, 8);
+  view.setUint32(0, CONTINUATION, true);
+  view.setInt32(4, paddedHeader, true);
+  out.set(header, offset + 8);
+  out.fill(0, offset + 8 + header.byteLength, offset + 8 + paddedHeader);
+  return offset + 8 + paddedHeader;
+}
+
+/** Writes the 8-byte end-of-stream marker at `offset`. */
+export function writeEndOfStream(out: Uint8Array, offset: number): void {
+  const view = new DataView(out.buffer, out.byteOffset + offset, 8);
+  view.setUint32(0, CONTINUATION, true);
+  view.setInt32(4, 0, true);
 }
 
 /** Encodes a schema as a bare IPC `Message` flatbuffer (the FlightData data_header of a schema). */

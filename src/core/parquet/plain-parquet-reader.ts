@@ -17,7 +17,7 @@
  */
 import { type DataType, Message, Schema } from 'apache-arrow';
 import { BufferRegion, FieldNode, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
-import { type IpcMessage, decodeEncapsulatedSchema, encodeSchemaHeader, pad8 } from '../ipc-message.js';
+import { decodeEncapsulatedSchema, encodeSchemaHeader, framedLength, pad8, writeEndOfStream, writeFramedHeader } from '../ipc-message.js';
 import { CompactReader, type ParquetColumnChunk, readParquetFooter } from './parquet-footer.js';
 import { PlainParquetUnsupported, type PlainColumnLayout, plainParquetLayout } from './plain-parquet-writer.js';
 import { ThriftType } from './thrift-compact-types.js';
@@ -55,7 +55,7 @@ export function readPlainParquet(file: Uint8Array, options: PlainReadOptions): U
     const chunks = indices.map((i) => scanColumnChunk(file, group.columns[i]!, layouts[i]!, stored.fields[i]!.type, group.rows));
     for (let start = 0; start < group.rows; start += batchRows) batches.push(planBatch(chunks, start, Math.min(group.rows, start + batchRows)));
   }
-  return writeStream(file, { header: encodeSchemaHeader(schema), body: new Uint8Array(0) }, batches);
+  return writeStream(file, encodeSchemaHeader(schema), batches);
 }
 
 /** A plain file's footer, its Arrow schema and layouts, and the requested columns' indices and schema. */
@@ -336,25 +336,15 @@ function nullsIn(chunk: ScannedChunk, start: number, end: number): number {
   return nulls;
 }
 
-const CONTINUATION = 0xffffffff;
-
 /** Writes the stream: the schema message, each planned batch with its values copied in place, the end marker. */
-function writeStream(file: Uint8Array, schema: IpcMessage, batches: readonly PlannedBatch[]): Uint8Array {
-  let total = 8 + pad8(schema.header.byteLength) + 8;
-  for (const batch of batches) total += 8 + pad8(batch.header.byteLength) + batch.bodyLength;
-  // Zero-filled: padding, null slots and unset validity bits must read as zeros.
+function writeStream(file: Uint8Array, schemaHeader: Uint8Array, batches: readonly PlannedBatch[]): Uint8Array {
+  let total = framedLength(schemaHeader.byteLength, 0) + 8;
+  for (const batch of batches) total += framedLength(batch.header.byteLength, batch.bodyLength);
+  // Zero-filled: null slots and unset validity bits must read as zeros.
   const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  let offset = 0;
-  const frame = (header: Uint8Array): void => {
-    view.setUint32(offset, CONTINUATION, true);
-    view.setInt32(offset + 4, pad8(header.byteLength), true);
-    out.set(header, offset + 8);
-    offset += 8 + pad8(header.byteLength);
-  };
-  frame(schema.header);
+  let offset = writeFramedHeader(out, 0, schemaHeader);
   for (const batch of batches) {
-    frame(batch.header);
+    offset = writeFramedHeader(out, offset, batch.header);
     for (const column of batch.columns) {
       const [validity, ...values] = column.buffers;
       if (column.nulls > 0) writeValidity(column.chunk, batch.start, batch.end, out.subarray(offset + Number(validity!.offset)));
@@ -362,7 +352,7 @@ function writeStream(file: Uint8Array, schema: IpcMessage, batches: readonly Pla
     }
     offset += batch.bodyLength;
   }
-  view.setUint32(offset, CONTINUATION, true);
+  writeEndOfStream(out, offset);
   return out;
 }
 
