@@ -174,15 +174,17 @@ function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
     if (count < 0 || row + count > rows) throw new PlainParquetUnsupported(`${where}: a page holds more values than its row group`);
     let at = page.dataStart;
     let present: Uint8Array | undefined;
+    let valid = count;
     if (layout.nullable) {
       if (page.definitionEncoding !== ENCODING_RLE) throw new PlainParquetUnsupported(`${where}: definition levels encoded as ${page.definitionEncoding}`);
       if (at + 4 > stop) throw new PlainParquetUnsupported(`${where}: a page ends inside its definition levels`);
       const length = view.getUint32(at, true);
       if (at + 4 + length > stop) throw new PlainParquetUnsupported(`${where}: definition levels run past their page`);
-      present = definitionFlags(file, at + 4, at + 4 + length, count);
+      const levels = definitionFlags(file, at + 4, at + 4 + length, count);
+      present = levels.flags;
+      valid = levels.present;
       at += 4 + length;
     }
-    const valid = present ? presentCount(present) : count;
     if (starts && ends) {
       let source = at;
       for (let i = 0; i < count; i++) {
@@ -214,40 +216,48 @@ function storedBytes(layout: PlainColumnLayout, values: number): number {
   return spec.kind === 'fixed' ? values * spec.width : spec.kind === 'widened' ? values * 4 : spec.kind === 'boolean' ? Math.ceil(values / 8) : 0;
 }
 
-function presentCount(present: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < present.length; i++) n += present[i]!;
-  return n;
+/** An unsigned LEB128 varint at `at`, and where the next byte is. */
+function readVarint(bytes: Uint8Array, at: number, end: number): [value: number, next: number] {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < end; i++) {
+    const b = bytes[i]!;
+    value += (b & 0x7f) * scale;
+    if ((b & 0x80) === 0) return [value, i + 1];
+    scale *= 128;
+  }
+  throw new PlainParquetUnsupported('definition levels end early');
 }
 
 /**
  * Definition levels of an optional flat column (max level 1, so bit width 1) in the RLE/bit-packing
- * hybrid: one flag per value (1 = present), or undefined when every value is present.
+ * hybrid: one flag per value (1 = present) and how many are present. The flags are made only once
+ * a null or a bit-packed run appears, so a page without nulls (one run of 1s) allocates nothing.
  */
-function definitionFlags(bytes: Uint8Array, start: number, end: number, count: number): Uint8Array | undefined {
-  if (isRunOfOnes(bytes, start, end, count)) return undefined;
-  const flags = new Uint8Array(count);
+function definitionFlags(bytes: Uint8Array, start: number, end: number, count: number): { flags?: Uint8Array; present: number } {
+  let flags: Uint8Array | undefined;
   let filled = 0;
   let present = 0;
   let at = start;
-  while (filled < count) {
-    let header = 0;
-    let scale = 1;
-    for (;;) {
-      if (at >= end) throw new PlainParquetUnsupported('definition levels end early');
-      const b = bytes[at++]!;
-      header += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) break;
-      scale *= 128;
+  const flagsSoFar = (): Uint8Array => {
+    if (!flags) {
+      flags = new Uint8Array(count);
+      flags.fill(1, 0, filled);
     }
+    return flags;
+  };
+  while (filled < count) {
+    const [header, next] = readVarint(bytes, at, end);
+    at = next;
     if (header % 2 === 1) {
       // Bit-packed: groups of 8 one-bit values, a byte per group, least significant bit first.
       const groups = (header - 1) / 2;
       if (at + groups > end) throw new PlainParquetUnsupported('definition levels end early');
       const take = Math.min(groups * 8, count - filled);
+      const into = flagsSoFar();
       for (let k = 0; k < take; k++) {
         const flag = (bytes[at + (k >> 3)]! >> (k & 7)) & 1;
-        flags[filled + k] = flag;
+        into[filled + k] = flag;
         present += flag;
       }
       at += groups;
@@ -258,26 +268,12 @@ function definitionFlags(bytes: Uint8Array, start: number, end: number, count: n
       const flag = bytes[at++]! & 1;
       const take = Math.min(header / 2, count - filled);
       if (take === 0) throw new PlainParquetUnsupported('an empty run in the definition levels');
-      flags.fill(flag, filled, filled + take);
+      if (flag === 0 || flags) flagsSoFar().fill(flag, filled, filled + take);
       present += flag * take;
       filled += take;
     }
   }
-  return present === count ? undefined : flags;
-}
-
-/** Whether the levels are one run of `count` 1s (how writers store a page without nulls). */
-function isRunOfOnes(bytes: Uint8Array, start: number, end: number, count: number): boolean {
-  let header = 0;
-  let scale = 1;
-  let at = start;
-  while (at < end) {
-    const b = bytes[at++]!;
-    header += (b & 0x7f) * scale;
-    if ((b & 0x80) === 0) return header % 2 === 0 && header / 2 >= count && at < end && bytes[at] === 1;
-    scale *= 128;
-  }
-  return false;
+  return present === count ? { present } : { flags: flagsSoFar(), present };
 }
 
 /** One column's part of a record batch: its field node and where its buffers go in the body. */
