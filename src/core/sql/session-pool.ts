@@ -12,10 +12,8 @@ export interface SqlSession {
   readonly connection: DuckDBConnection;
   /** The search path last set on the connection ('' before any). */
   searchPath: string;
-  /** Statements prepared on it, by search path and SQL text, with the view generation they were bound at. */
-  readonly statements: Map<string, { readonly prepared: DuckDBPreparedStatement; readonly generation: number }>;
-  /** The SQL texts among them, to find a session that prepared a query before. */
-  readonly texts: Map<string, number>;
+  /** Statements prepared on it, by SQL text, with the search path and view generation they were bound at. */
+  readonly statements: Map<string, { readonly prepared: DuckDBPreparedStatement; readonly searchPath: string; readonly generation: number }>;
 }
 
 /** Idle sessions kept at most (beyond them, sessions are closed when their query ends). */
@@ -31,10 +29,10 @@ export class SessionPool {
 
   /** An idle session, preferring one that prepared `sql` before; a new connection when none is idle. */
   async take(sql: string): Promise<SqlSession> {
-    let index = this.idle.findIndex((session) => session.texts.has(sql));
+    let index = this.idle.findIndex((session) => session.statements.has(sql));
     if (index < 0) index = this.idle.length - 1;
     if (index >= 0) return this.idle.splice(index, 1)[0]!;
-    return { connection: await this.instance.connect(), searchPath: '', statements: new Map(), texts: new Map() };
+    return { connection: await this.instance.connect(), searchPath: '', statements: new Map() };
   }
 
   /** Takes back a session whose query ended cleanly (its result read to the end, or never started). */
@@ -50,17 +48,15 @@ export class SessionPool {
 
   /**
    * The statement for `sql` on the session's current search path, prepared at `generation`:
-   * reused when it was, prepared (and kept) otherwise.
+   * reused when it was, prepared (and kept, in place of one bound elsewhere) otherwise.
    */
   async statement(session: SqlSession, sql: string, generation: number): Promise<DuckDBPreparedStatement> {
-    const key = `${session.searchPath}\n${sql}`;
-    const kept = session.statements.get(key);
-    if (kept && kept.generation === generation) return kept.prepared;
-    if (kept) forget(session, key);
+    const kept = session.statements.get(sql);
+    if (kept && kept.searchPath === session.searchPath && kept.generation === generation) return kept.prepared;
+    if (kept) forget(session, sql);
     const prepared = await session.connection.prepare(sql);
     if (session.statements.size >= MAX_STATEMENTS) forget(session, session.statements.keys().next().value!);
-    session.statements.set(key, { prepared, generation });
-    session.texts.set(sql, (session.texts.get(sql) ?? 0) + 1);
+    session.statements.set(sql, { prepared, searchPath: session.searchPath, generation });
     return prepared;
   }
 
@@ -70,20 +66,13 @@ export class SessionPool {
   }
 }
 
-function forget(session: SqlSession, key: string): void {
-  const kept = session.statements.get(key);
-  if (!kept) return;
-  session.statements.delete(key);
-  kept.prepared.destroySync();
-  const sql = key.slice(key.indexOf('\n') + 1);
-  const count = (session.texts.get(sql) ?? 1) - 1;
-  if (count > 0) session.texts.set(sql, count);
-  else session.texts.delete(sql);
+function forget(session: SqlSession, sql: string): void {
+  session.statements.get(sql)?.prepared.destroySync();
+  session.statements.delete(sql);
 }
 
 function discard(session: SqlSession): void {
   for (const { prepared } of session.statements.values()) prepared.destroySync();
   session.statements.clear();
-  session.texts.clear();
   session.connection.closeSync();
 }

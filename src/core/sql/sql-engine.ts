@@ -200,10 +200,10 @@ export class SqlEngine {
     const session = await this.sessions.take(sql);
     const connection = session.connection;
     const releases: (() => void)[] = [];
-    let snapshot: DuckDBPreparedStatement | undefined;
+    let ownStatement: DuckDBPreparedStatement | undefined;
     const end = (reusable: boolean): void => {
       for (const release of releases) release();
-      snapshot?.destroySync();
+      ownStatement?.destroySync();
       // An as_of query's search path names its own catalog, detached when it ends; DuckDB then
       // resolves even a later path in the main catalog against it. So such connections are closed.
       if (reusable && !context.asOf) this.sessions.give(session);
@@ -231,7 +231,7 @@ export class SqlEngine {
       }
       await setSearchPath(session, context.bucket, catalog ?? this.mainCatalog);
       // A snapshot's catalog is the query's own: its statement is never reused.
-      const prepared = context.asOf ? (snapshot = await connection.prepare(sql)) : await this.sessions.statement(session, sql, this.views.generation);
+      const prepared = context.asOf ? (ownStatement = await connection.prepare(sql)) : await this.sessions.statement(session, sql, this.views.generation);
       if (!READ_ONLY_STATEMENTS.has(prepared.statementType)) {
         throw new PermissionDeniedError(
           `only read-only queries (SELECT, WITH … SELECT, EXPLAIN) may run here; this statement is ${StatementType[prepared.statementType] ?? 'another kind'}`,
