@@ -9,6 +9,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { Float64, Int32, Table, TimestampMicrosecond, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import { encodeFlightDataTransient } from '../dist/flight/flight-data.js';
 import { splitIpcStream } from '../dist/core/ipc-message.js';
+import { varintLength, writeVarint } from '../dist/flight/protobuf-wire.js';
 
 const rows = Number(process.argv[2] ?? 10_000_000);
 const BATCH_ROWS = 65_536;
@@ -63,32 +64,22 @@ const grpcPort = await new Promise((resolve, reject) =>
   grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
 );
 
-/** A protobuf varint. */
-function varint(value) {
-  const out = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    out.push((rest & 0x7f) | 0x80);
-    rest = Math.floor(rest / 128);
-  }
-  out.push(rest);
-  return out;
-}
-
 /**
  * The bytes before a FlightData's body on the wire: gRPC's prefix (flag, big-endian length), then
  * data_header (field 2) and the tag and length of data_body (field 1000).
  */
 function lead(header, bodyLength) {
-  const head = [0x12, ...varint(header.byteLength)];
-  const bodyTag = bodyLength > 0 ? [0xc2, 0x3e, ...varint(bodyLength)] : [];
-  const messageLength = head.length + header.byteLength + bodyTag.length + bodyLength;
-  const out = Buffer.allocUnsafe(5 + head.length + header.byteLength + bodyTag.length);
+  const headerTag = 0x12; // field 2 (data_header), length-delimited
+  const bodyTag = (1000 << 3) | 2; // field 1000 (data_body), length-delimited
+  const fields = 1 + varintLength(header.byteLength) + header.byteLength + (bodyLength > 0 ? varintLength(bodyTag) + varintLength(bodyLength) : 0);
+  const out = Buffer.allocUnsafe(5 + fields);
   out[0] = 0;
-  out.writeUInt32BE(messageLength, 1);
-  out.set(head, 5);
-  out.set(header, 5 + head.length);
-  out.set(bodyTag, 5 + head.length + header.byteLength);
+  out.writeUInt32BE(fields + bodyLength, 1);
+  let at = writeVarint(out, 5, headerTag);
+  at = writeVarint(out, at, header.byteLength);
+  out.set(header, at);
+  at += header.byteLength;
+  if (bodyLength > 0) writeVarint(out, writeVarint(out, at, bodyTag), bodyLength);
   return out;
 }
 
