@@ -1,6 +1,7 @@
 /**
- * The FlightData codec: the hot path. Encodes an IPC message into one buffer with a single copy of
- * the body, and decodes incoming FlightData into views of the received buffer (no body copy).
+ * The FlightData codec: the hot path. Encodes an IPC message as pieces that leave the body where it
+ * lies (or into one buffer with a single copy of the body), and decodes incoming FlightData into
+ * views of the received buffer (no body copy).
  */
 import { type FlightDescriptor, decodeFlightDescriptor, encodeFlightDescriptor } from './flight-messages.js';
 import { WireType, readFields, varintLength, writeVarint } from './protobuf-wire.js';
@@ -56,8 +57,8 @@ function measure(data: FlightDataInput): { size: number; bodyParts: readonly Uin
   return { size, bodyParts, bodyLength, ...(descriptor ? { descriptor } : {}) };
 }
 
-/** Writes FlightData into `out` (exactly its encoded size). */
-function writeFlightData(out: Uint8Array, data: FlightDataInput, measured: ReturnType<typeof measure>): void {
+/** Writes the fields before the body's bytes (the body's tag and length included); returns where the body starts. */
+function writeLead(out: Uint8Array, data: FlightDataInput, measured: ReturnType<typeof measure>): number {
   let offset = 0;
   if (measured.descriptor) offset = writeLengthDelimited(out, offset, FIELD_DESCRIPTOR, measured.descriptor);
   if (data.dataHeader.byteLength > 0) offset = writeLengthDelimited(out, offset, FIELD_HEADER, data.dataHeader);
@@ -67,36 +68,32 @@ function writeFlightData(out: Uint8Array, data: FlightDataInput, measured: Retur
   if (measured.bodyLength > 0) {
     offset = writeVarint(out, offset, (FIELD_BODY << 3) | WireType.LengthDelimited);
     offset = writeVarint(out, offset, measured.bodyLength);
-    for (const part of measured.bodyParts) {
-      out.set(part, offset);
-      offset += part.byteLength;
-    }
   }
+  return offset;
 }
 
 /** Encodes FlightData into one freshly allocated buffer: each byte of the body is copied once. */
 export function encodeFlightData(data: FlightDataInput): Buffer {
   const measured = measure(data);
   const out = Buffer.allocUnsafe(measured.size);
-  writeFlightData(out, data, measured);
+  let offset = writeLead(out, data, measured);
+  for (const part of measured.bodyParts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
   return out;
 }
 
-/** Grown as needed, never shrunk below the largest message sent; see {@link encodeFlightDataTransient}. */
-let scratch = Buffer.allocUnsafe(0);
-
 /**
- * Encodes FlightData into a buffer that the next call overwrites, for a consumer that copies it
- * before anything else can encode: grpc-js's server copies every serialized response into its own
- * frame (behind the 5-byte gRPC prefix) synchronously in the same call. Sparing the allocation of
- * a fresh buffer per message halves what a get allocates on the main thread.
+ * Encodes FlightData as pieces that, sent in order, are its encoding: the fields before the body in
+ * one small new buffer, then the body's own pieces, not copied. The body is last on the wire, so a
+ * transport can write it from where it lies; it must not change until written.
  */
-export function encodeFlightDataTransient(data: FlightDataInput): Buffer {
+export function encodeFlightDataPieces(data: FlightDataInput): Uint8Array[] {
   const measured = measure(data);
-  if (scratch.byteLength < measured.size) scratch = Buffer.allocUnsafe(Math.max(measured.size, Math.min(2 * scratch.byteLength, 64 * 1024 * 1024)));
-  const out = scratch.subarray(0, measured.size);
-  writeFlightData(out, data, measured);
-  return out;
+  const lead = Buffer.allocUnsafe(measured.size - measured.bodyLength);
+  writeLead(lead, data, measured);
+  return measured.bodyLength > 0 ? [lead, ...measured.bodyParts.filter((part) => part.byteLength > 0)] : [lead];
 }
 
 /** Decodes FlightData; header, metadata and body are views into `bytes`. */

@@ -1,22 +1,14 @@
 /**
- * The gRPC service definition of arrow.flight.protocol.FlightService. Messages cross grpc-js as
- * raw Buffers: each handler (and the client) encodes and decodes with the hand-written codecs.
+ * The gRPC service definition of arrow.flight.protocol.FlightService, for grpc-js clients. Messages
+ * cross grpc-js as raw Buffers, encoded and decoded with the hand-written codecs. (The server has
+ * its own transport, src/server/transport.)
  */
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { type FlightDataInput, encodeFlightDataTransient } from './flight-data.js';
 
 /** The fully-qualified gRPC service name of Arrow Flight. */
 export const FLIGHT_SERVICE_NAME = 'arrow.flight.protocol.FlightService';
 
 const passThrough = (value: Buffer): Buffer => value;
-
-/**
- * What a server handler may write: encoded bytes, or FlightData that is encoded only as grpc-js
- * sends it, into a reused buffer (grpc-js copies it at once; see encodeFlightDataTransient).
- */
-export type FlightResponse = Buffer | FlightDataInput;
-
-const serializeResponse = (value: FlightResponse): Buffer => (Buffer.isBuffer(value) ? value : encodeFlightDataTransient(value));
 
 function method(name: string, requestStream: boolean, responseStream: boolean) {
   return {
@@ -25,7 +17,7 @@ function method(name: string, requestStream: boolean, responseStream: boolean) {
     responseStream,
     requestSerialize: passThrough,
     requestDeserialize: passThrough,
-    responseSerialize: serializeResponse,
+    responseSerialize: passThrough,
     responseDeserialize: passThrough,
     originalName: name.charAt(0).toLowerCase() + name.slice(1),
   };

@@ -3,32 +3,25 @@
  * entry point (`await HangarServer.start(options)`) used by the CLI and the tests.
  */
 import 'reflect-metadata';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { Connector } from '../connectors/connector.js';
 import { defaultConnectorRegistry } from '../connectors/registry.js';
 import type { EngineOptions, HangarEngine } from '../core/engine.js';
 import type { ParquetCodec } from '../core/parquet/parquet-codec.js';
-import { CallTracker } from './call-tracker.js';
 import { TOKENS, createContainer } from './container.js';
-import { FLIGHT_SERVICE } from '../flight/flight-service.js';
+import { FLIGHT_SERVICE_NAME } from '../flight/flight-service.js';
 import { doActionHandler, listActionsHandler } from './handlers/action-handlers.js';
 import { doGetHandler, doPutHandler } from './handlers/data-handlers.js';
 import { getFlightInfoHandler, getSchemaHandler, listFlightsHandler } from './handlers/info-handlers.js';
-import { unimplementedStream, unimplementedUnary } from './handlers/session-handlers.js';
+import { unimplemented } from './handlers/call-io.js';
 import { type AuthOptions, Authenticator } from './auth/authenticator.js';
 import { authorizedEngine, currentPrincipal, guardCalls } from './auth/call-guard.js';
 import { SERVER, authorize } from '../core/auth/scopes.js';
 import { FailedPreconditionError } from '../core/errors.js';
+import { toCallStatus } from './status-mapping.js';
+import { GrpcServer, type GrpcTlsOptions } from './transport/grpc-server.js';
 
-/** TLS settings of {@link HangarServer.start}: PEM contents, not paths. */
-export interface TlsOptions {
-  /** The server's certificate chain (PEM). */
-  readonly cert: Buffer;
-  /** The server's private key (PEM). */
-  readonly key: Buffer;
-  /** CA certificates (PEM) that client certificates must chain to; given, clients must present one (mutual TLS). */
-  readonly clientCa?: Buffer;
-}
+/** TLS settings of {@link HangarServer.start}: PEM contents, not paths; a `clientCa` asks for mutual TLS. */
+export type TlsOptions = GrpcTlsOptions;
 
 /** Options of {@link HangarServer.start}. */
 export interface HangarServerOptions {
@@ -69,8 +62,6 @@ export function isLoopbackHost(host: string): boolean {
 
 const MAX_INT32 = 2 ** 31 - 1;
 const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
-const KEEPALIVE_MS = 60_000;
-const KEEPALIVE_TIMEOUT_MS = 20_000;
 /** How long shutdown lets finished calls' replies drain before closing idle connections. */
 const SESSION_DRAIN_MS = 200;
 
@@ -88,8 +79,7 @@ export class HangarServer {
   private resolveClosed!: () => void;
 
   private constructor(
-    private readonly grpcServer: Server,
-    private readonly calls: CallTracker,
+    private readonly grpcServer: GrpcServer,
     private readonly engine: HangarEngine,
     private readonly codec: ParquetCodec,
     /** The store this server serves. */
@@ -123,14 +113,6 @@ export class HangarServer {
     const codec = container.resolve<ParquetCodec>(TOKENS.Codec);
     const maxMessageBytes = options.maxMessageBytes ?? MAX_INT32;
     const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-    const grpcServer = new Server({
-      'grpc.max_receive_message_length': maxMessageBytes,
-      'grpc.max_send_message_length': MAX_INT32,
-      'grpc.max_connection_idle_ms': idleTimeoutMs,
-      // Ping quiet connections so dead or vanished peers do not hold calls open.
-      'grpc.keepalive_time_ms': KEEPALIVE_MS,
-      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
-    });
     let server: HangarServer | undefined;
     // Handlers only ever hold the authorised view of the engine; guardCalls supplies the principal.
     const guarded = authorizedEngine(engine);
@@ -141,30 +123,32 @@ export class HangarServer {
         setImmediate(() => void server?.close());
       },
     };
-    const calls = new CallTracker();
-    grpcServer.addService(FLIGHT_SERVICE, calls.track(guardCalls({
-      ListFlights: listFlightsHandler(guarded),
-      GetFlightInfo: getFlightInfoHandler(guarded),
-      PollFlightInfo: unimplementedUnary('PollFlightInfo'),
-      GetSchema: getSchemaHandler(guarded),
-      DoGet: doGetHandler(guarded),
-      DoPut: doPutHandler(guarded, { idleTimeoutMs, ...(options.maxPutBytes !== undefined ? { maxPutBytes: options.maxPutBytes } : {}) }),
-      DoExchange: unimplementedStream('DoExchange'),
-      DoAction: doActionHandler(context),
-      ListActions: listActionsHandler(context),
-    } as never, authenticator) as never));
-    const credentials = options.tls
-      ? ServerCredentials.createSsl(options.tls.clientCa ?? null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], options.tls.clientCa !== undefined)
-      : ServerCredentials.createInsecure();
-    const address = host.includes(':') ? `[${host}]:${options.port ?? 8815}` : `${host}:${options.port ?? 8815}`;
-    const port = await new Promise<number>((resolve, reject) =>
-      grpcServer.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound))),
-    ).catch(async (error: unknown) => {
+    const handlers = guardCalls(
+      {
+        ListFlights: listFlightsHandler(guarded),
+        GetFlightInfo: getFlightInfoHandler(guarded),
+        PollFlightInfo: unimplemented('PollFlightInfo'),
+        GetSchema: getSchemaHandler(guarded),
+        DoGet: doGetHandler(guarded),
+        DoPut: doPutHandler(guarded, { idleTimeoutMs, ...(options.maxPutBytes !== undefined ? { maxPutBytes: options.maxPutBytes } : {}) }),
+        DoExchange: unimplemented('DoExchange'),
+        DoAction: doActionHandler(context),
+        ListActions: listActionsHandler(context),
+      },
+      authenticator,
+    );
+    const grpcServer = await GrpcServer.listen(host.replace(/^\[(.*)\]$/, '$1'), options.port ?? 8815, {
+      handlers: new Map(Object.entries(handlers).map(([name, handler]) => [`/${FLIGHT_SERVICE_NAME}/${name}`, handler])),
+      toStatus: (error, call) => toCallStatus(error, call.metadata),
+      maxMessageBytes,
+      idleTimeoutMs,
+      ...(options.tls ? { tls: options.tls } : {}),
+    }).catch(async (error: unknown) => {
       await codec.close();
       await connector.close();
       throw error;
     });
-    server = new HangarServer(grpcServer, calls, engine, codec, connector, host, port, options.tls !== undefined, authenticator);
+    server = new HangarServer(grpcServer, engine, codec, connector, host, grpcServer.port, options.tls !== undefined, authenticator);
     return server;
   }
 
@@ -185,8 +169,8 @@ export class HangarServer {
    */
   close(graceMs = 5000): Promise<void> {
     this.closing ??= (async () => {
-      const shutDown = new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
-      await within(this.calls.whenIdle(), graceMs);
+      const shutDown = this.grpcServer.shutdown();
+      await within(this.grpcServer.whenIdle(), graceMs);
       // Give the last replies a moment to leave before idle connections are cut.
       await within(shutDown, SESSION_DRAIN_MS);
       this.grpcServer.forceShutdown();

@@ -9,21 +9,22 @@
  *   translates (not found, already exists, bucket not empty, SQL errors), these clients get UNKNOWN.
  * See docs/protocol.md, "Errors".
  */
-import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import type { CallMetadata } from './transport/call-metadata.js';
+import { type CallStatus, GrpcStatus, type GrpcStatusCode } from './transport/grpc-status.js';
 import { type HangarErrorCode, toHangarError } from '../core/errors.js';
 
-const GRPC_CODES: Record<HangarErrorCode, status> = {
-  NOT_FOUND: status.NOT_FOUND,
-  ALREADY_EXISTS: status.ALREADY_EXISTS,
-  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
-  FAILED_PRECONDITION: status.FAILED_PRECONDITION,
-  UNAUTHENTICATED: status.UNAUTHENTICATED,
-  PERMISSION_DENIED: status.PERMISSION_DENIED,
-  RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
-  UNIMPLEMENTED: status.UNIMPLEMENTED,
-  CANCELLED: status.CANCELLED,
-  DEADLINE_EXCEEDED: status.DEADLINE_EXCEEDED,
-  INTERNAL: status.INTERNAL,
+const GRPC_CODES: Record<HangarErrorCode, GrpcStatusCode> = {
+  NOT_FOUND: GrpcStatus.NOT_FOUND,
+  ALREADY_EXISTS: GrpcStatus.ALREADY_EXISTS,
+  INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
+  FAILED_PRECONDITION: GrpcStatus.FAILED_PRECONDITION,
+  UNAUTHENTICATED: GrpcStatus.UNAUTHENTICATED,
+  PERMISSION_DENIED: GrpcStatus.PERMISSION_DENIED,
+  RESOURCE_EXHAUSTED: GrpcStatus.RESOURCE_EXHAUSTED,
+  UNIMPLEMENTED: GrpcStatus.UNIMPLEMENTED,
+  CANCELLED: GrpcStatus.CANCELLED,
+  DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
+  INTERNAL: GrpcStatus.INTERNAL,
 };
 
 /** Detail types that shoots' Python client turns into typed exceptions. */
@@ -44,14 +45,14 @@ const ARROW_IO_ERROR = 5;
  * detail bytes as `extra_info` under the right exception; for other codes sending `x-arrow-status`
  * would turn e.g. NOT_FOUND into FlightInternalError, so those go without it.
  */
-const CODES_WITH_FLIGHT_DETAIL = new Set<status>([
-  status.UNKNOWN,
-  status.INTERNAL,
-  status.UNAUTHENTICATED,
-  status.PERMISSION_DENIED,
-  status.CANCELLED,
-  status.UNAVAILABLE,
-  status.DEADLINE_EXCEEDED,
+const CODES_WITH_FLIGHT_DETAIL = new Set<GrpcStatusCode>([
+  GrpcStatus.UNKNOWN,
+  GrpcStatus.INTERNAL,
+  GrpcStatus.UNAUTHENTICATED,
+  GrpcStatus.PERMISSION_DENIED,
+  GrpcStatus.CANCELLED,
+  GrpcStatus.UNAVAILABLE,
+  GrpcStatus.DEADLINE_EXCEEDED,
 ]);
 
 /** The trailer carrying the JSON detail for clients that cannot take it in grpc-status-details-bin. */
@@ -71,26 +72,25 @@ export interface ErrorDetail {
 export type ClientFamily = 'arrow-cpp' | 'go' | 'other';
 
 /** Classifies a client by the user-agent of its request metadata. */
-export function clientFamily(metadata: Metadata | undefined): ClientFamily {
-  const agent = String(metadata?.get('user-agent')[0] ?? '');
+export function clientFamily(metadata: CallMetadata | undefined): ClientFamily {
+  const agent = metadata?.get('user-agent') ?? '';
   if (agent.includes('grpc-c++')) return 'arrow-cpp';
   if (agent.includes('grpc-go')) return 'go';
   return 'other';
 }
 
-/** Converts any thrown value into the ServiceError grpc-js sends, with trailers for the detail. */
-export function toServiceError(error: unknown, requestMetadata?: Metadata): Partial<ServiceError> {
+/** Converts any thrown value into the status a call ends with, with trailers for the detail. */
+export function toCallStatus(error: unknown, requestMetadata?: CallMetadata): CallStatus {
   const hangar = toHangarError(error);
   const detail: ErrorDetail = { type: hangar.type, message: hangar.message, code: hangar.code };
   const detailBytes = Buffer.from(JSON.stringify(detail), 'utf8');
   const family = clientFamily(requestMetadata);
-  const trailers = new Metadata();
-  trailers.set(HANGAR_ERROR_TRAILER, detailBytes);
-  if (family !== 'go') trailers.set('grpc-status-details-bin', detailBytes);
-  const code = family === 'arrow-cpp' && SHOOTS_TRANSLATED_TYPES.has(hangar.type) ? status.UNKNOWN : GRPC_CODES[hangar.code];
+  const trailers: Record<string, string | Uint8Array> = { [HANGAR_ERROR_TRAILER]: detailBytes };
+  if (family !== 'go') trailers['grpc-status-details-bin'] = detailBytes;
+  const code = family === 'arrow-cpp' && SHOOTS_TRANSLATED_TYPES.has(hangar.type) ? GrpcStatus.UNKNOWN : GRPC_CODES[hangar.code];
   if (family === 'arrow-cpp' && CODES_WITH_FLIGHT_DETAIL.has(code)) {
-    trailers.set('x-arrow-status', String(ARROW_STATUS_CODES[hangar.code] ?? ARROW_IO_ERROR));
-    trailers.set('x-arrow-status-message-bin', Buffer.from(hangar.message, 'utf8'));
+    trailers['x-arrow-status'] = String(ARROW_STATUS_CODES[hangar.code] ?? ARROW_IO_ERROR);
+    trailers['x-arrow-status-message-bin'] = Buffer.from(hangar.message, 'utf8');
   }
-  return { code, details: hangar.message, metadata: trailers };
+  return { code, message: hangar.message, trailers };
 }

@@ -1,4 +1,3 @@
-import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
@@ -6,12 +5,14 @@ import { defaultConnectorRegistry } from '../../src/connectors/registry.js';
 import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
 import { parseCriteria, parsePutDescriptor, parseTicket } from '../../src/server/dataframe-protocol.js';
 import { DescriptorType } from '../../src/flight/flight-messages.js';
-import { HANGAR_ERROR_TRAILER, clientFamily, toServiceError } from '../../src/server/status-mapping.js';
+import { HANGAR_ERROR_TRAILER, clientFamily, toCallStatus } from '../../src/server/status-mapping.js';
+import { CallMetadata } from '../../src/server/transport/call-metadata.js';
+import { GrpcStatus as status } from '../../src/server/transport/grpc-status.js';
 
-const agent = (value: string): Metadata => {
-  const metadata = new Metadata();
-  metadata.set('user-agent', value);
-  return metadata;
+const agent = (value: string): CallMetadata => new CallMetadata({ 'user-agent': value });
+const trailer = (status: ReturnType<typeof toCallStatus>, name: string): string | undefined => {
+  const value = status.trailers?.[name];
+  return value === undefined ? undefined : Buffer.from(value).toString('utf8');
 };
 const PYARROW = agent('grpc-c++/1.54.3 grpc-c/31.0.0 (linux; chttp2)');
 const GO = agent('grpc-go/1.64.0');
@@ -26,32 +27,32 @@ describe('status mapping', () => {
   });
 
   it('maps error types to precise gRPC codes with a JSON detail', () => {
-    const error = toServiceError(new NotFoundError('frame x missing'), JS);
+    const error = toCallStatus(new NotFoundError('frame x missing'), JS);
     expect(error.code).toBe(status.NOT_FOUND);
-    expect(error.details).toBe('frame x missing');
-    const detail = JSON.parse(String(error.metadata!.get('grpc-status-details-bin')[0]));
+    expect(error.message).toBe('frame x missing');
+    const detail = JSON.parse(trailer(error, 'grpc-status-details-bin')!);
     expect(detail).toEqual({ type: 'FileNotFoundError', message: 'frame x missing', code: 'NOT_FOUND' });
-    expect(toServiceError(new InvalidArgumentError('bad'), JS).code).toBe(status.INVALID_ARGUMENT);
-    expect(toServiceError(new AlreadyExistsError('dup'), JS).code).toBe(status.ALREADY_EXISTS);
-    expect(toServiceError(new BucketNotEmptyError('b'), JS).code).toBe(status.FAILED_PRECONDITION);
-    expect(toServiceError(new Error('kaboom'), JS).code).toBe(status.INTERNAL);
+    expect(toCallStatus(new InvalidArgumentError('bad'), JS).code).toBe(status.INVALID_ARGUMENT);
+    expect(toCallStatus(new AlreadyExistsError('dup'), JS).code).toBe(status.ALREADY_EXISTS);
+    expect(toCallStatus(new BucketNotEmptyError('b'), JS).code).toBe(status.FAILED_PRECONDITION);
+    expect(toCallStatus(new Error('kaboom'), JS).code).toBe(status.INTERNAL);
   });
 
   it("gives Arrow C++ clients shoots' convention for the types shoots translates", () => {
-    const error = toServiceError(new AlreadyExistsError('dup'), PYARROW);
+    const error = toCallStatus(new AlreadyExistsError('dup'), PYARROW);
     expect(error.code).toBe(status.UNKNOWN);
-    expect(error.metadata!.get('x-arrow-status')).toEqual(['45']);
-    expect(JSON.parse(String(error.metadata!.get('grpc-status-details-bin')[0])).type).toBe('FileExistsError');
-    const invalid = toServiceError(new InvalidArgumentError('bad'), PYARROW);
+    expect(trailer(error, 'x-arrow-status')).toBe('45');
+    expect(JSON.parse(trailer(error, 'grpc-status-details-bin')!).type).toBe('FileExistsError');
+    const invalid = toCallStatus(new InvalidArgumentError('bad'), PYARROW);
     expect(invalid.code).toBe(status.INVALID_ARGUMENT);
-    expect(invalid.metadata!.get('x-arrow-status')).toEqual([]);
+    expect(trailer(invalid, 'x-arrow-status')).toBeUndefined();
   });
 
   it('keeps grpc-status-details-bin away from Go clients, which require a protobuf there', () => {
-    const error = toServiceError(new NotFoundError('gone'), GO);
+    const error = toCallStatus(new NotFoundError('gone'), GO);
     expect(error.code).toBe(status.NOT_FOUND);
-    expect(error.metadata!.get('grpc-status-details-bin')).toEqual([]);
-    expect(JSON.parse(String(error.metadata!.get(HANGAR_ERROR_TRAILER)[0])).code).toBe('NOT_FOUND');
+    expect(trailer(error, 'grpc-status-details-bin')).toBeUndefined();
+    expect(JSON.parse(trailer(error, HANGAR_ERROR_TRAILER)!).code).toBe('NOT_FOUND');
   });
 });
 

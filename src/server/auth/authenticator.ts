@@ -4,14 +4,15 @@
  * Go, JDBC) and shoots' token-in-payload → `auth-token-bin`.
  */
 import { randomBytes } from 'node:crypto';
-import { Metadata, type ServerDuplexStream } from '@grpc/grpc-js';
 import { type JwtClaims, verifyJwt } from '../../core/auth/jwt.js';
 import { mintToken } from '../../core/auth/tokens.js';
 import { type Principal, type Scope, SERVER, UNRESTRICTED, parseScopes } from '../../core/auth/scopes.js';
 import type { UsersFile } from '../../core/auth/users-file.js';
 import { DeadlineExceededError, HangarError, UnauthenticatedError } from '../../core/errors.js';
 import { decodeHandshake, encodeHandshake } from '../../flight/flight-messages.js';
-import { failStream } from '../handlers/call-io.js';
+import type { CallMetadata } from '../transport/call-metadata.js';
+import type { CallHandler } from '../transport/grpc-server.js';
+import type { ServerCall } from '../transport/server-call.js';
 
 /** Authentication settings of a server. Authentication is on when a secret or a users file is given. */
 export interface AuthOptions {
@@ -56,16 +57,16 @@ export class Authenticator {
    * The caller of a (non-Handshake) call: from `authorization: Bearer TOKEN`, else `auth-token-bin`.
    * @throws UnauthenticatedError when authentication is on and no valid token came
    */
-  principalOf(metadata: Metadata): Principal {
+  principalOf(metadata: CallMetadata): Principal {
     if (!this.enabled) return UNRESTRICTED;
-    const authorization = String(metadata.get('authorization')[0] ?? '');
+    const authorization = metadata.get('authorization') ?? '';
     if (authorization) {
       const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
       if (!bearer) throw new UnauthenticatedError('send "authorization: Bearer TOKEN"; exchange a password for a token with Handshake (Basic) first');
       return this.principalOfToken(bearer[1]!);
     }
-    const legacy = metadata.get('auth-token-bin')[0];
-    if (legacy !== undefined) return this.principalOfToken(Buffer.from(legacy).toString('utf8'));
+    const legacy = metadata.getBinary('auth-token-bin');
+    if (legacy !== undefined) return this.principalOfToken(legacy.toString('utf8'));
     throw new UnauthenticatedError('this server requires authentication: send "authorization: Bearer TOKEN" (or log in with Handshake)');
   }
 
@@ -80,70 +81,57 @@ export class Authenticator {
   }
 
   /** The Handshake handler: answers the credential flows, or (authentication off) echoes empty payloads. */
-  handshakeHandler(): (call: ServerDuplexStream<Buffer, Buffer>) => void {
-    return (call) => {
-      const header = this.headerLogin(call.metadata);
-      let payloadToken: string | undefined;
-      let failed = false;
-      const fail = (error: unknown): void => {
-        if (failed) return;
-        failed = true;
-        clearTimeout(timer);
-        failStream(call, error);
-      };
-      // A client that opens a Handshake and never finishes it must not hold it open forever.
-      const timer = setTimeout(() => fail(new DeadlineExceededError(`the Handshake did not finish within ${this.handshakeTimeoutMs} ms`)), this.handshakeTimeoutMs);
-      for (const event of ['close', 'cancelled', 'finish']) call.on(event, () => clearTimeout(timer));
-      call.on('data', (raw: Buffer) => {
-        try {
-          const request = decodeHandshake(raw);
-          let payload: Uint8Array = new Uint8Array(0);
-          if (this.enabled && request.payload.byteLength > 0) {
-            // shoots (and pyarrow ClientAuthHandler clients) send their token as the payload and then
-            // send it back in `auth-token-bin`; the payload answered is the token to send.
-            const token = Buffer.from(request.payload).toString('utf8');
-            this.principalOfToken(token);
-            payloadToken = token;
-            payload = request.payload;
-          }
-          call.write(encodeHandshake({ protocolVersion: request.protocolVersion, payload }));
-        } catch (error) {
-          fail(error);
-        }
-      });
-      call.on('end', () => {
-        header.then(
-          (bearer) => {
-            if (failed) return;
-            if (this.enabled && bearer === undefined && payloadToken === undefined) {
-              fail(new UnauthenticatedError('Handshake carried no credentials: send "authorization: Basic …" or a token as the payload'));
-              return;
-            }
-            clearTimeout(timer);
-            const trailers = new Metadata();
-            if (bearer) trailers.set('authorization', `Bearer ${bearer}`);
-            call.end(trailers);
-          },
-          fail,
-        );
-      });
-      call.on('error', () => undefined);
+  handshakeHandler(): CallHandler {
+    return async (call) => {
+      const login = this.headerLogin(call.metadata);
       // Headers go out as soon as the credentials are checked: Go's client reads them there.
-      header.then((bearer) => {
-        if (bearer === undefined || failed) return;
-        const headers = new Metadata();
-        headers.set('authorization', `Bearer ${bearer}`);
-        call.sendMetadata(headers);
-      }, fail);
+      login.then((bearer) => bearer !== undefined && call.sendHeaders({ authorization: `Bearer ${bearer}` }), () => undefined);
+      // A client that opens a Handshake and never finishes it must not hold it open forever.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DeadlineExceededError(`the Handshake did not finish within ${this.handshakeTimeoutMs} ms`)), this.handshakeTimeoutMs);
+      });
+      // Wrong credentials fail the call at once, without waiting for the client to finish sending.
+      const refused = login.then(() => new Promise<never>(() => undefined));
+      try {
+        await Promise.race([this.exchange(call, login), timeout, refused]);
+      } finally {
+        clearTimeout(timer);
+      }
     };
+  }
+
+  /** Answers each Handshake message, then checks that credentials came one way or the other. */
+  private async exchange(call: ServerCall, login: Promise<string | undefined>): Promise<void> {
+    let payloadToken: string | undefined;
+    for await (const raw of call.messages()) {
+      const request = decodeHandshake(raw);
+      let payload: Uint8Array = new Uint8Array(0);
+      if (this.enabled && request.payload.byteLength > 0) {
+        // shoots (and pyarrow ClientAuthHandler clients) send their token as the payload and then
+        // send it back in `auth-token-bin`; the payload answered is the token to send.
+        const token = Buffer.from(request.payload).toString('utf8');
+        this.principalOfToken(token);
+        payloadToken = token;
+        payload = request.payload;
+      }
+      // The login's headers, if any, must precede the first reply.
+      await login;
+      await call.write(encodeHandshake({ protocolVersion: request.protocolVersion, payload }));
+    }
+    const bearer = await login;
+    if (this.enabled && bearer === undefined && payloadToken === undefined) {
+      throw new UnauthenticatedError('Handshake carried no credentials: send "authorization: Basic …" or a token as the payload');
+    }
+    if (bearer) call.setTrailers({ authorization: `Bearer ${bearer}` });
   }
 
   /**
    * Checks an `authorization` header sent on Handshake: Basic (padded or unpadded base64) is
    * exchanged for a new token; Bearer is checked and echoed. Resolves to the token to return.
    */
-  private async headerLogin(metadata: Metadata): Promise<string | undefined> {
-    const authorization = String(metadata.get('authorization')[0] ?? '');
+  private async headerLogin(metadata: CallMetadata): Promise<string | undefined> {
+    const authorization = metadata.get('authorization') ?? '';
     if (!authorization || !this.enabled) return undefined;
     const [scheme = '', value = ''] = authorization.split(/\s+/, 2);
     if (/^bearer$/i.test(scheme)) {

@@ -5,19 +5,13 @@
  * cannot forget the check: the only engine it holds refuses to work without a principal.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { EventEmitter } from 'node:events';
-import type { Metadata, sendUnaryData } from '@grpc/grpc-js';
 import { type Access, type Principal, SERVER, allows, authorize } from '../../core/auth/scopes.js';
 import type { HangarEngine } from '../../core/engine.js';
 import { HangarError } from '../../core/errors.js';
 import { DEFAULT_BUCKET, type FrameRef } from '../../core/names.js';
 import type { QueryContext } from '../../core/sql/sql-engine.js';
-import { toServiceError } from '../status-mapping.js';
-import { failStream } from '../handlers/call-io.js';
+import type { CallHandler } from '../transport/grpc-server.js';
 import type { Authenticator } from './authenticator.js';
-
-type AnyCall = EventEmitter & { metadata: Metadata; cancelled?: boolean };
-type AnyHandler = (call: AnyCall, callback?: sendUnaryData<Buffer>) => void;
 
 const principals = new AsyncLocalStorage<Principal>();
 
@@ -35,20 +29,13 @@ export function currentPrincipal(): Principal {
  * Wraps every handler so the call's metadata is authenticated first (UNAUTHENTICATED if that
  * fails) and the handler runs with the principal; adds Handshake, which the authenticator answers.
  */
-export function guardCalls(implementation: Record<string, AnyHandler>, authenticator: Authenticator): Record<string, AnyHandler> {
-  const guarded: Record<string, AnyHandler> = { Handshake: authenticator.handshakeHandler() as unknown as AnyHandler };
-  for (const [name, handler] of Object.entries(implementation)) {
+export function guardCalls(handlers: Readonly<Record<string, CallHandler>>, authenticator: Authenticator): Record<string, CallHandler> {
+  const guarded: Record<string, CallHandler> = { Handshake: authenticator.handshakeHandler() };
+  for (const [name, handler] of Object.entries(handlers)) {
     if (name === 'Handshake') throw new HangarError('INTERNAL', 'internal error: Handshake belongs to the authenticator', { type: 'InternalError' });
-    guarded[name] = (call, callback) => {
-      let principal: Principal;
-      try {
-        principal = authenticator.principalOf(call.metadata);
-      } catch (error) {
-        if (callback) callback(toServiceError(error, call.metadata), null);
-        else failStream(call as never, error);
-        return;
-      }
-      principals.run(principal, () => handler(call, callback));
+    guarded[name] = async (call) => {
+      const principal = authenticator.principalOf(call.metadata);
+      return principals.run(principal, () => handler(call));
     };
   }
   return guarded;

@@ -1,5 +1,4 @@
 /** DoAction and ListActions: shoots' actions plus Hangar's own, with JSON bodies and results. */
-import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { HangarEngine } from '../../core/engine.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { frameRef, validateName } from '../../core/names.js';
@@ -7,7 +6,7 @@ import { parseBucketDeleteMode } from '../../core/put-mode.js';
 import { parseResampleRequest, resample } from '../../core/resample.js';
 import { frameDescription, parseJsonObject, parseVersionSelector, versionDescription } from '../dataframe-protocol.js';
 import { decodeAction, encodeActionType, encodeResult } from '../../flight/flight-messages.js';
-import { streaming, writeWithBackpressure } from './call-io.js';
+import type { CallHandler } from '../transport/grpc-server.js';
 
 /** An action: its description for ListActions and what it does. */
 interface ActionDefinition {
@@ -145,25 +144,24 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
 }
 
 /** DoAction: runs one action and streams its single JSON (or text) result. */
-export function doActionHandler(context: ActionContext) {
+export function doActionHandler(context: ActionContext): CallHandler {
   const table = actions(context);
-  return streaming(async (call: ServerWritableStream<Buffer, Buffer>) => {
-    const action = decodeAction(call.request);
+  return async (call) => {
+    const action = decodeAction(await call.request());
     const definition = table.get(action.type);
     if (!definition) {
       throw new InvalidArgumentError(`unknown action '${action.type}'; ListActions lists: ${[...table.keys()].join(', ')}`);
     }
     const result = await definition.run(parseJsonObject(action.body, `the body of action '${action.type}'`));
-    await writeWithBackpressure(call, encodeResult({ body: json(result) }));
-  });
+    await call.write(encodeResult({ body: json(result) }));
+  };
 }
 
 /** ListActions: every action with its description. */
-export function listActionsHandler(context: ActionContext) {
+export function listActionsHandler(context: ActionContext): CallHandler {
   const table = actions(context);
-  return streaming(async (call: ServerWritableStream<Buffer, Buffer>) => {
-    for (const [type, definition] of table) {
-      await writeWithBackpressure(call, encodeActionType({ type, description: definition.description }));
-    }
-  });
+  return async (call) => {
+    await call.request();
+    for (const [type, definition] of table) await call.write(encodeActionType({ type, description: definition.description }));
+  };
 }

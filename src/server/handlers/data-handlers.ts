@@ -1,35 +1,27 @@
 /** DoGet and DoPut: frames in and out as FlightData streams. */
-import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
 import type { HangarEngine } from '../../core/engine.js';
 import { CancelledError, DeadlineExceededError, InvalidArgumentError, ResourceExhaustedError } from '../../core/errors.js';
 import type { IpcMessage } from '../../core/ipc-message.js';
 import { parsePutDescriptor, parseTicket } from '../dataframe-protocol.js';
-import { decodeFlightData } from '../../flight/flight-data.js';
-import type { FlightResponse } from '../../flight/flight-service.js';
+import { decodeFlightData, encodeFlightDataPieces } from '../../flight/flight-data.js';
 import { decodeTicket, encodePutResult, type FlightDescriptor } from '../../flight/flight-messages.js';
-import { streaming, writeWithBackpressure } from './call-io.js';
+import type { CallHandler } from '../transport/grpc-server.js';
+import type { ServerCall } from '../transport/server-call.js';
 
 /** DoGet: redeems a ticket by streaming the frame, schema first, honouring backpressure. */
-export function doGetHandler(engine: HangarEngine) {
-  return streaming(async (call: ServerWritableStream<Buffer, FlightResponse>) => {
-    const request = parseTicket(decodeTicket(call.request).ticket);
+export function doGetHandler(engine: HangarEngine): CallHandler {
+  return async (call) => {
+    const request = parseTicket(decodeTicket(await call.request()).ticket);
     // A frame request carries the read options (columns, start, end, limit) under their own names.
     const stream =
       request.kind === 'sql'
-        ? await engine.query(request.sql, { bucket: request.bucket, signal: cancellationSignal(call), ...(request.asOf ? { asOf: request.asOf } : {}) })
+        ? await engine.query(request.sql, { bucket: request.bucket, signal: call.signal, ...(request.asOf ? { asOf: request.asOf } : {}) })
         : await engine.read(request, request);
     for await (const message of stream.messages) {
-      // Encoded as grpc-js sends it, into a reused buffer: no fresh buffer per message.
-      await writeWithBackpressure(call, { dataHeader: message.header, dataBody: message.body });
+      // The body goes to the socket from where it lies; only the fields before it are encoded.
+      await call.write(encodeFlightDataPieces({ dataHeader: message.header, dataBody: message.body }));
     }
-  });
-}
-
-/** An AbortSignal that fires when the client cancels the call or goes away. */
-function cancellationSignal(call: ServerWritableStream<Buffer, FlightResponse>): AbortSignal {
-  const controller = new AbortController();
-  call.on('cancelled', () => controller.abort());
-  return controller.signal;
+  };
 }
 
 /** Limits of DoPut against hostile or stuck clients. */
@@ -59,19 +51,18 @@ async function nextWithin<T>(iterator: AsyncIterator<T>, ms: number | undefined)
 
 /**
  * Turns DoPut's FlightData into IPC messages. The descriptor arrives on the first message only;
- * metadata-only messages are skipped. A cancelled call throws instead of ending quietly, so a
- * client that disconnects mid-put never commits a partial frame; so does one over the limits.
+ * metadata-only messages are skipped. A cancelled call throws instead of ending quietly (see
+ * ServerCall.messages), so a client that disconnects mid-put never commits a partial frame; so does
+ * one over the limits.
  */
 async function* ipcMessagesOf(
-  call: ServerDuplexStream<Buffer, Buffer>,
+  call: ServerCall,
   onDescriptor: (descriptor: FlightDescriptor | undefined) => void,
   limits: PutLimits,
 ): AsyncGenerator<IpcMessage> {
   let first = true;
   let received = 0;
-  // The default async iterator destroys the whole duplex when reading ends, which would drop the
-  // PutResult and status still to be written.
-  const incoming = (call.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const incoming = call.messages();
   for (let next = await nextWithin(incoming, limits.idleTimeoutMs); !next.done; next = await nextWithin(incoming, limits.idleTimeoutMs)) {
     const raw = next.value;
     received += raw.byteLength;
@@ -90,18 +81,19 @@ async function* ipcMessagesOf(
     yield { header: data.dataHeader, body: data.dataBody };
   }
   if (first) throw new InvalidArgumentError('DoPut received no messages; send a descriptor and a schema');
-  // grpc-js ends the request stream *before* it reports a cancellation (RST_STREAM arrives within
-  // ~1 ms), so a cancelled put first looks complete. Wait briefly for the verdict before committing.
+  // Node's HTTP/2 client (so grpc-js) cancels a call it is still writing by ending the stream
+  // first (END_STREAM) and resetting it just after, so a cancelled put first looks complete. Wait
+  // briefly for the reset before committing.
   await new Promise((resolve) => setTimeout(resolve, CANCELLATION_SETTLE_MS));
   if (call.cancelled) throw new CancelledError('the client cancelled the put; nothing was stored');
 }
 
-/** How long after the end of a put's input to wait for a late cancellation (measured: < 1 ms). */
+/** How long after the end of a put's input to wait for a late reset (measured: under 1 ms). */
 const CANCELLATION_SETTLE_MS = 5;
 
 /** DoPut: stores a frame per the descriptor's put mode and answers with one PutResult. */
-export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}) {
-  return streaming(async (call: ServerDuplexStream<Buffer, Buffer>) => {
+export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}): CallHandler {
+  return async (call) => {
     let descriptor: FlightDescriptor | undefined;
     const messages = ipcMessagesOf(call, (first) => (descriptor = first), limits);
     // The descriptor rides on the first FlightData: read up to the first IPC message to learn it.
@@ -116,6 +108,6 @@ export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}) {
       ...(metadata ? { metadata } : {}),
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
     });
-    await writeWithBackpressure(call, encodePutResult(Buffer.from(JSON.stringify(summary), 'utf8')));
-  });
+    await call.write(encodePutResult(Buffer.from(JSON.stringify(summary), 'utf8')));
+  };
 }

@@ -1,5 +1,4 @@
 /** ListFlights, GetFlightInfo and GetSchema: what is stored, without moving data. */
-import type { ServerWritableStream } from '@grpc/grpc-js';
 import type { HangarEngine } from '../../core/engine.js';
 import type { FrameInfo } from '../../core/frame-info.js';
 import type { Schema } from 'apache-arrow';
@@ -14,7 +13,8 @@ import {
   type FlightDescriptor,
 } from '../../flight/flight-messages.js';
 import { isTimeTravel } from '../../core/version-selection.js';
-import { streaming, unary, writeWithBackpressure } from './call-io.js';
+import type { CallHandler } from '../transport/grpc-server.js';
+import { unary } from './call-io.js';
 
 /**
  * Builds the FlightInfo of a frame: PATH [name, bucket], one endpoint on this server. With
@@ -33,11 +33,11 @@ export function frameFlightInfo(info: FrameInfo, pinned = false): Buffer {
 }
 
 /** ListFlights: one FlightInfo per frame of the bucket named by the criteria. */
-export function listFlightsHandler(engine: HangarEngine) {
-  return streaming(async (call: ServerWritableStream<Buffer, Buffer>) => {
-    const { bucket, regex, metadata } = parseCriteria(decodeCriteria(call.request).expression);
-    for (const info of await engine.list(bucket, regex, metadata)) await writeWithBackpressure(call, frameFlightInfo(info));
-  });
+export function listFlightsHandler(engine: HangarEngine): CallHandler {
+  return async (call) => {
+    const { bucket, regex, metadata } = parseCriteria(decodeCriteria(await call.request()).expression);
+    for (const info of await engine.list(bucket, regex, metadata)) await call.write(frameFlightInfo(info));
+  };
 }
 
 /**
@@ -56,8 +56,8 @@ function queryFlightInfo(schema: Schema, descriptor: FlightDescriptor, request: 
 }
 
 /** GetFlightInfo: the FlightInfo of one frame, or of a query (CMD {"sql","bucket"}). */
-export function getFlightInfoHandler(engine: HangarEngine) {
-  return unary<Buffer>(async (request) => {
+export function getFlightInfoHandler(engine: HangarEngine): CallHandler {
+  return unary(async (request) => {
     const descriptor = decodeFlightDescriptor(request);
     const target = parseInfoDescriptor(descriptor);
     if (target.kind === 'sql') return queryFlightInfo(await engine.querySchema(target.sql, target), descriptor, target);
@@ -66,8 +66,8 @@ export function getFlightInfoHandler(engine: HangarEngine) {
 }
 
 /** GetSchema: the schema of one frame, or of a query's result. */
-export function getSchemaHandler(engine: HangarEngine) {
-  return unary<Buffer>(async (request) => {
+export function getSchemaHandler(engine: HangarEngine): CallHandler {
+  return unary(async (request) => {
     const target = parseInfoDescriptor(decodeFlightDescriptor(request));
     const header = target.kind === 'sql' ? encodeSchemaHeader(await engine.querySchema(target.sql, target)) : (await engine.stat(target, target)).schemaHeader;
     return encodeSchemaResult(encapsulateMessage({ header, body: new Uint8Array(0) }));
