@@ -1,13 +1,15 @@
-// The transport's ceiling for DoGet: the same pre-encoded FlightData streamed from memory by
-// grpc-js (as Hangar's server sends it) and by a bare `node:http2` server speaking gRPC's framing
-// itself (the 5-byte prefix and the FlightData fields written before the body, the body written as
-// it lies). No storage, no engine: what each transport costs per byte. Started by
-// bench/transport_ceiling.py, which drives both with a stock pyarrow client.
-// Usage: node bench/transport_ceiling.mjs ROWS  (prints {"grpc": port, "http2": port} and serves until killed)
+// The transport's ceiling for DoGet: the same FlightData streamed from memory by grpc-js (as
+// Hangar's server sent it until it had its own transport), by a bare `node:http2` server speaking
+// gRPC's framing itself (the 5-byte prefix and the FlightData fields written before the body, the
+// body written as it lies), and by Hangar's own transport (src/server/transport) with its DoGet
+// encoding. No storage, no engine: what each transport costs per byte. Started by
+// bench/transport_ceiling.py, which drives them with a stock pyarrow client.
+// Usage: node bench/transport_ceiling.mjs ROWS  (prints {"grpc", "http2", "hangar": port, …} and serves until killed)
 import http2 from 'node:http2';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { Float64, Int32, Table, TimestampMicrosecond, makeData, makeVector, tableToIPC } from 'apache-arrow';
-import { encodeFlightDataTransient } from '../dist/flight/flight-data.js';
+import { encodeFlightData, encodeFlightDataPieces } from '../dist/flight/flight-data.js';
+import { GrpcServer } from '../dist/server/transport/grpc-server.js';
 import { splitIpcStream } from '../dist/core/ipc-message.js';
 import { varintLength, writeVarint } from '../dist/flight/protobuf-wire.js';
 
@@ -35,7 +37,7 @@ function frameMessages() {
 const messages = frameMessages();
 const DOGET = '/arrow.flight.protocol.FlightService/DoGet';
 
-// grpc-js, as Hangar's server sends: FlightData encoded into one reused buffer, which grpc-js copies into its frame.
+// grpc-js: FlightData encoded into one buffer, which grpc-js copies into its frame.
 const grpcServer = new Server({ 'grpc.max_send_message_length': 2 ** 31 - 1, 'grpc.max_receive_message_length': 2 ** 31 - 1 });
 grpcServer.addService(
   {
@@ -45,8 +47,7 @@ grpcServer.addService(
       responseStream: true,
       requestSerialize: (value) => value,
       requestDeserialize: (bytes) => bytes,
-      // As Hangar's service does: encoded when grpc-js serializes it (a write may be queued first).
-      responseSerialize: encodeFlightDataTransient,
+      responseSerialize: encodeFlightData,
       responseDeserialize: (bytes) => bytes,
     },
   },
@@ -103,5 +104,21 @@ http2Server.on('stream', (stream, headers) => {
 });
 await new Promise((resolve) => http2Server.listen(0, '127.0.0.1', resolve));
 
+// Hangar's transport, as its DoGet handler writes.
+const hangar = await GrpcServer.listen('127.0.0.1', 0, {
+  handlers: new Map([
+    [
+      DOGET,
+      async (call) => {
+        await call.request();
+        for (const message of messages) await call.write(encodeFlightDataPieces({ dataHeader: message.header, dataBody: message.body }));
+      },
+    ],
+  ]),
+  toStatus: (error) => ({ code: 13, message: String(error) }),
+  maxMessageBytes: 1 << 20,
+  idleTimeoutMs: 600_000,
+});
+
 const bytes = messages.reduce((sum, m) => sum + m.header.byteLength + m.body.byteLength, 0);
-console.log(JSON.stringify({ grpc: grpcPort, http2: http2Server.address().port, bytes, messages: messages.length }));
+console.log(JSON.stringify({ grpc: grpcPort, http2: http2Server.address().port, hangar: hangar.port, bytes, messages: messages.length }));

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""DoGet's transport ceiling: grpc-js against a bare node:http2 server (bench/transport_ceiling.mjs),
-the same pre-encoded FlightData from memory, read by a stock pyarrow client.
+"""DoGet's transport ceiling: grpc-js, a bare node:http2 server and Hangar's own gRPC transport
+(bench/transport_ceiling.mjs) serve the same FlightData from memory to a stock pyarrow client.
 
 Usage: python bench/transport_ceiling.py [--rows N] [--runs N]   (needs `npm run build`)
 Runs alternate between the transports after one warm-up get each; medians are printed, with the
@@ -37,7 +37,7 @@ def main() -> int:
     try:
         ports = json.loads(server.stdout.readline())
         print(f"{ports['messages']} messages, {ports['bytes']:,} bytes of IPC")
-        clients = {name: flight.connect(f"grpc://127.0.0.1:{ports[name]}") for name in ("grpc", "http2")}
+        clients = {name: flight.connect(f"grpc://127.0.0.1:{ports[name]}") for name in ("grpc", "http2", "hangar")}
         seconds: dict[str, list[float]] = {name: [] for name in clients}
         cpu: dict[str, list[float]] = {name: [] for name in clients}
         for name, client in clients.items():
@@ -54,8 +54,9 @@ def main() -> int:
             median = statistics.median(seconds[name])
             print(f"{name:6} get median {median:.3f} s  {ports['bytes'] / median / 1e6:,.0f} MB/s  "
                   f"server CPU {statistics.median(cpu[name]):.2f} s  (runs: {', '.join(f'{s:.3f}' for s in seconds[name])})")
-        ratio = statistics.median(seconds["http2"]) / statistics.median(seconds["grpc"])
-        print(f"http2 / grpc-js time: {ratio:.2f}")
+        for name in ("http2", "hangar"):
+            ratio = statistics.median(seconds[name]) / statistics.median(seconds["grpc"])
+            print(f"{name} / grpc-js time: {ratio:.2f}")
     finally:
         server.kill()
     return 0

@@ -35,7 +35,7 @@ export class ServerCall {
 
   /**
    * @param stream - the call's HTTP/2 stream
-   * @param headers - its request headers
+   * @param metadata - its request metadata
    * @param maxMessageBytes - longest request message accepted
    */
   constructor(
