@@ -140,7 +140,6 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
     process.stdout.write(`hangar admin token (valid 365 days): ${token}\n`);
   }
   await server.closed;
-  // Everything is closed; grpc-js may still hold a timer for a client that has not hung up yet,
-  // which would keep the process alive for seconds.
+  // Everything is closed; a worker or socket still winding down must not keep the process alive.
   process.exit(0);
 }

@@ -138,6 +138,8 @@ export class ServerCall {
     for (const piece of pieces) flowing = stream.write(piece);
     stream.uncork();
     if (flowing) return;
+    // A stream reset meanwhile never drains, and has already said 'close'.
+    if (stream.closed || stream.destroyed) throw new CancelledError('the client cancelled the call');
     await new Promise<void>((resolve, reject) => {
       const onDrain = (): void => {
         cleanup();
