@@ -17,8 +17,10 @@ function protocolError(message: string): HangarError {
 
 /**
  * Yields an encapsulated IPC stream: each message's framed header, then its body. Bodies are
- * 8-byte aligned because apache-arrow builds typed arrays directly over them, and a body inside a
- * received protobuf rarely starts on such a boundary.
+ * 8-byte aligned because apache-arrow builds typed arrays directly over them (it copies unaligned
+ * ones), and a body inside a received protobuf rarely starts on such a boundary. An unaligned body
+ * is moved back to the boundary before it, inside the received message, over the fields already
+ * decoded: no new buffer, so a get makes no garbage the size of the frame.
  */
 async function* ipcChunks(responses: AsyncIterable<Buffer>): AsyncGenerator<Uint8Array> {
   for await (const raw of responses) {
@@ -30,14 +32,23 @@ async function* ipcChunks(responses: AsyncIterable<Buffer>): AsyncGenerator<Uint
     }
     yield joinIpcStream([{ header: data.dataHeader, body: EMPTY }], false);
     if (bodyLength === 0) continue;
-    const body = data.dataBody.subarray(0, bodyLength);
-    if (body.byteOffset % 8 === 0) yield body;
-    else {
-      const aligned = new Uint8Array(bodyLength);
-      aligned.set(body);
-      yield aligned;
-    }
+    yield alignedBody(raw, data.dataBody.subarray(0, bodyLength));
   }
+}
+
+/**
+ * `body` at an 8-byte-aligned offset of its buffer: as it is, or moved back within `message` (its
+ * start is at least the FlightData tags before it, so the move stays inside the message). The
+ * message's other fields are overwritten: decode them first.
+ */
+function alignedBody(message: Uint8Array, body: Uint8Array): Uint8Array {
+  const misalignment = body.byteOffset % 8;
+  if (misalignment === 0) return body;
+  const start = body.byteOffset - misalignment;
+  if (start < message.byteOffset) return body.slice();
+  const bytes = new Uint8Array(body.buffer);
+  bytes.copyWithin(start, body.byteOffset, body.byteOffset + body.byteLength);
+  return bytes.subarray(start, start + body.byteLength);
 }
 
 /**
