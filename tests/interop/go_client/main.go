@@ -463,22 +463,29 @@ func checkList(ctx context.Context, client flight.Client, name string) {
 	emit("list", map[string]any{"found": true, "listed": listed, "bucket": bucket})
 }
 
+// expectNotFound fails the not_found check unless err is NotFound and the trailer carries Hangar's
+// JSON detail with code NOT_FOUND; it returns that detail.
+func expectNotFound(call string, err error, trailer metadata.MD) map[string]any {
+	if status.Code(err) != codes.NotFound {
+		fail("not_found", "%s: want NotFound, got %s", call, describe(err))
+	}
+	detail, derr := errorDetail(trailer)
+	if derr != nil {
+		fail("not_found", "%s: %v", call, derr)
+	}
+	if detail["code"] != "NOT_FOUND" {
+		fail("not_found", "%s: %s detail code %v, want NOT_FOUND (%v)", call, errorTrailer, detail["code"], detail)
+	}
+	return detail
+}
+
 func checkNotFound(ctx context.Context, client flight.Client) {
 	// GetFlightInfo on a missing frame: the unary call fails with NotFound and the detail trailer.
 	var trailer metadata.MD
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	_, err := client.GetFlightInfo(cctx, pathDescriptor(missingFrame), grpc.Trailer(&trailer))
 	cancel()
-	if status.Code(err) != codes.NotFound {
-		fail("not_found", "GetFlightInfo(PATH [%s]): want NotFound, got %s", missingFrame, describe(err))
-	}
-	infoDetail, derr := errorDetail(trailer)
-	if derr != nil {
-		fail("not_found", "GetFlightInfo: %v", derr)
-	}
-	if infoDetail["code"] != "NOT_FOUND" {
-		fail("not_found", "GetFlightInfo: %s detail code %v, want NOT_FOUND (%v)", errorTrailer, infoDetail["code"], infoDetail)
-	}
+	infoDetail := expectNotFound(fmt.Sprintf("GetFlightInfo(PATH [%s])", missingFrame), err, trailer)
 	infoMessage := status.Convert(err).Message()
 
 	// DoGet with a ticket naming the missing frame (the ticket Hangar would have put in its endpoint).
@@ -493,16 +500,7 @@ func checkNotFound(ctx context.Context, client flight.Client) {
 			trailer = stream.Trailer()
 		}
 	}
-	if status.Code(err) != codes.NotFound {
-		fail("not_found", "DoGet(%s): want NotFound, got %s", raw, describe(err))
-	}
-	getDetail, derr := errorDetail(trailer)
-	if derr != nil {
-		fail("not_found", "DoGet: %v", derr)
-	}
-	if getDetail["code"] != "NOT_FOUND" {
-		fail("not_found", "DoGet: %s detail code %v, want NOT_FOUND (%v)", errorTrailer, getDetail["code"], getDetail)
-	}
+	getDetail := expectNotFound(fmt.Sprintf("DoGet(%s)", raw), err, trailer)
 	emit("not_found", map[string]any{
 		"code":                status.Code(err).String(),
 		"get_flight_info":     map[string]any{"message": infoMessage, "detail": infoDetail},
