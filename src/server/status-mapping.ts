@@ -1,12 +1,13 @@
 /**
  * The one place where Hangar errors become gRPC statuses. Every error carries a JSON detail
- * `{"type","message","code"}`, sent in the `grpc-status-details-bin` trailer (pyarrow exposes it
- * as `extra_info`). Two client families need special care, decided by their user-agent:
- * - grpc-go rejects a `grpc-status-details-bin` that is not a google.rpc.Status protobuf, turning
- *   every error into INTERNAL; Go clients get the detail in `x-hangar-error-bin` instead.
- * - Arrow C++ clients (pyarrow, R, C++) attach `extra_info` only to FlightServerError, which they
- *   raise only for gRPC UNKNOWN; shoots' client translates exactly those. For the error types shoots
- *   translates (not found, already exists, bucket not empty, SQL errors), these clients get UNKNOWN.
+ * `{"type","message","code"}` in the `x-hangar-error-bin` trailer. Arrow C++ clients (pyarrow, R,
+ * C++), recognised by their user-agent, need more:
+ * - they read the detail from `grpc-status-details-bin` (pyarrow exposes it as `extra_info`). Other
+ *   clients do not get that trailer: gRPC reserves it for a google.rpc.Status protobuf, and grpc-go
+ *   turns any other content into INTERNAL (grpc-java's StatusProto fails on it too);
+ * - they attach `extra_info` only to FlightServerError, which they raise only for gRPC UNKNOWN;
+ *   shoots' client translates exactly those. For the error types shoots translates (not found,
+ *   already exists, bucket not empty, SQL errors), these clients get UNKNOWN.
  * See docs/protocol.md, "Errors".
  */
 import type { CallMetadata } from './transport/call-metadata.js';
@@ -69,13 +70,12 @@ export interface ErrorDetail {
 }
 
 /** Which conventions the calling client follows, from its user-agent. */
-export type ClientFamily = 'arrow-cpp' | 'go' | 'other';
+export type ClientFamily = 'arrow-cpp' | 'other';
 
 /** Classifies a client by the user-agent of its request metadata. */
 export function clientFamily(metadata: CallMetadata | undefined): ClientFamily {
   const agent = metadata?.get('user-agent') ?? '';
   if (agent.includes('grpc-c++')) return 'arrow-cpp';
-  if (agent.includes('grpc-go')) return 'go';
   return 'other';
 }
 
@@ -86,7 +86,7 @@ export function toCallStatus(error: unknown, requestMetadata?: CallMetadata): Ca
   const detailBytes = Buffer.from(JSON.stringify(detail), 'utf8');
   const family = clientFamily(requestMetadata);
   const trailers: Record<string, string | Uint8Array> = { [HANGAR_ERROR_TRAILER]: detailBytes };
-  if (family !== 'go') trailers['grpc-status-details-bin'] = detailBytes;
+  if (family === 'arrow-cpp') trailers['grpc-status-details-bin'] = detailBytes;
   const code = family === 'arrow-cpp' && SHOOTS_TRANSLATED_TYPES.has(hangar.type) ? GrpcStatus.UNKNOWN : GRPC_CODES[hangar.code];
   if (family === 'arrow-cpp' && CODES_WITH_FLIGHT_DETAIL.has(code)) {
     trailers['x-arrow-status'] = String(ARROW_STATUS_CODES[hangar.code] ?? ARROW_IO_ERROR);

@@ -88,7 +88,7 @@ describe('Flight server over raw gRPC', () => {
     const error = (await doGet({ name: 'missing' }).catch((e: ServiceError) => e)) as ServiceError;
     expect(error.code).toBe(status.NOT_FOUND);
     expect(error.details).toMatch(/frame 'missing' in bucket 'default' does not exist/);
-    const detail = JSON.parse(String(error.metadata.get('grpc-status-details-bin')[0]));
+    const detail = JSON.parse(String(error.metadata.get('x-hangar-error-bin')[0]));
     expect(detail).toMatchObject({ type: 'FileNotFoundError', code: 'NOT_FOUND' });
   });
 

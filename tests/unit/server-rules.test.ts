@@ -21,7 +21,7 @@ const JS = agent('grpc-node-js/1.14.0');
 describe('status mapping', () => {
   it('classifies clients by user-agent', () => {
     expect(clientFamily(PYARROW)).toBe('arrow-cpp');
-    expect(clientFamily(GO)).toBe('go');
+    expect(clientFamily(GO)).toBe('other');
     expect(clientFamily(JS)).toBe('other');
     expect(clientFamily(undefined)).toBe('other');
   });
@@ -30,7 +30,7 @@ describe('status mapping', () => {
     const error = toCallStatus(new NotFoundError('frame x missing'), JS);
     expect(error.code).toBe(status.NOT_FOUND);
     expect(error.message).toBe('frame x missing');
-    const detail = JSON.parse(trailer(error, 'grpc-status-details-bin')!);
+    const detail = JSON.parse(trailer(error, HANGAR_ERROR_TRAILER)!);
     expect(detail).toEqual({ type: 'FileNotFoundError', message: 'frame x missing', code: 'NOT_FOUND' });
     expect(toCallStatus(new InvalidArgumentError('bad'), JS).code).toBe(status.INVALID_ARGUMENT);
     expect(toCallStatus(new AlreadyExistsError('dup'), JS).code).toBe(status.ALREADY_EXISTS);
@@ -48,11 +48,14 @@ describe('status mapping', () => {
     expect(trailer(invalid, 'x-arrow-status')).toBeUndefined();
   });
 
-  it('keeps grpc-status-details-bin away from Go clients, which require a protobuf there', () => {
-    const error = toCallStatus(new NotFoundError('gone'), GO);
-    expect(error.code).toBe(status.NOT_FOUND);
-    expect(trailer(error, 'grpc-status-details-bin')).toBeUndefined();
-    expect(JSON.parse(trailer(error, HANGAR_ERROR_TRAILER)!).code).toBe('NOT_FOUND');
+  it('keeps grpc-status-details-bin, reserved for a protobuf, to Arrow C++ clients, which read JSON there', () => {
+    for (const client of [GO, JS]) {
+      const error = toCallStatus(new NotFoundError('gone'), client);
+      expect(error.code).toBe(status.NOT_FOUND);
+      expect(trailer(error, 'grpc-status-details-bin')).toBeUndefined();
+      expect(JSON.parse(trailer(error, HANGAR_ERROR_TRAILER)!).code).toBe('NOT_FOUND');
+    }
+    expect(JSON.parse(trailer(toCallStatus(new NotFoundError('gone'), PYARROW), 'grpc-status-details-bin')!).code).toBe('NOT_FOUND');
   });
 });
 
