@@ -12,7 +12,7 @@ import { FLIGHT_SERVICE_NAME } from '../flight/flight-service.js';
 import { doActionHandler, listActionsHandler } from './handlers/action-handlers.js';
 import { doGetHandler, doPutHandler } from './handlers/data-handlers.js';
 import { getFlightInfoHandler, getSchemaHandler, listFlightsHandler } from './handlers/info-handlers.js';
-import { unimplemented } from './handlers/call-io.js';
+import { unimplemented } from './handlers/call-shapes.js';
 import { type AuthOptions, Authenticator } from './auth/authenticator.js';
 import { authorizedEngine, currentPrincipal, guardCalls } from './auth/call-guard.js';
 import { SERVER, authorize } from '../core/auth/scopes.js';

@@ -14,7 +14,7 @@ import {
 } from '../../flight/flight-messages.js';
 import { isTimeTravel } from '../../core/version-selection.js';
 import type { CallHandler } from '../transport/grpc-server.js';
-import { unary } from './call-io.js';
+import { unary } from './call-shapes.js';
 
 /**
  * Builds the FlightInfo of a frame: PATH [name, bucket], one endpoint on this server. With
