@@ -10,8 +10,8 @@
  *   already exists, bucket not empty, SQL errors), these clients get UNKNOWN.
  * See docs/protocol.md, "Errors".
  */
-import type { CallMetadata } from './transport/call-metadata.js';
-import { type CallStatus, GrpcStatus, type GrpcStatusCode } from './transport/grpc-status.js';
+import type { CallMetadata } from '../grpc/metadata.js';
+import { type CallStatus, GrpcStatus, type GrpcStatusCode } from '../grpc/status.js';
 import { type HangarErrorCode, toHangarError } from '../core/errors.js';
 
 const GRPC_CODES: Record<HangarErrorCode, GrpcStatusCode> = {

@@ -6,8 +6,8 @@ import { Client, Metadata, credentials, status as grpcStatus } from '@grpc/grpc-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHangarError } from '../../src/core/errors.js';
 import { type CallHandler, GrpcServer } from '../../src/server/transport/grpc-server.js';
-import { GrpcStatus } from '../../src/server/transport/grpc-status.js';
-import { PREFIX_LENGTH, writeMessagePrefix } from '../../src/server/transport/message-framing.js';
+import { GrpcStatus } from '../../src/grpc/status.js';
+import { PREFIX_LENGTH, writeMessagePrefix } from '../../src/grpc/message-framing.js';
 
 function framed(message: Uint8Array, flag = 0): Buffer {
   const out = Buffer.alloc(PREFIX_LENGTH + message.byteLength);

@@ -2,8 +2,8 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, ResourceExhaustedError, UnimplementedError } from '../../src/core/errors.js';
-import { CallMetadata, encodeGrpcMessage, metadataHeaders, parseGrpcTimeout } from '../../src/server/transport/call-metadata.js';
-import { MessageDeframer, PREFIX_LENGTH, writeMessagePrefix } from '../../src/server/transport/message-framing.js';
+import { CallMetadata, encodeGrpcMessage, metadataHeaders, parseGrpcTimeout } from '../../src/grpc/metadata.js';
+import { MessageDeframer, PREFIX_LENGTH, writeMessagePrefix } from '../../src/grpc/message-framing.js';
 
 /** Frames messages as a gRPC request body. */
 function frame(messages: Uint8Array[], flag = 0): Buffer {

@@ -6,8 +6,8 @@ import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFound
 import { parseCriteria, parsePutDescriptor, parseTicket } from '../../src/server/dataframe-protocol.js';
 import { DescriptorType } from '../../src/flight/flight-messages.js';
 import { HANGAR_ERROR_TRAILER, clientFamily, toCallStatus } from '../../src/server/status-mapping.js';
-import { CallMetadata } from '../../src/server/transport/call-metadata.js';
-import { GrpcStatus as status } from '../../src/server/transport/grpc-status.js';
+import { CallMetadata } from '../../src/grpc/metadata.js';
+import { GrpcStatus as status } from '../../src/grpc/status.js';
 
 const agent = (value: string): CallMetadata => new CallMetadata({ 'user-agent': value });
 const trailer = (status: ReturnType<typeof toCallStatus>, name: string): string | undefined => {

@@ -10,7 +10,7 @@ import { type Principal, type Scope, SERVER, UNRESTRICTED, parseScopes } from '.
 import type { UsersFile } from '../../core/auth/users-file.js';
 import { DeadlineExceededError, HangarError, UnauthenticatedError } from '../../core/errors.js';
 import { decodeHandshake, encodeHandshake } from '../../flight/flight-messages.js';
-import type { CallMetadata } from '../transport/call-metadata.js';
+import type { CallMetadata } from '../../grpc/metadata.js';
 import type { CallHandler } from '../transport/grpc-server.js';
 import type { ServerCall } from '../transport/server-call.js';
 

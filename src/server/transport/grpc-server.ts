@@ -12,8 +12,8 @@
 import { createSecureServer, createServer, constants, type Http2SecureServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { EventEmitter } from 'node:events';
 import { DeadlineExceededError, UnimplementedError } from '../../core/errors.js';
-import { CallMetadata, parseGrpcTimeout } from './call-metadata.js';
-import { GrpcStatus, type CallStatus } from './grpc-status.js';
+import { CallMetadata, parseGrpcTimeout } from '../../grpc/metadata.js';
+import { GrpcStatus, type CallStatus } from '../../grpc/status.js';
 import { ServerCall } from './server-call.js';
 
 /** Runs one call; resolving ends it with OK, rejecting with the error's status. */

@@ -5,9 +5,9 @@
  */
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import { CancelledError, InvalidArgumentError } from '../../core/errors.js';
-import { CallMetadata, encodeGrpcMessage, metadataHeaders } from './call-metadata.js';
-import { GrpcStatus, type CallStatus, type OutgoingMetadata } from './grpc-status.js';
-import { ACCEPTED_ENCODINGS, MessageDeframer, PREFIX_LENGTH, writeMessagePrefix } from './message-framing.js';
+import { CallMetadata, encodeGrpcMessage, metadataHeaders } from '../../grpc/metadata.js';
+import { GrpcStatus, type CallStatus, type OutgoingMetadata } from '../../grpc/status.js';
+import { ACCEPTED_ENCODINGS, MessageDeframer, PREFIX_LENGTH, writeMessagePrefix } from '../../grpc/message-framing.js';
 
 /** Unread request messages past which the stream is paused. */
 const MAX_QUEUED_MESSAGES = 4;

@@ -1,14 +1,14 @@
 /**
- * gRPC metadata on HTTP/2 headers: reading a request's (binary values arrive base64-encoded under
- * names ending in `-bin`), writing replies', the `grpc-timeout` header and `grpc-message`'s
- * percent-encoding. All from the gRPC-over-HTTP/2 specification.
+ * gRPC metadata on HTTP/2 headers: reading received metadata (binary values arrive base64-encoded
+ * under names ending in `-bin`), writing metadata to send, the `grpc-timeout` header and
+ * `grpc-message`'s percent-encoding. All from the gRPC-over-HTTP/2 specification.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import type { OutgoingMetadata } from './grpc-status.js';
+import type { OutgoingMetadata } from './status.js';
 
-/** A request's metadata: its HTTP/2 headers, read the way gRPC defines them. */
+/** Received metadata (a request's, or a reply's headers or trailers), read the way gRPC defines them. */
 export class CallMetadata {
-  /** @param headers - the request's headers as node:http2 gives them (names lower-case) */
+  /** @param headers - HTTP/2 headers as node:http2 gives them (names lower-case) */
   constructor(private readonly headers: IncomingHttpHeaders) {}
 
   /** The first value of a text header, or undefined. */
@@ -47,6 +47,11 @@ export function parseGrpcTimeout(value: string | undefined): number | undefined 
   return Number(match[1]) * TIMEOUT_UNITS_MS[match[2]!]!;
 }
 
+/** The `grpc-timeout` value for a deadline `ms` from now (whole milliseconds, at least 1). */
+export function grpcTimeoutHeader(ms: number): string {
+  return `${Math.min(99_999_999, Math.max(1, Math.ceil(ms)))}m`;
+}
+
 /**
  * `grpc-message`'s encoding: printable ASCII except `%` as is, every other UTF-8 byte as `%XX`.
  */
@@ -56,4 +61,13 @@ export function encodeGrpcMessage(message: string): string {
     out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
+}
+
+/** Decodes `grpc-message`; malformed escapes are kept as they are. */
+export function decodeGrpcMessage(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }

@@ -1,10 +1,11 @@
 /**
  * gRPC's message framing: each message is preceded by a 5-byte prefix, a compressed flag and its
  * length (big-endian uint32). The deframer reassembles messages from HTTP/2 DATA chunks, copying
- * only messages that span chunks, and refuses lengths over the server's limit before buffering.
+ * only messages that span chunks, and refuses lengths over the receiver's limit before buffering.
+ * Shared by Hangar's server and client transports.
  */
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { InvalidArgumentError, ResourceExhaustedError, UnimplementedError } from '../../core/errors.js';
+import { InvalidArgumentError, ResourceExhaustedError, UnimplementedError } from '../core/errors.js';
 
 /** Length of gRPC's message prefix. */
 export const PREFIX_LENGTH = 5;
@@ -93,7 +94,7 @@ export class MessageDeframer {
     if (flag > 1) throw new InvalidArgumentError(`malformed gRPC message prefix (flag ${flag}); is this a gRPC client?`);
     if (flag === 1 && this.encoding === 'identity') throw new InvalidArgumentError('a message is marked compressed but the request names no grpc-encoding');
     if (length > this.maxMessageBytes) {
-      throw new ResourceExhaustedError(`a message of ${length} bytes exceeds the server's limit of ${this.maxMessageBytes} bytes; send smaller record batches`);
+      throw new ResourceExhaustedError(`a message of ${length} bytes exceeds the limit of ${this.maxMessageBytes} bytes; send smaller record batches`);
     }
     this.compressed = flag === 1;
     this.messageFilled = 0;
@@ -112,7 +113,7 @@ export class MessageDeframer {
       return this.encoding === 'gzip' ? gunzipSync(message, options) : inflateSync(message, options);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ERR_BUFFER_TOO_LARGE') throw new ResourceExhaustedError(`a decompressed message exceeds the server's limit of ${this.maxMessageBytes} bytes`);
+      if (code === 'ERR_BUFFER_TOO_LARGE') throw new ResourceExhaustedError(`a decompressed message exceeds the limit of ${this.maxMessageBytes} bytes`);
       throw new InvalidArgumentError(`a ${this.encoding} message does not decompress: ${(error as Error).message}`);
     }
   }
