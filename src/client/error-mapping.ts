@@ -1,5 +1,7 @@
 /** Turns gRPC call failures back into Hangar's typed errors, using the server's JSON detail when present. */
-import { Metadata, status } from '@grpc/grpc-js';
+import type { CallMetadata } from '../grpc/metadata.js';
+import { GrpcStatus as status } from '../grpc/status.js';
+import { GRPC_STATUS_NAMES, GrpcCallFailure } from './transport/grpc-channel.js';
 import {
   AlreadyExistsError,
   BucketNotEmptyError,
@@ -45,41 +47,28 @@ export class FlightCallError extends HangarError {
   /**
    * @param grpcCode - the numeric gRPC status
    * @param message - the server's (or transport's) message
-   * @param cause - the grpc-js error
+   * @param cause - the call's failure
    */
   constructor(grpcCode: number, message: string, cause?: unknown) {
     super('INTERNAL', message, { type: 'FlightCallError', cause });
     this.grpcCode = grpcCode;
-    this.grpcStatus = status[grpcCode] ?? `STATUS_${grpcCode}`;
+    this.grpcStatus = GRPC_STATUS_NAMES[grpcCode] ?? `STATUS_${grpcCode}`;
   }
 }
 
-/** What grpc-js hands to callbacks and 'error' listeners. */
-interface GrpcErrorLike {
-  code: number;
-  details?: string;
-  message: string;
-  metadata?: Metadata;
-}
-
-function isGrpcError(error: unknown): error is GrpcErrorLike {
-  return typeof error === 'object' && error !== null && typeof (error as { code?: unknown }).code === 'number' && error instanceof Error;
-}
-
 /** Reads the JSON detail from the trailers, if a Hangar server sent one. */
-export function readErrorDetail(metadata: Metadata | undefined): ServerErrorDetail | undefined {
-  if (!metadata) return undefined;
+export function readErrorDetail(trailers: CallMetadata | undefined): ServerErrorDetail | undefined {
+  if (!trailers) return undefined;
   for (const key of [HANGAR_DETAIL_KEY, STATUS_DETAIL_KEY]) {
-    for (const value of metadata.get(key)) {
-      const detail = parseDetail(value);
-      if (detail) return detail;
-    }
+    const value = trailers.getBinary(key);
+    const detail = value && parseDetail(value);
+    if (detail) return detail;
   }
   return undefined;
 }
 
-function parseDetail(value: string | Buffer): ServerErrorDetail | undefined {
-  const textValue = typeof value === 'string' ? value : value.toString('utf8');
+function parseDetail(value: Buffer): ServerErrorDetail | undefined {
+  const textValue = value.toString('utf8');
   // google.rpc.Status protobufs from other servers start with a field tag, never '{'.
   if (!textValue.startsWith('{')) return undefined;
   try {
@@ -157,21 +146,19 @@ export interface ErrorContext {
 }
 
 /**
- * Converts anything a grpc-js call fails with into a typed error: by the detail's `code` (and
- * `type` for BucketNotEmptyError and ConflictError) when the server sent one, else by the gRPC
- * status. Errors that are not gRPC errors (or are already typed) pass through unchanged.
+ * Converts anything a call fails with into a typed error: by the detail's `code` (and `type` for
+ * BucketNotEmptyError and ConflictError) when the server sent one, else by the gRPC status.
+ * Errors that are not call failures (or are already typed) pass through unchanged.
  */
 export function toClientError(error: unknown, context: ErrorContext = {}): Error {
-  if (error instanceof HangarError || !isGrpcError(error)) return error instanceof Error ? error : new Error(String(error));
-  const detail = readErrorDetail(error.metadata);
-  const message = detail?.message ?? error.details ?? error.message;
+  if (error instanceof HangarError || !(error instanceof GrpcCallFailure)) return error instanceof Error ? error : new Error(String(error));
+  const detail = readErrorDetail(error.trailers);
+  const message = detail?.message ?? error.details;
   const code = detail && isHangarCode(detail.code) ? detail.code : CODE_BY_STATUS[error.code];
   let typed: HangarError;
   if (code) typed = typedError(code, detail?.type, message);
   else if (error.code === status.UNAVAILABLE && context.location) {
-    // grpc-js appends an empty "Resolution note:" when name resolution had nothing to add.
-    const reason = message.replace(/\s*Resolution note:\s*$/, '');
-    typed = new FlightCallError(error.code, `the Flight server at ${context.location} is unavailable: ${reason}`, error);
+    typed = new FlightCallError(error.code, `the Flight server at ${context.location} is unavailable: ${message}`, error);
   } else typed = new FlightCallError(error.code, message, error);
   if (typed.cause === undefined) Object.defineProperty(typed, 'cause', { value: error, configurable: true, writable: true });
   return typed;

@@ -1,22 +1,13 @@
 /**
- * FlightClient: a generic Arrow Flight client (any Flight server, not only Hangar) over grpc-js,
- * with Flight messages encoded by hand and data moved as apache-arrow RecordBatches.
+ * FlightClient: a generic Arrow Flight client (any Flight server, not only Hangar) over Hangar's
+ * own gRPC client transport (transport/grpc-channel.ts), with Flight messages encoded by hand and
+ * data moved as apache-arrow RecordBatches.
  */
-import {
-  type CallOptions,
-  type ChannelOptions,
-  type Client,
-  type ClientDuplexStream,
-  type ClientReadableStream,
-  Metadata,
-  credentials,
-  makeGenericClientConstructor,
-} from '@grpc/grpc-js';
 import type { Schema } from 'apache-arrow';
 import { InvalidArgumentError } from '../core/errors.js';
 import { decodeEncapsulatedSchema } from '../core/ipc-message.js';
-import { encodeFlightData } from '../flight/flight-data.js';
-import { FLIGHT_SERVICE, type FlightMethod } from '../flight/flight-service.js';
+import { encodeFlightDataPieces } from '../flight/flight-data.js';
+import { FLIGHT_SERVICE_NAME, type FlightMethod } from '../flight/flight-service.js';
 import {
   type ActionType,
   DescriptorType,
@@ -34,12 +25,12 @@ import {
   encodeFlightDescriptor,
   encodeTicket,
 } from '../flight/flight-messages.js';
-import { cancelOnAbort, collect, responseMessages, unaryCall, waitForDrain } from './call-stream.js';
-import type { ErrorContext } from './error-mapping.js';
+import { type ErrorContext, toClientError } from './error-mapping.js';
 import { type RecordBatchSource, encodeIpcMessages } from '../core/ipc-encoder.js';
 import { parseLocation } from './location.js';
 import { FlightRecordBatchStream } from './record-batch-stream.js';
 import { FlightResultStream } from './result-stream.js';
+import { type ClientCall, GrpcChannel } from './transport/grpc-channel.js';
 
 /** Options of {@link FlightClient.connect}. */
 export interface FlightClientOptions {
@@ -53,8 +44,6 @@ export interface FlightClientOptions {
   readonly privateKey?: Buffer;
   /** The name the server's certificate must carry, when it differs from the host connected to. */
   readonly serverNameOverride?: string;
-  /** Extra grpc-js channel options; they override the client's defaults. */
-  readonly channelOptions?: ChannelOptions;
   /** Largest record batch body DoPut sends in one message; bigger batches are sliced (default 4 MiB). */
   readonly maxBatchBytes?: number;
 }
@@ -82,7 +71,6 @@ export type TicketInput = Ticket | Uint8Array | string;
 
 const MiB = 1024 * 1024;
 const utf8 = new TextEncoder();
-const FlightServiceClient = makeGenericClientConstructor(FLIGHT_SERVICE, 'FlightService');
 
 /** Builds a PATH descriptor. */
 export function pathDescriptor(...path: string[]): FlightDescriptor {
@@ -99,6 +87,13 @@ function toBytes(value: Uint8Array | string | undefined): Uint8Array {
   return typeof value === 'string' ? utf8.encode(value) : value;
 }
 
+/** Reads every reply of a call. */
+async function collect(call: AsyncIterable<Buffer>): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for await (const reply of call) out.push(reply);
+  return out;
+}
+
 function withDecodedSchema(info: FlightInfo): FlightInfoResult {
   const { schema: schemaBytes, ...rest } = info;
   return { ...rest, schemaBytes, schema: schemaBytes.byteLength > 0 ? decodeEncapsulatedSchema(schemaBytes) : undefined };
@@ -110,7 +105,7 @@ export class FlightClient {
   private bearer: string | undefined;
 
   private constructor(
-    private readonly grpc: Client,
+    private readonly channel: GrpcChannel,
     /** The server's location, e.g. `grpc://127.0.0.1:8815`. */
     readonly location: string,
     private readonly options: FlightClientOptions,
@@ -125,26 +120,26 @@ export class FlightClient {
    */
   static connect(location: string, options: FlightClientOptions = {}): FlightClient {
     const target = parseLocation(location);
-    const channelCredentials = target.tls
-      ? credentials.createSsl(options.rootCertificates ?? null, options.privateKey ?? null, options.certChain ?? null)
-      : credentials.createInsecure();
-    const grpc = new FlightServiceClient(target.address, channelCredentials, {
-      ...(options.serverNameOverride
-        ? { 'grpc.ssl_target_name_override': options.serverNameOverride, 'grpc.default_authority': options.serverNameOverride }
-        : {}),
-      // Flight servers send record batches of any size; grpc-js caps received messages at 4 MB.
-      'grpc.max_receive_message_length': -1,
-      'grpc.max_send_message_length': -1,
-      ...options.channelOptions,
-    });
-    return new FlightClient(grpc, target.uri, options);
+    const tls = target.tls
+      ? {
+          ...(options.rootCertificates ? { ca: options.rootCertificates } : {}),
+          ...(options.certChain ? { cert: options.certChain } : {}),
+          ...(options.privateKey ? { key: options.privateKey } : {}),
+          ...(options.serverNameOverride ? { servername: options.serverNameOverride } : {}),
+        }
+      : undefined;
+    return new FlightClient(new GrpcChannel(target.address, tls), target.uri, options);
   }
 
-  private metadata(options: FlightCallOptions): Metadata {
-    const metadata = new Metadata();
-    const login = this.bearer === undefined ? {} : { authorization: this.bearer };
-    for (const [key, value] of Object.entries({ ...this.options.headers, ...login, ...options.headers })) metadata.set(key, value);
-    return metadata;
+  /** Starts a call with the client's headers (and login), the call's own, its deadline and signal. */
+  private start(method: FlightMethod, options: FlightCallOptions, extraHeaders: Readonly<Record<string, string>> = {}): ClientCall {
+    const login: Record<string, string> = this.bearer === undefined ? {} : { authorization: this.bearer };
+    return this.channel.start(`/${FLIGHT_SERVICE_NAME}/${method}`, {
+      headers: { ...this.options.headers, ...login, ...options.headers, ...extraHeaders },
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.signal ? { signal: options.signal } : {}),
+      mapError: (failure) => toClientError(failure, this.context),
+    });
   }
 
   /**
@@ -155,61 +150,28 @@ export class FlightClient {
    * @throws UnauthenticatedError for wrong credentials; InvalidArgumentError if no token came back
    */
   async authenticateBasicToken(user: string, password: string, options: FlightCallOptions = {}): Promise<string> {
-    const metadata = this.metadata(options);
-    metadata.set('authorization', `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`);
-    const call: ClientDuplexStream<Buffer, Buffer> = this.grpc.makeBidiStreamRequest(
-      FLIGHT_SERVICE.Handshake.path,
-      FLIGHT_SERVICE.Handshake.requestSerialize,
-      FLIGHT_SERVICE.Handshake.responseDeserialize,
-      metadata,
-      this.callOptions(options),
-    );
-    let headers: Metadata | undefined;
-    call.on('metadata', (received: Metadata) => (headers = received));
-    const trailers = new Promise<Metadata>((resolve) => call.on('status', (status: { metadata: Metadata }) => resolve(status.metadata)));
-    const responses = responseMessages(call, this.context);
+    const call = this.start('Handshake', options, { authorization: `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}` });
     call.end();
-    await collect(responses);
-    const bearer = [(await trailers).get('authorization')[0], headers?.get('authorization')[0]].map((value) => (value === undefined ? '' : String(value))).find((value) => /^Bearer\s/i.test(value));
+    await collect(call);
+    const bearer = [call.trailers?.get('authorization'), call.replyHeaders?.get('authorization')].find((value) => value !== undefined && /^Bearer\s/i.test(value));
     if (!bearer) throw new InvalidArgumentError(`the Flight server at ${this.location} answered the login without an "authorization: Bearer" header`);
     this.bearer = bearer;
     return bearer;
   }
 
-  private callOptions(options: FlightCallOptions): CallOptions {
-    return options.timeoutMs === undefined ? {} : { deadline: Date.now() + options.timeoutMs };
-  }
-
-  private unary(method: FlightMethod, request: Buffer, options: FlightCallOptions): Promise<Buffer> {
-    return unaryCall((callback) => {
-      const call = this.grpc.makeUnaryRequest(
-        FLIGHT_SERVICE[method].path,
-        FLIGHT_SERVICE[method].requestSerialize,
-        FLIGHT_SERVICE[method].responseDeserialize,
-        request,
-        this.metadata(options),
-        this.callOptions(options),
-        (error, response) => {
-          stopListening();
-          callback(error, response);
-        },
-      );
-      const stopListening = cancelOnAbort(call, options.signal);
-    }, this.context);
-  }
-
-  private serverStream(method: FlightMethod, request: Buffer, options: FlightCallOptions): ClientReadableStream<Buffer> {
-    const call = this.grpc.makeServerStreamRequest(
-      FLIGHT_SERVICE[method].path,
-      FLIGHT_SERVICE[method].requestSerialize,
-      FLIGHT_SERVICE[method].responseDeserialize,
-      request,
-      this.metadata(options),
-      this.callOptions(options),
-    );
-    const stopListening = cancelOnAbort(call, options.signal);
-    call.on('status', stopListening);
+  /** Starts a call with one request message, its replies to be read. */
+  private serverStream(method: FlightMethod, request: Uint8Array, options: FlightCallOptions): ClientCall {
+    const call = this.start(method, options);
+    // The request is small: it is buffered at once, and a failure surfaces when reading.
+    call.write(request).catch(() => undefined);
+    call.end();
     return call;
+  }
+
+  private async unary(method: FlightMethod, request: Uint8Array, options: FlightCallOptions): Promise<Buffer> {
+    const replies = await collect(this.serverStream(method, request, options));
+    if (replies.length !== 1) throw new InvalidArgumentError(`the Flight server at ${this.location} answered ${method} with ${replies.length} messages, not one`);
+    return replies[0]!;
   }
 
   /**
@@ -218,7 +180,7 @@ export class FlightClient {
    */
   listFlights(criteria?: Uint8Array | string, options: FlightCallOptions = {}): FlightResultStream<FlightInfoResult> {
     const call = this.serverStream('ListFlights', encodeCriteria({ expression: toBytes(criteria) }), options);
-    return FlightResultStream.map(responseMessages(call, this.context), (raw) => withDecodedSchema(decodeFlightInfo(raw)));
+    return FlightResultStream.map(call, (raw) => withDecodedSchema(decodeFlightInfo(raw)));
   }
 
   /** Describes one flight: schema, endpoints (with tickets), sizes. */
@@ -239,7 +201,7 @@ export class FlightClient {
   doGet(ticket: TicketInput, options: FlightCallOptions = {}): FlightRecordBatchStream {
     const value: Ticket = ticket instanceof Uint8Array || typeof ticket === 'string' ? { ticket: toBytes(ticket) } : ticket;
     const call = this.serverStream('DoGet', encodeTicket(value), options);
-    return new FlightRecordBatchStream(responseMessages(call, this.context));
+    return new FlightRecordBatchStream(call);
   }
 
   /**
@@ -249,54 +211,40 @@ export class FlightClient {
    * cancelled and the source's error rethrown.
    */
   async doPut(descriptor: FlightDescriptor, source: RecordBatchSource, options: FlightCallOptions = {}): Promise<Uint8Array[]> {
-    const call: ClientDuplexStream<Buffer, Buffer> = this.grpc.makeBidiStreamRequest(
-      FLIGHT_SERVICE.DoPut.path,
-      FLIGHT_SERVICE.DoPut.requestSerialize,
-      FLIGHT_SERVICE.DoPut.responseDeserialize,
-      this.metadata(options),
-      this.callOptions(options),
-    );
-    const stopListening = cancelOnAbort(call, options.signal);
-    const responses = responseMessages(call, this.context);
-    const results = collect(responses);
+    const call = this.start('DoPut', options);
+    const results = collect(call);
     results.catch(() => undefined); // awaited below; this only silences an early rejection
     const maxBatchBytes = this.options.maxBatchBytes ?? 4 * MiB;
     try {
       let first = true;
       for await (const message of encodeIpcMessages(source, maxBatchBytes)) {
-        if (responses.error) throw responses.error;
-        const frame = encodeFlightData({
-          flightDescriptor: first ? descriptor : undefined,
-          dataHeader: message.header,
-          dataBody: message.bodyParts,
-        });
+        if (call.error) throw call.error;
+        // The batch's buffers go out as they lie; only the fields before them are encoded.
+        await call.write(encodeFlightDataPieces({ flightDescriptor: first ? descriptor : undefined, dataHeader: message.header, dataBody: message.bodyParts }));
         first = false;
-        if (!call.write(frame)) await waitForDrain(call, this.context);
       }
       call.end();
       return (await results).map((raw) => decodePutResult(raw));
     } catch (error) {
-      responses.cancel();
+      call.cancel();
       throw error;
-    } finally {
-      stopListening();
     }
   }
 
   /** Runs an action and yields each result body. */
   doAction(type: string, body?: Uint8Array | string, options: FlightCallOptions = {}): FlightResultStream<Uint8Array> {
     const call = this.serverStream('DoAction', encodeAction({ type, body: toBytes(body) }), options);
-    return FlightResultStream.map(responseMessages(call, this.context), (raw) => decodeResult(raw).body);
+    return FlightResultStream.map(call, (raw) => decodeResult(raw).body);
   }
 
   /** Lists the actions the server offers. */
   listActions(options: FlightCallOptions = {}): Promise<ActionType[]> {
     const call = this.serverStream('ListActions', EMPTY_MESSAGE, options);
-    return FlightResultStream.map(responseMessages(call, this.context), decodeActionType).toArray();
+    return FlightResultStream.map(call, decodeActionType).toArray();
   }
 
-  /** Closes the channel. Start no calls afterwards. */
+  /** Closes the connection once running calls finish. Start no calls afterwards. */
   close(): void {
-    this.grpc.close();
+    this.channel.close();
   }
 }

@@ -6,7 +6,7 @@ import { type AsyncRecordBatchStreamReader, Message, type RecordBatch, RecordBat
 import { HangarError } from '../core/errors.js';
 import { joinIpcStream } from '../core/ipc-message.js';
 import { decodeFlightData } from '../flight/flight-data.js';
-import type { ResponseMessages } from './call-stream.js';
+import type { ClientCall } from './transport/grpc-channel.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -61,7 +61,7 @@ export class FlightRecordBatchStream implements AsyncIterable<RecordBatch> {
   private iterated = false;
 
   /** @param responses - the DoGet call's raw FlightData responses */
-  constructor(private readonly responses: ResponseMessages) {}
+  constructor(private readonly responses: ClientCall) {}
 
   private open(): Promise<AsyncRecordBatchStreamReader> {
     this.opening ??= (async () => {

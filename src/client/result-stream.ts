@@ -1,5 +1,5 @@
 /** A single-use async stream of decoded Flight results that can also be collected into an array. */
-import type { ResponseMessages } from './call-stream.js';
+import type { ClientCall } from './transport/grpc-channel.js';
 
 /**
  * The results of a streaming call (ListFlights, DoAction, ListActions). The call starts at once,
@@ -9,12 +9,12 @@ export class FlightResultStream<T> implements AsyncIterable<T> {
   private used = false;
 
   private constructor(
-    private readonly responses: ResponseMessages,
+    private readonly responses: ClientCall,
     private readonly decode: (raw: Buffer) => T,
   ) {}
 
   /** Wraps a call's raw responses with a decoder. */
-  static map<T>(responses: ResponseMessages, decode: (raw: Buffer) => T): FlightResultStream<T> {
+  static map<T>(responses: ClientCall, decode: (raw: Buffer) => T): FlightResultStream<T> {
     return new FlightResultStream(responses, decode);
   }
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
 import { decodeFlightData, encodeFlightData } from '../../src/flight/flight-data.js';
 import { DescriptorType, type FlightDescriptor, encodeAction, encodeFlightDescriptor, encodeTicket } from '../../src/flight/flight-messages.js';
-import { FLIGHT_SERVICE } from '../../src/flight/flight-service.js';
+import { FLIGHT_SERVICE } from './fixtures/grpc-js-flight-service.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 
 type Raw = Client & Record<string, (...args: unknown[]) => any>;

@@ -12,7 +12,7 @@ import { HangarError } from '../../src/core/errors.js';
 import { inspectMessage, splitIpcStream } from '../../src/core/ipc-message.js';
 import { decodeFlightData, encodeFlightData } from '../../src/flight/flight-data.js';
 import { DescriptorType, decodeAction, decodeFlightDescriptor, encodeAction, encodeTicket } from '../../src/flight/flight-messages.js';
-import { FLIGHT_SERVICE } from '../../src/flight/flight-service.js';
+import { FLIGHT_SERVICE } from './fixtures/grpc-js-flight-service.js';
 import { parseCriteria, parsePutDescriptor, parseTicket } from '../../src/server/dataframe-protocol.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 

@@ -9,7 +9,7 @@ import { signJwt } from '../../src/core/auth/jwt.js';
 import { parseScopes } from '../../src/core/auth/scopes.js';
 import { UsersFile } from '../../src/core/auth/users-file.js';
 import { decodeHandshake, encodeHandshake } from '../../src/flight/flight-messages.js';
-import { FLIGHT_SERVICE } from '../../src/flight/flight-service.js';
+import { FLIGHT_SERVICE } from './fixtures/grpc-js-flight-service.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -55,7 +55,7 @@ describe('MessageDeframer', () => {
     const deframer = new MessageDeframer(100);
     // A prefix announcing 4 GiB − 1 bytes alone is refused: nothing waits for (or allocates) the rest.
     expect(() => deframer.push(Buffer.from([0, 0xff, 0xff, 0xff, 0xff]), () => undefined)).toThrow(ResourceExhaustedError);
-    expect(() => deframe(frame([Buffer.alloc(101)]), [], new MessageDeframer(100))).toThrow(/101 bytes exceeds the server's limit of 100/);
+    expect(() => deframe(frame([Buffer.alloc(101)]), [], new MessageDeframer(100))).toThrow(/101 bytes exceeds the limit of 100/);
   });
 
   it('decompresses gzip and deflate messages and refuses unknown flags and encodings', () => {
