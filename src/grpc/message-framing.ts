@@ -4,6 +4,7 @@
  * only messages that span chunks, and refuses lengths over the receiver's limit before buffering.
  * Shared by Hangar's server and client transports.
  */
+import type { Writable } from 'node:stream';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { InvalidArgumentError, ResourceExhaustedError, UnimplementedError } from '../core/errors.js';
 
@@ -17,6 +18,24 @@ export function writeMessagePrefix(out: Uint8Array, offset: number, length: numb
   out[offset + 2] = (length >>> 16) & 0xff;
   out[offset + 3] = (length >>> 8) & 0xff;
   out[offset + 4] = length & 0xff;
+}
+
+/**
+ * Writes one uncompressed message, given whole or as pieces in order, to an HTTP/2 stream: its
+ * prefix, then the pieces as they lie (corked, so they leave in one `writev`).
+ * @returns false when the stream's buffer is full (wait for 'drain')
+ */
+export function writeMessage(stream: Writable, message: Uint8Array | readonly Uint8Array[]): boolean {
+  const pieces = message instanceof Uint8Array ? [message] : message;
+  let length = 0;
+  for (const piece of pieces) length += piece.byteLength;
+  const prefix = Buffer.allocUnsafe(PREFIX_LENGTH);
+  writeMessagePrefix(prefix, 0, length);
+  stream.cork();
+  let flowing = stream.write(prefix);
+  for (const piece of pieces) flowing = stream.write(piece);
+  stream.uncork();
+  return flowing;
 }
 
 /** The message encodings (`grpc-encoding`) the deframer can decompress. */

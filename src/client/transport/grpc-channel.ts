@@ -5,7 +5,7 @@
  * are reassembled with at most one copy, and the windows are large enough for bulk transfers.
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, connect, constants } from 'node:http2';
-import { MessageDeframer, PREFIX_LENGTH, writeMessagePrefix } from '../../grpc/message-framing.js';
+import { MessageDeframer, writeMessage } from '../../grpc/message-framing.js';
 import { CallMetadata, decodeGrpcMessage, grpcTimeoutHeader } from '../../grpc/metadata.js';
 import { GrpcStatus } from '../../grpc/status.js';
 
@@ -209,18 +209,8 @@ export class ClientCall implements AsyncIterableIterator<Buffer> {
    */
   async write(message: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (this.failure) throw this.failure;
-    const pieces = message instanceof Uint8Array ? [message] : message;
-    let length = 0;
-    for (const piece of pieces) length += piece.byteLength;
-    const prefix = Buffer.allocUnsafe(PREFIX_LENGTH);
-    writeMessagePrefix(prefix, 0, length);
     const { stream } = this;
-    if (stream.closed || stream.destroyed) return;
-    stream.cork();
-    let flowing = stream.write(prefix);
-    for (const piece of pieces) flowing = stream.write(piece);
-    stream.uncork();
-    if (flowing) return;
+    if (stream.closed || stream.destroyed || writeMessage(stream, message)) return;
     let onDrain!: () => void;
     await Promise.race([new Promise<void>((resolve) => stream.once('drain', (onDrain = resolve))), this.settled]);
     stream.off('drain', onDrain);

@@ -7,7 +7,7 @@ import { constants, type ServerHttp2Stream } from 'node:http2';
 import { CancelledError, InvalidArgumentError } from '../../core/errors.js';
 import { CallMetadata, encodeGrpcMessage, metadataHeaders } from '../../grpc/metadata.js';
 import { GrpcStatus, type CallStatus, type OutgoingMetadata } from '../../grpc/status.js';
-import { ACCEPTED_ENCODINGS, MessageDeframer, PREFIX_LENGTH, writeMessagePrefix } from '../../grpc/message-framing.js';
+import { ACCEPTED_ENCODINGS, MessageDeframer, writeMessage } from '../../grpc/message-framing.js';
 
 /** Unread request messages past which the stream is paused. */
 const MAX_QUEUED_MESSAGES = 4;
@@ -127,17 +127,8 @@ export class ServerCall {
   async write(message: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (this.cancelled || this.finished) throw new CancelledError('the call has ended; nothing more can be sent');
     this.sendHeaders();
-    const pieces = message instanceof Uint8Array ? [message] : message;
-    let length = 0;
-    for (const piece of pieces) length += piece.byteLength;
-    const prefix = Buffer.allocUnsafe(PREFIX_LENGTH);
-    writeMessagePrefix(prefix, 0, length);
     const { stream } = this;
-    stream.cork();
-    let flowing = stream.write(prefix);
-    for (const piece of pieces) flowing = stream.write(piece);
-    stream.uncork();
-    if (flowing) return;
+    if (writeMessage(stream, message)) return;
     // A stream reset meanwhile never drains, and has already said 'close'.
     if (stream.closed || stream.destroyed) throw new CancelledError('the client cancelled the call');
     await new Promise<void>((resolve, reject) => {
