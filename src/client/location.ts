@@ -1,9 +1,9 @@
-/** Parses Flight location URIs (grpc://, grpc+tcp://, grpc+tls://) into a gRPC target. */
+/** Parses Flight location URIs (grpc://, grpc+tcp://, grpc+tls://) into the address to connect to. */
 import { InvalidArgumentError } from '../core/errors.js';
 
 /** Where and how to connect. */
 export interface FlightTarget {
-  /** `host:port` as grpc-js expects it (IPv6 hosts in brackets). */
+  /** `host:port` to connect to (IPv6 hosts in brackets). */
   readonly address: string;
   /** Whether the channel uses TLS. */
   readonly tls: boolean;
