@@ -324,10 +324,8 @@ function planBatch(chunks: readonly ScannedChunk[], start: number, end: number):
 /** Nulls among rows `[start, end)` of a chunk. */
 function nullsIn(chunk: ScannedChunk, start: number, end: number): number {
   let nulls = 0;
-  for (const page of chunk.pages) {
-    if (!page.present || page.row >= end || page.row + page.count <= start) continue;
-    const to = Math.min(end, page.row + page.count) - page.row;
-    for (let i = Math.max(start, page.row) - page.row; i < to; i++) nulls += 1 - page.present[i]!;
+  for (const { page, from, to } of overlapping(chunk, start, end)) {
+    if (page.present) for (let i = from; i < to; i++) nulls += 1 - page.present[i]!;
   }
   return nulls;
 }
