@@ -1,7 +1,7 @@
 /** Turns gRPC call failures back into Hangar's typed errors, using the server's JSON detail when present. */
 import type { CallMetadata } from '../grpc/metadata.js';
-import { GrpcStatus as status } from '../grpc/status.js';
-import { GRPC_STATUS_NAMES, GrpcCallFailure } from './transport/grpc-channel.js';
+import { GRPC_STATUS_NAMES, GrpcStatus } from '../grpc/status.js';
+import { GrpcCallFailure } from './transport/grpc-channel.js';
 import {
   AlreadyExistsError,
   BucketNotEmptyError,
@@ -85,17 +85,17 @@ function parseDetail(value: Buffer): ServerErrorDetail | undefined {
 }
 
 const CODE_BY_STATUS: Partial<Record<number, HangarErrorCode>> = {
-  [status.NOT_FOUND]: 'NOT_FOUND',
-  [status.ALREADY_EXISTS]: 'ALREADY_EXISTS',
-  [status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
-  [status.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
-  [status.UNAUTHENTICATED]: 'UNAUTHENTICATED',
-  [status.PERMISSION_DENIED]: 'PERMISSION_DENIED',
-  [status.RESOURCE_EXHAUSTED]: 'RESOURCE_EXHAUSTED',
-  [status.UNIMPLEMENTED]: 'UNIMPLEMENTED',
-  [status.CANCELLED]: 'CANCELLED',
-  [status.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
-  [status.INTERNAL]: 'INTERNAL',
+  [GrpcStatus.NOT_FOUND]: 'NOT_FOUND',
+  [GrpcStatus.ALREADY_EXISTS]: 'ALREADY_EXISTS',
+  [GrpcStatus.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [GrpcStatus.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
+  [GrpcStatus.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+  [GrpcStatus.PERMISSION_DENIED]: 'PERMISSION_DENIED',
+  [GrpcStatus.RESOURCE_EXHAUSTED]: 'RESOURCE_EXHAUSTED',
+  [GrpcStatus.UNIMPLEMENTED]: 'UNIMPLEMENTED',
+  [GrpcStatus.CANCELLED]: 'CANCELLED',
+  [GrpcStatus.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
+  [GrpcStatus.INTERNAL]: 'INTERNAL',
 };
 
 /** Builds the typed error for a code, keeping the server's message and type. */
@@ -157,7 +157,7 @@ export function toClientError(error: unknown, context: ErrorContext = {}): Error
   const code = detail && isHangarCode(detail.code) ? detail.code : CODE_BY_STATUS[error.code];
   let typed: HangarError;
   if (code) typed = typedError(code, detail?.type, message);
-  else if (error.code === status.UNAVAILABLE && context.location) {
+  else if (error.code === GrpcStatus.UNAVAILABLE && context.location) {
     typed = new FlightCallError(error.code, `the Flight server at ${context.location} is unavailable: ${message}`, error);
   } else typed = new FlightCallError(error.code, message, error);
   if (typed.cause === undefined) Object.defineProperty(typed, 'cause', { value: error, configurable: true, writable: true });

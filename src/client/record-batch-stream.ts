@@ -4,7 +4,7 @@
  */
 import { type AsyncRecordBatchStreamReader, Message, type RecordBatch, RecordBatchReader, type Schema, Table } from 'apache-arrow';
 import { HangarError } from '../core/errors.js';
-import { joinIpcStream } from '../core/ipc-message.js';
+import { encapsulateMessage } from '../core/ipc-message.js';
 import { decodeFlightData } from '../flight/flight-data.js';
 import type { ClientCall } from './transport/grpc-channel.js';
 
@@ -30,7 +30,7 @@ async function* ipcChunks(responses: AsyncIterable<Buffer>): AsyncGenerator<Uint
     if (data.dataBody.byteLength < bodyLength) {
       throw protocolError(`FlightData body is ${data.dataBody.byteLength} bytes but its header declares ${bodyLength}`);
     }
-    yield joinIpcStream([{ header: data.dataHeader, body: EMPTY }], false);
+    yield encapsulateMessage({ header: data.dataHeader, body: EMPTY });
     if (bodyLength === 0) continue;
     yield alignedBody(raw, data.dataBody.subarray(0, bodyLength));
   }

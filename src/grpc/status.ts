@@ -22,6 +22,9 @@ export const GrpcStatus = {
 /** One gRPC status code. */
 export type GrpcStatusCode = (typeof GrpcStatus)[keyof typeof GrpcStatus];
 
+/** gRPC status names by code. */
+export const GRPC_STATUS_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(GrpcStatus).map(([name, code]) => [code, name]));
+
 /** How a call ends: its code, a message for people, and trailers (e.g. error details). */
 export interface CallStatus {
   /** The gRPC status code. */

@@ -7,7 +7,7 @@
 import { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, connect, constants } from 'node:http2';
 import { MessageDeframer, writeMessage } from '../../grpc/message-framing.js';
 import { CallMetadata, decodeGrpcMessage, grpcTimeoutHeader } from '../../grpc/metadata.js';
-import { GrpcStatus } from '../../grpc/status.js';
+import { GRPC_STATUS_NAMES, GrpcStatus } from '../../grpc/status.js';
 
 /** TLS settings of a channel (PEM contents). */
 export interface ChannelTls {
@@ -37,9 +37,6 @@ export class GrpcCallFailure extends Error {
     super(`${code} ${GRPC_STATUS_NAMES[code] ?? 'UNKNOWN'}: ${details}`, options);
   }
 }
-
-/** gRPC status names by code. */
-export const GRPC_STATUS_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(GrpcStatus).map(([name, code]) => [code, name]));
 
 /** Per-call settings. */
 export interface CallSettings {
