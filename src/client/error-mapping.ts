@@ -8,6 +8,7 @@ import {
   CancelledError,
   DeadlineExceededError,
   ConflictError,
+  DataLossError,
   FailedPreconditionError,
   HangarError,
   type HangarErrorCode,
@@ -15,6 +16,7 @@ import {
   NotFoundError,
   PermissionDeniedError,
   ResourceExhaustedError,
+  StoreFullError,
   UnauthenticatedError,
   UnimplementedError,
 } from '../core/errors.js';
@@ -95,6 +97,7 @@ const CODE_BY_STATUS: Partial<Record<number, HangarErrorCode>> = {
   [GrpcStatus.UNIMPLEMENTED]: 'UNIMPLEMENTED',
   [GrpcStatus.CANCELLED]: 'CANCELLED',
   [GrpcStatus.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
+  [GrpcStatus.DATA_LOSS]: 'DATA_LOSS',
   [GrpcStatus.INTERNAL]: 'INTERNAL',
 };
 
@@ -103,6 +106,7 @@ function typedError(code: HangarErrorCode, type: string | undefined, message: st
   // Some constructors compose their own message or fix their type; the server's wording wins.
   if (type === 'BucketNotEmptyError') return withMessage(new BucketNotEmptyError(''), message);
   if (type === 'ConflictError') return new ConflictError(message);
+  if (type === 'StoreFullError') return new StoreFullError(message);
   const typeOption = type ? { type } : {};
   switch (code) {
     case 'NOT_FOUND':
@@ -125,6 +129,8 @@ function typedError(code: HangarErrorCode, type: string | undefined, message: st
       return new CancelledError(message);
     case 'DEADLINE_EXCEEDED':
       return new DeadlineExceededError(message, typeOption);
+    case 'DATA_LOSS':
+      return new DataLossError(message);
     case 'INTERNAL':
       return new HangarError('INTERNAL', message, { type: type || 'InternalError' });
   }

@@ -15,6 +15,7 @@ export type HangarErrorCode =
   | 'UNIMPLEMENTED'
   | 'CANCELLED'
   | 'DEADLINE_EXCEEDED'
+  | 'DATA_LOSS'
   | 'INTERNAL';
 
 /** Base class of every error Hangar raises on purpose. `type` is the name clients see in error details. */
@@ -117,6 +118,20 @@ export class ResourceExhaustedError extends HangarError {
   }
 }
 
+/**
+ * The store is full: the disk (ENOSPC), a user quota (EDQUOT) or an object store's quota refused a
+ * write. Nothing of the failed write is visible; reads, deletes and vacuum keep working.
+ */
+export class StoreFullError extends ResourceExhaustedError {
+  /**
+   * @param message - which write failed, and what the operator can do (delete frames, vacuum, grow the volume)
+   * @param cause - the backend's own error
+   */
+  constructor(message: string, cause?: unknown) {
+    super(message, { type: 'StoreFullError', cause });
+  }
+}
+
 /** The feature is not available (yet) in this server. */
 export class UnimplementedError extends HangarError {
   /** @param message - what is missing */
@@ -141,6 +156,20 @@ export class DeadlineExceededError extends HangarError {
    */
   constructor(message: string, options: { type?: string; cause?: unknown } = {}) {
     super('DEADLINE_EXCEEDED', message, options);
+  }
+}
+
+/**
+ * Stored bytes failed verification (a checksum mismatch, a truncated or unreadable segment): the
+ * data is not served. The message names the bucket, frame, version and segment.
+ */
+export class DataLossError extends HangarError {
+  /**
+   * @param message - where the damage is and what to do (restore an earlier version, `hangar verify --repair-from`)
+   * @param cause - the underlying error
+   */
+  constructor(message: string, cause?: unknown) {
+    super('DATA_LOSS', message, { type: 'DataLossError', cause });
   }
 }
 

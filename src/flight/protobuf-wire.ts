@@ -94,8 +94,19 @@ export interface ProtoField {
   readonly bytes?: Uint8Array;
 }
 
+/** The largest length a length-delimited field may declare (protobuf limits messages to 2 GiB - 1). */
+const MAX_FIELD_LENGTH = 0x7fff_ffff;
+/** The largest field number protobuf allows (2^29 - 1). */
+const MAX_FIELD_NUMBER = 0x1fff_ffff;
+
 /**
  * Iterates the fields of a serialised message. Length-delimited values are views into `input`.
+ *
+ * Spec checklist (protobuf encoding, docs/protocol.md "Protobuf decoding"): varints are at most 10
+ * bytes; a tag's field number is 1..2^29-1; a length is read as unsigned and must fit both 2^31-1
+ * and the bytes left; wire types 0, 1, 2 and 5 are skipped when unknown; groups (3, 4) and the
+ * reserved types 6 and 7 are refused; truncated input is refused. Every field moves the read
+ * position forward, so decoding ends after at most `input.byteLength` fields.
  * @throws InvalidArgumentError for truncated or malformed input
  */
 export function* readFields(input: Uint8Array, messageName: string): Generator<ProtoField> {
@@ -103,45 +114,51 @@ export function* readFields(input: Uint8Array, messageName: string): Generator<P
   const fail = (why: string): never => {
     throw new InvalidArgumentError(`malformed ${messageName} message: ${why}`);
   };
-  // Varints are read as int64: values past 2^53 go through BigInt so -1 (ten bytes) stays -1.
+  // Varint values are read as int64: values past 2^53 go through BigInt so -1 (ten bytes) stays -1.
   const readVarint = (): number => {
     let result = 0;
     let multiplier = 1;
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 7; i++) {
       if (offset >= input.byteLength) fail('truncated varint');
       const byte = input[offset++]!;
-      if (i === 7) return readLongVarintTail(result, byte);
       result += (byte & 0x7f) * multiplier;
       if (byte < 0x80) return result;
       multiplier *= 128;
     }
+    return readLongVarintTail(result);
+  };
+  // Bytes 8 to 10 of a varint; the 10th may only carry the 64th bit.
+  const readLongVarintTail = (low: number): number => {
+    let value = BigInt(low);
+    for (let shift = 49n; shift <= 63n; shift += 7n) {
+      if (offset >= input.byteLength) fail('truncated varint');
+      const byte = input[offset++]!;
+      value += BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) {
+        if (shift === 63n && byte > 1) fail('varint overflows 64 bits');
+        return Number(BigInt.asIntN(64, value));
+      }
+    }
     return fail('varint longer than 10 bytes');
   };
-  const readLongVarintTail = (low: number, firstHighByte: number): number => {
-    let value = BigInt(low) + (BigInt(firstHighByte & 0x7f) << 49n);
-    let byte = firstHighByte;
-    let shift = 56n;
-    while (byte >= 0x80) {
-      if (offset >= input.byteLength) fail('truncated varint');
-      if (shift > 63n) fail('varint longer than 10 bytes');
-      byte = input[offset++]!;
-      value += BigInt(byte & 0x7f) << shift;
-      shift += 7n;
-    }
-    return Number(BigInt.asIntN(64, value));
+  // Tags and lengths are unsigned; a negative int64 reading of one is malformed, never a step back.
+  const readUnsigned = (what: string, max: number): number => {
+    const value = readVarint();
+    if (value < 0 || value > max) fail(`${what} ${value} is out of range`);
+    return value;
   };
   while (offset < input.byteLength) {
-    const tag = readVarint();
+    const tag = readUnsigned('tag', 0xffff_ffff);
     const field = Math.floor(tag / 8);
     const wireType = tag & 7;
-    if (field === 0) fail('field number 0');
+    if (field === 0 || field > MAX_FIELD_NUMBER) fail(`field number ${field}`);
     switch (wireType) {
       case WireType.Varint:
         yield { field, wireType, varint: readVarint() };
         break;
       case WireType.LengthDelimited: {
-        const length = readVarint();
-        if (offset + length > input.byteLength) fail(`field ${field} declares ${length} bytes past the end`);
+        const length = readUnsigned(`field ${field}'s length`, MAX_FIELD_LENGTH);
+        if (length > input.byteLength - offset) fail(`field ${field} declares ${length} bytes past the end`);
         yield { field, wireType, bytes: input.subarray(offset, offset + length) };
         offset += length;
         break;
@@ -155,7 +172,7 @@ export function* readFields(input: Uint8Array, messageName: string): Generator<P
         offset += 4;
         break;
       default:
-        fail(`unsupported wire type ${wireType}`);
+        fail(`unsupported wire type ${wireType} in field ${field} (groups and reserved types are not accepted)`);
     }
   }
 }

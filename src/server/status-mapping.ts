@@ -25,6 +25,7 @@ const GRPC_CODES: Record<HangarErrorCode, GrpcStatusCode> = {
   UNIMPLEMENTED: GrpcStatus.UNIMPLEMENTED,
   CANCELLED: GrpcStatus.CANCELLED,
   DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
+  DATA_LOSS: GrpcStatus.DATA_LOSS,
   INTERNAL: GrpcStatus.INTERNAL,
 };
 
