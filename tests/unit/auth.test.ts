@@ -44,6 +44,14 @@ describe('HS256 tokens', () => {
     for (const token of cases) expect(() => verifyJwt(token, SECRET, now), token).toThrow(expect.objectContaining({ code: 'UNAUTHENTICATED' }));
   });
 
+  it('refuses a correctly signed token whose header carries crit (RFC 7515 §4.1.11)', () => {
+    for (const crit of [['exp'], ['b64'], [], 'x']) {
+      const input = `${b64({ alg: 'HS256', typ: 'JWT', crit, b64: false })}.${b64({ scope: 'admin' })}`;
+      const token = `${input}.${createHmac('sha256', SECRET).update(input).digest('base64url')}`;
+      expect(() => verifyJwt(token, SECRET)).toThrow(/critical extensions/);
+    }
+  });
+
   it('tolerates 30 s of clock skew', () => {
     expect(() => verifyJwt(signJwt({ exp: 1000 }, SECRET), SECRET, 1020)).not.toThrow();
   });

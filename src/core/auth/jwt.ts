@@ -57,7 +57,7 @@ function decodePart(part: string, what: string): Record<string, unknown> {
  * @param token - the compact serialisation `header.payload.signature`
  * @param secret - the shared secret
  * @param nowSeconds - the current time (for tests), seconds since the epoch
- * @throws UnauthenticatedError if the token is malformed, not HS256, wrongly signed, expired or not yet valid
+ * @throws UnauthenticatedError if the token is malformed, not HS256, carries `crit` extensions, is wrongly signed, expired or not yet valid
  */
 export function verifyJwt(token: string, secret: Buffer | string, nowSeconds = Date.now() / 1000): JwtClaims {
   const parts = token.split('.');
@@ -67,6 +67,11 @@ export function verifyJwt(token: string, secret: Buffer | string, nowSeconds = D
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
   const header = decodePart(headerPart, 'header');
   if (header.alg !== 'HS256') throw new UnauthenticatedError(`token algorithm ${JSON.stringify(header.alg)} is not accepted; only HS256 is`);
+  // RFC 7515 §4.1.11: a JWS whose `crit` names an extension the recipient does not understand is
+  // invalid. Hangar understands none, so any `crit` (even a malformed or empty one) is refused.
+  if (header.crit !== undefined) {
+    throw new UnauthenticatedError(`token header lists critical extensions ${JSON.stringify(header.crit)} that Hangar does not support; issue the token without 'crit'`);
+  }
   const expected = hs256(Buffer.from(secret), `${headerPart}.${payloadPart}`);
   const given = Buffer.from(signaturePart, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new UnauthenticatedError('token signature is not valid');
