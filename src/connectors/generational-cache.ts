@@ -34,6 +34,16 @@ export class GenerationalCache<K, V> {
     this.young.set(key, value);
   }
 
+  /**
+   * Drops the entries whose key matches. Meant for rare events (a frame or bucket deleted), not
+   * for every access: see the class comment.
+   */
+  deleteWhere(matches: (key: K) => boolean): void {
+    for (const generation of [this.young, this.old]) {
+      for (const key of generation.keys()) if (matches(key)) generation.delete(key);
+    }
+  }
+
   /** Drops every entry. */
   clear(): void {
     this.young = new Map();

@@ -5,13 +5,25 @@
  * S3 frames costs only its listing pages, and a local get only a `stat`.
  */
 import type { FrameManifest } from '../core/manifest.js';
+import { GenerationalCache } from './generational-cache.js';
 
-/** A bounded map from (key, identity) to manifest; the oldest entries go first when full. */
+/** A cached manifest and the identity of the stored object it was decoded from. */
+interface IdentifiedManifest {
+  readonly identity: string;
+  readonly manifest: FrameManifest;
+}
+
+/**
+ * A bounded map from (key, identity) to manifest, roughly least-recently-used first out. Built on
+ * GenerationalCache: a delete + set LRU on one Map degrades badly under churn (see there).
+ */
 export class ManifestCache {
-  private readonly entries = new Map<string, { readonly identity: string; readonly manifest: FrameManifest }>();
+  private readonly entries: GenerationalCache<string, IdentifiedManifest>;
 
-  /** @param capacity - most manifests kept (default 100,000: a few hundred bytes each for small frames) */
-  constructor(private readonly capacity = 100_000) {}
+  /** @param capacity - manifests kept per generation, so at most twice this (default 50,000: a few hundred bytes each for small frames) */
+  constructor(capacity = 50_000) {
+    this.entries = new GenerationalCache(capacity);
+  }
 
   /** The manifest stored under `key` with this identity, if cached. */
   get(key: string, identity: string | undefined): FrameManifest | undefined {
@@ -22,14 +34,11 @@ export class ManifestCache {
 
   /** Remembers a manifest read from or written to `key`. */
   set(key: string, identity: string | undefined, manifest: FrameManifest): void {
-    if (identity === undefined) return;
-    this.entries.delete(key);
-    this.entries.set(key, { identity, manifest });
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    if (identity !== undefined) this.entries.set(key, { identity, manifest });
   }
 
   /** Forgets every key starting with `prefix` (a deleted frame or bucket). */
   forget(prefix: string): void {
-    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+    this.entries.deleteWhere((key) => key.startsWith(prefix));
   }
 }
