@@ -40,11 +40,36 @@ export interface ParquetRowGroup {
   readonly columns: readonly ParquetColumnChunk[];
 }
 
+/**
+ * One top-level element of the Parquet schema, with the type annotations a reader must honour:
+ * the plain reader checks them against the Arrow type it would produce (see
+ * plain-parquet-reader.ts).
+ */
+export interface ParquetSchemaColumn {
+  readonly name: string;
+  /** Child elements (0 for a leaf, i.e. a flat column). */
+  readonly children: number;
+  /** SchemaElement.type: the physical type, absent for groups. */
+  readonly physicalType?: number;
+  /** SchemaElement.repetition_type: 0 REQUIRED, 1 OPTIONAL, 2 REPEATED. */
+  readonly repetition?: number;
+  /** SchemaElement.converted_type (the legacy annotation), when present. */
+  readonly convertedType?: number;
+  /**
+   * SchemaElement.logicalType in a canonical text form, when present: `STRING`, `DATE`,
+   * `INTEGER(8,signed)`, `TIMESTAMP(MICROS,utc)`, `TIME(MILLIS,local)`, `DECIMAL(10,2)`, `ENUM`,
+   * …; a union member this reader does not know is `LOGICAL(<field id>)`.
+   */
+  readonly logicalType?: string;
+}
+
 /** What a projected read needs of FileMetaData. */
 export interface ParquetFileMetaData {
   readonly rows: number;
   /** Names of the schema's top-level columns, in order. */
   readonly columnNames: readonly string[];
+  /** The schema's top-level elements, in order (the same order as {@link columnNames}). */
+  readonly columns: readonly ParquetSchemaColumn[];
   readonly rowGroups: readonly ParquetRowGroup[];
   /** FileMetaData.key_value_metadata (e.g. `ARROW:schema`). */
   readonly keyValues: ReadonlyMap<string, string>;
@@ -239,6 +264,12 @@ export class CompactReader {
 interface SchemaNode {
   name: string;
   children: number;
+  physicalType?: number;
+  repetition?: number;
+  convertedType?: number;
+  logicalType?: string;
+  precision?: number;
+  scale?: number;
 }
 
 /**
@@ -262,7 +293,8 @@ export function parseFileMetaData(bytes: Uint8Array): ParquetFileMetaData {
   if (!schema || schema.length === 0 || rows === undefined || !rowGroups) {
     throw new ParquetFooterError('FileMetaData lacks its schema, num_rows or row_groups');
   }
-  return { rows, columnNames: topLevelNames(schema), rowGroups, keyValues };
+  const columns = topLevelColumns(schema);
+  return { rows, columnNames: columns.map((column) => column.name), columns, rowGroups, keyValues };
 }
 
 /** One KeyValue entry into `into` (an entry without a value is kept as ''). */
@@ -282,20 +314,68 @@ function schemaElement(reader: CompactReader): SchemaNode {
   const node: SchemaNode = { name: '', children: 0 };
   let named = false;
   reader.struct((id, type) => {
-    if (id === 4 && type === ThriftType.BINARY) {
+    if (id === 1 && type === ThriftType.I32) node.physicalType = reader.signed();
+    else if (id === 3 && type === ThriftType.I32) node.repetition = reader.signed();
+    else if (id === 4 && type === ThriftType.BINARY) {
       node.name = reader.string();
       named = true;
     } else if (id === 5 && type === ThriftType.I32) node.children = reader.size();
+    else if (id === 6 && type === ThriftType.I32) node.convertedType = reader.signed();
+    else if (id === 7 && type === ThriftType.I32) node.scale = reader.signed();
+    else if (id === 8 && type === ThriftType.I32) node.precision = reader.signed();
+    else if (id === 10 && type === ThriftType.STRUCT) node.logicalType = logicalType(reader);
     else return false;
     return true;
-  });
+  }, 1);
   if (!named) throw new ParquetFooterError('a SchemaElement has no name');
   return node;
 }
 
+/** A struct field read as a bool: compact Thrift carries a struct field's bool in its type id. */
+function fieldBool(type: number): boolean | undefined {
+  return type === ThriftType.TRUE ? true : type === ThriftType.FALSE ? false : undefined;
+}
+
+/** A TimeUnit union (MILLIS 1, MICROS 2, NANOS 3) by name. */
+function timeUnit(reader: CompactReader): string {
+  let unit = 'UNIT?';
+  reader.struct((id, type) => {
+    if (type !== ThriftType.STRUCT) return false;
+    unit = id === 1 ? 'MILLIS' : id === 2 ? 'MICROS' : id === 3 ? 'NANOS' : `UNIT(${id})`;
+    return false; // the member is an empty struct: skipped
+  }, 3);
+  return unit;
+}
+
+/** The LogicalType union (parquet.thrift) in the canonical text form of {@link ParquetSchemaColumn.logicalType}. */
+function logicalType(reader: CompactReader): string | undefined {
+  let text: string | undefined;
+  reader.struct((member, kind) => {
+    if (kind !== ThriftType.STRUCT) return false;
+    const facts: { utc?: boolean; unit?: string; bits?: number; signed?: boolean; scale?: number; precision?: number } = {};
+    reader.struct((id, type) => {
+      if ((member === 7 || member === 8) && id === 1 && fieldBool(type) !== undefined) facts.utc = fieldBool(type);
+      else if ((member === 7 || member === 8) && id === 2 && type === ThriftType.STRUCT) facts.unit = timeUnit(reader);
+      else if (member === 10 && id === 1 && type === ThriftType.BYTE) facts.bits = reader.byte() << 24 >> 24;
+      else if (member === 10 && id === 2 && fieldBool(type) !== undefined) facts.signed = fieldBool(type);
+      else if (member === 5 && id === 1 && type === ThriftType.I32) facts.scale = reader.signed();
+      else if (member === 5 && id === 2 && type === ThriftType.I32) facts.precision = reader.signed();
+      else return false;
+      return true;
+    }, 2);
+    const simple: Record<number, string> = { 1: 'STRING', 2: 'MAP', 3: 'LIST', 4: 'ENUM', 6: 'DATE', 11: 'UNKNOWN', 12: 'JSON', 13: 'BSON', 14: 'UUID', 15: 'FLOAT16', 16: 'VARIANT', 17: 'GEOMETRY', 18: 'GEOGRAPHY' };
+    if (member === 5) text = `DECIMAL(${facts.precision},${facts.scale})`;
+    else if (member === 7 || member === 8) text = `${member === 7 ? 'TIME' : 'TIMESTAMP'}(${facts.unit},${facts.utc === true ? 'utc' : facts.utc === false ? 'local' : '?'})`;
+    else if (member === 10) text = `INTEGER(${facts.bits},${facts.signed === true ? 'signed' : facts.signed === false ? 'unsigned' : '?'})`;
+    else text = simple[member] ?? `LOGICAL(${member})`;
+    return true;
+  }, 1);
+  return text;
+}
+
 /** The root's children, from the depth-first flattened schema tree. */
-function topLevelNames(schema: readonly SchemaNode[]): string[] {
-  const names: string[] = [];
+function topLevelColumns(schema: readonly SchemaNode[]): ParquetSchemaColumn[] {
+  const columns: ParquetSchemaColumn[] = [];
   let index = 1;
   // Skips the subtree at `index`, returning the index after it.
   const skipSubtree = (at: number): number => {
@@ -310,10 +390,19 @@ function topLevelNames(schema: readonly SchemaNode[]): string[] {
   for (let child = 0; child < schema[0]!.children; child++) {
     const node = schema[index];
     if (!node) throw new ParquetFooterError('the schema tree is truncated');
-    names.push(node.name);
+    const { name, children, physicalType, repetition, convertedType } = node;
+    const logical = node.logicalType ?? (convertedType === 5 ? `DECIMAL(${node.precision},${node.scale})` : undefined);
+    columns.push({
+      name,
+      children,
+      ...(physicalType === undefined ? {} : { physicalType }),
+      ...(repetition === undefined ? {} : { repetition }),
+      ...(convertedType === undefined ? {} : { convertedType }),
+      ...(logical === undefined ? {} : { logicalType: logical }),
+    });
     index = skipSubtree(index);
   }
-  return names;
+  return columns;
 }
 
 function rowGroup(reader: CompactReader): ParquetRowGroup {

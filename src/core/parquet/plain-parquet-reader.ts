@@ -11,7 +11,8 @@
  * copied once.
  *
  * It restores exact types from the embedded Arrow schema (`ARROW:schema`) and covers the column
- * types the writer covers ({@link plainParquetLayout}). Anything else (no Arrow schema, nested
+ * types the writer covers ({@link plainParquetLayout}), once each column's Parquet annotations
+ * (repetition, logical and converted type) agree with that Arrow type (parquet-type-check.ts). Anything else (no Arrow schema, nested
  * columns, dictionary or compressed pages, v2 pages, another encoding) throws
  * {@link PlainParquetUnsupported}, and the codec decodes the file with parquet-wasm instead.
  */
@@ -20,6 +21,7 @@ import { BufferRegion, FieldNode, RecordBatch as RecordBatchHeader } from 'apach
 import { decodeEncapsulatedSchema, encodeSchemaHeader, framedLength, pad8, writeEndOfStream, writeFramedHeader } from '../ipc-message.js';
 import { CompactReader, type ParquetColumnChunk, readParquetFooter } from './parquet-footer.js';
 import { PlainParquetUnsupported, type PlainColumnLayout, plainParquetLayout } from './plain-parquet-writer.js';
+import { annotationDisagreement } from './parquet-type-check.js';
 import { ThriftType } from './thrift-compact-types.js';
 
 /** What to decode. */
@@ -70,6 +72,11 @@ function openPlainFile(file: Uint8Array, columns: readonly string[] | undefined)
   if (metadata.columnNames.length !== names.length || metadata.columnNames.some((name, i) => name !== names[i])) {
     throw new PlainParquetUnsupported('the Parquet schema does not match the embedded Arrow schema');
   }
+  // The embedded Arrow schema is a hint: the Parquet types say what the values are.
+  stored.fields.forEach((field, i) => {
+    const disagreement = annotationDisagreement(metadata.columns[i]!, field, layouts[i]!);
+    if (disagreement) throw new PlainParquetUnsupported(`column '${field.name}': ${disagreement}`);
+  });
   const wanted = columns ? [...new Set(columns)] : names;
   const indices = wanted.map((name) => {
     const index = names.indexOf(name);
