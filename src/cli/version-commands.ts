@@ -1,6 +1,7 @@
 /**
- * `hangar versions`, `hangar restore`, `hangar compact` and `hangar vacuum`: a frame's history,
- * bringing an old version back, merging small segments, and removing versions past retention.
+ * `hangar versions`, `hangar restore`, `hangar compact`, `hangar vacuum` and `hangar purge`: a frame's
+ * history, bringing an old version back, merging small segments, removing versions past retention,
+ * and removing a frame with its history at once (to free space on a full store).
  */
 import type { Command } from 'commander';
 import type { FrameVersion } from '../client/hangar-client.js';
@@ -96,6 +97,22 @@ export function registerVersionCommands(program: Command): void {
       const verb = options.dryRun ? 'would remove' : 'removed';
       process.stdout.write(
         `${report.frames} frame(s) examined; ${verb} ${report.versionsRemoved} version(s) and ${report.segmentsRemoved} segment object(s), ` +
+          `${humanBytes(report.bytesFreed)} of segments\n`,
+      );
+    }),
+  );
+
+  withServerOption(
+    program
+      .command('purge')
+      .description('remove a frame with all its versions at once, writing nothing: frees space on a full store (cannot be undone; needs admin)')
+      .argument('<name>', 'frame name')
+      .option('--bucket <bucket>', 'bucket of the frame (default: the default bucket)'),
+  ).action(async (name: string, options: FrameCommandOptions) =>
+    withClient(options, async (client) => {
+      const report = await client.purge(name, bucketOf(options));
+      process.stdout.write(
+        `purged ${options.bucket ?? 'default'}/${name}: ${report.versionsRemoved} version(s) and ${report.segmentsRemoved} segment object(s), ` +
           `${humanBytes(report.bytesFreed)} of segments\n`,
       );
     }),

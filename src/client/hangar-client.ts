@@ -84,6 +84,16 @@ export interface VacuumResult {
   readonly bytesFreed: number;
 }
 
+/** What {@link HangarClient.purge} removed. */
+export interface PurgeResult {
+  /** Versions removed: every kept one. */
+  readonly versionsRemoved: number;
+  /** Segment objects those versions referenced. */
+  readonly segmentsRemoved: number;
+  /** Stored bytes of those Parquet segments. */
+  readonly bytesFreed: number;
+}
+
 /** What {@link HangarClient.compact} did. */
 export interface CompactResult {
   /** The new version, or the unchanged current one when there was nothing to merge. */
@@ -376,6 +386,20 @@ export class HangarClient {
       options,
     );
     return { frames: raw.frames, versionsRemoved: raw.versions_removed, segmentsRemoved: raw.segments_removed, bytesFreed: raw.bytes_freed };
+  }
+
+  /**
+   * Removes a frame at once with every kept version and segment, writing nothing: frees space on a
+   * full store (a delete keeps the history until vacuum). Cannot be undone. Needs admin scope.
+   * @throws NotFoundError if the frame has no kept version
+   */
+  async purge(name: string, options: BucketOptions = {}): Promise<PurgeResult> {
+    const raw = await this.actionJson<{ versions_removed: number; segments_removed: number; bytes_freed: number }>(
+      'purge',
+      { name, bucket: options.bucket ?? null },
+      options,
+    );
+    return { versionsRemoved: raw.versions_removed, segmentsRemoved: raw.segments_removed, bytesFreed: raw.bytes_freed };
   }
 
   /** Lists bucket names. */

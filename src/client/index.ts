@@ -31,6 +31,7 @@ export {
   type VersionOptions,
   type FrameVersion,
   type VacuumResult,
+  type PurgeResult,
   type CompactResult,
 } from './hangar-client.js';
 export {

@@ -125,6 +125,16 @@ export interface VacuumReport {
   readonly bytesFreed: number;
 }
 
+/** What {@link HangarEngine.purge} removed. */
+export interface PurgeReport extends FrameRef {
+  /** Versions removed (every kept one, the tombstone of a deleted frame included). */
+  readonly versionsRemoved: number;
+  /** Segment objects the removed versions referenced. */
+  readonly segmentsRemoved: number;
+  /** Stored bytes of those Parquet segments (dictionary sidecars and strays not counted). */
+  readonly bytesFreed: number;
+}
+
 /** What {@link HangarEngine.compact} did. */
 export interface CompactionReport extends FrameRef {
   /** The version compaction created, or the unchanged current one when there was nothing to do. */
@@ -386,12 +396,21 @@ export class HangarEngine {
     const base = randomUUID();
     const id = `${base}.parquet`;
     this.uncommitted.add(objectKey(ref, id));
-    await this.connector.putSegment(ref, id, parquet);
+    await this.connector.putSegment(ref, id, parquet).catch((error: unknown) => {
+      this.uncommitted.delete(objectKey(ref, id));
+      throw error;
+    });
     let dictionaries: string | undefined;
     if (segment.dictionaries.length > 0) {
       dictionaries = `${base}.dictionaries.arrows`;
       this.uncommitted.add(objectKey(ref, dictionaries));
-      await this.connector.putSegment(ref, dictionaries, joinIpcStream(segment.dictionaries, false));
+      // If the sidecar fails (a full store), the put never learns of the stored segment: drop it here.
+      await this.connector.putSegment(ref, dictionaries, joinIpcStream(segment.dictionaries, false)).catch(async (error: unknown) => {
+        await this.connector.deleteSegments(ref, [id]).catch(() => undefined);
+        this.uncommitted.delete(objectKey(ref, id));
+        this.uncommitted.delete(objectKey(ref, dictionaries!));
+        throw error;
+      });
     }
     return {
       id,
@@ -756,6 +775,31 @@ export class HangarEngine {
     let bytesFreed = 0;
     for (const bytes of doomed.values()) bytesFreed += bytes;
     return { versionsRemoved: expired.length, segmentsRemoved: doomed.size, bytesFreed };
+  }
+
+  /**
+   * Removes a frame at once, with every kept version and every segment they reference: the way to
+   * free space on a full store, because it writes nothing (a delete commits a tombstone, which a
+   * full store may refuse, and leaves the history to vacuum and its retention). Unlike a delete it
+   * cannot be undone, and a read of the frame running meanwhile may fail with NOT_FOUND.
+   * @throws NotFoundError if the frame has no kept version (deleted frames still have theirs)
+   */
+  async purge(ref: FrameRef): Promise<PurgeReport> {
+    return this.commitLock.run(frameKey(ref), async () => {
+      const manifests = await this.keptManifests(ref);
+      if (manifests.length === 0) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
+      const objects = new Map<string, number>();
+      for (const manifest of manifests) {
+        for (const segment of manifest.segments) {
+          objects.set(segment.id, segment.storedBytes);
+          if (segment.dictionaries) objects.set(segment.dictionaries, 0);
+        }
+      }
+      await this.connector.deleteFrame(ref);
+      let bytesFreed = 0;
+      for (const bytes of objects.values()) bytesFreed += bytes;
+      return { bucket: ref.bucket, name: ref.name, versionsRemoved: manifests.length, segmentsRemoved: objects.size, bytesFreed };
+    });
   }
 
   /** Lists bucket names, sorted. */

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, link, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { ConflictError, NotFoundError, StorageError } from '../../core/errors.js';
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../../core/manifest.js';
@@ -12,6 +12,7 @@ import type { FrameRef } from '../../core/names.js';
 import { type ByteRange, Connector, type ConnectorCapabilities, type StoredObject, checkRanges } from '../connector.js';
 import { isProcessAlive } from '../concurrency.js';
 import { ManifestCache } from '../manifest-cache.js';
+import { isFileSystemFull, storeFullError } from '../store-full.js';
 
 /** Options of the local filesystem connector. */
 export interface LocalConnectorOptions {
@@ -19,6 +20,12 @@ export interface LocalConnectorOptions {
   readonly root: string;
   /** fsync files and directories on commit (default true). Turn off only for throwaway data. */
   readonly fsync?: boolean;
+  /**
+   * Bytes kept allocated in `<root>/.reserve` (default 1 MiB; 0 = none). When the volume is full,
+   * a delete releases them so its tombstone can still be committed; the reserve is allocated again
+   * once space has been freed. It must hold the largest tombstone (a manifest with the frame's schema).
+   */
+  readonly reserveBytes?: number;
 }
 
 const MANIFEST_DIGITS = 12;
@@ -26,6 +33,9 @@ const STAGING = '.staging';
 /** Decoded manifests kept for reuse (a few hundred bytes to a few KiB each). */
 const MANIFEST_CACHE_ENTRIES = 10_000;
 const TRASH = '.trash';
+/** The space kept back for deletes on a full volume (see `reserveBytes`). */
+const RESERVE = '.reserve';
+const DEFAULT_RESERVE_BYTES = 1024 * 1024;
 
 /**
  * Reads a file with as few system calls as its size allows. fs.promises.readFile reads in 512 KiB
@@ -67,6 +77,15 @@ function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
+/** Writes all of `bytes` at the handle's position. */
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
+    offset += bytesWritten;
+  }
+}
+
 /** Stores each frame as `<root>/<bucket>/<frame>/{segments,manifests}/`. */
 export class LocalConnector extends Connector {
   /** @inheritdoc */
@@ -81,31 +100,79 @@ export class LocalConnector extends Connector {
   private readonly manifests = new ManifestCache(MANIFEST_CACHE_ENTRIES);
   /** Uncommitted segments of this instance: `bucket/frame/id` → staged file. */
   private readonly staged = new Map<string, StagedFile>();
+  private readonly reserveBytes: number;
+  /** Whether this instance knows the reserve file to be in place (another process may use it up meanwhile). */
+  private reserved = false;
 
   /** @param options - the root directory and durability switch */
   constructor(options: LocalConnectorOptions) {
     super();
     this.root = resolve(options.root);
     this.fsync = options.fsync ?? true;
+    this.reserveBytes = options.reserveBytes ?? DEFAULT_RESERVE_BYTES;
     this.staging = join(this.root, STAGING, `${process.pid}-${randomUUID().slice(0, 8)}`);
   }
 
   /**
    * Creates the root and this instance's staging directory, and removes what crashed processes
-   * left: their staging directories (uncommitted segments) and the trash.
+   * left: their staging directories (uncommitted segments) and the trash. A full volume does not
+   * stop it (reads must keep working): the directories are then made when space allows.
    */
   override async open(): Promise<void> {
     await this.io('open the store', async () => {
-      await mkdir(this.staging, { recursive: true });
-      await mkdir(join(this.root, TRASH), { recursive: true });
-      for (const entry of await readdir(join(this.root, STAGING))) {
+      await mkdir(this.root, { recursive: true });
+      for (const dir of [this.staging, join(this.root, TRASH)]) {
+        await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+          if (!isFileSystemFull(error)) throw error;
+        });
+      }
+      for (const entry of await readdir(join(this.root, STAGING)).catch(() => [])) {
         const pid = Number.parseInt(entry, 10);
         if (!isProcessAlive(pid)) await rm(join(this.root, STAGING, entry), { recursive: true, force: true });
       }
-      for (const entry of await readdir(join(this.root, TRASH))) {
+      for (const entry of await readdir(join(this.root, TRASH)).catch(() => [])) {
         await rm(join(this.root, TRASH, entry), { recursive: true, force: true });
       }
     });
+    await this.refillReserve();
+  }
+
+  /**
+   * Allocates the reserve file if it is missing: written whole in staging, then renamed into place,
+   * so it is either complete or absent. Best effort: on a full volume it stays missing until a
+   * later removal frees space.
+   */
+  private async refillReserve(): Promise<void> {
+    if (this.reserveBytes === 0 || this.reserved) return;
+    const path = join(this.root, RESERVE);
+    const size = await stat(path).then((info) => info.size, () => -1);
+    if (size === this.reserveBytes) {
+      this.reserved = true;
+      return;
+    }
+    const partial = join(this.staging, `reserve-${randomUUID()}`);
+    try {
+      const handle = await open(partial, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+      try {
+        // Real zeros, not a sparse file: the blocks must be allocated to be worth anything later.
+        const chunk = new Uint8Array(Math.min(this.reserveBytes, 64 * 1024));
+        for (let left = this.reserveBytes; left > 0; left -= chunk.byteLength) await writeAll(handle, chunk.subarray(0, Math.min(left, chunk.byteLength)));
+        if (this.fsync) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(partial, path);
+      this.reserved = true;
+    } catch {
+      await unlink(partial).catch(() => undefined);
+    }
+  }
+
+  /** Frees the reserve file's space; false if there was none to free. */
+  private async releaseReserve(): Promise<boolean> {
+    if (this.reserveBytes === 0) return false;
+    this.reserved = false;
+    return unlink(join(this.root, RESERVE)).then(() => true, () => false);
   }
 
   /** Removes this instance's uncommitted segments. */
@@ -134,25 +201,30 @@ export class LocalConnector extends Connector {
       return await action();
     } catch (error) {
       if (error instanceof ConflictError || error instanceof NotFoundError || error instanceof StorageError) throw error;
+      if (isFileSystemFull(error)) throw storeFullError(this.name, what, (error as Error).message, error);
       throw new StorageError(this.name, `could not ${what}`, error);
     }
   }
 
   /**
    * Writes bytes to a fresh staging file and starts syncing it; the sync is awaited by
-   * `publishSegments`, before the file is moved into a frame.
+   * `publishSegments`, before the file is moved into a frame. A write that fails (a full volume)
+   * removes what it wrote, so no partial file stays behind in staging.
    */
   private async stage(bytes: Uint8Array): Promise<StagedFile> {
     const path = join(this.staging, randomUUID());
-    const handle = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+    const create = () => open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+    const handle = await create().catch(async (error: unknown) => {
+      // The staging directory could not be made at open (a full volume then): make it now.
+      if (!isNotFound(error)) throw error;
+      await mkdir(this.staging, { recursive: true });
+      return create();
+    });
     try {
-      let offset = 0;
-      while (offset < bytes.byteLength) {
-        const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
-        offset += bytesWritten;
-      }
+      await writeAll(handle, bytes);
     } catch (error) {
       await handle.close();
+      await unlink(path).catch(() => undefined);
       throw error;
     }
     const durable = (async () => {
@@ -262,10 +334,14 @@ export class LocalConnector extends Connector {
         }
       }));
     });
+    await this.refillReserve();
   }
 
-  /** Moves every staged object the manifest references into the frame's segments directory, durably. */
-  private async publishSegments(ref: FrameRef, manifest: FrameManifest): Promise<void> {
+  /**
+   * Moves every staged object the manifest references into the frame's segments directory, durably,
+   * recording each in `published` (with its staged file) so a failed commit can move it back.
+   */
+  private async publishSegments(ref: FrameRef, manifest: FrameManifest, published: Map<string, StagedFile>): Promise<void> {
     const pending = segmentObjectIds(manifest.segments).filter((id) => this.staged.has(this.segmentKey(ref, id)));
     if (pending.length === 0) return;
     const dir = join(this.frameDir(ref), 'segments');
@@ -273,10 +349,26 @@ export class LocalConnector extends Connector {
     await mkdir(dir, { recursive: true });
     for (const id of pending) {
       const key = this.segmentKey(ref, id);
-      await rename(this.staged.get(key)!.path, this.segmentFile(ref, id));
+      const file = this.staged.get(key)!;
+      await rename(file.path, this.segmentFile(ref, id));
       this.staged.delete(key);
+      published.set(id, file);
     }
     await this.syncDir(dir);
+  }
+
+  /**
+   * Moves the segments a failed commit published back to staging, so they are again uncommitted
+   * (the caller's `deleteSegments` or a retried commit finds them there). One that cannot be moved
+   * stays in `segments/`, where `deleteSegments` removes it too.
+   */
+  private async unpublishSegments(ref: FrameRef, published: ReadonlyMap<string, StagedFile>): Promise<void> {
+    for (const [id, file] of published) {
+      await rename(this.segmentFile(ref, id), file.path).then(
+        () => this.staged.set(this.segmentKey(ref, id), file),
+        () => undefined,
+      );
+    }
   }
 
   private manifestFile(ref: FrameRef, version: number): string {
@@ -372,6 +464,7 @@ export class LocalConnector extends Connector {
       }
       if (versions.length > 0) await this.syncDir(join(this.frameDir(ref), 'manifests')).catch(() => undefined);
     });
+    await this.refillReserve();
   }
 
   /** @inheritdoc */
@@ -405,40 +498,88 @@ export class LocalConnector extends Connector {
    * stale writer can never reuse a version number.
    */
   async commitManifest(ref: FrameRef, manifest: FrameManifest): Promise<void> {
-    await this.io(`commit '${ref.name}'`, async () => {
-      const dir = join(this.frameDir(ref), 'manifests');
-      await mkdir(dir, { recursive: true });
-      const current = (await this.manifestVersions(ref)).at(-1) ?? 0;
-      if (current !== manifest.version - 1) {
-        throw new ConflictError(`frame '${ref.name}' is at version ${current}, not ${manifest.version - 1}; retry the write`);
-      }
-      await this.publishSegments(ref, manifest);
-      const staged = await this.stage(encodeManifest(manifest));
+    const bucketExisted = manifest.version === 1 && (await stat(this.path(ref.bucket)).then(() => true, () => false));
+    const published = new Map<string, StagedFile>();
+    await this.io(`commit version ${manifest.version} of '${ref.name}'`, async () => {
       try {
-        await staged.durable;
-        await link(staged.path, this.manifestFile(ref, manifest.version));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new ConflictError(`another writer committed version ${manifest.version} of '${ref.name}' first; retry`);
+        try {
+          await this.linkManifest(ref, manifest, published);
+        } catch (error) {
+          // A delete on a full volume: free the reserve so the tombstone fits, then space can be freed.
+          if (!(manifest.deleted === true && isFileSystemFull(error) && (await this.releaseReserve()))) throw error;
+          await this.linkManifest(ref, manifest, published);
         }
+      } catch (error) {
+        await this.unpublishSegments(ref, published);
+        if (manifest.version === 1 && !(error instanceof ConflictError)) await this.removeEmptyFrame(ref, bucketExisted);
         throw error;
-      } finally {
-        await unlink(staged.path).catch(() => undefined);
       }
-      await this.syncDir(dir);
     });
   }
 
-  /** Moves a directory into the trash atomically, then removes it. */
+  /**
+   * After a failed first commit: removes the frame's (and a bucket made for it) directories if they
+   * are empty, so the failed put leaves nothing a listing could show.
+   */
+  private async removeEmptyFrame(ref: FrameRef, bucketExisted: boolean): Promise<void> {
+    const frame = this.frameDir(ref);
+    const dirs = [join(frame, 'segments'), join(frame, 'manifests'), frame, ...(bucketExisted ? [] : [this.path(ref.bucket)])];
+    for (const dir of dirs) await rmdir(dir).catch(() => undefined);
+  }
+
+  /** One attempt of {@link commitManifest}: check the version, publish the segments, link the manifest. */
+  private async linkManifest(ref: FrameRef, manifest: FrameManifest, published: Map<string, StagedFile>): Promise<void> {
+    const dir = join(this.frameDir(ref), 'manifests');
+    await mkdir(dir, { recursive: true });
+    const current = (await this.manifestVersions(ref)).at(-1) ?? 0;
+    if (current !== manifest.version - 1) {
+      throw new ConflictError(`frame '${ref.name}' is at version ${current}, not ${manifest.version - 1}; retry the write`);
+    }
+    await this.publishSegments(ref, manifest, published);
+    const staged = await this.stage(encodeManifest(manifest));
+    try {
+      await staged.durable;
+      await link(staged.path, this.manifestFile(ref, manifest.version));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new ConflictError(`another writer committed version ${manifest.version} of '${ref.name}' first; retry`);
+      }
+      throw error;
+    } finally {
+      await unlink(staged.path).catch(() => undefined);
+    }
+    await this.syncDir(dir);
+  }
+
+  /**
+   * Moves a directory into the trash atomically, then removes it. If the volume is too full even
+   * for the trash entry, it is removed in place: every frame's manifests oldest first, so a frame
+   * shows its current version until it disappears, never an older one; then the rest.
+   */
   private async discard(dir: string): Promise<void> {
     const trashed = this.path(TRASH, randomUUID());
     try {
       await rename(dir, trashed);
     } catch (error) {
       if (isNotFound(error)) return;
-      throw error;
+      if (!isFileSystemFull(error)) throw error;
+      await this.removeInPlace(dir);
+      await this.refillReserve();
+      return;
     }
     await rm(trashed, { recursive: true, force: true });
+    await this.refillReserve();
+  }
+
+  /** {@link discard}'s fallback: a frame's or bucket's directory removed where it is. */
+  private async removeInPlace(dir: string): Promise<void> {
+    const frames = (await readdir(join(dir, 'manifests')).then(() => [dir], () => undefined)) ??
+      (await readdir(dir).catch(() => [])).map((name) => join(dir, name));
+    for (const frame of frames) {
+      const manifests = join(frame, 'manifests');
+      for (const file of (await readdir(manifests).catch(() => [])).sort()) await unlink(join(manifests, file)).catch(() => undefined);
+    }
+    await rm(dir, { recursive: true, force: true });
   }
 
   /** @inheritdoc */

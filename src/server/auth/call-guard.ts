@@ -68,6 +68,8 @@ const RULES: Readonly<Record<string, Rule>> = {
     const scope = (args[0] ?? {}) as { bucket?: string; name?: string };
     return { access: 'admin', buckets: [scope.bucket ?? (scope.name !== undefined ? DEFAULT_BUCKET : SERVER)] };
   },
+  // Purge removes a frame's whole history at once, as vacuum does in steps: admin of the bucket.
+  purge: frameRule('admin'),
 };
 
 const OPERATION_NAMES: Readonly<Record<string, string>> = {
@@ -83,6 +85,7 @@ const OPERATION_NAMES: Readonly<Record<string, string>> = {
   restore: 'restore versions',
   compact: 'compact frames',
   vacuum: 'vacuum old versions',
+  purge: 'purge frames',
 };
 
 /**

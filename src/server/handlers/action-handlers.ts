@@ -109,6 +109,24 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
       },
     ],
     [
+      'purge',
+      {
+        description:
+          'Removes a frame at once with every kept version and segment, writing nothing (frees space on a full store; cannot be ' +
+          'undone): {"name","bucket"} → JSON {name, bucket, versions_removed, segments_removed, bytes_freed}.',
+        run: async (body) => {
+          const report = await engine.purge(frameRef(body.name, body.bucket));
+          return {
+            name: report.name,
+            bucket: report.bucket,
+            versions_removed: report.versionsRemoved,
+            segments_removed: report.segmentsRemoved,
+            bytes_freed: report.bytesFreed,
+          };
+        },
+      },
+    ],
+    [
       'delete_bucket',
       {
         description: 'Deletes a bucket: {"name","mode":"error"|"delete"}; "error" refuses a non-empty bucket.',
