@@ -1,8 +1,9 @@
 /**
  * Turns errors of the AWS SDK into Hangar's error hierarchy, with messages that say what to fix:
- * a missing bucket, rejected credentials, access denied, an unreachable endpoint.
+ * a missing bucket, rejected credentials, access denied, an unreachable endpoint, a full store.
  */
-import { FailedPreconditionError, HangarError, PermissionDeniedError, StorageError } from '../../core/errors.js';
+import { FailedPreconditionError, HangarError, PermissionDeniedError, ResourceExhaustedError, StorageError } from '../../core/errors.js';
+import { storeFullError } from '../store-full.js';
 
 /** The fields of an SDK service or network error that the mapping reads. */
 interface SdkErrorLike {
@@ -34,13 +35,28 @@ export function isPreconditionFailed(error: unknown): boolean {
   return name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || httpStatus(error) === 412;
 }
 
+/**
+ * Error codes with which S3-compatible stores refuse a write for lack of space or quota: Ceph RGW's
+ * user and bucket quotas (`QuotaExceeded`, HTTP 403), MinIO's free-drive threshold
+ * (`XMinioStorageFull`, HTTP 507) and bucket quota (`XMinioAdminBucketQuotaExceeded`, HTTP 400),
+ * and the generic `InsufficientStorage` (HTTP 507, which counts whatever its code).
+ */
+const STORE_FULL_ERRORS: ReadonlySet<string> = new Set(['QuotaExceeded', 'XMinioStorageFull', 'XMinioAdminBucketQuotaExceeded', 'InsufficientStorage']);
+const INSUFFICIENT_STORAGE = 507;
+
+/** Whether the store refused a write because it is full or over a quota. */
+export function isStoreFull(error: unknown): boolean {
+  return STORE_FULL_ERRORS.has(errorName(error)) || httpStatus(error) === INSUFFICIENT_STORAGE;
+}
+
 const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'TokenRefreshRequired']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
 
 /**
- * Maps an SDK error to a HangarError: PermissionDeniedError for denied access and rejected or
- * missing credentials, FailedPreconditionError for a missing S3 bucket, StorageError otherwise.
- * HangarErrors pass through unchanged.
+ * Maps an SDK error to a HangarError: StoreFullError for a store out of space or over a quota,
+ * ResourceExhaustedError for an object over the store's size limit, PermissionDeniedError for
+ * denied access and rejected or missing credentials, FailedPreconditionError for a missing S3
+ * bucket, StorageError otherwise. HangarErrors pass through unchanged.
  * @param what - what the connector was doing, e.g. `read the manifest of 'prices'`
  * @param where - the store, e.g. `s3://bucket/prefix at http://127.0.0.1:9000`
  */
@@ -48,6 +64,15 @@ export function toS3HangarError(error: unknown, what: string, where: string): Ha
   if (error instanceof HangarError) return error;
   const name = errorName(error);
   const status = httpStatus(error);
+  // Before the 403 test below: Ceph answers a quota refusal with 403, which is not a permission problem.
+  if (isStoreFull(error)) return storeFullError('s3', what, `${where} answered ${name || 'an error'}, HTTP ${status ?? '?'}`, error);
+  if (name === 'EntityTooLarge') {
+    return new ResourceExhaustedError(
+      `[s3] could not ${what}: ${where} refused an object as too large for one upload (EntityTooLarge); ` +
+        'lower the connector\'s multipartThreshold and partSize (URL parameters) so segments go up in smaller parts',
+      { type: 'StorageError', cause: error },
+    );
+  }
   if (name === 'NoSuchBucket') {
     return new FailedPreconditionError(`[s3] could not ${what}: the S3 bucket of ${where} does not exist; create it first`, {
       type: 'StorageError',
