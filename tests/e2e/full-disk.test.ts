@@ -14,6 +14,7 @@ import { Float64, Int32, Table, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { StoreFullError } from '../../src/core/errors.js';
+import { HangarServer } from '../../src/server/hangar-server.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 const MiB = 1024 * 1024;
@@ -212,6 +213,29 @@ describe('a full local store (real 40 MB tmpfs, real server)', () => {
       await rm(filler);
     }
   }, 120_000);
+
+  it('a SQLite-catalog store on the full volume answers RESOURCE_EXHAUSTED too, and purge through it frees space', async () => {
+    const catalog = join(mountPoint, 'catalog.db');
+    const sqlite = await HangarServer.start({ host: '127.0.0.1', port: 0, data: `sqlite://${catalog}?data=${join(mountPoint, 'sqlite-data')}` });
+    const sqliteClient = HangarClient.connect(sqlite.location);
+    try {
+      await sqliteClient.put('s0', frame(300));
+      const filler = await fillVolume('filler-sqlite');
+      try {
+        await sqliteClient.put('s1', frame(301)).then(() => expect.unreachable('a put on a full volume succeeded'), expectStoreFull);
+        const report = await sqliteClient.purge('s0');
+        expect(report.versionsRemoved).toBe(1);
+        expect(await sqliteClient.list()).toEqual([]);
+        await sqliteClient.put('s1', frame(301, ROWS / 4));
+        expect((await sqliteClient.get('s1')).numRows).toBe(ROWS / 4);
+      } finally {
+        await rm(filler);
+      }
+    } finally {
+      sqliteClient.close();
+      await sqlite.close();
+    }
+  }, 60_000);
 
   it('starts and serves reads on a full volume after a restart', async () => {
     const filler = await fillVolume('filler-3');

@@ -16,6 +16,7 @@ import { type CatalogCheckReport, type CatalogRebuildSummary, type CheckOptions,
 import type { SqliteConnectorOptions } from './sqlite-config.js';
 import { isProcessAlive, mapLimited } from '../concurrency.js';
 import { GenerationalCache } from '../generational-cache.js';
+import { storeFullError } from '../store-full.js';
 import { ListedManifests } from '../listed-manifests.js';
 
 /** Owners (connector instances) open in this process; intents of other owners with our pid are stale. */
@@ -126,6 +127,10 @@ export class SqliteConnector extends Connector {
       return action(this.catalog);
     } catch (error) {
       if (error instanceof HangarError) throw error;
+      // The catalog's volume is full (SQLite's own code for ENOSPC and quota errors on its files).
+      if ((error as { code?: string }).code === 'SQLITE_FULL') {
+        throw storeFullError(this.name, `${what} in the catalog ${this.catalogPath}`, (error as Error).message, error);
+      }
       throw new StorageError(this.name, `could not ${what} in the catalog ${this.catalogPath}`, error);
     }
   }
