@@ -53,6 +53,8 @@ export interface CrashTrialReport {
   /** Details of every finding (the first 100). */
   readonly findings: string[];
   elapsedMs: number;
+  /** Where the time went: server starts, workloads until the kill, reading back and judging. */
+  readonly phasesMs: { start: number; workload: number; judge: number };
 }
 
 /** Options of {@link runCrashTrials}. */
@@ -207,6 +209,15 @@ export async function runCrashTrials(store: CrashStore, options: CrashTrialOptio
   const report: CrashTrialReport = {
     store: store.name, seed: options.seed, trials: 0, acknowledged: 0, inFlightCommitted: 0, inFlightDiscarded: 0,
     kills, lost: 0, phantom: 0, torn: 0, unexpectedErrors: 0, findings: [], elapsedMs: 0,
+    phasesMs: { start: 0, workload: 0, judge: 0 },
+  };
+  const timed = async <T>(phase: keyof CrashTrialReport['phasesMs'], work: () => Promise<T>): Promise<T> => {
+    const begun = performance.now();
+    try {
+      return await work();
+    } finally {
+      report.phasesMs[phase] += performance.now() - begun;
+    }
   };
   const note = (finding: string): void => {
     if (report.findings.length < MAX_FINDINGS) report.findings.push(finding);
@@ -215,7 +226,7 @@ export async function runCrashTrials(store: CrashStore, options: CrashTrialOptio
   const durations = new OperationDurations();
   let counter = 0;
   const freshRows = (): Int32Array => Int32Array.from({ length: 1 + Math.floor(next() * MAX_ROWS_PER_PUT) }, () => ++counter);
-  const start = () => startHangarProcess([...SERVE_ARGS, '--data', store.data], store.env ?? {});
+  const start = () => timed('start', () => startHangarProcess([...SERVE_ARGS, '--data', store.data], store.env ?? {}));
 
   let server = await start();
   try {
@@ -233,7 +244,7 @@ export async function runCrashTrials(store: CrashStore, options: CrashTrialOptio
         },
       );
       const plan = (frame: TrialFrame): PlannedOperation => planOperation(frame, client, next, freshRows);
-      await Promise.all(
+      const workload = Promise.all(
         frames.map(async (frame) => {
           while (!kill.fired) {
             const operation = plan(frame);
@@ -262,17 +273,22 @@ export async function runCrashTrials(store: CrashStore, options: CrashTrialOptio
           }
         }),
       );
+      await timed('workload', async () => {
+        await workload;
+        await server.exited;
+      });
       client.close();
-      await server.exited;
 
       // The restart, and the judgement.
       server = await start();
       const reader = HangarClient.connect(server.location);
+      const judged = performance.now();
       try {
         const listed = new Set((await reader.list({ bucket: BUCKET }).catch(absentAs([]))).map((frame) => frame.name));
-        for (const frame of frames) {
+        const observations = await Promise.all(frames.map((frame) => observe(reader, frame, listed.has(frame.name))));
+        frames.forEach((frame, i) => {
+          const observation = observations[i]!;
           const before = frame.model.state;
-          const observation = await observe(reader, frame, listed.has(frame.name));
           const verdict = frame.model.judge(observation, KEEP_VERSIONS);
           report.lost += verdict.lost;
           report.phantom += verdict.phantom;
@@ -284,9 +300,10 @@ export async function runCrashTrials(store: CrashStore, options: CrashTrialOptio
             if (sameContent(frame.model.state, wasInFlight)) report.inFlightCommitted++;
             else report.inFlightDiscarded++;
           }
-        }
+        });
       } finally {
         reader.close();
+        report.phasesMs.judge += performance.now() - judged;
       }
       report.trials++;
       report.elapsedMs = performance.now() - started;
@@ -310,27 +327,19 @@ function absentAs<T>(value: T): (error: unknown) => T {
 /** Reads what the restarted server shows of a frame: every kept version, the current state. */
 async function observe(client: HangarClient, frame: TrialFrame, listed: boolean): Promise<FrameObservation> {
   const options = { bucket: BUCKET };
-  const versions: ObservedVersion[] = [];
-  for (const kept of await client.versions(frame.name, options).catch(absentAs([]))) {
-    if (kept.deleted) {
-      versions.push({ version: kept.version, content: null });
-      continue;
-    }
+  const read = async (version?: number): Promise<FrameContent | Unreadable | undefined> => {
     try {
-      versions.push({ version: kept.version, content: contentOf(await client.get(frame.name, { ...options, version: kept.version }), frame.dictionary) });
+      return contentOf(await client.get(frame.name, version === undefined ? options : { ...options, version }), frame.dictionary);
     } catch (error) {
-      // A background vacuum may remove an old version between the listing and the read.
-      if (error instanceof NotFoundError && /no longer kept/.test(error.message)) continue;
-      versions.push({ version: kept.version, content: { unreadable: (error as Error).message } });
+      if (!(error instanceof NotFoundError)) return { unreadable: (error as Error).message };
+      // Not found: the current read of an absent frame, or a version a background vacuum removed after the listing.
+      return version === undefined ? null : /no longer kept/.test(error.message) ? undefined : { unreadable: error.message };
     }
-  }
-  let current: FrameContent | Unreadable;
-  try {
-    current = contentOf(await client.get(frame.name, options), frame.dictionary);
-  } catch (error) {
-    current = error instanceof NotFoundError ? null : { unreadable: (error as Error).message };
-  }
-  return { versions, current, listed };
+  };
+  const kept = await client.versions(frame.name, options).catch(absentAs([]));
+  const [current, ...contents] = await Promise.all([read(), ...kept.map((version) => (version.deleted ? null : read(version.version)))]);
+  const versions = kept.flatMap(({ version }, i): ObservedVersion[] => (contents[i] === undefined ? [] : [{ version, content: contents[i]! }]));
+  return { versions, current: current!, listed };
 }
 
 /** Chooses the next operation on a frame from its acknowledged state. */
