@@ -21,6 +21,10 @@ export interface ServeCommandOptions {
   readonly sqlTimeout?: number;
   /** SQL: DuckDB's memory limit, e.g. `4GB`. */
   readonly sqlMemoryLimit?: string;
+  /** SQL: largest result one query may send, in bytes. */
+  readonly sqlMaxResultBytes?: number;
+  /** SQL: queries one caller may run at once. */
+  readonly sqlMaxConcurrentPerToken?: number;
   /** SQL: DuckDB worker threads. */
   readonly sqlThreads?: number;
   /** SQL: the segment cache directory. */
@@ -92,6 +96,8 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
   const sql: SqlOptions = {
     ...(options.sqlTimeout ? { timeoutMs: options.sqlTimeout } : {}),
     ...(options.sqlMemoryLimit ? { memoryLimit: options.sqlMemoryLimit } : {}),
+    ...(options.sqlMaxResultBytes ? { maxResultBytes: options.sqlMaxResultBytes } : {}),
+    ...(options.sqlMaxConcurrentPerToken ? { maxConcurrentPerCaller: options.sqlMaxConcurrentPerToken } : {}),
     ...(options.sqlThreads ? { threads: options.sqlThreads } : {}),
     ...(options.sqlCacheDir ? { cacheDirectory: options.sqlCacheDir } : {}),
     ...(options.sqlCacheSize ? { cacheBytes: options.sqlCacheSize } : {}),

@@ -49,6 +49,7 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { ByteBuffer, ValidityBuffer } from './byte-buffers.js';
+import type { ResultBudget } from './result-budget.js';
 
 /** Accumulates rows of DuckDB vectors of one type into the Arrow data of one column. */
 export interface ColumnAccumulator {
@@ -65,9 +66,12 @@ export interface DictionaryIds {
   next: number;
 }
 
-/** Creates the accumulator for a DuckDB column type. */
-export function columnAccumulator(type: DuckDBType, ids: DictionaryIds, rowsHint = 2048): ColumnAccumulator {
-  const fixed = (arrowType: DataType, width: number): ColumnAccumulator => new FixedWidthColumn(arrowType, width, rowsHint);
+/**
+ * Creates the accumulator for a DuckDB column type. With a `budget`, every byte of values and
+ * offsets is charged to it before it is copied (see result-budget.ts).
+ */
+export function columnAccumulator(type: DuckDBType, ids: DictionaryIds, rowsHint = 2048, budget?: ResultBudget): ColumnAccumulator {
+  const fixed = (arrowType: DataType, width: number): ColumnAccumulator => new FixedWidthColumn(arrowType, width, rowsHint, budget);
   switch (type.typeId) {
     case DuckDBTypeId.BOOLEAN:
       return new BooleanColumn();
@@ -110,35 +114,35 @@ export function columnAccumulator(type: DuckDBType, ids: DictionaryIds, rowsHint
     case DuckDBTypeId.HUGEINT:
       return fixed(new Decimal(0, 38, 128), 16);
     case DuckDBTypeId.DECIMAL:
-      return new DecimalColumn(type as DuckDBDecimalType);
+      return new DecimalColumn(type as DuckDBDecimalType, budget);
     case DuckDBTypeId.VARCHAR:
-      return new StringColumn(new Utf8(), rowsHint);
+      return new StringColumn(new Utf8(), rowsHint, budget);
     case DuckDBTypeId.BLOB:
-      return new StringColumn(new Binary(), rowsHint);
+      return new StringColumn(new Binary(), rowsHint, budget);
     case DuckDBTypeId.ENUM:
-      return new EnumColumn(type as DuckDBEnumType, ids.next++);
+      return new EnumColumn(type as DuckDBEnumType, ids.next++, budget);
     case DuckDBTypeId.LIST: {
-      const child = columnAccumulator((type as DuckDBListType).valueType, ids);
-      return new ListColumn(new List(new Field('item', child.type, true)), child);
+      const child = columnAccumulator((type as DuckDBListType).valueType, ids, 2048, budget);
+      return new ListColumn(new List(new Field('item', child.type, true)), child, budget);
     }
     case DuckDBTypeId.MAP: {
       const map = type as DuckDBMapType;
-      const entries = new StructColumn(['key', 'value'], [columnAccumulator(map.keyType, ids), columnAccumulator(map.valueType, ids)]);
-      return new ListColumn(new Map_(new Field('entries', entries.type, false)), entries);
+      const entries = new StructColumn(['key', 'value'], [columnAccumulator(map.keyType, ids, 2048, budget), columnAccumulator(map.valueType, ids, 2048, budget)]);
+      return new ListColumn(new Map_(new Field('entries', entries.type, false)), entries, budget);
     }
     case DuckDBTypeId.STRUCT: {
       const struct = type as DuckDBStructType;
-      return new StructColumn(struct.entryNames, struct.entryTypes.map((entry) => columnAccumulator(entry, ids)));
+      return new StructColumn(struct.entryNames, struct.entryTypes.map((entry) => columnAccumulator(entry, ids, 2048, budget)));
     }
     case DuckDBTypeId.ARRAY: {
       const array = type as DuckDBArrayType;
-      return new FixedSizeListColumn(array.length, columnAccumulator(array.valueType, ids));
+      return new FixedSizeListColumn(array.length, columnAccumulator(array.valueType, ids, 2048, budget));
     }
     case DuckDBTypeId.SQLNULL:
       return new NullColumn();
     default:
       // UUID, INTERVAL, TIME_TZ, UNION, BIT, UHUGEINT, BIGNUM, GEOMETRY, VARIANT: sent as text.
-      return new TextColumn(type);
+      return new TextColumn(type, budget);
   }
 }
 
@@ -162,8 +166,9 @@ class FixedWidthColumn implements ColumnAccumulator {
     readonly type: DataType,
     private readonly width: number,
     rowsHint: number,
+    budget?: ResultBudget,
   ) {
-    this.values = new ByteBuffer(rowsHint * width);
+    this.values = new ByteBuffer(rowsHint * width, budget);
   }
 
   append(vector: duckdb.Vector, start: number, count: number): void {
@@ -213,10 +218,11 @@ class BooleanColumn implements ColumnAccumulator {
 class DecimalColumn implements ColumnAccumulator {
   readonly type: Decimal;
   private readonly storageBytes: number;
-  private readonly values = new ByteBuffer(64 * 1024);
+  private readonly values: ByteBuffer;
   private readonly validity = new ValidityBuffer();
 
-  constructor(decimal: DuckDBDecimalType) {
+  constructor(decimal: DuckDBDecimalType, budget?: ResultBudget) {
+    this.values = new ByteBuffer(64 * 1024, budget);
     this.type = new Decimal(decimal.scale, decimal.width, 128);
     this.storageBytes = decimal.width <= 4 ? 2 : decimal.width <= 9 ? 4 : decimal.width <= 18 ? 8 : 16;
   }
@@ -303,11 +309,13 @@ class StringColumn implements ColumnAccumulator {
   constructor(
     readonly type: Utf8 | Binary,
     rowsHint: number,
+    private readonly budget?: ResultBudget,
   ) {
-    this.values = new ByteBuffer(rowsHint * 24);
+    this.values = new ByteBuffer(rowsHint * 24, budget);
   }
 
   append(vector: duckdb.Vector, start: number, count: number): void {
+    this.budget?.charge(count * 4);
     const mask = validityOf(vector, start + count);
     this.validity.appendMask(mask, start, count);
     const structs = (this.structs = duckdb.vector_get_data(vector, (start + count) * 16));
@@ -361,7 +369,11 @@ class StringColumn implements ColumnAccumulator {
   private flushRun(): void {
     if (this.runBytes === 0) return;
     const structs = this.structs;
-    this.values.append(duckdb.get_data_from_pointer(structs.buffer as ArrayBuffer, structs.byteOffset + this.runRow * 16 + 8, this.runBytes));
+    const values = this.values;
+    // Room first (charged to the budget), then the native read: an oversized run fails before it is copied.
+    const target = values.reserve(this.runBytes);
+    target.set(duckdb.get_data_from_pointer(structs.buffer as ArrayBuffer, structs.byteOffset + this.runRow * 16 + 8, this.runBytes), values.length);
+    values.length += this.runBytes;
     this.runBytes = 0;
   }
 }
@@ -374,11 +386,12 @@ class EnumColumn implements ColumnAccumulator {
   readonly type: Dictionary;
   private readonly storageBytes: number;
   private readonly indexBytes: number;
-  private readonly indices = new ByteBuffer(16 * 1024);
+  private readonly indices: ByteBuffer;
   private readonly validity = new ValidityBuffer();
   private readonly dictionary;
 
-  constructor(enumType: DuckDBEnumType, id: number) {
+  constructor(enumType: DuckDBEnumType, id: number, budget?: ResultBudget) {
+    this.indices = new ByteBuffer(16 * 1024, budget);
     const internal = enumType.internalTypeId;
     this.storageBytes = internal === DuckDBTypeId.UTINYINT ? 1 : internal === DuckDBTypeId.USMALLINT ? 2 : 4;
     // Signed indices, as Arrow recommends: DuckDB's unsigned storage is reused when the values fit.
@@ -428,9 +441,11 @@ class ListColumn implements ColumnAccumulator {
   constructor(
     readonly type: List | Map_,
     private readonly child: ColumnAccumulator,
+    private readonly budget?: ResultBudget,
   ) {}
 
   append(vector: duckdb.Vector, start: number, count: number): void {
+    this.budget?.charge(count * 4);
     const mask = validityOf(vector, start + count);
     this.validity.appendMask(mask, start, count);
     const entry = words(duckdb.vector_get_data(vector, (start + count) * 16));
@@ -532,11 +547,16 @@ class NullColumn implements ColumnAccumulator {
 class TextColumn implements ColumnAccumulator {
   readonly type = new Utf8();
   private readonly encoder = new TextEncoder();
-  private readonly values = new ByteBuffer(16 * 1024);
+  private readonly values: ByteBuffer;
   private readonly offsets = new OffsetBuffer();
   private readonly validity = new ValidityBuffer();
 
-  constructor(private readonly duckType: DuckDBType) {}
+  constructor(
+    private readonly duckType: DuckDBType,
+    budget?: ResultBudget,
+  ) {
+    this.values = new ByteBuffer(16 * 1024, budget);
+  }
 
   append(vector: duckdb.Vector, start: number, count: number): void {
     const items = DuckDBVector.create(vector, start + count, this.duckType);

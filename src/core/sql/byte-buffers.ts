@@ -3,6 +3,7 @@
  * views when a batch is cut. Memory is reused across batches only by the garbage collector: each
  * batch gets fresh buffers, because a sent batch's buffers may still be queued on the socket.
  */
+import type { ResultBudget } from './result-budget.js';
 
 /** Bytes appended at the end, grown by doubling. */
 export class ByteBuffer {
@@ -10,13 +11,23 @@ export class ByteBuffer {
   /** Bytes written. */
   length = 0;
 
-  /** @param capacity initial capacity in bytes */
-  constructor(capacity = 1024) {
+  /**
+   * @param capacity initial capacity in bytes
+   * @param budget charged with every byte reserved, before the room is made
+   */
+  constructor(
+    capacity = 1024,
+    private readonly budget?: ResultBudget,
+  ) {
     this.bytes = new Uint8Array(Math.max(8, capacity));
   }
 
-  /** Makes room for `extra` more bytes and returns the (possibly new) backing array. */
+  /**
+   * Makes room for `extra` more bytes and returns the (possibly new) backing array.
+   * @throws ResourceExhaustedError when the budget has no room for them
+   */
   reserve(extra: number): Uint8Array {
+    this.budget?.charge(extra);
     const needed = this.length + extra;
     if (needed > this.bytes.byteLength) {
       const grown = new Uint8Array(Math.max(needed, this.bytes.byteLength * 2));

@@ -1,12 +1,14 @@
 /**
  * DuckDB results as Arrow record batches: chunks of 2048 rows are gathered column by column into
  * batches of about `batchBytes`, so a client receives a few large messages, not thousands of small
- * ones, and memory stays bounded by one batch per query.
+ * ones, and memory stays bounded by one batch per query. A result budget (result-budget.ts) stops
+ * a result over the size limit before its bytes are copied.
  */
 import duckdb from '@duckdb/node-bindings';
 import { type DuckDBDataChunk, type DuckDBResult, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { Field, RecordBatch, Schema, Struct, makeData } from 'apache-arrow';
 import { type ColumnAccumulator, columnAccumulator } from './arrow-columns.js';
+import type { ResultBudget } from './result-budget.js';
 
 /** Assembles record batches from DuckDB data chunks of one result. */
 export class ArrowBatchBuilder {
@@ -22,12 +24,13 @@ export class ArrowBatchBuilder {
    * @param names result column names
    * @param types result column types
    * @param batchBytes target Arrow bytes per batch
+   * @param budget charged with the result's bytes before they are copied
    */
-  constructor(names: readonly string[], types: readonly DuckDBType[], batchBytes: number) {
+  constructor(names: readonly string[], types: readonly DuckDBType[], batchBytes: number, budget?: ResultBudget) {
     const rowBytes = Math.max(1, types.reduce((sum, type) => sum + estimatedWidth(type), 0));
     this.batchRows = Math.max(2048, Math.floor(batchBytes / rowBytes / 2048) * 2048);
     const ids = { next: 0 };
-    this.columns = types.map((type) => columnAccumulator(type, ids, this.batchRows));
+    this.columns = types.map((type) => columnAccumulator(type, ids, this.batchRows, budget));
     this.schema = new Schema(this.columns.map((column, i) => new Field(names[i]!, column.type, true)));
   }
 
@@ -81,15 +84,16 @@ function estimatedWidth(type: DuckDBType): number {
 }
 
 /**
- * Streams a DuckDB result as record batches of about `batchBytes`. Yields at least one batch
+ * Streams a DuckDB result as record batches of about `batchBytes`, charging `budget` (when given)
+ * as chunks are converted: a result over its limit throws ResourceExhaustedError. Yields at least one batch
  * (possibly empty) so the schema always reaches the client. (Cancellation interrupts the query,
  * which ends the result with an error.)
  *
  * The next chunk is fetched while the current one is converted: DuckDB produces it on its own
  * thread, so the two overlap on a multi-core machine.
  */
-export async function* resultBatches(result: DuckDBResult, batchBytes: number): AsyncGenerator<RecordBatch> {
-  const builder = new ArrowBatchBuilder(result.columnNames(), result.columnTypes(), batchBytes);
+export async function* resultBatches(result: DuckDBResult, batchBytes: number, budget?: ResultBudget): AsyncGenerator<RecordBatch> {
+  const builder = new ArrowBatchBuilder(result.columnNames(), result.columnTypes(), batchBytes, budget);
   let sent = false;
   let next: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
   try {

@@ -25,14 +25,28 @@ const MAX_STATEMENTS = 32;
 export class SessionPool {
   private readonly idle: SqlSession[] = [];
 
-  constructor(private readonly instance: DuckDBInstance) {}
+  /**
+   * @param instance - the database connections are made on
+   * @param prepareConnection - runs once on each new connection before it serves a query
+   */
+  constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly prepareConnection: (connection: DuckDBConnection) => Promise<void> = async () => undefined,
+  ) {}
 
   /** An idle session, preferring one that prepared `sql` before; a new connection when none is idle. */
   async take(sql: string): Promise<SqlSession> {
     let index = this.idle.findIndex((session) => session.statements.has(sql));
     if (index < 0) index = this.idle.length - 1;
     if (index >= 0) return this.idle.splice(index, 1)[0]!;
-    return { connection: await this.instance.connect(), searchPath: '', statements: new Map() };
+    const connection = await this.instance.connect();
+    try {
+      await this.prepareConnection(connection);
+    } catch (error) {
+      connection.closeSync();
+      throw error;
+    }
+    return { connection, searchPath: '', statements: new Map() };
   }
 
   /** Takes back a session whose query ended cleanly (its result read to the end, or never started). */

@@ -2,7 +2,9 @@
  * SQL over stored frames, on DuckDB. Every frame of the query's bucket is a table by its name;
  * frames of other buckets are `bucket.frame` (quote odd names: `"my-bucket"."my.frame"`). A query
  * is one read-only statement; it runs in the sandbox (sql-sandbox.ts) with a timeout, stops when
- * the client goes away, and streams its result as Arrow IPC messages with bounded memory.
+ * the client goes away, and streams its result as Arrow IPC messages with bounded memory. Resource
+ * limits (sql-limits.ts): a memory limit sized from the machine, a result-size limit, a cap on
+ * concurrent queries per caller, and bounds on values built from a size argument (value-guards.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -17,18 +19,36 @@ import { type FrameRef, validateName } from '../names.js';
 import type { ParquetCodec } from '../parquet/parquet-codec.js';
 import type { SegmentLeases } from '../segment-leases.js';
 import { FrameViews, TIME_PRUNED_CATALOG } from './frame-views.js';
+import { releaseMemorySoon } from './memory-release.js';
+import { QuerySlots } from './query-slots.js';
+import { ResultBudget } from './result-budget.js';
 import { ArrowBatchBuilder, resultBatches } from './result-batches.js';
 import { SegmentFiles } from './segment-files.js';
 import { SessionPool, type SqlSession } from './session-pool.js';
 import { SQL_ERROR_TYPE, type SqlFailureContext, sqlError } from './sql-errors.js';
+import {
+  DEFAULT_MAX_CONCURRENT_PER_CALLER,
+  DEFAULT_MAX_RESULT_BYTES,
+  defaultMemoryLimitBytes,
+  maxGeneratedValueBytes,
+  parseByteSize,
+} from './sql-limits.js';
 import { openSqlSandbox, sqlIdentifier, sqlString } from './sql-sandbox.js';
+import { assertNoGuardBypass, installValueGuards } from './value-guards.js';
 
 /** Limits and tuning of SQL. */
 export interface SqlOptions {
   /** Per-query time limit in milliseconds (default 60 s). */
   readonly timeoutMs?: number;
-  /** DuckDB's memory limit for all queries together, e.g. `"4GB"` (default: DuckDB's, 80% of RAM). */
+  /**
+   * DuckDB's memory limit for all queries together, e.g. `"4GB"` (default: half of the machine's
+   * memory, or of the cgroup limit when smaller; see sql-limits.ts).
+   */
   readonly memoryLimit?: string;
+  /** Largest Arrow result one query may send, in bytes (default 1 GiB). */
+  readonly maxResultBytes?: number;
+  /** Queries one caller may run at once (default 8). */
+  readonly maxConcurrentPerCaller?: number;
   /** DuckDB worker threads (default: one per core). */
   readonly threads?: number;
   /** Where segments of connectors without local files are cached (default: a directory in the OS temp dir). */
@@ -64,10 +84,18 @@ export interface QueryContext {
    * current then; a frame that did not exist then is a missing table). Absent: current versions.
    */
   readonly asOf?: Date;
+  /**
+   * Who runs the query, for the cap on concurrent queries per caller (e.g. the token's subject;
+   * all anonymous callers are one caller). Absent: not counted.
+   */
+  readonly caller?: string;
 }
 
 const MiB = 1024 * 1024;
 const READ_ONLY_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
+
+/** Results at least this large are followed by a garbage collection that frees DuckDB's chunks (memory-release.ts). */
+const LARGE_RESULT_BYTES = 64 * MiB;
 
 /** Runs SQL against the store. One per engine; safe for concurrent queries. */
 export class SqlEngine {
@@ -82,7 +110,9 @@ export class SqlEngine {
     private readonly batchBytes: number,
     /** The catalog holding the buckets' schemas (DuckDB's default database). */
     private readonly mainCatalog: string,
-    private readonly sessions: SessionPool = new SessionPool(instance),
+    private readonly sessions: SessionPool,
+    private readonly maxResultBytes: number,
+    private readonly slots: QuerySlots,
   ) {}
 
   /** Starts DuckDB in its sandbox. */
@@ -93,15 +123,31 @@ export class SqlEngine {
       options.cacheBytes ?? 2 * 1024 * MiB,
     );
     await files.open();
+    const memoryLimitBytes = options.memoryLimit ? parseByteSize(options.memoryLimit) : defaultMemoryLimitBytes();
     const instance = await openSqlSandbox({
       readableDirectories: files.directories,
-      ...(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {}),
+      memoryLimit: `${memoryLimitBytes} bytes`,
       ...(options.threads ? { threads: options.threads } : {}),
     });
+    const maxValueBytes = maxGeneratedValueBytes(memoryLimitBytes);
+    const sessions = new SessionPool(instance, (connection) => installValueGuards(connection, maxValueBytes));
     const admin = await instance.connect();
     const views = new FrameViews(admin, connector, files, codec);
     const mainCatalog = String((await admin.runAndReadAll('SELECT current_database()')).getRows()[0]?.[0]);
-    return new SqlEngine(instance, admin, connector, leases, files, views, options.timeoutMs ?? 60_000, options.batchBytes ?? 3 * MiB, mainCatalog);
+    return new SqlEngine(
+      instance,
+      admin,
+      connector,
+      leases,
+      files,
+      views,
+      options.timeoutMs ?? 60_000,
+      options.batchBytes ?? 3 * MiB,
+      mainCatalog,
+      sessions,
+      options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
+      new QuerySlots(options.maxConcurrentPerCaller ?? DEFAULT_MAX_CONCURRENT_PER_CALLER),
+    );
   }
 
   /**
@@ -120,12 +166,21 @@ export class SqlEngine {
 
   /**
    * Runs a query and streams its result.
-   * @throws as {@link schema}; while streaming also DeadlineExceededError (timeout),
-   *   CancelledError (client gone) and ResourceExhaustedError (memory limit)
+   * @throws as {@link schema}, and ResourceExhaustedError when the caller already runs its cap of
+   *   queries; while streaming also DeadlineExceededError (timeout), CancelledError (client gone)
+   *   and ResourceExhaustedError (memory limit, result-size limit, a value guard)
    */
   async query(sql: string, context: QueryContext): Promise<QueryStream> {
-    const session = await this.prepare(sql, context);
+    const releaseSlot = context.caller === undefined ? () => undefined : this.slots.take(context.caller);
+    let session: Awaited<ReturnType<SqlEngine['prepare']>>;
+    try {
+      session = await this.prepare(sql, context);
+    } catch (error) {
+      releaseSlot();
+      throw error;
+    }
     const schema = schemaOf(session.prepared, this.batchBytes);
+    const budget = new ResultBudget(this.maxResultBytes);
     const failure: { timedOutAfterMs?: number; cancelled?: boolean } = {};
     const interrupt = (): void => session.connection.interrupt();
     let started = false;
@@ -144,6 +199,7 @@ export class SqlEngine {
       // The client left while the query was being prepared: never start it.
       clearTimeout(timer);
       session.end(true);
+      releaseSlot();
       throw new CancelledError('the query was cancelled before it started');
     }
     let finished = false;
@@ -154,6 +210,8 @@ export class SqlEngine {
       clearTimeout(timer);
       context.signal?.removeEventListener('abort', onAbort);
       session.end(clean && !failure.cancelled && failure.timedOutAfterMs === undefined);
+      releaseSlot();
+      if (budget.used >= LARGE_RESULT_BYTES || !clean) releaseMemorySoon();
     };
     const batchBytes = this.batchBytes;
     async function* messages(): AsyncGenerator<IpcMessage> {
@@ -164,12 +222,14 @@ export class SqlEngine {
         const result = await session.prepared.stream();
         // An interrupt that arrived while the stream was starting found nothing to stop.
         if (failure.cancelled || failure.timedOutAfterMs !== undefined) interrupt();
-        for await (const message of encodeIpcMessages(resultBatches(result, batchBytes), Number.POSITIVE_INFINITY)) {
+        for await (const message of encodeIpcMessages(resultBatches(result, batchBytes, budget), Number.POSITIVE_INFINITY)) {
           const body = message.bodyParts.length === 1 ? message.bodyParts[0]! : Buffer.concat(message.bodyParts);
           yield { header: message.header, body };
         }
         complete = true;
       } catch (error) {
+        // Over a limit (or failed): stop DuckDB producing more before the connection is closed.
+        interrupt();
         throw error instanceof HangarError ? error : sqlError(error, failure as SqlFailureContext);
       } finally {
         finish(complete);
@@ -215,6 +275,7 @@ export class SqlEngine {
       // the catalog whose views the query reads (the main one unless named otherwise).
       const refs = await this.referencedFrames(connection, sql, context.bucket);
       if (context.mayRead) await assertScopedQuery(connection, sql, context.bucket, context.mayRead, refs);
+      await assertNoGuardBypass(connection, sql);
       for (const ref of refs) releases.push(this.leases.acquire(ref));
       // Time-pruned views only for a query that names a frame's time column: only such a query can
       // filter on it, and for the others the views' bounds would cost a read of that column.

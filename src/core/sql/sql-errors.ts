@@ -13,6 +13,9 @@ import {
   StorageError,
 } from '../errors.js';
 
+/** Marks the error a value guard raises (value-guards.ts imports it from here). */
+export const GENERATED_VALUE_MARKER = 'hangar:generated-value-limit';
+
 /** The detail type of SQL errors (shoots' client maps it to its SQL exception). */
 export const SQL_ERROR_TYPE = 'DataFusionError';
 
@@ -42,10 +45,15 @@ export function sqlError(error: unknown, context: SqlFailureContext = {}): Hanga
     return new PermissionDeniedError(`${message} (queries may read only the store's frames)`, { type: SQL_ERROR_TYPE, cause: error });
   }
   if (kind === 'out of memory') {
-    return new ResourceExhaustedError(`${message} (the SQL memory limit was reached; reduce the query's working set)`, {
-      type: SQL_ERROR_TYPE,
-      cause: error,
-    });
+    return new ResourceExhaustedError(
+      `${message} (the server's SQL memory limit, shared by all running queries, was reached: reduce the query's working set ` +
+        '(filter first, aggregate, fewer columns) or ask the operator for a larger --sql-memory-limit)',
+      { type: SQL_ERROR_TYPE, cause: error },
+    );
+  }
+  // A value guard (value-guards.ts) refused to build an oversized value.
+  if (message.includes(GENERATED_VALUE_MARKER)) {
+    return new ResourceExhaustedError(message.replace(/^[A-Za-z ]+ Error: /, '').replace(`${GENERATED_VALUE_MARKER}: `, ''), { type: SQL_ERROR_TYPE, cause: error });
   }
   if (kind === 'io' || kind === 'internal' || kind === 'fatal' || kind === '') {
     return new StorageError('sql', 'the query failed inside the engine', error);

@@ -110,8 +110,10 @@ export function authorizedEngine(engine: HangarEngine): HangarEngine {
         if (name === 'buckets') return (await engine.buckets()).filter((bucket) => allows(principal, 'read', bucket));
         if (name === 'query' || name === 'querySchema') {
           const context = args[1] as QueryContext;
-          // A principal that may read every bucket needs no per-table checks.
-          const scoped: QueryContext = allows(principal, 'read', '*') ? context : { ...context, mayRead: (bucket: string) => allows(principal, 'read', bucket) };
+          // A principal that may read every bucket needs no per-table checks. The caller (token
+          // subject; `anonymous` without authentication) is what the concurrent-query cap counts.
+          const counted: QueryContext = { ...context, caller: principal.subject };
+          const scoped: QueryContext = allows(principal, 'read', '*') ? counted : { ...counted, mayRead: (bucket: string) => allows(principal, 'read', bucket) };
           return name === 'query' ? engine.query(args[0] as string, scoped) : engine.querySchema(args[0] as string, scoped);
         }
         return (target as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!.apply(target, args);
