@@ -1,20 +1,17 @@
 // A `hangar serve` process on S3 (moto) killed with SIGKILL in the middle of multipart uploads:
 // the previous version stays readable and no partial frame becomes visible. Needs dist/ (npm test builds it).
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { tableFromArrays } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
+import { HANGAR_CLI, startHangarProcess } from '../helpers/hangar-process.js';
 import { type S3TestServer, createS3Bucket, motoAvailable, startMoto, storeOptions } from './s3-servers.js';
 
-const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 const BUCKET = 'hangar-crash';
 const MIB = 1024 * 1024;
 
-describe.skipIf(!motoAvailable || !existsSync(CLI))('a server killed mid-upload to S3', () => {
+describe.skipIf(!motoAvailable || !existsSync(HANGAR_CLI))('a server killed mid-upload to S3', () => {
   let s3: S3TestServer;
   beforeAll(async () => {
     s3 = await startMoto();
@@ -28,16 +25,8 @@ describe.skipIf(!motoAvailable || !existsSync(CLI))('a server killed mid-upload 
     const options = storeOptions(s3, BUCKET, { conditionalWrites: 'on' });
     const location = `s3://${BUCKET}/${options.prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&conditionalWrites=on` +
       `&multipartThreshold=${5 * MIB}&partSize=${5 * MIB}&uploadConcurrency=1`;
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', location], {
-      env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`hangar serve exited with ${code}`)));
-    });
-    const client = HangarClient.connect(line.replace(/^hangar listening on /, ''));
+    const server = await startHangarProcess(['--data', location], { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' });
+    const client = HangarClient.connect(server.location);
     try {
       await client.put('kept', tableFromArrays({ x: Float64Array.from({ length: 10 }, (_, i) => i) }));
       // Random doubles do not compress, so each ~16 MiB segment is a multipart upload of 5 MiB parts.
@@ -54,12 +43,11 @@ describe.skipIf(!motoAvailable || !existsSync(CLI))('a server killed mid-upload 
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       admin.destroy();
-      child.kill('SIGKILL');
-      await exited;
+      await server.kill();
       for (const outcome of await Promise.all(puts)) expect(outcome).toBeInstanceOf(Error);
     } finally {
       client.close();
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await server.kill();
     }
 
     const after = new S3Connector(options);
