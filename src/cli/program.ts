@@ -7,6 +7,7 @@ import { registerPutCommand } from './put-command.js';
 import { type ServeCommandOptions, serve } from './serve-command.js';
 import { registerSecurityCommands } from './security-commands.js';
 import { registerSqlCommand } from './sql-command.js';
+import { registerVerifyCommand } from './verify-command.js';
 import { registerVersionCommands } from './version-commands.js';
 import { parseDuration } from '../core/retention.js';
 
@@ -85,6 +86,7 @@ export function buildProgram(): Command {
   registerCatalogCommands(program);
   registerVersionCommands(program);
   registerCatalogMaintenanceCommands(program);
+  registerVerifyCommand(program);
   registerSecurityCommands(program);
   return program;
 }

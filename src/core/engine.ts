@@ -12,6 +12,7 @@ import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDict
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from './ipc-message.js';
 import { type FrameReaderContext, type RangePlan, type ReadPlan, frameMessages } from './frame-reader.js';
 import { DecodedChunkCache } from './decoded-cache.js';
+import { crc32, formatCrc32 } from './crc32.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { SegmentLeases } from './segment-leases.js';
 import { type FrameMetadata, metadataMatches } from './frame-metadata.js';
@@ -379,8 +380,8 @@ export class HangarEngine {
   private async writeSegment(ref: FrameRef, schema: Schema, segment: BuiltSegment): Promise<SegmentEntry> {
     const { rows, bytes } = segment;
     const rowGroupRows = Math.max(1024, Math.floor(this.rowGroupBytes / Math.max(1, bytes / rows)));
-    const parquet = await this.codec
-      .encode(segment.ipc, {
+    const { bytes: parquet, checksums } = await this.codec
+      .encodeSegment(segment.ipc, {
         rowGroupRows,
         dictionaryColumns: dictionaryColumns(schema),
         statisticsColumns: statisticsColumns(schema),
@@ -401,11 +402,14 @@ export class HangarEngine {
       throw error;
     });
     let dictionaries: string | undefined;
+    let dictionariesCrc32: string | undefined;
     if (segment.dictionaries.length > 0) {
       dictionaries = `${base}.dictionaries.arrows`;
       this.uncommitted.add(objectKey(ref, dictionaries));
+      const sidecar = joinIpcStream(segment.dictionaries, false);
+      dictionariesCrc32 = formatCrc32(crc32(sidecar));
       // If the sidecar fails (a full store), the put never learns of the stored segment: drop it here.
-      await this.connector.putSegment(ref, dictionaries, joinIpcStream(segment.dictionaries, false)).catch(async (error: unknown) => {
+      await this.connector.putSegment(ref, dictionaries, sidecar).catch(async (error: unknown) => {
         await this.connector.deleteSegments(ref, [id]).catch(() => undefined);
         this.uncommitted.delete(objectKey(ref, id));
         this.uncommitted.delete(objectKey(ref, dictionaries!));
@@ -418,8 +422,11 @@ export class HangarEngine {
       bytes,
       storedBytes: parquet.byteLength,
       rowGroups: Math.ceil(rows / rowGroupRows),
-      ...(dictionaries ? { dictionaries } : {}),
+      ...(dictionaries ? { dictionaries, dictionariesCrc32 } : {}),
       ...timeStatisticsEntry(segment.time),
+      crc32: formatCrc32(checksums.crc32),
+      footerCrc32: formatCrc32(checksums.footerCrc32),
+      ...(checksums.pageCrcs ? { pageCrcs: true as const } : {}),
     };
   }
 
@@ -526,6 +533,7 @@ export class HangarEngine {
   private readPlan(info: FrameInfo, segments: readonly SegmentEntry[]): ReadPlan {
     const batchRows = Math.max(1024, Math.min(1 << 20, Math.floor(this.batchBytes / Math.max(1, info.bytes / Math.max(1, info.rows)))));
     return {
+      version: info.version,
       segments,
       schemaHeader: info.schemaHeader,
       storedColumns: info.schema.fields.map((field) => field.name),

@@ -4,14 +4,17 @@
  * segment decodes on a worker while the current one is sent, so memory holds two at most.
  * Range reads skip segments whose time statistics lie outside the range, stream segments wholly
  * inside it unchanged, and filter the rest (see row-selection.ts). Projections on connectors with
- * ranged reads fetch only the column chunks they decode (see segment-fetch.ts).
+ * ranged reads fetch only the column chunks they decode (see segment-fetch.ts). Every segment is
+ * checked against the checksums its manifest records before any of it is sent (segment-integrity.ts).
  */
 import type { Connector } from '../connectors/connector.js';
 import { type IpcMessage, inspectMessage, splitIpcStream } from './ipc-message.js';
 import type { SegmentEntry } from './manifest.js';
 import type { FrameRef } from './names.js';
 import type { ParquetCodec } from './parquet/parquet-codec.js';
+import { CorruptSegmentError } from './parquet/parquet-codec.js';
 import { selectRows } from './row-selection.js';
+import { damagedSegmentError, segmentVerification, verifyDictionarySidecar } from './segment-integrity.js';
 import { type FetchedSegment, fetchSegment, fetchWhole } from './segment-fetch.js';
 import type { SegmentLeases } from './segment-leases.js';
 import type { ColumnBounds } from './time-range.js';
@@ -27,6 +30,8 @@ export interface RangePlan {
 
 /** What a read needs to stream a frame's messages. */
 export interface ReadPlan {
+  /** The version being read, named by integrity errors. */
+  readonly version?: number;
   /** The segments of the version being read, in row order. */
   readonly segments: readonly SegmentEntry[];
   /** The schema message of the stream (the stored schema, or its projection). */
@@ -187,19 +192,29 @@ async function* decodedChunks(
       const fetched = await fetchSegment(connector, ref, segment, decodeColumns, plan.storedColumns);
       // A projection without dictionary columns sends no kept dictionaries: skip fetching them.
       const needsDictionaries = !columns || !plan.dictionaryColumns || plan.dictionaryColumns.some((column) => columns.includes(column));
-      const dictionaries =
-        segment.dictionaries && needsDictionaries ? splitIpcStream(await connector.getSegment(ref, segment.dictionaries)) : [];
-      // Should a decode of the partial bytes fail, the segment is fetched whole (once) and decoded again.
+      let dictionaries: IpcMessage[] = [];
+      if (segment.dictionaries && needsDictionaries) {
+        const sidecar = await connector.getSegment(ref, segment.dictionaries);
+        verifyDictionarySidecar(ref, plan.version, segment, sidecar);
+        dictionaries = splitIpcStream(sidecar);
+      }
+      // Should a decode of the partial bytes fail, or any check of the bytes, the segment is fetched
+      // whole (once) and decoded again: a fault of the read path then is not reported as damage.
       let whole: Promise<FetchedSegment> | undefined;
       const decode = async (group: number): Promise<Uint8Array> => {
         const options = { rowGroups: [group], batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) };
         try {
           // The last group's decode hands the fetched bytes over (earlier ones were copied when posted).
-          return await codec.decode(fetched.bytes, options, group === segment.rowGroups - 1);
+          return await codec.decode(fetched.bytes, options, group === segment.rowGroups - 1, segmentVerification(segment, fetched.partial));
         } catch (error) {
-          if (!fetched.partial) throw error;
+          if (!fetched.partial && !(error instanceof CorruptSegmentError)) throw error;
           whole ??= fetchWhole(connector, ref, segment);
-          return codec.decode((await whole).bytes, options);
+          try {
+            return await codec.decode((await whole).bytes, options, false, segmentVerification(segment, false));
+          } catch (again) {
+            if (again instanceof CorruptSegmentError) throw damagedSegmentError(ref, plan.version, segment.id, again.message, again);
+            throw again;
+          }
         }
       };
       // Segments have one row group unless a single oversized batch arrived; those decode group by group.

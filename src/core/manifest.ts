@@ -1,8 +1,13 @@
 /**
  * The manifest: the small document that says what a frame is at one version. Segments are
  * immutable; a commit swaps in a new manifest atomically, so readers see one version or the next.
+ * A manifest records the CRC-32 of each segment object it references, and its own CRC-32 as its
+ * last member (see docs/storage-layout.md#checksums); both are checked on every read.
  */
+import { crc32, formatCrc32, parseCrc32 } from './crc32.js';
+import { DataLossError } from './errors.js';
 import type { FrameMetadata } from './frame-metadata.js';
+import type { FrameRef } from './names.js';
 
 /** One immutable Parquet segment of a frame. */
 export interface SegmentEntry {
@@ -26,6 +31,17 @@ export interface SegmentEntry {
   readonly timeRange?: { readonly min: string; readonly max: string };
   /** Rows of the segment whose time is null; absent when no statistics were recorded. */
   readonly timeNulls?: number;
+  /**
+   * CRC-32 of the whole stored object (8 hex digits), checked on every read. Absent in segments
+   * written before checksums, which are read unverified.
+   */
+  readonly crc32?: string;
+  /** CRC-32 of the object's Parquet footer (FileMetaData and trailer), for ranged reads. */
+  readonly footerCrc32?: string;
+  /** Every data page header carries its page's CRC-32, so a ranged read verifies the pages it fetches. */
+  readonly pageCrcs?: true;
+  /** CRC-32 of the dictionary sidecar (`dictionaries`), when there is one. */
+  readonly dictionariesCrc32?: string;
 }
 
 /** The state of one frame at one version. */
@@ -75,16 +91,68 @@ export function segmentObjectIds(segments: readonly SegmentEntry[]): string[] {
   return segments.flatMap((segment) => (segment.dictionaries ? [segment.id, segment.dictionaries] : [segment.id]));
 }
 
-/** Serialises a manifest as UTF-8 JSON. */
+/** The member {@link encodeManifest} ends a manifest with: `,"crc32":"<8 hex digits>"}` (20 bytes). */
+const CHECKSUM_MEMBER = /^,"crc32":"([0-9a-f]{8})"\}$/;
+const CHECKSUM_MEMBER_BYTES = 20;
+const CLOSING_BRACE = Uint8Array.of(0x7d);
+
+/** Top-level members of manifests written before manifest checksums. */
+const UNCHECKSUMMED_MEMBERS = new Set(['format', 'version', 'committedAt', 'schema', 'rows', 'bytes', 'segments', 'timeColumn', 'metadata', 'operation', 'restoredFrom', 'deleted']);
+
+/**
+ * Serialises a manifest as UTF-8 JSON whose last member is `"crc32"`: the CRC-32 of the document
+ * without that member (the bytes before it, then `}`). Still plain JSON for any reader.
+ */
 export function encodeManifest(manifest: FrameManifest): Uint8Array {
-  return Buffer.from(JSON.stringify(manifest), 'utf8');
+  const { crc32: _stale, ...body } = manifest as FrameManifest & { crc32?: unknown };
+  const json = Buffer.from(JSON.stringify(body), 'utf8');
+  const member = Buffer.from(`,"crc32":"${formatCrc32(crc32(json))}"}`, 'utf8');
+  return Buffer.concat([json.subarray(0, json.byteLength - 1), member]);
 }
 
-/** Parses a manifest; throws if the document is not one. */
-export function decodeManifest(bytes: Uint8Array, where: string): FrameManifest {
-  const parsed = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<FrameManifest>;
-  if (parsed.format !== 1 || typeof parsed.version !== 'number' || !Array.isArray(parsed.segments)) {
-    throw new Error(`${where} is not a Hangar manifest (format 1)`);
+/** Which manifest a decode reads, for the message of a DataLossError. */
+export interface ManifestLocation {
+  readonly ref: FrameRef;
+  readonly version: number;
+}
+
+/**
+ * Parses a manifest, checking its CRC-32. Manifests written before manifest checksums have none
+ * and are accepted, unless they carry a member no such manifest had (a damaged checksum member).
+ * @param where - the object's path or URL, for messages
+ * @param location - the frame and version, for messages
+ * @throws DataLossError if the bytes are not an intact Hangar manifest
+ */
+export function decodeManifest(bytes: Uint8Array, where: string, location?: ManifestLocation): FrameManifest {
+  const damaged = (why: string): DataLossError => {
+    const which = location ? `version ${location.version} of frame '${location.ref.name}' in bucket '${location.ref.bucket}'` : 'a frame';
+    const bucket = location ? ` --bucket ${location.ref.bucket}` : '';
+    return new DataLossError(
+      `the manifest of ${which} (${where}) is damaged: ${why}. It is not used; run \`hangar verify${bucket}\` to see what else is ` +
+        `affected and \`hangar verify${bucket} --repair-from VERSION\` to restore the frame from an intact earlier version`,
+    );
+  };
+  let parsed: Partial<FrameManifest> & { crc32?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as typeof parsed;
+  } catch (error) {
+    throw damaged(`it is not valid JSON (${(error as Error).message})`);
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw damaged('it is not a JSON object');
+  const tail = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).subarray(Math.max(0, bytes.byteLength - CHECKSUM_MEMBER_BYTES)).toString('latin1');
+  const member = CHECKSUM_MEMBER.exec(tail);
+  if (member) {
+    const expected = parseCrc32(member[1])!;
+    const actual = crc32(CLOSING_BRACE, crc32(bytes.subarray(0, bytes.byteLength - CHECKSUM_MEMBER_BYTES)));
+    if (actual !== expected) throw damaged(`its CRC-32 is ${formatCrc32(actual)}, it records ${formatCrc32(expected)}`);
+    delete parsed.crc32;
+  } else {
+    const unknown = Object.keys(parsed).filter((key) => !UNCHECKSUMMED_MEMBERS.has(key));
+    if (unknown.length > 0) throw damaged(`it has no intact checksum and unknown member(s) ${unknown.map((key) => JSON.stringify(key)).join(', ')}`);
+  }
+  if (parsed.format !== 1 || typeof parsed.version !== 'number' || !Array.isArray(parsed.segments)) {
+    throw damaged('it is not a Hangar manifest (format 1)');
+  }
+  if (location && parsed.version !== location.version) throw damaged(`it says version ${parsed.version}`);
   return parsed as FrameManifest;
 }

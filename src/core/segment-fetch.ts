@@ -2,12 +2,15 @@
  * Fetches a segment for a decode. A projected read on a connector with ranged reads fetches only
  * the Parquet footer and the column chunks the projection decodes, laid out at their offsets in a
  * buffer of the object's size (zeros elsewhere, which the projected decode never reads); every
- * other read, and anything unexpected on the way, fetches the object whole.
+ * other read, and anything unexpected on the way, fetches the object whole. A segment whose pages
+ * carry no CRCs (written by parquet-wasm) but whose whole object has one is fetched whole, so that
+ * what is read can be verified.
  */
 import type { ByteRange, Connector } from '../connectors/connector.js';
 import { NotFoundError } from './errors.js';
 import type { SegmentEntry } from './manifest.js';
 import type { FrameRef } from './names.js';
+import { rangedReadVerifiable } from './segment-integrity.js';
 import { PARQUET_TRAILER_BYTES, ParquetFooterError, footerLength, parseFileMetaData, projectedRanges } from './parquet/parquet-footer.js';
 
 /** Segments smaller than this are fetched whole: a ranged read costs two rounds of requests. */
@@ -41,7 +44,7 @@ export async function fetchSegment(
   columns: readonly string[] | undefined,
   storedColumns: readonly string[],
 ): Promise<FetchedSegment> {
-  if (connector.capabilities.rangedReads && columns && segment.storedBytes >= RANGED_READ_MIN_BYTES) {
+  if (connector.capabilities.rangedReads && columns && segment.storedBytes >= RANGED_READ_MIN_BYTES && rangedReadVerifiable(segment)) {
     const wanted = new Set(columns);
     if (storedColumns.some((column) => !wanted.has(column))) {
       try {

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { ConflictError, NotFoundError, StorageError } from '../../core/errors.js';
+import { ConflictError, DataLossError, NotFoundError, StorageError } from '../../core/errors.js';
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
 import { type ByteRange, Connector, type ConnectorCapabilities, type StoredObject, checkRanges } from '../connector.js';
@@ -200,7 +200,7 @@ export class LocalConnector extends Connector {
     try {
       return await action();
     } catch (error) {
-      if (error instanceof ConflictError || error instanceof NotFoundError || error instanceof StorageError) throw error;
+      if (error instanceof ConflictError || error instanceof NotFoundError || error instanceof StorageError || error instanceof DataLossError) throw error;
       if (isFileSystemFull(error)) throw storeFullError(this.name, what, (error as Error).message, error);
       throw new StorageError(this.name, `could not ${what}`, error);
     }
@@ -397,7 +397,7 @@ export class LocalConnector extends Connector {
   private async readManifestFile(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
     const file = this.manifestFile(ref, version);
     try {
-      return decodeManifest(await readFile(file), file);
+      return decodeManifest(await readFile(file), file, { ref, version });
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

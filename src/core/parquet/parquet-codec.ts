@@ -6,9 +6,23 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError } from '../errors.js';
-import type { CodecReply, CodecRequest, SegmentCompression } from './parquet-worker.js';
+import type { CodecReply, CodecRequest, SegmentChecksums, SegmentCompression, SegmentVerification } from './parquet-worker.js';
 
-export type { SegmentCompression } from './parquet-worker.js';
+export type { SegmentChecksums, SegmentCompression, SegmentVerification } from './parquet-worker.js';
+
+/** An encoded segment file and its checksums. */
+export interface EncodedSegment {
+  readonly bytes: Uint8Array;
+  readonly checksums: SegmentChecksums;
+}
+
+/**
+ * A decode found the bytes do not match their recorded checksum. The codec knows no names: the
+ * reader that asked reports it as a DataLossError naming the frame and segment.
+ */
+export class CorruptSegmentError extends Error {
+  override readonly name = 'CorruptSegmentError';
+}
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -35,7 +49,7 @@ export interface DecodeOptions {
 }
 
 interface Waiter {
-  resolve(bytes: Uint8Array): void;
+  resolve(reply: Extract<CodecReply, { ok: true }>): void;
   reject(error: Error): void;
 }
 
@@ -74,7 +88,8 @@ export class ParquetCodec {
       if (!waiter) return;
       pooled.waiting.delete(reply.id);
       if (pooled.waiting.size === 0) pooled.worker.unref();
-      if (reply.ok) waiter.resolve(new Uint8Array(reply.bytes));
+      if (reply.ok) waiter.resolve(reply);
+      else if (reply.damaged) waiter.reject(new CorruptSegmentError(reply.message));
       else waiter.reject(new InvalidArgumentError(`Parquet codec failed: ${reply.message}`));
     });
     // A crashed worker (a wasm trap, out of memory) fails its own requests and leaves the pool;
@@ -103,10 +118,10 @@ export class ParquetCodec {
     return fresh;
   }
 
-  private call(message: DistributiveOmit<CodecRequest, 'id'>, transfer: ArrayBuffer[]): Promise<Uint8Array> {
+  private call(message: DistributiveOmit<CodecRequest, 'id'>, transfer: ArrayBuffer[]): Promise<Extract<CodecReply, { ok: true }>> {
     const pooled = this.pick();
     const id = this.nextId++;
-    return new Promise<Uint8Array>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       pooled.waiting.set(id, { resolve, reject });
       pooled.worker.ref();
       pooled.worker.postMessage({ ...message, id }, transfer);
@@ -117,9 +132,15 @@ export class ParquetCodec {
    * Encodes an IPC stream (schema, dictionaries, batches) as one Parquet file. When `ipc` owns its
    * whole ArrayBuffer the buffer is transferred: the caller must not use `ipc` afterwards.
    */
-  encode(ipc: Uint8Array, options: EncodeOptions): Promise<Uint8Array> {
+  async encode(ipc: Uint8Array, options: EncodeOptions): Promise<Uint8Array> {
+    return (await this.encodeSegment(ipc, options)).bytes;
+  }
+
+  /** As {@link encode}, also returning the file's checksums (computed on the worker). */
+  async encodeSegment(ipc: Uint8Array, options: EncodeOptions): Promise<EncodedSegment> {
     const buffer = ownBuffer(ipc);
-    return this.call({ op: 'encode', ipc: buffer, ...options }, [buffer]);
+    const reply = await this.call({ op: 'encode', ipc: buffer, ...options }, [buffer]);
+    return { bytes: new Uint8Array(reply.bytes), checksums: reply.checksums! };
   }
 
   /**
@@ -128,10 +149,15 @@ export class ParquetCodec {
    * back with the result, so it is freed by this thread's collector; a worker that allocates little
    * would otherwise keep transferred buffers alive (measured: ~400 MB retained per 440 MB get).
    * Without `handOver` (or when `parquet` does not span its whole buffer) the bytes are copied.
+   * With `verify`, the bytes are checked against the segment's recorded checksums first.
+   * @throws CorruptSegmentError when they do not match; InvalidArgumentError when the file cannot
+   *   be decoded (or, for partial bytes, cannot be verified)
    */
-  decode(parquet: Uint8Array, options: DecodeOptions, handOver = false): Promise<Uint8Array> {
+  async decode(parquet: Uint8Array, options: DecodeOptions, handOver = false, verify?: SegmentVerification): Promise<Uint8Array> {
     const transferable = handOver && ownsWholeBuffer(parquet);
-    return this.call({ op: 'decode', parquet, returnInput: transferable, ...options }, transferable ? [parquet.buffer as ArrayBuffer] : []);
+    const request = { op: 'decode' as const, parquet, returnInput: transferable, ...options, ...(verify ? { verify } : {}) };
+    const reply = await this.call(request, transferable ? [parquet.buffer as ArrayBuffer] : []);
+    return new Uint8Array(reply.bytes);
   }
 
   /** Stops every worker; pending requests fail. */

@@ -3,13 +3,17 @@
  * the plain writer (plain-parquet-writer.ts) for the column types it covers and parquet-wasm for
  * the rest; decoding uses the plain reader (plain-parquet-reader.ts) for the files it covers and
  * parquet-wasm for the rest. Messages are described by {@link CodecRequest} and {@link CodecReply}.
+ * Checksums are computed and verified here too (see docs/storage-layout.md#checksums), off the
+ * event loop: an encode reports the file's CRC-32s, a decode checks the ones it is given.
  */
 import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
 import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { encapsulateMessage, splitIpcStream } from '../ipc-message.js';
-import { readPlainParquet } from './plain-parquet-reader.js';
-import { PlainParquetUnsupported, plainParquetLayout, writePlainParquet } from './plain-parquet-writer.js';
+import { crc32, formatCrc32 } from '../crc32.js';
+import { PARQUET_TRAILER_BYTES, footerLength } from './parquet-footer.js';
+import { PageChecksumMismatch, readPlainParquet } from './plain-parquet-reader.js';
+import { PlainParquetUnsupported, encodePlainParquet, plainParquetLayout } from './plain-parquet-writer.js';
 
 const pq = createRequire(import.meta.url)('parquet-wasm/node') as typeof import('parquet-wasm/node');
 
@@ -40,30 +44,70 @@ export interface DecodeRequest {
   readonly rowGroups: readonly number[];
   readonly batchRows: number;
   readonly columns?: readonly string[];
+  /** Checksums to verify first; absent for segments written before checksums. */
+  readonly verify?: SegmentVerification;
 }
 
 /** What the pool posts to a worker. */
 export type CodecRequest = EncodeRequest | DecodeRequest;
 
+/** The checksums of an encoded segment file. */
+export interface SegmentChecksums {
+  /** CRC-32 of the whole file. */
+  readonly crc32: number;
+  /** CRC-32 of its footer (FileMetaData and the 8-byte trailer). */
+  readonly footerCrc32: number;
+  /** Every data page header carries its page's CRC-32 (the plain writer's files). */
+  readonly pageCrcs: boolean;
+}
+
 /**
- * What a worker posts back: the result bytes (transferred), or why it failed; `input` is a decode's
- * transferred input, handed back so the pool's thread frees it.
+ * What a decode checks before it decodes. Whole files are checked against `crc32`; partial ones (a
+ * ranged fetch) against `footerCrc32` and their pages' own CRCs, and are declined when those are
+ * missing (the caller then fetches the file whole).
  */
-export type CodecReply = ({ readonly id: number; readonly ok: true; readonly bytes: ArrayBuffer } | { readonly id: number; readonly ok: false; readonly message: string }) & {
+export interface SegmentVerification {
+  readonly crc32?: number;
+  readonly footerCrc32?: number;
+  /** Only the footer and some column chunks were fetched (zeros elsewhere). */
+  readonly partial: boolean;
+}
+
+/**
+ * What a worker posts back: the result bytes (transferred) and, for an encode, the file's
+ * checksums; or why it failed, with `damaged` when the bytes failed verification. `input` is a
+ * decode's transferred input, handed back so the pool's thread frees it.
+ */
+export type CodecReply = (
+  | { readonly id: number; readonly ok: true; readonly bytes: ArrayBuffer; readonly checksums?: SegmentChecksums }
+  | { readonly id: number; readonly ok: false; readonly message: string; readonly damaged?: boolean }
+) & {
   readonly input?: ArrayBuffer;
 };
 
-function encode(request: EncodeRequest): Uint8Array {
+/** Stored bytes do not match their recorded checksum. */
+class ChecksumMismatch extends Error {
+  override readonly name = 'ChecksumMismatch';
+}
+
+/** The CRC-32s of a file written by parquet-wasm (its pages carry none). */
+function checksumsOf(file: Uint8Array): SegmentChecksums {
+  const footerStart = file.byteLength - PARQUET_TRAILER_BYTES - footerLength(file);
+  return { crc32: crc32(file), footerCrc32: crc32(file.subarray(footerStart)), pageCrcs: false };
+}
+
+function encode(request: EncodeRequest): { file: Uint8Array; checksums: SegmentChecksums } {
   const ipc = new Uint8Array(request.ipc);
   if (request.compression === 'none') {
     const table = tableFromIPC(ipc);
     if (plainParquetLayout(table.schema)) {
       try {
-        return writePlainParquet(table, {
+        const { file, crc32: whole, footerCrc32 } = encodePlainParquet(table, {
           rowGroupRows: request.rowGroupRows,
           statisticsColumns: request.statisticsColumns,
           arrowSchemaMessage: encapsulateMessage(splitIpcStream(ipc)[0]!),
         });
+        return { file, checksums: { crc32: whole, footerCrc32, pageCrcs: true } };
       } catch (error) {
         // Data the plain writer declines (nulls in a non-nullable column): parquet-wasm decides.
         if (!(error instanceof PlainParquetUnsupported)) throw error;
@@ -80,10 +124,44 @@ function encode(request: EncodeRequest): Uint8Array {
     .setCreatedBy('hangar');
   for (const column of request.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
   for (const column of request.statisticsColumns) builder = builder.setColumnStatisticsEnabled(column, pq.EnabledStatistics.Chunk);
-  return pq.writeParquet(pq.Table.fromIPCStream(ipc), builder.build());
+  const file = pq.writeParquet(pq.Table.fromIPCStream(ipc), builder.build());
+  return { file, checksums: checksumsOf(file) };
+}
+
+/**
+ * Checks a file against its recorded checksums. A whole file is decoded as usual afterwards; a
+ * partial one is decoded here by the plain reader, checking each page it reads.
+ * @returns the decoded partial file; undefined for a whole one (decode it as usual)
+ * @throws ChecksumMismatch or PageChecksumMismatch on damage; PlainParquetUnsupported for partial
+ *   bytes that cannot be verified (no footer CRC, pages without CRCs, a form the plain reader declines)
+ */
+function verify(request: DecodeRequest, check: SegmentVerification): Uint8Array | undefined {
+  const file = request.parquet;
+  if (!check.partial) {
+    if (check.crc32 === undefined) return undefined;
+    const actual = crc32(file);
+    if (actual !== check.crc32) throw new ChecksumMismatch(`its ${file.byteLength} bytes have CRC-32 ${formatCrc32(actual)}, the manifest records ${formatCrc32(check.crc32)}`);
+    return undefined;
+  }
+  if (check.footerCrc32 === undefined) throw new PlainParquetUnsupported('a partial fetch cannot be verified without a footer CRC');
+  let footerStart: number;
+  try {
+    footerStart = file.byteLength - PARQUET_TRAILER_BYTES - footerLength(file);
+  } catch (error) {
+    throw new ChecksumMismatch(`its trailer is unreadable (${(error as Error).message})`);
+  }
+  const actual = footerStart >= 0 ? crc32(file.subarray(footerStart)) : undefined;
+  if (actual !== check.footerCrc32) {
+    throw new ChecksumMismatch(`its footer has CRC-32 ${actual === undefined ? 'unknown (bad length)' : formatCrc32(actual)}, the manifest records ${formatCrc32(check.footerCrc32)}`);
+  }
+  return readPlainParquet(file, { ...request, verifyPageCrcs: true });
 }
 
 async function decode(request: DecodeRequest): Promise<Uint8Array> {
+  if (request.verify) {
+    const partial = verify(request, request.verify);
+    if (partial) return partial;
+  }
   try {
     return readPlainParquet(request.parquet, request);
   } catch {
@@ -116,13 +194,15 @@ parentPort?.on('message', async (request: CodecRequest) => {
   const input = request.op === 'decode' && request.returnInput ? (request.parquet.buffer as ArrayBuffer) : undefined;
   const handBack = input ? { input } : {};
   try {
-    const result = request.op === 'encode' ? encode(request) : await decode(request);
+    const encoded = request.op === 'encode' ? encode(request) : undefined;
+    const result = encoded ? encoded.file : await decode(request as DecodeRequest);
     // Results are fresh buffers (copied out of wasm memory, or assembled here): transfer them.
     const out = result.byteOffset === 0 && result.byteLength === result.buffer.byteLength ? result : result.slice();
-    const reply: CodecReply = { id: request.id, ok: true, bytes: out.buffer as ArrayBuffer, ...handBack };
+    const reply: CodecReply = { id: request.id, ok: true, bytes: out.buffer as ArrayBuffer, ...(encoded ? { checksums: encoded.checksums } : {}), ...handBack };
     parentPort!.postMessage(reply, input ? [out.buffer as ArrayBuffer, input] : [out.buffer as ArrayBuffer]);
   } catch (error) {
-    const reply: CodecReply = { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error), ...handBack };
+    const damaged = error instanceof ChecksumMismatch || error instanceof PageChecksumMismatch;
+    const reply: CodecReply = { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error), ...(damaged ? { damaged } : {}), ...handBack };
     parentPort!.postMessage(reply, input ? [input] : []);
   }
 });

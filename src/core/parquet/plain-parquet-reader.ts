@@ -18,6 +18,7 @@
  */
 import { type DataType, Message, Schema } from 'apache-arrow';
 import { BufferRegion, FieldNode, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
+import { crc32, formatCrc32 } from '../crc32.js';
 import { decodeEncapsulatedSchema, encodeSchemaHeader, framedLength, pad8, writeEndOfStream, writeFramedHeader } from '../ipc-message.js';
 import { CompactReader, type ParquetColumnChunk, readParquetFooter } from './parquet-footer.js';
 import { PlainParquetUnsupported, type PlainColumnLayout, plainParquetLayout } from './plain-parquet-writer.js';
@@ -32,6 +33,16 @@ export interface PlainReadOptions {
   readonly batchRows: number;
   /** Top-level columns, in output order; all when absent. */
   readonly columns?: readonly string[];
+  /**
+   * Check every page read against the CRC-32 in its header (PageHeader.crc): a page without one
+   * is declined ({@link PlainParquetUnsupported}), a mismatch throws {@link PageChecksumMismatch}.
+   */
+  readonly verifyPageCrcs?: boolean;
+}
+
+/** A page's bytes do not match the CRC-32 its header records: the file is damaged. */
+export class PageChecksumMismatch extends Error {
+  override readonly name = 'PageChecksumMismatch';
 }
 
 // parquet.thrift facts.
@@ -54,7 +65,7 @@ export function readPlainParquet(file: Uint8Array, options: PlainReadOptions): U
     const group = metadata.rowGroups[groupIndex];
     if (!group) throw new PlainParquetUnsupported(`the file has no row group ${groupIndex}`);
     if (group.columns.length !== layouts.length) throw new PlainParquetUnsupported(`row group ${groupIndex} does not hold one chunk per column`);
-    const chunks = indices.map((i) => scanColumnChunk(file, group.columns[i]!, layouts[i]!, stored.fields[i]!.type, group.rows));
+    const chunks = indices.map((i) => scanColumnChunk(file, group.columns[i]!, layouts[i]!, stored.fields[i]!.type, group.rows, options.verifyPageCrcs === true));
     for (let start = 0; start < group.rows; start += batchRows) batches.push(planBatch(chunks, start, Math.min(group.rows, start + batchRows)));
   }
   return writeStream(file, encodeSchemaHeader(schema), batches);
@@ -101,6 +112,8 @@ interface DataPageHeader {
   readonly values?: number;
   readonly encoding?: number;
   readonly definitionEncoding?: number;
+  /** PageHeader.crc, as an unsigned 32-bit number, when written. */
+  readonly crc?: number;
 }
 
 function pageHeader(file: Uint8Array, at: number): DataPageHeader {
@@ -108,11 +121,13 @@ function pageHeader(file: Uint8Array, at: number): DataPageHeader {
   let type = -1;
   let dataBytes = -1;
   let uncompressedBytes = -1;
+  let crc: number | undefined;
   const data: { values?: number; encoding?: number; definitionEncoding?: number } = {};
   reader.struct((id, kind) => {
     if (id === 1 && kind === ThriftType.I32) type = reader.signed();
     else if (id === 2 && kind === ThriftType.I32) uncompressedBytes = reader.size();
     else if (id === 3 && kind === ThriftType.I32) dataBytes = reader.size();
+    else if (id === 4 && kind === ThriftType.I32) crc = reader.signed() >>> 0;
     else if (id === 5 && kind === ThriftType.STRUCT) {
       reader.struct((field, fieldKind) => {
         if (field === 1 && fieldKind === ThriftType.I32) data.values = reader.size();
@@ -125,7 +140,7 @@ function pageHeader(file: Uint8Array, at: number): DataPageHeader {
     return true;
   });
   if (type < 0 || dataBytes < 0) throw new PlainParquetUnsupported(`the page header at byte ${at} lacks its type or size`);
-  return { type, dataStart: reader.offset, dataBytes, uncompressedBytes, ...data };
+  return { type, dataStart: reader.offset, dataBytes, uncompressedBytes, ...data, ...(crc === undefined ? {} : { crc }) };
 }
 
 /** One data page of a chunk: its rows, where its values lie, and which are present. */
@@ -152,7 +167,7 @@ interface ScannedChunk {
 }
 
 /** Walks a column chunk's pages: headers, definition levels, and the lengths of variable-length values. */
-function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: PlainColumnLayout, type: DataType, rows: number): ScannedChunk {
+function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: PlainColumnLayout, type: DataType, rows: number, verifyCrcs: boolean): ScannedChunk {
   const where = `column '${layout.name}'`;
   if (chunk.path.length !== 1 || chunk.path[0] !== layout.name) throw new PlainParquetUnsupported(`${where}: its chunk is for '${chunk.path.join('.')}'`);
   if (chunk.codec !== CODEC_UNCOMPRESSED) throw new PlainParquetUnsupported(`${where}: pages are compressed`);
@@ -172,6 +187,13 @@ function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
     const page = pageHeader(file, position);
     const stop = page.dataStart + page.dataBytes;
     if (stop > end) throw new PlainParquetUnsupported(`${where}: a page runs past its chunk`);
+    if (verifyCrcs) {
+      if (page.crc === undefined) throw new PlainParquetUnsupported(`${where}: the page at byte ${position} has no CRC`);
+      const actual = crc32(file.subarray(page.dataStart, stop));
+      if (actual !== page.crc) {
+        throw new PageChecksumMismatch(`${where}: the page at byte ${position} has CRC-32 ${formatCrc32(actual)}, its header records ${formatCrc32(page.crc)}`);
+      }
+    }
     position = stop;
     if (page.type === PAGE_DICTIONARY) throw new PlainParquetUnsupported(`${where}: dictionary-encoded pages`);
     if (page.type !== PAGE_DATA) throw new PlainParquetUnsupported(`${where}: page type ${page.type}`);

@@ -6,11 +6,14 @@
  * format specification (parquet.thrift, Encodings.md).
  *
  * It embeds the Arrow schema (`ARROW:schema`, the encapsulated IPC schema message, base64) as Arrow
- * writers do, so Arrow readers restore exact types (time zones, large strings, metadata).
+ * writers do, so Arrow readers restore exact types (time zones, large strings, metadata). Every page
+ * header carries the page's CRC-32 (PageHeader.crc), and {@link encodePlainParquet} also reports
+ * the CRC-32 of the whole file and of its footer, combined from the page CRCs without a second pass.
  * {@link plainParquetLayout} says whether a schema is covered; the codec encodes the others with
  * parquet-wasm.
  */
 import { type Data, DataType, DateUnit, type Field, Precision, type Schema, type Table, TimeUnit, Type } from 'apache-arrow';
+import { crc32, crc32Combine } from '../crc32.js';
 import { int32Range, int64Range } from '../value-range.js';
 import { ThriftCompactWriter } from './thrift-compact-writer.js';
 
@@ -348,17 +351,35 @@ function statisticsValue(value: bigint, ordering: 'int32' | 'int64'): Uint8Array
   return out;
 }
 
+/** A Parquet file and its checksums. */
+export interface ChecksummedParquet {
+  readonly file: Uint8Array;
+  /** CRC-32 of the whole file. */
+  readonly crc32: number;
+  /** CRC-32 of the footer: the FileMetaData and the 8-byte trailer (the file's last bytes). */
+  readonly footerCrc32: number;
+}
+
 /**
  * Writes `table` as a Parquet file.
  * @throws PlainParquetUnsupported when a column type is not covered (see {@link plainParquetLayout})
  *   or a non-nullable column holds nulls
  */
 export function writePlainParquet(table: Table, options: PlainParquetOptions): Uint8Array {
+  return encodePlainParquet(table, options).file;
+}
+
+/**
+ * Writes `table` as a Parquet file with page CRCs, and returns the file's and its footer's CRC-32.
+ * @throws as {@link writePlainParquet}
+ */
+export function encodePlainParquet(table: Table, options: PlainParquetOptions): ChecksummedParquet {
   const layouts = plainParquetLayout(table.schema);
   if (!layouts) throw new PlainParquetUnsupported('a column type is not covered by the plain writer');
   const withStatistics = new Set(options.statisticsColumns);
   const parts: Uint8Array[] = [new TextEncoder().encode('PAR1')];
   let position = 4;
+  let fileCrc = crc32(parts[0]!);
   const rowGroups: { rows: number; chunks: ChunkFacts[] }[] = [];
   const rowGroupRows = Math.max(1, options.rowGroupRows);
 
@@ -379,13 +400,18 @@ export function writePlainParquet(table: Table, options: PlainParquetOptions): U
         if (from >= to) continue;
         const data = batch.data.children[column]!.slice(from - (batchEnd - batch.numRows), to - from);
         const page = encodePage(layout, data, withRange);
+        // The page CRC covers the page's (compressed, here uncompressed) bytes after its header.
+        let pageCrc = 0;
+        for (const part of page.parts) pageCrc = crc32(part, pageCrc);
         const header = new ThriftCompactWriter()
           .i32(1, PAGE_DATA)
           .i32(2, page.bytes)
           .i32(3, page.bytes)
+          .i32(4, pageCrc | 0)
           .struct(5, (w) => w.i32(1, page.rows).i32(2, ENCODING_PLAIN).i32(3, ENCODING_RLE).i32(4, ENCODING_RLE))
           .stop()
           .finish();
+        fileCrc = crc32Combine(crc32(header, fileCrc), pageCrc, page.bytes);
         parts.push(header, ...page.parts);
         position += header.byteLength + page.bytes;
         nulls += page.nulls;
@@ -402,6 +428,7 @@ export function writePlainParquet(table: Table, options: PlainParquetOptions): U
   trailer.set(new TextEncoder().encode('PAR1'), 4);
   parts.push(footer, trailer);
   position += footer.byteLength + trailer.byteLength;
+  const footerCrc32 = crc32(trailer, crc32(footer));
 
   // Not zero-filled: the parts cover every byte of the file.
   const file = new Uint8Array(Buffer.allocUnsafeSlow(position).buffer, 0, position);
@@ -410,7 +437,7 @@ export function writePlainParquet(table: Table, options: PlainParquetOptions): U
     file.set(part, at);
     at += part.byteLength;
   }
-  return file;
+  return { file, crc32: crc32Combine(fileCrc, footerCrc32, footer.byteLength + trailer.byteLength), footerCrc32 };
 }
 
 /** The Thrift FileMetaData of the file. */
