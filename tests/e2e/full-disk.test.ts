@@ -5,7 +5,7 @@
 // itself, after which puts work again. Needs root to mount the tmpfs (CI runs as root).
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rm, stat, statfs, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { Float64, Int32, Table, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
+import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { StoreFullError } from '../../src/core/errors.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 
@@ -236,6 +237,34 @@ describe('a full local store (real 40 MB tmpfs, real server)', () => {
       await sqlite.close();
     }
   }, 60_000);
+
+  it('a commit that fails after publishing its segments leaves no frame or bucket, and its segments are removable', async () => {
+    const root = join(mountPoint, 'connector');
+    const connector = new LocalConnector({ root, reserveBytes: 0 });
+    await connector.open();
+    const ref = { bucket: 'fresh', name: 'f' };
+    const segment = new Uint8Array(64 * 1024).fill(7);
+    const filler = await fillVolume('filler-commit');
+    try {
+      // Leave exactly the segment's pages free, so the segment fits and the manifest does not.
+      await truncate(filler, (await stat(filler)).size - segment.byteLength);
+      await connector.putSegment(ref, 'a.parquet', segment);
+      const manifest = { format: 1, version: 1, committedAt: new Date().toISOString(), schema: '', rows: 1, bytes: 8,
+        segments: [{ id: 'a.parquet', rows: 1, bytes: 8, storedBytes: segment.byteLength, rowGroups: 1 }] };
+      const error = await connector.commitManifest(ref, manifest).then(() => undefined, (e: unknown) => e);
+      expectStoreFull(error);
+      expect((error as Error).message).toMatch(/could not commit version 1 of 'f'/);
+      expect(existsSync(join(root, 'fresh')), 'the bucket directory made by the failed commit').toBe(false);
+      expect(await connector.listBuckets()).toEqual([]);
+      // The segment is uncommitted again: still readable by its writer, and removed by its cleanup.
+      expect(Buffer.from(await connector.getSegment(ref, 'a.parquet')).equals(Buffer.from(segment))).toBe(true);
+      await connector.deleteSegments(ref, ['a.parquet']);
+      expect(await filesUnder(join(root, '.staging'))).toEqual([]);
+    } finally {
+      await rm(filler);
+      await connector.close();
+    }
+  }, 30_000);
 
   it('starts and serves reads on a full volume after a restart', async () => {
     const filler = await fillVolume('filler-3');
