@@ -99,11 +99,15 @@ describe('a token scoped to bucket a', () => {
     await expect(scoped.delete('y', { bucket: 'b' })).rejects.toMatchObject(denied);
     await expect(scoped.deleteBucket('b', { mode: 'delete' })).rejects.toMatchObject(denied);
     await expect(scoped.deleteBucket('a', { mode: 'delete' })).rejects.toMatchObject(denied);
+    // Purge removes history: write scope on the bucket is not enough.
+    await expect(scoped.purge('x', { bucket: 'a' })).rejects.toMatchObject(denied);
+    await expect(scoped.purge('y', { bucket: 'b' })).rejects.toMatchObject(denied);
     const resample = (body: object) => scoped.flight.doAction('resample', JSON.stringify(body)).toArray();
     await expect(resample({ source: 'y', source_bucket: 'b', target: 'r', target_bucket: 'a', mode: 'replace', sql: 'SELECT * FROM y' })).rejects.toMatchObject(denied);
     await expect(resample({ source: 'x', source_bucket: 'a', target: 'r', target_bucket: 'b', mode: 'replace', sql: 'SELECT * FROM x' })).rejects.toMatchObject(denied);
     await expect(scoped.flight.doAction('shutdown').toArray()).rejects.toMatchObject(denied);
     expect((await admin.get('y', { bucket: 'b' })).numRows).toBe(3);
+    expect((await admin.get('x', { bucket: 'a' })).numRows).toBe(3);
   });
 
   it('sees only bucket a in listings, and may ping and list actions', async () => {
