@@ -1,0 +1,165 @@
+// Protocol fuzzing at the protobuf layer (docs/protocol.md, "Protocol fuzzing"): every request
+// message, through the decoders in process and as raw gRPC frames against real servers (with and
+// without --secret), each case answered within a bound while health checks show the server serving.
+// Needs dist/ (npm test builds it): the in-process run is a worker thread, the servers child processes.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HangarError } from '../../dist/core/errors.js';
+import { decodeLikeServer, fuzzDecoders } from '../../dist/testing/decoder-fuzz.js';
+import { FUZZED_MESSAGE_TYPES, type FuzzCase, fuzzToken, generateCase } from '../../dist/testing/protocol-fuzz-cases.js';
+import { RawConnection } from '../../dist/testing/raw-grpc-call.js';
+import { type ServerProcess, startServerProcess } from '../../dist/testing/server-process.js';
+import { fuzzServer } from '../../dist/testing/server-fuzz.js';
+import { Authenticator } from '../../dist/server/auth/authenticator.js';
+import { DescriptorType, decodeHandshake } from '../../dist/flight/flight-messages.js';
+import { encodeFlightData } from '../../dist/flight/flight-data.js';
+
+/** The seed (printed, and in every failure with the command that replays the case). */
+const SEED = Number(process.env.HANGAR_FUZZ_SEED ?? 0);
+/** Cases per message type through the decoders in process. */
+const CASES = Number(process.env.HANGAR_FUZZ_CASES ?? 10_000);
+/** Cases per message type against each live server. */
+const SERVER_CASES = Number(process.env.HANGAR_FUZZ_SERVER_CASES ?? 1_500);
+const SECRET = 'protocol-fuzz-secret';
+const HANDSHAKE = '/arrow.flight.protocol.FlightService/Handshake';
+
+/** Encodes a BigInt as a 64-bit two's-complement varint, as a hostile client may send it. */
+function varint64(value: bigint): number[] {
+  let v = BigInt.asUintN(64, value);
+  const out: number[] = [];
+  do {
+    const low = Number(v & 0x7fn);
+    v >>= 7n;
+    out.push(v > 0n ? low | 0x80 : low);
+  } while (v > 0n);
+  return out;
+}
+
+console.log(`protocol fuzz: seed ${SEED}, ${CASES} cases per message type in process, ${SERVER_CASES} per server`);
+
+describe('protocol fuzz: the decoders in process', () => {
+  it(`returns or refuses ${CASES} cases of each request message, none running away`, async () => {
+    const reports = await fuzzDecoders({ seed: SEED, cases: CASES, messageTypes: FUZZED_MESSAGE_TYPES });
+    for (const report of reports) {
+      expect(report.cases).toBe(CASES);
+      // Both paths are exercised: some cases are valid requests, most are refused.
+      expect(report.accepted, report.messageType).toBeGreaterThan(0);
+      expect(report.refused.INVALID_ARGUMENT ?? 0, report.messageType).toBeGreaterThan(0);
+    }
+  });
+
+  it(`checks Handshake tokens of ${CASES} cases as a server with --secret does`, async () => {
+    const [report] = await fuzzDecoders({ seed: SEED + 1, cases: CASES, messageTypes: ['HandshakeRequest'], secret: SECRET });
+    expect(report!.refused.UNAUTHENTICATED ?? 0).toBeGreaterThan(0);
+  });
+
+  it('refuses every truncation of every valid request with a HangarError', () => {
+    const authenticator = new Authenticator({ secret: SECRET });
+    for (const messageType of FUZZED_MESSAGE_TYPES) {
+      for (let index = 0; index < 4; index++) {
+        const valid = generateCase(messageType, SEED, index, { valid: true, token: fuzzToken(SECRET) });
+        valid.messages.forEach((message, m) => {
+          for (let at = 0; at < message.byteLength; at++) {
+            const cut: FuzzCase = { ...valid, messages: valid.messages.map((bytes, i) => (i === m ? bytes.subarray(0, at) : bytes)), mutations: [`truncate message ${m} at ${at}`] };
+            try {
+              decodeLikeServer(cut, authenticator);
+            } catch (error) {
+              expect(error, `${messageType} #${index} message ${m} cut at ${at}: ${String(error)}`).toBeInstanceOf(HangarError);
+              expect((error as HangarError).code).not.toBe('INTERNAL');
+            }
+          }
+        });
+      }
+    }
+  });
+});
+
+describe('protocol fuzz: regressions it found', () => {
+  it('refuses JSON nested deeper than 64 levels (deep metadata overflowed the stack: INTERNAL)', () => {
+    const deep = `{"name":"f0","metadata":{"k":${'['.repeat(20_000)}${']'.repeat(20_000)}}}`;
+    const message = encodeFlightData({ flightDescriptor: { type: DescriptorType.Cmd, cmd: Buffer.from(deep) }, dataHeader: new Uint8Array(0), dataBody: new Uint8Array(0) });
+    const put: FuzzCase = { ...generateCase('FlightData', SEED, 0, { valid: true }), messages: [message] };
+    expect(() => decodeLikeServer(put)).toThrow(/deeper than 64 levels/);
+  });
+
+  it('echoes a Handshake protocol_version of 2^64 - 1 (its re-encoding threw: INTERNAL)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hangar-fuzz-regress-'));
+    const server = await startServerProcess({ args: ['--port', '0', '--data', join(dir, 'store')] });
+    const connection = new RawConnection(server.url);
+    const reply = await connection.call(HANDSHAKE, [Uint8Array.from([0x08, ...varint64(-1n)])]);
+    expect(reply.grpcStatus).toBe(0);
+    expect(decodeHandshake(reply.messages[0]!).protocolVersion).toBe(-1);
+    connection.close();
+    expect(await server.stop()).toBe(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+/** Starts a server process on a fresh store. */
+async function serverOn(args: string[]): Promise<{ server: ServerProcess; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'hangar-fuzz-'));
+  // A small version history, so valid fuzzed puts do not pile up on disk in long runs.
+  const server = await startServerProcess({ args: ['--port', '0', '--data', join(dir, 'store'), '--keep-versions', '2', '--keep-for', '0', '--vacuum-grace', '0', '--vacuum-every', '1m', ...args] });
+  return { server, dir };
+}
+
+describe('protocol fuzz: a server without authentication', () => {
+  let server: ServerProcess;
+  let dir: string;
+  beforeAll(async () => ({ server, dir } = await serverOn([])));
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it(`answers ${SERVER_CASES} cases of each request message with a status, in bounded time, and keeps serving`, async () => {
+    const reports = await fuzzServer({ url: server.url, seed: SEED, cases: SERVER_CASES, messageTypes: FUZZED_MESSAGE_TYPES, healthEvery: 25 });
+    for (const report of reports) {
+      expect(Object.values(report.statuses).reduce((a, b) => a + b, 0)).toBe(SERVER_CASES);
+      expect(report.healthChecks, report.messageType).toBeGreaterThan(0);
+    }
+    // Every kind of answer a valid request gets, and refusals: the fuzz reached past the decoders.
+    const all = reports.flatMap((report) => Object.keys(report.statuses));
+    expect(all).toEqual(expect.arrayContaining(['OK', 'INVALID_ARGUMENT', 'NOT_FOUND', 'UNIMPLEMENTED']));
+    expect(server.child.exitCode).toBeNull();
+  });
+
+  it('still shuts down on SIGTERM', async () => {
+    expect(await server.stop()).toBe(0);
+  });
+});
+
+describe('protocol fuzz: a server with --secret (before authentication)', () => {
+  let server: ServerProcess;
+  let dir: string;
+  beforeAll(async () => ({ server, dir } = await serverOn(['--secret', SECRET])));
+  afterAll(async () => {
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses the 16-byte Handshake with a negative length (it hung the server) and keeps serving', async () => {
+    const connection = new RawConnection(server.url);
+    const hostile = Uint8Array.from([0x12, ...varint64(-11n), 0x41, 0x41, 0x41, 0x41, 0x41]);
+    expect(hostile.byteLength).toBe(16);
+    const reply = await connection.call(HANDSHAKE, [hostile]);
+    expect(reply.timedOut).toBe(false);
+    expect(reply.grpcStatus).toBe(3);
+    expect(reply.grpcMessage).toMatch(/malformed Handshake message/);
+    const actions = await connection.call('/arrow.flight.protocol.FlightService/ListActions', [new Uint8Array(0)], { authorization: `Bearer ${server.adminToken}` });
+    expect(actions.grpcStatus).toBe(0);
+    connection.close();
+  });
+
+  it(`answers ${SERVER_CASES} Handshakes (payloads, tokens, credentials) and every other request unauthenticated`, async () => {
+    const health = { authorization: `Bearer ${server.adminToken}` };
+    const [handshakes] = await fuzzServer({ url: server.url, seed: SEED, cases: SERVER_CASES, messageTypes: ['HandshakeRequest'], token: fuzzToken(SECRET), healthMetadata: health, healthEvery: 25 });
+    expect(handshakes!.statuses).toMatchObject({ OK: expect.any(Number), UNAUTHENTICATED: expect.any(Number), INVALID_ARGUMENT: expect.any(Number) });
+    const others = FUZZED_MESSAGE_TYPES.filter((type) => type !== 'HandshakeRequest');
+    const reports = await fuzzServer({ url: server.url, seed: SEED, cases: Math.ceil(SERVER_CASES / 10), messageTypes: others, healthMetadata: health, healthEvery: 25 });
+    for (const report of reports) expect(Object.keys(report.statuses), report.messageType).toEqual(['UNAUTHENTICATED']);
+    expect(await server.stop()).toBe(0);
+  });
+});
