@@ -14,12 +14,38 @@ import { DescriptorType, type FlightDescriptor } from '../flight/flight-messages
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The deepest nesting of arrays and objects a request's JSON may have. JSON.parse takes any depth,
+ * but what reads the value afterwards (JSON.stringify of metadata, comparisons) recurses, and a few
+ * thousand levels overflow the stack (found by the protocol fuzzer: an INTERNAL error, not a refusal).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest nesting of `[` and `{` in JSON text, strings skipped; stops counting past `limit`. */
+function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return depth;
+}
+
 /** Parses bytes as a JSON object. An empty body is `{}`. @throws InvalidArgumentError */
 export function parseJsonObject(bytes: Uint8Array, what: string): Record<string, unknown> {
   if (bytes.byteLength === 0) return {};
   let parsed: unknown;
   try {
-    parsed = JSON.parse(utf8.decode(bytes));
+    const text = utf8.decode(bytes);
+    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new Error(`it nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new InvalidArgumentError(`${what} is not valid UTF-8 JSON: ${(error as Error).message}`);
   }
