@@ -246,9 +246,15 @@ export function decodeActionType(bytes: Uint8Array): ActionType {
   return action;
 }
 
-/** Encodes a HandshakeRequest or HandshakeResponse (same layout). */
+/**
+ * Encodes a HandshakeRequest or HandshakeResponse (same layout). protocol_version is a uint64 the
+ * reader returns as int64, so a version past 2^63 (read as negative) is written back as it came:
+ * ten bytes of two's complement (found by the protocol fuzzer: the echo used to fail with INTERNAL).
+ */
 export function encodeHandshake(message: HandshakeMessage): Buffer {
-  return new ProtoWriter().varint(1, message.protocolVersion).bytes(2, message.payload).finish();
+  const payload = new ProtoWriter().bytes(2, message.payload).finish();
+  if (message.protocolVersion < 0) return Buffer.concat([encodeInt64Field(1, message.protocolVersion), payload]);
+  return Buffer.concat([new ProtoWriter().varint(1, message.protocolVersion).finish(), payload]);
 }
 
 /** Decodes a HandshakeRequest or HandshakeResponse. */
