@@ -80,10 +80,25 @@ export function clientFamily(metadata: CallMetadata | undefined): ClientFamily {
   return 'other';
 }
 
+/**
+ * Longest status message sent, in characters. Messages quote what the client sent (an action's
+ * name, a value), and the message travels in three trailers at once: unbounded, a 30 KB action
+ * name made the trailers too large for HTTP/2 and the reply was reset instead of answered (found
+ * by the protocol fuzzer); grpc-java refuses trailers over 8 KiB.
+ */
+export const MAX_STATUS_MESSAGE_CHARS = 1024;
+
+/** The message, cut to {@link MAX_STATUS_MESSAGE_CHARS} with a note saying how much was left out. */
+function boundedMessage(message: string): string {
+  if (message.length <= MAX_STATUS_MESSAGE_CHARS) return message;
+  return `${message.slice(0, MAX_STATUS_MESSAGE_CHARS)}… (${message.length - MAX_STATUS_MESSAGE_CHARS} more characters left out)`;
+}
+
 /** Converts any thrown value into the status a call ends with, with trailers for the detail. */
 export function toCallStatus(error: unknown, requestMetadata?: CallMetadata): CallStatus {
   const hangar = toHangarError(error);
-  const detail: ErrorDetail = { type: hangar.type, message: hangar.message, code: hangar.code };
+  const message = boundedMessage(hangar.message);
+  const detail: ErrorDetail = { type: hangar.type, message, code: hangar.code };
   const detailBytes = Buffer.from(JSON.stringify(detail), 'utf8');
   const family = clientFamily(requestMetadata);
   const trailers: Record<string, string | Uint8Array> = { [HANGAR_ERROR_TRAILER]: detailBytes };
@@ -91,7 +106,7 @@ export function toCallStatus(error: unknown, requestMetadata?: CallMetadata): Ca
   const code = family === 'arrow-cpp' && SHOOTS_TRANSLATED_TYPES.has(hangar.type) ? GrpcStatus.UNKNOWN : GRPC_CODES[hangar.code];
   if (family === 'arrow-cpp' && CODES_WITH_FLIGHT_DETAIL.has(code)) {
     trailers['x-arrow-status'] = String(ARROW_STATUS_CODES[hangar.code] ?? ARROW_IO_ERROR);
-    trailers['x-arrow-status-message-bin'] = Buffer.from(hangar.message, 'utf8');
+    trailers['x-arrow-status-message-bin'] = Buffer.from(message, 'utf8');
   }
-  return { code, message: hangar.message, trailers };
+  return { code, message, trailers };
 }
