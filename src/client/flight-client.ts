@@ -46,6 +46,13 @@ export interface FlightClientOptions {
   readonly serverNameOverride?: string;
   /** Largest record batch body DoPut sends in one message; bigger batches are sliced (default 4 MiB). */
   readonly maxBatchBytes?: number;
+  /**
+   * Ping the connection this often (ms) to find a dead one; off by default. Against servers other
+   * than Hangar keep it at 5 minutes or more, or they may close the connection for pinging too often.
+   */
+  readonly keepaliveIntervalMs?: number;
+  /** A keepalive ping unanswered this long (ms, default 20 s) closes the connection; the next call opens a new one. */
+  readonly keepaliveTimeoutMs?: number;
 }
 
 /** Per-call options. */
@@ -128,7 +135,11 @@ export class FlightClient {
           ...(options.serverNameOverride ? { servername: options.serverNameOverride } : {}),
         }
       : undefined;
-    return new FlightClient(new GrpcChannel(target.address, tls), target.uri, options);
+    const keepalive = {
+      ...(options.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: options.keepaliveIntervalMs } : {}),
+      ...(options.keepaliveTimeoutMs !== undefined ? { keepaliveTimeoutMs: options.keepaliveTimeoutMs } : {}),
+    };
+    return new FlightClient(new GrpcChannel(target.address, tls, keepalive), target.uri, options);
   }
 
   /** Starts a call with the client's headers (and login), the call's own, its deadline and signal. */

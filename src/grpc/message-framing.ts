@@ -1,11 +1,13 @@
 /**
  * gRPC's message framing: each message is preceded by a 5-byte prefix, a compressed flag and its
  * length (big-endian uint32). The deframer reassembles messages from HTTP/2 DATA chunks, copying
- * only messages that span chunks, and refuses lengths over the receiver's limit before buffering.
+ * only messages that span chunks, refuses lengths over the receiver's limit before buffering,
+ * reserves memory only as a message's bytes arrive, and inflates compressed messages off the
+ * event loop.
  * Shared by Hangar's server and client transports.
  */
 import type { Writable } from 'node:stream';
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { gunzip, inflate as inflate_ } from 'node:zlib';
 import { InvalidArgumentError, ResourceExhaustedError, UnimplementedError } from '../core/errors.js';
 
 /** Length of gRPC's message prefix. */
@@ -41,11 +43,32 @@ export function writeMessage(stream: Writable, message: Uint8Array | readonly Ui
 /** The message encodings (`grpc-encoding`) the deframer can decompress. */
 export const ACCEPTED_ENCODINGS = ['identity', 'gzip', 'deflate'] as const;
 
+/**
+ * A message out of the deframer: its bytes, or for a compressed message the promise of them (it is
+ * inflated off the event loop). Consumers queue these in arrival order and await each in turn, so
+ * messages keep their order whatever their compression.
+ */
+export type DeframedMessage = Buffer | Promise<Buffer>;
+
+/**
+ * Output chunk of asynchronous inflation: larger than zlib's 16 KiB default so a big message
+ * takes fewer callbacks on the event loop.
+ */
+const INFLATE_CHUNK_BYTES = 256 * 1024;
+
 /** Splits a request body into messages. */
 export class MessageDeframer {
   private readonly prefix = Buffer.alloc(PREFIX_LENGTH);
   private prefixFilled = 0;
   private compressed = false;
+  /** The announced length of the message being reassembled. */
+  private length = 0;
+  /**
+   * Its bytes so far, while fewer than half have come: views of the received chunks, not copies.
+   * The length prefix is untrusted, so nothing is reserved for it until the bytes show it is real.
+   */
+  private pieces: Buffer[] = [];
+  /** Its buffer, allocated once at least half of it has arrived; the rest is copied in as it comes. */
   private message: Buffer | undefined;
   private messageFilled = 0;
 
@@ -67,11 +90,19 @@ export class MessageDeframer {
     return this.prefixFilled > 0;
   }
 
+  /** Bytes held for the message being reassembled (for tests and diagnostics). */
+  get bufferedBytes(): number {
+    return this.message ? this.message.byteLength : this.messageFilled;
+  }
+
   /**
-   * Feeds one chunk; calls `onMessage` for each message it completes.
+   * Feeds one chunk; calls `onMessage` for each message it completes, in order. A message that lies
+   * whole inside the chunk is handed out as a view of it, without copying. A compressed message is
+   * handed out as a promise, which rejects with ResourceExhaustedError past the limit once
+   * inflated, or InvalidArgumentError if it does not inflate.
    * @throws ResourceExhaustedError for a message over the limit, InvalidArgumentError for a bad flag
    */
-  push(chunk: Buffer, onMessage: (message: Buffer) => void): void {
+  push(chunk: Buffer, onMessage: (message: DeframedMessage) => void): void {
     let at = 0;
     while (at < chunk.byteLength) {
       if (this.prefixFilled < PREFIX_LENGTH) {
@@ -80,13 +111,12 @@ export class MessageDeframer {
           const length = this.begin(chunk[at]!, chunk.readUInt32BE(at + 1));
           at += PREFIX_LENGTH;
           if (chunk.byteLength - at >= length) {
-            this.reset();
+            this.prefixFilled = 0;
             onMessage(this.decompress(chunk.subarray(at, at + length)));
             at += length;
             continue;
           }
           this.prefixFilled = PREFIX_LENGTH;
-          this.message = Buffer.allocUnsafe(length);
           continue;
         }
         const take = Math.min(PREFIX_LENGTH - this.prefixFilled, chunk.byteLength - at);
@@ -94,46 +124,76 @@ export class MessageDeframer {
         this.prefixFilled += take;
         at += take;
         if (this.prefixFilled < PREFIX_LENGTH) return;
-        this.message = Buffer.allocUnsafe(this.begin(this.prefix[0]!, this.prefix.readUInt32BE(1)));
+        this.begin(this.prefix[0]!, this.prefix.readUInt32BE(1));
+        if (this.length === 0) {
+          this.prefixFilled = 0;
+          onMessage(this.decompress(Buffer.alloc(0)));
+        }
+        continue;
       }
-      const message = this.message!;
-      const take = Math.min(message.byteLength - this.messageFilled, chunk.byteLength - at);
-      chunk.copy(message, this.messageFilled, at, at + take);
-      this.messageFilled += take;
+      const take = Math.min(this.length - this.messageFilled, chunk.byteLength - at);
+      this.take(chunk.subarray(at, at + take));
       at += take;
-      if (this.messageFilled === message.byteLength) {
-        this.reset();
+      if (this.messageFilled === this.length) {
+        const message = this.message ?? (this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.length));
+        this.prefixFilled = 0;
+        this.message = undefined;
+        this.pieces = [];
         onMessage(this.decompress(message));
       }
     }
   }
 
-  /** Checks a prefix's flag and length; returns the length. */
+  /** Keeps `piece` of the current message: as a view until half has come, then copied into its buffer. */
+  private take(piece: Buffer): void {
+    if (this.message) {
+      piece.copy(this.message, this.messageFilled);
+      this.messageFilled += piece.byteLength;
+      return;
+    }
+    this.pieces.push(piece);
+    this.messageFilled += piece.byteLength;
+    // At most twice what has actually arrived is ever reserved; a message whose bytes have all come
+    // is joined by the caller in one copy.
+    if (this.messageFilled * 2 >= this.length && this.messageFilled < this.length) {
+      this.message = Buffer.allocUnsafe(this.length);
+      let offset = 0;
+      for (const held of this.pieces) offset += held.copy(this.message, offset);
+      this.pieces = [];
+    }
+  }
+
+  /** Checks a prefix's flag and length and starts the message. */
   private begin(flag: number, length: number): number {
-    if (flag > 1) throw new InvalidArgumentError(`malformed gRPC message prefix (flag ${flag}); is this a gRPC client?`);
-    if (flag === 1 && this.encoding === 'identity') throw new InvalidArgumentError('a message is marked compressed but the request names no grpc-encoding');
+    if (flag > 1) throw new InvalidArgumentError(`malformed gRPC message prefix (flag ${flag}); is this a gRPC peer?`);
+    if (flag === 1 && this.encoding === 'identity') throw new InvalidArgumentError('a message is marked compressed but the call names no grpc-encoding');
     if (length > this.maxMessageBytes) {
       throw new ResourceExhaustedError(`a message of ${length} bytes exceeds the limit of ${this.maxMessageBytes} bytes; send smaller record batches`);
     }
     this.compressed = flag === 1;
+    this.length = length;
     this.messageFilled = 0;
     return length;
   }
 
-  private reset(): void {
-    this.prefixFilled = 0;
-    this.message = undefined;
-  }
-
-  private decompress(message: Buffer): Buffer {
+  private decompress(message: Buffer): DeframedMessage {
     if (!this.compressed) return message;
-    const options = { maxOutputLength: Math.max(1, this.maxMessageBytes) };
-    try {
-      return this.encoding === 'gzip' ? gunzipSync(message, options) : inflateSync(message, options);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ERR_BUFFER_TOO_LARGE') throw new ResourceExhaustedError(`a decompressed message exceeds the limit of ${this.maxMessageBytes} bytes`);
-      throw new InvalidArgumentError(`a ${this.encoding} message does not decompress: ${(error as Error).message}`);
-    }
+    const options = { maxOutputLength: Math.max(1, this.maxMessageBytes), chunkSize: INFLATE_CHUNK_BYTES };
+    const inflate = this.encoding === 'gzip' ? gunzip : inflate_;
+    const { encoding, maxMessageBytes } = this;
+    const inflated = new Promise<Buffer>((resolve, reject) => {
+      inflate(message, options, (error, result) => {
+        if (!error) {
+          resolve(result);
+          return;
+        }
+        if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+          reject(new ResourceExhaustedError(`a decompressed message exceeds the limit of ${maxMessageBytes} bytes`));
+        } else reject(new InvalidArgumentError(`a ${encoding} message does not decompress: ${error.message}`));
+      });
+    });
+    // Its consumer may drop it unread (a call that ended); that must not be an unhandled rejection.
+    inflated.catch(() => undefined);
+    return inflated;
   }
 }

@@ -4,6 +4,7 @@
  * `grpc-message`'s percent-encoding. All from the gRPC-over-HTTP/2 specification.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { InvalidArgumentError } from '../core/errors.js';
 import type { OutgoingMetadata } from './status.js';
 
 /** Received metadata (a request's, or a reply's headers or trailers), read the way gRPC defines them. */
@@ -17,10 +18,24 @@ export class CallMetadata {
     return Array.isArray(value) ? value[0] : value;
   }
 
-  /** The bytes of a binary (`-bin`) header, or undefined. Padded and unpadded base64 are both accepted. */
+  /**
+   * The bytes of a binary (`-bin`) header, or undefined: its first value when it was sent more
+   * than once (see {@link getBinaryValues}).
+   */
   getBinary(name: string): Buffer | undefined {
-    const value = this.get(name);
-    return value === undefined ? undefined : Buffer.from(value, 'base64');
+    return this.getBinaryValues(name)[0];
+  }
+
+  /**
+   * Every value of a binary (`-bin`) header, decoded. The specification lets a sender join repeated
+   * values into one header with commas (`a, b`), so each value is split out before base64 decoding;
+   * padded and unpadded base64 are both accepted.
+   */
+  getBinaryValues(name: string): Buffer[] {
+    const value = this.headers[name];
+    if (value === undefined) return [];
+    const joined = Array.isArray(value) ? value : [value];
+    return joined.flatMap((line) => line.split(',')).map((part) => Buffer.from(part.trim(), 'base64'));
   }
 }
 
@@ -35,21 +50,39 @@ export function metadataHeaders(metadata: OutgoingMetadata | undefined): Outgoin
 }
 
 const TIMEOUT_UNITS_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+/** The specification's TimeoutValue is at most 8 ASCII digits. */
+const MAX_TIMEOUT_VALUE = 99_999_999;
 
 /**
- * The deadline a `grpc-timeout` header sets, in milliseconds from now: up to 8 digits and a unit
- * (H, M, S, m, u, n). Undefined when absent; a malformed value is ignored as gRPC servers do.
+ * The deadline a `grpc-timeout` header sets, in milliseconds from now, or undefined when the header
+ * is absent. The specification's form only: 1 to 8 ASCII digits, then one unit of H (hours),
+ * M (minutes), S (seconds), m (milliseconds), u (microseconds), n (nanoseconds). The result may
+ * lie beyond setTimeout's 24.8-day range (up to 99,999,999 hours); wait it out with setLongTimeout.
+ * @throws InvalidArgumentError for any other value (signs, spaces, a 9th digit, no or another unit)
  */
 export function parseGrpcTimeout(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const match = /^(\d{1,8})([HMSmun])$/.exec(value);
-  if (!match) return undefined;
+  const match = /^([0-9]{1,8})([HMSmun])$/.exec(value);
+  if (!match) {
+    const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    throw new InvalidArgumentError(`malformed grpc-timeout '${shown}': expected 1 to 8 ASCII digits and one unit of H, M, S, m, u, n (e.g. 30S)`);
+  }
   return Number(match[1]) * TIMEOUT_UNITS_MS[match[2]!]!;
 }
 
-/** The `grpc-timeout` value for a deadline `ms` from now (whole milliseconds, at least 1). */
+/**
+ * The `grpc-timeout` value for a deadline `ms` from now: whole milliseconds (at least 1) while
+ * they fit in the 8 digits allowed, else the finest of seconds, minutes or hours that fits,
+ * rounded up so the server never ends the call before the client would.
+ */
 export function grpcTimeoutHeader(ms: number): string {
-  return `${Math.min(99_999_999, Math.max(1, Math.ceil(ms)))}m`;
+  const millis = Math.max(1, Math.ceil(ms));
+  if (millis <= MAX_TIMEOUT_VALUE) return `${millis}m`;
+  for (const unit of ['S', 'M', 'H'] as const) {
+    const value = Math.ceil(millis / TIMEOUT_UNITS_MS[unit]!);
+    if (value <= MAX_TIMEOUT_VALUE) return `${value}${unit}`;
+  }
+  return `${MAX_TIMEOUT_VALUE}H`;
 }
 
 /**

@@ -3,9 +3,14 @@
  * written from the gRPC-over-HTTP/2 specification. One HTTP/2 connection per channel, opened on the
  * first call and again after it closes; requests are written without copying their bodies, replies
  * are reassembled with at most one copy, and the windows are large enough for bulk transfers.
+ * Failures get the status the specification maps them to; a call the server refused unprocessed is
+ * retried once on a fresh stream; optional keepalive pings find dead connections.
+ * docs/grpc-transport.md lists what of the specification it meets, and where.
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, connect, constants } from 'node:http2';
-import { MessageDeframer, writeMessage } from '../../grpc/message-framing.js';
+import { ResourceExhaustedError } from '../../core/errors.js';
+import { type LongTimer, setLongTimeout } from '../../grpc/long-timer.js';
+import { type DeframedMessage, MessageDeframer, writeMessage } from '../../grpc/message-framing.js';
 import { CallMetadata, decodeGrpcMessage, grpcTimeoutHeader } from '../../grpc/metadata.js';
 import { GRPC_STATUS_NAMES, GrpcStatus } from '../../grpc/status.js';
 
@@ -38,11 +43,23 @@ export class GrpcCallFailure extends Error {
   }
 }
 
+/** Connection settings of a channel. */
+export interface ChannelOptions {
+  /**
+   * Send an HTTP/2 PING this often (ms) to find a dead connection; off when absent or 0, as in gRPC
+   * clients. Servers other than Hangar may answer pings more often than every 5 minutes with
+   * GOAWAY(ENHANCE_YOUR_CALM), so keep it at least that long against them.
+   */
+  readonly keepaliveIntervalMs?: number;
+  /** Close the connection when a keepalive PING is unanswered this long (ms, default 20 s). */
+  readonly keepaliveTimeoutMs?: number;
+}
+
 /** Per-call settings. */
 export interface CallSettings {
   /** Request metadata (text values; names ending in `-bin` are sent as given). */
   readonly headers: Readonly<Record<string, string>>;
-  /** Fails the call with DEADLINE_EXCEEDED after this long. */
+  /** Fails the call with DEADLINE_EXCEEDED after this long (any length: days, years). */
   readonly timeoutMs?: number;
   /** Cancels the call when it aborts. */
   readonly signal?: AbortSignal;
@@ -57,16 +74,65 @@ const MAX_SESSION_MEMORY_MB = 256;
 const MAX_MESSAGE_BYTES = 2 ** 31 - 1;
 /** Unread reply messages past which the stream is paused, so flow control slows the server. */
 const MAX_QUEUED_MESSAGES = 8;
+/**
+ * Request bytes a call keeps (as references, not copies) so it can be sent again on a fresh stream
+ * if the server refuses it unprocessed; a call that has sent more is not retried.
+ */
+const RETRY_BUFFER_BYTES = 1024 * 1024;
+const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
 const USER_AGENT = 'hangar-js (node:http2)';
 
 /** How gRPC maps an HTTP status without a gRPC status to a code (from the gRPC specification). */
-function codeOfHttpStatus(status: number): number {
+export function codeOfHttpStatus(status: number): number {
   if (status === 401) return GrpcStatus.UNAUTHENTICATED;
   if (status === 403) return GrpcStatus.PERMISSION_DENIED;
   if (status === 404) return GrpcStatus.UNIMPLEMENTED;
   if (status === 429 || status === 502 || status === 503 || status === 504) return GrpcStatus.UNAVAILABLE;
   if (status === 400) return GrpcStatus.INTERNAL;
   return GrpcStatus.UNKNOWN;
+}
+
+/**
+ * The status of a stream the server reset (RST_STREAM) before sending a status, as the
+ * specification's HTTP/2 transport mapping gives it. NO_ERROR, too, means the status never came.
+ */
+export function codeOfResetStream(rstCode: number): number {
+  switch (rstCode) {
+    case constants.NGHTTP2_REFUSED_STREAM:
+      return GrpcStatus.UNAVAILABLE;
+    case constants.NGHTTP2_CANCEL:
+      return GrpcStatus.CANCELLED;
+    case constants.NGHTTP2_ENHANCE_YOUR_CALM:
+      return GrpcStatus.RESOURCE_EXHAUSTED;
+    case constants.NGHTTP2_INADEQUATE_SECURITY:
+      return GrpcStatus.PERMISSION_DENIED;
+    default:
+      // NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR, SETTINGS_TIMEOUT,
+      // STREAM_CLOSED, FRAME_SIZE_ERROR, COMPRESSION_ERROR, CONNECT_ERROR and unknown codes.
+      return GrpcStatus.INTERNAL;
+  }
+}
+
+const RST_NAMES: Readonly<Record<number, string>> = {
+  0: 'NO_ERROR',
+  1: 'PROTOCOL_ERROR',
+  2: 'INTERNAL_ERROR',
+  3: 'FLOW_CONTROL_ERROR',
+  4: 'SETTINGS_TIMEOUT',
+  5: 'STREAM_CLOSED',
+  6: 'FRAME_SIZE_ERROR',
+  7: 'REFUSED_STREAM',
+  8: 'CANCEL',
+  9: 'COMPRESSION_ERROR',
+  10: 'CONNECT_ERROR',
+  11: 'ENHANCE_YOUR_CALM',
+  12: 'INADEQUATE_SECURITY',
+  13: 'HTTP_1_1_REQUIRED',
+};
+
+/** The status of a reply the deframer refused: too big for us is RESOURCE_EXHAUSTED, anything malformed INTERNAL. */
+function codeOfFramingError(error: unknown): number {
+  return error instanceof ResourceExhaustedError ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INTERNAL;
 }
 
 /** A connection to one server, shared by the calls made through it. */
@@ -77,10 +143,12 @@ export class GrpcChannel {
   /**
    * @param authority - `host:port` (IPv6 hosts in brackets)
    * @param tls - TLS settings; without them the channel speaks cleartext HTTP/2
+   * @param options - keepalive
    */
   constructor(
     private readonly authority: string,
     private readonly tls: ChannelTls | undefined,
+    private readonly options: ChannelOptions = {},
   ) {}
 
   /** The open connection, or a new one. */
@@ -108,15 +176,48 @@ export class GrpcChannel {
     };
     session.once('goaway', forget);
     session.once('close', forget);
+    this.keepAlive(session);
     if (this.active === 0) session.unref();
     this.current = session;
     return session;
   }
 
+  /**
+   * Pings the connection every keepaliveIntervalMs, one ping at a time; one unanswered for
+   * keepaliveTimeoutMs means the peer or the path is gone: the connection is destroyed (its calls
+   * fail with UNAVAILABLE) and the next call opens a new one.
+   */
+  private keepAlive(session: ClientHttp2Session): void {
+    const interval = this.options.keepaliveIntervalMs;
+    if (!interval || interval <= 0) return;
+    const timeoutMs = this.options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
+    let pending: NodeJS.Timeout | undefined;
+    const pinger = setInterval(() => {
+      if (pending || session.connecting || session.closed || session.destroyed) return;
+      const timer = setTimeout(() => {
+        session.destroy(new Error(`the connection to ${this.authority} answered no keepalive ping for ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref();
+      pending = timer;
+      const sent = session.ping(() => {
+        clearTimeout(timer);
+        pending = undefined;
+      });
+      if (!sent) {
+        clearTimeout(timer);
+        pending = undefined;
+      }
+    }, interval);
+    pinger.unref();
+    session.once('close', () => {
+      clearInterval(pinger);
+      clearTimeout(pending);
+    });
+  }
+
   /** Starts a call of `path` (`/package.Service/Method`); write its request, then read its replies. */
   start(path: string, settings: CallSettings): ClientCall {
-    const session = this.session();
-    const stream = session.request({
+    const headers = {
       ':method': 'POST',
       ':path': path,
       'content-type': 'application/grpc',
@@ -124,13 +225,26 @@ export class GrpcChannel {
       'user-agent': USER_AGENT,
       ...(settings.timeoutMs === undefined ? {} : { 'grpc-timeout': grpcTimeoutHeader(settings.timeoutMs) }),
       ...settings.headers,
-    });
-    // A connection with calls in flight keeps the process alive; an idle one does not.
-    if (this.active++ === 0) session.ref();
-    stream.once('close', () => {
-      if (--this.active === 0 && !session.destroyed) session.unref();
-    });
-    return new ClientCall(stream, settings);
+    };
+    const open = (): ClientHttp2Stream => {
+      let session = this.session();
+      let stream: ClientHttp2Stream;
+      try {
+        stream = session.request(headers);
+      } catch {
+        // The connection began closing since it was picked (e.g. a GOAWAY just came): use a new one.
+        this.current = undefined;
+        session = this.session();
+        stream = session.request(headers);
+      }
+      // A connection with calls in flight keeps the process alive; an idle one does not.
+      if (this.active++ === 0) session.ref();
+      stream.once('close', () => {
+        if (--this.active === 0 && !session.destroyed) session.unref();
+      });
+      return stream;
+    };
+    return new ClientCall(open, settings);
   }
 
   /** Closes the connection once its calls have finished. Start no calls afterwards. */
@@ -145,32 +259,43 @@ export class GrpcChannel {
  * leaving the loop early cancels the call) and its status.
  */
 export class ClientCall implements AsyncIterableIterator<Buffer> {
-  private readonly deframer = new MessageDeframer(MAX_MESSAGE_BYTES);
-  private readonly queue: Buffer[] = [];
+  private stream: ClientHttp2Stream;
+  /** The connection of {@link stream} (a stream forgets its session once closed). */
+  private session: ClientHttp2Session | undefined;
+  private deframer = new MessageDeframer(MAX_MESSAGE_BYTES);
+  private readonly queue: DeframedMessage[] = [];
   private responseHeaders: CallMetadata | undefined;
   private statusFields: CallMetadata | undefined;
   private streamError: Error | undefined;
   private failure: Error | undefined;
   private succeeded = false;
   private wakeReader: (() => void) | undefined;
+  private wakeWriter: (() => void) | undefined;
   /** Resolves when the call has its outcome. */
   private readonly settled: Promise<void>;
   private settle!: () => void;
-  private deadline: NodeJS.Timeout | undefined;
+  private readonly deadline: LongTimer | undefined;
   private readonly replies: AsyncGenerator<Buffer>;
+  /** What was written, kept for a transparent retry until the server answers or it grows too big. */
+  private sent: Array<Uint8Array | readonly Uint8Array[]> | undefined = [];
+  private sentBytes = 0;
+  private requestEnded = false;
+  private retried = false;
 
+  /**
+   * @param open - opens a stream for the call (again, for a transparent retry)
+   * @param settings - the call's settings
+   */
   constructor(
-    private readonly stream: ClientHttp2Stream,
+    private readonly open: () => ClientHttp2Stream,
     private readonly settings: CallSettings,
   ) {
     this.settled = new Promise((resolve) => (this.settle = resolve));
-    stream.on('response', (headers) => this.onHeaders(headers));
-    stream.on('data', (chunk: Buffer) => this.receive(chunk));
-    stream.on('trailers', (trailers) => this.onStatus(trailers));
-    stream.on('error', (error) => (this.streamError ??= error));
-    stream.on('close', () => this.onClose());
+    this.stream = open();
+    this.attach(this.stream);
     if (settings.timeoutMs !== undefined) {
-      this.deadline = setTimeout(() => this.abandon(GrpcStatus.DEADLINE_EXCEEDED, `the call's deadline of ${settings.timeoutMs} ms passed`), settings.timeoutMs);
+      // Deadlines may lie past setTimeout's 24.8-day range.
+      this.deadline = setLongTimeout(() => this.abandon(GrpcStatus.DEADLINE_EXCEEDED, `the call's deadline of ${settings.timeoutMs} ms passed`), settings.timeoutMs);
     }
     const { signal } = settings;
     if (signal) {
@@ -182,6 +307,19 @@ export class ClientCall implements AsyncIterableIterator<Buffer> {
       }
     }
     this.replies = this.iterate();
+  }
+
+  /** Listens to `stream`; events of a stream the call has moved off (after a retry) are ignored. */
+  private attach(stream: ClientHttp2Stream): void {
+    this.session = stream.session as ClientHttp2Session | undefined;
+    const current = (): boolean => stream === this.stream;
+    stream.on('response', (headers) => current() && this.onHeaders(headers));
+    stream.on('data', (chunk: Buffer) => current() && this.receive(chunk));
+    stream.on('trailers', (trailers) => current() && this.onStatus(trailers));
+    stream.on('error', (error) => {
+      if (current()) this.streamError ??= error;
+    });
+    stream.on('close', () => current() && this.onClose());
   }
 
   /** The error the call failed with, as soon as it failed, whether its replies were read or not. */
@@ -201,21 +339,31 @@ export class ClientCall implements AsyncIterableIterator<Buffer> {
 
   /**
    * Sends one request message, given whole or as pieces in order (not copied: they must not change
-   * until sent). Waits while the server reads slower than the client writes.
+   * until the call has its reply headers, as a refused call sends them again). Waits while the
+   * server reads slower than the client writes.
    * @throws the call's error if it has failed
    */
   async write(message: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (this.failure) throw this.failure;
+    this.remember(message);
     const { stream } = this;
     if (stream.closed || stream.destroyed || writeMessage(stream, message)) return;
     let onDrain!: () => void;
-    await Promise.race([new Promise<void>((resolve) => stream.once('drain', (onDrain = resolve))), this.settled]);
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        stream.once('drain', (onDrain = resolve));
+        this.wakeWriter = resolve;
+      }),
+      this.settled,
+    ]);
     stream.off('drain', onDrain);
+    this.wakeWriter = undefined;
     if (this.failure) throw this.failure;
   }
 
   /** Ends the request side. */
   end(): void {
+    this.requestEnded = true;
     if (!this.stream.closed && !this.stream.destroyed) this.stream.end();
   }
 
@@ -245,7 +393,17 @@ export class ClientCall implements AsyncIterableIterator<Buffer> {
         const message = this.queue.shift();
         if (message !== undefined) {
           if (this.queue.length < MAX_QUEUED_MESSAGES / 2 && this.stream.isPaused()) this.stream.resume();
-          yield message;
+          if (message instanceof Buffer) yield message;
+          else {
+            let inflated: Buffer;
+            try {
+              inflated = await message;
+            } catch (error) {
+              this.abandon(codeOfFramingError(error), (error as Error).message);
+              throw this.failure ?? error;
+            }
+            yield inflated;
+          }
           continue;
         }
         if (this.failure) throw this.failure;
@@ -260,46 +418,111 @@ export class ClientCall implements AsyncIterableIterator<Buffer> {
     }
   }
 
+  /** Keeps a written message for a retry, while the retry buffer has room. */
+  private remember(message: Uint8Array | readonly Uint8Array[]): void {
+    if (!this.sent) return;
+    let bytes = 0;
+    for (const piece of message instanceof Uint8Array ? [message] : message) bytes += piece.byteLength;
+    this.sentBytes += bytes;
+    if (this.sentBytes > RETRY_BUFFER_BYTES) this.sent = undefined;
+    else this.sent.push(message);
+  }
+
   private onHeaders(headers: IncomingHttpHeaders): void {
     this.responseHeaders = new CallMetadata(headers);
+    // The server has the call: it can no longer be retried, and its request need not be kept.
+    this.sent = undefined;
     const status = Number(headers[':status']);
     if (status !== 200) {
       this.fail(new GrpcCallFailure(codeOfHttpStatus(status), `the server answered HTTP ${status}, not gRPC`, this.responseHeaders));
       return;
     }
+    const contentType = String(headers['content-type'] ?? '');
+    if (!/^application\/grpc(?:[+;]|$)/.test(contentType)) {
+      this.abandon(GrpcStatus.UNKNOWN, `the server answered with content-type '${contentType}', not gRPC`);
+      return;
+    }
     // A trailers-only reply: the status is in the headers.
-    if (headers['grpc-status'] !== undefined) this.onStatus(headers);
+    if (headers['grpc-status'] !== undefined) {
+      this.onStatus(headers);
+      return;
+    }
+    const encoding = this.responseHeaders.get('grpc-encoding');
+    if (encoding !== undefined && encoding !== 'identity') {
+      try {
+        this.deframer = new MessageDeframer(MAX_MESSAGE_BYTES, encoding);
+      } catch (error) {
+        this.abandon(GrpcStatus.INTERNAL, `the server compressed its reply with '${encoding}', which this client cannot read: ${(error as Error).message}`);
+      }
+    }
   }
 
   private onStatus(fields: IncomingHttpHeaders): void {
     const trailers = new CallMetadata(fields);
     this.statusFields = trailers;
+    if (this.deframer.partial) {
+      this.fail(new GrpcCallFailure(GrpcStatus.INTERNAL, 'the reply ended inside a message (malformed framing)', trailers));
+      return;
+    }
     const code = Number(trailers.get('grpc-status') ?? GrpcStatus.UNKNOWN);
     const message = decodeGrpcMessage(trailers.get('grpc-message') ?? '');
     if (code === GrpcStatus.OK) {
       this.succeeded = true;
       this.finish();
-    } else this.fail(new GrpcCallFailure(Number.isInteger(code) ? code : GrpcStatus.UNKNOWN, message, trailers));
+    } else this.fail(new GrpcCallFailure(Number.isInteger(code) && code >= 0 && code <= 16 ? code : GrpcStatus.UNKNOWN, message, trailers));
   }
 
   private onClose(): void {
     if (this.succeeded || this.failure) return;
-    if (!this.responseHeaders) {
-      // Never answered: the connection failed (refused, TLS, gone) or the stream was refused.
-      const cause = this.streamError?.cause instanceof Error ? this.streamError.cause : this.streamError;
-      this.fail(new GrpcCallFailure(GrpcStatus.UNAVAILABLE, cause?.message ?? 'the connection closed before the server answered', undefined, { cause }));
+    const rstCode = this.stream.rstCode;
+    const connectionLost = this.session === undefined || this.session.destroyed;
+    if (!this.responseHeaders && this.retryable(rstCode)) {
+      this.retry();
       return;
     }
-    const code = this.stream.rstCode;
-    const reason = code !== undefined && code !== constants.NGHTTP2_NO_ERROR ? `the server reset the call (HTTP/2 error ${code})` : 'the server ended the call without a status';
-    this.fail(new GrpcCallFailure(GrpcStatus.INTERNAL, reason));
+    if (connectionLost) {
+      // The connection failed (refused, TLS, gone) or was lost, before or after the server answered.
+      const cause = this.streamError?.cause instanceof Error ? this.streamError.cause : this.streamError;
+      const when = this.responseHeaders ? 'the connection to the server was lost during the call' : 'the connection to the server failed before it answered';
+      this.fail(new GrpcCallFailure(GrpcStatus.UNAVAILABLE, cause?.message ? `${when}: ${cause.message}` : when, undefined, { cause }));
+      return;
+    }
+    const code = rstCode ?? constants.NGHTTP2_NO_ERROR;
+    const name = RST_NAMES[code] ?? `error code ${code}`;
+    const reason =
+      code === constants.NGHTTP2_NO_ERROR ? 'the server ended the call without a status' : `the server reset the call with RST_STREAM(${name})`;
+    this.fail(new GrpcCallFailure(codeOfResetStream(code), reason));
+  }
+
+  /**
+   * Whether the call may be sent again: once, when the server refused the stream unprocessed
+   * (RST_STREAM(REFUSED_STREAM), also what a GOAWAY whose last stream id is below ours becomes)
+   * and its request is still at hand.
+   */
+  private retryable(rstCode: number | undefined): boolean {
+    if (this.retried || !this.sent || this.settings.signal?.aborted) return false;
+    return rstCode === constants.NGHTTP2_REFUSED_STREAM;
+  }
+
+  private retry(): void {
+    this.retried = true;
+    const sent = this.sent ?? [];
+    this.streamError = undefined;
+    this.stream = this.open();
+    this.attach(this.stream);
+    for (const message of sent) writeMessage(this.stream, message);
+    if (this.requestEnded) this.stream.end();
+    // A writer waiting for the old stream to drain goes on with the new one.
+    const wake = this.wakeWriter;
+    this.wakeWriter = undefined;
+    wake?.();
   }
 
   private receive(chunk: Buffer): void {
     try {
       this.deframer.push(chunk, (message) => this.queue.push(message));
     } catch (error) {
-      this.abandon(GrpcStatus.RESOURCE_EXHAUSTED, (error as Error).message);
+      this.abandon(codeOfFramingError(error), (error as Error).message);
       return;
     }
     if (this.queue.length >= MAX_QUEUED_MESSAGES) this.stream.pause();
@@ -320,7 +543,8 @@ export class ClientCall implements AsyncIterableIterator<Buffer> {
   }
 
   private finish(): void {
-    clearTimeout(this.deadline);
+    this.deadline?.clear();
+    this.sent = undefined;
     this.settle();
     this.wake();
   }

@@ -6,12 +6,14 @@
  *
  * It answers each call by running the handler registered for its path: the handler's return ends
  * the call with OK, a throw with the status `toStatus` makes of the error. Around that it keeps the
- * connections healthy: deadlines (`grpc-timeout`), keepalive pings, idle connections closed, and a
- * shutdown that lets running calls finish.
+ * connections healthy: deadlines (`grpc-timeout`), a cap on concurrent calls per connection,
+ * keepalive pings, idle connections closed, and a shutdown that lets running calls finish.
+ * docs/grpc-transport.md lists what of the specification it meets, and where.
  */
 import { createSecureServer, createServer, constants, type Http2SecureServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { EventEmitter } from 'node:events';
 import { DeadlineExceededError, UnimplementedError } from '../../core/errors.js';
+import { setLongTimeout } from '../../grpc/long-timer.js';
 import { CallMetadata, parseGrpcTimeout } from '../../grpc/metadata.js';
 import { GrpcStatus, type CallStatus } from '../../grpc/status.js';
 import { ServerCall } from './server-call.js';
@@ -39,9 +41,18 @@ export interface GrpcServerOptions {
   readonly maxMessageBytes: number;
   /** A connection with no call for this long is closed. */
   readonly idleTimeoutMs: number;
+  /**
+   * Most calls one connection may run at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, default
+   * {@link DEFAULT_MAX_CONCURRENT_STREAMS}). A client that opens more has the extra streams refused
+   * with RST_STREAM(REFUSED_STREAM), which gRPC clients retry; the connection is unharmed.
+   */
+  readonly maxConcurrentStreams?: number;
   /** Serve over TLS. */
   readonly tls?: GrpcTlsOptions;
 }
+
+/** Concurrent calls per connection unless configured: what gRPC servers commonly advertise. */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 
 /** Keepalive: ping a connection this often, and drop it when a ping goes unanswered this long. */
 const KEEPALIVE_MS = 60_000;
@@ -73,7 +84,11 @@ export class GrpcServer {
 
   /** Binds `host:port` (0: any free port) and starts serving. */
   static async listen(host: string, port: number, options: GrpcServerOptions): Promise<GrpcServer> {
-    const settings = { initialWindowSize: STREAM_WINDOW_BYTES, maxFrameSize: MAX_FRAME_BYTES };
+    const settings = {
+      initialWindowSize: STREAM_WINDOW_BYTES,
+      maxFrameSize: MAX_FRAME_BYTES,
+      maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+    };
     const common = { settings, maxSessionMemory: MAX_SESSION_MEMORY_MB };
     const http2 = options.tls
       ? createSecureServer({
@@ -188,20 +203,29 @@ export class GrpcServer {
       call.finish(this.options.toStatus(new UnimplementedError(`this server does not implement ${path}`), call));
       return;
     }
-    this.run(call, handler, parseGrpcTimeout(call.metadata.get('grpc-timeout')));
+    let timeoutMs: number | undefined;
+    try {
+      timeoutMs = parseGrpcTimeout(call.metadata.get('grpc-timeout'));
+    } catch (error) {
+      // A deadline the client meant but we cannot read: running without one would be worse.
+      call.finish(this.options.toStatus(error, call));
+      return;
+    }
+    this.run(call, handler, timeoutMs);
   }
 
   private run(call: ServerCall, handler: CallHandler, timeoutMs: number | undefined): void {
     this.running++;
-    let deadline: NodeJS.Timeout | undefined;
-    if (timeoutMs !== undefined) {
-      deadline = setTimeout(() => {
-        const error = new DeadlineExceededError(`the call's deadline of ${timeoutMs} ms passed before it finished`);
-        call.cancel(this.options.toStatus(error, call), error);
-      }, timeoutMs);
-    }
+    // Deadlines may lie past setTimeout's 24.8-day range (grpc-go's default is 30 days).
+    const deadline =
+      timeoutMs === undefined
+        ? undefined
+        : setLongTimeout(() => {
+            const error = new DeadlineExceededError(`the call's deadline of ${timeoutMs} ms passed before it finished`);
+            call.cancel(this.options.toStatus(error, call), error);
+          }, timeoutMs);
     const settle = (error?: unknown): void => {
-      clearTimeout(deadline);
+      deadline?.clear();
       // After a cancellation or a deadline the status has gone out (or nobody is left to read it).
       call.finish(error === undefined ? { code: GrpcStatus.OK, message: '' } : this.options.toStatus(error, call));
       if (--this.running === 0) this.idle.emit('idle');

@@ -7,7 +7,7 @@ import { constants, type ServerHttp2Stream } from 'node:http2';
 import { CancelledError, InvalidArgumentError } from '../../core/errors.js';
 import { CallMetadata, encodeGrpcMessage, metadataHeaders } from '../../grpc/metadata.js';
 import { GrpcStatus, type CallStatus, type OutgoingMetadata } from '../../grpc/status.js';
-import { ACCEPTED_ENCODINGS, MessageDeframer, writeMessage } from '../../grpc/message-framing.js';
+import { ACCEPTED_ENCODINGS, type DeframedMessage, MessageDeframer, writeMessage } from '../../grpc/message-framing.js';
 
 /** Unread request messages past which the stream is paused. */
 const MAX_QUEUED_MESSAGES = 4;
@@ -24,7 +24,7 @@ export class ServerCall {
   readonly metadata: CallMetadata;
   private readonly aborter = new AbortController();
   private readonly deframer: MessageDeframer | undefined;
-  private readonly queue: Buffer[] = [];
+  private readonly queue: DeframedMessage[] = [];
   private readError: unknown;
   private requestEnded = false;
   private wakeReader: (() => void) | undefined;
@@ -90,7 +90,8 @@ export class ServerCall {
       const message = this.queue.shift();
       if (message !== undefined) {
         if (this.queue.length < MAX_QUEUED_MESSAGES && this.stream.isPaused() && this.readError === undefined) this.stream.resume();
-        yield message;
+        // A compressed message is still inflating (off the event loop); its place in line is kept.
+        yield message instanceof Buffer ? message : await message;
         continue;
       }
       if (this.readError !== undefined) throw this.readError;
