@@ -237,7 +237,9 @@ export async function runCrashTrials(store: CrashStore, options: CrashTrialOptio
       const kill = new KillSwitch(
         server,
         Math.floor(next() * TARGET_OPERATIONS),
-        (kind) => next() * 1.25 * durations.mean(kind),
+        // Half the kills anywhere in the operation (or just after its answer), half near its end,
+        // where commits happen.
+        (kind) => durations.mean(kind) * (next() < 0.5 ? next() * 1.25 : 0.6 + next() * 0.5),
         (kind, inFlight) => {
           killedDuring = kind;
           if (kind) kills[kind][inFlight ? 'inFlight' : 'afterAnswer']++;
@@ -339,6 +341,11 @@ async function observe(client: HangarClient, frame: TrialFrame, listed: boolean)
   const kept = await client.versions(frame.name, options).catch(absentAs([]));
   const [current, ...contents] = await Promise.all([read(), ...kept.map((version) => (version.deleted ? null : read(version.version)))]);
   const versions = kept.flatMap(({ version }, i): ObservedVersion[] => (contents[i] === undefined ? [] : [{ version, content: contents[i]! }]));
+  const newest = kept.at(-1);
+  if (current === null && newest !== undefined && !newest.deleted) {
+    // NOT_FOUND for a frame whose current version is not a tombstone: its data is missing.
+    return { versions, current: { unreadable: `NOT_FOUND although version ${newest.version} is current and not a deletion` }, listed };
+  }
   return { versions, current: current!, listed };
 }
 
