@@ -9,7 +9,7 @@ export interface CrashTrialSettings {
   readonly trials: number;
   readonly seed: number;
   readonly timeoutMs: number;
-  /** Prints progress every 50 trials in long runs. */
+  /** In long runs, prints each finding at once and progress every 50 trials. */
   readonly onTrial: (report: CrashTrialReport) => void;
 }
 
@@ -20,12 +20,16 @@ const CI_TRIALS = 50;
 export function crashTrialSettings(): CrashTrialSettings {
   const trials = Number(process.env.HANGAR_CRASH_TRIALS ?? CI_TRIALS);
   const seed = Number(process.env.HANGAR_CRASH_SEED ?? 1);
+  let printed = 0;
   return {
     trials,
     seed,
     timeoutMs: 60_000 + trials * 10_000,
     onTrial: (report) => {
-      if (trials > CI_TRIALS && report.trials % 50 === 0) {
+      if (trials <= CI_TRIALS) return;
+      for (const finding of report.findings.slice(printed)) process.stderr.write(`crash trials (${report.store}): ${finding}\n`);
+      printed = report.findings.length;
+      if (report.trials % 50 === 0) {
         process.stderr.write(`crash trials (${report.store}): ${report.trials}/${trials}, lost ${report.lost}, phantom ${report.phantom}, torn ${report.torn}, ${Math.round(report.elapsedMs / 1000)} s\n`);
       }
     },
