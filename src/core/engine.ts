@@ -28,6 +28,7 @@ import { type BuiltSegment, SegmentBuilder, dictionaryColumns, statisticsColumns
 import { type TimeStatistics, locateTimeColumn } from './ipc-time-statistics.js';
 import { isTimeType, timeColumnOf } from './time-column.js';
 import { columnBounds } from './time-range.js';
+import { compileNamePattern } from './name-pattern.js';
 
 /** Tuning of the engine; defaults suit a 2-core machine. */
 export interface EngineOptions {
@@ -628,14 +629,8 @@ export class HangarEngine {
    * @throws NotFoundError for a missing bucket other than the default one
    */
   async list(bucket: string, regex?: string, metadata?: FrameMetadata): Promise<FrameInfo[]> {
-    let pattern: RegExp | undefined;
-    if (regex !== undefined && regex !== '') {
-      try {
-        pattern = new RegExp(regex);
-      } catch (error) {
-        throw new InvalidArgumentError(`invalid regex ${JSON.stringify(regex)}: ${(error as Error).message}`);
-      }
-    }
+    // Compiled so that no client's pattern can backtrack for minutes (name-pattern.ts).
+    const pattern = regex !== undefined && regex !== '' ? compileNamePattern(regex) : undefined;
     const manifests = await this.connector.listManifests(bucket, pattern ? (name) => pattern.test(name) : undefined);
     if (manifests.size === 0 && bucket !== DEFAULT_BUCKET && !(await this.connector.listBuckets()).includes(bucket)) {
       throw new NotFoundError(`bucket '${bucket}' does not exist`);

@@ -13,7 +13,9 @@ import { RawConnection } from '../../dist/testing/raw-grpc-call.js';
 import { type ServerProcess, startServerProcess } from '../../dist/testing/server-process.js';
 import { fuzzServer } from '../../dist/testing/server-fuzz.js';
 import { Authenticator } from '../../dist/server/auth/authenticator.js';
-import { DescriptorType, decodeHandshake } from '../../dist/flight/flight-messages.js';
+import { DescriptorType, decodeHandshake, encodeAction, encodeCriteria } from '../../dist/flight/flight-messages.js';
+import { HangarClient } from '../../dist/client/index.js';
+import { tableFromArrays } from 'apache-arrow';
 import { encodeFlightData } from '../../dist/flight/flight-data.js';
 
 /** The seed (printed, and in every failure with the command that replays the case). */
@@ -24,6 +26,8 @@ const CASES = Number(process.env.HANGAR_FUZZ_CASES ?? 10_000);
 const SERVER_CASES = Number(process.env.HANGAR_FUZZ_SERVER_CASES ?? 1_500);
 const SECRET = 'protocol-fuzz-secret';
 const HANDSHAKE = '/arrow.flight.protocol.FlightService/Handshake';
+const DO_ACTION = '/arrow.flight.protocol.FlightService/DoAction';
+const LIST_FLIGHTS = '/arrow.flight.protocol.FlightService/ListFlights';
 
 /** Encodes a BigInt as a 64-bit two's-complement varint, as a hostile client may send it. */
 function varint64(value: bigint): number[] {
@@ -84,16 +88,54 @@ describe('protocol fuzz: regressions it found', () => {
     expect(() => decodeLikeServer(put)).toThrow(/deeper than 64 levels/);
   });
 
-  it('echoes a Handshake protocol_version of 2^64 - 1 (its re-encoding threw: INTERNAL)', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'hangar-fuzz-regress-'));
-    const server = await startServerProcess({ args: ['--port', '0', '--data', join(dir, 'store')] });
-    const connection = new RawConnection(server.url);
-    const reply = await connection.call(HANDSHAKE, [Uint8Array.from([0x08, ...varint64(-1n)])]);
-    expect(reply.grpcStatus).toBe(0);
-    expect(decodeHandshake(reply.messages[0]!).protocolVersion).toBe(-1);
-    connection.close();
-    expect(await server.stop()).toBe(0);
-    await rm(dir, { recursive: true, force: true });
+  describe('against a server', () => {
+    let server: ServerProcess;
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'hangar-fuzz-regress-'));
+      server = await startServerProcess({ args: ['--port', '0', '--data', join(dir, 'store')] });
+    });
+    afterAll(async () => {
+      await server?.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('echoes a Handshake protocol_version of 2^64 - 1 (its re-encoding threw: INTERNAL)', async () => {
+      const connection = new RawConnection(server.url);
+      const reply = await connection.call(HANDSHAKE, [Uint8Array.from([0x08, ...varint64(-1n)])]);
+      expect(reply.grpcStatus).toBe(0);
+      expect(decodeHandshake(reply.messages[0]!).protocolVersion).toBe(-1);
+      connection.close();
+    });
+
+    it('answers an error quoting a 70 KB action name (its trailers were too large: the reply was reset)', async () => {
+      const connection = new RawConnection(server.url);
+      const reply = await connection.call(DO_ACTION, [encodeAction({ type: 'a'.repeat(70_000), body: new Uint8Array(0) })]);
+      expect(reply.grpcStatus).toBe(3);
+      expect(reply.grpcMessage).toMatch(/^unknown action 'a+… \(\d+ more characters left out\)$/);
+      connection.close();
+    });
+
+    it('lists with a catastrophic regex in bounded time and refuses backreferences (2^60 backtracking steps stopped the server)', async () => {
+      const client = HangarClient.connect(server.location);
+      const name = 'a'.repeat(60);
+      await client.put(name, tableFromArrays({ x: Int32Array.from([1]) }), { bucket: 'redos' });
+      const connection = new RawConnection(server.url);
+      const criteria = (regex: string): Uint8Array[] => [encodeCriteria({ expression: Buffer.from(JSON.stringify({ bucket: 'redos', regex })) })];
+      const slow = await connection.call(LIST_FLIGHTS, criteria('^(a|a)*b$'), {}, 30_000);
+      expect(slow.timedOut).toBe(false);
+      expect(slow.grpcStatus).toBe(0);
+      expect(slow.messages).toHaveLength(0);
+      const matching = await connection.call(LIST_FLIGHTS, criteria('^(a|a)*$'));
+      expect(matching.messages).toHaveLength(1);
+      for (const regex of ['^(a+)+\\1$', '(?=a)', '(?<!b)a', '(?<n>a)\\k<n>']) {
+        const refused = await connection.call(LIST_FLIGHTS, criteria(regex));
+        expect(refused.grpcStatus, regex).toBe(3);
+        expect(refused.grpcMessage).toMatch(/backreference or a lookaround/);
+      }
+      connection.close();
+      client.close();
+    });
   });
 });
 
