@@ -70,6 +70,7 @@ export function buildProgram(): Command {
     .option('--max-message-bytes <bytes>', 'largest gRPC message a client may send (default 2 GiB - 1)', parsePositiveInteger)
     .option('--max-put-bytes <bytes>', 'largest total a single put may send (default: no limit)', parsePositiveInteger)
     .option('--idle-timeout <ms>', 'fail puts that send nothing, and close connections without calls, after this long (default 300000)', parsePositiveInteger)
+    .option('--max-concurrent-streams <n>', 'most calls one client connection may run at once; more wait in the client (default 100)', parsePositiveInteger)
     .option('--read-cache-size <bytes>', 'memory for decoded segments reused by repeated gets, 0 to turn off (default 512 MiB)', parseNonNegativeInteger)
     .option('--keep-versions <n>', 'vacuum keeps at most this many versions of each frame, the current one included (default: no count limit)', parsePositiveInteger)
     .option('--keep-for <duration>', 'vacuum keeps versions superseded less than this long ago, e.g. 12h, 7d, 0 for none (default 7d)', parseDurationOption)

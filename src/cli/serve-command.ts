@@ -47,6 +47,8 @@ export interface ServeCommandOptions {
   readonly maxPutBytes?: number;
   /** Idle limit of puts and connections, in milliseconds. */
   readonly idleTimeout?: number;
+  /** Most concurrent calls per client connection. */
+  readonly maxConcurrentStreams?: number;
   /** Bytes of decoded segments cached for repeated reads (0: off). */
   readonly readCacheSize?: number;
   /** Retention: most versions kept per frame. */
@@ -130,6 +132,7 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
     ...(options.maxMessageBytes ? { maxMessageBytes: options.maxMessageBytes } : {}),
     ...(options.maxPutBytes ? { maxPutBytes: options.maxPutBytes } : {}),
     ...(options.idleTimeout ? { idleTimeoutMs: options.idleTimeout } : {}),
+    ...(options.maxConcurrentStreams ? { maxConcurrentStreams: options.maxConcurrentStreams } : {}),
   });
   const stop = (signal: string): void => {
     process.stderr.write(`hangar: ${signal} received, shutting down\n`);

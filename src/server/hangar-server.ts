@@ -44,6 +44,8 @@ export interface HangarServerOptions {
    * with no call for this long is closed (default 5 minutes).
    */
   readonly idleTimeoutMs?: number;
+  /** Most calls one client connection may run at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS, default 100). */
+  readonly maxConcurrentStreams?: number;
   /** Serve over TLS (`grpc+tls://`). */
   readonly tls?: TlsOptions;
   /** Authentication: on when it has a secret or users (docs/security.md). */
@@ -142,6 +144,7 @@ export class HangarServer {
       toStatus: (error, call) => toCallStatus(error, call.metadata),
       maxMessageBytes,
       idleTimeoutMs,
+      ...(options.maxConcurrentStreams !== undefined ? { maxConcurrentStreams: options.maxConcurrentStreams } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
     }).catch(async (error: unknown) => {
       await codec.close();

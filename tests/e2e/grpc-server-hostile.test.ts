@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHangarError } from '../../src/core/errors.js';
 import { type CallHandler, DEFAULT_MAX_CONCURRENT_STREAMS, GrpcServer, type GrpcServerOptions } from '../../src/server/transport/grpc-server.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
+import { HangarServer } from '../../src/server/hangar-server.js';
 import { PREFIX_LENGTH, writeMessagePrefix } from '../../src/grpc/message-framing.js';
 import { Flag, FrameType, frame, headerBlock, rawClient, rstStreamFrame } from './fixtures/raw-http2.js';
 
@@ -209,5 +210,16 @@ describe('gRPC server against hostile peers', () => {
     other.close();
     raw.socket.destroy();
     await capped.shutdown();
+  });
+
+  it("takes HangarServer's maxConcurrentStreams option to the wire", async () => {
+    const hangar = await HangarServer.start({ port: 0, data: 'memory:', maxConcurrentStreams: 7 });
+    const raw = await rawClient(hangar.port);
+    const settings = raw.reader.frames.find((f) => f.type === FrameType.SETTINGS && f.flags === 0)!;
+    const advertised = new Map<number, number>();
+    for (let at = 0; at + 6 <= settings.payload.byteLength; at += 6) advertised.set(settings.payload.readUInt16BE(at), settings.payload.readUInt32BE(at + 2));
+    expect(advertised.get(0x3)).toBe(7);
+    raw.socket.destroy();
+    await hangar.close();
   });
 });
