@@ -714,8 +714,10 @@ export class HangarEngine {
    * @throws NotFoundError if that version is not kept or is a deletion
    */
   async restore(ref: FrameRef, version: number): Promise<PutSummary> {
-    const target = await selectManifest(this.connector, ref, { version });
     return this.commitWithRetry(ref, true, async () => {
+      // Read under the commit lock, which vacuum holds too: read before it, the version could be
+      // expired and its segments deleted before this commit references them.
+      const target = await selectManifest(this.connector, ref, { version });
       const stored = await this.connector.getManifest(ref);
       const { version: _v, committedAt: _c, operation: _o, restoredFrom: _r, ...state } = target;
       const manifest: FrameManifest = { ...state, ...nextVersion(stored, 'restore'), restoredFrom: version };

@@ -1,0 +1,73 @@
+// A restore of an old version racing a vacuum that expires it, in one process (found by the crash
+// trials: an acknowledged restore whose segments vacuum had deleted, so the frame could no longer be
+// read). The restore must either commit a version whose segments exist, or fail as "no longer kept".
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
+import type { FrameManifest } from '../../src/core/manifest.js';
+import type { FrameRef } from '../../src/core/names.js';
+import { HangarEngine } from '../../src/core/engine.js';
+import { splitIpcStream } from '../../src/core/ipc-message.js';
+import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { collect } from '../../src/testing/fixtures.js';
+
+/** A memory store that holds one read of a chosen manifest version until released. */
+class GatedConnector extends MemoryConnector {
+  gate?: { readonly version: number; readonly reached: () => void; readonly release: Promise<void> };
+
+  override async getManifestVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
+    const manifest = await super.getManifestVersion(ref, version);
+    const gate = this.gate;
+    if (gate && version === gate.version) {
+      this.gate = undefined;
+      gate.reached();
+      await gate.release;
+    }
+    return manifest;
+  }
+}
+
+let codec: ParquetCodec;
+beforeAll(() => {
+  codec = new ParquetCodec(1);
+});
+afterAll(async () => {
+  await codec.close();
+});
+
+async function* rows(values: number[]) {
+  yield* splitIpcStream(tableToIPC(tableFromArrays({ x: Int32Array.from(values) }), 'stream'));
+}
+
+it('a restore racing a vacuum that expires its version commits nothing unreadable', async () => {
+  const connector = new GatedConnector();
+  await connector.open();
+  const engine = new HangarEngine(connector, codec, { retention: { keepVersions: 2, graceMs: 0 } });
+  try {
+    const ref = { bucket: 'default', name: 'f' };
+    for (const value of [1, 2, 3]) await engine.put(ref, 'replace', rows([value]));
+
+    // The restore reads version 1 (the oldest) and is held there while a vacuum runs.
+    let reached!: () => void;
+    const atGate = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    connector.gate = { version: 1, reached, release: new Promise<void>((resolve) => (release = resolve)) };
+    const restoring = engine.restore(ref, 1).then(
+      (summary) => summary,
+      (error: unknown) => error as Error,
+    );
+    await atGate;
+    const vacuuming = engine.vacuum({ bucket: ref.bucket, name: ref.name });
+    // Give the vacuum the chance to run to its end if nothing holds it back.
+    await Promise.race([vacuuming, new Promise((resolve) => setTimeout(resolve, 200))]);
+    release();
+    const restored = await restoring;
+    await vacuuming;
+
+    if (restored instanceof Error) expect(restored.message).toMatch(/no longer kept/);
+    else expect([...(await collect((await engine.read(ref)).messages)).getChild('x')!].map(Number)).toEqual([1]);
+  } finally {
+    await engine.close();
+    await connector.close();
+  }
+});
