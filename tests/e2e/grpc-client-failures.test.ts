@@ -4,6 +4,7 @@
 // maps it to, a call the server never processed is retried once, and keepalive finds dead links.
 import { type Server, type Socket, createServer as createTcpServer, connect as connectTcp } from 'node:net';
 import { type Http2Server, type ServerHttp2Stream, constants, createServer } from 'node:http2';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, ResourceExhaustedError, PermissionDeniedError } from '../../src/core/errors.js';
 import { FlightCallError, toClientError } from '../../src/client/error-mapping.js';
@@ -96,6 +97,16 @@ describe('gRPC client against failing servers', () => {
           stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
           stream.end(Buffer.from(arg!, 'hex'));
           return;
+        case 'encoded': {
+          // One message compressed with the encoding named in the path.
+          stream.respond({ ...GRPC_OK_HEADERS, 'grpc-encoding': arg! }, { waitForTrailers: true });
+          stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          const zipped = gzipSync(Buffer.from('zipped reply'));
+          const message = framed(zipped);
+          message[0] = 1;
+          stream.end(message);
+          return;
+        }
         case 'status':
           stream.respond({ ...GRPC_OK_HEADERS, 'grpc-status': arg!, 'grpc-message': 'odd' }, { endStream: true });
           return;
@@ -209,6 +220,10 @@ describe('gRPC client against failing servers', () => {
     expect(badFlag.message).toMatch(/flag 2/);
     const compressedWithoutEncoding = await outcome(channel, `/raw-body/${Buffer.from([1, 0, 0, 0, 1, 0]).toString('hex')}`);
     expect(compressedWithoutEncoding.code).toBe(GrpcStatus.INTERNAL);
+    expect(await outcome(channel, '/encoded/gzip')).toEqual({ code: GrpcStatus.OK, message: '', replies: ['zipped reply'] });
+    const unknownEncoding = await outcome(channel, '/encoded/snappy');
+    expect(unknownEncoding.code).toBe(GrpcStatus.INTERNAL);
+    expect(unknownEncoding.message).toMatch(/snappy/);
     const cut = await outcome(channel, `/raw-body/${Buffer.from([0, 0, 0, 0, 9, 1, 2]).toString('hex')}`);
     expect(cut.code).toBe(GrpcStatus.INTERNAL);
     expect(cut.message).toMatch(/ended inside a message/);
