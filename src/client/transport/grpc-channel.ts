@@ -139,6 +139,7 @@ function codeOfFramingError(error: unknown): number {
 export class GrpcChannel {
   private current: ClientHttp2Session | undefined;
   private active = 0;
+  private closed = false;
 
   /**
    * @param authority - `host:port` (IPv6 hosts in brackets)
@@ -237,6 +238,11 @@ export class GrpcChannel {
         session = this.session();
         stream = session.request(headers);
       }
+      // A retry after close() still runs, on a connection that closes once it is done.
+      if (this.closed) {
+        session.close();
+        this.current = undefined;
+      }
       // A connection with calls in flight keeps the process alive; an idle one does not.
       if (this.active++ === 0) session.ref();
       stream.once('close', () => {
@@ -249,6 +255,7 @@ export class GrpcChannel {
 
   /** Closes the connection once its calls have finished. Start no calls afterwards. */
   close(): void {
+    this.closed = true;
     this.current?.close();
     this.current = undefined;
   }
