@@ -5,10 +5,11 @@
  * 3 GB string whatever the memory limit, and `SELECT list(range(0, 1000000000))` grew the
  * process past 24 GB. Each connection gets TEMP macros of the same names, which shadow the
  * built-ins, check the size first and call the built-in (`system.main.…`) only when it fits;
- * {@link assertNoGuardBypass} refuses queries that name the built-ins directly.
+ * {@link assertNoGuardBypass} refuses queries that name the built-ins directly, or that run SQL
+ * text built at run time (`query()`), which could.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { ResourceExhaustedError } from '../errors.js';
+import { PermissionDeniedError, ResourceExhaustedError } from '../errors.js';
 import { GENERATED_VALUE_MARKER, SQL_ERROR_TYPE } from './sql-errors.js';
 import { formatBytes } from './sql-limits.js';
 import { sqlString } from './sql-sandbox.js';
@@ -16,8 +17,13 @@ import { sqlString } from './sql-sandbox.js';
 /** Functions shadowed by a guard (lower case). */
 const GUARDED = ['repeat', 'lpad', 'rpad', 'range', 'generate_series', 'list_resize', 'array_resize'] as const;
 
-/** A cheap first look: does the text name `system` at all, or call a guarded function after a dot? */
-const MAY_BYPASS = new RegExp(`system|\\.\\s*"?(?:${GUARDED.join('|')})"?\\s*\\(`, 'i');
+/** A guarded function called after a dot (qualified, or chained as `column.repeat(n)`). */
+const QUALIFIED_CALL = new RegExp(`\\.\\s*"?(${GUARDED.join('|')})"?\\s*\\(`, 'i');
+/** Table functions that run SQL given as a value, which no check of the query's text could see into. */
+const DYNAMIC_SQL = ['query', 'query_table', 'json_execute_serialized_sql'] as const;
+const DYNAMIC_SQL_CALL = new RegExp(`\\b(${DYNAMIC_SQL.join('|')})"?\\s*\\(`, 'i');
+/** A cheap first look: could the text name `system`, run dynamic SQL, or call a guarded function after a dot? */
+const MAY_BYPASS = new RegExp(`system|query|json_execute|${QUALIFIED_CALL.source}`, 'i');
 
 /**
  * The statements creating the guards on one connection, for values of at most `maxBytes`.
@@ -59,14 +65,35 @@ export async function installValueGuards(connection: DuckDBConnection, maxBytes:
 
 /**
  * Refuses a query that calls a guarded function by a qualified name (`system.main.repeat(…)`),
- * which would reach the unguarded built-in. Only texts that could do so are parsed.
- * @throws ResourceExhaustedError (detail type DataFusionError)
+ * which would reach the unguarded built-in, or that runs SQL from a value (`query('…')`). Only
+ * texts that could do either are parsed.
+ * @throws ResourceExhaustedError for a qualified call, PermissionDeniedError for dynamic SQL
+ *   (detail type DataFusionError)
  */
 export async function assertNoGuardBypass(connection: DuckDBConnection, sql: string): Promise<void> {
   if (!MAY_BYPASS.test(sql)) return;
   const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${sqlString(sql)})`);
-  const tree = JSON.parse(String(reader.getRows()[0]?.[0])) as unknown;
+  const tree = JSON.parse(String(reader.getRows()[0]?.[0])) as { error?: boolean };
+  const refuse = (name: string): never => {
+    throw new ResourceExhaustedError(`call ${name}() by its plain name: the server bounds the size of the values it builds, and a qualified name would bypass that`, {
+      type: SQL_ERROR_TYPE,
+    });
+  };
+  const refuseDynamic = (name: string): never => {
+    throw new PermissionDeniedError(`${name}() runs SQL text made at run time, which the server cannot check; write the query itself instead`, {
+      type: SQL_ERROR_TYPE,
+    });
+  };
+  if (tree.error) {
+    // Not a plain SELECT (EXPLAIN ANALYZE runs its query too): judge by the text alone.
+    const qualified = QUALIFIED_CALL.exec(sql);
+    if (qualified) refuse(qualified[1]!.toLowerCase());
+    const dynamic = DYNAMIC_SQL_CALL.exec(sql);
+    if (dynamic) refuseDynamic(dynamic[1]!.toLowerCase());
+    return;
+  }
   const guarded = new Set<string>(GUARDED);
+  const dynamicSql = new Set<string>(DYNAMIC_SQL);
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) {
       node.forEach(walk);
@@ -75,10 +102,9 @@ export async function assertNoGuardBypass(connection: DuckDBConnection, sql: str
     if (node === null || typeof node !== 'object') return;
     const record = node as Record<string, unknown>;
     const name = typeof record.function_name === 'string' ? record.function_name.toLowerCase() : undefined;
-    if (record.class === 'FUNCTION' && name !== undefined && guarded.has(name) && (record.catalog || record.schema)) {
-      throw new ResourceExhaustedError(`call ${name}() by its plain name: the server bounds the size of the values it builds, and a qualified name would bypass that`, {
-        type: SQL_ERROR_TYPE,
-      });
+    if (record.class === 'FUNCTION' && name !== undefined) {
+      if (guarded.has(name) && (record.catalog || record.schema)) refuse(name);
+      if (dynamicSql.has(name)) refuseDynamic(name);
     }
     for (const value of Object.values(record)) walk(value);
   };
