@@ -62,6 +62,8 @@ export function tableCrc32(bytes: Uint8Array, previous = 0): number {
 
 /** The CRC-32 of `bytes`, continuing from `previous` (the CRC of the bytes before them; 0 to start). */
 export function crc32(bytes: Uint8Array, previous = 0): number {
+  // zlib answers 0 for a view of an empty ArrayBuffer (a null data pointer means "initial value").
+  if (bytes.byteLength === 0) return previous >>> 0;
   return native ? native(bytes, previous) >>> 0 : tableCrc32(bytes, previous);
 }
 

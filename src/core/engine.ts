@@ -380,7 +380,10 @@ export class HangarEngine {
   /** Encodes and stores one segment, and its dictionary batches beside it when kept apart. */
   private async writeSegment(ref: FrameRef, schema: Schema, segment: BuiltSegment): Promise<SegmentEntry> {
     const { rows, bytes } = segment;
-    const rowGroupRows = Math.max(1024, Math.floor(this.rowGroupBytes / Math.max(1, bytes / rows)));
+    // Segments end past segmentBytes by up to one batch: that overshoot must not make a second,
+    // small row group (each row group is one decode call, and a copy of the file into a worker).
+    const groups = Math.max(1, Math.round(bytes / this.rowGroupBytes));
+    const rowGroupRows = Math.max(1024, Math.ceil(rows / groups));
     const { bytes: parquet, checksums } = await this.codec
       .encodeSegment(segment.ipc, {
         rowGroupRows,

@@ -200,22 +200,40 @@ async function* decodedChunks(
       }
       // Should a decode of the partial bytes fail, or any check of the bytes, the segment is fetched
       // whole (once) and decoded again: a fault of the read path then is not reported as damage.
+      const check = segmentVerification(segment, fetched.partial);
       let whole: Promise<FetchedSegment> | undefined;
-      const decode = async (group: number): Promise<Uint8Array> => {
+      // Whole bytes are checked once, by the first row group's decode. Later groups decode the
+      // same bytes meanwhile, unchecked, and are sent only after the first group (so after its
+      // check); should the first group have needed a re-fetch, they decode the re-fetched bytes.
+      let checkedBytes: Promise<Uint8Array> | undefined;
+      const decode = (group: number): Promise<Uint8Array> => {
         const options = { rowGroups: [group], batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) };
-        try {
-          // The last group's decode hands the fetched bytes over (earlier ones were copied when posted).
-          return await codec.decode(fetched.bytes, options, group === segment.rowGroups - 1, segmentVerification(segment, fetched.partial));
-        } catch (error) {
-          if (!fetched.partial && !(error instanceof CorruptSegmentError)) throw error;
-          whole ??= fetchWhole(connector, ref, segment);
+        // The last group's decode hands the bytes over (earlier ones are copied when posted).
+        const handOver = group === segment.rowGroups - 1;
+        const checkedBefore = group > 0 && !fetched.partial ? checkedBytes : undefined;
+        const attempt = (async (): Promise<{ ipc: Uint8Array; bytes: Uint8Array }> => {
           try {
-            return await codec.decode((await whole).bytes, options, false, segmentVerification(segment, false));
-          } catch (again) {
-            if (again instanceof CorruptSegmentError) throw damagedSegmentError(ref, plan.version, segment.id, again.message, again);
-            throw again;
+            return { ipc: await codec.decode(fetched.bytes, options, handOver, checkedBefore ? undefined : check), bytes: fetched.bytes };
+          } catch (error) {
+            if (!fetched.partial && !(error instanceof CorruptSegmentError)) throw error;
+            whole ??= fetchWhole(connector, ref, segment);
+            const bytes = (await whole).bytes;
+            try {
+              return { ipc: await codec.decode(bytes, options, false, segmentVerification(segment, false)), bytes };
+            } catch (again) {
+              if (again instanceof CorruptSegmentError) throw damagedSegmentError(ref, plan.version, segment.id, again.message, again);
+              throw again;
+            }
           }
+        })();
+        if (group === 0 && check && !fetched.partial && segment.rowGroups > 1) {
+          checkedBytes = attempt.then((result) => result.bytes);
+          checkedBytes.catch(() => undefined);
         }
+        if (!checkedBefore) return attempt.then((result) => result.ipc);
+        return Promise.all([attempt, checkedBefore]).then(([result, passed]) =>
+          passed === result.bytes ? result.ipc : codec.decode(passed, options, false),
+        );
       };
       // Segments have one row group unless a single oversized batch arrived; those decode group by group.
       for (let group = 0; group < segment.rowGroups; group++) {

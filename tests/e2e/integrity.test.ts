@@ -85,6 +85,10 @@ describe('integrity of a local store', () => {
     expect(error.code).toBe('DATA_LOSS');
     expect(error.message).toContain(`segment ${appended.id} of frame 'prices' in bucket 'market' (read at version 2) is damaged`);
     expect(error.message).toContain('hangar verify --bucket market');
+    // SQL reads the segment files in place with DuckDB, which checks no CRC: they are verified first.
+    const sqlError = await failure(client.query('SELECT sum(px) FROM prices', o));
+    expect(sqlError.code).toBe('DATA_LOSS');
+    expect(sqlError.message).toContain(`segment ${appended.id} of frame 'prices' in bucket 'market' (read at version 2) is damaged`);
     // Version 1 does not reference the damaged segment: intact and exact.
     expect(pxOf(await client.get('prices', { ...o, version: 1 }))).toEqual(pxOf(prices(0, 5000)));
 
@@ -98,6 +102,7 @@ describe('integrity of a local store', () => {
     expect(repair.status).toBe(1);
     expect(repair.stdout).toContain('repaired: version 3 restores version 1');
     expect(pxOf(await client.get('prices', o))).toEqual(pxOf(prices(0, 5000)));
+    expect(Number((await client.query('SELECT count(*) AS n FROM prices', o)).getChild('n')!.get(0))).toBe(5000);
     expect((await client.versions('prices', o)).map((v) => [v.version, v.operation, v.restoredFrom])).toEqual([
       [1, 'put', undefined],
       [2, 'append', undefined],

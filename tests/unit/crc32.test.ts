@@ -27,6 +27,11 @@ describe('CRC-32', () => {
       const piece = bytes.subarray(length % 13, (length % 13) + length);
       expect(tableCrc32(piece)).toBe(zlib.crc32(piece) >>> 0);
     }
+    // An empty piece changes nothing, whatever its buffer (zlib itself answers 0 for a view of an empty ArrayBuffer).
+    for (const empty of [new Uint8Array(0), new Uint8Array(new Int32Array(0).buffer), bytes.subarray(5, 5)]) {
+      expect(crc32(empty, 0x12345678)).toBe(0x12345678);
+      expect(tableCrc32(empty, 0x12345678)).toBe(0x12345678);
+    }
     const whole = crc32(bytes);
     expect(tableCrc32(bytes.subarray(1001), tableCrc32(bytes.subarray(0, 1001)))).toBe(whole);
     expect(crc32(bytes.subarray(1001), crc32(bytes.subarray(0, 1001)))).toBe(whole);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Table, tableFromIPC } from 'apache-arrow';
+import { Int32, Table, TimestampMicrosecond, tableFromIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/core/crc32.js';
 import { DataLossError } from '../../src/core/errors.js';
@@ -99,6 +99,9 @@ except OSError as error:
     expect(rowsOf(tableFromIPC(await codec.decode(file, options, false, { crc32: whole, partial: false })))).toEqual(rowsOf(table));
     await expect(codec.decode(flipped(file, 4000), options, false, { crc32: whole, partial: false })).rejects.toThrow(CorruptSegmentError);
     await expect(codec.decode(flipped(file, 4000), options, false, { crc32: whole, partial: false })).rejects.toThrow(/bytes have CRC-32 [0-9a-f]{8}, the manifest records/);
+    // Pages whose values part is empty (every value null) are covered too.
+    const nulls = encodeSegmentForTest(new Table({ t: vectorFromArray([null, null, null], new TimestampMicrosecond()), n: vectorFromArray([1, 2, 3], new Int32()) }));
+    expect(crc32(nulls.file)).toBe(nulls.crc32);
     // A flipped byte in the footer is found too.
     await expect(codec.decode(flipped(file, file.byteLength - 20), options, false, { crc32: whole, partial: false })).rejects.toThrow(CorruptSegmentError);
   });

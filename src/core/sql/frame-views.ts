@@ -21,6 +21,7 @@ import { DataType, DateUnit, Field, RecordBatch, Schema, Struct, Table, makeData
 import type { Connector } from '../../connectors/connector.js';
 import { dictionaryLayout } from '../dictionary-layout.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { verifyDictionarySidecar } from '../segment-integrity.js';
 import { selectManifest } from '../version-selection.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, joinIpcStream, splitIpcStream } from '../ipc-message.js';
 import { KeyedMutex } from '../keyed-mutex.js';
@@ -225,7 +226,7 @@ export class FrameViews {
     }
     const fileOf = new Map<string, string>();
     for (const segment of manifest.segments) {
-      const path = await this.files.pin(ref, segment.id);
+      const path = await this.files.pin(ref, segment.id, { segment, version: manifest.version });
       paths.push(path);
       fileOf.set(segment.id, path);
     }
@@ -237,6 +238,7 @@ export class FrameViews {
       let sidecar: Uint8Array = new Uint8Array(0);
       if (layout) {
         sidecar = segment.dictionaries ? await this.connector.getSegment(ref, segment.dictionaries) : new Uint8Array(0);
+        verifyDictionarySidecar(ref, manifest.version, segment, sidecar);
         key = createHash('sha1').update(sidecar).digest('hex');
       }
       let group = groups.get(key);

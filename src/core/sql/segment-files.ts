@@ -2,13 +2,18 @@
  * Local files of segments, for DuckDB to read. Connectors that keep segments as files hand out
  * their paths (read in place, never copied); for the others, segments are copied once into a
  * size-bounded cache directory. Cached segments are immutable (ids are never reused), so the cache
- * is never stale; the least recently used files that no current view needs are evicted.
+ * is never stale; the least recently used files that no current view needs are evicted. Each file
+ * is checked against the CRC-32 its manifest records once per process before DuckDB reads it
+ * (DuckDB does not check checksums itself); segments are immutable, so once is enough.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Connector } from '../../connectors/connector.js';
+import { crc32, formatCrc32, parseCrc32 } from '../crc32.js';
+import type { SegmentEntry } from '../manifest.js';
 import type { FrameRef } from '../names.js';
+import { damagedSegmentError } from '../segment-integrity.js';
 
 interface CachedFile {
   readonly bytes: number;
@@ -21,6 +26,8 @@ export class SegmentFiles {
   private readonly cached = new Map<string, CachedFile>();
   private cachedBytes = 0;
   private clock = 0;
+  /** Files checked against their CRC-32 (path and CRC). */
+  private readonly verified = new Set<string>();
 
   /**
    * @param connector - the store
@@ -50,15 +57,30 @@ export class SegmentFiles {
 
   /**
    * The local path of a segment object, copying it into the cache if needed; the path stays
-   * valid until {@link unpin} is called for it as often as it was returned.
+   * valid until {@link unpin} is called for it as often as it was returned. With `check`, the
+   * bytes are verified against the segment's recorded CRC-32 first (once per process).
+   * @throws DataLossError when they do not match
    */
-  async pin(ref: FrameRef, id: string): Promise<string> {
+  async pin(ref: FrameRef, id: string, check?: { readonly segment: SegmentEntry; readonly version: number }): Promise<string> {
+    const expected = check ? parseCrc32(check.segment.crc32) : undefined;
+    const verify = (path: string, bytes: Uint8Array): void => {
+      if (expected === undefined) return;
+      const actual = crc32(bytes);
+      if (actual !== expected) {
+        throw damagedSegmentError(ref, check!.version, id, `its ${bytes.byteLength} bytes have CRC-32 ${formatCrc32(actual)}, the manifest records ${formatCrc32(expected)}`);
+      }
+      this.verified.add(`${path}|${expected}`);
+    };
     const inPlace = this.connector.segmentFile(ref, id);
-    if (inPlace !== undefined) return inPlace;
+    if (inPlace !== undefined) {
+      if (expected !== undefined && !this.verified.has(`${inPlace}|${expected}`)) verify(inPlace, await readFile(inPlace));
+      return inPlace;
+    }
     const path = join(this.cacheDirectory, encodeURIComponent(ref.bucket), encodeURIComponent(ref.name), id);
     let entry = this.cached.get(path);
     if (!entry) {
       const bytes = await this.connector.getSegment(ref, id);
+      verify(path, bytes);
       entry = this.cached.get(path); // another caller may have fetched it meanwhile
       if (!entry) {
         await mkdir(join(path, '..'), { recursive: true });
