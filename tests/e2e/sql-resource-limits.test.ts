@@ -81,7 +81,7 @@ describe('SQL resource limits (hangar serve, DuckDB)', () => {
   let idleRss = 0;
 
   beforeAll(async () => {
-    server = await startServer(['--sql-memory-limit', '256MB', '--sql-max-result-bytes', String(16 * MiB), '--sql-max-concurrent-per-token', '2']);
+    server = await startServer(['--sql-memory-limit', '128MB', '--sql-max-result-bytes', String(16 * MiB), '--sql-max-concurrent-per-token', '2']);
     client = HangarClient.connect(server.location);
     const rows = 100_000;
     const v = BigInt64Array.from({ length: rows }, (_, i) => BigInt(i));
