@@ -1,7 +1,8 @@
 // Soak: mixed load against one `hangar serve` process for a long time, watching whether its
 // memory (VmRSS) and open handles (/proc/PID/fd) stay flat after a warm-up.
 //   npm run build && node bench/soak/run.mjs [--minutes 30] [--sample-seconds 60] [--clients 2]
-//        [--pause-ms 50] [--warmup-minutes 5] [--json bench/results/soak.json] [--table bench/results/soak.md]
+//        [--pause-ms 50] [--warmup-minutes 5] [--only sql,cancel-get] [--json bench/results/soak.json]
+//        [--table bench/results/soak.md]
 // Load, per client loop (seeded, so runs are comparable): puts (replace, and appends reset now and
 // then), gets (whole, time ranges with a limit, projections), SQL, listings (list, stat, versions,
 // buckets), reconnects (a new HTTP/2 connection), cancelled calls (a get aborted after its first
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     'warmup-minutes': { type: 'string', default: '5' },
     rows: { type: 'string', default: '50000' },
     seed: { type: 'string', default: '1' },
+    only: { type: 'string' },
+    'trace-gc': { type: 'boolean', default: false },
     json: { type: 'string' },
     table: { type: 'string' },
   },
@@ -43,6 +46,10 @@ const RSS_TOLERANCE = 0.1;
 const RSS_TOLERANCE_FLOOR_MB = 24;
 const FD_TOLERANCE = 8;
 const BUCKET = 'soak';
+/** Each operation and the top of its share of [0, 1): the mix every client loop draws from. */
+const OPERATIONS = [['put-replace', 0.12], ['put-append', 0.22], ['get-whole', 0.42], ['get-range', 0.52], ['sql', 0.62], ['listing', 0.72], ['reconnect', 0.77], ['cancel-get', 0.83], ['cancel-put', 0.88], ['sql-deadline', 0.93], ['delete', 0.97], ['ping', 1]];
+/** `--only a,b`: run only these operations (to find which one a growth comes from). */
+const ONLY = values.only === undefined ? undefined : new Set(values.only.split(','));
 
 /** A frame of `rows` rows: a time column, two floats and a symbol. */
 function makeTable(rows, offset) {
@@ -121,6 +128,7 @@ async function clientLoop(id, location, deadline) {
   while (Date.now() < deadline) {
     const frame = `p${random.int(4)}`;
     const op = random.next();
+    if (ONLY && !ONLY.has(OPERATIONS.find(([, upTo]) => op < upTo)[0])) continue;
     if (op < 0.12) await attempt('put-replace', () => client.put(frame, random.pick(BIG), { bucket: BUCKET, mode: 'replace', metadata: { writer: id } }));
     else if (op < 0.22) {
       const target = `a${id}`;
@@ -186,16 +194,28 @@ async function clientLoop(id, location, deadline) {
 
 const dir = await mkdtemp(join(tmpdir(), 'hangar-soak-'));
 const server = await startServerProcess({
+  // --trace-gc: the JavaScript heap after each full collection goes into every sample, so a growth
+  // of RSS can be told apart as the JavaScript heap's or native memory's (DuckDB, buffers).
+  ...(values['trace-gc'] ? { nodeFlags: ['--single-threaded-gc', '--initial-old-space-size=256', '--trace-gc'] } : {}),
   args: ['--port', '0', '--data', join(dir, 'store'), '--read-cache-size', String(64 * 1024 * 1024), '--keep-versions', '3', '--keep-for', '0', '--vacuum-grace', '0', '--vacuum-every', '1m'],
 });
 console.log(`soak: server pid ${server.pid} at ${server.location}; ${MINUTES} min, ${CLIENTS} clients, a sample every ${SAMPLE_MS / 1000} s`);
 const started = Date.now();
 const deadline = started + MINUTES * 60_000;
 const samples = [];
+/** The JavaScript heap in use after the latest full (mark-compact) collection, from --trace-gc. */
+function heapAfterFullGc() {
+  const matches = [...gcLog.slice(-20_000).matchAll(/Mark-Compact[^\n]*?-> ([\d.]+) \(([\d.]+)\) MB/g)];
+  return matches.length === 0 ? undefined : Number(matches.at(-1)[1]);
+}
+let gcLog = '';
+if (values['trace-gc']) server.child.stdout.on('data', (chunk) => (gcLog = (gcLog + chunk.toString()).slice(-100_000)));
 const takeSample = () => {
-  const sample = { minute: Number(((Date.now() - started) / 60_000).toFixed(2)), ...sampleProcess(server.pid), ops: Object.values(counts).reduce((a, b) => a + b, 0), errors: Object.entries(errors).filter(([k]) => k !== 'unexpected').reduce((a, [, b]) => a + b, 0) };
+  const heap = values['trace-gc'] ? { heapAfterFullGcMiB: heapAfterFullGc() } : {};
+  const sample = { minute: Number(((Date.now() - started) / 60_000).toFixed(2)), ...sampleProcess(server.pid), ...heap, ops: Object.values(counts).reduce((a, b) => a + b, 0), errors: Object.entries(errors).filter(([k]) => k !== 'unexpected').reduce((a, [, b]) => a + b, 0) };
   samples.push(sample);
-  console.log(`soak: ${sample.minute.toFixed(1)} min  RSS ${sample.rssMiB.toFixed(1)} MiB  peak ${sample.hwmMiB.toFixed(1)} MiB  fds ${sample.fds}  threads ${sample.threads}  ops ${sample.ops}  refused/cancelled ${sample.errors}`);
+  const heapNote = sample.heapAfterFullGcMiB === undefined ? '' : `  JS heap after full GC ${sample.heapAfterFullGcMiB} MB`;
+  console.log(`soak: ${sample.minute.toFixed(1)} min  RSS ${sample.rssMiB.toFixed(1)} MiB  peak ${sample.hwmMiB.toFixed(1)} MiB  fds ${sample.fds}  threads ${sample.threads}  ops ${sample.ops}  refused/cancelled ${sample.errors}${heapNote}`);
 };
 takeSample();
 const sampler = setInterval(takeSample, SAMPLE_MS);
