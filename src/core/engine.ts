@@ -167,7 +167,8 @@ export interface FrameStream {
   readonly schema: Schema;
   /**
    * The stream's messages: first the Schema message, then dictionary and record batches.
-   * Iterate at most once; breaking early releases the read.
+   * Iterate at most once; breaking early releases the read. The read holds the version's segments
+   * from `read()` on, so iterate it: a stream never started keeps them until the process ends.
    */
   readonly messages: AsyncIterable<IpcMessage>;
 }
@@ -508,6 +509,19 @@ export class HangarEngine {
    *   for `start`/`end` on a frame without a time column
    */
   async read(ref: FrameRef, options: ReadOptions = {}): Promise<FrameStream> {
+    // The lease comes before the manifest: a vacuum that removes this version meanwhile then defers
+    // deleting its segments until the stream ends (taken when streaming starts, it came too late).
+    const release = this.leases.acquire(ref);
+    try {
+      return await this.openRead(ref, options, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** {@link HangarEngine.read} under the lease whose `release` the stream takes over. */
+  private async openRead(ref: FrameRef, options: ReadOptions, release: () => void): Promise<FrameStream> {
     const manifest = await selectManifest(this.connector, ref, options);
     const info = toFrameInfo(ref, manifest);
     let schema = info.schema;
@@ -530,7 +544,7 @@ export class HangarEngine {
     let plan: ReadPlan = { ...this.readPlan(info, manifest.segments), schemaHeader, columns };
     const range = rangePlan(ref, manifest, info.schema, options);
     if (range) plan = { ...plan, range };
-    return { info, schema, messages: frameMessages(this.readerContext(), ref, plan) };
+    return { info, schema, messages: frameMessages(this.readerContext(), ref, plan, release) };
   }
 
   /** The plan reading these segments of a frame whole. */

@@ -101,9 +101,13 @@ function segmentsToRead(plan: ReadPlan): SegmentRead[] {
   });
 }
 
-/** Yields the frame's messages, holding a lease on its segments until the stream ends. */
-export async function* frameMessages(context: FrameReaderContext, ref: FrameRef, plan: ReadPlan): AsyncGenerator<IpcMessage> {
-  const release = context.leases.acquire(ref);
+/**
+ * Yields the frame's messages, holding a lease on its segments until the stream ends.
+ * @param lease - the release of a lease the caller took before choosing the manifest (the
+ *   stream then releases it); without it the stream takes its own when iteration starts
+ */
+export async function* frameMessages(context: FrameReaderContext, ref: FrameRef, plan: ReadPlan, lease?: () => void): AsyncGenerator<IpcMessage> {
+  const release = lease ?? context.leases.acquire(ref);
   try {
     // With kept dictionaries the stored schema leads (its ids match the kept batches); otherwise
     // the decoded stream's own schema does, so its dictionary ids match Parquet's dictionaries.

@@ -1,6 +1,7 @@
-// A restore of an old version racing a vacuum that expires it, in one process (found by the crash
-// trials: an acknowledged restore whose segments vacuum had deleted, so the frame could no longer be
-// read). The restore must either commit a version whose segments exist, or fail as "no longer kept".
+// Vacuum racing a restore or a read of the version it expires, in one process (both found by the
+// crash trials). A restore must commit a version whose segments exist, or fail as "no longer kept"
+// (it acknowledged a version whose segments vacuum had deleted); a read that has chosen its version
+// streams it whole (it failed with "segment … does not exist").
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
@@ -66,6 +67,26 @@ it('a restore racing a vacuum that expires its version commits nothing unreadabl
 
     if (restored instanceof Error) expect(restored.message).toMatch(/no longer kept/);
     else expect([...(await collect((await engine.read(ref)).messages)).getChild('x')!].map(Number)).toEqual([1]);
+  } finally {
+    await engine.close();
+    await connector.close();
+  }
+});
+
+it('a read that has chosen its version streams it whole though a vacuum expires it meanwhile', async () => {
+  const connector = new MemoryConnector();
+  await connector.open();
+  const engine = new HangarEngine(connector, codec, { retention: { keepVersions: 2, graceMs: 0 } });
+  try {
+    const ref = { bucket: 'default', name: 'f' };
+    for (const value of [1, 2, 3]) await engine.put(ref, 'replace', rows([value]));
+    const stream = await engine.read(ref, { version: 1 });
+    expect(await engine.vacuum({ bucket: ref.bucket, name: ref.name })).toMatchObject({ versionsRemoved: 1, segmentsRemoved: 1 });
+    expect(await connector.listSegmentObjects(ref)).toHaveLength(3);
+    expect([...(await collect(stream.messages)).getChild('x')!].map(Number)).toEqual([1]);
+    // Once the read has ended, the expired version's segment goes; the kept versions' two stay.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await connector.listSegmentObjects(ref)).toHaveLength(2);
   } finally {
     await engine.close();
     await connector.close();
