@@ -22,6 +22,8 @@ import { encodeFlightData } from '../../dist/flight/flight-data.js';
 const SEED = Number(process.env.HANGAR_FUZZ_SEED ?? 0);
 /** Cases per message type through the decoders in process. */
 const CASES = Number(process.env.HANGAR_FUZZ_CASES ?? 10_000);
+/** Generous bounds for whole runs on a busy CI machine; each case has its own 10 s bound inside. */
+const RUN_TIMEOUT_MS = 600_000;
 /** Cases per message type against each live server. */
 const SERVER_CASES = Number(process.env.HANGAR_FUZZ_SERVER_CASES ?? 1_500);
 const SECRET = 'protocol-fuzz-secret';
@@ -44,7 +46,7 @@ function varint64(value: bigint): number[] {
 console.log(`protocol fuzz: seed ${SEED}, ${CASES} cases per message type in process, ${SERVER_CASES} per server`);
 
 describe('protocol fuzz: the decoders in process', () => {
-  it(`returns or refuses ${CASES} cases of each request message, none running away`, async () => {
+  it(`returns or refuses ${CASES} cases of each request message, none running away`, { timeout: RUN_TIMEOUT_MS }, async () => {
     const reports = await fuzzDecoders({ seed: SEED, cases: CASES, messageTypes: FUZZED_MESSAGE_TYPES });
     for (const report of reports) {
       expect(report.cases).toBe(CASES);
@@ -54,7 +56,7 @@ describe('protocol fuzz: the decoders in process', () => {
     }
   });
 
-  it(`checks Handshake tokens of ${CASES} cases as a server with --secret does`, async () => {
+  it(`checks Handshake tokens of ${CASES} cases as a server with --secret does`, { timeout: RUN_TIMEOUT_MS }, async () => {
     const [report] = await fuzzDecoders({ seed: SEED + 1, cases: CASES, messageTypes: ['HandshakeRequest'], secret: SECRET });
     expect(report!.refused.UNAUTHENTICATED ?? 0).toBeGreaterThan(0);
   });
@@ -156,7 +158,7 @@ describe('protocol fuzz: a server without authentication', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it(`answers ${SERVER_CASES} cases of each request message with a status, in bounded time, and keeps serving`, async () => {
+  it(`answers ${SERVER_CASES} cases of each request message with a status, in bounded time, and keeps serving`, { timeout: RUN_TIMEOUT_MS }, async () => {
     const reports = await fuzzServer({ url: server.url, seed: SEED, cases: SERVER_CASES, messageTypes: FUZZED_MESSAGE_TYPES, healthEvery: 25 });
     for (const report of reports) {
       expect(Object.values(report.statuses).reduce((a, b) => a + b, 0)).toBe(SERVER_CASES);
@@ -195,7 +197,7 @@ describe('protocol fuzz: a server with --secret (before authentication)', () => 
     connection.close();
   });
 
-  it(`answers ${SERVER_CASES} Handshakes (payloads, tokens, credentials) and every other request unauthenticated`, async () => {
+  it(`answers ${SERVER_CASES} Handshakes (payloads, tokens, credentials) and every other request unauthenticated`, { timeout: RUN_TIMEOUT_MS }, async () => {
     const health = { authorization: `Bearer ${server.adminToken}` };
     const [handshakes] = await fuzzServer({ url: server.url, seed: SEED, cases: SERVER_CASES, messageTypes: ['HandshakeRequest'], token: fuzzToken(SECRET), healthMetadata: health, healthEvery: 25 });
     expect(handshakes!.statuses).toMatchObject({ OK: expect.any(Number), UNAUTHENTICATED: expect.any(Number), INVALID_ARGUMENT: expect.any(Number) });
