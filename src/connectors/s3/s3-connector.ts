@@ -256,18 +256,18 @@ export class S3Connector extends Connector {
   }
 
   /** Reads a listed manifest object, from the cache when its ETag matches; undefined if it is gone. */
-  private async readManifest(object: ListedObject, name: string): Promise<FrameManifest | undefined> {
+  private async readManifest(object: ManifestObject, ref: FrameRef): Promise<FrameManifest | undefined> {
     const cached = this.manifests.get(object.key, object.etag);
     if (cached) return cached;
     const { GetObjectCommand } = this.sdk!;
     try {
       const response = await this.client().send(new GetObjectCommand({ Bucket: this.options.bucket, Key: object.key }));
-      const manifest = decodeManifest(await response.Body!.transformToByteArray(), `s3://${this.options.bucket}/${object.key}`);
+      const manifest = decodeManifest(await response.Body!.transformToByteArray(), `s3://${this.options.bucket}/${object.key}`, { ref, version: object.version });
       this.manifests.set(object.key, response.ETag, manifest);
       return manifest;
     } catch (error) {
       if (isMissing(error)) return undefined;
-      throw toS3HangarError(error, `read the manifest of '${name}'`, this.location);
+      throw toS3HangarError(error, `read the manifest of '${ref.name}'`, this.location);
     }
   }
 
@@ -387,7 +387,7 @@ export class S3Connector extends Connector {
     for (let attempt = 0; attempt < 2; attempt++) {
       const latest = await this.latestManifest(ref);
       if (!latest) return undefined;
-      const manifest = await this.readManifest(latest, ref.name);
+      const manifest = await this.readManifest(latest, ref);
       if (manifest) return manifest;
     }
     return undefined;
@@ -413,7 +413,7 @@ export class S3Connector extends Connector {
   /** @inheritdoc */
   override async getManifestVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
     const object = (await this.manifestObjects(ref)).find((candidate) => candidate.version === version);
-    return object ? this.readManifest(object, ref.name) : undefined;
+    return object ? this.readManifest(object, ref) : undefined;
   }
 
   /** @inheritdoc */
@@ -444,7 +444,7 @@ export class S3Connector extends Connector {
     const found = await mapLimited(names, this.options.listConcurrency, async (name) => {
       const known = latest.get(name);
       // Deleted since the listing (or a single name): read it the careful way.
-      const manifest = (known && (await this.readManifest(known, name))) || (await this.getManifest({ bucket, name }));
+      const manifest = (known && (await this.readManifest(known, { bucket, name }))) || (await this.getManifest({ bucket, name }));
       return [name, manifest] as const;
     });
     return new Map(found.flatMap(([name, manifest]) => (manifest ? [[name, manifest] as const] : [])));
