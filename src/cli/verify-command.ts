@@ -12,11 +12,17 @@ import { humanBytes } from './catalog-commands.js';
 
 /** Options of `hangar verify`. */
 export interface VerifyCommandOptions {
+  /** The store's location, as `serve --data` takes it. */
   readonly data: string;
+  /** Only this bucket. */
   readonly bucket?: string;
+  /** Only this frame. */
   readonly frame?: string;
+  /** Check every kept version, not only the current one. */
   readonly allVersions?: boolean;
+  /** Repair damaged current versions from this version (or the newest intact one). */
   readonly repairFrom?: number | 'latest';
+  /** Print the report as JSON. */
   readonly json?: boolean;
 }
 

@@ -104,6 +104,9 @@ class FrameScrub {
   private readonly objectChecks = new Map<string, Promise<ObjectCheck>>();
   private readonly manifests = new Map<number, FrameManifest | { readonly damaged: string }>();
   private readonly damage = new Map<string, { kind: Damage['kind']; object: string; versions: Set<number>; why: string }>();
+  /** Versions checked beyond those asked for (a repair's source candidates), and the intact ones among them. */
+  private readonly checkedExtra = new Set<number>();
+  private readonly extraIntact = new Set<number>();
   private objects = 0;
   private bytes = 0;
   private unchecksummed = 0;
@@ -114,6 +117,7 @@ class FrameScrub {
     private readonly ref: FrameRef,
   ) {}
 
+  /** Checks the frame's versions as `options` say, repairing when asked; undefined when it has none. */
   async run(options: VerifyOptions): Promise<FrameVerification | undefined> {
     const versions = await this.connector.listVersions(this.ref);
     const current = versions.at(-1);
@@ -140,10 +144,6 @@ class FrameScrub {
       ...(repair ? { repair } : {}),
     };
   }
-
-  /** Versions checked beyond those asked for (a repair's source candidates), and the intact ones among them. */
-  private readonly checkedExtra = new Set<number>();
-  private readonly extraIntact = new Set<number>();
 
   private note(kind: Damage['kind'], object: string, version: number, why: string): void {
     const key = `${kind}:${object}`;

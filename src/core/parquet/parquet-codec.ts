@@ -12,7 +12,9 @@ export type { SegmentChecksums, SegmentCompression, SegmentVerification } from '
 
 /** An encoded segment file and its checksums. */
 export interface EncodedSegment {
+  /** The Parquet file. */
   readonly bytes: Uint8Array;
+  /** Its CRC-32s, computed on the worker. */
   readonly checksums: SegmentChecksums;
 }
 
