@@ -6,6 +6,7 @@
  */
 import { type Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { defaultConnectorRegistry } from '../connectors/registry.js';
+import { SqliteConnector } from '../connectors/sqlite/sqlite-connector.js';
 import { ParquetCodec } from '../core/parquet/parquet-codec.js';
 import { type FrameVerification, type VerifyReport, verifyStore } from '../core/store-verify.js';
 import { humanBytes } from './catalog-commands.js';
@@ -78,6 +79,8 @@ export function registerVerifyCommand(program: Command): void {
       const codec = new ParquetCodec(1);
       try {
         const report = await verifyStore(connector, codec, {
+          // A SQLite catalog indexes the store: its manifest files are what is checked.
+          ...(connector instanceof SqliteConnector ? { readFrom: connector.storage } : {}),
           ...(options.bucket !== undefined ? { bucket: options.bucket } : {}),
           ...(options.frame !== undefined ? { frame: options.frame } : {}),
           allVersions: options.allVersions === true,

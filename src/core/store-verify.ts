@@ -28,13 +28,19 @@ export interface VerifyOptions {
   readonly repairFrom?: number | 'latest';
   /** Called after each frame (progress for long scrubs). */
   readonly onFrame?: (frame: FrameVerification) => void;
+  /**
+   * Where manifests and objects are read from, when not `connector` itself: an index's underlying
+   * store (the SQLite catalog's), whose manifest files are the source of truth. Repairs still
+   * commit through `connector`.
+   */
+  readonly readFrom?: Connector;
 }
 
 /** One damaged thing of a frame. */
 export interface Damage {
   /** A manifest, a Parquet segment object or a dictionary sidecar. */
   readonly kind: 'manifest' | 'segment' | 'dictionaries';
-  /** The object id (`manifest v<N>` for manifests). */
+  /** The object id (`v<N>` for a manifest). */
   readonly object: string;
   /** The versions checked that reference it. */
   readonly versions: readonly number[];
@@ -77,13 +83,14 @@ type ObjectCheck = { readonly ok: true; readonly bytes: number; readonly checksu
 
 /** Scrubs a store's frames, and repairs them when asked (see {@link VerifyOptions}). */
 export async function verifyStore(connector: Connector, codec: ParquetCodec, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const buckets = options.bucket !== undefined ? [options.bucket] : (await connector.listBuckets()).sort();
+  const reader = options.readFrom ?? connector;
+  const buckets = options.bucket !== undefined ? [options.bucket] : (await reader.listBuckets()).sort();
   const frames: FrameVerification[] = [];
   for (const bucket of buckets) {
-    const names = (await connector.listFrames(bucket)).sort();
+    const names = (await reader.listFrames(bucket)).sort();
     for (const name of names) {
       if (options.frame !== undefined && name !== options.frame) continue;
-      const result = await new FrameScrub(connector, codec, { bucket, name }).run(options);
+      const result = await new FrameScrub(reader, connector, codec, { bucket, name }).run(options);
       if (result) {
         frames.push(result);
         options.onFrame?.(result);
@@ -111,8 +118,13 @@ class FrameScrub {
   private bytes = 0;
   private unchecksummed = 0;
 
+  /**
+   * @param connector - where manifests and objects are read
+   * @param committer - where a repair commits (the same store, or an index around it)
+   */
   constructor(
     private readonly connector: Connector,
+    private readonly committer: Connector,
     private readonly codec: ParquetCodec,
     private readonly ref: FrameRef,
   ) {}
@@ -172,7 +184,7 @@ class FrameScrub {
   private async checkVersion(version: number): Promise<boolean> {
     const manifest = await this.manifest(version);
     if ('damaged' in manifest) {
-      this.note('manifest', `manifest v${version}`, version, manifest.damaged);
+      this.note('manifest', `v${version}`, version, manifest.damaged);
       return false;
     }
     let ok = true;
@@ -259,7 +271,7 @@ class FrameScrub {
   }
 
   private async commitRestore(source: FrameManifest, from: number): Promise<FrameVerification['repair']> {
-    const latest = (await this.connector.listVersions(this.ref)).at(-1) ?? 0;
+    const latest = (await this.committer.listVersions(this.ref)).at(-1) ?? 0;
     // Commit times never go backwards (as_of finds versions by time); a damaged latest manifest has none to go by.
     const previous = latest > 0 ? await this.manifest(latest) : undefined;
     const after = previous && !('damaged' in previous) ? Date.parse(previous.committedAt) + 1 : 0;
@@ -267,7 +279,7 @@ class FrameScrub {
     const committedAt = new Date(Math.max(Date.now(), after)).toISOString();
     const manifest: FrameManifest = { ...state, format: 1, version: latest + 1, committedAt, operation: 'restore', restoredFrom: from };
     try {
-      await this.connector.commitManifest(this.ref, manifest);
+      await this.committer.commitManifest(this.ref, manifest);
     } catch (error) {
       if (error instanceof ConflictError) return { refused: `another writer committed version ${latest + 1} meanwhile; run verify again` };
       throw error;

@@ -130,7 +130,7 @@ describe('integrity of a local store', () => {
 
     const verify = hangar('verify', '--data', root, '--bucket', 'market', '--frame', 'quotes');
     expect(verify.status).toBe(1);
-    expect(verify.stdout).toContain('manifest manifest v2 (version(s) 2)');
+    expect(verify.stdout).toContain('manifest v2 (version(s) 2): the manifest of version 2');
     const repair = hangar('verify', '--data', root, '--bucket', 'market', '--frame', 'quotes', '--repair-from', 'latest');
     expect(repair.stdout).toContain('repaired: version 3 restores version 1');
     expect(pxOf(await client.get('quotes', o))).toEqual(pxOf(prices(0, 100)));
@@ -150,5 +150,32 @@ describe('integrity of a local store', () => {
     const segment = join(root, 'market', 'legacy', 'segments', (await readdir(join(root, 'market', 'legacy', 'segments')))[0]!);
     await writeFile(segment, (await readFile(segment)).subarray(0, 100));
     expect(hangar('verify', '--data', root, '--bucket', 'market', '--frame', 'legacy').status).toBe(1);
+  });
+});
+
+describe('integrity of a store with a SQLite catalog', () => {
+  it('checks the store’s own manifest files and repairs through the catalog', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'hangar-integrity-sqlite-'));
+    const data = `sqlite://${join(root, 'catalog.db')}?data=${join(root, 'store')}`;
+    const server = await HangarServer.start({ port: 0, data, engine: { readCacheBytes: 0, compactThreshold: 0 } });
+    const client = HangarClient.connect(server.location);
+    try {
+      await client.put('ticks', prices(0, 200), { bucket: 'm' });
+      await client.put('ticks', prices(200, 100), { bucket: 'm', mode: 'append' });
+      // The manifest file in the store (the source of truth the catalog indexes) is damaged.
+      const file = await manifestFile(join(root, 'store'), 'm', 'ticks', 2);
+      await writeFile(file, (await readFile(file, 'utf8')).replace('"rows":300', '"rows":301'));
+      const verify = hangar('verify', '--data', data);
+      expect(verify.status).toBe(1);
+      expect(verify.stdout).toContain('DAMAGED  m/ticks: version(s) 2 damaged (current 2)\n  manifest v2 (version(s) 2): ');
+      const repair = hangar('verify', '--data', data, '--repair-from', 'latest');
+      expect(repair.stdout).toContain('repaired: version 3 restores version 1');
+      expect(pxOf(await client.get('ticks', { bucket: 'm' }))).toEqual(pxOf(prices(0, 200)));
+      expect(hangar('verify', '--data', data).status).toBe(0);
+    } finally {
+      client.close();
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
