@@ -28,13 +28,14 @@ for store in "${stores[@]}"; do
     npx vitest run "tests/crash/$store-crash-trials.test.ts" || status=1
 done
 
-node --input-type=module - "$reports" bench/results/crash-trials.json <<'JS'
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+node --input-type=module - "$reports" bench/results/crash-trials.json "$commit" <<'JS'
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-const [reports, results] = process.argv.slice(2);
+const [reports, results, commit] = process.argv.slice(2);
 const merged = existsSync(results) ? JSON.parse(readFileSync(results, 'utf8')) : { stores: {} };
 for (const file of readdirSync(reports)) {
   const report = JSON.parse(readFileSync(`${reports}/${file}`, 'utf8'));
-  merged.stores[report.store] = { ...report, date: new Date().toISOString(), node: process.version };
+  merged.stores[report.store] = { ...report, date: new Date().toISOString(), node: process.version, commit };
 }
 writeFileSync(results, `${JSON.stringify(merged, null, 2)}\n`);
 console.log('store    trials  acknowledged  lost  phantom  torn  unexpected  in-flight committed/discarded  s/trial');
