@@ -297,6 +297,15 @@ function plainByteArrays(data: Data, rows: number, bits: Uint8Array | undefined,
   const halves = wideOffsets ? int32Of(bytesOf(raw)) : undefined;
   const offsets = raw as Int32Array;
   const at = halves ? (i: number): number => halves[2 * i]! + halves[2 * i + 1]! * 0x1_0000_0000 : (i: number): number => offsets[i]!;
+  // The offsets are the client's: they must start at or after 0, never decrease and stay within the
+  // value bytes. Unchecked, a 2-row put whose offsets said 2^31 wrote a 2 GB segment (found by the
+  // protocol fuzzer, seed 25, FlightData case 4449).
+  if (at(0) < 0 || at(rows) > heap.byteLength) {
+    throw new Error(`a string or binary column's offsets run from ${at(0)} to ${at(rows)}, outside its ${heap.byteLength} value bytes; the record batch is malformed`);
+  }
+  for (let i = 0; i < rows; i++) {
+    if (at(i + 1) < at(i)) throw new Error(`a string or binary column's offsets decrease at row ${i}; the record batch is malformed`);
+  }
   let payload = 0;
   if (bits) {
     for (let i = 0; i < rows; i++) if ((bits[i >> 3]! >> (i & 7)) & 1) payload += at(i + 1) - at(i);
