@@ -133,10 +133,10 @@ const KEYS = ['name', 'bucket', 'sql', 'columns', 'start', 'end', 'limit', 'mode
 /** What a JSON mutation may do, by name. */
 export const JSON_MUTATIONS = ['valid', 'hostile-value', 'deep-nesting', 'duplicate-key', 'big-number', 'truncated', 'not-an-object', 'invalid-utf8', 'broken-syntax', 'bom', 'empty'] as const;
 
-/** A JSON body for `context`: valid, or mutated one way; appends what it did to `log`. */
-export function fuzzJson(random: FuzzRandom, context: JsonContext, log: string[]): Uint8Array {
+/** A JSON body for `context`: valid (always, with `valid`), or mutated one way; appends what it did to `log`. */
+export function fuzzJson(random: FuzzRandom, context: JsonContext, log: string[], valid = false): Uint8Array {
   const body = validShape(random, context);
-  const mutation = random.chance(0.25) ? 'valid' : random.pick(JSON_MUTATIONS);
+  const mutation = valid || random.chance(0.25) ? 'valid' : random.pick(JSON_MUTATIONS);
   log.push(`json ${mutation}`);
   const text = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value), 'utf8');
   switch (mutation) {

@@ -73,9 +73,9 @@ function samples(): IpcMessage[][] {
 }
 
 /** Fields of a FlightDescriptor: CMD with JSON, or PATH with segments, or a hostile type. */
-function descriptorFields(random: FuzzRandom, context: JsonContext, log: string[]): FuzzField[] {
+function descriptorFields(random: FuzzRandom, context: JsonContext, log: string[], valid = false): FuzzField[] {
   const form = random.next();
-  if (form < 0.6) return [varintField(1, 2), bytesField(2, fuzzJson(random, context, log))];
+  if (form < 0.6 || valid) return [varintField(1, 2), bytesField(2, fuzzJson(random, context, log, valid))];
   if (form < 0.9) {
     const segments = random.pick([[random.pick(FUZZ_FRAMES)], [random.pick(FUZZ_FRAMES), FUZZ_BUCKET], [], ['a', 'b', 'c'], ['..', FUZZ_BUCKET], ['f0', '']]);
     log.push(`path ${JSON.stringify(segments)}`);
@@ -129,7 +129,7 @@ function handshakeMetadata(random: FuzzRandom, options: FuzzCaseOptions, log: st
 function flightDataMessages(random: FuzzRandom, log: string[], valid: boolean): FuzzField[][] {
   const stream = random.pick(samples());
   const messages: FuzzField[][] = stream.map((message, i) => [
-    ...(i === 0 ? [messageField(1, descriptorFields(random, 'put-descriptor', log))] : []),
+    ...(i === 0 ? [messageField(1, descriptorFields(random, 'put-descriptor', log, valid))] : []),
     bytesField(2, message.header),
     ...(random.chance(0.1) ? [bytesField(3, random.bytes(random.size(64)))] : []),
     ...(message.body.byteLength > 0 ? [bytesField(1000, message.body)] : []),
@@ -172,15 +172,15 @@ function requestOf(random: FuzzRandom, messageType: FuzzedMessageType, options: 
       return { method: 'Handshake', messages, metadata: options.valid ? {} : handshakeMetadata(random, options, log) };
     }
     case 'FlightDescriptor':
-      return { method: random.pick<FlightMethod>(['GetFlightInfo', 'GetFlightInfo', 'GetSchema', 'GetSchema', 'PollFlightInfo']), messages: [descriptorFields(random, 'info-descriptor', log)], metadata: {} };
+      return { method: random.pick<FlightMethod>(['GetFlightInfo', 'GetFlightInfo', 'GetSchema', 'GetSchema', 'PollFlightInfo']), messages: [descriptorFields(random, 'info-descriptor', log, options.valid)], metadata: {} };
     case 'Ticket':
-      return { method: 'DoGet', messages: [[bytesField(1, fuzzJson(random, 'ticket', log))]], metadata: {} };
+      return { method: 'DoGet', messages: [[bytesField(1, fuzzJson(random, 'ticket', log, options.valid))]], metadata: {} };
     case 'Action': {
-      const type = random.chance(0.9) ? random.pick(FUZZED_ACTIONS) : random.pick(['', 'PING', 'ping ', 'x'.repeat(5000), 'delete\u0000', 'constructor', '__proto__', 'toString']);
-      return { method: 'DoAction', messages: [[stringField(1, type), bytesField(2, fuzzJson(random, `action:${type}`, log))]], metadata: {} };
+      const type = random.chance(0.9) || options.valid ? random.pick(FUZZED_ACTIONS) : random.pick(['', 'PING', 'ping ', 'x'.repeat(5000), 'delete\u0000', 'constructor', '__proto__', 'toString']);
+      return { method: 'DoAction', messages: [[stringField(1, type), bytesField(2, fuzzJson(random, `action:${type}`, log, options.valid))]], metadata: {} };
     }
     case 'Criteria':
-      return { method: 'ListFlights', messages: [[bytesField(1, fuzzJson(random, 'criteria', log))]], metadata: {} };
+      return { method: 'ListFlights', messages: [[bytesField(1, fuzzJson(random, 'criteria', log, options.valid))]], metadata: {} };
     case 'FlightData':
       return { method: random.chance(0.95) ? 'DoPut' : 'DoExchange', messages: flightDataMessages(random, log, options.valid === true), metadata: {} };
     case 'Empty':

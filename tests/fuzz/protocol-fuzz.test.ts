@@ -15,7 +15,8 @@ import { fuzzServer } from '../../dist/testing/server-fuzz.js';
 import { Authenticator } from '../../dist/server/auth/authenticator.js';
 import { DescriptorType, decodeHandshake, encodeAction, encodeCriteria } from '../../dist/flight/flight-messages.js';
 import { HangarClient } from '../../dist/client/index.js';
-import { tableFromArrays } from 'apache-arrow';
+import { Table, Utf8, tableFromArrays, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { splitIpcStream } from '../../dist/core/ipc-message.js';
 import { encodeFlightData } from '../../dist/flight/flight-data.js';
 
 /** The seed (printed, and in every failure with the command that replays the case). */
@@ -30,6 +31,7 @@ const SECRET = 'protocol-fuzz-secret';
 const HANDSHAKE = '/arrow.flight.protocol.FlightService/Handshake';
 const DO_ACTION = '/arrow.flight.protocol.FlightService/DoAction';
 const LIST_FLIGHTS = '/arrow.flight.protocol.FlightService/ListFlights';
+const DO_PUT = '/arrow.flight.protocol.FlightService/DoPut';
 
 /** Encodes a BigInt as a 64-bit two's-complement varint, as a hostile client may send it. */
 function varint64(value: bigint): number[] {
@@ -115,6 +117,25 @@ describe('protocol fuzz: regressions it found', () => {
       const reply = await connection.call(DO_ACTION, [encodeAction({ type: 'a'.repeat(70_000), body: new Uint8Array(0) })]);
       expect(reply.grpcStatus).toBe(3);
       expect(reply.grpcMessage).toMatch(/^unknown action 'a+… \(\d+ more characters left out\)$/);
+      connection.close();
+    });
+
+    it('refuses string offsets outside their value bytes (a 2-row put with such offsets wrote a 2 GB segment)', async () => {
+      const [schema, batch] = splitIpcStream(tableToIPC(new Table({ s: vectorFromArray(['a', 'b'], new Utf8()) }), 'stream'));
+      const body = Buffer.from(batch!.body);
+      // The batch's body: no validity bitmap, then the three int32 offsets, then the value bytes.
+      body.writeInt32LE(0x7fff_0000, 4);
+      body.writeInt32LE(0x7fff_0001, 8);
+      const put = [
+        encodeFlightData({ flightDescriptor: { type: DescriptorType.Path, path: ['offsets'] }, dataHeader: schema!.header, dataBody: new Uint8Array(0) }),
+        encodeFlightData({ dataHeader: batch!.header, dataBody: body }),
+      ];
+      const connection = new RawConnection(server.url);
+      const reply = await connection.call(DO_PUT, put);
+      expect(reply.grpcStatus).toBe(3);
+      expect(reply.grpcMessage).toMatch(/offsets run from 0 to 2147418113, outside its \d+ value bytes/);
+      const stat = await connection.call(DO_ACTION, [encodeAction({ type: 'stat', body: Buffer.from('{"name":"offsets"}') })]);
+      expect(stat.grpcStatus).toBe(5);
       connection.close();
     });
 
