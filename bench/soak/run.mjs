@@ -32,6 +32,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     only: { type: 'string' },
     'trace-gc': { type: 'boolean', default: false },
+    'read-cache-bytes': { type: 'string', default: String(64 * 1024 * 1024) },
     json: { type: 'string' },
     table: { type: 'string' },
   },
@@ -197,7 +198,7 @@ const server = await startServerProcess({
   // --trace-gc: the JavaScript heap after each full collection goes into every sample, so a growth
   // of RSS can be told apart as the JavaScript heap's or native memory's (DuckDB, buffers).
   ...(values['trace-gc'] ? { nodeFlags: ['--single-threaded-gc', '--initial-old-space-size=256', '--trace-gc'] } : {}),
-  args: ['--port', '0', '--data', join(dir, 'store'), '--read-cache-size', String(64 * 1024 * 1024), '--keep-versions', '3', '--keep-for', '0', '--vacuum-grace', '0', '--vacuum-every', '1m'],
+  args: ['--port', '0', '--data', join(dir, 'store'), '--read-cache-size', values['read-cache-bytes'], '--keep-versions', '3', '--keep-for', '0', '--vacuum-grace', '0', '--vacuum-every', '1m'],
 });
 console.log(`soak: server pid ${server.pid} at ${server.location}; ${MINUTES} min, ${CLIENTS} clients, a sample every ${SAMPLE_MS / 1000} s`);
 const started = Date.now();
