@@ -16,8 +16,8 @@ import { Authenticator } from '../../dist/server/auth/authenticator.js';
 import { DescriptorType, decodeHandshake, encodeAction, encodeCriteria } from '../../dist/flight/flight-messages.js';
 import { HangarClient } from '../../dist/client/index.js';
 import { Table, Utf8, tableFromArrays, tableToIPC, vectorFromArray } from 'apache-arrow';
-import { splitIpcStream } from '../../dist/core/ipc-message.js';
-import { encodeFlightData } from '../../dist/flight/flight-data.js';
+import { inspectMessage, splitIpcStream } from '../../dist/core/ipc-message.js';
+import { decodeFlightData, encodeFlightData } from '../../dist/flight/flight-data.js';
 
 /** The seed (printed, and in every failure with the command that replays the case). */
 const SEED = Number(process.env.HANGAR_FUZZ_SEED ?? 0);
@@ -136,6 +136,18 @@ describe('protocol fuzz: regressions it found', () => {
       expect(reply.grpcMessage).toMatch(/offsets run from 0 to 2147418113, outside its \d+ value bytes/);
       const stat = await connection.call(DO_ACTION, [encodeAction({ type: 'stat', body: Buffer.from('{"name":"offsets"}') })]);
       expect(stat.grpcStatus).toBe(5);
+      connection.close();
+    });
+
+    it('refuses a record batch longer than its buffers (one flipped byte made a 231-byte put store 922 M rows)', async () => {
+      const found = generateCase('FlightData', 25, 3176);
+      const batch = decodeFlightData(found.messages[1]!);
+      // The case as the long run found it: a batch header saying 922,746,883 rows over 40 body bytes.
+      expect(inspectMessage({ header: batch.dataHeader, body: batch.dataBody })).toMatchObject({ kind: 'batch', rows: 922_746_883 });
+      const connection = new RawConnection(server.url);
+      const reply = await connection.call(DO_PUT, found.messages);
+      expect(reply.grpcStatus).toBe(3);
+      expect(reply.grpcMessage).toMatch(/fewer than its 922746883 rows need/);
       connection.close();
     });
 
