@@ -13,6 +13,7 @@ import type { SegmentEntry } from './manifest.js';
 import type { FrameRef } from './names.js';
 import type { ParquetCodec } from './parquet/parquet-codec.js';
 import { CorruptSegmentError } from './parquet/parquet-codec.js';
+import { NotFoundError } from './errors.js';
 import { selectRows } from './row-selection.js';
 import { damagedSegmentError, segmentVerification, verifyDictionarySidecar } from './segment-integrity.js';
 import { type FetchedSegment, fetchSegment, fetchWhole } from './segment-fetch.js';
@@ -193,12 +194,16 @@ async function* decodedChunks(
         continue;
       }
       // A projection may fetch only its column chunks (see segment-fetch.ts).
-      const fetched = await fetchSegment(connector, ref, segment, decodeColumns, plan.storedColumns);
+      const fetched = await fetchSegment(connector, ref, segment, decodeColumns, plan.storedColumns).catch((error: unknown) =>
+        missingObject(connector, ref, plan.version, segment.id, error),
+      );
       // A projection without dictionary columns sends no kept dictionaries: skip fetching them.
       const needsDictionaries = !columns || !plan.dictionaryColumns || plan.dictionaryColumns.some((column) => columns.includes(column));
       let dictionaries: IpcMessage[] = [];
       if (segment.dictionaries && needsDictionaries) {
-        const sidecar = await connector.getSegment(ref, segment.dictionaries);
+        const sidecar = await connector.getSegment(ref, segment.dictionaries).catch((error: unknown) =>
+          missingObject(connector, ref, plan.version, segment.dictionaries!, error),
+        );
         verifyDictionarySidecar(ref, plan.version, segment, sidecar);
         dictionaries = splitIpcStream(sidecar);
       }
@@ -273,4 +278,20 @@ async function* decodedChunks(
 function dictionaryIdOf(message: IpcMessage): number {
   const info = inspectMessage(message);
   return info.kind === 'dictionary' ? info.id : -1;
+}
+
+/**
+ * Rethrows a failed fetch of an object the read's manifest lists. The read holds a lease on its
+ * segments, so vacuum cannot have removed them: if the frame still exists, a missing object is
+ * damage to the store (DATA_LOSS naming it), not an absent frame. Only a frame that is gone as a
+ * whole (purged, or its bucket deleted, meanwhile) keeps NOT_FOUND.
+ */
+async function missingObject(connector: Connector, ref: FrameRef, version: number | undefined, objectId: string, error: unknown): Promise<never> {
+  if (!(error instanceof NotFoundError)) throw error;
+  const frameStillExists = await connector.getManifest(ref).then(
+    (manifest) => manifest !== undefined,
+    () => true,
+  );
+  if (!frameStillExists) throw error;
+  throw damagedSegmentError(ref, version, objectId, 'it is missing from the store although the manifest lists it', error);
 }

@@ -149,4 +149,19 @@ describe('verified reads', () => {
     connector.faults.set(segment.id, { at: lastGroupChunk(file, 'y').end - 8, reads: Infinity });
     await expect(readAll(engine)).rejects.toThrow(/is damaged: its \d+ bytes have CRC-32/);
   });
+
+  it('answers a segment missing from the store as DATA_LOSS while the frame exists, NOT_FOUND once it is gone', async () => {
+    const { engine, connector, segment } = await store(false);
+    await connector.deleteSegments(ref, [segment.id]);
+    await expect(readAll(engine)).rejects.toThrow(
+      new RegExp(`segment ${segment.id} of frame 'f' in bucket 'b' \\(read at version 1\\) is damaged: it is missing from the store`),
+    );
+    await expect(readAll(engine)).rejects.toBeInstanceOf(DataLossError);
+    // A frame removed as a whole (purge, or its bucket deleted) while being read stays NOT_FOUND.
+    const stream = await engine.read(ref);
+    await connector.deleteFrame(ref);
+    await expect((async () => {
+      for await (const message of stream.messages) void message;
+    })()).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
 });
