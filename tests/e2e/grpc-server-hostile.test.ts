@@ -1,49 +1,19 @@
 // Hangar's gRPC server against hostile or unusual peers: bare node:http2 clients and a client
 // written frame by frame. Long deadlines, malformed timeouts, lying length prefixes, compression,
 // joined binary metadata, and more streams than a connection may open.
-import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
+import { type ClientHttp2Session, connect, constants } from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHangarError } from '../../src/core/errors.js';
 import { type CallHandler, DEFAULT_MAX_CONCURRENT_STREAMS, GrpcServer, type GrpcServerOptions } from '../../src/server/transport/grpc-server.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
-import { PREFIX_LENGTH, writeMessagePrefix } from '../../src/grpc/message-framing.js';
+import { PREFIX_LENGTH } from '../../src/grpc/message-framing.js';
+import { framed, reply } from './fixtures/grpc-replies.js';
 import { Flag, FrameType, frame, headerBlock, rawClient, rstStreamFrame } from './fixtures/raw-http2.js';
 
-function framed(message: Uint8Array, flag = 0): Buffer {
-  const out = Buffer.alloc(PREFIX_LENGTH + message.byteLength);
-  writeMessagePrefix(out, 0, message.byteLength);
-  out[0] = flag;
-  out.set(message, PREFIX_LENGTH);
-  return out;
-}
 
-interface Reply {
-  readonly body: Buffer;
-  readonly grpcStatus: number | undefined;
-  readonly grpcMessage: string;
-}
 
-function reply(stream: ClientHttp2Stream): Promise<Reply> {
-  return new Promise((resolve) => {
-    let headers: Record<string, unknown> = {};
-    let trailers: Record<string, unknown> = {};
-    const chunks: Buffer[] = [];
-    stream.on('response', (h) => (headers = h));
-    stream.on('trailers', (t) => (trailers = t));
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('error', () => undefined);
-    stream.on('close', () => {
-      const code = trailers['grpc-status'] ?? headers['grpc-status'];
-      resolve({
-        body: Buffer.concat(chunks),
-        grpcStatus: code === undefined ? undefined : Number(code),
-        grpcMessage: decodeURIComponent(String(trailers['grpc-message'] ?? headers['grpc-message'] ?? '')),
-      });
-    });
-  });
-}
 
 const grpcHeaders = (path: string, extra: Record<string, string> = {}) => ({
   ':method': 'POST',

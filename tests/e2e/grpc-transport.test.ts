@@ -1,55 +1,17 @@
 // Hangar's gRPC transport on the wire, driven by a bare node:http2 client: what stock clients may
 // send (deadlines, compression, early ends, resets) and what they must get back.
-import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from 'node:http2';
+import { type ClientHttp2Session, connect, constants } from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import { Client, Metadata, credentials, status as grpcStatus } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHangarError } from '../../src/core/errors.js';
 import { type CallHandler, GrpcServer } from '../../src/server/transport/grpc-server.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
-import { PREFIX_LENGTH, writeMessagePrefix } from '../../src/grpc/message-framing.js';
+import { PREFIX_LENGTH } from '../../src/grpc/message-framing.js';
+import { framed, reply } from './fixtures/grpc-replies.js';
 
-function framed(message: Uint8Array, flag = 0): Buffer {
-  const out = Buffer.alloc(PREFIX_LENGTH + message.byteLength);
-  writeMessagePrefix(out, 0, message.byteLength);
-  out[0] = flag;
-  out.set(message, PREFIX_LENGTH);
-  return out;
-}
 
-/** What a call got back: HTTP status, headers, the messages' bytes, and the trailers (or trailers-only headers). */
-interface Reply {
-  readonly status: number;
-  readonly headers: Record<string, unknown>;
-  readonly body: Buffer;
-  readonly trailers: Record<string, unknown>;
-  /** The status from trailers, or from the headers of a trailers-only reply. */
-  readonly grpcStatus: number | undefined;
-  readonly reset: number | undefined;
-}
 
-function reply(stream: ClientHttp2Stream): Promise<Reply> {
-  return new Promise((resolve) => {
-    let headers: Record<string, unknown> = {};
-    let trailers: Record<string, unknown> = {};
-    const chunks: Buffer[] = [];
-    stream.on('response', (h) => (headers = h));
-    stream.on('trailers', (t) => (trailers = t));
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('error', () => undefined);
-    stream.on('close', () => {
-      const code = trailers['grpc-status'] ?? headers['grpc-status'];
-      resolve({
-        status: Number(headers[':status']),
-        headers,
-        body: Buffer.concat(chunks),
-        trailers,
-        grpcStatus: code === undefined ? undefined : Number(code),
-        reset: stream.rstCode,
-      });
-    });
-  });
-}
 
 describe('gRPC transport on the wire', () => {
   let server: GrpcServer;
