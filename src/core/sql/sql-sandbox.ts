@@ -42,6 +42,11 @@ export async function openSqlSandbox(options: SqlSandboxOptions): Promise<DuckDB
         "SET TimeZone = 'UTC'",
         // Segment files are immutable, so their Parquet footers can be cached across queries.
         'SET parquet_metadata_cache = true',
+        // DuckDB's external file cache (on by default since 1.3) keeps the bytes it read of every
+        // file, keyed by path, in its buffer pool until the memory limit forces them out. Segments
+        // are local files (the OS page cache already holds them) and each put writes new ones, so
+        // it only grew: ~10 KiB per segment ever queried, vacuumed ones included (bench/soak).
+        'SET enable_external_file_cache = false',
         // No spilling to disk: a query over the memory limit fails instead.
         "SET temp_directory = ''",
         'SET autoinstall_known_extensions = false',
