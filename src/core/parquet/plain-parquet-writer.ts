@@ -298,6 +298,8 @@ function encodePage(layout: PlainColumnLayout, data: Data, withRange: boolean): 
 function assertWellFormed(columns: readonly Data[], rows: number): void {
   columns.forEach((data, column) => {
     if (data.length !== rows) throw new Error(`column ${column} has ${data.length} rows but its record batch says ${rows}; the record batch is malformed`);
+    // A column of no rows reads no buffer: writers may send them empty (no offsets at all).
+    if (data.length === 0) return;
     const end = data.offset + data.length;
     const need = (have: number, needed: number, what: string): void => {
       if (have < needed) throw new Error(`column ${column}'s ${what} holds ${have} entries, fewer than its ${data.length} rows need (${needed}); the record batch is malformed`);
