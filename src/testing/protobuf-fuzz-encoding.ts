@@ -72,8 +72,8 @@ export function pushVarint(out: number[], value: bigint | number, padTo = 0): vo
   for (let i = start; i < out.length - 1; i++) out[i]! |= 0x80;
 }
 
-/** The bytes of a varint. */
-function varintBytes(value: bigint | number): number[] {
+/** The bytes of a varint (`value` modulo 2^64, so -1n is the 10-byte two's complement a hostile client may send). */
+export function varintBytes(value: bigint | number): number[] {
   const out: number[] = [];
   pushVarint(out, value);
   return out;

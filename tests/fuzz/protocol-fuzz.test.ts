@@ -12,6 +12,7 @@ import { FUZZED_MESSAGE_TYPES, type FuzzCase, fuzzToken, generateCase } from '..
 import { RawConnection } from '../../dist/testing/raw-grpc-call.js';
 import { type ServerProcess, startServerProcess } from '../../dist/testing/server-process.js';
 import { fuzzServer } from '../../dist/testing/server-fuzz.js';
+import { varintBytes } from '../../dist/testing/protobuf-fuzz-encoding.js';
 import { Authenticator } from '../../dist/server/auth/authenticator.js';
 import { DescriptorType, decodeHandshake, encodeAction, encodeCriteria } from '../../dist/flight/flight-messages.js';
 import { HangarClient } from '../../dist/client/index.js';
@@ -33,17 +34,6 @@ const DO_ACTION = '/arrow.flight.protocol.FlightService/DoAction';
 const LIST_FLIGHTS = '/arrow.flight.protocol.FlightService/ListFlights';
 const DO_PUT = '/arrow.flight.protocol.FlightService/DoPut';
 
-/** Encodes a BigInt as a 64-bit two's-complement varint, as a hostile client may send it. */
-function varint64(value: bigint): number[] {
-  let v = BigInt.asUintN(64, value);
-  const out: number[] = [];
-  do {
-    const low = Number(v & 0x7fn);
-    v >>= 7n;
-    out.push(v > 0n ? low | 0x80 : low);
-  } while (v > 0n);
-  return out;
-}
 
 console.log(`protocol fuzz: seed ${SEED}, ${CASES} cases per message type in process, ${SERVER_CASES} per server`);
 
@@ -106,7 +96,7 @@ describe('protocol fuzz: regressions it found', () => {
 
     it('echoes a Handshake protocol_version of 2^64 - 1 (its re-encoding threw: INTERNAL)', async () => {
       const connection = new RawConnection(server.url);
-      const reply = await connection.call(HANDSHAKE, [Uint8Array.from([0x08, ...varint64(-1n)])]);
+      const reply = await connection.call(HANDSHAKE, [Uint8Array.from([0x08, ...varintBytes(-1n)])]);
       expect(reply.grpcStatus).toBe(0);
       expect(decodeHandshake(reply.messages[0]!).protocolVersion).toBe(-1);
       connection.close();
@@ -219,7 +209,7 @@ describe('protocol fuzz: a server with --secret (before authentication)', () => 
 
   it('refuses the 16-byte Handshake with a negative length (it hung the server) and keeps serving', async () => {
     const connection = new RawConnection(server.url);
-    const hostile = Uint8Array.from([0x12, ...varint64(-11n), 0x41, 0x41, 0x41, 0x41, 0x41]);
+    const hostile = Uint8Array.from([0x12, ...varintBytes(-11n), 0x41, 0x41, 0x41, 0x41, 0x41]);
     expect(hostile.byteLength).toBe(16);
     const reply = await connection.call(HANDSHAKE, [hostile]);
     expect(reply.timedOut).toBe(false);

@@ -1,32 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { readFields } from '../../src/flight/protobuf-wire.js';
+import { varintBytes } from '../../src/testing/protobuf-fuzz-encoding.js';
 import { decodeHandshake, decodeTicket } from '../../src/flight/flight-messages.js';
 
-/** Encodes a BigInt as a (two's-complement, 64-bit) varint, as a hostile client could send it. */
-function varint64(value: bigint): number[] {
-  let v = BigInt.asUintN(64, value);
-  const out: number[] = [];
-  do {
-    const low = Number(v & 0x7fn);
-    v >>= 7n;
-    out.push(v > 0n ? low | 0x80 : low);
-  } while (v > 0n);
-  return out;
-}
 
 const decodeAll = (bytes: number[]): unknown[] => [...readFields(Uint8Array.from(bytes), 'Test')];
 
 describe('protobuf wire reader: hostile input is refused, never looped on', () => {
   it('refuses a negative length (the 16-byte Handshake that hung the server)', () => {
-    const hostile = [0x12, ...varint64(-11n), 0x41, 0x41, 0x41, 0x41, 0x41];
+    const hostile = [0x12, ...varintBytes(-11n), 0x41, 0x41, 0x41, 0x41, 0x41];
     expect(hostile.length).toBe(16);
     expect(() => decodeHandshake(Uint8Array.from(hostile))).toThrow(/malformed Handshake message: a field runs past the end/);
   });
 
   it('refuses every negative length and lengths over 2^31-1', () => {
     for (const length of [-1n, -2n, -(2n ** 31n), -(2n ** 63n), 2n ** 31n, 2n ** 40n]) {
-      expect(() => decodeAll([0x0a, ...varint64(length), 1, 2, 3])).toThrow(InvalidArgumentError);
+      expect(() => decodeAll([0x0a, ...varintBytes(length), 1, 2, 3])).toThrow(InvalidArgumentError);
     }
   });
 
@@ -41,9 +31,9 @@ describe('protobuf wire reader: hostile input is refused, never looped on', () =
   });
 
   it('reads 10-byte varints as int64', () => {
-    const fields = readFields(Uint8Array.from([0x08, ...varint64(-1n)]), 'Test');
+    const fields = readFields(Uint8Array.from([0x08, ...varintBytes(-1n)]), 'Test');
     expect([...fields]).toEqual([{ field: 1, wireType: 0, varint: -1 }]);
-    const big = [...readFields(Uint8Array.from([0x08, ...varint64(2n ** 62n)]), 'Test')];
+    const big = [...readFields(Uint8Array.from([0x08, ...varintBytes(2n ** 62n)]), 'Test')];
     expect(big[0]).toMatchObject({ varint: 2 ** 62 });
   });
 
@@ -52,7 +42,7 @@ describe('protobuf wire reader: hostile input is refused, never looped on', () =
       expect(() => decodeAll([(1 << 3) | wireType, 0]), `wire type ${wireType}`).toThrow(InvalidArgumentError);
     }
     expect(() => decodeAll([0x02, 0x00])).toThrow(/field no 0/);
-    expect(() => decodeAll([...varint64(-8n), 0])).toThrow(/tag/);
+    expect(() => decodeAll([...varintBytes(-8n), 0])).toThrow(/tag/);
   });
 
   it('skips a group, and refuses groups nested past 100 levels', () => {
