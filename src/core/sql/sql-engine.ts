@@ -6,6 +6,7 @@
  * limits (sql-limits.ts): a memory limit sized from the machine, a result-size limit, a cap on
  * concurrent queries per caller, and bounds on values built from a size argument (value-guards.ts).
  */
+import { forEachSqlNode } from './sql-tree.js';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -390,13 +391,7 @@ async function assertScopedQuery(
   }
   const ctes = new Set<string>();
   const tables: { catalog: string; schema: string; table: string }[] = [];
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      node.forEach(walk);
-      return;
-    }
-    if (node === null || typeof node !== 'object') return;
-    const record = node as Record<string, unknown>;
+  forEachSqlNode(tree, (record) => {
     if (record.type === 'TABLE_FUNCTION') {
       const fn = (record.function as { function_name?: string } | undefined)?.function_name ?? 'a table function';
       deny(`table functions such as ${fn}() are not available to tokens limited to some buckets; name frames as tables`);
@@ -406,9 +401,7 @@ async function assertScopedQuery(
     }
     const cteMap = (record.cte_map as { map?: { key?: string }[] } | undefined)?.map;
     for (const entry of cteMap ?? []) if (typeof entry.key === 'string') ctes.add(entry.key.toLowerCase());
-    for (const value of Object.values(record)) walk(value);
-  };
-  walk(tree);
+  });
   const framesHere = new Set(refs.filter((ref) => ref.bucket === bucket).map((ref) => ref.name));
   for (const { catalog, schema, table } of tables) {
     if (catalog !== '' && catalog !== 'memory') deny(`the query names catalog '${catalog}', which this token may not read`);

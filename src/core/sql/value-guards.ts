@@ -8,6 +8,7 @@
  * {@link assertNoGuardBypass} refuses queries that name the built-ins directly, or that run SQL
  * text built at run time (`query()`), which could.
  */
+import { forEachSqlNode } from './sql-tree.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { PermissionDeniedError, ResourceExhaustedError } from '../errors.js';
 import { GENERATED_VALUE_MARKER, SQL_ERROR_TYPE } from './sql-errors.js';
@@ -94,19 +95,11 @@ export async function assertNoGuardBypass(connection: DuckDBConnection, sql: str
   }
   const guarded = new Set<string>(GUARDED);
   const dynamicSql = new Set<string>(DYNAMIC_SQL);
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      node.forEach(walk);
-      return;
-    }
-    if (node === null || typeof node !== 'object') return;
-    const record = node as Record<string, unknown>;
+  forEachSqlNode(tree, (record) => {
     const name = typeof record.function_name === 'string' ? record.function_name.toLowerCase() : undefined;
     if (record.class === 'FUNCTION' && name !== undefined) {
       if (guarded.has(name) && (record.catalog || record.schema)) refuse(name);
       if (dynamicSql.has(name)) refuseDynamic(name);
     }
-    for (const value of Object.values(record)) walk(value);
-  };
-  walk(tree);
+  });
 }
