@@ -6,7 +6,7 @@
  * limits (sql-limits.ts): a memory limit sized from the machine, a result-size limit, a cap on
  * concurrent queries per caller, and bounds on values built from a size argument (value-guards.ts).
  */
-import { forEachSqlNode } from './sql-tree.js';
+import { forEachSqlNode, serializeSql } from './sql-tree.js';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -382,8 +382,7 @@ async function assertScopedQuery(
   for (const ref of refs) {
     if (!mayRead(ref.bucket)) deny(`the query names frame '${ref.name}' of bucket '${ref.bucket}', which this token may not read`);
   }
-  const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${sqlString(sql)})`);
-  const tree = JSON.parse(String(reader.getRows()[0]?.[0])) as { error?: boolean; error_type?: string; error_message?: string };
+  const tree = await serializeSql(connection, sql);
   if (tree.error) {
     // Not a plain SELECT (EXPLAIN, DESCRIBE, …) or not SQL at all: let DuckDB report bad syntax as usual.
     if (tree.error_type === 'parser') return;

@@ -8,7 +8,7 @@
  * {@link assertNoGuardBypass} refuses queries that name the built-ins directly, or that run SQL
  * text built at run time (`query()`), which could.
  */
-import { forEachSqlNode } from './sql-tree.js';
+import { forEachSqlNode, serializeSql } from './sql-tree.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { PermissionDeniedError, ResourceExhaustedError } from '../errors.js';
 import { GENERATED_VALUE_MARKER, SQL_ERROR_TYPE } from './sql-errors.js';
@@ -73,8 +73,7 @@ export async function installValueGuards(connection: DuckDBConnection, maxBytes:
  */
 export async function assertNoGuardBypass(connection: DuckDBConnection, sql: string): Promise<void> {
   if (!MAY_BYPASS.test(sql)) return;
-  const reader = await connection.runAndReadAll(`SELECT json_serialize_sql(${sqlString(sql)})`);
-  const tree = JSON.parse(String(reader.getRows()[0]?.[0])) as { error?: boolean };
+  const tree = await serializeSql(connection, sql);
   const refuse = (name: string): never => {
     throw new ResourceExhaustedError(`call ${name}() by its plain name: the server bounds the size of the values it builds, and a qualified name would bypass that`, {
       type: SQL_ERROR_TYPE,
