@@ -7,7 +7,7 @@ import { finished } from 'node:stream/promises';
 import { type RecordBatch, Table } from 'apache-arrow';
 import type { FlightRecordBatchStream } from '../client/record-batch-stream.js';
 import { writeTo } from './client-session.js';
-import { csvHeader, csvRows } from './csv-writer.js';
+import { csvHeader, csvRows } from '../format/csv-writer.js';
 import { startProgress } from './progress.js';
 import { encodeTable, formatOf } from './table-files.js';
 import { renderPreview } from './table-preview.js';

@@ -4,7 +4,7 @@ import { extname } from 'node:path';
 import { type Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { InvalidArgumentError } from '../core/errors.js';
 import { csvToTable } from './csv-reader.js';
-import { csvHeader, csvRows } from './csv-writer.js';
+import { csvHeader, csvRows } from '../format/csv-writer.js';
 import { unifyDictionaries } from './unify-dictionaries.js';
 
 /** Loads parquet-wasm only when a Parquet file is involved: compiling it slows every command. */

@@ -1,6 +1,6 @@
 /** Renders the first rows of a table as aligned text for a person at a terminal. */
 import { type DataType, type Table, Type } from 'apache-arrow';
-import { cellFormatter } from './value-format.js';
+import { cellFormatter } from '../format/value-format.js';
 
 /** Options of {@link renderPreview}. */
 export interface PreviewOptions {
