@@ -6,7 +6,7 @@
 import { ConflictError, NotFoundError } from '../../src/core/errors.js';
 import { type FrameManifest, decodeManifest, encodeManifest } from '../../src/core/manifest.js';
 import type { FrameRef } from '../../src/core/names.js';
-import { Connector } from '../../src/connectors/connector.js';
+import { FrameStore } from '../../src/storage/frame-store.js';
 
 /** The five operations the connector needs from a key-value store. */
 export interface KeyValueStore {
@@ -38,7 +38,7 @@ export class MapStore implements KeyValueStore {
 const pad = (version: number): string => String(version).padStart(12, '0');
 
 /** Frames in a key-value store. Names reaching a connector are already validated by the core. */
-export class KeyValueConnector extends Connector {
+export class KeyValueConnector extends FrameStore {
   readonly name = 'kv';
 
   constructor(private readonly store: KeyValueStore) {

@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { Connector } from './connector.js';
+import type { FrameStore } from '../storage/frame-store.js';
 import { LocalConnector } from './local/local-connector.js';
 import { MemoryConnector } from './memory/memory-connector.js';
 import { s3OptionsFromUrl } from './s3/s3-config.js';
@@ -13,7 +13,7 @@ import { sqliteLocationFromUrl } from './sqlite/sqlite-config.js';
 import { SqliteConnector } from './sqlite/sqlite-connector.js';
 
 /** Builds a connector from a parsed location. */
-export type ConnectorFactory = (location: URL) => Connector | Promise<Connector>;
+export type ConnectorFactory = (location: URL) => FrameStore | Promise<FrameStore>;
 
 /** Maps URL schemes to connector factories. */
 export class ConnectorRegistry {
@@ -35,7 +35,7 @@ export class ConnectorRegistry {
    * directory for the local connector.
    * @throws InvalidArgumentError for an unknown scheme
    */
-  async create(location: string): Promise<Connector> {
+  async create(location: string): Promise<FrameStore> {
     const url = toLocationUrl(location);
     const scheme = url.protocol.replace(/:$/, '').toLowerCase();
     const factory = this.factories.get(scheme);

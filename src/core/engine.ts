@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DataType, Schema } from 'apache-arrow';
-import type { Connector } from '../connectors/connector.js';
+import type { FrameStore } from '../storage/frame-store.js';
 import { AlreadyExistsError, BucketNotEmptyError, ConflictError, InvalidArgumentError, NotFoundError } from './errors.js';
 import type { FrameInfo, PutSummary } from './frame-info.js';
 import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
@@ -217,7 +217,7 @@ export class HangarEngine {
    * @param options - tuning
    */
   constructor(
-    readonly connector: Connector,
+    readonly connector: FrameStore,
     private readonly codec: ParquetCodec,
     options: EngineOptions = {},
   ) {

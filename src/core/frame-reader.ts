@@ -7,7 +7,7 @@
  * ranged reads fetch only the column chunks they decode (see segment-fetch.ts). Every segment is
  * checked against the checksums its manifest records before any of it is sent (segment-integrity.ts).
  */
-import type { Connector } from '../connectors/connector.js';
+import type { FrameStore } from '../storage/frame-store.js';
 import { type IpcMessage, inspectMessage, splitIpcStream } from './ipc-message.js';
 import type { SegmentEntry } from './manifest.js';
 import type { FrameRef } from './names.js';
@@ -53,7 +53,7 @@ export interface ReadPlan {
 
 /** Where a reader gets its bytes and decodes them. */
 export interface FrameReaderContext {
-  readonly connector: Connector;
+  readonly connector: FrameStore;
   readonly codec: ParquetCodec;
   readonly leases: SegmentLeases;
   /** Decoded chunks of whole segments, reused across reads (absent: every read decodes). */
@@ -286,7 +286,7 @@ function dictionaryIdOf(message: IpcMessage): number {
  * damage to the store (DATA_LOSS naming it), not an absent frame. Only a frame that is gone as a
  * whole (purged, or its bucket deleted, meanwhile) keeps NOT_FOUND.
  */
-async function missingObject(connector: Connector, ref: FrameRef, version: number | undefined, objectId: string, error: unknown): Promise<never> {
+async function missingObject(connector: FrameStore, ref: FrameRef, version: number | undefined, objectId: string, error: unknown): Promise<never> {
   if (!(error instanceof NotFoundError)) throw error;
   const frameStillExists = await connector.getManifest(ref).then(
     (manifest) => manifest !== undefined,

@@ -6,7 +6,7 @@
  * carry no CRCs (written by parquet-wasm) but whose whole object has one is fetched whole, so that
  * what is read can be verified.
  */
-import type { ByteRange, Connector } from '../connectors/connector.js';
+import type { ByteRange, FrameStore } from '../storage/frame-store.js';
 import { NotFoundError } from './errors.js';
 import type { SegmentEntry } from './manifest.js';
 import type { FrameRef } from './names.js';
@@ -38,7 +38,7 @@ export interface FetchedSegment {
  * @throws NotFoundError if the segment does not exist
  */
 export async function fetchSegment(
-  connector: Connector,
+  connector: FrameStore,
   ref: FrameRef,
   segment: SegmentEntry,
   columns: readonly string[] | undefined,
@@ -60,14 +60,14 @@ export async function fetchSegment(
 }
 
 /** The whole segment object. */
-export async function fetchWhole(connector: Connector, ref: FrameRef, segment: SegmentEntry): Promise<FetchedSegment> {
+export async function fetchWhole(connector: FrameStore, ref: FrameRef, segment: SegmentEntry): Promise<FetchedSegment> {
   const bytes = await connector.getSegment(ref, segment.id);
   return { bytes, partial: false, fetchedBytes: bytes.byteLength };
 }
 
 /** The footer and the projected chunks, or undefined when they are most of the segment anyway. */
 async function fetchProjected(
-  connector: Connector,
+  connector: FrameStore,
   ref: FrameRef,
   segment: SegmentEntry,
   columns: ReadonlySet<string>,
@@ -102,7 +102,7 @@ async function fetchProjected(
 }
 
 /** The ranges, each checked to be complete (a short one means the object is not what the manifest says). */
-async function fetchExactly(connector: Connector, ref: FrameRef, id: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+async function fetchExactly(connector: FrameStore, ref: FrameRef, id: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
   const got = await connector.getSegmentRanges(ref, id, ranges);
   got.forEach((bytes, index) => {
     const { start, end } = ranges[index]!;

@@ -2,7 +2,7 @@
  * Readers' leases on frames in this process: segments a running read may still need are deleted
  * only after its last reader of the frame finishes.
  */
-import type { Connector } from '../connectors/connector.js';
+import type { FrameStore } from '../storage/frame-store.js';
 import type { FrameRef } from './names.js';
 
 /** Per-frame reader counts and the deletions waiting for them. */
@@ -10,7 +10,7 @@ export class SegmentLeases {
   private readonly leases = new Map<string, { readers: number; garbage: string[] }>();
 
   /** @param connector - where waiting deletions are carried out */
-  constructor(private readonly connector: Connector) {}
+  constructor(private readonly connector: FrameStore) {}
 
   /** Registers a reader of the frame; call the returned function exactly once when it is done. */
   acquire(ref: FrameRef): () => void {

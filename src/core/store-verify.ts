@@ -6,7 +6,7 @@
  * new version that references that version's objects (the restore a user would do, made safe:
  * the source is verified first, and the damaged manifest is not needed to commit it).
  */
-import type { Connector } from '../connectors/connector.js';
+import type { FrameStore } from '../storage/frame-store.js';
 import { crc32, formatCrc32, parseCrc32 } from './crc32.js';
 import { ConflictError, DataLossError, NotFoundError } from './errors.js';
 import type { FrameManifest, SegmentEntry } from './manifest.js';
@@ -33,7 +33,7 @@ export interface VerifyOptions {
    * store (the SQLite catalog's), whose manifest files are the source of truth. Repairs still
    * commit through `connector`.
    */
-  readonly readFrom?: Connector;
+  readonly readFrom?: FrameStore;
 }
 
 /** One damaged thing of a frame. */
@@ -82,7 +82,7 @@ export interface VerifyReport {
 type ObjectCheck = { readonly ok: true; readonly bytes: number; readonly checksummed: boolean } | { readonly ok: false; readonly why: string };
 
 /** Scrubs a store's frames, and repairs them when asked (see {@link VerifyOptions}). */
-export async function verifyStore(connector: Connector, codec: ParquetCodec, options: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyStore(connector: FrameStore, codec: ParquetCodec, options: VerifyOptions = {}): Promise<VerifyReport> {
   const reader = options.readFrom ?? connector;
   const buckets = options.bucket !== undefined ? [options.bucket] : (await reader.listBuckets()).sort();
   const frames: FrameVerification[] = [];
@@ -123,8 +123,8 @@ class FrameScrub {
    * @param committer - where a repair commits (the same store, or an index around it)
    */
   constructor(
-    private readonly connector: Connector,
-    private readonly committer: Connector,
+    private readonly connector: FrameStore,
+    private readonly committer: FrameStore,
     private readonly codec: ParquetCodec,
     private readonly ref: FrameRef,
   ) {}

@@ -3,7 +3,7 @@
  * (put, append, replace, delete, restore, compact) makes a version; old manifests stay until vacuum
  * removes them (see retention.ts), so a past state reads back exactly as it was.
  */
-import type { Connector } from '../connectors/connector.js';
+import type { FrameStore } from '../storage/frame-store.js';
 import { InvalidArgumentError, NotFoundError } from './errors.js';
 import { type FrameManifest, liveManifest } from './manifest.js';
 import { type FrameRef, describeFrame } from './names.js';
@@ -27,7 +27,7 @@ export function isTimeTravel(selector: VersionSelector): boolean {
  *   longer kept, or the selected state is a deletion; InvalidArgumentError for time travel on a
  *   connector that keeps no versions, or for both `version` and `asOf`
  */
-export async function selectManifest(connector: Connector, ref: FrameRef, selector: VersionSelector = {}): Promise<FrameManifest> {
+export async function selectManifest(connector: FrameStore, ref: FrameRef, selector: VersionSelector = {}): Promise<FrameManifest> {
   const { version, asOf } = selector;
   if (version === undefined && asOf === undefined) {
     const manifest = liveManifest(await connector.getManifest(ref));
@@ -43,7 +43,7 @@ export async function selectManifest(connector: Connector, ref: FrameRef, select
   return version !== undefined ? manifestOfVersion(connector, ref, version) : manifestAsOf(connector, ref, asOf!);
 }
 
-async function manifestOfVersion(connector: Connector, ref: FrameRef, version: number): Promise<FrameManifest> {
+async function manifestOfVersion(connector: FrameStore, ref: FrameRef, version: number): Promise<FrameManifest> {
   const manifest = await connector.getManifestVersion(ref, version);
   if (!manifest) {
     const kept = await connector.listVersions(ref);
@@ -58,7 +58,7 @@ async function manifestOfVersion(connector: Connector, ref: FrameRef, version: n
   return manifest;
 }
 
-async function manifestAsOf(connector: Connector, ref: FrameRef, instant: Date): Promise<FrameManifest> {
+async function manifestAsOf(connector: FrameStore, ref: FrameRef, instant: Date): Promise<FrameManifest> {
   const versions = await connector.listVersions(ref);
   if (versions.length === 0) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
   let oldest: FrameManifest | undefined;

@@ -3,7 +3,7 @@
  * entry point (`await HangarServer.start(options)`) used by the CLI and the tests.
  */
 import 'reflect-metadata';
-import type { Connector } from '../connectors/connector.js';
+import type { FrameStore } from '../storage/frame-store.js';
 import { defaultConnectorRegistry } from '../connectors/registry.js';
 import type { EngineOptions, HangarEngine } from '../core/engine.js';
 import type { ParquetCodec } from '../core/parquet/parquet-codec.js';
@@ -32,7 +32,7 @@ export interface HangarServerOptions {
   /** Store location: a directory, `file:///dir`, `memory:` or `s3://bucket/prefix?…` (default ./hangar-data). Ignored if `connector` is given. */
   readonly data?: string;
   /** A ready connector instance (e.g. a custom one); opened by the server. */
-  readonly connector?: Connector;
+  readonly connector?: FrameStore;
   /** Engine tuning. */
   readonly engine?: EngineOptions;
   /** Largest message a client may send, in bytes (default 2 GiB − 1, as pyarrow may send that). */
@@ -85,7 +85,7 @@ export class HangarServer {
     private readonly engine: HangarEngine,
     private readonly codec: ParquetCodec,
     /** The store this server serves. */
-    readonly connector: Connector,
+    readonly connector: FrameStore,
     /** The interface it listens on. */
     readonly host: string,
     /** The port it listens on. */

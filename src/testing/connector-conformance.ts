@@ -11,7 +11,7 @@
  */
 import { Table, tableFromArrays, tableFromIPC } from 'apache-arrow';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Connector } from '../connectors/connector.js';
+import type { FrameStore } from '../storage/frame-store.js';
 import { HangarEngine } from '../core/engine.js';
 import { AlreadyExistsError, BucketNotEmptyError, ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { type IpcMessage, joinIpcStream } from '../core/ipc-message.js';
@@ -24,20 +24,20 @@ export interface ConformanceOptions {
   /** Shown in the describe() title. */
   readonly name: string;
   /** Returns a fresh, empty, unopened connector. Called before every test. */
-  readonly create: () => Promise<Connector>;
+  readonly create: () => Promise<FrameStore>;
   /**
    * Returns a new connector instance over the same storage as `previous` (for persistent
    * connectors). Needed for the restart tests; they are skipped without it.
    */
-  readonly reopen?: (previous: Connector) => Promise<Connector>;
+  readonly reopen?: (previous: FrameStore) => Promise<FrameStore>;
   /** Called after every test with the connector it used (e.g. to delete a temp directory). */
-  readonly destroy?: (connector: Connector) => Promise<void>;
+  readonly destroy?: (connector: FrameStore) => Promise<void>;
 }
 
 /** Registers the conformance tests for one connector. */
 export function runConnectorConformance(options: ConformanceOptions): void {
   describe(`connector conformance: ${options.name}`, () => {
-    let connector: Connector;
+    let connector: FrameStore;
 
     beforeEach(async () => {
       connector = await options.create();

@@ -6,7 +6,7 @@
  */
 import { Table, makeVector } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Connector } from '../connectors/connector.js';
+import type { FrameStore } from '../storage/frame-store.js';
 import { HangarEngine } from '../core/engine.js';
 import { NotFoundError } from '../core/errors.js';
 import type { FrameRef } from '../core/names.js';
@@ -34,7 +34,7 @@ async function valuesAt(engine: HangarEngine, frame: FrameRef, selector: { versi
 }
 
 /** Registers the version tests; `current` returns the connector of the running test. */
-export function registerVersionTests(current: () => Connector): void {
+export function registerVersionTests(current: () => FrameStore): void {
   const versioned = (): boolean => current().capabilities.versions;
 
   describe('versions (capability: versions)', () => {

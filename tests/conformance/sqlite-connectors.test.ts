@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
-import type { Connector } from '../../src/connectors/connector.js';
+import type { FrameStore } from '../../src/storage/frame-store.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
 import { SqliteConnector } from '../../src/connectors/sqlite/sqlite-connector.js';
@@ -12,9 +12,9 @@ import { runConnectorConformance } from '../../src/testing/index.js';
 import { type S3TestServer, createS3Bucket, motoAvailable, startMoto, startS3rver, storeOptions } from '../s3/s3-servers.js';
 
 /** Temporary directory of each connector (catalog, and segments for the local store). */
-const directories = new WeakMap<Connector, string>();
+const directories = new WeakMap<FrameStore, string>();
 
-async function destroy(connector: Connector): Promise<void> {
+async function destroy(connector: FrameStore): Promise<void> {
   const directory = directories.get(connector);
   if (directory) await rm(directory, { recursive: true, force: true });
 }
@@ -58,7 +58,7 @@ for (const kind of ['moto', 's3rver'] as const) {
       await server?.close();
     });
     const conditionalWrites = kind === 'moto' ? 'on' : 'off';
-    const prefixes = new WeakMap<Connector, string>();
+    const prefixes = new WeakMap<FrameStore, string>();
     const make = (directory: string, prefix: string | undefined): SqliteConnector => {
       const options = storeOptions(server, BUCKET, { conditionalWrites, ...(prefix ? { prefix } : {}) });
       const connector = new SqliteConnector({ catalog: join(directory, 'catalog.db'), storage: new S3Connector(options), fsync: false });

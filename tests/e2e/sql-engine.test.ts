@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataType, Dictionary, Float64, Int32, type Schema, Table, TimeUnit, Timestamp, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Connector } from '../../src/connectors/connector.js';
+import type { FrameStore } from '../../src/storage/frame-store.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { HangarEngine } from '../../src/core/engine.js';
@@ -64,7 +64,7 @@ for (const [label, makeConnector] of [
   ['memory (segment cache)', async () => new MemoryConnector()],
 ] as const) {
   describe(`SQL over ${label} frames`, () => {
-    let connector: Connector;
+    let connector: FrameStore;
     let engine: HangarEngine;
 
     beforeAll(async () => {

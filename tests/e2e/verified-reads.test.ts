@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Table, makeVector, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ByteRange, ConnectorCapabilities } from '../../src/connectors/connector.js';
+import type { ByteRange, FrameStoreCapabilities } from '../../src/storage/frame-store.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import { DataLossError } from '../../src/core/errors.js';
@@ -19,7 +19,7 @@ import { readParquetFooter } from '../../src/core/parquet/parquet-footer.js';
 
 /** A local store whose reads can be damaged in flight, once or always, and which may serve ranges. */
 class FaultyConnector extends LocalConnector {
-  override readonly capabilities: ConnectorCapabilities;
+  override readonly capabilities: FrameStoreCapabilities;
   /** Byte offsets to flip in what the next reads of each object return, and how many reads to damage. */
   readonly faults = new Map<string, { at: number; reads: number }>();
   wholeReads = 0;

@@ -9,7 +9,7 @@ import { join, resolve, sep } from 'node:path';
 import { ConflictError, DataLossError, NotFoundError, StorageError } from '../../core/errors.js';
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
-import { type ByteRange, Connector, type ConnectorCapabilities, type StoredObject, checkRanges } from '../connector.js';
+import { type ByteRange, FrameStore, type FrameStoreCapabilities, type StoredObject, checkRanges } from '../../storage/frame-store.js';
 import { isProcessAlive } from '../concurrency.js';
 import { ManifestCache } from '../manifest-cache.js';
 import { isFileSystemFull, storeFullError } from '../store-full.js';
@@ -87,11 +87,11 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
 }
 
 /** Stores each frame as `<root>/<bucket>/<frame>/{segments,manifests}/`. */
-export class LocalConnector extends Connector {
+export class LocalConnector extends FrameStore {
   /** @inheritdoc */
   readonly name = 'file';
   /** @inheritdoc */
-  override readonly capabilities: ConnectorCapabilities = { persistent: true, crossProcessCommits: true, versions: true };
+  override readonly capabilities: FrameStoreCapabilities = { persistent: true, crossProcessCommits: true, versions: true };
   private readonly root: string;
   private readonly fsync: boolean;
   /** This instance's staging directory (per process, so other processes' puts are never touched). */

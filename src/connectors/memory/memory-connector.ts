@@ -5,7 +5,7 @@
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { FrameManifest } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
-import { Connector, type ConnectorCapabilities, type StoredObject } from '../connector.js';
+import { FrameStore, type FrameStoreCapabilities, type StoredObject } from '../../storage/frame-store.js';
 
 interface StoredFrame {
   /** Kept manifests by version; the highest is current. */
@@ -17,11 +17,11 @@ interface StoredFrame {
 export type MemoryConnectorOptions = Record<string, never>;
 
 /** Keeps buckets, manifests and segments in Maps. Data is lost when the process exits. */
-export class MemoryConnector extends Connector {
+export class MemoryConnector extends FrameStore {
   /** @inheritdoc */
   readonly name = 'memory';
   /** @inheritdoc */
-  override readonly capabilities: ConnectorCapabilities = { persistent: false, crossProcessCommits: false, versions: true };
+  override readonly capabilities: FrameStoreCapabilities = { persistent: false, crossProcessCommits: false, versions: true };
   private readonly buckets = new Map<string, Map<string, StoredFrame>>();
 
   private frame(ref: FrameRef, create: boolean): StoredFrame | undefined {

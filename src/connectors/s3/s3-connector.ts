@@ -10,7 +10,7 @@ import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { KeyedMutex } from '../../core/keyed-mutex.js';
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
-import { type ByteRange, Connector, type ConnectorCapabilities, type StoredObject, checkRanges } from '../connector.js';
+import { type ByteRange, FrameStore, type FrameStoreCapabilities, type StoredObject, checkRanges } from '../../storage/frame-store.js';
 import { type ResolvedS3Options, type S3ConnectorOptions, resolveS3Options } from './s3-config.js';
 import { ManifestCache } from '../manifest-cache.js';
 import { httpStatus, isMissing, isPreconditionFailed, toS3HangarError } from './s3-errors.js';
@@ -62,14 +62,14 @@ function manifestVersion(key: string): number | undefined {
 }
 
 /** Stores each frame as `<prefix>/<bucket>/<frame>/{segments,manifests}/` in one S3 bucket. */
-export class S3Connector extends Connector {
+export class S3Connector extends FrameStore {
   /** @inheritdoc */
   readonly name = 's3';
   /**
    * Persistent; commits are atomic across processes when the store honours conditional writes
    * (decided at {@link open}: see the `conditionalWrites` option).
    */
-  override capabilities: ConnectorCapabilities = { persistent: true, crossProcessCommits: true, versions: true, rangedReads: true };
+  override capabilities: FrameStoreCapabilities = { persistent: true, crossProcessCommits: true, versions: true, rangedReads: true };
   /** The options in force, defaults applied. */
   readonly options: ResolvedS3Options;
   private sdk: S3Sdk | undefined;

@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { HangarError, StorageError } from '../../core/errors.js';
 import type { FrameManifest } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
-import { Connector, type ConnectorCapabilities, type StoredObject } from '../connector.js';
+import { FrameStore, type FrameStoreCapabilities, type StoredObject } from '../../storage/frame-store.js';
 import { CatalogDatabase, type CommitIntent, type FrameListing, type ManifestRecord, type StoredManifest } from './catalog-database.js';
 import { type CatalogCheckReport, type CatalogRebuildSummary, type CheckOptions, checkCatalog, rebuildCatalog } from './catalog-maintenance.js';
 import type { SqliteConnectorOptions } from './sqlite-config.js';
@@ -38,22 +38,22 @@ interface BucketListing {
 
 /** What the maintenance functions (catalog-maintenance.ts) may use of an open connector. */
 export interface CatalogAccess {
-  readonly storage: Connector;
+  readonly storage: FrameStore;
   readonly catalog: CatalogDatabase;
   /** Makes the catalog's rows of one frame equal to what the store holds (see {@link SqliteConnector.resyncFrame}). */
   resync(ref: FrameRef, full: boolean): Promise<void>;
 }
 
 /** Indexes frames in a SQLite catalog; stores segments and manifests through another connector. */
-export class SqliteConnector extends Connector {
+export class SqliteConnector extends FrameStore {
   /** @inheritdoc */
   readonly name = 'sqlite';
   /** Persistent with versions; commits are as atomic across processes as the storage connector's (set at open). */
-  override capabilities: ConnectorCapabilities = { persistent: true, crossProcessCommits: false, versions: true };
+  override capabilities: FrameStoreCapabilities = { persistent: true, crossProcessCommits: false, versions: true };
   /** Absolute path of the catalog database. */
   readonly catalogPath: string;
   /** The connector holding the segments and manifest files. */
-  readonly storage: Connector;
+  readonly storage: FrameStore;
   /** Stale intents re-synced by the last {@link open} (for tests and logs). */
   recoveredIntents = 0;
   private readonly fsync: boolean;

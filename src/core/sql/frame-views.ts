@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DataType, DateUnit, Field, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC, TimeUnit, vectorFromArray } from 'apache-arrow';
-import type { Connector } from '../../connectors/connector.js';
+import type { FrameStore } from '../../storage/frame-store.js';
 import { dictionaryLayout } from '../dictionary-layout.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { verifyDictionarySidecar } from '../segment-integrity.js';
@@ -83,7 +83,7 @@ export class FrameViews {
    */
   constructor(
     private readonly admin: DuckDBConnection,
-    private readonly connector: Connector,
+    private readonly connector: FrameStore,
     private readonly files: SegmentFiles,
     private readonly codec: ParquetCodec,
   ) {}

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Connector } from '../../connectors/connector.js';
+import type { FrameStore } from '../../storage/frame-store.js';
 import { crc32, formatCrc32, parseCrc32 } from '../crc32.js';
 import type { SegmentEntry } from '../manifest.js';
 import type { FrameRef } from '../names.js';
@@ -35,7 +35,7 @@ export class SegmentFiles {
    * @param cacheBytes - the cache's size bound; pinned files may exceed it
    */
   constructor(
-    private readonly connector: Connector,
+    private readonly connector: FrameStore,
     readonly cacheDirectory: string,
     private readonly cacheBytes: number,
   ) {}

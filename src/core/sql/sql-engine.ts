@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, type DuckDBInstance, type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api';
 import type { Schema } from 'apache-arrow';
-import type { Connector } from '../../connectors/connector.js';
+import type { FrameStore } from '../../storage/frame-store.js';
 import { CancelledError, DeadlineExceededError, HangarError, PermissionDeniedError } from '../errors.js';
 import { encodeIpcMessages } from '../ipc-encoder.js';
 import type { IpcMessage } from '../ipc-message.js';
@@ -103,7 +103,7 @@ export class SqlEngine {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly admin: DuckDBConnection,
-    private readonly connector: Connector,
+    private readonly connector: FrameStore,
     private readonly leases: SegmentLeases,
     private readonly files: SegmentFiles,
     private readonly views: FrameViews,
@@ -117,7 +117,7 @@ export class SqlEngine {
   ) {}
 
   /** Starts DuckDB in its sandbox. */
-  static async open(connector: Connector, codec: ParquetCodec, leases: SegmentLeases, options: SqlOptions = {}): Promise<SqlEngine> {
+  static async open(connector: FrameStore, codec: ParquetCodec, leases: SegmentLeases, options: SqlOptions = {}): Promise<SqlEngine> {
     const files = new SegmentFiles(
       connector,
       options.cacheDirectory ?? join(tmpdir(), `hangar-sql-cache-${process.pid}-${randomUUID().slice(0, 8)}`),

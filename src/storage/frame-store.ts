@@ -1,7 +1,7 @@
 /**
- * The contract every storage backend implements. Connectors store bytes: immutable segment blobs
- * and small manifests with compare-and-swap. Everything else — Parquet encoding, put modes, name
- * validation, locking, schema checks — lives in the core engine, so a backend stays small.
+ * The frame-level store the engine works against: immutable segment objects and versioned manifests
+ * with a compare-and-swap commit. The object layout (src/storage/object-layout.ts) implements it once
+ * over any byte-level `Connector`; the SQLite catalog wraps one as an index.
  */
 import type { FrameManifest } from '../core/manifest.js';
 import { InvalidArgumentError } from '../core/errors.js';
@@ -9,24 +9,24 @@ import type { FrameRef } from '../core/names.js';
 
 /**
  * What a connector can do beyond the required primitives. New flags get defaults in
- * {@link Connector}, so adding one never breaks a third-party connector.
+ * {@link FrameStore}, so adding one never breaks a third-party connector.
  */
-export interface ConnectorCapabilities {
+export interface FrameStoreCapabilities {
   /** Data survives a restart of the process. */
   readonly persistent: boolean;
   /** `commitManifest` is atomic across processes (not just within this one). */
   readonly crossProcessCommits: boolean;
   /**
-   * Old manifests stay readable by number until deleted ({@link Connector.listVersions},
-   * {@link Connector.getManifestVersion}, {@link Connector.deleteManifests} and
-   * {@link Connector.listSegmentObjects} are implemented). The engine then keeps every version
+   * Old manifests stay readable by number until deleted ({@link FrameStore.listVersions},
+   * {@link FrameStore.getManifestVersion}, {@link FrameStore.deleteManifests} and
+   * {@link FrameStore.listSegmentObjects} are implemented). The engine then keeps every version
    * (deletes become tombstone versions) and offers time travel, restore and vacuum; without it
    * a frame has only its current version.
    */
   readonly versions: boolean;
   /**
-   * {@link Connector.getSegmentRanges} fetches only the bytes asked for, so reading a few column
-   * chunks of a large segment costs less than {@link Connector.getSegment}. A projected read then
+   * {@link FrameStore.getSegmentRanges} fetches only the bytes asked for, so reading a few column
+   * chunks of a large segment costs less than {@link FrameStore.getSegment}. A projected read then
    * fetches the segment's footer and the projected columns' chunks, not the whole object. Without
    * it the method still works (the default reads the segment whole), but the engine never calls it.
    * Optional so that capability objects written before the flag existed still type-check; absent
@@ -50,7 +50,7 @@ export interface StoredObject {
 }
 
 /** Capabilities of a connector that declares none. */
-export const DEFAULT_CAPABILITIES: ConnectorCapabilities = Object.freeze({
+export const DEFAULT_STORE_CAPABILITIES: FrameStoreCapabilities = Object.freeze({
   persistent: false,
   crossProcessCommits: false,
   versions: false,
@@ -73,12 +73,12 @@ export const DEFAULT_CAPABILITIES: ConnectorCapabilities = Object.freeze({
  * - Errors of the backend itself are thrown as `StorageError` (keep the original as `cause`);
  *   missing things are `undefined`/empty results, not errors, unless documented otherwise.
  */
-export abstract class Connector {
+export abstract class FrameStore {
   /** Stable identifier, also the configuration key/URL scheme (`memory`, `file`, `s3`, …). */
   abstract readonly name: string;
 
   /** What this connector supports; override to declare more. */
-  readonly capabilities: ConnectorCapabilities = DEFAULT_CAPABILITIES;
+  readonly capabilities: FrameStoreCapabilities = DEFAULT_STORE_CAPABILITIES;
 
   /** Prepares the backend (create directories, check credentials). Called once before use. */
   async open(): Promise<void> {}
@@ -234,7 +234,7 @@ export abstract class Connector {
 }
 
 /**
- * Checks ranges given to {@link Connector.getSegmentRanges}, for connectors that override it.
+ * Checks ranges given to {@link FrameStore.getSegmentRanges}, for connectors that override it.
  * @throws InvalidArgumentError for a negative start, an end before its start, or non-integers
  */
 export function checkRanges(ranges: readonly ByteRange[]): void {
