@@ -20,6 +20,7 @@ import type { QueryContext, QueryStream, SqlEngine, SqlOptions } from './sql/sql
 import { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifest, segmentObjectIds } from './manifest.js';
 import { DEFAULT_RETENTION, type RetentionPolicy, expiredVersions } from './retention.js';
 import { type VersionSelector, selectManifest } from './version-selection.js';
+import { type SinceVersion, segmentsAppendedSince } from './appended-since.js';
 import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './names.js';
 import type { ParquetCodec, SegmentCompression } from './parquet/parquet-codec.js';
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
@@ -148,7 +149,7 @@ export interface CompactionReport extends FrameRef {
 }
 
 /** Options of a read. */
-export interface ReadOptions extends VersionSelector {
+export interface ReadOptions extends VersionSelector, SinceVersion {
   /** Columns to return, in this order; all when absent. */
   readonly columns?: readonly string[];
   /** Only rows whose time column is at or after this instant (epoch nanoseconds, see time-range.ts). */
@@ -541,7 +542,10 @@ export class HangarEngine {
       schema = new Schema([...new Set(columns)].map((column) => byName.get(column)!), info.schema.metadata);
       schemaHeader = encodeSchemaHeader(schema);
     }
-    let plan: ReadPlan = { ...this.readPlan(info, manifest.segments), schemaHeader, columns };
+    // An incremental read (`since_version`) streams only the segments appended after that version.
+    const segments =
+      options.sinceVersion === undefined ? manifest.segments : await segmentsAppendedSince(this.connector, ref, manifest, { ...options, sinceVersion: options.sinceVersion });
+    let plan: ReadPlan = { ...this.readPlan(info, segments), schemaHeader, columns };
     const range = rangePlan(ref, manifest, info.schema, options);
     if (range) plan = { ...plan, range };
     return { info, schema, messages: frameMessages(this.readerContext(), ref, plan, release) };

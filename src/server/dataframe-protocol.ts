@@ -9,6 +9,7 @@ import { type FrameRef, frameRef, resolveBucket } from '../core/names.js';
 import { type PutMode, parsePutMode } from '../core/put-mode.js';
 import { parseTimeBound } from '../core/time-range.js';
 import type { VersionSelector } from '../core/version-selection.js';
+import type { SinceVersion } from '../core/appended-since.js';
 import type { VersionInfo } from '../core/engine.js';
 import { DescriptorType, type FlightDescriptor } from '../flight/flight-messages.js';
 
@@ -125,7 +126,7 @@ export function parseVersionSelector(body: Record<string, unknown> | undefined):
 }
 
 /** What DoGet is asked to return: a stored frame (possibly projected, filtered by time, limited, at a past version). */
-export interface GetRequest extends FrameRef, VersionSelector {
+export interface GetRequest extends FrameRef, VersionSelector, SinceVersion {
   readonly kind: 'frame';
   /** Projection. */
   readonly columns?: string[];
@@ -146,6 +147,25 @@ function parseLimit(value: unknown): number | undefined {
   return value;
 }
 
+/**
+ * Reads an incremental read's `since_version` (a version number) and `since_committed_at` (its
+ * commit time, ISO-8601 or epoch seconds): only the rows appended after that version are returned.
+ */
+function parseSince(body: Record<string, unknown>): SinceVersion {
+  const version = body.since_version;
+  if (version === undefined || version === null) {
+    if (body.since_committed_at !== undefined && body.since_committed_at !== null) {
+      throw new InvalidArgumentError('"since_committed_at" needs "since_version" (the version the client holds)');
+    }
+    return {};
+  }
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+    throw new InvalidArgumentError(`"since_version" must be a version number (1 or more), got ${JSON.stringify(version)}`);
+  }
+  const committedAt = parseTimeBound(body.since_committed_at, 'since_committed_at');
+  return { sinceVersion: version, ...(committedAt === undefined ? {} : { sinceCommittedAt: new Date(Number(committedAt / 1_000_000n)) }) };
+}
+
 /** A DoGet ticket asking for the result of a SQL query run against a bucket's frames. */
 export interface SqlRequest {
   readonly kind: 'sql';
@@ -158,7 +178,7 @@ export interface SqlRequest {
 }
 
 /**
- * Parses a DoGet ticket: JSON {"name","bucket","columns"?,"start"?,"end"?,"limit"?} for a frame,
+ * Parses a DoGet ticket: JSON {"name","bucket","columns"?,"start"?,"end"?,"limit"?,"since_version"?} for a frame,
  * or {"sql","bucket"?, "name"?} for a query (shoots sends the frame's name along; it is not needed).
  * `start`/`end` are ISO-8601 strings or epoch seconds (see time-range.ts); `null` means absent.
  */
@@ -177,6 +197,7 @@ export function parseTicket(ticket: Uint8Array): GetRequest | SqlRequest {
     ...(end === undefined ? {} : { end }),
     ...(limit === undefined ? {} : { limit }),
     ...parseVersionSelector(body),
+    ...parseSince(body),
   };
 }
 
