@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GenerationalCache } from '../../src/connectors/generational-cache.js';
-import { ManifestCache } from '../../src/connectors/manifest-cache.js';
+import { GenerationalCache } from '../../src/storage/generational-cache.js';
+import { ManifestCache } from '../../src/storage/manifest-cache.js';
 import type { FrameManifest } from '../../src/core/manifest.js';
 
 describe('GenerationalCache', () => {

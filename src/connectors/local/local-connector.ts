@@ -11,7 +11,7 @@ import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } 
 import type { FrameRef } from '../../core/names.js';
 import { type ByteRange, FrameStore, type FrameStoreCapabilities, type StoredObject, checkRanges } from '../../storage/frame-store.js';
 import { isProcessAlive } from '../concurrency.js';
-import { ManifestCache } from '../manifest-cache.js';
+import { ManifestCache } from '../../storage/manifest-cache.js';
 import { isFileSystemFull, storeFullError } from '../store-full.js';
 
 /** Options of the local filesystem connector. */

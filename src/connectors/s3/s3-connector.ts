@@ -12,7 +12,7 @@ import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } 
 import type { FrameRef } from '../../core/names.js';
 import { type ByteRange, FrameStore, type FrameStoreCapabilities, type StoredObject, checkRanges } from '../../storage/frame-store.js';
 import { type ResolvedS3Options, type S3ConnectorOptions, resolveS3Options } from './s3-config.js';
-import { ManifestCache } from '../manifest-cache.js';
+import { ManifestCache } from '../../storage/manifest-cache.js';
 import { httpStatus, isMissing, isPreconditionFailed, toS3HangarError } from './s3-errors.js';
 import { mapLimited } from '../concurrency.js';
 

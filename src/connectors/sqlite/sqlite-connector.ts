@@ -15,7 +15,7 @@ import { CatalogDatabase, type CommitIntent, type FrameListing, type ManifestRec
 import { type CatalogCheckReport, type CatalogRebuildSummary, type CheckOptions, checkCatalog, rebuildCatalog } from './catalog-maintenance.js';
 import type { SqliteConnectorOptions } from './sqlite-config.js';
 import { isProcessAlive, mapLimited } from '../concurrency.js';
-import { GenerationalCache } from '../generational-cache.js';
+import { GenerationalCache } from '../../storage/generational-cache.js';
 import { storeFullError } from '../store-full.js';
 import { ListedManifests } from '../listed-manifests.js';
 
