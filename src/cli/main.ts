@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 /** The `hangar` command: serve a store, or talk to a server as a person at a terminal. */
-import 'reflect-metadata';
 import { buildProgram } from './program.js';
 
 buildProgram()

@@ -1,11 +1,37 @@
 /**
  * The composition root: the only place tsyringe is used. Tokens are symbols; every registration is
- * explicit, and each server (and each test) gets its own child container.
+ * an explicit factory or instance (no decorators), and each server (and each test) gets its own
+ * child container.
  */
-import { type DependencyContainer, container as rootContainer, instanceCachingFactory } from 'tsyringe';
+import { createRequire } from 'node:module';
+import type * as Tsyringe from 'tsyringe';
+import type { DependencyContainer } from 'tsyringe';
 import type { FrameStore } from '../storage/frame-store.js';
 import { type EngineOptions, HangarEngine } from '../core/engine.js';
 import { ParquetCodec } from '../core/parquet/parquet-codec.js';
+
+const { container: rootContainer, instanceCachingFactory } = loadTsyringe();
+
+/**
+ * Loads tsyringe without installing `reflect-metadata`, so that neither importing `hangar` nor
+ * starting a server adds globals to a library user's process. tsyringe reads Reflect metadata only
+ * in its decorators (`@injectable`, `@inject`), which Hangar does not use; but its entry module
+ * refuses to load unless `Reflect.getMetadata` exists. So while it loads (synchronously, nothing
+ * else runs meanwhile) a stand-in is present, and it is removed straight after. A process that has
+ * a real polyfill keeps it untouched.
+ */
+function loadTsyringe(): typeof Tsyringe {
+  const reflect = Reflect as unknown as Record<string, unknown>;
+  if (typeof reflect['getMetadata'] === 'function') return createRequire(import.meta.url)('tsyringe') as typeof Tsyringe;
+  reflect['getMetadata'] = () => {
+    throw new Error('Hangar wires its container with factories; tsyringe decorators are not supported');
+  };
+  try {
+    return createRequire(import.meta.url)('tsyringe') as typeof Tsyringe;
+  } finally {
+    delete reflect['getMetadata'];
+  }
+}
 
 /** Injection tokens. */
 export const TOKENS = {

@@ -2,7 +2,6 @@
  * HangarServer: binds the Flight service on a host and port over a chosen store. Programmatic
  * entry point (`await HangarServer.start(options)`) used by the CLI and the tests.
  */
-import 'reflect-metadata';
 import type { FrameStore } from '../storage/frame-store.js';
 import { defaultConnectorRegistry } from '../connectors/registry.js';
 import type { EngineOptions, HangarEngine } from '../core/engine.js';
