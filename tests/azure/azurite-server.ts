@@ -1,0 +1,83 @@
+// Azurite's Blob service (the `azurite` npm package) in a child process on a free 127.0.0.1 port,
+// storing into a temporary directory, for the Azure connector's tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { AzureConnector } from '../../src/connectors/azure/azure-connector.js';
+import type { AzureConnectorOptions } from '../../src/connectors/azure/azure-config.js';
+
+/** Azurite's built-in development account and its published key. */
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+/** A running Azurite Blob service. */
+export interface AzuriteServer {
+  /** The blob endpoint of the development account, e.g. `http://127.0.0.1:PORT/devstoreaccount1`. */
+  readonly endpoint: string;
+  /** A connection string for the development account at this server. */
+  readonly connectionString: string;
+  /** Stops the server (killing it if it does not stop) and removes its directory. */
+  close(): Promise<void>;
+}
+
+const AZURITE_BLOB = join(dirname(createRequire(import.meta.url).resolve('azurite/package.json')), 'dist/src/blob/main.js');
+
+/** Starts `azurite-blob` on a free loopback port over a fresh temporary directory. */
+export async function startAzurite(): Promise<AzuriteServer> {
+  const location = await mkdtemp(join(tmpdir(), 'hangar-azurite-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [AZURITE_BLOB, '--blobHost', '127.0.0.1', '--blobPort', '0', '--location', location, '--silent', '--skipApiVersionCheck', '--disableTelemetry'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output: string[] = [];
+  const origin = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Azurite did not start within 30 s:\n${output.join('\n')}`)), 30_000);
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        output.push(line);
+        const match = /listens on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+    }
+    child.once('exit', (code) => reject(new Error(`Azurite exited with ${code}:\n${output.join('\n')}`)));
+  });
+  const endpoint = `${origin}/${AZURITE_ACCOUNT}`;
+  return {
+    endpoint,
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${endpoint};`,
+    close: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(location, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates a blob container on the server. */
+export async function createContainer(server: AzuriteServer, container: string): Promise<void> {
+  const { BlobServiceClient } = await import('@azure/storage-blob');
+  await BlobServiceClient.fromConnectionString(server.connectionString).getContainerClient(container).createIfNotExists();
+}
+
+/** Connector options for a fresh, empty store (a new prefix) in `container`, with the development account's key. */
+export function azureStoreOptions(server: AzuriteServer, container: string, extra: Partial<AzureConnectorOptions> = {}): AzureConnectorOptions {
+  return { container, prefix: `t-${randomUUID()}`, endpoint: server.endpoint, account: AZURITE_ACCOUNT, accountKey: AZURITE_KEY, maxAttempts: 2, ...extra };
+}
+
+/** A fresh, unopened connector over a new prefix. */
+export function freshAzureConnector(server: AzuriteServer, container: string, extra: Partial<AzureConnectorOptions> = {}): AzureConnector {
+  return new AzureConnector(azureStoreOptions(server, container, extra));
+}
