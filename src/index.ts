@@ -16,7 +16,7 @@ export * from './core/errors.js';
 export { DEFAULT_BUCKET, type FrameRef, frameRef, validateName } from './core/names.js';
 export type { PutMode, BucketDeleteMode } from './core/put-mode.js';
 export { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifest, segmentObjectIds } from './core/manifest.js';
-export { Connector, type ObjectInfo, type PutOptions, type WriteConsistency, checkRange } from './connectors/connector.js';
+export { Connector, type ObjectInfo, type PutOptions, type WriteConsistency, checkRange } from './storage/connector.js';
 export { FrameStore, type FrameStoreCapabilities, DEFAULT_STORE_CAPABILITIES, type StoredObject } from './storage/frame-store.js';
 export { ConnectorRegistry, type ConnectorFactory, defaultConnectorRegistry } from './connectors/registry.js';
 export { MemoryConnector } from './connectors/memory/memory-connector.js';

@@ -4,7 +4,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../core/errors.js';
+import type { Connector } from '../storage/connector.js';
 import type { FrameStore } from '../storage/frame-store.js';
+import { ObjectLayout, asFrameStore } from '../storage/object-layout.js';
+import { azureOptionsFromUrl } from './azure/azure-config.js';
+import { AzureConnector } from './azure/azure-connector.js';
 import { LocalConnector } from './local/local-connector.js';
 import { MemoryConnector } from './memory/memory-connector.js';
 import { s3OptionsFromUrl } from './s3/s3-config.js';
@@ -12,8 +16,11 @@ import { S3Connector } from './s3/s3-connector.js';
 import { sqliteLocationFromUrl } from './sqlite/sqlite-config.js';
 import { SqliteConnector } from './sqlite/sqlite-connector.js';
 
-/** Builds a connector from a parsed location. */
-export type ConnectorFactory = (location: URL) => FrameStore | Promise<FrameStore>;
+/**
+ * Builds a store from a parsed location: a byte-level `Connector` (Hangar puts its object layout
+ * on top) or a ready `FrameStore` (the SQLite catalog).
+ */
+export type ConnectorFactory = (location: URL) => Connector | FrameStore | Promise<Connector | FrameStore>;
 
 /** Maps URL schemes to connector factories. */
 export class ConnectorRegistry {
@@ -31,11 +38,17 @@ export class ConnectorRegistry {
   }
 
   /**
-   * Creates (but does not open) the connector for a location. A string without a scheme is a
-   * directory for the local connector.
+   * Creates (but does not open) the store for a location: the scheme's connector under Hangar's
+   * object layout, or the SQLite catalog. A string without a scheme is a directory for the local
+   * connector.
    * @throws InvalidArgumentError for an unknown scheme
    */
   async create(location: string): Promise<FrameStore> {
+    return asFrameStore(await this.createStore(location));
+  }
+
+  /** What the scheme's factory makes for a location, before any layout is put on top. */
+  private async createStore(location: string): Promise<Connector | FrameStore> {
     const url = toLocationUrl(location);
     const scheme = url.protocol.replace(/:$/, '').toLowerCase();
     const factory = this.factories.get(scheme);
@@ -60,15 +73,20 @@ function absolutePath(path: string): string {
 
 /**
  * A registry with Hangar's built-in connectors: `memory:`, `file:` (also plain paths),
- * `s3://bucket/prefix?…` and `sqlite:///catalog.db?data=…` (a SQLite catalog over a directory or
- * an S3 store). The AWS SDK loads only when an S3 connector opens, better-sqlite3 only when a
- * SQLite one does.
+ * `s3://bucket/prefix?…`, `azure://container/prefix?…` and `sqlite:///catalog.db?data=…` (a SQLite
+ * catalog over another store). The AWS SDK loads only when an S3 connector opens, the Azure SDK
+ * only when an Azure one does, better-sqlite3 only when a SQLite one does.
  */
 export function defaultConnectorRegistry(): ConnectorRegistry {
   const registry = new ConnectorRegistry()
     .register('memory', () => new MemoryConnector())
     .register('file', (url) => new LocalConnector({ root: fileURLToPath(url) }))
-    .register('s3', (url) => new S3Connector(s3OptionsFromUrl(url)));
+    .register('azure', (url) => new AzureConnector(azureOptionsFromUrl(url)))
+    .register('s3', (url) => {
+      const connector = new S3Connector(s3OptionsFromUrl(url));
+      const { listConcurrency, rangeCoalesceBytes, rangeConcurrency } = connector.options;
+      return new ObjectLayout(connector, { listConcurrency, rangeCoalesceBytes, rangeConcurrency });
+    });
   return registry.register('sqlite', async (url) => {
     const { data, ...options } = sqliteLocationFromUrl(url);
     return new SqliteConnector({ ...options, storage: await registry.create(data) });

@@ -4,48 +4,79 @@
  *
  * ```ts
  * import { runConnectorConformance } from 'hangar/testing';
- * runConnectorConformance({ name: 'my-connector', create: async () => new MyConnector() });
+ * runConnectorConformance({ name: 'my-store', create: async () => new MyStore() });
  * ```
  *
- * Tests that need a capability are skipped by flag, never by class.
+ * It runs the byte-store contract on the connector itself (including racing `ifAbsent` puts), then
+ * the frame-level and engine-level suites (every feature, versions included) on Hangar's object
+ * layout over it.
  */
 import { Table, tableFromArrays, tableFromIPC } from 'apache-arrow';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Connector } from '../storage/connector.js';
 import type { FrameStore } from '../storage/frame-store.js';
+import { ObjectLayout } from '../storage/object-layout.js';
 import { HangarEngine } from '../core/engine.js';
 import { AlreadyExistsError, BucketNotEmptyError, ConflictError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { type IpcMessage, joinIpcStream } from '../core/ipc-message.js';
 import { ParquetCodec } from '../core/parquet/parquet-codec.js';
+import { registerByteStoreTests } from './byte-store-conformance.js';
 import { collect, manifest, messagesOf, ref, sampleTable } from './fixtures.js';
 import { registerVersionTests } from './versions-conformance.js';
 
-/** How the suite obtains connectors. */
-export interface ConformanceOptions {
+/** How the suite obtains stores of one kind. */
+export interface StoreFactory<Store> {
   /** Shown in the describe() title. */
   readonly name: string;
-  /** Returns a fresh, empty, unopened connector. Called before every test. */
-  readonly create: () => Promise<FrameStore>;
+  /** Returns a fresh, empty, unopened store. Called before every test. */
+  readonly create: () => Promise<Store>;
   /**
-   * Returns a new connector instance over the same storage as `previous` (for persistent
-   * connectors). Needed for the restart tests; they are skipped without it.
+   * Returns a new instance over the same storage as `previous` (for persistent stores). Needed
+   * for the restart tests; they are skipped without it.
    */
-  readonly reopen?: (previous: FrameStore) => Promise<FrameStore>;
-  /** Called after every test with the connector it used (e.g. to delete a temp directory). */
-  readonly destroy?: (connector: FrameStore) => Promise<void>;
+  readonly reopen?: (previous: Store) => Promise<Store>;
+  /** Called after every test with the store it used (e.g. to delete a temp directory). */
+  readonly destroy?: (store: Store) => Promise<void>;
 }
 
-/** Registers the conformance tests for one connector. */
+/** How the suite obtains connectors: `create` returns a fresh, empty, unopened `Connector`. */
+export type ConformanceOptions = StoreFactory<Connector>;
+
+/** Registers the conformance tests for one connector: its byte contract, then everything above it. */
 export function runConnectorConformance(options: ConformanceOptions): void {
   describe(`connector conformance: ${options.name}`, () => {
+    registerByteStoreTests(options);
+    registerFrameStoreTests(options, (connector) => new ObjectLayout(connector));
+  });
+}
+
+/**
+ * Registers the frame-level and engine-level tests for a store that is a `FrameStore` already
+ * (the SQLite catalog, a mounted store): what `runConnectorConformance` runs above the byte contract.
+ */
+export function runFrameStoreConformance(options: StoreFactory<FrameStore>): void {
+  describe(`frame store conformance: ${options.name}`, () => registerFrameStoreTests(options, (store) => store));
+}
+
+function registerFrameStoreTests<Store>(options: StoreFactory<Store>, frameStoreOf: (store: Store) => FrameStore): void {
+  describe('frame store', () => {
+    let created: Store;
     let connector: FrameStore;
+    const reopen = async (): Promise<void> => {
+      await connector.close();
+      created = await options.reopen!(created);
+      connector = frameStoreOf(created);
+      await connector.open();
+    };
 
     beforeEach(async () => {
-      connector = await options.create();
+      created = await options.create();
+      connector = frameStoreOf(created);
       await connector.open();
     });
     afterEach(async () => {
       await connector.close();
-      await options.destroy?.(connector);
+      await options.destroy?.(created);
     });
 
     describe('segments', () => {
@@ -236,9 +267,7 @@ export function runConnectorConformance(options: ConformanceOptions): void {
         if (!persistent()) context.skip();
         await connector.putSegment(ref('a', 'b'), 's', Uint8Array.of(7));
         await connector.commitManifest(ref('a', 'b'), manifest(1, { rows: 3, segments: [{ id: 's', rows: 3, bytes: 8, storedBytes: 1, rowGroups: 1 }] }));
-        await connector.close();
-        connector = await options.reopen!(connector);
-        await connector.open();
+        await reopen();
         expect((await connector.getManifest(ref('a', 'b')))?.rows).toBe(3);
         expect([...(await connector.getSegment(ref('a', 'b'), 's'))]).toEqual([7]);
       });
@@ -273,9 +302,7 @@ export function runConnectorConformance(options: ConformanceOptions): void {
         if (!persistent()) context.skip();
         await engine.put(ref('kept', 'b'), 'error', messagesOf(sampleTable(3000)));
         await engine.put(ref('kept', 'b'), 'append', messagesOf(sampleTable(10, 3000)));
-        await connector.close();
-        connector = await options.reopen!(connector);
-        await connector.open();
+        await reopen();
         const reopened = new HangarEngine(connector, codec, {});
         const back = await collect((await reopened.read(ref('kept', 'b'))).messages);
         expect(back.numRows).toBe(3010);

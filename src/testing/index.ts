@@ -1,2 +1,2 @@
 /** Test helpers for connector authors: the conformance suite every connector must pass. */
-export { runConnectorConformance, type ConformanceOptions } from './connector-conformance.js';
+export { runConnectorConformance, runFrameStoreConformance, type ConformanceOptions, type StoreFactory } from './connector-conformance.js';

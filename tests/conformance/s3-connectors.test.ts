@@ -23,7 +23,7 @@ for (const kind of ['moto', 's3rver'] as const) {
       const connector = freshConnector(server, BUCKET);
       await connector.open();
       expect(connector.usesConditionalWrites).toBe(kind === 'moto');
-      expect(connector.capabilities.crossProcessCommits).toBe(kind === 'moto');
+      expect(connector.consistency).toBe(kind === 'moto' ? 'atomic' : 'single-process');
       await connector.close();
     });
 

@@ -8,7 +8,7 @@ import type { FrameStore } from '../../src/storage/frame-store.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
 import { SqliteConnector } from '../../src/connectors/sqlite/sqlite-connector.js';
-import { runConnectorConformance } from '../../src/testing/index.js';
+import { runFrameStoreConformance } from '../../src/testing/index.js';
 import { type S3TestServer, createS3Bucket, motoAvailable, startMoto, startS3rver, storeOptions } from '../s3/s3-servers.js';
 
 /** Temporary directory of each connector (catalog, and segments for the local store). */
@@ -19,7 +19,7 @@ async function destroy(connector: FrameStore): Promise<void> {
   if (directory) await rm(directory, { recursive: true, force: true });
 }
 
-runConnectorConformance({
+runFrameStoreConformance({
   name: 'sqlite over local',
   create: async () => {
     const directory = await mkdtemp(join(tmpdir(), 'hangar-sqlite-'));
@@ -67,7 +67,7 @@ for (const kind of ['moto', 's3rver'] as const) {
       return connector;
     };
 
-    runConnectorConformance({
+    runFrameStoreConformance({
       name: `sqlite over s3 (${kind})`,
       create: async () => make(await mkdtemp(join(tmpdir(), 'hangar-sqlite-s3-')), undefined),
       reopen: async (previous) => make(directories.get(previous)!, prefixes.get(previous)),

@@ -4,14 +4,15 @@
  */
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../../core/errors.js';
+import type { Connector } from '../../storage/connector.js';
 import type { FrameStore } from '../../storage/frame-store.js';
 
 /** Options of the SQLite connector. */
 export interface SqliteConnectorOptions {
   /** Path of the catalog database file (created if missing, with its directory). */
   readonly catalog: string;
-  /** The connector holding segments and manifest files (a LocalConnector or S3Connector); the source of truth. */
-  readonly storage: FrameStore;
+  /** The store holding segments and manifest files (a LocalConnector, S3Connector, …); the source of truth. */
+  readonly storage: Connector | FrameStore;
   /**
    * Catalog transactions are durable on power loss (`synchronous=FULL`, default true); false uses
    * `NORMAL` (durable across process crashes only). Independent of the storage connector's own fsync.

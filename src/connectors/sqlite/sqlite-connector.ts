@@ -14,8 +14,9 @@ import { FrameStore, type FrameStoreCapabilities, type StoredObject } from '../.
 import { CatalogDatabase, type CommitIntent, type FrameListing, type ManifestRecord, type StoredManifest } from './catalog-database.js';
 import { type CatalogCheckReport, type CatalogRebuildSummary, type CheckOptions, checkCatalog, rebuildCatalog } from './catalog-maintenance.js';
 import type { SqliteConnectorOptions } from './sqlite-config.js';
-import { isProcessAlive, mapLimited } from '../concurrency.js';
+import { isProcessAlive, mapLimited } from '../../storage/concurrency.js';
 import { GenerationalCache } from '../../storage/generational-cache.js';
+import { asFrameStore } from '../../storage/object-layout.js';
 import { storeFullError } from '../store-full.js';
 import { ListedManifests } from '../listed-manifests.js';
 
@@ -70,7 +71,7 @@ export class SqliteConnector extends FrameStore {
   constructor(options: SqliteConnectorOptions) {
     super();
     this.catalogPath = resolve(options.catalog);
-    this.storage = options.storage;
+    this.storage = asFrameStore(options.storage);
     this.fsync = options.fsync ?? true;
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     this.decoded = new GenerationalCache(options.cachedManifests ?? 100_000);

@@ -52,6 +52,9 @@ export type WriteConsistency = 'atomic' | 'single-process';
  *   resolve one outside its root.
  * - `put` is atomic: a reader sees the old object, the new one, or none, never a part; so does a
  *   crash. `ifAbsent` is a compare-and-swap (see {@link PutOptions.ifAbsent}).
+ * - Durability: once a `put` with `ifAbsent` has returned `true`, it and every `put` that returned
+ *   before it are durable (a store may defer syncing plain puts until then; Hangar commits a
+ *   version by such a put, after writing the version's segments).
  * - `get`/`getRange` return buffers the caller owns (they may be transferred to a worker).
  * - Missing objects are `undefined` (or skipped), not errors. Failures of the backend are thrown as
  *   `StorageError` (keep the original as `cause`), a full store as `StoreFullError`.
@@ -111,6 +114,27 @@ export abstract class Connector {
   async head(key: string): Promise<ObjectInfo | undefined> {
     for await (const info of this.list(key)) if (info.key === key) return info;
     return undefined;
+  }
+
+  /**
+   * The distinct next path components of the keys under `prefix`, which ends with `/`: for keys
+   * `a/b/c` and `a/d` under `a/`, `b` and `d`. The default walks {@link list}. Override it when the
+   * store lists one directory level cheaply (a filesystem's readdir): Hangar then finds frames and
+   * versions by directory listings instead of one listing of every object under a bucket, which
+   * suits object stores (1,000 keys a request), whose listings are flat.
+   */
+  async listChildren(prefix: string): Promise<string[]> {
+    const names = new Set<string>();
+    for await (const { key } of this.list(prefix)) {
+      const end = key.indexOf('/', prefix.length);
+      names.add(end < 0 ? key.slice(prefix.length) : key.slice(prefix.length, end));
+    }
+    return [...names];
+  }
+
+  /** Whether this store lists directory levels natively (it overrides {@link listChildren}). */
+  get listsChildren(): boolean {
+    return this.listChildren !== Connector.prototype.listChildren;
   }
 
   /**

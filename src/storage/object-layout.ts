@@ -1,0 +1,467 @@
+/**
+ * The object layout: frames, versions and buckets written once over any byte-level `Connector`.
+ * Keys are in layout-keys.ts; guarantees and crash behaviour in docs/storage-layout.md.
+ */
+import { ConflictError, NotFoundError } from '../core/errors.js';
+import { KeyedMutex } from '../core/keyed-mutex.js';
+import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../core/manifest.js';
+import { type FrameRef, validateName } from '../core/names.js';
+import type { Connector, ObjectInfo } from './connector.js';
+import { mapLimited } from './concurrency.js';
+import { coalesceRanges } from './byte-ranges.js';
+import { type ByteRange, FrameStore, type FrameStoreCapabilities, type StoredObject, checkRanges } from './frame-store.js';
+import { GenerationalCache } from './generational-cache.js';
+import {
+  BUCKET_MARKERS,
+  bucketMarkerKey,
+  bucketPrefix,
+  framePrefix,
+  manifestKey,
+  manifestOfKey,
+  manifestsPrefix,
+  segmentKey,
+  segmentsPrefix,
+  versionOfManifestName,
+} from './layout-keys.js';
+import { WriterLease } from './writer-lease.js';
+
+/** Tuning of the layout; every member has a default. */
+export interface ObjectLayoutOptions {
+  /** Requests in flight when reading many manifests or probing many frames (default 32). */
+  readonly listConcurrency?: number;
+  /** Ranged reads merge ranges at most this many bytes apart into one request (default 1 MiB). */
+  readonly rangeCoalesceBytes?: number;
+  /** Ranged requests of one segment in flight at once (default 8). */
+  readonly rangeConcurrency?: number;
+}
+
+/** The current manifest of a frame as this instance last saw it. */
+interface CurrentManifest {
+  readonly version: number;
+  readonly manifest: FrameManifest;
+  /** The stored object's size and time, once seen: a purged and re-created frame differs. */
+  identity: string | undefined;
+}
+
+/** The newest manifest key of each frame of a bucket, from one flat listing. */
+interface BucketListing {
+  readonly bucket: string;
+  readonly at: number;
+  readonly latest: Map<string, { readonly version: number; readonly info: ObjectInfo }>;
+}
+
+/** Current manifests remembered (a few hundred bytes to a few KiB each, per generation). */
+const CURRENT_MANIFESTS = 20_000;
+/** How long getManifests may reuse the listing of the listFrames call that preceded it. */
+const LISTING_REUSE_MS = 2000;
+const MIB = 1024 * 1024;
+
+function identityOf(info: ObjectInfo): string {
+  return `${info.size}:${info.modifiedAt.getTime()}`;
+}
+
+/**
+ * A {@link FrameStore} over a byte store. A commit is one `put` of the next version's manifest with
+ * `ifAbsent`, after checking that the current version is the one before it: of two writers that
+ * read version n, the store lets exactly one create n+1. Old manifests stay until vacuum removes
+ * them, so every backend has versions, time travel, restore, compaction and vacuum.
+ */
+export class ObjectLayout extends FrameStore {
+  /** @inheritdoc */
+  readonly name: string;
+  /** @inheritdoc */
+  override readonly capabilities: FrameStoreCapabilities;
+  private readonly listConcurrency: number;
+  private readonly rangeCoalesceBytes: number;
+  private readonly rangeConcurrency: number;
+  /** In-process serialisation of one frame's commits; across processes `ifAbsent` decides. */
+  private readonly commits = new KeyedMutex();
+  private readonly current = new GenerationalCache<string, CurrentManifest>(CURRENT_MANIFESTS);
+  /** Buckets whose marker this instance wrote or saw, so a commit does not rewrite it. */
+  private readonly knownBuckets = new Set<string>();
+  /** Segment keys written by this instance and not yet referenced by a committed manifest. */
+  private readonly uncommitted = new Set<string>();
+  private recentListing: BucketListing | undefined;
+  private lease: WriterLease | undefined;
+
+  /**
+   * @param connector - the byte store (opened and closed by this layout)
+   * @param options - tuning
+   */
+  constructor(
+    readonly connector: Connector,
+    options: ObjectLayoutOptions = {},
+  ) {
+    super();
+    this.name = connector.name;
+    this.listConcurrency = options.listConcurrency ?? 32;
+    this.rangeCoalesceBytes = options.rangeCoalesceBytes ?? MIB;
+    this.rangeConcurrency = options.rangeConcurrency ?? 8;
+    this.capabilities = {
+      persistent: true,
+      crossProcessCommits: connector.consistency === 'atomic',
+      versions: true,
+      rangedReads: connector.readsRanges,
+    };
+  }
+
+  /**
+   * Opens the store; a store without atomic `ifAbsent` also takes the writer lease (refusing to
+   * open while another live server writes it). Adds bucket markers to a directory store written
+   * before markers existed.
+   */
+  override async open(): Promise<void> {
+    await this.connector.open();
+    try {
+      if (this.connector.consistency !== 'atomic') this.lease = await WriterLease.acquire(this.connector);
+      await this.markLegacyBuckets();
+    } catch (error) {
+      await this.connector.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Deletes the segments this instance wrote but never committed, then closes the store. */
+  override async close(): Promise<void> {
+    const keys = [...this.uncommitted];
+    this.uncommitted.clear();
+    await this.connector.delete(keys).catch(() => undefined);
+    await this.lease?.release();
+    await this.connector.close();
+  }
+
+  /**
+   * Local stores of Hangar 0.1 had a directory per bucket and no markers: give each such directory
+   * a marker once, so its buckets (empty ones too) stay listed.
+   */
+  private async markLegacyBuckets(): Promise<void> {
+    if (!this.connector.listsChildren) return;
+    if ((await this.connector.listChildren(BUCKET_MARKERS)).length > 0) return;
+    for (const name of await this.connector.listChildren('')) {
+      if (name.startsWith('~') || !isValidName(name)) continue;
+      await this.connector.put(bucketMarkerKey(name), new Uint8Array(0));
+    }
+  }
+
+  // ---- segments ---------------------------------------------------------------------------
+
+  /** @inheritdoc */
+  async putSegment(ref: FrameRef, id: string, bytes: Uint8Array): Promise<void> {
+    const key = segmentKey(ref, id);
+    this.uncommitted.add(key);
+    await this.connector.put(key, bytes);
+  }
+
+  /** @inheritdoc */
+  async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
+    const bytes = await this.connector.get(segmentKey(ref, id));
+    if (!bytes) throw new NotFoundError(`segment ${id} of frame '${ref.name}' no longer exists`);
+    return bytes;
+  }
+
+  /**
+   * Ranged reads through the store's `getRange`: ranges less than `rangeCoalesceBytes` apart share
+   * one request, at most `rangeConcurrency` in flight.
+   */
+  override async getSegmentRanges(ref: FrameRef, id: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+    if (!this.connector.readsRanges) return super.getSegmentRanges(ref, id, ranges);
+    checkRanges(ranges);
+    const key = segmentKey(ref, id);
+    const spans = coalesceRanges(ranges.filter((range) => range.end > range.start), this.rangeCoalesceBytes);
+    const fetched = await mapLimited(spans, this.rangeConcurrency, (span) => this.connector.getRange(key, span.start, span.end - span.start));
+    if (fetched.some((bytes) => bytes === undefined)) throw new NotFoundError(`segment ${id} of frame '${ref.name}' no longer exists`);
+    return ranges.map((range) => {
+      if (range.end <= range.start) return new Uint8Array(0);
+      const index = spans.findIndex((span) => span.start <= range.start && range.end <= span.end);
+      const bytes = fetched[index]!;
+      const start = spans[index]!.start;
+      // A span reaching past the end of the object comes back short; so does any range in it.
+      return bytes.subarray(Math.min(range.start - start, bytes.byteLength), Math.min(range.end - start, bytes.byteLength));
+    });
+  }
+
+  /** @inheritdoc */
+  async deleteSegments(ref: FrameRef, ids: readonly string[]): Promise<void> {
+    const keys = ids.map((id) => segmentKey(ref, id));
+    for (const key of keys) this.uncommitted.delete(key);
+    await this.connector.delete(keys);
+  }
+
+  /** @inheritdoc */
+  override async listSegmentObjects(ref: FrameRef): Promise<StoredObject[]> {
+    const prefix = segmentsPrefix(ref);
+    const found: StoredObject[] = [];
+    for await (const { key, modifiedAt } of this.connector.list(prefix)) {
+      found.push({ id: key.slice(prefix.length), modifiedAt: modifiedAt.getTime() });
+    }
+    return found;
+  }
+
+  /** The segment's local file, when the store keeps objects as files. */
+  override segmentFile(ref: FrameRef, id: string): string | undefined {
+    return this.connector.localPath(segmentKey(ref, id));
+  }
+
+  /** The store's root directory, when it keeps objects as files. */
+  override fileRoots(): readonly string[] {
+    const root = this.connector.localPath('');
+    return root === undefined ? [] : [root];
+  }
+
+  // ---- manifests --------------------------------------------------------------------------
+
+  /** The versions that have a manifest, ascending. */
+  private async manifestVersions(ref: FrameRef): Promise<number[]> {
+    const prefix = manifestsPrefix(ref);
+    const versions: number[] = [];
+    if (this.connector.listsChildren) {
+      for (const name of await this.connector.listChildren(prefix)) {
+        const version = versionOfManifestName(name);
+        if (version !== undefined) versions.push(version);
+      }
+    } else {
+      for await (const { key } of this.connector.list(prefix)) {
+        const version = versionOfManifestName(key.slice(prefix.length));
+        if (version !== undefined) versions.push(version);
+      }
+    }
+    return versions.sort((a, b) => a - b);
+  }
+
+  /** Reads one version's manifest; undefined if it is not stored. */
+  private async readVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
+    const key = manifestKey(ref, version);
+    const bytes = await this.connector.get(key);
+    return bytes ? decodeManifest(bytes, `${this.connector.name}:${key}`, { ref, version }) : undefined;
+  }
+
+  /**
+   * The current manifest. When this instance has seen the frame before, two probes confirm it is
+   * still current (no next version exists; the known one is the same object) and the decoded copy
+   * is reused; otherwise the versions are listed and the newest read.
+   */
+  async getManifest(ref: FrameRef): Promise<FrameManifest | undefined> {
+    const prefix = framePrefix(ref);
+    const known = this.current.get(prefix);
+    if (known) {
+      const [next, same] = await Promise.all([
+        this.connector.head(manifestKey(ref, known.version + 1)),
+        this.connector.head(manifestKey(ref, known.version)),
+      ]);
+      if (!next && same) {
+        const identity = identityOf(same);
+        known.identity ??= identity;
+        if (known.identity === identity) return known.manifest;
+      }
+    }
+    // A concurrent vacuum or delete may remove the newest file between listing and reading: once more.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const latest = (await this.manifestVersions(ref)).at(-1);
+      if (latest === undefined) {
+        if (known) this.current.deleteWhere((key) => key === prefix);
+        return undefined;
+      }
+      const manifest = await this.readVersion(ref, latest);
+      if (manifest) {
+        this.current.set(prefix, { version: latest, manifest, identity: undefined });
+        return manifest;
+      }
+    }
+    return undefined;
+  }
+
+  /** @inheritdoc */
+  override async listVersions(ref: FrameRef): Promise<number[]> {
+    return this.manifestVersions(ref);
+  }
+
+  /** @inheritdoc */
+  override async getManifestVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
+    return this.readVersion(ref, version);
+  }
+
+  /** @inheritdoc */
+  override async deleteManifests(ref: FrameRef, versions: readonly number[]): Promise<void> {
+    this.recentListing = undefined;
+    await this.connector.delete(versions.map((version) => manifestKey(ref, version)));
+  }
+
+  /**
+   * Checks that the frame is at `manifest.version - 1`, then creates the manifest's key with
+   * `ifAbsent`. A first commit into a bucket writes its marker first (and removes it again if the
+   * commit fails for another reason than a conflict and the bucket has no frame).
+   */
+  async commitManifest(ref: FrameRef, manifest: FrameManifest): Promise<void> {
+    this.recentListing = undefined;
+    await this.commits.run(framePrefix(ref), async () => {
+      const current = (await this.manifestVersions(ref)).at(-1) ?? 0;
+      if (current !== manifest.version - 1) {
+        throw new ConflictError(`frame '${ref.name}' is at version ${current}, not ${manifest.version - 1}; retry the write`);
+      }
+      const markedNow = await this.ensureBucketMarker(ref.bucket);
+      let stored: boolean;
+      try {
+        stored = await this.connector.put(manifestKey(ref, manifest.version), encodeManifest(manifest), {
+          ifAbsent: true,
+          freesSpace: manifest.deleted === true,
+        });
+      } catch (error) {
+        if (markedNow) await this.unmarkIfEmpty(ref.bucket);
+        throw error;
+      }
+      if (!stored) throw new ConflictError(`another writer committed version ${manifest.version} of '${ref.name}' first; retry`);
+      this.current.set(framePrefix(ref), { version: manifest.version, manifest, identity: undefined });
+      for (const id of segmentObjectIds(manifest.segments)) this.uncommitted.delete(segmentKey(ref, id));
+    }).finally(() => {
+      this.recentListing = undefined; // a listing taken during the commit may predate it
+    });
+  }
+
+  /** Writes the bucket's marker unless known to exist; true if it was written now. */
+  private async ensureBucketMarker(bucket: string): Promise<boolean> {
+    if (this.knownBuckets.has(bucket)) return false;
+    const written = await this.connector.put(bucketMarkerKey(bucket), new Uint8Array(0), { ifAbsent: true });
+    this.knownBuckets.add(bucket);
+    return written;
+  }
+
+  private async unmarkIfEmpty(bucket: string): Promise<void> {
+    if ((await this.listFrames(bucket).catch(() => ['?'])).length > 0) return;
+    this.knownBuckets.delete(bucket);
+    await this.connector.delete([bucketMarkerKey(bucket)]).catch(() => undefined);
+  }
+
+  // ---- frames and buckets -----------------------------------------------------------------
+
+  /**
+   * Deletes the frame's old manifests first, then the current one (the frame disappears at that
+   * moment, never falling back to an older version), then its segments.
+   */
+  async deleteFrame(ref: FrameRef): Promise<void> {
+    const prefix = framePrefix(ref);
+    this.forget(prefix);
+    await this.deleteInOrder(prefix);
+  }
+
+  /** Deletes every key under a prefix: manifests oldest first, then everything else. */
+  private async deleteInOrder(prefix: string): Promise<void> {
+    const manifests: { key: string; version: number }[] = [];
+    const others: string[] = [];
+    for await (const { key } of this.connector.list(prefix)) {
+      const slash = key.lastIndexOf('/');
+      const version = key.slice(0, slash + 1).endsWith('/manifests/') ? versionOfManifestName(key.slice(slash + 1)) : undefined;
+      if (version === undefined) others.push(key);
+      else manifests.push({ key, version });
+    }
+    manifests.sort((a, b) => a.version - b.version);
+    const newest = manifests.pop();
+    await this.connector.delete(manifests.map((m) => m.key));
+    if (newest) await this.connector.delete([newest.key]);
+    await this.connector.delete(others);
+  }
+
+  /** Drops what this instance remembers under a prefix (a deleted frame or bucket). */
+  private forget(prefix: string): void {
+    this.recentListing = undefined;
+    this.current.deleteWhere((key) => key.startsWith(prefix));
+    for (const key of this.uncommitted) if (key.startsWith(prefix)) this.uncommitted.delete(key);
+  }
+
+  /**
+   * Frames of the bucket with at least one manifest (frames holding only segments are uncommitted
+   * puts): by directory listings on stores that list children, else from one flat listing of the
+   * bucket's keys, which the {@link getManifests} call that follows reuses.
+   */
+  async listFrames(bucket: string): Promise<string[]> {
+    if (this.connector.listsChildren) {
+      const names = await this.connector.listChildren(bucketPrefix(bucket));
+      const committed = await mapLimited(names, this.listConcurrency, async (name) =>
+        isValidName(name) && (await this.manifestVersions({ bucket, name })).length > 0,
+      );
+      return names.filter((_, index) => committed[index]);
+    }
+    const latest = await this.latestManifestsIn(bucket);
+    this.recentListing = { bucket, at: Date.now(), latest };
+    return [...latest.keys()];
+  }
+
+  /** The newest manifest object of every frame of a bucket, from one flat listing of its keys. */
+  private async latestManifestsIn(bucket: string): Promise<BucketListing['latest']> {
+    const prefix = bucketPrefix(bucket);
+    const latest: BucketListing['latest'] = new Map();
+    for await (const info of this.connector.list(prefix)) {
+      const manifest = manifestOfKey(info.key, prefix);
+      if (!manifest) continue;
+      const best = latest.get(manifest.frame);
+      if (!best || manifest.version > best.version) latest.set(manifest.frame, { version: manifest.version, info });
+    }
+    return latest;
+  }
+
+  /**
+   * Reads several frames' current manifests, reusing the flat listing of a {@link listFrames} call
+   * just before (once) to skip a listing per frame.
+   */
+  override async getManifests(bucket: string, names: readonly string[]): Promise<Map<string, FrameManifest>> {
+    const recent = this.recentListing;
+    this.recentListing = undefined;
+    const listing = recent?.bucket === bucket && Date.now() - recent.at < LISTING_REUSE_MS ? recent.latest : undefined;
+    const found = await mapLimited(names, this.listConcurrency, async (name) => {
+      const ref = { bucket, name };
+      const listed = listing?.get(name);
+      const manifest = (listed && (await this.listedManifest(ref, listed.version, listed.info))) || (await this.getManifest(ref));
+      return [name, manifest] as const;
+    });
+    return new Map(found.flatMap(([name, manifest]) => (manifest ? [[name, manifest] as const] : [])));
+  }
+
+  /** A manifest named by a listing: from memory when it is the same object, else read. */
+  private async listedManifest(ref: FrameRef, version: number, info: ObjectInfo): Promise<FrameManifest | undefined> {
+    const prefix = framePrefix(ref);
+    const known = this.current.get(prefix);
+    const identity = identityOf(info);
+    if (known?.version === version && (known.identity ?? identity) === identity) {
+      known.identity = identity;
+      return known.manifest;
+    }
+    const manifest = await this.readVersion(ref, version);
+    if (manifest) this.current.set(prefix, { version, manifest, identity });
+    return manifest;
+  }
+
+  /** Buckets that have a marker: written by createBucket or by the first commit into the bucket. */
+  async listBuckets(): Promise<string[]> {
+    return (await this.connector.listChildren(BUCKET_MARKERS)).filter(isValidName);
+  }
+
+  /** @inheritdoc */
+  async createBucket(bucket: string): Promise<void> {
+    await this.connector.put(bucketMarkerKey(bucket), new Uint8Array(0));
+    this.knownBuckets.add(bucket);
+  }
+
+  /** Removes the marker first (the bucket leaves listings at once), then every frame's manifests, then the rest. */
+  async deleteBucket(bucket: string): Promise<void> {
+    this.knownBuckets.delete(bucket);
+    await this.connector.delete([bucketMarkerKey(bucket)]);
+    this.forget(bucketPrefix(bucket));
+    await this.deleteInOrder(bucketPrefix(bucket));
+  }
+}
+
+function isValidName(name: string): boolean {
+  try {
+    validateName('bucket', name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The frame store for a backend: a byte-level `Connector` gets the object layout; a `FrameStore`
+ * (the layout itself, the SQLite catalog, a mounted store) is used as it is.
+ */
+export function asFrameStore(store: Connector | FrameStore): FrameStore {
+  return store instanceof FrameStore ? store : new ObjectLayout(store);
+}
