@@ -18,6 +18,9 @@ import { SERVER, authorize } from '../core/auth/scopes.js';
 import { FailedPreconditionError } from '../core/errors.js';
 import { toCallStatus } from './status-mapping.js';
 import { GrpcServer, type GrpcTlsOptions } from './transport/grpc-server.js';
+import { HttpListener, type HttpListenerOptions } from './http/http-listener.js';
+import { HangarMetrics } from './metrics/hangar-metrics.js';
+import { meterCalls, meterQueries } from './metrics/metered-calls.js';
 
 /** TLS settings of {@link HangarServer.start}: PEM contents, not paths; a `clientCa` asks for mutual TLS. */
 export type TlsOptions = GrpcTlsOptions;
@@ -54,6 +57,8 @@ export interface HangarServerOptions {
    * start is refused: anyone who can reach the port could read, change and delete everything.
    */
   readonly insecure?: boolean;
+  /** Also serve the HTTP API, console and /metrics on this port (off when absent; docs/http-api.md). */
+  readonly http?: HttpListenerOptions;
 }
 
 /** Whether a host name or address only accepts connections from this machine. */
@@ -76,6 +81,7 @@ async function within(promise: Promise<void>, ms: number): Promise<void> {
 /** A running Hangar Flight server. */
 export class HangarServer {
   private closing: Promise<void> | undefined;
+  private httpListener: HttpListener | undefined;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -116,7 +122,8 @@ export class HangarServer {
     const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     let server: HangarServer | undefined;
     // Handlers only ever hold the authorised view of the engine; guardCalls supplies the principal.
-    const guarded = authorizedEngine(engine);
+    const metrics = new HangarMetrics(engine);
+    const guarded = meterQueries(authorizedEngine(engine), metrics, 'flight');
     const context = {
       engine: guarded,
       requestShutdown: () => {
@@ -124,19 +131,22 @@ export class HangarServer {
         setImmediate(() => void server?.close());
       },
     };
-    const handlers = guardCalls(
-      {
-        ListFlights: listFlightsHandler(guarded),
-        GetFlightInfo: getFlightInfoHandler(guarded),
-        PollFlightInfo: unimplemented('PollFlightInfo'),
-        GetSchema: getSchemaHandler(guarded),
-        DoGet: doGetHandler(guarded),
-        DoPut: doPutHandler(guarded, { idleTimeoutMs, ...(options.maxPutBytes !== undefined ? { maxPutBytes: options.maxPutBytes } : {}) }),
-        DoExchange: unimplemented('DoExchange'),
-        DoAction: doActionHandler(context),
-        ListActions: listActionsHandler(context),
-      },
-      authenticator,
+    const handlers = meterCalls(
+      guardCalls(
+        {
+          ListFlights: listFlightsHandler(guarded),
+          GetFlightInfo: getFlightInfoHandler(guarded),
+          PollFlightInfo: unimplemented('PollFlightInfo'),
+          GetSchema: getSchemaHandler(guarded),
+          DoGet: doGetHandler(guarded),
+          DoPut: doPutHandler(guarded, { idleTimeoutMs, ...(options.maxPutBytes !== undefined ? { maxPutBytes: options.maxPutBytes } : {}) }),
+          DoExchange: unimplemented('DoExchange'),
+          DoAction: doActionHandler(context),
+          ListActions: listActionsHandler(context),
+        },
+        authenticator,
+      ),
+      metrics,
     );
     const grpcServer = await GrpcServer.listen(host.replace(/^\[(.*)\]$/, '$1'), options.port ?? 8815, {
       handlers: new Map(Object.entries(handlers).map(([name, handler]) => [`/${FLIGHT_SERVICE_NAME}/${name}`, handler])),
@@ -151,7 +161,20 @@ export class HangarServer {
       throw error;
     });
     server = new HangarServer(grpcServer, engine, codec, connector, host, grpcServer.port, options.tls !== undefined, authenticator);
+    if (options.http) {
+      const limits = { idleTimeoutMs, maxMessageBytes, ...(options.maxPutBytes !== undefined ? { maxPutBytes: options.maxPutBytes } : {}) };
+      const parts = { engine: meterQueries(authorizedEngine(engine), metrics, 'http'), rawEngine: engine, authenticator, metrics, limits, ...(options.tls ? { tls: options.tls } : {}) };
+      server.httpListener = await HttpListener.listen(options.http, host, parts).catch(async (error: unknown) => {
+        await server!.close(0);
+        throw error;
+      });
+    }
     return server;
+  }
+
+  /** The HTTP listener's base URL (e.g. `http://127.0.0.1:8080`), when it serves HTTP. */
+  get httpUrl(): string | undefined {
+    return this.httpListener?.url;
   }
 
   /** The URI clients connect to, e.g. `grpc://127.0.0.1:8815` (`grpc+tls://` over TLS). */
@@ -171,11 +194,13 @@ export class HangarServer {
    */
   close(graceMs = 5000): Promise<void> {
     this.closing ??= (async () => {
+      const httpClosed = this.httpListener?.close(graceMs);
       const shutDown = this.grpcServer.shutdown();
       await within(this.grpcServer.whenIdle(), graceMs);
       // Give the last replies a moment to leave before idle connections are cut.
       await within(shutDown, SESSION_DRAIN_MS);
       this.grpcServer.forceShutdown();
+      await httpClosed;
       await this.engine.close();
       await this.codec.close();
       await this.connector.close();

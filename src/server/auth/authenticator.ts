@@ -142,8 +142,15 @@ export class Authenticator {
     const decoded = Buffer.from(value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new UnauthenticatedError('malformed Basic credentials: expected base64(user:password)');
-    const user = decoded.slice(0, colon);
-    const scopes = await this.options.users?.check(user, decoded.slice(colon + 1));
+    return this.login(decoded.slice(0, colon), decoded.slice(colon + 1));
+  }
+
+  /**
+   * Exchanges a user's password for a new token (Handshake's Basic flow, the HTTP console's login).
+   * @throws UnauthenticatedError for a wrong user name or password, or when no users file is set
+   */
+  async login(user: string, password: string): Promise<string> {
+    const scopes = await this.options.users?.check(user, password);
     if (!scopes) throw new UnauthenticatedError('wrong user name or password');
     return this.issue(user, scopes);
   }

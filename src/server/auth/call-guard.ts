@@ -41,6 +41,14 @@ export function guardCalls(handlers: Readonly<Record<string, CallHandler>>, auth
   return guarded;
 }
 
+/**
+ * Runs `work` as `principal`: the HTTP listener's counterpart of {@link guardCalls}, for requests
+ * it has authenticated itself (bearer header or session cookie), so both APIs enforce the same rules.
+ */
+export function runAsPrincipal<T>(principal: Principal, work: () => T): T {
+  return principals.run(principal, work);
+}
+
 /** What one engine operation needs: an access on some buckets, or a filtered result. */
 type Rule = (args: unknown[]) => { access: Access; buckets: string[] };
 

@@ -1,0 +1,173 @@
+/**
+ * Streams a frame or query result to an HTTP response as Arrow IPC, Parquet, CSV or JSON, one
+ * record batch at a time with backpressure, so a download never holds more than a batch or two.
+ */
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { type DataType, RecordBatchReader, type RecordBatch, Type, type Vector } from 'apache-arrow';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { type IpcMessage, pad8, writeEndOfStream, writeFramedHeader } from '../../core/ipc-message.js';
+import { csvHeader, csvRows } from '../../format/csv-writer.js';
+import { cellFormatter } from '../../format/value-format.js';
+
+/** The formats a download can take. */
+export const DOWNLOAD_FORMATS = ['arrow', 'parquet', 'csv', 'json'] as const;
+
+/** One of {@link DOWNLOAD_FORMATS}. */
+export type DownloadFormat = (typeof DOWNLOAD_FORMATS)[number];
+
+/** The media type of each format. */
+export const DOWNLOAD_MEDIA_TYPES: Readonly<Record<DownloadFormat, string>> = {
+  arrow: 'application/vnd.apache.arrow.stream',
+  parquet: 'application/vnd.apache.parquet',
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json',
+};
+
+/**
+ * The format of a download: the `format` parameter if given, else the first `Accept` media type
+ * that names one, else Arrow.
+ */
+export function negotiateFormat(format: string | undefined, accept: string | undefined): DownloadFormat {
+  if (format !== undefined) return format as DownloadFormat;
+  for (const part of (accept ?? '').split(',')) {
+    const type = part.split(';')[0]!.trim().toLowerCase();
+    const found = DOWNLOAD_FORMATS.find((candidate) => DOWNLOAD_MEDIA_TYPES[candidate].split(';')[0] === type);
+    if (found) return found;
+    if (type === 'application/x-parquet' || type === 'application/parquet') return 'parquet';
+  }
+  return 'arrow';
+}
+
+/** Writes a chunk, waiting for the socket to drain when its buffer is full. */
+async function send(reply: ServerResponse, chunk: Uint8Array | string): Promise<void> {
+  if (reply.destroyed) throw new Error('the client went away');
+  if (!reply.write(chunk)) {
+    await Promise.race([once(reply, 'drain'), once(reply, 'close')]);
+  }
+}
+
+/** The messages as encapsulated IPC stream bytes (framing and header, then the body as it lies). */
+async function* ipcStreamBytes(messages: AsyncIterable<IpcMessage>): AsyncGenerator<Uint8Array> {
+  for await (const message of messages) {
+    const framing = new Uint8Array(8 + pad8(message.header.byteLength));
+    writeFramedHeader(framing, 0, message.header);
+    yield framing;
+    if (message.body.byteLength > 0) yield message.body;
+  }
+  const end = new Uint8Array(8);
+  writeEndOfStream(end, 0);
+  yield end;
+}
+
+/**
+ * Streams `messages` (Schema first) to `reply` in `format`. The status and headers are sent here,
+ * once the first message is ready, so an error before it can still become a problem response.
+ */
+export async function streamDownload(reply: ServerResponse, messages: AsyncIterable<IpcMessage>, format: DownloadFormat, filename: string): Promise<number> {
+  const bytes = ipcStreamBytes(messages);
+  const first = await bytes.next();
+  const rest = (async function* () {
+    if (!first.done) yield first.value;
+    yield* bytes;
+  })();
+  reply.writeHead(200, {
+    'content-type': DOWNLOAD_MEDIA_TYPES[format],
+    'content-disposition': `attachment; filename="${filename.replace(/[^\w.-]/g, '_')}.${format === 'arrow' ? 'arrows' : format}"`,
+  });
+  let sent = 0;
+  const out = async (chunk: Uint8Array | string): Promise<void> => {
+    sent += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    await send(reply, chunk);
+  };
+  if (format === 'arrow') {
+    for await (const chunk of rest) await out(chunk);
+  } else {
+    const reader = await RecordBatchReader.from(rest);
+    await reader.open();
+    if (format === 'csv') await writeCsv(reader, out);
+    else if (format === 'json') await writeJson(reader, out);
+    else await writeParquet(reader, out);
+  }
+  reply.end();
+  return sent;
+}
+
+type Out = (chunk: Uint8Array | string) => Promise<void>;
+
+async function writeCsv(reader: AsyncIterable<RecordBatch> & { schema: RecordBatch['schema'] }, out: Out): Promise<void> {
+  await out(csvHeader(reader.schema));
+  for await (const batch of reader) await out(csvRows(batch));
+}
+
+/** A JSON array of row objects: numbers and booleans as JSON values, the rest as CSV writes them. */
+async function writeJson(reader: AsyncIterable<RecordBatch>, out: Out): Promise<void> {
+  await out('[');
+  let firstRow = true;
+  for await (const batch of reader) {
+    const names = batch.schema.fields.map((field) => JSON.stringify(field.name));
+    const cells = batch.schema.fields.map((_, i) => jsonCell(batch.getChildAt(i)!));
+    const rows: string[] = [];
+    for (let row = 0; row < batch.numRows; row++) {
+      rows.push(`{${names.map((name, i) => `${name}:${cells[i]!(row)}`).join(',')}}`);
+    }
+    if (rows.length === 0) continue;
+    await out(`${firstRow ? '' : ','}\n${rows.join(',\n')}`);
+    firstRow = false;
+  }
+  await out('\n]\n');
+}
+
+/** Formats one column's cells as JSON text. */
+function jsonCell(column: Vector): (row: number) => string {
+  const type = column.type as DataType;
+  if (type.typeId === Type.Int || type.typeId === Type.Float || type.typeId === Type.Bool) {
+    return (row) => {
+      const value: unknown = column.get(row);
+      if (value === null || value === undefined) return 'null';
+      if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? value.toString() : `"${value}"`;
+      if (typeof value === 'number' && !Number.isFinite(value)) return `"${value}"`;
+      return String(value);
+    };
+  }
+  const text = cellFormatter(column);
+  return (row) => {
+    const value = text(row);
+    return value === undefined ? 'null' : JSON.stringify(value);
+  };
+}
+
+/** Loads parquet-wasm only for Parquet downloads: compiling it costs a moment. */
+const parquetWasm = (): Promise<typeof import('parquet-wasm/node')> => import('parquet-wasm/node');
+
+/** Parquet through parquet-wasm's streaming writer: one row group per record batch. */
+async function writeParquet(reader: AsyncIterable<RecordBatch> & { schema: RecordBatch['schema'] }, out: Out): Promise<void> {
+  const wasm = await parquetWasm();
+  const { RecordBatchStreamWriter } = await import('apache-arrow');
+  const iterator = reader[Symbol.asyncIterator]();
+  const batches = new ReadableStream({
+    async pull(controller) {
+      const next = await iterator.next();
+      if (next.done) {
+        controller.close();
+        return;
+      }
+      // Hand the batch to WebAssembly as a one-batch IPC stream (dictionaries included).
+      const table = wasm.Table.fromIPCStream(RecordBatchStreamWriter.writeAll([next.value]).toUint8Array(true));
+      for (const batch of table.recordBatches()) controller.enqueue(batch);
+      table.free();
+    },
+  });
+  const encoded = await wasm.transformParquetStream(batches);
+  const chunks = encoded.getReader();
+  for (let next = await chunks.read(); !next.done; next = await chunks.read()) {
+    await out(next.value as Uint8Array);
+  }
+}
+
+/** @throws InvalidArgumentError unless `format` is one of {@link DOWNLOAD_FORMATS} */
+export function assertDownloadFormat(format: string): asserts format is DownloadFormat {
+  if (!(DOWNLOAD_FORMATS as readonly string[]).includes(format)) {
+    throw new InvalidArgumentError(`unknown format ${JSON.stringify(format)}; use one of ${DOWNLOAD_FORMATS.join(', ')}`);
+  }
+}

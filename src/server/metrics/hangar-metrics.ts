@@ -1,0 +1,132 @@
+/**
+ * The server's Prometheus metrics (prom-client), one registry per server so two servers in one
+ * process (tests) never share counters: Flight RPCs and HTTP requests by method and status with
+ * latency histograms, bytes in and out, calls in flight, SQL queries, the store's size, and
+ * Node's process metrics.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HangarEngine } from '../../core/engine.js';
+import { toHangarError } from '../../core/errors.js';
+
+/** Latency buckets in seconds: 1 ms to 60 s. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** The metrics of one server. */
+export class HangarMetrics {
+  /** The registry `/metrics` renders. */
+  readonly registry = new Registry();
+  private readonly rpcCalls: Counter<'method' | 'code'>;
+  private readonly rpcSeconds: Histogram<'method' | 'code'>;
+  private readonly rpcActive: Gauge<'method'>;
+  private readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  private readonly httpSeconds: Histogram<'method' | 'route' | 'status'>;
+  private readonly httpActive: Gauge;
+  private readonly bytes: Counter<'api' | 'direction'>;
+  private readonly sqlQueries: Counter<'api' | 'outcome'>;
+  private readonly sqlSeconds: Histogram<'api' | 'outcome'>;
+
+  /**
+   * @param engine - the engine whose store size the gauges report (read on each scrape)
+   */
+  constructor(engine: HangarEngine) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'hangar_' });
+    this.rpcCalls = new Counter({ name: 'hangar_rpc_calls_total', help: 'Flight RPCs finished, by method and status code', labelNames: ['method', 'code'], registers });
+    this.rpcSeconds = new Histogram({ name: 'hangar_rpc_duration_seconds', help: 'Flight RPC latency', labelNames: ['method', 'code'], buckets: LATENCY_BUCKETS, registers });
+    this.rpcActive = new Gauge({ name: 'hangar_rpc_active_calls', help: 'Flight RPCs running now', labelNames: ['method'], registers });
+    this.httpRequests = new Counter({ name: 'hangar_http_requests_total', help: 'HTTP requests finished, by method, route and status', labelNames: ['method', 'route', 'status'], registers });
+    this.httpSeconds = new Histogram({ name: 'hangar_http_request_duration_seconds', help: 'HTTP request latency (until the response ended)', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers });
+    this.httpActive = new Gauge({ name: 'hangar_http_active_requests', help: 'HTTP requests being handled now', registers });
+    this.bytes = new Counter({ name: 'hangar_data_bytes_total', help: 'Bytes of request and response bodies, by API (flight, http) and direction (in, out)', labelNames: ['api', 'direction'], registers });
+    this.sqlQueries = new Counter({ name: 'hangar_sql_queries_total', help: 'SQL queries run, by API and outcome', labelNames: ['api', 'outcome'], registers });
+    this.sqlSeconds = new Histogram({ name: 'hangar_sql_query_duration_seconds', help: 'SQL query time, until its result was sent', labelNames: ['api', 'outcome'], buckets: LATENCY_BUCKETS, registers });
+    new Gauge({
+      name: 'hangar_store_frames',
+      help: 'Live frames in the store',
+      registers,
+      collect: async function (this: Gauge) {
+        this.set((await storeTotals(engine)).frames);
+      },
+    });
+    new Gauge({
+      name: 'hangar_store_rows',
+      help: 'Rows of the live frames in the store',
+      registers,
+      collect: async function (this: Gauge) {
+        this.set((await storeTotals(engine)).rows);
+      },
+    });
+    new Gauge({
+      name: 'hangar_store_bytes',
+      help: 'Arrow bytes of the live frames in the store (current versions)',
+      registers,
+      collect: async function (this: Gauge) {
+        this.set((await storeTotals(engine)).bytes);
+      },
+    });
+  }
+
+  /** Starts timing a Flight RPC; the returned function records its end. */
+  startRpc(method: string): (error?: unknown) => void {
+    const started = process.hrtime.bigint();
+    this.rpcActive.inc({ method });
+    return (error) => {
+      const code = error === undefined ? 'OK' : toHangarError(error).code;
+      this.rpcActive.dec({ method });
+      this.rpcCalls.inc({ method, code });
+      this.rpcSeconds.observe({ method, code }, Number(process.hrtime.bigint() - started) / 1e9);
+    };
+  }
+
+  /** Starts timing an HTTP request; the returned function records its end. */
+  startHttp(method: string): (route: string, status: number) => void {
+    const started = process.hrtime.bigint();
+    this.httpActive.inc();
+    return (route, status) => {
+      this.httpActive.dec();
+      const labels = { method, route, status: String(status) };
+      this.httpRequests.inc(labels);
+      this.httpSeconds.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    };
+  }
+
+  /** Counts body bytes moved by an API. */
+  countBytes(api: 'flight' | 'http', direction: 'in' | 'out', bytes: number): void {
+    if (bytes > 0) this.bytes.inc({ api, direction }, bytes);
+  }
+
+  /** Records a finished SQL query. */
+  observeQuery(api: 'flight' | 'http', seconds: number, failed: boolean): void {
+    const labels = { api, outcome: failed ? 'error' : 'ok' };
+    this.sqlQueries.inc(labels);
+    this.sqlSeconds.observe(labels, seconds);
+  }
+
+  /** The metrics in Prometheus text format. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** Totals of the store, computed once per scrape even though three gauges ask. */
+let lastTotals: { at: number; engine: HangarEngine; totals: Promise<{ frames: number; rows: number; bytes: number }> } | undefined;
+
+async function storeTotals(engine: HangarEngine): Promise<{ frames: number; rows: number; bytes: number }> {
+  const now = Date.now();
+  if (lastTotals && lastTotals.engine === engine && now - lastTotals.at < 1000) return lastTotals.totals;
+  const totals = (async () => {
+    let frames = 0;
+    let rows = 0;
+    let bytes = 0;
+    for (const bucket of await engine.buckets()) {
+      for (const info of await engine.list(bucket)) {
+        frames++;
+        rows += info.rows;
+        bytes += info.bytes;
+      }
+    }
+    return { frames, rows, bytes };
+  })();
+  lastTotals = { at: now, engine, totals };
+  return totals;
+}
