@@ -257,6 +257,11 @@ export class HangarEngine {
     return (await this.sql()).schema(sql, context);
   }
 
+  /** The schema of a query's `?` / `$n` parameters, without running it. @throws as {@link query} */
+  async queryParameters(sql: string, context: QueryContext): Promise<Schema> {
+    return (await this.sql()).parameterSchema(sql, context);
+  }
+
   /**
    * Waits for background compactions, then stops the SQL engine if it was started. The connector
    * and codec belong to the caller.

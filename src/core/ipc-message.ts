@@ -175,7 +175,9 @@ export function encodeSchemaHeader(schema: Schema): Uint8Array {
 
 /** Decodes a bare schema message header. @throws InvalidArgumentError if it is not a schema. */
 export function decodeSchemaHeader(header: Uint8Array): Schema {
-  const info = inspectMessage({ header, body: EMPTY });
+  // apache-arrow reads a union's type ids as an Int32Array view: it throws on a header at an odd offset (copied, not
+  // Buffer#slice, which is a view).
+  const info = inspectMessage({ header: header.byteOffset % 8 === 0 ? header : new Uint8Array(header), body: EMPTY });
   if (info.kind !== 'schema') throw new InvalidArgumentError(`expected a Schema message, got a ${info.kind} message`);
   return info.schema;
 }

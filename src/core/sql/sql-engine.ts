@@ -10,7 +10,7 @@ import { forEachSqlNode, serializeSql } from './sql-tree.js';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DuckDBConnection, type DuckDBInstance, type DuckDBPreparedStatement, StatementType } from '@duckdb/node-api';
+import { type DuckDBConnection, type DuckDBInstance, type DuckDBPreparedStatement, DuckDBTypeId, StatementType, VARCHAR } from '@duckdb/node-api';
 import type { Schema } from 'apache-arrow';
 import type { FrameStore } from '../../storage/frame-store.js';
 import { CancelledError, DeadlineExceededError, HangarError, PermissionDeniedError } from '../errors.js';
@@ -36,6 +36,7 @@ import {
 } from './sql-limits.js';
 import { openSqlSandbox, sqlIdentifier, sqlString } from './sql-sandbox.js';
 import { assertNoGuardBypass, installValueGuards } from './value-guards.js';
+import { type SqlParameter, bindSqlParameters } from './sql-parameters.js';
 
 /** Limits and tuning of SQL. */
 export interface SqlOptions {
@@ -90,6 +91,8 @@ export interface QueryContext {
    * all anonymous callers are one caller). Absent: not counted.
    */
   readonly caller?: string;
+  /** Values for the statement's `?` / `$n` parameters, in order (Flight SQL prepared statements). */
+  readonly parameters?: readonly SqlParameter[];
 }
 
 const MiB = 1024 * 1024;
@@ -166,6 +169,27 @@ export class SqlEngine {
   }
 
   /**
+   * The schema of a query's parameters (`?` / `$n`, in order; a type DuckDB cannot infer is text),
+   * without running it. @throws as {@link schema}
+   */
+  async parameterSchema(sql: string, context: QueryContext): Promise<Schema> {
+    const session = await this.prepare(sql, context);
+    try {
+      const { prepared } = session;
+      const names: string[] = [];
+      const types = [];
+      for (let i = 1; i <= prepared.parameterCount; i++) {
+        names.push(prepared.parameterName(i) || `$${i}`);
+        const id = prepared.parameterTypeId(i);
+        types.push(id === DuckDBTypeId.ANY || id === DuckDBTypeId.INVALID ? VARCHAR : prepared.parameterType(i));
+      }
+      return new ArrowBatchBuilder(names, types, this.batchBytes).schema;
+    } finally {
+      session.end(true);
+    }
+  }
+
+  /**
    * Runs a query and streams its result.
    * @throws as {@link schema}, and ResourceExhaustedError when the caller already runs its cap of
    *   queries; while streaming also DeadlineExceededError (timeout), CancelledError (client gone)
@@ -179,6 +203,14 @@ export class SqlEngine {
     } catch (error) {
       releaseSlot();
       throw error;
+    }
+    try {
+      // Always bound (an empty list too): a pooled statement keeps the values of its last run.
+      if (context.parameters || session.prepared.parameterCount > 0) bindSqlParameters(session.prepared, context.parameters ?? []);
+    } catch (error) {
+      session.end(false);
+      releaseSlot();
+      throw error instanceof HangarError ? error : sqlError(error);
     }
     const schema = schemaOf(session.prepared, this.batchBytes);
     const budget = new ResultBudget(this.maxResultBytes);

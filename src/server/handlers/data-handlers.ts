@@ -53,9 +53,9 @@ async function nextWithin<T>(iterator: AsyncIterator<T>, ms: number | undefined)
  * Turns DoPut's FlightData into IPC messages. The descriptor arrives on the first message only;
  * metadata-only messages are skipped. A cancelled call throws instead of ending quietly (see
  * ServerCall.messages), so a client that disconnects mid-put never commits a partial frame; so does
- * one over the limits.
+ * one over the limits. (Flight SQL's bulk ingest and parameter binding read their DoPut through it too.)
  */
-async function* ipcMessagesOf(
+export async function* ipcMessagesOf(
   call: ServerCall,
   onDescriptor: (descriptor: FlightDescriptor | undefined) => void,
   limits: PutLimits,
