@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import { splitIpcStream } from '../../src/core/ipc-message.js';
 import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
@@ -26,7 +27,7 @@ async function* rows(values: number[]) {
 }
 
 it('two engines over one local store append concurrently without losing rows', async () => {
-  const connectors = [new LocalConnector({ root, fsync: false }), new LocalConnector({ root, fsync: false })];
+  const connectors = [new ObjectLayout(new LocalConnector({ root, fsync: false })), new ObjectLayout(new LocalConnector({ root, fsync: false }))];
   for (const connector of connectors) await connector.open();
   const engines = connectors.map((connector) => new HangarEngine(connector, codec, {}));
   const ref = { bucket: 'default', name: 'shared' };

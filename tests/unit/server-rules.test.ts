@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ObjectLayout } from '../../src/storage/object-layout.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { defaultConnectorRegistry } from '../../src/connectors/registry.js';
@@ -99,9 +100,10 @@ describe('dataframe protocol parsing', () => {
 describe('connector registry', () => {
   it('maps schemes and plain paths to connectors', async () => {
     const registry = defaultConnectorRegistry();
-    expect(await registry.create('memory:')).toBeInstanceOf(MemoryConnector);
-    expect(await registry.create('file:///tmp/x')).toBeInstanceOf(LocalConnector);
-    expect(await registry.create('./relative/dir')).toBeInstanceOf(LocalConnector);
+    const connectorOf = async (location: string) => ((await registry.create(location)) as ObjectLayout).connector;
+    expect(await connectorOf('memory:')).toBeInstanceOf(MemoryConnector);
+    expect(await connectorOf('file:///tmp/x')).toBeInstanceOf(LocalConnector);
+    expect(await connectorOf('./relative/dir')).toBeInstanceOf(LocalConnector);
     await expect(registry.create('nosuch://x')).rejects.toThrow(/unknown store location scheme 'nosuch:'.*memory:, file:/);
   });
 });

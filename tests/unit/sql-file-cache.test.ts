@@ -3,6 +3,7 @@
 // segments, so the server's memory grew with every version ever queried (bench/soak, ~10 KiB each).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
 import { collect, messagesOf, ref, sampleTable } from '../../src/testing/fixtures.js';
@@ -11,7 +12,7 @@ let codec: ParquetCodec;
 let engine: HangarEngine;
 beforeAll(async () => {
   codec = new ParquetCodec(1);
-  const connector = new MemoryConnector();
+  const connector = new ObjectLayout(new MemoryConnector());
   await connector.open();
   engine = new HangarEngine(connector, codec, { retention: { keepVersions: 1, graceMs: 0 } });
 });

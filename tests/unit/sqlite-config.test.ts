@@ -1,6 +1,7 @@
 // Reading `sqlite:` locations: the catalog path, the storage location after `data=` (verbatim, so
 // an S3 location keeps its own query), the default data directory and the catalog's options.
 import { describe, expect, it } from 'vitest';
+import type { ObjectLayout } from '../../src/storage/object-layout.js';
 import { defaultConnectorRegistry } from '../../src/connectors/registry.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
 import { defaultDataDirectory, sqliteLocationFromUrl } from '../../src/connectors/sqlite/sqlite-config.js';
@@ -41,7 +42,7 @@ describe('sqlite locations', () => {
   it('is registered, with the storage connector built by the same registry', async () => {
     const connector = await defaultConnectorRegistry().create('sqlite:///tmp/h/catalog.db?data=s3://bucket/prefix?endpoint=http://127.0.0.1:1');
     expect(connector).toBeInstanceOf(SqliteConnector);
-    const storage = (connector as SqliteConnector).storage;
+    const storage = ((connector as SqliteConnector).storage as ObjectLayout).connector;
     expect(storage).toBeInstanceOf(S3Connector);
     expect((storage as S3Connector).options.endpoint).toBe('http://127.0.0.1:1');
     expect((connector as SqliteConnector).catalogPath).toBe('/tmp/h/catalog.db');

@@ -5,6 +5,7 @@
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import type { FrameManifest } from '../../src/core/manifest.js';
 import type { FrameRef } from '../../src/core/names.js';
 import { HangarEngine } from '../../src/core/engine.js';
@@ -13,8 +14,12 @@ import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
 import { collect } from '../../src/testing/fixtures.js';
 
 /** A memory store that holds one read of a chosen manifest version until released. */
-class GatedConnector extends MemoryConnector {
+class GatedConnector extends ObjectLayout {
   gate?: { readonly version: number; readonly reached: () => void; readonly release: Promise<void> };
+
+  constructor() {
+    super(new MemoryConnector());
+  }
 
   override async getManifestVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
     const manifest = await super.getManifestVersion(ref, version);
@@ -74,7 +79,7 @@ it('a restore racing a vacuum that expires its version commits nothing unreadabl
 });
 
 it('a read that has chosen its version streams it whole though a vacuum expires it meanwhile', async () => {
-  const connector = new MemoryConnector();
+  const connector = new ObjectLayout(new MemoryConnector());
   await connector.open();
   const engine = new HangarEngine(connector, codec, { retention: { keepVersions: 2, graceMs: 0 } });
   try {
