@@ -23,6 +23,8 @@ export { MemoryConnector } from './connectors/memory/memory-connector.js';
 export { LocalConnector, type LocalConnectorOptions } from './connectors/local/local-connector.js';
 export { S3Connector } from './connectors/s3/s3-connector.js';
 export { type S3ConnectorOptions, type ConditionalWritesMode, s3OptionsFromUrl } from './connectors/s3/s3-config.js';
+export { AzureConnector } from './connectors/azure/azure-connector.js';
+export { type AzureConnectorOptions, azureOptionsFromUrl } from './connectors/azure/azure-config.js';
 export { SqliteConnector } from './connectors/sqlite/sqlite-connector.js';
 export { type SqliteConnectorOptions, sqliteLocationFromUrl } from './connectors/sqlite/sqlite-config.js';
 export type { CatalogCheckReport, CatalogRebuildSummary } from './connectors/sqlite/catalog-maintenance.js';
