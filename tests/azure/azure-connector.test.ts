@@ -106,6 +106,14 @@ describe('Azure connector on Azurite', () => {
     await neighbour.close();
   });
 
+  it('leaves out the directory blobs that accounts with a hierarchical namespace list', async () => {
+    const { BlobServiceClient } = await import('@azure/storage-blob');
+    const container = BlobServiceClient.fromConnectionString(server.connectionString).getContainerClient(CONTAINER);
+    await store.put('dirs/a/file', bytes('x'));
+    await container.getBlockBlobClient(`${store.options.root}dirs/a`).upload('', 0, { metadata: { hdi_isfolder: 'true' } });
+    expect(await keysOf(store, 'dirs/')).toEqual(['dirs/a/file']);
+  });
+
   it('reads ranges: inside, across the end, at and past the end, empty, and of missing keys', async () => {
     expect(store.readsRanges).toBe(true);
     await store.put('range/k', bytes('0123456789'));

@@ -101,11 +101,13 @@ export class AzureConnector extends Connector {
     await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, pending.length) }, worker));
   }
 
-  /** Every blob under the prefix, by `listBlobsFlat` (5,000 a page). */
+  /** Every blob under the prefix, by `listBlobsFlat` (5,000 a page), directories of Data Lake accounts left out. */
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const root = this.options.root;
     try {
-      for await (const blob of this.blobs().listBlobsFlat({ prefix: root + prefix })) {
+      for await (const blob of this.blobs().listBlobsFlat({ prefix: root + prefix, includeMetadata: true })) {
+        // Accounts with a hierarchical namespace (Data Lake Storage) list directories as empty blobs.
+        if (blob.metadata?.hdi_isfolder === 'true') continue;
         yield { key: blob.name.slice(root.length), size: blob.properties.contentLength ?? 0, modifiedAt: blob.properties.lastModified };
       }
     } catch (error) {
