@@ -70,6 +70,8 @@ export function buildProgram(): Command {
     .option('--max-message-bytes <bytes>', 'largest gRPC message a client may send (default 2 GiB - 1)', parsePositiveInteger)
     .option('--max-put-bytes <bytes>', 'largest total a single put may send (default: no limit)', parsePositiveInteger)
     .option('--idle-timeout <ms>', 'fail puts that send nothing, and close connections without calls, after this long (default 300000)', parsePositiveInteger)
+    .addOption(new Option('--http-port <port>', 'also serve the HTTP API, web console and /metrics on this port, 0 for any free port (off when absent)').env('HANGAR_HTTP_PORT').argParser(parsePort))
+    .option('--http-cors-origin <origins>', 'comma-separated origins whose pages may call the HTTP API (CORS; default none)')
     .option('--max-concurrent-streams <n>', 'most calls one client connection may run at once; more wait in the client (default 100)', parsePositiveInteger)
     .option('--read-cache-size <bytes>', 'memory for decoded segments reused by repeated gets, 0 to turn off (default 512 MiB)', parseNonNegativeInteger)
     .option('--keep-versions <n>', 'vacuum keeps at most this many versions of each frame, the current one included (default: no count limit)', parsePositiveInteger)

@@ -49,6 +49,10 @@ export interface ServeCommandOptions {
   readonly idleTimeout?: number;
   /** Most concurrent calls per client connection. */
   readonly maxConcurrentStreams?: number;
+  /** Also serve the HTTP API, console and /metrics on this port (off when absent). */
+  readonly httpPort?: number;
+  /** Comma-separated origins allowed to call the HTTP API from their pages (CORS). */
+  readonly httpCorsOrigin?: string;
   /** Bytes of decoded segments cached for repeated reads (0: off). */
   readonly readCacheSize?: number;
   /** Retention: most versions kept per frame. */
@@ -133,6 +137,7 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
     ...(options.maxPutBytes ? { maxPutBytes: options.maxPutBytes } : {}),
     ...(options.idleTimeout ? { idleTimeoutMs: options.idleTimeout } : {}),
     ...(options.maxConcurrentStreams ? { maxConcurrentStreams: options.maxConcurrentStreams } : {}),
+    ...(options.httpPort === undefined ? {} : { http: { port: options.httpPort, ...(options.httpCorsOrigin ? { corsOrigins: options.httpCorsOrigin.split(',').map((origin) => origin.trim()) } : {}) } }),
   });
   const stop = (signal: string): void => {
     process.stderr.write(`hangar: ${signal} received, shutting down\n`);
@@ -142,6 +147,7 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.stdout.write(`hangar listening on ${server.location}\n`);
+  if (server.httpUrl !== undefined) process.stdout.write(`http listening on ${server.httpUrl}\n`);
   if (secret !== undefined) {
     // As shoots does: an admin token (claim type=admin, which shoots' client flow expects) to start with.
     const now = Math.floor(Date.now() / 1000);

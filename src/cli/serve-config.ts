@@ -66,6 +66,8 @@ export const SERVE_CONFIG_SCHEMA = {
     vacuumEvery: duration,
     segmentCompression: { type: 'string', enum: ['none', 'lz4'] },
     compactThreshold: nonNegative,
+    httpPort: { type: 'integer', minimum: 0, maximum: 65535 },
+    httpCorsOrigin: text,
   },
 } as const;
 

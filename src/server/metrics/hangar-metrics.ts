@@ -24,11 +24,14 @@ export class HangarMetrics {
   private readonly bytes: Counter<'api' | 'direction'>;
   private readonly sqlQueries: Counter<'api' | 'outcome'>;
   private readonly sqlSeconds: Histogram<'api' | 'outcome'>;
+  private readonly storeFrames: Gauge;
+  private readonly storeRows: Gauge;
+  private readonly storeBytes: Gauge;
 
   /**
    * @param engine - the engine whose store size the gauges report (read on each scrape)
    */
-  constructor(engine: HangarEngine) {
+  constructor(private readonly engine: HangarEngine) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'hangar_' });
     this.rpcCalls = new Counter({ name: 'hangar_rpc_calls_total', help: 'Flight RPCs finished, by method and status code', labelNames: ['method', 'code'], registers });
@@ -40,30 +43,9 @@ export class HangarMetrics {
     this.bytes = new Counter({ name: 'hangar_data_bytes_total', help: 'Bytes of request and response bodies, by API (flight, http) and direction (in, out)', labelNames: ['api', 'direction'], registers });
     this.sqlQueries = new Counter({ name: 'hangar_sql_queries_total', help: 'SQL queries run, by API and outcome', labelNames: ['api', 'outcome'], registers });
     this.sqlSeconds = new Histogram({ name: 'hangar_sql_query_duration_seconds', help: 'SQL query time, until its result was sent', labelNames: ['api', 'outcome'], buckets: LATENCY_BUCKETS, registers });
-    new Gauge({
-      name: 'hangar_store_frames',
-      help: 'Live frames in the store',
-      registers,
-      collect: async function (this: Gauge) {
-        this.set((await storeTotals(engine)).frames);
-      },
-    });
-    new Gauge({
-      name: 'hangar_store_rows',
-      help: 'Rows of the live frames in the store',
-      registers,
-      collect: async function (this: Gauge) {
-        this.set((await storeTotals(engine)).rows);
-      },
-    });
-    new Gauge({
-      name: 'hangar_store_bytes',
-      help: 'Arrow bytes of the live frames in the store (current versions)',
-      registers,
-      collect: async function (this: Gauge) {
-        this.set((await storeTotals(engine)).bytes);
-      },
-    });
+    this.storeFrames = new Gauge({ name: 'hangar_store_frames', help: 'Live frames in the store', registers });
+    this.storeRows = new Gauge({ name: 'hangar_store_rows', help: 'Rows of the live frames in the store', registers });
+    this.storeBytes = new Gauge({ name: 'hangar_store_bytes', help: 'Arrow bytes of the live frames in the store (current versions)', registers });
   }
 
   /** Starts timing a Flight RPC; the returned function records its end. */
@@ -102,31 +84,27 @@ export class HangarMetrics {
     this.sqlSeconds.observe(labels, seconds);
   }
 
-  /** The metrics in Prometheus text format. */
-  render(): Promise<string> {
+  /** The metrics in Prometheus text format (the store's size counted now, from its listings). */
+  async render(): Promise<string> {
+    const totals = await storeTotals(this.engine);
+    this.storeFrames.set(totals.frames);
+    this.storeRows.set(totals.rows);
+    this.storeBytes.set(totals.bytes);
     return this.registry.metrics();
   }
 }
 
-/** Totals of the store, computed once per scrape even though three gauges ask. */
-let lastTotals: { at: number; engine: HangarEngine; totals: Promise<{ frames: number; rows: number; bytes: number }> } | undefined;
-
+/** Frames, rows and bytes of every bucket's live frames (listings are cached by the engine). */
 async function storeTotals(engine: HangarEngine): Promise<{ frames: number; rows: number; bytes: number }> {
-  const now = Date.now();
-  if (lastTotals && lastTotals.engine === engine && now - lastTotals.at < 1000) return lastTotals.totals;
-  const totals = (async () => {
-    let frames = 0;
-    let rows = 0;
-    let bytes = 0;
-    for (const bucket of await engine.buckets()) {
-      for (const info of await engine.list(bucket)) {
-        frames++;
-        rows += info.rows;
-        bytes += info.bytes;
-      }
+  let frames = 0;
+  let rows = 0;
+  let bytes = 0;
+  for (const bucket of await engine.buckets()) {
+    for (const info of await engine.list(bucket)) {
+      frames++;
+      rows += info.rows;
+      bytes += info.bytes;
     }
-    return { frames, rows, bytes };
-  })();
-  lastTotals = { at: now, engine, totals };
-  return totals;
+  }
+  return { frames, rows, bytes };
 }
