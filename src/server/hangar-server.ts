@@ -12,6 +12,8 @@ import { doActionHandler, listActionsHandler } from './handlers/action-handlers.
 import { doGetHandler, doPutHandler } from './handlers/data-handlers.js';
 import { getFlightInfoHandler, getSchemaHandler, listFlightsHandler } from './handlers/info-handlers.js';
 import { unimplemented } from './handlers/call-shapes.js';
+import { FlightSqlService } from './flight-sql/flight-sql-service.js';
+import { routeFlightSql } from './flight-sql/flight-sql-router.js';
 import { type AuthOptions, Authenticator } from './auth/authenticator.js';
 import { authorizedEngine, currentPrincipal, guardCalls } from './auth/call-guard.js';
 import { SERVER, authorize } from '../core/auth/scopes.js';
@@ -133,7 +135,7 @@ export class HangarServer {
     };
     const handlers = meterCalls(
       guardCalls(
-        {
+        routeFlightSql({
           ListFlights: listFlightsHandler(guarded),
           GetFlightInfo: getFlightInfoHandler(guarded),
           PollFlightInfo: unimplemented('PollFlightInfo'),
@@ -143,7 +145,7 @@ export class HangarServer {
           DoExchange: unimplemented('DoExchange'),
           DoAction: doActionHandler(context),
           ListActions: listActionsHandler(context),
-        },
+        }, new FlightSqlService(guarded, { putLimits: { idleTimeoutMs, ...(options.maxPutBytes !== undefined ? { maxPutBytes: options.maxPutBytes } : {}) } })),
         authenticator,
       ),
       metrics,
