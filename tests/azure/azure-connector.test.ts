@@ -1,5 +1,6 @@
 // The Azure Blob connector's byte contract against a real Azurite started here on 127.0.0.1:
 // reads, conditional writes raced between two connectors, deletes, listings, ranges, and errors.
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureConnector } from '../../src/connectors/azure/azure-connector.js';
@@ -74,6 +75,34 @@ describe('Azure connector on Azurite', () => {
       expect(text(await other.get(key))).toBe(`writer ${results.indexOf(true)}`);
     }
     await other.close();
+  });
+
+  it('reports a conditional put as won when its response was lost and the retry found its own blob', async () => {
+    // A proxy that lets the first upload of 'lost/' reach Azurite, then drops the connection before the answer.
+    let dropped = 0;
+    const proxy = createHttpServer((request, response) => {
+      const upstream = httpRequest(new URL(request.url!, server.endpoint), { method: request.method, headers: request.headers }, (answer) => {
+        if (request.method === 'PUT' && request.url!.includes('/lost/') && dropped++ === 0) {
+          answer.resume();
+          request.socket.destroy();
+          return;
+        }
+        response.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(response);
+      });
+      request.pipe(upstream);
+    }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => proxy.once('listening', resolve));
+    const { port } = proxy.address() as { port: number };
+    const flaky = new AzureConnector({ ...azureStoreOptions(server, CONTAINER), prefix: store.options.root, endpoint: `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}` });
+    await flaky.open();
+    expect(await flaky.put('lost/k', bytes('mine'), { ifAbsent: true })).toBe(true);
+    expect(dropped).toBe(2);
+    expect(text(await store.get('lost/k'))).toBe('mine');
+    // Another writer's blob is still a lost race.
+    expect(await flaky.put('lost/k', bytes('again'), { ifAbsent: true })).toBe(false);
+    await flaky.close();
+    await new Promise((resolve) => proxy.close(resolve));
   });
 
   it('deletes existing and missing keys alike', async () => {

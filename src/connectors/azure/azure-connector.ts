@@ -3,6 +3,7 @@
  * compare-and-swap is an upload with `If-None-Match: *`, with ranged downloads. The SDK
  * (`@azure/storage-blob`) loads in {@link AzureConnector.open}, so servers on other stores never load it.
  */
+import { randomUUID } from 'node:crypto';
 import type { BlobServiceClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
 import { StorageError } from '../../core/errors.js';
 import { Connector, type ObjectInfo, type PutOptions, checkRange } from '../../storage/connector.js';
@@ -75,13 +76,18 @@ export class AzureConnector extends Connector {
     return this.download(key, offset, length);
   }
 
-  /** Uploads the blob, with `If-None-Match: *` when `ifAbsent` is set (a 409 or 412 then means `false`). */
+  /**
+   * Uploads the blob, with `If-None-Match: *` when `ifAbsent` is set. A 409 or 412 then means
+   * `false`, unless the blob carries this write's token: the SDK retried after a lost response.
+   */
   async put(key: string, data: Uint8Array, options: PutOptions = {}): Promise<boolean> {
+    const blob = this.blobs().getBlockBlobClient(this.options.root + key);
+    const token = options.ifAbsent ? randomUUID() : undefined;
     try {
-      await this.blobs().getBlockBlobClient(this.options.root + key).uploadData(data, options.ifAbsent ? { conditions: { ifNoneMatch: '*' } } : {});
+      await blob.uploadData(data, token ? { conditions: { ifNoneMatch: '*' }, metadata: { hangarwrite: token } } : {});
       return true;
     } catch (error) {
-      if (options.ifAbsent && isAlreadyThere(error)) return false;
+      if (token && isAlreadyThere(error)) return (await blob.getProperties().catch(() => undefined))?.metadata?.hangarwrite === token;
       throw toAzureHangarError(error, `write '${key}'`, this.where);
     }
   }
