@@ -20,7 +20,11 @@ if ! command -v "$python" >/dev/null 2>&1; then
 fi
 
 # The wanted state: the requirements file plus the interpreter that builds the venv.
-wanted="$( { cat "$requirements"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+# The Python client (clients/python) is installed too, so its sources are part of the wanted state.
+client="$root/clients/python"
+wanted="$( { cat "$requirements"; "$python" -c 'import sys; print(sys.version)';
+             find "$client" -type f \( -name '*.py' -o -name '*.toml' -o -name 'py.typed' \) -not -path '*/build/*' | LC_ALL=C sort | xargs cat; } \
+           | sha256sum | cut -d' ' -f1)"
 
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]] \
    && "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
@@ -36,6 +40,8 @@ else
 fi
 
 "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$requirements"
+# hangar-client as users install it (not editable); its dependencies are pinned above.
+"$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q --no-deps --force-reinstall "$client"
 rm -f "$stamp"
 printf '%s\n' "$wanted" > "$stamp"
 echo "setup-venv: $venv is up to date" >&2
