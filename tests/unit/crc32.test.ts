@@ -1,8 +1,9 @@
 // CRC-32 as Parquet page headers and manifests use it: the known check values of the definition,
-// the table-driven version against Node's zlib on many lengths and offsets, and combining.
+// the SIMD version (@node-rs/crc32) and the table-driven one against Node's zlib on many lengths
+// and offsets, and combining.
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32, crc32Combine, formatCrc32, parseCrc32, tableCrc32 } from '../../src/core/crc32.js';
+import { crc32, crc32Combine, crc32Implementation, formatCrc32, parseCrc32, tableCrc32 } from '../../src/core/crc32.js';
 import { random } from './parquet-fixtures.js';
 
 const text = (value: string) => new TextEncoder().encode(value);
@@ -35,6 +36,20 @@ describe('CRC-32', () => {
     const whole = crc32(bytes);
     expect(tableCrc32(bytes.subarray(1001), tableCrc32(bytes.subarray(0, 1001)))).toBe(whole);
     expect(crc32(bytes.subarray(1001), crc32(bytes.subarray(0, 1001)))).toBe(whole);
+  });
+
+  it('runs the SIMD CRC-32 here and agrees with zlib at every length around its block sizes, at odd offsets, and continued', () => {
+    // The binding for this platform is installed by `npm ci`: verification of every read rests on its speed.
+    expect(crc32Implementation).toBe('simd');
+    const next = random(5);
+    const bytes = Uint8Array.from({ length: 1 << 18 }, () => Math.floor(next() * 256));
+    const lengths = [...Array.from({ length: 600 }, (_, i) => i), 1023, 1024, 1025, 4095, 4096, 4097, 65_535, 65_536, 65_537, (1 << 18) - 7];
+    for (const length of lengths) {
+      const start = length % 7;
+      const piece = bytes.subarray(start, Math.min(bytes.byteLength, start + length));
+      expect(crc32(piece)).toBe(zlib.crc32(piece) >>> 0);
+      expect(crc32(piece, 0xdeadbeef)).toBe(zlib.crc32(piece, 0xdeadbeef) >>> 0);
+    }
   });
 
   it('combines the CRCs of adjoining runs into the CRC of both', () => {
