@@ -9,6 +9,8 @@ import { HangarClient } from '../../src/client/index.js';
 import { parseScopes } from '../../src/core/auth/scopes.js';
 import { UsersFile } from '../../src/core/auth/users-file.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
+import { get as httpsGet } from 'node:https';
+import { makeTestCertificates } from './fixtures/certificates.js';
 
 const SECRET = 'test-secret-of-at-least-32-bytes!!';
 let server: HangarServer;
@@ -234,5 +236,26 @@ describe('HTTP API: streaming', () => {
     }
     expect(seen).toBe(rows);
     expect(batches).toBeGreaterThan(1);
+  });
+});
+
+describe('HTTP API over TLS', () => {
+  it('serves HTTPS with the Flight certificate', async () => {
+    const certs = makeTestCertificates();
+    const tls = await HangarServer.start({ port: 0, data: 'memory:', tls: { cert: certs.serverCert, key: certs.serverKey }, http: { port: 0 } });
+    try {
+      expect(tls.httpUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const body = await new Promise<string>((resolve, reject) => {
+        httpsGet(`${tls.httpUrl}/api/v1/buckets`, { ca: certs.ca }, (response) => {
+          let text = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      expect(JSON.parse(body)).toEqual({ buckets: [] });
+    } finally {
+      await tls.close();
+      await rm(certs.dir, { recursive: true, force: true });
+    }
   });
 });

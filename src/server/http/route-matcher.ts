@@ -45,7 +45,8 @@ export class RouteMatcher {
         pattern: new RegExp(`^${source}$`),
         paramNames,
         params: compile(route.params),
-        query: compile(route.query),
+        // A route without query parameters refuses any, rather than ignoring a misspelt one.
+        query: compile(route.query ?? { type: 'object', properties: {}, additionalProperties: false }),
         body: compile(route.jsonBody),
       };
     });
