@@ -19,6 +19,8 @@ export { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifes
 export { Connector, type ObjectInfo, type PutOptions, type WriteConsistency, checkRange } from './storage/connector.js';
 export { FrameStore, type FrameStoreCapabilities, DEFAULT_STORE_CAPABILITIES, type StoredObject } from './storage/frame-store.js';
 export { ConnectorRegistry, type ConnectorFactory, defaultConnectorRegistry } from './connectors/registry.js';
+export { type ConnectorPlugin, loadConnectorPlugin, registerConnectorPlugin } from './connectors/connector-plugins.js';
+export { MountedStore } from './storage/mounted-store.js';
 export { MemoryConnector } from './connectors/memory/memory-connector.js';
 export { LocalConnector, type LocalConnectorOptions } from './connectors/local/local-connector.js';
 export { S3Connector } from './connectors/s3/s3-connector.js';

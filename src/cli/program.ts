@@ -5,6 +5,7 @@ import { registerCatalogMaintenanceCommands } from './catalog-maintenance-comman
 import { registerGetCommand } from './get-command.js';
 import { registerPutCommand } from './put-command.js';
 import { type ServeCommandOptions, serve } from './serve-command.js';
+import { applyServeConfig, loadServeConfig, pluginsFromEnvironment } from './serve-config.js';
 import { registerSecurityCommands } from './security-commands.js';
 import { registerSqlCommand } from './sql-command.js';
 import { registerVerifyCommand } from './verify-command.js';
@@ -31,6 +32,22 @@ function parseDurationOption(value: string): number {
   }
 }
 
+/** Collects a repeatable option's values. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The serve options: plugins from HANGAR_PLUGINS and the flags, laid over the config file if one is given. */
+function serveOptions(options: ServeCommandOptions & { config?: string; plugin?: string[] }, command: Command): ServeCommandOptions {
+  const { config, plugin = [], ...commandLine } = options;
+  const withPlugins = {
+    ...commandLine,
+    plugins: [...pluginsFromEnvironment(process.env.HANGAR_PLUGINS), ...plugin],
+  };
+  if (config === undefined) return withPlugins;
+  return applyServeConfig(withPlugins, (key) => command.getOptionValueSource(key), loadServeConfig(config));
+}
+
 function parseNonNegativeInteger(value: string): number {
   const number = Number(value);
   if (!Number.isSafeInteger(number) || number < 0) throw new CommanderArgumentError('expected 0 or a positive integer');
@@ -50,9 +67,16 @@ export function buildProgram(): Command {
   program
     .command('serve')
     .description('run the Flight server')
-    .option('--host <host>', 'interface to bind (env HANGAR_HOST)', process.env.HANGAR_HOST ?? '127.0.0.1')
-    .option('--port <port>', 'port to bind, 0 for any free port (env HANGAR_PORT)', parsePort, parsePort(process.env.HANGAR_PORT ?? '8815'))
-    .option('--data <location>', 'store: a directory, file:///dir, memory:, s3://bucket/prefix?endpoint=… or sqlite:///catalog.db?data=… (env HANGAR_DATA)', process.env.HANGAR_DATA ?? './hangar-data')
+    // Environment variables via Option.env, so that they, like flags, win over the config file.
+    .option('--config <file>', 'a JSON config file setting any of these options, and bucket mounts (docs/configuration.md); flags and env win over it')
+    .addOption(new Option('--host <host>', 'interface to bind').env('HANGAR_HOST').default('127.0.0.1'))
+    .addOption(new Option('--port <port>', 'port to bind, 0 for any free port').env('HANGAR_PORT').argParser(parsePort).default(8815))
+    .addOption(
+      new Option('--data <location>', 'store: a directory, file:///dir, memory:, s3://bucket/prefix?endpoint=…, sqlite:///catalog.db?data=… or a plugin\'s scheme')
+        .env('HANGAR_DATA')
+        .default('./hangar-data'),
+    )
+    .option('--plugin <module>', 'load a connector plugin module (a path or package name) adding a store scheme; repeatable (env HANGAR_PLUGINS, comma-separated)', collect)
     .option('--sql-timeout <ms>', 'time limit of one SQL query in milliseconds (default 60000)', parsePositiveInteger)
     .option('--sql-memory-limit <size>', "DuckDB's memory limit for all queries, e.g. 4GB (default: half of RAM, or of the cgroup limit when smaller)", parseMemorySize)
     .option('--sql-max-result-bytes <bytes>', 'largest Arrow result one query may send (default 1 GiB)', parsePositiveInteger)
@@ -60,12 +84,12 @@ export function buildProgram(): Command {
     .option('--sql-threads <n>', 'DuckDB worker threads (default: one per core)', parsePositiveInteger)
     .option('--sql-cache-dir <dir>', 'where segments of non-file stores are cached for SQL (default: in the OS temp dir)')
     .option('--sql-cache-size <bytes>', 'size bound of that cache in bytes (default 2 GiB)', parsePositiveInteger)
-    .option('--tls-cert <file>', 'PEM certificate chain: serve grpc+tls:// (env HANGAR_TLS_CERT)', process.env.HANGAR_TLS_CERT)
-    .option('--tls-key <file>', 'PEM private key of the certificate (env HANGAR_TLS_KEY)', process.env.HANGAR_TLS_KEY)
-    .option('--tls-client-ca <file>', 'PEM CA client certificates must chain to: require mutual TLS (env HANGAR_TLS_CLIENT_CA)', process.env.HANGAR_TLS_CLIENT_CA)
-    .option('--secret <secret>', 'HS256 secret: require bearer tokens and print an admin token (env HANGAR_SECRET)', process.env.HANGAR_SECRET)
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate chain: serve grpc+tls://').env('HANGAR_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key of the certificate').env('HANGAR_TLS_KEY'))
+    .addOption(new Option('--tls-client-ca <file>', 'PEM CA client certificates must chain to: require mutual TLS').env('HANGAR_TLS_CLIENT_CA'))
+    .addOption(new Option('--secret <secret>', 'HS256 secret: require bearer tokens and print an admin token').env('HANGAR_SECRET'))
     .option('--secret-file <file>', 'a file holding the HS256 secret')
-    .option('--users <file>', 'users file for password login, see `hangar user add` (env HANGAR_USERS)', process.env.HANGAR_USERS)
+    .addOption(new Option('--users <file>', 'users file for password login, see `hangar user add`').env('HANGAR_USERS'))
     .option('--insecure', 'allow serving a non-loopback address without authentication')
     .option('--max-message-bytes <bytes>', 'largest gRPC message a client may send (default 2 GiB - 1)', parsePositiveInteger)
     .option('--max-put-bytes <bytes>', 'largest total a single put may send (default: no limit)', parsePositiveInteger)
@@ -82,7 +106,7 @@ export function buildProgram(): Command {
       new Option('--segment-compression <codec>', 'compression of new segment files: none (fastest) or lz4 (smaller)').choices(['none', 'lz4']).default('none'),
     )
     .option('--compact-threshold <n>', 'compact a frame in the background once appends left it this many small segments, 0 for never (default 64)', parseNonNegativeInteger)
-    .action(async (options: ServeCommandOptions) => serve(options));
+    .action(async (options: ServeCommandOptions & { config?: string; plugin?: string[] }, command: Command) => serve(serveOptions(options, command)));
   registerPutCommand(program);
   registerGetCommand(program);
   registerSqlCommand(program);

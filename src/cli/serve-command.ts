@@ -7,6 +7,9 @@ import { DEFAULT_RETENTION, type RetentionPolicy } from '../core/retention.js';
 import type { SegmentCompression } from '../core/parquet/parquet-codec.js';
 import type { SqlOptions } from '../core/sql/sql-engine.js';
 import { HangarServer, type TlsOptions, isLoopbackHost } from '../server/hangar-server.js';
+import { loadConnectorPlugin, registerConnectorPlugin } from '../connectors/connector-plugins.js';
+import { defaultConnectorRegistry } from '../connectors/registry.js';
+import { createMountedStore } from '../connectors/store-mounts.js';
 import { type SecretOptions, readSecret } from './security-commands.js';
 
 /** Options of `hangar serve`, after defaults from the environment. */
@@ -17,6 +20,10 @@ export interface ServeCommandOptions {
   readonly port: number;
   /** Store location. */
   readonly data: string;
+  /** Connector plugin modules to load before `data` is resolved (paths or package names). */
+  readonly plugins?: readonly string[];
+  /** Buckets mounted on stores of their own: bucket name → location (config file only). */
+  readonly buckets?: Readonly<Record<string, string>>;
   /** SQL: per-query time limit in milliseconds. */
   readonly sqlTimeout?: number;
   /** SQL: DuckDB's memory limit, e.g. `4GB`. */
@@ -118,10 +125,12 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
         `port ${options.port} can read, overwrite and delete every frame and shut the server down. ***\n\n`,
     );
   }
+  const registry = defaultConnectorRegistry();
+  for (const plugin of options.plugins ?? []) registerConnectorPlugin(registry, await loadConnectorPlugin(plugin), plugin);
   const server = await HangarServer.start({
     host: options.host,
     port: options.port,
-    data: options.data,
+    connector: await createMountedStore(registry, options.data, options.buckets),
     engine: {
       sql,
       retention: retentionPolicy(options),

@@ -14,7 +14,7 @@ export type OptionSource = (key: string) => string | undefined;
 
 /** What a config file may hold besides the serve flags: plugins and bucket mounts. */
 export interface ServeConfigExtras {
-  /** Plugin modules (paths made absolute, or package names), file's first, then env, then flags. */
+  /** Plugin modules (paths or package names): the file's (made absolute), then env's, then the flags'. */
   readonly plugins?: readonly string[];
   /** Bucket name → store location of the bucket; other buckets stay on `data`. */
   readonly buckets?: Readonly<Record<string, string>>;
@@ -238,12 +238,12 @@ export function applyServeConfig<T extends object>(
 
 /**
  * Plugins named by `HANGAR_PLUGINS`: comma-separated (one separator on every platform; the path
- * delimiter would split `file:` URLs), blanks ignored, relative paths against the working directory.
+ * delimiter would split `file:` URLs), blanks ignored. Relative paths stay relative: like those of
+ * `--plugin`, they are loaded from the working directory.
  */
 export function pluginsFromEnvironment(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')
     .map((plugin) => plugin.trim())
-    .filter((plugin) => plugin !== '')
-    .map((plugin) => resolvePluginPath(plugin, process.cwd()));
+    .filter((plugin) => plugin !== '');
 }
