@@ -197,6 +197,19 @@ describe('Azure connector on Azurite', () => {
     expect((error as Error).cause).toBeDefined();
   });
 
+  it('fails with FAILED_PRECONDITION on every call once the container is gone, HEAD included', async () => {
+    await createContainer(server, 'short-lived');
+    const connector = freshAzureConnector(server, 'short-lived');
+    await connector.open();
+    const { BlobServiceClient } = await import('@azure/storage-blob');
+    await BlobServiceClient.fromConnectionString(server.connectionString).getContainerClient('short-lived').delete();
+    await expect(connector.head('k')).rejects.toThrow(/could not read the properties of 'k': the container of .* does not exist/);
+    await expect(connector.get('k')).rejects.toBeInstanceOf(FailedPreconditionError);
+    await expect(connector.put('k', bytes('x'), { ifAbsent: true })).rejects.toBeInstanceOf(FailedPreconditionError);
+    await expect(connector.delete(['k'])).rejects.toBeInstanceOf(FailedPreconditionError);
+    await expect(keysOf(connector, '')).rejects.toBeInstanceOf(FailedPreconditionError);
+  });
+
   it('fails at open with PERMISSION_DENIED for a wrong key or a SAS without rights', async () => {
     const wrongKey = freshAzureConnector(server, CONTAINER, { accountKey: Buffer.from('not the key').toString('base64') });
     const error = await wrongKey.open().then(() => undefined, (e: unknown) => e);

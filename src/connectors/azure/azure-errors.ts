@@ -8,13 +8,15 @@ import { FailedPreconditionError, HangarError, PermissionDeniedError, StorageErr
 interface AzureErrorLike {
   readonly code?: string;
   readonly statusCode?: number;
+  readonly details?: { readonly errorCode?: string };
   readonly cause?: { readonly code?: string };
 }
 
 /** The Blob service's error code (`BlobNotFound`, `ContainerNotFound`, `AuthenticationFailed` …) and HTTP status. */
 export function azureErrorCode(error: unknown): { code: string; status: number | undefined } {
   const e = error as AzureErrorLike | undefined;
-  return { code: e?.code ?? '', status: e?.statusCode };
+  // A HEAD answer has no body: its code comes from the x-ms-error-code header, in `details`.
+  return { code: e?.details?.errorCode ?? e?.code ?? '', status: e?.statusCode };
 }
 
 /** The blob does not exist (its container does). */
