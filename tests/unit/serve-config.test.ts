@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyServeConfig, loadServeConfig, pluginsFromEnvironment } from '../../src/cli/serve-config.js';
+import { buildProgram } from '../../src/cli/program.js';
+import { SERVE_CONFIG_SCHEMA, applyServeConfig, loadServeConfig, pluginsFromEnvironment } from '../../src/cli/serve-config.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'hangar-config-'));
 
@@ -120,5 +121,15 @@ describe('pluginsFromEnvironment', () => {
   it('splits on commas and drops blanks', () => {
     expect(pluginsFromEnvironment(' ./a.mjs, ,file:///b.mjs,pkg ')).toEqual(['./a.mjs', 'file:///b.mjs', 'pkg']);
     expect(pluginsFromEnvironment(undefined)).toEqual([]);
+  });
+});
+
+describe('SERVE_CONFIG_SCHEMA', () => {
+  it('has a key for every hangar serve flag', () => {
+    const serve = buildProgram().commands.find((command) => command.name() === 'serve')!;
+    const flags = serve.options.map((option) => option.attributeName()).filter((name) => name !== 'config');
+    const keys = new Set(Object.keys(SERVE_CONFIG_SCHEMA.properties));
+    const missing = flags.map((name) => (name === 'plugin' ? 'plugins' : name)).filter((name) => !keys.has(name));
+    expect(missing, 'add these serve flags to SERVE_CONFIG_SCHEMA (src/cli/serve-config.ts) and docs/configuration.md').toEqual([]);
   });
 });
