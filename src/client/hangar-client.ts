@@ -6,6 +6,8 @@ import type { BucketDeleteMode, PutMode } from '../core/put-mode.js';
 import { type FlightCallOptions, FlightClient, type FlightClientOptions, commandDescriptor } from './flight-client.js';
 import type { RecordBatchSource } from '../core/ipc-encoder.js';
 import type { FlightRecordBatchStream } from './record-batch-stream.js';
+import { type CacheOptions, FrameCache } from './frame-cache.js';
+import { type CachedReadSource, selectLocally, syncedFrame } from './cached-reads.js';
 
 export type { PutSummary } from '../core/frame-info.js';
 export type { BucketDeleteMode, PutMode } from '../core/put-mode.js';
@@ -211,19 +213,45 @@ function sqlCommand(sql: string, options: QueryOptions): string {
   return JSON.stringify({ sql, bucket: options.bucket ?? null, ...(options.asOf === undefined ? {} : { as_of: ticketTime(options.asOf) }) });
 }
 
+/** Options of `new HangarClient({ … })` and {@link HangarClient.connect}. */
+export interface HangarClientOptions extends FlightClientOptions {
+  /** The server (default {@link defaultServerLocation}); ignored by `connect`, which takes it first. */
+  readonly location?: string;
+  /** Keep frames read on local disk and pull only what changed (docs/client-and-cli.md, "Caching"). */
+  readonly cache?: CacheOptions;
+}
+
 /** A connection to a Hangar server. Close it when done. */
 export class HangarClient {
+  /** The underlying Flight client (for calls HangarClient does not wrap). */
+  readonly flight: FlightClient;
+  /** The local frame cache, when the client was given `cache` options. */
+  readonly cache: FrameCache | undefined;
+  private readonly offline: boolean;
+
   /**
-   * @param flight - the underlying Flight client (for calls HangarClient does not wrap)
+   * @param flightOrOptions - a Flight client to wrap, or options: `location`, connection options and `cache`
+   * @throws InvalidArgumentError for a malformed location
    */
-  constructor(readonly flight: FlightClient) {}
+  constructor(flightOrOptions: FlightClient | HangarClientOptions = {}) {
+    if (flightOrOptions instanceof FlightClient) {
+      this.flight = flightOrOptions;
+      this.cache = undefined;
+      this.offline = false;
+    } else {
+      const { location, cache, ...connection } = flightOrOptions;
+      this.flight = FlightClient.connect(location ?? defaultServerLocation(), connection);
+      this.cache = cache ? new FrameCache(cache) : undefined;
+      this.offline = cache?.offline ?? false;
+    }
+  }
 
   /**
    * Creates a client (connecting lazily) for `location`, by default {@link defaultServerLocation}.
    * @throws InvalidArgumentError for a malformed location
    */
-  static connect(location: string = defaultServerLocation(), options: FlightClientOptions = {}): HangarClient {
-    return new HangarClient(FlightClient.connect(location, options));
+  static connect(location: string = defaultServerLocation(), options: HangarClientOptions = {}): HangarClient {
+    return new HangarClient({ ...options, location });
   }
 
   /** The server's location. */
@@ -269,9 +297,28 @@ export class HangarClient {
     return this.flight.doGet(JSON.stringify(ticket), options);
   }
 
-  /** Fetches a frame (or some of its columns, rows in a time range, the first `limit` rows) as a Table. @throws NotFoundError */
+  /**
+   * Fetches a frame (or some of its columns, rows in a time range, the first `limit` rows) as a Table.
+   * With a cache, the frame is synced first (one `stat` call, then only the rows appended since the
+   * version held) and the selection applied locally; `asOf` reads go to the server.
+   * @throws NotFoundError; CacheMissError offline when the cache lacks the frame
+   */
   get(name: string, options: GetOptions = {}): Promise<Table> {
+    if (this.cache && options.asOf === undefined) {
+      const bucket = options.bucket ?? 'default';
+      return syncedFrame(this.cacheSource(), this.cache, this.offline, name, bucket, options.version, options).then((table) =>
+        selectLocally(table, options, `frame '${name}' in bucket '${bucket}'`),
+      );
+    }
     return this.getStream(name, options).readAll();
+  }
+
+  /** The calls a cached read makes. */
+  private cacheSource(): CachedReadSource {
+    return {
+      stat: (name, options) => this.stat(name, options),
+      getTicket: (ticket, options) => this.flight.doGet(JSON.stringify(ticket), options).readAll(),
+    };
   }
 
   /**
@@ -344,6 +391,7 @@ export class HangarClient {
   /** Deletes a frame. @throws NotFoundError */
   async delete(name: string, options: BucketOptions = {}): Promise<void> {
     await this.action('delete', { name, bucket: options.bucket ?? null }, options);
+    await this.cache?.drop(options.bucket ?? 'default', name);
   }
 
   /** Lists a frame's kept versions, oldest first. @throws NotFoundError */
@@ -399,6 +447,7 @@ export class HangarClient {
       { name, bucket: options.bucket ?? null },
       options,
     );
+    await this.cache?.drop(options.bucket ?? 'default', name);
     return { versionsRemoved: raw.versions_removed, segmentsRemoved: raw.segments_removed, bytesFreed: raw.bytes_freed };
   }
 
@@ -410,6 +459,7 @@ export class HangarClient {
   /** Deletes a bucket. @throws BucketNotEmptyError (mode `error` and the bucket holds frames), NotFoundError */
   async deleteBucket(name: string, options: DeleteBucketOptions = {}): Promise<void> {
     await this.action('delete_bucket', { name, mode: options.mode ?? 'error' }, options);
+    for (const entry of (await this.cache?.entries()) ?? []) if (entry.bucket === name) await this.cache!.drop(entry.bucket, name);
   }
 
   /** Checks the server answers; resolves with its reply (`pong`). */

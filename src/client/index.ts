@@ -33,7 +33,10 @@ export {
   type VacuumResult,
   type PurgeResult,
   type CompactResult,
+  type HangarClientOptions,
 } from './hangar-client.js';
+export { FrameCache, type CacheEntry, type CacheOptions } from './frame-cache.js';
+export { CacheMissError } from './cached-reads.js';
 export {
   DescriptorType,
   type ActionType,
