@@ -15,6 +15,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RecordBatch, Table, tableFromArrays } from 'apache-arrow';
 import { HangarClient } from '../../dist/client/index.js';
@@ -32,6 +33,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     only: { type: 'string' },
     'trace-gc': { type: 'boolean', default: false },
+    probe: { type: 'boolean', default: false },
+    'server-args': { type: 'string' },
     'read-cache-bytes': { type: 'string', default: String(64 * 1024 * 1024) },
     json: { type: 'string' },
     table: { type: 'string' },
@@ -71,6 +74,8 @@ function sampleProcess(pid) {
   const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
   return {
     rssMiB: kb('VmRSS') / 1024,
+    anonMiB: kb('RssAnon') / 1024,
+    fileMiB: kb('RssFile') / 1024,
     hwmMiB: kb('VmHWM') / 1024,
     threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? NaN),
     fds: readdirSync(`/proc/${pid}/fd`).length,
@@ -194,11 +199,37 @@ async function clientLoop(id, location, deadline) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'hangar-soak-'));
+const PROBE = fileURLToPath(new URL('./memory-probe.mjs', import.meta.url));
+const probeFile = join(dir, 'memory-probe.jsonl');
+if (values.probe) Object.assign(process.env, { HANGAR_MEMORY_PROBE_FILE: probeFile, HANGAR_MEMORY_PROBE_MS: String(SAMPLE_MS) });
+/** The latest memory-probe line of each server thread: JS heap and array buffers after a full GC. */
+function probedThreads() {
+  if (!values.probe) return {};
+  let text = '';
+  try {
+    text = readFileSync(probeFile, 'utf8');
+  } catch {
+    return {};
+  }
+  const latest = new Map();
+  for (const line of text.trim().split('\n').filter(Boolean)) {
+    const entry = JSON.parse(line);
+    latest.set(entry.thread, entry);
+  }
+  const threads = [...latest.values()];
+  const sum = (key) => Number(threads.reduce((s, t) => s + t[key], 0).toFixed(1));
+  return { jsHeapMiB: sum('heapUsedMiB'), arrayBuffersMiB: sum('arrayBuffersMiB'), externalMiB: sum('externalMiB'), probedThreads: threads.length };
+}
 const server = await startServerProcess({
   // --trace-gc: the JavaScript heap after each full collection goes into every sample, so a growth
   // of RSS can be told apart as the JavaScript heap's or native memory's (DuckDB, buffers).
-  ...(values['trace-gc'] ? { nodeFlags: ['--single-threaded-gc', '--initial-old-space-size=256', '--trace-gc'] } : {}),
-  args: ['--port', '0', '--data', join(dir, 'store'), '--read-cache-size', values['read-cache-bytes'], '--keep-versions', '3', '--keep-for', '0', '--vacuum-grace', '0', '--vacuum-every', '1m'],
+  // --probe: every thread of the server (codec workers too) logs process.memoryUsage() after a full
+  // collection each sample (memory-probe.mjs), so RSS can be split into JS heap, array buffers and
+  // native memory.
+  ...(values['trace-gc'] || values.probe
+    ? { nodeFlags: ['--single-threaded-gc', '--initial-old-space-size=256', ...(values['trace-gc'] ? ['--trace-gc'] : []), ...(values.probe ? ['--expose-gc', '--import', PROBE] : [])] }
+    : {}),
+  args: ['--port', '0', '--data', join(dir, 'store'), '--read-cache-size', values['read-cache-bytes'], '--keep-versions', '3', '--keep-for', '0', '--vacuum-grace', '0', '--vacuum-every', '1m', ...(values['server-args']?.split(' ') ?? [])],
 });
 console.log(`soak: server pid ${server.pid} at ${server.location}; ${MINUTES} min, ${CLIENTS} clients, a sample every ${SAMPLE_MS / 1000} s`);
 const started = Date.now();
@@ -213,9 +244,9 @@ let gcLog = '';
 if (values['trace-gc']) server.child.stdout.on('data', (chunk) => (gcLog = (gcLog + chunk.toString()).slice(-100_000)));
 const takeSample = () => {
   const heap = values['trace-gc'] ? { heapAfterFullGcMiB: heapAfterFullGc() } : {};
-  const sample = { minute: Number(((Date.now() - started) / 60_000).toFixed(2)), ...sampleProcess(server.pid), ...heap, ops: Object.values(counts).reduce((a, b) => a + b, 0), errors: Object.entries(errors).filter(([k]) => k !== 'unexpected').reduce((a, [, b]) => a + b, 0) };
+  const sample = { minute: Number(((Date.now() - started) / 60_000).toFixed(2)), ...sampleProcess(server.pid), ...heap, ...probedThreads(), ops: Object.values(counts).reduce((a, b) => a + b, 0), errors: Object.entries(errors).filter(([k]) => k !== 'unexpected').reduce((a, [, b]) => a + b, 0) };
   samples.push(sample);
-  const heapNote = sample.heapAfterFullGcMiB === undefined ? '' : `  JS heap after full GC ${sample.heapAfterFullGcMiB} MB`;
+  const heapNote = (sample.heapAfterFullGcMiB === undefined ? '' : `  JS heap after full GC ${sample.heapAfterFullGcMiB} MB`) + (sample.jsHeapMiB === undefined ? '' : `  anon ${sample.anonMiB.toFixed(1)} file ${sample.fileMiB.toFixed(1)} MiB; ${sample.probedThreads} threads: JS heap ${sample.jsHeapMiB} external ${sample.externalMiB} array buffers ${sample.arrayBuffersMiB} MiB`);
   console.log(`soak: ${sample.minute.toFixed(1)} min  RSS ${sample.rssMiB.toFixed(1)} MiB  peak ${sample.hwmMiB.toFixed(1)} MiB  fds ${sample.fds}  threads ${sample.threads}  ops ${sample.ops}  refused/cancelled ${sample.errors}${heapNote}`);
 };
 takeSample();
