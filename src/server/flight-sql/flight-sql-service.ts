@@ -50,6 +50,7 @@ import { PreparedStatements } from './prepared-statements.js';
 import { type ColumnSpec, encapsulatedSchema, schemaOf, tableMessages } from './result-tables.js';
 import { SQL_INFO_COLUMNS, type SqlInfoValue, hangarSqlInfo, sqlInfoTable } from './sql-info.js';
 import { type StatementPlan, StatementTickets, credentialOf } from './statement-tickets.js';
+import { refuseWriteStatement } from './write-statements.js';
 
 /** Call headers a Flight SQL client may send (ADBC `adbc.flight.sql.rpc.call_header.NAME`, JDBC URL properties). */
 export const FLIGHT_SQL_HEADERS = {
@@ -331,6 +332,7 @@ function bucketOf(metadata: CallMetadata): string {
 /** What a query runs as: its text, the call's bucket and its `as_of` header. */
 function planOf(sql: string, metadata: CallMetadata): StatementPlan {
   if (sql.trim() === '') throw new InvalidArgumentError('the query is empty; send one SELECT statement');
+  refuseWriteStatement(sql);
   const asOfHeader = metadata.get(FLIGHT_SQL_HEADERS.asOf);
   const { asOf } = parseVersionSelector(asOfHeader === undefined ? undefined : { as_of: asOfHeader });
   return { sql, bucket: bucketOf(metadata), ...(asOf ? { asOf } : {}) };
