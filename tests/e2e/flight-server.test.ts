@@ -35,7 +35,7 @@ function flightDataOf(table: Table, descriptor: FlightDescriptor): Buffer[] {
 
 function doPut(messages: Buffer[]): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    const call = client.DoPut();
+    const call = client.DoPut!();
     const results: Buffer[] = [];
     call.on('data', (data: Buffer) => results.push(data));
     call.on('error', reject);
@@ -47,7 +47,7 @@ function doPut(messages: Buffer[]): Promise<Buffer[]> {
 
 function doGet(ticket: unknown): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    const call = client.DoGet(encodeTicket({ ticket: json(ticket) }));
+    const call = client.DoGet!(encodeTicket({ ticket: json(ticket) }));
     const messages: Buffer[] = [];
     call.on('data', (data: Buffer) => messages.push(data));
     call.on('error', reject);
@@ -98,7 +98,7 @@ describe('Flight server over raw gRPC', () => {
     const big = new Table(Array.from({ length: 50 }, (_, i) => tableFromArrays({ a: Int32Array.from({ length: 1000 }, () => i) }).batches).flat());
     const messages = flightDataOf(big, cmd({ name: 'cancelled', mode: 'replace' }));
     await new Promise<void>((resolve) => {
-      const call = client.DoPut();
+      const call = client.DoPut!();
       call.on('error', () => resolve());
       call.on('end', () => resolve());
       call.on('data', () => undefined);
@@ -125,7 +125,7 @@ describe('Flight server over raw gRPC', () => {
     expect(short.details).toMatch(/body/);
     await expect(unary('GetFlightInfo', encodeFlightDescriptor({ type: DescriptorType.Path, path: ['bad'] }))).rejects.toMatchObject({ code: status.NOT_FOUND });
     const pong = await new Promise<string>((resolve, reject) => {
-      const call = client.DoAction(encodeAction({ type: 'ping', body: new Uint8Array(0) }));
+      const call = client.DoAction!(encodeAction({ type: 'ping', body: new Uint8Array(0) }));
       call.on('data', (data: Buffer) => resolve(data.subarray(2).toString()));
       call.on('error', reject);
     });
@@ -142,7 +142,7 @@ describe('Flight server over raw gRPC', () => {
   it('answers UNIMPLEMENTED for PollFlightInfo and DoExchange', async () => {
     await expect(unary('PollFlightInfo', encodeFlightDescriptor({ type: DescriptorType.Path, path: ['x'] }))).rejects.toMatchObject({ code: status.UNIMPLEMENTED });
     const exchange = await new Promise<ServiceError>((resolve) => {
-      const call = client.DoExchange(new Metadata());
+      const call = client.DoExchange!(new Metadata());
       call.on('error', resolve);
       call.on('data', () => undefined);
     });

@@ -120,7 +120,7 @@ describe('a token scoped to bucket a', () => {
 });
 
 describe('Handshake', () => {
-  const raw = () => new FlightServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure()) as unknown as Record<string, (m?: Metadata) => any> & { close(): void };
+  const raw = () => new FlightServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure()) as unknown as Record<string, (...args: unknown[]) => any> & { close(): void };
 
   function handshake(metadata: Metadata, payloads: Buffer[]): Promise<{ headers: Metadata; trailers: Metadata; replies: Buffer[] }> {
     const client = raw();

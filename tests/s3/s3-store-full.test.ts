@@ -6,7 +6,7 @@
 // nothing, earlier frames read back exactly, purge frees space, and puts work again afterwards.
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Float64, Table, vectorFromArray } from 'apache-arrow';
+import { Table, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
@@ -77,7 +77,7 @@ class RefusingProxy {
 
 function frame(seed: number, rows: number): Table {
   const x = Float64Array.from({ length: rows }, (_, i) => seed * 1e6 + i);
-  return new Table({ x: vectorFromArray(x, new Float64()) });
+  return new Table({ x: vectorFromArray(x) });
 }
 const bytesOf = (table: Table) => Buffer.from(Float64Array.from(table.getChild('x')!.toArray() as Float64Array).buffer);
 

@@ -52,9 +52,10 @@ describe('MessageDeframer', () => {
   });
 
   it('hands out a message inside one chunk as a view, without copying', () => {
-    const seen: Buffer[] = [];
+    const seen: DeframedMessage[] = [];
     new MessageDeframer(1024).push(body, (message) => seen.push(message));
-    expect(seen[0]!.buffer).toBe(body.buffer);
+    expect(seen[0]).toBeInstanceOf(Buffer);
+    expect((seen[0] as Buffer).buffer).toBe(body.buffer);
   });
 
   it('knows when the body stops inside a message', () => {

@@ -1,6 +1,6 @@
 // The IPC header guard: valid headers of many types pass; headers whose vectors claim more elements
 // than their bytes hold (which made apache-arrow exhaust memory) are refused.
-import { Dictionary, Field, Int32, List, Struct, Utf8, tableFromArrays, tableToIPC, vectorFromArray, makeTable, Table } from 'apache-arrow';
+import { Dictionary, Field, Int32, List, Struct, Utf8, tableFromArrays, tableToIPC, vectorFromArray, Table } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { assertSafeIpcHeader } from '../../src/core/ipc-header-guard.js';
 import { inspectMessage, splitIpcStream } from '../../src/core/ipc-message.js';
@@ -11,7 +11,7 @@ function headersOf(table: Table): Uint8Array[] {
 
 describe('IPC header guard', () => {
   it('accepts the headers apache-arrow writes, nested and dictionary types included', () => {
-    const nested = makeTable({
+    const nested = new Table({
       s: vectorFromArray([{ a: 1, b: 'x' }], new Struct([new Field('a', new Int32()), new Field('b', new Utf8())])),
       l: vectorFromArray([[1, 2]], new List(new Field('item', new Int32()))),
       d: vectorFromArray(['p', 'q'].slice(0, 1), new Dictionary(new Utf8(), new Int32())),

@@ -1,4 +1,4 @@
-import { Message, Utf8, tableFromArrays, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Message, Table, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import {
@@ -10,7 +10,7 @@ import {
   splitIpcStream,
 } from '../../src/core/ipc-message.js';
 
-const table = tableFromArrays({ a: Int32Array.of(1, 2, 3), b: vectorFromArray(['x', 'y', 'z'], new Utf8()) });
+const table = new Table({ a: vectorFromArray(Int32Array.of(1, 2, 3)), b: vectorFromArray(['x', 'y', 'z'], new Utf8()) });
 
 describe('IPC messages', () => {
   it('splits a stream into views and joins it back to an equal table', () => {

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Dictionary, Field, Float64, Int32, List, Table, TimestampMillisecond, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Dictionary, Field, Int32, List, Table, TimestampMillisecond, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
 import {
@@ -36,7 +36,7 @@ function mixedTable(rows: number): Table {
     l: vectorFromArray(Array.from({ length: rows }, (_, i) => (i % 5 ? [i, i + 1] : null)), new List(new Field('item', new Int32(), true))),
     d: vectorFromArray(Array.from({ length: rows }, (_, i) => `k${i % 3}`), new Dictionary(new Utf8(), new Int32())),
     t: vectorFromArray(Array.from({ length: rows }, (_, i) => new Date(i * 1000)), new TimestampMillisecond()),
-    'p.q': vectorFromArray(Float64Array.from({ length: rows }, (_, i) => -i), new Float64()),
+    'p.q': vectorFromArray(Float64Array.from({ length: rows }, (_, i) => -i)),
   });
 }
 
