@@ -135,6 +135,11 @@ describe('statement queries', () => {
     const table = await fetchCommand(past, encodeCommandStatementQuery('SELECT count(*) AS n FROM moving'));
     expect(table.getChild('n')!.get(0)).toBe(1n);
     past.close();
+    // The same from plain SQL, per query: a leading as_of comment.
+    const hinted = await fetchCommand(admin, encodeCommandStatementQuery(`/* as_of: ${between} */ SELECT count(*) AS n FROM alpha.moving`));
+    expect(hinted.getChild('n')!.get(0)).toBe(1n);
+    const now = await fetchCommand(admin, encodeCommandStatementQuery('SELECT count(*) AS n FROM alpha.moving'));
+    expect(now.getChild('n')!.get(0)).toBe(2n);
   });
 });
 

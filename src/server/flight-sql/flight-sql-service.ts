@@ -329,12 +329,18 @@ function bucketOf(metadata: CallMetadata): string {
   return resolveBucket(metadata.get(FLIGHT_SQL_HEADERS.bucket));
 }
 
-/** What a query runs as: its text, the call's bucket and its `as_of` header. */
+/**
+ * A leading `/* as_of: INSTANT *\/` comment: time travel for one query, from plain SQL (DuckDB
+ * ignores the comment). INSTANT is ISO-8601, as in the `as_of` header.
+ */
+const AS_OF_HINT = /^\s*\/\*\s*as_of\s*[:=]\s*([^*]*?)\s*\*\//iu;
+
+/** What a query runs as: its text, the call's bucket, and the time of its `as_of` hint or header. */
 function planOf(sql: string, metadata: CallMetadata): StatementPlan {
   if (sql.trim() === '') throw new InvalidArgumentError('the query is empty; send one SELECT statement');
   refuseWriteStatement(sql);
-  const asOfHeader = metadata.get(FLIGHT_SQL_HEADERS.asOf);
-  const { asOf } = parseVersionSelector(asOfHeader === undefined ? undefined : { as_of: asOfHeader });
+  const asOfText = AS_OF_HINT.exec(sql)?.[1] ?? metadata.get(FLIGHT_SQL_HEADERS.asOf);
+  const { asOf } = parseVersionSelector(asOfText === undefined ? undefined : { as_of: asOfText });
   return { sql, bucket: bucketOf(metadata), ...(asOf ? { asOf } : {}) };
 }
 
