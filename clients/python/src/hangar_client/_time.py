@@ -37,7 +37,7 @@ def ticket_time(bound: TimeBound) -> Union[str, int, float]:
     if iso is not None and not hasattr(bound, "dtype"):
         if isinstance(bound, dt.datetime) and bound.tzinfo is not None:
             bound = bound.astimezone(dt.timezone.utc)
-        text = iso()
+        text = str(iso())
         return text[:-6] + "Z" if text.endswith("+00:00") else text
     if hasattr(bound, "dtype") and str(getattr(bound, "dtype", "")).startswith("datetime64"):
         import numpy as np  # only present when numpy values are passed
@@ -68,7 +68,7 @@ def time_column(schema: pa.Schema) -> Optional[str]:
     """The frame's time column by the server's rule: the pandas index if it is a timestamp or date,
     else the first timestamp column, else the first date column."""
     def is_time(t: pa.DataType) -> bool:
-        return pa.types.is_timestamp(t) or pa.types.is_date32(t) or pa.types.is_date64(t)
+        return bool(pa.types.is_timestamp(t) or pa.types.is_date32(t) or pa.types.is_date64(t))
 
     pandas_meta = (schema.metadata or {}).get(b"pandas")
     if pandas_meta:
@@ -81,10 +81,10 @@ def time_column(schema: pa.Schema) -> Optional[str]:
                 return name
     for field in schema:
         if pa.types.is_timestamp(field.type):
-            return field.name
+            return str(field.name)
     for field in schema:
         if pa.types.is_date32(field.type) or pa.types.is_date64(field.type):
-            return field.name
+            return str(field.name)
     return None
 
 

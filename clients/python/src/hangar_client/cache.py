@@ -77,6 +77,9 @@ class FrameCache:
         self.max_bytes = max_bytes
         self._root = self.directory / _LAYOUT
         self._root.mkdir(parents=True, exist_ok=True)
+        # Chunk files this process has mapped, per frame: a file's content never changes (each
+        # write makes a new file), so a repeated read maps only chunks it has not seen yet.
+        self._mapped: dict[tuple[str, str], dict[str, pa.Table]] = {}
 
     # -- entries -----------------------------------------------------------------------------
     def _dir(self, bucket: str, name: str) -> Path:
@@ -115,13 +118,19 @@ class FrameCache:
         """The entry's frame as one table (memory-mapped chunk files).
         :raises StaleEntry: a chunk was removed meanwhile by another process; read the entry again."""
         directory = self._dir(entry.bucket, entry.name)
+        mapped = self._mapped.get((entry.bucket, entry.name), {})
         tables = []
         for chunk in entry.chunks:
-            try:
-                with pa.memory_map(str(directory / chunk.file)) as source:
-                    tables.append(pa.ipc.open_stream(source).read_all())
-            except FileNotFoundError as missing:
-                raise StaleEntry(str(missing)) from missing
+            table = mapped.get(chunk.file)
+            if table is None:
+                try:
+                    with pa.memory_map(str(directory / chunk.file)) as source:
+                        table = pa.ipc.open_stream(source).read_all()
+                except FileNotFoundError as missing:
+                    raise StaleEntry(str(missing)) from missing
+            tables.append(table)
+        # Only the chunks of the entry read last stay mapped (a replaced file's space is then freed).
+        self._mapped[(entry.bucket, entry.name)] = {chunk.file: table for chunk, table in zip(entry.chunks, tables)}
         _mark_used(directory)
         if len(tables) == 1:
             return tables[0]
@@ -187,6 +196,7 @@ class FrameCache:
 
     def drop(self, bucket: str, name: str) -> None:
         """Forgets a frame (e.g. deleted on the server)."""
+        self._mapped.pop((bucket, name), None)
         directory = self._dir(bucket, name)
         if not directory.exists():
             return
@@ -237,6 +247,7 @@ class FrameCache:
                     current = self.entry(entry.bucket, entry.name)
                     if current is None:
                         continue
+                    self._mapped.pop((entry.bucket, entry.name), None)
                     with contextlib.suppress(FileNotFoundError):
                         (directory / _ENTRY).unlink()
                     for chunk in current.chunks:

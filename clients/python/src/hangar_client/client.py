@@ -2,6 +2,7 @@
 actions; see docs/protocol.md), with an optional pull-on-demand local cache (see cache.py)."""
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import random
@@ -110,7 +111,7 @@ class CallStats:
     """What this client asked the server: calls by kind, and the data it received."""
 
     #: Calls by kind: ``DoGet``, ``DoPut``, ``ListFlights`` and ``action:<type>``.
-    calls: Counter = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)
     #: Record batches received by DoGet (Arrow buffer bytes, about what crossed the wire).
     bytes_received: int = 0
     #: Rows received by DoGet.
@@ -147,7 +148,7 @@ def _to_arrow(data: FrameData) -> tuple[pa.Schema, Iterable[pa.RecordBatch], boo
         rows = max(1024, SEND_BATCH_BYTES // row_bytes)
         table = data
         return table.schema, _ReiterableBatches(table, rows), True
-    iterator = iter(data)  # type: ignore[arg-type]
+    iterator = iter(data)
     first = next(iterator, None)
     if first is None:
         raise InvalidArgument("put was given no record batches, so no schema: pass a pyarrow Table for an empty frame")
@@ -376,7 +377,8 @@ class Hangar:
                 writer.close()
             if result is None:
                 raise HangarError("the server answered the put without a result", code="INTERNAL")
-            return json.loads(result.to_pybytes())
+            summary: dict[str, Any] = json.loads(result.to_pybytes())
+            return summary
 
         retry = resendable and (mode != "append" or expected_version is not None)
         raw = self._call("DoPut", run, retry=retry)
@@ -619,7 +621,7 @@ class Hangar:
             schema=[ColumnInfo(c["name"], c["type"], c["nullable"]) for c in raw.get("schema", [])],
         )
 
-    def versions(self, name: str, *, bucket: Optional[str] = None) -> list[FrameVersion]:
+    def versions(self, name: str, *, bucket: Optional[str] = None) -> builtins.list[FrameVersion]:
         """A frame's kept versions, oldest first. :raises FrameNotFound:"""
         raw = self._action_json("versions", {"name": name, "bucket": bucket})
         return [
@@ -664,9 +666,9 @@ class Hangar:
         return result
 
     # -- buckets and the server --------------------------------------------------------------
-    def buckets(self) -> list[str]:
+    def buckets(self) -> builtins.list[str]:
         """The bucket names."""
-        result: list[str] = self._action_json("buckets", {})
+        result: builtins.list[str] = self._action_json("buckets", {})
         return result
 
     def delete_bucket(self, name: str, *, mode: str = "error") -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Optional
+from typing import Any, Optional
 
 import pyarrow as pa
 import pyarrow.flight as flight
@@ -227,7 +227,7 @@ _TYPES_BY_MESSAGE = {
 }
 
 
-def _detail_of(error: BaseException) -> Optional[dict]:
+def _detail_of(error: BaseException) -> Optional[dict[str, Any]]:
     """The server's JSON detail ({"type","message","code"}) if pyarrow kept it (``extra_info``)."""
     extra = getattr(error, "extra_info", None)
     if not extra:
