@@ -29,7 +29,8 @@ export interface PreparedStatement {
 }
 
 const DEFAULT_MAX_STATEMENTS = 10_000;
-const DEFAULT_IDLE_MS = 30 * 60_000;
+/** How long an unused prepared statement stays open (SqlInfo FLIGHT_SQL_SERVER_STATEMENT_TIMEOUT). */
+export const PREPARED_STATEMENT_IDLE_MS = 30 * 60_000;
 
 /** The open prepared statements of a server. */
 export class PreparedStatements {
@@ -41,7 +42,7 @@ export class PreparedStatements {
    */
   constructor(
     private readonly maxStatements = DEFAULT_MAX_STATEMENTS,
-    private readonly idleMs = DEFAULT_IDLE_MS,
+    private readonly idleMs = PREPARED_STATEMENT_IDLE_MS,
   ) {}
 
   /** Registers a statement and returns its handle. */

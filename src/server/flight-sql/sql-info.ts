@@ -18,6 +18,7 @@ import {
   Utf8,
   makeData,
 } from 'apache-arrow';
+import { PREPARED_STATEMENT_IDLE_MS } from './prepared-statements.js';
 import { type ColumnSpec, columnData, schemaOf, tableOf } from './result-tables.js';
 
 /** SqlInfo ids (FlightSql.proto enum SqlInfo) Hangar answers. */
@@ -151,7 +152,8 @@ export function hangarSqlInfo(serverVersion: string): Map<number, SqlInfoValue> 
     [id.FLIGHT_SQL_SERVER_CANCEL, no],
     [id.FLIGHT_SQL_SERVER_BULK_INGESTION, yes],
     [id.FLIGHT_SQL_SERVER_INGEST_TRANSACTIONS_SUPPORTED, no],
-    [id.FLIGHT_SQL_SERVER_STATEMENT_TIMEOUT, { bitmask: 0 }],
+    // Prepared statement handles close after this long unused (prepared-statements.ts); an int32.
+    [id.FLIGHT_SQL_SERVER_STATEMENT_TIMEOUT, { bitmask: PREPARED_STATEMENT_IDLE_MS }],
     [id.FLIGHT_SQL_SERVER_TRANSACTION_TIMEOUT, { bitmask: 0 }],
     [id.SQL_DDL_CATALOG, no],
     [id.SQL_DDL_SCHEMA, no],
