@@ -67,7 +67,14 @@ export class FrameCache {
   readonly dir: string;
   readonly maxBytes: number | undefined;
   private readonly root: string;
+  /**
+   * Chunks this process has read, per frame: a chunk file never changes (each write makes a new
+   * one), so a repeated read of an entry reads only chunks it has not seen yet. Only the chunks of
+   * the entry read last are kept.
+   */
+  private readonly loaded = new Map<string, Map<string, Table>>();
 
+  /** @param options - the directory and size bound (`offline` is the client's concern) */
   constructor(options: CacheOptions) {
     this.dir = options.dir;
     this.maxBytes = options.maxBytes;
@@ -109,8 +116,15 @@ export class FrameCache {
   /** The entry's frame as one Table. @throws StaleEntryError when another process replaced a chunk meanwhile */
   async load(entry: CacheEntry): Promise<Table> {
     const dir = this.entryDir(entry.bucket, entry.name);
+    const key = `${entry.bucket}/${entry.name}`;
+    const known = this.loaded.get(key);
     const tables: Table[] = [];
     for (const chunk of entry.chunks) {
+      const seen = known?.get(chunk.file);
+      if (seen) {
+        tables.push(seen);
+        continue;
+      }
       try {
         tables.push(tableFromIPC(await readFile(join(dir, chunk.file))));
       } catch (error) {
@@ -118,6 +132,7 @@ export class FrameCache {
         throw error;
       }
     }
+    this.loaded.set(key, new Map(entry.chunks.map((chunk, i) => [chunk.file, tables[i]!])));
     await markUsed(dir);
     if (tables.length === 1) return tables[0]!;
     const batches: RecordBatch[] = tables.flatMap((table) => table.batches);
@@ -178,6 +193,7 @@ export class FrameCache {
 
   /** Forgets a frame (e.g. deleted on the server). */
   async drop(bucket: string, name: string): Promise<void> {
+    this.loaded.delete(`${bucket}/${name}`);
     const dir = this.entryDir(bucket, name);
     const exists = await stat(dir).then(
       () => true,
@@ -225,6 +241,7 @@ export class FrameCache {
       try {
         const current = await this.entry(entry.bucket, entry.name);
         if (!current) continue;
+        this.loaded.delete(`${entry.bucket}/${entry.name}`);
         await removeEntryFiles(dir);
         total -= entryBytes(current);
         removed++;
