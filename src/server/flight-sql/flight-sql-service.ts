@@ -45,7 +45,7 @@ import {
   encodeDoPutUpdateResult,
   encodeHandleCommand,
 } from './flight-sql-messages.js';
-import { parameterValuesOf } from './parameter-values.js';
+import { MAX_PARAMETER_BYTES, parameterValuesOf } from './parameter-values.js';
 import { PreparedStatements } from './prepared-statements.js';
 import { type ColumnSpec, encapsulatedSchema, schemaOf, tableMessages } from './result-tables.js';
 import { SQL_INFO_COLUMNS, type SqlInfoValue, hangarSqlInfo, sqlInfoTable } from './sql-info.js';
@@ -144,7 +144,12 @@ export class FlightSqlService {
         const owner = credentialOf(call.metadata);
         const statement = this.prepared.get(command.handle, owner);
         const messages: IpcMessage[] = [];
-        for await (const message of ipcMessagesOf(call, () => undefined, limits)) messages.push(message);
+        let bytes = 0;
+        for await (const message of ipcMessagesOf(call, () => undefined, limits)) {
+          bytes += message.header.byteLength + message.body.byteLength;
+          if (bytes > MAX_PARAMETER_BYTES) throw new InvalidArgumentError(`the parameters exceed ${MAX_PARAMETER_BYTES} bytes; bind one row of values`);
+          messages.push(message);
+        }
         const parameters = parameterValuesOf(messages);
         if (parameters.length !== statement.parameterSchema.fields.length) {
           throw new InvalidArgumentError(

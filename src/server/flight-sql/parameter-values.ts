@@ -5,8 +5,11 @@
  */
 import { DataType, type Data, type Table, TimeUnit, tableFromIPC } from 'apache-arrow';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { type IpcMessage, joinIpcStream } from '../../core/ipc-message.js';
+import { type IpcMessage, inspectMessage, joinIpcStream } from '../../core/ipc-message.js';
 import type { SqlParameter } from '../../core/sql/sql-parameters.js';
+
+/** The most bytes of Arrow a parameter binding may send (one row of values needs far less). */
+export const MAX_PARAMETER_BYTES = 16 * 1024 * 1024;
 
 /** A parameter value (the core's type, re-exported for the Flight SQL modules). */
 export type SqlParameterValue = SqlParameter;
@@ -56,6 +59,13 @@ function valueAt(data: Data, row: number, name: string): SqlParameter {
  */
 export function parameterValuesOf(messages: readonly IpcMessage[]): SqlParameter[] {
   if (messages.length === 0) return [];
+  let bytes = 0;
+  for (const message of messages) {
+    // The same checks as a put's messages: a hostile header must not make apache-arrow allocate at will.
+    inspectMessage(message);
+    bytes += message.header.byteLength + message.body.byteLength;
+    if (bytes > MAX_PARAMETER_BYTES) throw new InvalidArgumentError(`the parameters exceed ${MAX_PARAMETER_BYTES} bytes; bind one row of values`);
+  }
   let table: Table;
   try {
     table = tableFromIPC(joinIpcStream(messages));
