@@ -4,15 +4,17 @@
  * this module opens the store and formats the answers.
  */
 import type { Command } from 'commander';
-import { defaultConnectorRegistry } from '../connectors/registry.js';
 import { type CatalogCheckReport, catalogAgrees } from '../connectors/sqlite/catalog-maintenance.js';
 import { SqliteConnector } from '../connectors/sqlite/sqlite-connector.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { addPluginOption, pluginsFromEnvironment, registryWithPlugins } from './plugin-option.js';
 
 /** Options of both commands. */
 export interface CatalogMaintenanceOptions {
   /** The `sqlite:` location of the store. */
   readonly data: string;
+  /** Connector plugin modules (`--plugin`), for a `data=` location of a plugin's scheme. */
+  readonly plugin?: readonly string[];
 }
 
 /** Options of `hangar catalog check`. */
@@ -23,8 +25,10 @@ export interface CatalogCheckOptions extends CatalogMaintenanceOptions {
   readonly json?: boolean;
 }
 
-async function withCatalog<T>(data: string, action: (connector: SqliteConnector) => Promise<T>): Promise<T> {
-  const connector = await defaultConnectorRegistry().create(data);
+async function withCatalog<T>(options: CatalogMaintenanceOptions, action: (connector: SqliteConnector) => Promise<T>): Promise<T> {
+  const { data } = options;
+  const registry = await registryWithPlugins([...pluginsFromEnvironment(), ...(options.plugin ?? [])]);
+  const connector = await registry.create(data);
   if (!(connector instanceof SqliteConnector)) {
     throw new InvalidArgumentError(`hangar catalog needs a sqlite: store location (sqlite:///path/catalog.db?data=…), not ${JSON.stringify(data)}`);
   }
@@ -64,24 +68,22 @@ export function renderCheckReport(report: CatalogCheckReport): string {
 export function registerCatalogMaintenanceCommands(program: Command): void {
   const catalog = program.command('catalog').description('maintain the SQLite catalog of a sqlite: store (offline, not through a server)');
   const dataOption = ['--data <location>', 'the store: sqlite:///path/catalog.db?data=… (env HANGAR_DATA)', process.env.HANGAR_DATA] as const;
-  catalog
-    .command('rebuild')
+  addPluginOption(catalog.command('rebuild'))
     .description("re-create the catalog from the store's manifests (every kept version); stop servers using it first")
     .requiredOption(...dataOption)
     .action(async (options: CatalogMaintenanceOptions) =>
-      withCatalog(options.data, async (connector) => {
+      withCatalog(options, async (connector) => {
         const summary = await connector.rebuildCatalog();
         process.stdout.write(`rebuilt ${connector.catalogPath}: ${summary.buckets} bucket(s), ${summary.frames} frame(s), ${summary.versions} version(s)\n`);
       }),
     );
-  catalog
-    .command('check')
+  addPluginOption(catalog.command('check'))
     .description('compare the catalog with the store and find missing and orphan segment objects; deletes nothing')
     .requiredOption(...dataOption)
     .option('--fix', 're-sync the catalog from the store where they differ (never changes the store)')
     .option('--json', 'print the report as JSON')
     .action(async (options: CatalogCheckOptions) =>
-      withCatalog(options.data, async (connector) => {
+      withCatalog(options, async (connector) => {
         const report = await connector.checkCatalog({ fix: options.fix ?? false });
         process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderCheckReport(report));
         // Orphans are harmless (vacuum's work); a disagreement left unfixed or a lost segment is not.

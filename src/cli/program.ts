@@ -5,7 +5,8 @@ import { registerCatalogMaintenanceCommands } from './catalog-maintenance-comman
 import { registerGetCommand } from './get-command.js';
 import { registerPutCommand } from './put-command.js';
 import { type ServeCommandOptions, serve } from './serve-command.js';
-import { applyServeConfig, loadServeConfig, pluginsFromEnvironment } from './serve-config.js';
+import { applyServeConfig, loadServeConfig } from './serve-config.js';
+import { addPluginOption, pluginsFromEnvironment } from './plugin-option.js';
 import { registerSecurityCommands } from './security-commands.js';
 import { registerSqlCommand } from './sql-command.js';
 import { registerVerifyCommand } from './verify-command.js';
@@ -32,17 +33,12 @@ function parseDurationOption(value: string): number {
   }
 }
 
-/** Collects a repeatable option's values. */
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 /** The serve options: plugins from HANGAR_PLUGINS and the flags, laid over the config file if one is given. */
 function serveOptions(options: ServeCommandOptions & { config?: string; plugin?: string[] }, command: Command): ServeCommandOptions {
   const { config, plugin = [], ...commandLine } = options;
   const withPlugins = {
     ...commandLine,
-    plugins: [...pluginsFromEnvironment(process.env.HANGAR_PLUGINS), ...plugin],
+    plugins: [...pluginsFromEnvironment(), ...plugin],
   };
   if (config === undefined) return withPlugins;
   return applyServeConfig(withPlugins, (key) => command.getOptionValueSource(key), loadServeConfig(config));
@@ -64,8 +60,7 @@ function parseMemorySize(value: string): string {
 /** Builds the `hangar` program. */
 export function buildProgram(): Command {
   const program = new Command('hangar').description('A dataframe store that speaks Apache Arrow Flight').showHelpAfterError();
-  program
-    .command('serve')
+  addPluginOption(program.command('serve'))
     .description('run the Flight server')
     // Environment variables via Option.env, so that they, like flags, win over the config file.
     .option('--config <file>', 'a JSON config file setting any of these options, and bucket mounts (docs/configuration.md); flags and env win over it')
@@ -76,7 +71,6 @@ export function buildProgram(): Command {
         .env('HANGAR_DATA')
         .default('./hangar-data'),
     )
-    .option('--plugin <module>', 'load a connector plugin module (a path or package name) adding a store scheme; repeatable (env HANGAR_PLUGINS, comma-separated)', collect)
     .option('--sql-timeout <ms>', 'time limit of one SQL query in milliseconds (default 60000)', parsePositiveInteger)
     .option('--sql-memory-limit <size>', "DuckDB's memory limit for all queries, e.g. 4GB (default: half of RAM, or of the cgroup limit when smaller)", parseMemorySize)
     .option('--sql-max-result-bytes <bytes>', 'largest Arrow result one query may send (default 1 GiB)', parsePositiveInteger)

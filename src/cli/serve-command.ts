@@ -7,9 +7,8 @@ import { DEFAULT_RETENTION, type RetentionPolicy } from '../core/retention.js';
 import type { SegmentCompression } from '../core/parquet/parquet-codec.js';
 import type { SqlOptions } from '../core/sql/sql-engine.js';
 import { HangarServer, type TlsOptions, isLoopbackHost } from '../server/hangar-server.js';
-import { loadConnectorPlugin, registerConnectorPlugin } from '../connectors/connector-plugins.js';
-import { defaultConnectorRegistry } from '../connectors/registry.js';
 import { createMountedStore } from '../connectors/store-mounts.js';
+import { registryWithPlugins } from './plugin-option.js';
 import { type SecretOptions, readSecret } from './security-commands.js';
 
 /** Options of `hangar serve`, after defaults from the environment. */
@@ -125,8 +124,7 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
         `port ${options.port} can read, overwrite and delete every frame and shut the server down. ***\n\n`,
     );
   }
-  const registry = defaultConnectorRegistry();
-  for (const plugin of options.plugins ?? []) registerConnectorPlugin(registry, await loadConnectorPlugin(plugin), plugin);
+  const registry = await registryWithPlugins(options.plugins ?? []);
   const server = await HangarServer.start({
     host: options.host,
     port: options.port,

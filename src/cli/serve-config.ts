@@ -235,15 +235,3 @@ export function applyServeConfig<T extends object>(
   }
   return merged as T & ServeConfigExtras;
 }
-
-/**
- * Plugins named by `HANGAR_PLUGINS`: comma-separated (one separator on every platform; the path
- * delimiter would split `file:` URLs), blanks ignored. Relative paths stay relative: like those of
- * `--plugin`, they are loaded from the working directory.
- */
-export function pluginsFromEnvironment(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((plugin) => plugin.trim())
-    .filter((plugin) => plugin !== '');
-}

@@ -5,16 +5,18 @@
  * The work is in core/store-verify.ts; this module opens the store and formats the answer.
  */
 import { type Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
-import { defaultConnectorRegistry } from '../connectors/registry.js';
 import { SqliteConnector } from '../connectors/sqlite/sqlite-connector.js';
 import { ParquetCodec } from '../core/parquet/parquet-codec.js';
 import { type FrameVerification, type VerifyReport, verifyStore } from '../core/store-verify.js';
 import { humanBytes } from './catalog-commands.js';
+import { addPluginOption, pluginsFromEnvironment, registryWithPlugins } from './plugin-option.js';
 
 /** Options of `hangar verify`. */
 export interface VerifyCommandOptions {
   /** The store's location, as `serve --data` takes it. */
   readonly data: string;
+  /** Connector plugin modules (`--plugin`), for a location of a plugin's scheme. */
+  readonly plugin?: readonly string[];
   /** Only this bucket. */
   readonly bucket?: string;
   /** Only this frame. */
@@ -60,8 +62,7 @@ export function renderVerifySummary(report: VerifyReport): string {
 
 /** Registers `hangar verify` on the program. */
 export function registerVerifyCommand(program: Command): void {
-  program
-    .command('verify')
+  addPluginOption(program.command('verify'))
     .description("scrub a store offline: check every live version's manifests and segments against their checksums; exit code 1 on damage")
     .requiredOption('--data <location>', 'the store: a directory, file:///dir, s3://… or sqlite:///… (env HANGAR_DATA)', process.env.HANGAR_DATA)
     .option('--bucket <bucket>', 'only this bucket (default: every bucket)')
@@ -74,7 +75,8 @@ export function registerVerifyCommand(program: Command): void {
     )
     .option('--json', 'print the report as JSON')
     .action(async (options: VerifyCommandOptions) => {
-      const connector = await defaultConnectorRegistry().create(options.data);
+      const registry = await registryWithPlugins([...pluginsFromEnvironment(), ...(options.plugin ?? [])]);
+      const connector = await registry.create(options.data);
       await connector.open();
       const codec = new ParquetCodec(1);
       try {

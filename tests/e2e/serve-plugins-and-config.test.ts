@@ -1,10 +1,11 @@
 // `hangar serve --plugin` loads a user's byte store (a subclass of Connector from the built package)
 // and serves the whole feature set on it; `--config` mounts buckets on different stores.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { tableFromArrays } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
@@ -126,6 +127,9 @@ describe('hangar serve --plugin', () => {
     } finally {
       await server.stop();
     }
+    // The offline commands take --plugin too.
+    const { stdout } = await promisify(execFile)(process.execPath, [HANGAR_CLI, 'verify', '--data', `dirstore://${root}`, '--plugin', './directory-store.mjs', '--all-versions'], { cwd: workDirectory });
+    expect(stdout).toMatch(/checked 1 frame\(s\), .*: 0 damaged/);
   });
 
   it('loads plugins named by HANGAR_PLUGINS, comma-separated', async () => {

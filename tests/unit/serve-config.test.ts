@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
-import { SERVE_CONFIG_SCHEMA, applyServeConfig, loadServeConfig, pluginsFromEnvironment } from '../../src/cli/serve-config.js';
+import { pluginsFromEnvironment } from '../../src/cli/plugin-option.js';
+import { SERVE_CONFIG_SCHEMA, applyServeConfig, loadServeConfig } from '../../src/cli/serve-config.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'hangar-config-'));
 
