@@ -227,6 +227,28 @@ describe('prepared statements', () => {
     client.close();
   });
 
+  it('refuses more than one row of parameters and malformed commands with INVALID_ARGUMENT', async () => {
+    const [body] = await action(admin, 'CreatePreparedStatement', 'ActionCreatePreparedStatementRequest',
+      new ProtoWriter().string(1, 'SELECT count(*) AS n FROM alpha.prices WHERE qty >= ?').finish());
+    const handle = readFields(decodeAny(body!)!.value, 'ActionCreatePreparedStatementResult').find((f) => f.field === 1)!.bytes!;
+    const query = encodeHandleCommand('CommandPreparedStatementQuery', handle);
+    const twoRows = new Table(new Schema([new Field('1', new Int64())]), { 1: vectorFromArray([1n, 2n], new Int64()) });
+    const error = await rejection(admin.doPut(commandDescriptor(query), twoRows));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toMatch(/bind one row per execution/);
+    const truncated = encodeAny('CommandGetTables', Uint8Array.from([0x12, 0x09, 0x61]));
+    expect((await rejection(admin.getFlightInfo(commandDescriptor(truncated)))).code).toBe('INVALID_ARGUMENT');
+    // GetSchema of a catalog command answers the spec's schema without running it.
+    const schema = await admin.getSchema(commandDescriptor(command('CommandGetTables', {}, true)));
+    expect(schema.fields.map((f) => `${f.name}:${f.nullable}`)).toEqual([
+      'catalog_name:true',
+      'db_schema_name:true',
+      'table_name:false',
+      'table_type:false',
+      'table_schema:false',
+    ]);
+  });
+
   it('refuses transactions with UNIMPLEMENTED', async () => {
     const error = await rejection(action(admin, 'BeginTransaction', 'ActionBeginTransactionRequest', new Uint8Array(0)));
     expect(error.code).toBe('UNIMPLEMENTED');
