@@ -1,6 +1,6 @@
-"""Hangar on its Azure Blob connector, with Azurite (the npm devDependency) as the store: a stock
-pyarrow put / get / list / delete, and two `hangar serve` processes appending to one frame through
-one container (If-None-Match: * commits across processes)."""
+"""Hangar on its Azure Blob connector, with Azurite (the npm devDependency) as the store: stock
+pyarrow and shoots put / get / list / delete, and two `hangar serve` processes appending to one
+frame through one container (If-None-Match: * commits across processes)."""
 from __future__ import annotations
 
 import json
@@ -11,9 +11,12 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.flight as fl
 import pytest
+from pandas.testing import assert_frame_equal
+from shoots import PutMode, ShootsClient
 
 from hangar_interop import NODE, ROOT, HangarProcess
 
@@ -90,6 +93,27 @@ def test_pyarrow_on_azure(azurite_endpoint, logs_dir):
             list(client.do_action(fl.Action("delete", json.dumps({"name": "readings"}).encode())))
             assert list(client.list_flights()) == []
     finally:
+        server.stop()
+
+
+def test_shoots_client_on_azure(azurite_endpoint, logs_dir):
+    """shoots' put / append / get / list / delete in a bucket, unchanged, against a server storing in Azure Blob."""
+    server = HangarProcess(azure_location(azurite_endpoint, f"s-{uuid.uuid4().hex[:8]}"), logs_dir, "azure-shoots",
+                           env=CREDENTIALS).start()
+    client = ShootsClient("127.0.0.1", server.port)
+    try:
+        df = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=100, freq="s"),
+                           "value": [i / 7 for i in range(100)], "site": [f"s{i % 3}" for i in range(100)]})
+        client.put("readings", df, mode=PutMode.ERROR, bucket="plant")
+        more = df.assign(timestamp=df["timestamp"] + pd.Timedelta(hours=1))
+        client.put("readings", more, mode=PutMode.APPEND, bucket="plant")
+        back = client.get("readings", bucket="plant")
+        assert_frame_equal(back.reset_index(drop=True), pd.concat([df, more], ignore_index=True), check_dtype=False)
+        assert [entry["name"] for entry in client.list(bucket="plant")] == ["readings"]
+        client.delete("readings", bucket="plant")
+        assert client.list(bucket="plant") == []
+    finally:
+        client.client.close()
         server.stop()
 
 
