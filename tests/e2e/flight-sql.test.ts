@@ -110,10 +110,17 @@ describe('statement queries', () => {
   });
 
   it('keeps a scoped token to its buckets', async () => {
-    const client = connect(token('read:alpha'));
+    const client = connect(token('read:alpha'), { bucket: 'alpha' });
     const error = await rejection(client.getFlightInfo(commandDescriptor(encodeCommandStatementQuery('SELECT * FROM beta.secret'))));
     expect(error.code).toBe('PERMISSION_DENIED');
     client.close();
+    // Without the bucket header, unqualified names resolve in `default`, which it may not read: the
+    // refusal says which header picks the bucket.
+    const headerless = connect(token('read:alpha'));
+    const refused = await rejection(headerless.getFlightInfo(commandDescriptor(encodeCommandStatementQuery('SELECT * FROM alpha.prices'))));
+    expect(refused.code).toBe('PERMISSION_DENIED');
+    expect(refused.message).toMatch(/send the call header "bucket"/);
+    headerless.close();
   });
 
   it('refuses statements that change data, as the read-only SqlInfo says', async () => {

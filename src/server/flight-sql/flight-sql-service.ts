@@ -14,6 +14,8 @@ import type { QueryContext } from '../../core/sql/sql-engine.js';
 import { encodeFlightDataPieces } from '../../flight/flight-data.js';
 import { type ActionType, type FlightDescriptor, encodeFlightInfo, encodePutResult, encodeResult, encodeSchemaResult } from '../../flight/flight-messages.js';
 import type { CallMetadata } from '../../grpc/metadata.js';
+import { allows } from '../../core/auth/scopes.js';
+import { currentPrincipal } from '../auth/call-guard.js';
 import { parseVersionSelector } from '../dataframe-protocol.js';
 import { type PutLimits, ipcMessagesOf } from '../handlers/data-handlers.js';
 import type { ServerCall } from '../transport/server-call.js';
@@ -346,7 +348,15 @@ function planOf(sql: string, metadata: CallMetadata): StatementPlan {
   refuseWriteStatement(sql);
   const asOfText = AS_OF_HINT.exec(sql)?.[1] ?? metadata.get(FLIGHT_SQL_HEADERS.asOf);
   const { asOf } = parseVersionSelector(asOfText === undefined ? undefined : { as_of: asOfText });
-  return { sql, bucket: bucketOf(metadata), ...(asOf ? { asOf } : {}) };
+  const bucket = bucketOf(metadata);
+  if (metadata.get(FLIGHT_SQL_HEADERS.bucket) === undefined && !allows(currentPrincipal(), 'read', bucket)) {
+    // The engine would refuse it too, but without saying how a Flight SQL client picks a bucket.
+    throw new PermissionDeniedError(
+      `this token may not read bucket '${bucket}', where unqualified table names resolve: send the call header ` +
+        `"${FLIGHT_SQL_HEADERS.bucket}" naming one of its buckets (ADBC: adbc.flight.sql.rpc.call_header.bucket; JDBC: the bucket property)`,
+    );
+  }
+  return { sql, bucket, ...(asOf ? { asOf } : {}) };
 }
 
 function queryContext(plan: StatementPlan): QueryContext {
