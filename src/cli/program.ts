@@ -63,7 +63,7 @@ export function buildProgram(): Command {
   addPluginOption(program.command('serve'))
     .description('run the Flight server')
     // Environment variables via Option.env, so that they, like flags, win over the config file.
-    .option('--config <file>', 'a JSON config file setting any of these options, and bucket mounts (docs/configuration.md); flags and env win over it')
+    .addOption(new Option('--config <file>', 'a JSON config file setting any of these options, and bucket mounts (docs/configuration.md); flags and env win over it').env('HANGAR_CONFIG'))
     .addOption(new Option('--host <host>', 'interface to bind').env('HANGAR_HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'port to bind, 0 for any free port').env('HANGAR_PORT').argParser(parsePort).default(8815))
     .addOption(

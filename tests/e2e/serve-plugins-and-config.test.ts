@@ -212,9 +212,9 @@ describe('hangar serve --config', () => {
     expect(await filesUnder(join(workDirectory, 'file-data'))).toEqual([]);
   });
 
-  it('refuses an invalid file before starting, naming the key and the type it expects', async () => {
+  it('refuses an invalid file (here named by HANGAR_CONFIG) before starting, naming the key and the type it expects', async () => {
     await writeFile(join(workDirectory, 'bad.json'), JSON.stringify({ port: 'any', buckets: { archive: 3 }, colour: 'blue' }));
-    const stderr = await serveFails(['--config', 'bad.json']);
+    const stderr = await serveFails([], { HANGAR_CONFIG: 'bad.json' });
     expect(stderr).toContain('invalid config file bad.json');
     expect(stderr).toContain('"port" must be an integer from 0 to 65535, got "any" (string)');
     expect(stderr).toContain('"buckets.archive" must be a store location string, got 3 (number)');
