@@ -1,5 +1,5 @@
 /** Writes Arrow record batches as RFC 4180 CSV: nulls as empty fields, empty strings as "". */
-import type { RecordBatch, Schema } from 'apache-arrow';
+import { type RecordBatch, type Schema, Type } from 'apache-arrow';
 import { cellFormatter } from './value-format.js';
 
 const NEEDS_QUOTES = /[",\r\n]/;
@@ -16,12 +16,21 @@ export function csvHeader(schema: Schema): string {
   return `${schema.fields.map((field) => csvField(field.name)).join(',')}\n`;
 }
 
+/** Types whose text never holds a delimiter, quote or line break (and is never empty): no quoting. */
+const PLAIN_TYPES: ReadonlySet<Type> = new Set([Type.Int, Type.Float, Type.Bool, Type.Timestamp, Type.Date]);
+
 /** The lines of one batch, as one string. */
 export function csvRows(batch: RecordBatch): string {
-  const formatters = batch.schema.fields.map((_, index) => cellFormatter(batch.getChildAt(index)!));
+  const fields = batch.schema.fields.map((field, index) => {
+    const format = cellFormatter(batch.getChildAt(index)!);
+    if (!PLAIN_TYPES.has(field.type.typeId)) return (row: number) => csvField(format(row));
+    return (row: number) => format(row) ?? '';
+  });
   const lines: string[] = new Array<string>(batch.numRows);
   for (let row = 0; row < batch.numRows; row++) {
-    lines[row] = formatters.map((format) => csvField(format(row))).join(',');
+    let line = fields[0] ? fields[0](row) : '';
+    for (let column = 1; column < fields.length; column++) line += `,${fields[column]!(row)}`;
+    lines[row] = line;
   }
   return batch.numRows === 0 ? '' : `${lines.join('\n')}\n`;
 }

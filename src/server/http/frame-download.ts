@@ -2,10 +2,9 @@
  * Streams a frame or query result to an HTTP response as Arrow IPC, Parquet, CSV or JSON, one
  * record batch at a time with backpressure, so a download never holds more than a batch or two.
  */
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { type DataType, RecordBatchReader, type RecordBatch, Type, type Vector } from 'apache-arrow';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { CancelledError, InvalidArgumentError } from '../../core/errors.js';
 import { type IpcMessage, pad8, writeEndOfStream, writeFramedHeader } from '../../core/ipc-message.js';
 import { csvHeader, csvRows } from '../../format/csv-writer.js';
 import { cellFormatter } from '../../format/value-format.js';
@@ -41,10 +40,17 @@ export function negotiateFormat(format: string | undefined, accept: string | und
 
 /** Writes a chunk, waiting for the socket to drain when its buffer is full. */
 async function send(reply: ServerResponse, chunk: Uint8Array | string): Promise<void> {
-  if (reply.destroyed) throw new Error('the client went away');
-  if (!reply.write(chunk)) {
-    await Promise.race([once(reply, 'drain'), once(reply, 'close')]);
-  }
+  if (reply.destroyed) throw new CancelledError('the client went away during the download');
+  if (reply.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      reply.off('drain', done);
+      reply.off('close', done);
+      resolve();
+    };
+    reply.on('drain', done);
+    reply.on('close', done);
+  });
 }
 
 /** The messages as encapsulated IPC stream bytes (framing and header, then the body as it lies). */
