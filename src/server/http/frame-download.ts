@@ -3,7 +3,7 @@
  * record batch at a time with backpressure, so a download never holds more than a batch or two.
  */
 import type { ServerResponse } from 'node:http';
-import { type DataType, RecordBatchReader, type RecordBatch, Type, type Vector } from 'apache-arrow';
+import { type DataType, Precision, RecordBatchReader, type RecordBatch, Type, type Vector } from 'apache-arrow';
 import { CancelledError, InvalidArgumentError } from '../../core/errors.js';
 import { type IpcMessage, pad8, writeEndOfStream, writeFramedHeader } from '../../core/ipc-message.js';
 import { csvHeader, csvRows } from '../../format/csv-writer.js';
@@ -124,16 +124,25 @@ async function writeJson(reader: AsyncIterable<RecordBatch>, out: Out): Promise<
   await out('\n]\n');
 }
 
-/** Formats one column's cells as JSON text. */
+/** Formats one column's cells as JSON text: numbers from their buffers, the rest as CSV writes them. */
 function jsonCell(column: Vector): (row: number) => string {
   const type = column.type as DataType;
-  if (type.typeId === Type.Int || type.typeId === Type.Float || type.typeId === Type.Bool) {
+  const data = column.data[0];
+  const plainNumbers = data && (type.typeId === Type.Int || (type.typeId === Type.Float && (type as DataType & { precision: Precision }).precision !== Precision.HALF));
+  if (plainNumbers) {
+    const values = data.values as unknown as ArrayLike<number | bigint>;
+    const offset = data.offset;
+    return (row) => {
+      if (!column.isValid(row)) return 'null';
+      const value = values[offset + row]!;
+      if (typeof value === 'bigint') return value <= MAX_SAFE && value >= -MAX_SAFE ? value.toString() : `"${value}"`;
+      return Number.isFinite(value) ? String(value) : `"${value}"`;
+    };
+  }
+  if (type.typeId === Type.Bool) {
     return (row) => {
       const value: unknown = column.get(row);
-      if (value === null || value === undefined) return 'null';
-      if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? value.toString() : `"${value}"`;
-      if (typeof value === 'number' && !Number.isFinite(value)) return `"${value}"`;
-      return String(value);
+      return value === null || value === undefined ? 'null' : String(value);
     };
   }
   const text = cellFormatter(column);
@@ -142,6 +151,8 @@ function jsonCell(column: Vector): (row: number) => string {
     return value === undefined ? 'null' : JSON.stringify(value);
   };
 }
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Loads parquet-wasm only for Parquet downloads: compiling it costs a moment. */
 const parquetWasm = (): Promise<typeof import('parquet-wasm/node')> => import('parquet-wasm/node');
