@@ -19,20 +19,33 @@ export interface SinceVersion {
 /** Detail type of the refusal: the frame did not only grow since that version. */
 export const NOT_APPEND_ONLY = 'NotAppendOnlyError';
 
+/** What an incremental read streams: segments of the version read, and rows of the first to leave out. */
+export interface AppendedRows {
+  /** The segments holding the rows appended since, in row order. */
+  readonly segments: readonly SegmentEntry[];
+  /** Rows at the start of the first segment the client holds already (a compaction merged them with new ones). */
+  readonly skipRows: number;
+}
+
+/** At most this many versions are inspected to show that a history only appended and compacted. */
+export const MAX_INSPECTED_VERSIONS = 256;
+
 /**
- * The segments `current` holds after version `since.sinceVersion`, in row order (none when it is
- * that version).
+ * The rows `current` holds after version `since.sinceVersion`: its segments after that version's
+ * segments when it begins with exactly them (nothing is read), else — when every version since was
+ * an append or a compaction, which keep the rows and their order — the segments from the one holding
+ * the first new row on, and how many rows of that segment to leave out.
  * @throws FailedPreconditionError (detail type `NotAppendOnlyError`) when `current` is not that
- *   version plus appended rows: it was replaced, compacted or restored to other data since, the
- *   version is no longer kept or was a deletion, its commit time differs (another history), or the
- *   store keeps no versions. The client then reads the frame whole.
+ *   version plus appended rows: it was replaced or restored to other data since, the version is no
+ *   longer kept or was a deletion, its commit time differs (another history), or the store keeps no
+ *   versions. The client then reads the frame whole.
  */
-export async function segmentsAppendedSince(
+export async function rowsAppendedSince(
   store: FrameStore,
   ref: FrameRef,
   current: FrameManifest,
   since: Required<Pick<SinceVersion, 'sinceVersion'>> & SinceVersion,
-): Promise<readonly SegmentEntry[]> {
+): Promise<AppendedRows> {
   const { sinceVersion, sinceCommittedAt } = since;
   const refuse = (why: string): never => {
     throw new FailedPreconditionError(
@@ -53,8 +66,21 @@ export async function segmentsAppendedSince(
     refuse(`version ${sinceVersion} was committed at ${earlier.committedAt}, not ${sinceCommittedAt.toISOString()}: the frame's history was started anew`);
   }
   const held = earlier.segments;
-  if (held.length > current.segments.length || held.some((segment, i) => current.segments[i]!.id !== segment.id)) {
-    refuse('it was replaced, compacted or restored to other data since');
+  if (held.length <= current.segments.length && held.every((segment, i) => current.segments[i]!.id === segment.id)) {
+    return { segments: current.segments.slice(held.length), skipRows: 0 };
   }
-  return current.segments.slice(held.length);
+  // Not the same segments: still the same rows first if every version since appended or compacted.
+  if (current.version - sinceVersion > MAX_INSPECTED_VERSIONS) refuse(`more than ${MAX_INSPECTED_VERSIONS} versions since, not all of them inspected`);
+  for (let version = sinceVersion + 1; version < current.version; version++) {
+    const between = await store.getManifestVersion(ref, version);
+    if (!between) refuse(`version ${version} is no longer kept`);
+    if (between!.operation !== 'append' && between!.operation !== 'compact') refuse(`version ${version} was a ${between!.operation ?? 'commit of unrecorded kind'}`);
+  }
+  if (current.operation !== 'append' && current.operation !== 'compact') {
+    refuse(`it was ${current.operation === 'replace' ? 'replaced' : current.operation === 'restore' ? 'restored' : `made by ${current.operation ?? 'an unrecorded commit'}`} since`);
+  }
+  let first = 0;
+  let segment = 0;
+  while (segment < current.segments.length && first + current.segments[segment]!.rows <= earlier.rows) first += current.segments[segment++]!.rows;
+  return { segments: current.segments.slice(segment), skipRows: earlier.rows - first };
 }

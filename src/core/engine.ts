@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataType, Schema } from 'apache-arrow';
 import type { FrameStore } from '../storage/frame-store.js';
-import { AlreadyExistsError, BucketNotEmptyError, ConflictError, InvalidArgumentError, NotFoundError } from './errors.js';
+import { AlreadyExistsError, BucketNotEmptyError, ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from './errors.js';
 import type { FrameInfo, PutSummary } from './frame-info.js';
 import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from './ipc-message.js';
@@ -16,11 +16,12 @@ import { crc32, formatCrc32 } from './crc32.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { SegmentLeases } from './segment-leases.js';
 import { type FrameMetadata, metadataMatches } from './frame-metadata.js';
-import type { QueryContext, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
+import type { QueryContext, QueryDescription, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
 import { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifest, segmentObjectIds } from './manifest.js';
 import { DEFAULT_RETENTION, type RetentionPolicy, expiredVersions } from './retention.js';
 import { type VersionSelector, selectManifest } from './version-selection.js';
-import { type SinceVersion, segmentsAppendedSince } from './appended-since.js';
+import { NOT_APPEND_ONLY, type SinceVersion, rowsAppendedSince } from './appended-since.js';
+import { skipLeadingRows } from './skip-leading-rows.js';
 import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './names.js';
 import type { ParquetCodec, SegmentCompression } from './parquet/parquet-codec.js';
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
@@ -257,9 +258,9 @@ export class HangarEngine {
     return (await this.sql()).schema(sql, context);
   }
 
-  /** The schema of a query's `?` / `$n` parameters, without running it. @throws as {@link query} */
-  async queryParameters(sql: string, context: QueryContext): Promise<Schema> {
-    return (await this.sql()).parameterSchema(sql, context);
+  /** A query's result and `?` / `$n` parameter schemas, from one preparation, without running it. @throws as {@link query} */
+  async describeQuery(sql: string, context: QueryContext): Promise<QueryDescription> {
+    return (await this.sql()).describe(sql, context);
   }
 
   /**
@@ -547,13 +548,21 @@ export class HangarEngine {
       schema = new Schema([...new Set(columns)].map((column) => byName.get(column)!), info.schema.metadata);
       schemaHeader = encodeSchemaHeader(schema);
     }
-    // An incremental read (`since_version`) streams only the segments appended after that version.
-    const segments =
-      options.sinceVersion === undefined ? manifest.segments : await segmentsAppendedSince(this.connector, ref, manifest, { ...options, sinceVersion: options.sinceVersion });
-    let plan: ReadPlan = { ...this.readPlan(info, segments), schemaHeader, columns };
-    const range = rangePlan(ref, manifest, info.schema, options);
+    // An incremental read (`since_version`) streams only the rows appended after that version.
+    const appended =
+      options.sinceVersion === undefined ? undefined : await rowsAppendedSince(this.connector, ref, manifest, { ...options, sinceVersion: options.sinceVersion });
+    const skip = appended?.skipRows ?? 0;
+    if (skip > 0 && (options.start !== undefined || options.end !== undefined)) {
+      throw new FailedPreconditionError(
+        `a compaction merged rows of ${describeFrame(ref)} held at version ${options.sinceVersion} with newer ones, so "since_version" cannot be combined with "start"/"end"; read without them`,
+        { type: NOT_APPEND_ONLY },
+      );
+    }
+    let plan: ReadPlan = { ...this.readPlan(info, appended?.segments ?? manifest.segments), schemaHeader, columns };
+    const range = rangePlan(ref, manifest, info.schema, skip > 0 && options.limit !== undefined ? { ...options, limit: options.limit + skip } : options);
     if (range) plan = { ...plan, range };
-    return { info, schema, messages: frameMessages(this.readerContext(), ref, plan, release) };
+    const messages = frameMessages(this.readerContext(), ref, plan, release);
+    return { info, schema, messages: skip > 0 ? skipLeadingRows(messages, skip) : messages };
   }
 
   /** The plan reading these segments of a frame whole. */

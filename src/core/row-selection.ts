@@ -17,6 +17,8 @@ export interface RowSelection {
   readonly dropLastColumn: boolean;
   /** Emit at most this many rows. */
   readonly maxRows: number;
+  /** Leave out the stream's first rows, before any other selection (incremental reads, appended-since.ts). */
+  readonly skipRows?: number;
 }
 
 /** A decoded chunk after selection. */
@@ -101,6 +103,16 @@ function selectBatch(batch: RecordBatch, runs: number[]): RecordBatch[] {
   return slices;
 }
 
+/** The runs cut to rows at or after `first`. */
+function runsFrom(runs: number[], first: number): number[] {
+  const kept: number[] = [];
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = Math.max(runs[r]!, first);
+    if (start < runs[r + 1]!) kept.push(start, runs[r + 1]!);
+  }
+  return kept;
+}
+
 /** Encodes one batch as a bare IPC record batch message (dictionaries are sent separately). */
 function encodeRecordBatch(batch: RecordBatch): IpcMessage {
   const messages = splitIpcStream(tableToIPC(new Table([batch]), 'stream'));
@@ -127,6 +139,7 @@ export function selectRows(ipc: Uint8Array, selection: RowSelection): SelectedCh
   const out: IpcMessage[] = [];
   let rows = 0;
   let next = 0;
+  let skip = selection.skipRows ?? 0;
   for (const message of messages.slice(1)) {
     const decoded = Message.decode(message.header);
     if (decoded.isDictionaryBatch()) {
@@ -138,7 +151,11 @@ export function selectRows(ipc: Uint8Array, selection: RowSelection): SelectedCh
     const left = selection.maxRows - rows;
     if (left <= 0) break;
     const bounds = selection.bounds;
-    const runs = bounds ? matchingRuns(batch.getChild(bounds.column)!.data[0]!, bounds.range) : [0, batch.numRows];
+    let runs = bounds ? matchingRuns(batch.getChild(bounds.column)!.data[0]!, bounds.range) : [0, batch.numRows];
+    if (skip > 0) {
+      runs = runsFrom(runs, skip);
+      skip = Math.max(0, skip - batch.numRows);
+    }
     for (const selected of selectBatch(batch, limitRuns(runs, left))) {
       if (selected.numRows === 0) continue;
       out.push(encodeRecordBatch(selection.dropLastColumn ? selected.selectAt(keptIndices) : selected));

@@ -90,6 +90,19 @@ def test_replace_compaction_restore_and_delete_are_noticed(plain, cached, uniq):
     assert cached.cache.entry("default", name) is None
 
 
+def test_after_a_compaction_a_synced_read_still_fetches_only_the_new_rows(plain, cached, uniq):
+    name = uniq()
+    plain.put(name, frame(0, 50))
+    plain.put(name, frame(50, 5), mode="append")
+    cached.get(name)  # holds version 2: 55 rows in two segments
+    plain.put(name, frame(55, 5), mode="append")
+    assert plain.compact(name)["segments_after"] == 1  # the 55 rows held and 5 new ones in one segment
+    plain.put(name, frame(60, 7), mode="append")
+    cached.stats.reset()
+    assert cached.get(name).equals(plain.get(name))
+    assert cached.stats.rows_received == 12 and dict(cached.stats.calls) == {"action:stat": 1, "DoGet": 1}
+
+
 def test_a_new_history_after_purge_is_not_mistaken_for_the_cached_one(plain, cached, uniq):
     name = uniq()
     plain.put(name, frame(0, 10))
