@@ -70,7 +70,7 @@ export class ObjectLayout extends FrameStore {
   /** @inheritdoc */
   readonly name: string;
   /** @inheritdoc */
-  override readonly capabilities: FrameStoreCapabilities;
+  override capabilities: FrameStoreCapabilities;
   private readonly listConcurrency: number;
   private readonly rangeCoalesceBytes: number;
   private readonly rangeConcurrency: number;
@@ -82,7 +82,8 @@ export class ObjectLayout extends FrameStore {
   /** Segment keys written by this instance and not yet referenced by a committed manifest. */
   private readonly uncommitted = new Set<string>();
   private recentListing: BucketListing | undefined;
-  private lease: WriterLease | undefined;
+  /** The writer lease of a store without atomic `ifAbsent`, taken by the first write. */
+  private lease: Promise<WriterLease> | undefined;
 
   /**
    * @param connector - the byte store (opened and closed by this layout)
@@ -106,17 +107,36 @@ export class ObjectLayout extends FrameStore {
   }
 
   /**
-   * Opens the store; a store without atomic `ifAbsent` also takes the writer lease (refusing to
-   * open while another live server writes it). Adds bucket markers to a directory store written
-   * before markers existed.
+   * Opens the store, and adds bucket markers to a directory store written before markers existed.
+   * Capabilities are settled here: some stores learn their consistency only when they open.
    */
   override async open(): Promise<void> {
     await this.connector.open();
+    this.capabilities = {
+      ...this.capabilities,
+      crossProcessCommits: this.connector.consistency === 'atomic',
+      rangedReads: this.connector.readsRanges,
+    };
     try {
-      if (this.connector.consistency !== 'atomic') this.lease = await WriterLease.acquire(this.connector);
       await this.markLegacyBuckets();
     } catch (error) {
       await this.connector.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Before the first write to a store without atomic `ifAbsent`: takes the writer lease, so a
+   * second server refuses to write while this one does (readers need no lease).
+   * @throws FailedPreconditionError while another live server holds the lease
+   */
+  private async writable(): Promise<void> {
+    if (this.connector.consistency === 'atomic') return;
+    this.lease ??= WriterLease.acquire(this.connector);
+    try {
+      await this.lease;
+    } catch (error) {
+      this.lease = undefined; // the other server may stop: try again on the next write
       throw error;
     }
   }
@@ -126,7 +146,7 @@ export class ObjectLayout extends FrameStore {
     const keys = [...this.uncommitted];
     this.uncommitted.clear();
     await this.connector.delete(keys).catch(() => undefined);
-    await this.lease?.release();
+    await (await this.lease?.catch(() => undefined))?.release();
     await this.connector.close();
   }
 
@@ -147,6 +167,7 @@ export class ObjectLayout extends FrameStore {
 
   /** @inheritdoc */
   async putSegment(ref: FrameRef, id: string, bytes: Uint8Array): Promise<void> {
+    await this.writable();
     const key = segmentKey(ref, id);
     this.uncommitted.add(key);
     await this.connector.put(key, bytes);
@@ -182,6 +203,7 @@ export class ObjectLayout extends FrameStore {
 
   /** @inheritdoc */
   async deleteSegments(ref: FrameRef, ids: readonly string[]): Promise<void> {
+    await this.writable();
     const keys = ids.map((id) => segmentKey(ref, id));
     for (const key of keys) this.uncommitted.delete(key);
     await this.connector.delete(keys);
@@ -282,6 +304,7 @@ export class ObjectLayout extends FrameStore {
 
   /** @inheritdoc */
   override async deleteManifests(ref: FrameRef, versions: readonly number[]): Promise<void> {
+    await this.writable();
     this.recentListing = undefined;
     await this.connector.delete(versions.map((version) => manifestKey(ref, version)));
   }
@@ -293,6 +316,7 @@ export class ObjectLayout extends FrameStore {
    */
   async commitManifest(ref: FrameRef, manifest: FrameManifest): Promise<void> {
     this.recentListing = undefined;
+    await this.writable();
     await this.commits.run(framePrefix(ref), async () => {
       const current = (await this.manifestVersions(ref)).at(-1) ?? 0;
       if (current !== manifest.version - 1) {
@@ -338,6 +362,7 @@ export class ObjectLayout extends FrameStore {
    * moment, never falling back to an older version), then its segments.
    */
   async deleteFrame(ref: FrameRef): Promise<void> {
+    await this.writable();
     const prefix = framePrefix(ref);
     this.forget(prefix);
     await this.deleteInOrder(prefix);
@@ -436,12 +461,14 @@ export class ObjectLayout extends FrameStore {
 
   /** @inheritdoc */
   async createBucket(bucket: string): Promise<void> {
+    await this.writable();
     await this.connector.put(bucketMarkerKey(bucket), new Uint8Array(0));
     this.knownBuckets.add(bucket);
   }
 
   /** Removes the marker first (the bucket leaves listings at once), then every frame's manifests, then the rest. */
   async deleteBucket(bucket: string): Promise<void> {
+    await this.writable();
     this.knownBuckets.delete(bucket);
     await this.connector.delete([bucketMarkerKey(bucket)]);
     this.forget(bucketPrefix(bucket));

@@ -14,6 +14,7 @@ import { Float64, Int32, Table, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { StoreFullError } from '../../src/core/errors.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 
@@ -240,7 +241,7 @@ describe('a full local store (real 40 MB tmpfs, real server)', () => {
 
   it('a commit that fails after publishing its segments leaves no frame or bucket, and its segments are removable', async () => {
     const root = join(mountPoint, 'connector');
-    const connector = new LocalConnector({ root, reserveBytes: 0 });
+    const connector = new ObjectLayout(new LocalConnector({ root, reserveBytes: 0 }));
     await connector.open();
     const ref = { bucket: 'fresh', name: 'f' };
     const segment = new Uint8Array(64 * 1024).fill(7);
@@ -253,12 +254,13 @@ describe('a full local store (real 40 MB tmpfs, real server)', () => {
         segments: [{ id: 'a.parquet', rows: 1, bytes: 8, storedBytes: segment.byteLength, rowGroups: 1 }] };
       const error = await connector.commitManifest(ref, manifest).then(() => undefined, (e: unknown) => e);
       expectStoreFull(error);
-      expect((error as Error).message).toMatch(/could not commit version 1 of 'f'/);
-      expect(existsSync(join(root, 'fresh')), 'the bucket directory made by the failed commit').toBe(false);
+      expect((error as Error).message).toMatch(/could not write fresh\/f\/manifests\/000000000001\.json/);
       expect(await connector.listBuckets()).toEqual([]);
+      expect(await connector.listFrames('fresh')).toEqual([]);
       // The segment is uncommitted again: still readable by its writer, and removed by its cleanup.
       expect(Buffer.from(await connector.getSegment(ref, 'a.parquet')).equals(Buffer.from(segment))).toBe(true);
       await connector.deleteSegments(ref, ['a.parquet']);
+      expect(existsSync(join(root, 'fresh')), 'the directories the failed put made').toBe(false);
       expect(await filesUnder(join(root, '.staging'))).toEqual([]);
     } finally {
       await rm(filler);

@@ -16,12 +16,17 @@ import {
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HangarClient, InvalidArgumentError } from '../../src/client/index.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import type { FrameManifest } from '../../src/core/manifest.js';
 import type { FrameRef } from '../../src/core/names.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 
 /** A memory store that counts segment fetches, to prove pruning and early stops. */
-class CountingConnector extends MemoryConnector {
+class CountingConnector extends ObjectLayout {
+  constructor() {
+    super(new MemoryConnector());
+  }
+
   fetched: string[] = [];
   override async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
     if (id.endsWith('.parquet')) this.fetched.push(id);

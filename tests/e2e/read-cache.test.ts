@@ -3,6 +3,7 @@
 import { Table, tableFromIPC, vectorFromArray, Float64, Int32 } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { DecodedChunkCache } from '../../src/core/decoded-cache.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
@@ -10,8 +11,12 @@ import type { FrameRef } from '../../src/core/names.js';
 import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
 import { tableToIPC } from 'apache-arrow';
 
-/** A memory connector that counts segment fetches. */
-class CountingConnector extends MemoryConnector {
+/** A memory store that counts segment fetches. */
+class CountingConnector extends ObjectLayout {
+  constructor() {
+    super(new MemoryConnector());
+  }
+
   fetches = 0;
   override async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
     this.fetches++;

@@ -4,6 +4,7 @@
 import { Bool, Dictionary, Float64, Int32, Table, TimestampMillisecond, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { type EngineOptions, HangarEngine } from '../../src/core/engine.js';
 import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
 import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
@@ -44,7 +45,7 @@ describe('segment decoding on the codec workers', () => {
     ['plain segments of several row groups', { rowGroupBytes: 64 * 1024 }],
     ['LZ4 segments of several row groups (parquet-wasm)', { rowGroupBytes: 64 * 1024, segmentCompression: 'lz4' }],
   ])('%s give back the rows put, whole and projected', async (_name, options) => {
-    const engine = new HangarEngine(new MemoryConnector(), codec, { readCacheBytes: 0, ...options });
+    const engine = new HangarEngine(new ObjectLayout(new MemoryConnector()), codec, { readCacheBytes: 0, ...options });
     try {
       await engine.put({ bucket: 'default', name: 'f' }, 'error', oneBatch());
       const manifest = await engine.connector.getManifest({ bucket: 'default', name: 'f' });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameStore } from '../../src/storage/frame-store.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import { CancelledError, DeadlineExceededError, HangarError } from '../../src/core/errors.js';
 import { joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
@@ -60,8 +61,8 @@ const sites = new Table({
 });
 
 for (const [label, makeConnector] of [
-  ['local', async () => new LocalConnector({ root: await mkdtemp(join(tmpdir(), 'hangar-sql-')), fsync: false })],
-  ['memory (segment cache)', async () => new MemoryConnector()],
+  ['local', async () => new ObjectLayout(new LocalConnector({ root: await mkdtemp(join(tmpdir(), 'hangar-sql-')), fsync: false }))],
+  ['memory (segment cache)', async () => new ObjectLayout(new MemoryConnector())],
 ] as const) {
   describe(`SQL over ${label} frames`, () => {
     let connector: FrameStore;
@@ -161,7 +162,7 @@ function sumWhere(pick: (i: number) => boolean): number {
 describe('SQL results as Arrow (the bridge)', () => {
   let engine: HangarEngine;
   beforeAll(() => {
-    engine = new HangarEngine(new MemoryConnector(), codec);
+    engine = new HangarEngine(new ObjectLayout(new MemoryConnector()), codec);
   });
   afterAll(() => engine.close());
 
@@ -279,7 +280,7 @@ describe('the SQL sandbox', () => {
   let engine: HangarEngine;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'hangar-sandbox-'));
-    const connector = new LocalConnector({ root, fsync: false });
+    const connector = new ObjectLayout(new LocalConnector({ root, fsync: false }));
     await connector.open();
     engine = new HangarEngine(connector, codec, { sql: { timeoutMs: 300 }, retention: { keepVersions: 1, graceMs: 0 } });
     await put(engine, 'f', sites);
@@ -350,7 +351,7 @@ describe('the SQL sandbox', () => {
 describe('pooled connections and reused statements', () => {
   let engine: HangarEngine;
   beforeAll(() => {
-    engine = new HangarEngine(new MemoryConnector(), codec);
+    engine = new HangarEngine(new ObjectLayout(new MemoryConnector()), codec);
   });
   afterAll(() => engine.close());
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type DataType, DateDay, Float64, Table, TimeUnit, Timestamp, makeData, makeVector, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import { joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
 import type { FrameRef } from '../../src/core/names.js';
@@ -117,12 +118,12 @@ const TYPE_CASES: TypeCase[] = [
 
 describe('SQL time pruning', () => {
   let root: string;
-  let connector: LocalConnector;
+  let connector: ObjectLayout;
   let engine: HangarEngine;
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'hangar-sql-pruning-'));
-    connector = new LocalConnector({ root, fsync: false });
+    connector = new ObjectLayout(new LocalConnector({ root, fsync: false }));
     await connector.open();
     engine = new HangarEngine(connector, codec, {});
   });

@@ -3,13 +3,14 @@
 // the read path that a second fetch does not repeat (served exactly, not reported), and ranged
 // reads (only the footer and the projected columns' pages are fetched and checked). Needs dist/
 // (the codec worker).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Table, makeVector, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ByteRange, FrameStoreCapabilities } from '../../src/storage/frame-store.js';
+import type { ByteRange } from '../../src/storage/frame-store.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import { DataLossError } from '../../src/core/errors.js';
 import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
@@ -17,17 +18,31 @@ import type { FrameRef } from '../../src/core/names.js';
 import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
 import { readParquetFooter } from '../../src/core/parquet/parquet-footer.js';
 
+/** A local connector that serves ranges natively (as an object store does), by positioned reads. */
+class RangedLocalConnector extends LocalConnector {
+  override async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    const path = this.localPath(key);
+    const handle = await open(path, 'r').catch(() => undefined);
+    if (!handle) return undefined;
+    try {
+      const buffer = new Uint8Array(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, offset);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
 /** A local store whose reads can be damaged in flight, once or always, and which may serve ranges. */
-class FaultyConnector extends LocalConnector {
-  override readonly capabilities: FrameStoreCapabilities;
+class FaultyConnector extends ObjectLayout {
   /** Byte offsets to flip in what the next reads of each object return, and how many reads to damage. */
   readonly faults = new Map<string, { at: number; reads: number }>();
   wholeReads = 0;
   rangedReads = 0;
 
   constructor(root: string, ranged: boolean) {
-    super({ root, fsync: false });
-    this.capabilities = { ...super.capabilities, rangedReads: ranged };
+    super(ranged ? new RangedLocalConnector({ root, fsync: false }) : new LocalConnector({ root, fsync: false }));
   }
 
   private damage(id: string, bytes: Uint8Array, offset: number): Uint8Array {

@@ -8,6 +8,7 @@ import { HangarClient } from '../../src/client/index.js';
 import { defaultConnectorRegistry } from '../../src/connectors/registry.js';
 import { resolveS3Options, s3OptionsFromUrl } from '../../src/connectors/s3/s3-config.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { toS3HangarError } from '../../src/connectors/s3/s3-errors.js';
 import {
   ConflictError,
@@ -59,8 +60,8 @@ describe('S3 configuration', () => {
 
   it('is registered as the s3: scheme', async () => {
     const connector = await defaultConnectorRegistry().create('s3://bkt/store?region=us-east-1');
-    expect(connector).toBeInstanceOf(S3Connector);
-    expect((connector as S3Connector).options).toMatchObject({ bucket: 'bkt', root: 'store/', region: 'us-east-1' });
+    expect((connector as ObjectLayout).connector).toBeInstanceOf(S3Connector);
+    expect(((connector as ObjectLayout).connector as S3Connector).options).toMatchObject({ bucket: 'bkt', root: 'store/', region: 'us-east-1' });
   });
 
   it('maps denied access and rejected credentials to PERMISSION_DENIED', () => {
@@ -155,7 +156,7 @@ describe.skipIf(!motoAvailable)('S3 on moto: multipart and two servers', () => {
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const endpoint = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
     try {
-      const patient = freshConnector(server, BUCKET, { endpoint, maxAttempts: 4, retryMode: 'standard' });
+      const patient = new ObjectLayout(freshConnector(server, BUCKET, { endpoint, maxAttempts: 4, retryMode: 'standard' }));
       await patient.open();
       throttle = 3;
       await patient.putSegment({ bucket: 'b', name: 'f' }, 's', Uint8Array.of(1, 2, 3));
@@ -165,7 +166,7 @@ describe.skipIf(!motoAvailable)('S3 on moto: multipart and two servers', () => {
 
       // A manifest PUT stored but answered with a reset: the retry gets 412 on our own object,
       // which the connector recognises as its own commit (no ConflictError, no double append).
-      const lossy = freshConnector(server, BUCKET, { endpoint, maxAttempts: 3, retryMode: 'standard', conditionalWrites: 'on' });
+      const lossy = new ObjectLayout(freshConnector(server, BUCKET, { endpoint, maxAttempts: 3, retryMode: 'standard', conditionalWrites: 'on' }));
       await lossy.open();
       dropAnswers = 1;
       const manifest = { format: 1 as const, version: 1, committedAt: new Date().toISOString(), schema: '', rows: 1, bytes: 0, segments: [] };
@@ -175,7 +176,7 @@ describe.skipIf(!motoAvailable)('S3 on moto: multipart and two servers', () => {
       await expect(lossy.commitManifest({ bucket: 'b', name: 'lossy' }, { ...manifest, rows: 2 })).rejects.toBeInstanceOf(ConflictError);
       await lossy.close();
 
-      const impatient = freshConnector(server, BUCKET, { endpoint, maxAttempts: 2, retryMode: 'standard' });
+      const impatient = new ObjectLayout(freshConnector(server, BUCKET, { endpoint, maxAttempts: 2, retryMode: 'standard' }));
       await impatient.open();
       throttle = 2;
       throttled = 0;
@@ -189,14 +190,15 @@ describe.skipIf(!motoAvailable)('S3 on moto: multipart and two servers', () => {
 
   it('sends a segment above the threshold as a multipart upload and reads it back exactly', async () => {
     const MIB = 1024 * 1024;
-    const connector = freshConnector(server, BUCKET, { multipartThreshold: 5 * MIB, partSize: 5 * MIB });
+    const s3Connector = freshConnector(server, BUCKET, { multipartThreshold: 5 * MIB, partSize: 5 * MIB });
+    const connector = new ObjectLayout(s3Connector);
     await connector.open();
     try {
       const bytes = Uint8Array.from({ length: 12 * MIB + 123 }, (_, i) => (i * 7919) % 256);
       await connector.putSegment({ bucket: 'b', name: 'f' }, 'big.parquet', bytes);
       const { S3Client, HeadObjectCommand } = await import('@aws-sdk/client-s3');
       const s3 = new S3Client({ endpoint: server.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: server.credentials });
-      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${connector.options.root}b/f/segments/big.parquet` }));
+      const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: `${s3Connector.options.root}b/f/segments/big.parquet` }));
       s3.destroy();
       expect(head.ETag).toMatch(/-3"$/); // a multipart object's ETag names its part count
       expect(head.ContentLength).toBe(bytes.byteLength);

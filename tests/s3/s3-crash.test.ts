@@ -5,6 +5,7 @@ import { tableFromArrays } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HANGAR_CLI, startHangarProcess } from '../helpers/hangar-process.js';
 import { type S3TestServer, createS3Bucket, motoAvailable, startMoto, storeOptions } from './s3-servers.js';
 
@@ -50,7 +51,7 @@ describe.skipIf(!motoAvailable || !existsSync(HANGAR_CLI))('a server killed mid-
       await server.kill();
     }
 
-    const after = new S3Connector(options);
+    const after = new ObjectLayout(new S3Connector(options));
     await after.open();
     try {
       const kept = await after.getManifest({ bucket: 'default', name: 'kept' });

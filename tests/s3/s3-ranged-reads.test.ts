@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Table, TimestampNanosecond, makeData, makeVector } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import type { FrameManifest } from '../../src/core/manifest.js';
 import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
@@ -89,7 +90,8 @@ for (const kind of ['s3rver', 'moto'] as const) {
   describe.skipIf(kind === 'moto' && !motoAvailable)(`ranged reads on ${kind}`, () => {
     let server: S3TestServer;
     let proxy: CountingProxy;
-    let connector: S3Connector;
+    let s3Connector: S3Connector;
+    let connector: ObjectLayout;
     let engine: HangarEngine;
     const codec = new ParquetCodec(2);
     const table = wideTable(ROWS);
@@ -100,7 +102,8 @@ for (const kind of ['s3rver', 'moto'] as const) {
       server = kind === 'moto' ? await startMoto() : await startS3rver();
       await createS3Bucket(server, BUCKET);
       proxy = await CountingProxy.start(server.endpoint);
-      connector = new S3Connector({ ...storeOptions(server, BUCKET), endpoint: proxy.endpoint, conditionalWrites: 'off' });
+      s3Connector = new S3Connector({ ...storeOptions(server, BUCKET), endpoint: proxy.endpoint, conditionalWrites: 'off' });
+      connector = new ObjectLayout(s3Connector);
       await connector.open();
       engine = new HangarEngine(connector, codec);
       await engine.put(ref('wide'), 'error', messagesOf(table));
@@ -164,11 +167,12 @@ for (const kind of ['s3rver', 'moto'] as const) {
     it('falls back to whole GETs, with the same values, when a segment footer cannot be read', async () => {
       const full = await collect((await engine.read(ref('wide'))).messages);
       // A connector whose ranged reads return garbage: the read must still succeed, whole.
-      const broken = new (class extends S3Connector {
-        override async getSegmentRanges(...args: Parameters<S3Connector['getSegmentRanges']>): Promise<Uint8Array[]> {
-          return (await super.getSegmentRanges(...args)).map((bytes) => new Uint8Array(bytes.byteLength).fill(0x55));
+      const broken = new ObjectLayout(new (class extends S3Connector {
+        override async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+          const bytes = await super.getRange(key, offset, length);
+          return bytes && new Uint8Array(bytes.byteLength).fill(0x55);
         }
-      })({ ...storeOptions(server, BUCKET), prefix: connector.options.root, endpoint: proxy.endpoint, conditionalWrites: 'off' });
+      })({ ...storeOptions(server, BUCKET), prefix: s3Connector.options.root, endpoint: proxy.endpoint, conditionalWrites: 'off' }));
       await broken.open();
       const brokenEngine = new HangarEngine(broken, codec);
       try {

@@ -9,7 +9,7 @@ import { type FileHandle, link, mkdir, open, readdir, rename, rm, rmdir, stat, u
 import { dirname, join, resolve, sep } from 'node:path';
 import { StorageError, StoreFullError } from '../../core/errors.js';
 import { isProcessAlive } from '../../storage/concurrency.js';
-import { Connector, type ObjectInfo, type PutOptions, checkRange } from '../../storage/connector.js';
+import { Connector, type ObjectInfo, type PutOptions } from '../../storage/connector.js';
 import { isFileSystemFull, storeFullError } from '../store-full.js';
 
 /** Options of the local filesystem connector. */
@@ -74,7 +74,11 @@ async function readWholeFile(path: string): Promise<Buffer> {
   }
 }
 
-/** Stores each object as the file `<root>/<key>`. */
+/**
+ * Stores each object as the file `<root>/<key>`. It keeps the default `getRange` (a whole read):
+ * local segments are read whole, which costs less than the many positioned reads a projection
+ * would make.
+ */
 export class LocalConnector extends Connector {
   /** @inheritdoc */
   readonly name = 'file';
@@ -143,33 +147,6 @@ export class LocalConnector extends Connector {
       if (isMissing(error) || errorCode(error) === 'EISDIR') return undefined;
       throw error;
     }));
-  }
-
-  /** Positioned reads of one open file. */
-  override async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
-    checkRange(offset, length);
-    return this.io(`read ${key}`, async () => {
-      let handle: FileHandle;
-      try {
-        handle = await open(this.path(key), 'r');
-      } catch (error) {
-        if (isMissing(error)) return undefined;
-        throw error;
-      }
-      try {
-        const size = (await handle.stat()).size;
-        const buffer = new Uint8Array(Math.max(0, Math.min(offset + length, size) - offset));
-        let filled = 0;
-        while (filled < buffer.byteLength) {
-          const { bytesRead } = await handle.read(buffer, filled, buffer.byteLength - filled, offset + filled);
-          if (bytesRead === 0) return buffer.subarray(0, filled);
-          filled += bytesRead;
-        }
-        return buffer;
-      } finally {
-        await handle.close();
-      }
-    });
   }
 
   /** One `stat`. */

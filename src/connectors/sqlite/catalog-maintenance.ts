@@ -5,7 +5,7 @@
  */
 import { segmentObjectIds } from '../../core/manifest.js';
 import type { FrameRef } from '../../core/names.js';
-import { mapLimited } from '../concurrency.js';
+import { mapLimited } from '../../storage/concurrency.js';
 import type { CatalogAccess } from './sqlite-connector.js';
 
 /** Frames worked on at once. */
