@@ -69,6 +69,14 @@ export interface QueryStream {
   readonly messages: AsyncIterable<IpcMessage>;
 }
 
+/** What {@link SqlEngine.describe} tells about a query without running it. */
+export interface QueryDescription {
+  /** The result's schema. */
+  readonly schema: Schema;
+  /** The parameters' schema (no fields when the query has none). */
+  readonly parameters: Schema;
+}
+
 /** Where a query runs and who may stop it. */
 export interface QueryContext {
   /** The bucket whose frames are the query's unqualified tables. */
@@ -169,10 +177,10 @@ export class SqlEngine {
   }
 
   /**
-   * The schema of a query's parameters (`?` / `$n`, in order; a type DuckDB cannot infer is text),
-   * without running it. @throws as {@link schema}
+   * A query's result schema and the schema of its parameters (`?` / `$n`, in order; a type DuckDB
+   * cannot infer is text), from one preparation, without running it. @throws as {@link schema}
    */
-  async parameterSchema(sql: string, context: QueryContext): Promise<Schema> {
+  async describe(sql: string, context: QueryContext): Promise<QueryDescription> {
     const session = await this.prepare(sql, context);
     try {
       const { prepared } = session;
@@ -183,7 +191,7 @@ export class SqlEngine {
         const id = prepared.parameterTypeId(i);
         types.push(id === DuckDBTypeId.ANY || id === DuckDBTypeId.INVALID ? VARCHAR : prepared.parameterType(i));
       }
-      return new ArrowBatchBuilder(names, types, this.batchBytes).schema;
+      return { schema: schemaOf(prepared, this.batchBytes), parameters: new ArrowBatchBuilder(names, types, this.batchBytes).schema };
     } finally {
       session.end(true);
     }

@@ -67,7 +67,7 @@ const RULES: Readonly<Record<string, Rule>> = {
   deleteBucket: (args) => ({ access: 'admin', buckets: [args[0] as string] }),
   query: queryRule,
   querySchema: queryRule,
-  queryParameters: queryRule,
+  describeQuery: queryRule,
   buckets: () => ({ access: 'read', buckets: [] }),
   versions: frameRule('read'),
   restore: frameRule('write'),
@@ -90,7 +90,7 @@ const OPERATION_NAMES: Readonly<Record<string, string>> = {
   deleteBucket: 'delete buckets',
   query: 'query',
   querySchema: 'query',
-  queryParameters: 'query',
+  describeQuery: 'query',
   versions: 'list versions',
   restore: 'restore versions',
   compact: 'compact frames',
@@ -118,13 +118,13 @@ export function authorizedEngine(engine: HangarEngine): HangarEngine {
         const { access, buckets } = rule(args);
         authorize(principal, access, buckets, OPERATION_NAMES[name] ?? name);
         if (name === 'buckets') return (await engine.buckets()).filter((bucket) => allows(principal, 'read', bucket));
-        if (name === 'query' || name === 'querySchema' || name === 'queryParameters') {
+        if (name === 'query' || name === 'querySchema' || name === 'describeQuery') {
           const context = args[1] as QueryContext;
           // A principal that may read every bucket needs no per-table checks. The caller (token
           // subject; `anonymous` without authentication) is what the concurrent-query cap counts.
           const counted: QueryContext = { ...context, caller: principal.subject };
           const scoped: QueryContext = allows(principal, 'read', '*') ? counted : { ...counted, mayRead: (bucket: string) => allows(principal, 'read', bucket) };
-          if (name === 'queryParameters') return engine.queryParameters(args[0] as string, scoped);
+          if (name === 'describeQuery') return engine.describeQuery(args[0] as string, scoped);
           return name === 'query' ? engine.query(args[0] as string, scoped) : engine.querySchema(args[0] as string, scoped);
         }
         return (target as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!.apply(target, args);

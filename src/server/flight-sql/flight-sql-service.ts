@@ -184,8 +184,7 @@ export class FlightSqlService {
       if (request.transactionId) throw new UnimplementedError(REFUSED_ACTIONS.BeginTransaction!);
       const plan = planOf(request.query, call.metadata);
       const context = queryContext(plan);
-      const datasetSchema = await this.engine.querySchema(plan.sql, context);
-      const parameterSchema = await this.engine.queryParameters(plan.sql, context);
+      const { schema: datasetSchema, parameters: parameterSchema } = await this.engine.describeQuery(plan.sql, context);
       const handle = this.prepared.create({ ...plan, owner, datasetSchema, parameterSchema });
       const parameters = parameterSchema.fields.length > 0 ? encapsulatedSchema(parameterSchema) : undefined;
       await call.write(encodeResult({ body: encodeCreatePreparedStatementResult(handle, encapsulatedSchema(datasetSchema), parameters) }));
