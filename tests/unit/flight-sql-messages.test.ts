@@ -116,7 +116,7 @@ describe('statement tickets', () => {
     expect(tickets.redeem(handle, alice)).toEqual({ sql: 'SELECT ?', bucket: 'b', parameters: [5n, 'x', null, { timestampMicros: 1n }] });
     expect(() => tickets.redeem(handle, bob)).toThrow(/another credential/);
     const altered = Buffer.from(handle);
-    altered[altered.length - 3] ^= 1;
+    altered[altered.length - 3]! ^= 1;
     expect(() => tickets.redeem(altered, alice)).toThrow(/not issued by this server/);
     expect(() => new StatementTickets().redeem(handle, alice)).toThrow(/not issued by this server/);
     await new Promise((resolve) => setTimeout(resolve, 80));
