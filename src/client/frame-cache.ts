@@ -14,6 +14,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile }
 import { join } from 'node:path';
 import { type RecordBatch, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import lockfile from 'proper-lockfile';
+import { validateName } from '../core/names.js';
 
 /** Options of a client's cache (`new HangarClient({ cache: { dir } })`). */
 export interface CacheOptions {
@@ -81,14 +82,16 @@ export class FrameCache {
     this.root = join(options.dir, LAYOUT);
   }
 
+  /** The entry's directory. @throws InvalidArgumentError for a name that is not a Hangar name (it becomes a path) */
   private entryDir(bucket: string, name: string): string {
-    return join(this.root, bucket, name);
+    return join(this.root, validateName('bucket', bucket), validateName('frame', name));
   }
 
   /** The entry held for a frame, if any. */
   async entry(bucket: string, name: string): Promise<CacheEntry | undefined> {
+    const dir = this.entryDir(bucket, name);
     try {
-      const raw = JSON.parse(await readFile(join(this.entryDir(bucket, name), ENTRY), 'utf8')) as Omit<CacheEntry, 'bucket' | 'name'>;
+      const raw = JSON.parse(await readFile(join(dir, ENTRY), 'utf8')) as Omit<CacheEntry, 'bucket' | 'name'>;
       if (typeof raw.version !== 'number' || !Array.isArray(raw.chunks)) return undefined;
       return { bucket, name, version: raw.version, committedAt: raw.committedAt, rows: raw.rows, chunks: raw.chunks };
     } catch {
@@ -101,7 +104,7 @@ export class FrameCache {
     const found: CacheEntry[] = [];
     for (const bucket of await readdir(this.root).catch(() => [] as string[])) {
       for (const name of await readdir(join(this.root, bucket)).catch(() => [] as string[])) {
-        const entry = await this.entry(bucket, name);
+        const entry = await this.entry(bucket, name).catch(() => undefined); // a stray directory is no entry
         if (entry) found.push(entry);
       }
     }

@@ -37,8 +37,8 @@ export const MAX_INSPECTED_VERSIONS = 256;
  * the first new row on, and how many rows of that segment to leave out.
  * @throws FailedPreconditionError (detail type `NotAppendOnlyError`) when `current` is not that
  *   version plus appended rows: it was replaced or restored to other data since, the version is no
- *   longer kept or was a deletion, its commit time differs (another history), or the store keeps no
- *   versions. The client then reads the frame whole.
+ *   longer kept or was a deletion, or its commit time differs (another history). The client then
+ *   reads the frame whole.
  */
 export async function rowsAppendedSince(
   store: FrameStore,
@@ -54,12 +54,7 @@ export async function rowsAppendedSince(
     );
   };
   if (sinceVersion > current.version) refuse(`the frame's version ${current.version} is older than ${sinceVersion}`);
-  const earlier =
-    sinceVersion === current.version
-      ? current
-      : store.capabilities.versions
-        ? await store.getManifestVersion(ref, sinceVersion)
-        : refuse('the store keeps no old versions');
+  const earlier = sinceVersion === current.version ? current : await store.getManifestVersion(ref, sinceVersion);
   if (!earlier) return refuse(`version ${sinceVersion} is no longer kept`);
   if (earlier.deleted) refuse(`version ${sinceVersion} is a deletion`);
   if (sinceCommittedAt !== undefined && Date.parse(earlier.committedAt) !== sinceCommittedAt.getTime()) {

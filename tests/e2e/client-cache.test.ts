@@ -125,6 +125,18 @@ describe('the client cache', () => {
     expect(await cached.cache!.entry('default', name)).toBeUndefined();
   });
 
+  it('still fetches only the new rows after a compaction merged held rows with new ones', async () => {
+    await plain.put(name, frame(0, 50));
+    await plain.put(name, frame(50, 5), { mode: 'append' });
+    await cached.get(name);
+    await plain.put(name, frame(55, 5), { mode: 'append' });
+    expect((await plain.compact(name)).segmentsAfter).toBe(1);
+    await plain.put(name, frame(60, 7), { mode: 'append' });
+    resetCounts();
+    expect(rowsOf(await cached.get(name))).toEqual(rowsOf(await plain.get(name)));
+    expect([stats, tickets.length, rowsReceived]).toEqual([1, 1, 12]);
+  });
+
   it('tells a new history after purge from the cached one', async () => {
     await plain.put(name, frame(0, 10));
     await plain.put(name, frame(10, 2), { mode: 'append' });
@@ -175,6 +187,8 @@ describe('the client cache', () => {
     expect(xs(await offline.get(name, { columns: ['x'], limit: 2 }))).toEqual([0, 1]);
     await expect(offline.get('absent')).rejects.toThrow(CacheMissError);
     await expect(offline.get(name, { version: 7 })).rejects.toThrow(/not version 7/);
+    await expect(offline.get('../../etc')).rejects.toThrow(InvalidArgumentError); // names become paths: checked
+
     offline.close();
   });
 

@@ -170,6 +170,8 @@ def test_offline_mode_serves_the_cache_and_says_what_it_lacks(plain, server, tmp
             offline.get(uniq())
         with pytest.raises(CacheMiss, match="not version 7"):
             offline.get(name, version=7)
+        with pytest.raises(InvalidArgument, match="not valid"):  # names become paths: checked
+            offline.get("../../etc")
         with pytest.raises(CacheMiss, match="DoPut needs the server"):
             offline.put(name, frame(0, 1))
         assert dict(offline.stats.calls) == {}

@@ -16,6 +16,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -25,9 +26,13 @@ from typing import Iterator, Optional
 
 import pyarrow as pa
 
+from .errors import InvalidArgument
+
 __all__ = ["CacheEntry", "FrameCache"]
 
 _LAYOUT = "python-v1"
+#: Hangar's names (docs/protocol.md, "Names"): they become directory names here.
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,199}$")
 _ENTRY = "entry.json"
 _LOCK = ".lock"
 _USED = ".used"
@@ -83,6 +88,12 @@ class FrameCache:
 
     # -- entries -----------------------------------------------------------------------------
     def _dir(self, bucket: str, name: str) -> Path:
+        for what, value in (("bucket", bucket), ("frame", name)):
+            if not _NAME.match(value) or ".." in value:
+                raise InvalidArgument(
+                    f"{what} name {value!r} is not valid: 1-200 ASCII letters, digits, '_', '-' and '.', "
+                    "starting with a letter, digit or '_', without '..'"
+                )
         return self._root / bucket / name
 
     def entry(self, bucket: str, name: str) -> Optional[CacheEntry]:
