@@ -67,10 +67,14 @@ describe('MountedStore', () => {
   });
 
   it('declares a capability only when every store has it', async () => {
-    const main = await memoryStore();
-    expect(new MountedStore(main, new Map([['same', main]])).capabilities.versions).toBe(main.capabilities.versions);
-    const withoutVersions = Object.assign(await memoryStore(), { capabilities: { ...main.capabilities, versions: false } });
-    expect(new MountedStore(main, new Map([['old', withoutVersions]])).capabilities.versions).toBe(false);
+    const withCommits = async (crossProcessCommits: boolean): Promise<FrameStore> => {
+      const store = await memoryStore();
+      return Object.assign(store, { capabilities: { ...store.capabilities, crossProcessCommits } });
+    };
+    const [yes, alsoYes, no] = [await withCommits(true), await withCommits(true), await withCommits(false)];
+    expect(new MountedStore(yes, new Map([['a', alsoYes]])).capabilities.crossProcessCommits).toBe(true);
+    expect(new MountedStore(yes, new Map([['a', alsoYes], ['b', no]])).capabilities.crossProcessCommits).toBe(false);
+    expect(new MountedStore(no, new Map([['a', yes]])).capabilities.crossProcessCommits).toBe(false);
   });
 
   it('refuses to mount an invalid bucket name', async () => {
