@@ -1,6 +1,6 @@
 // The serve config file: validation messages that name the bad key, path resolution, and the
 // command line winning over the file.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -132,5 +132,11 @@ describe('SERVE_CONFIG_SCHEMA', () => {
     const keys = new Set(Object.keys(SERVE_CONFIG_SCHEMA.properties));
     const missing = flags.map((name) => (name === 'plugin' ? 'plugins' : name)).filter((name) => !keys.has(name));
     expect(missing, 'add these serve flags to SERVE_CONFIG_SCHEMA (src/cli/serve-config.ts) and docs/configuration.md').toEqual([]);
+  });
+
+  it('has every key documented in docs/configuration.md', () => {
+    const documentation = readFileSync(join(import.meta.dirname, '../../docs/configuration.md'), 'utf8');
+    const undocumented = Object.keys(SERVE_CONFIG_SCHEMA.properties).filter((key) => key !== '$schema' && !documentation.includes(`\`${key}\``));
+    expect(undocumented, 'document these config keys in docs/configuration.md').toEqual([]);
   });
 });
