@@ -98,8 +98,9 @@ class FrameCache:
 
     def entry(self, bucket: str, name: str) -> Optional[CacheEntry]:
         """The entry held for a frame, or None."""
+        directory = self._dir(bucket, name)
         try:
-            raw = json.loads((self._dir(bucket, name) / _ENTRY).read_text("utf-8"))
+            raw = json.loads((directory / _ENTRY).read_text("utf-8"))
             return CacheEntry(
                 bucket=bucket,
                 name=name,
@@ -116,7 +117,10 @@ class FrameCache:
         found = []
         for bucket_dir in sorted(p for p in self._root.iterdir() if p.is_dir()):
             for frame_dir in sorted(p for p in bucket_dir.iterdir() if p.is_dir()):
-                entry = self.entry(bucket_dir.name, frame_dir.name)
+                try:
+                    entry = self.entry(bucket_dir.name, frame_dir.name)
+                except InvalidArgument:  # a stray directory is no entry
+                    continue
                 if entry is not None:
                     found.append(entry)
         return found
