@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import re
@@ -27,6 +26,11 @@ from typing import Iterator, Optional
 import pyarrow as pa
 
 from .errors import InvalidArgument
+
+try:  # POSIX; the cache's locks need it
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["CacheEntry", "FrameCache"]
 
@@ -78,6 +82,8 @@ class FrameCache:
     """
 
     def __init__(self, directory: str | os.PathLike[str], max_bytes: Optional[int] = None) -> None:
+        if fcntl is None:  # pragma: no cover - Windows
+            raise NotImplementedError("the frame cache locks entries with fcntl.flock, which this platform lacks (it needs Linux or macOS)")
         self.directory = Path(directory)
         self.max_bytes = max_bytes
         self._root = self.directory / _LAYOUT
