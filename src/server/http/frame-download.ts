@@ -113,16 +113,23 @@ async function writeJson(reader: AsyncIterable<RecordBatch>, out: Out): Promise<
   for await (const batch of reader) {
     const names = batch.schema.fields.map((field) => JSON.stringify(field.name));
     const cells = batch.schema.fields.map((_, i) => jsonCell(batch.getChildAt(i)!));
-    const rows: string[] = [];
-    for (let row = 0; row < batch.numRows; row++) {
-      rows.push(`{${names.map((name, i) => `${name}:${cells[i]!(row)}`).join(',')}}`);
+    // Sent a few thousand rows at a time, so no batch's worth of row strings is alive at once.
+    for (let start = 0; start < batch.numRows; start += JSON_ROWS_PER_CHUNK) {
+      const rows: string[] = [];
+      for (let row = start; row < Math.min(batch.numRows, start + JSON_ROWS_PER_CHUNK); row++) {
+        let text = '{';
+        for (let i = 0; i < names.length; i++) text += `${i === 0 ? '' : ','}${names[i]}:${cells[i]!(row)}`;
+        rows.push(`${text}}`);
+      }
+      await out(`${firstRow ? '' : ','}\n${rows.join(',\n')}`);
+      firstRow = false;
     }
-    if (rows.length === 0) continue;
-    await out(`${firstRow ? '' : ','}\n${rows.join(',\n')}`);
-    firstRow = false;
   }
   await out('\n]\n');
 }
+
+/** Rows of JSON text formatted before they are sent. */
+const JSON_ROWS_PER_CHUNK = 4096;
 
 /** Formats one column's cells as JSON text: numbers from their buffers, the rest as CSV writes them. */
 function jsonCell(column: Vector): (row: number) => string {
