@@ -501,8 +501,6 @@ export class HangarEngine {
       ...(metadata === undefined ? {} : { metadata }),
     };
     await this.connector.commitManifest(ref, manifest);
-    // Without versions nothing else references the replaced segments; with them, vacuum decides.
-    if (current && !appending && !this.connector.capabilities.versions) this.leases.collect(ref, segmentObjectIds(current.segments));
     if (appending) this.compactWhenFragmented(ref, manifest);
     return { bucket: ref.bucket, name: ref.name, rowsWritten, rows: manifest.rows, version: manifest.version };
   }
@@ -696,19 +694,12 @@ export class HangarEngine {
   }
 
   /**
-   * Deletes a frame. With a versioned connector this commits a deletion version (a tombstone): the
-   * frame is gone for readers, listings and SQL, its earlier versions stay readable by `version` and
-   * `as_of` until vacuum removes them, and `restore` can bring it back. Otherwise it is removed.
+   * Deletes a frame by committing a deletion version (a tombstone): the frame is gone for readers,
+   * listings and SQL, its earlier versions stay readable by `version` and `as_of` until vacuum
+   * removes them, and `restore` can bring it back.
    * @throws NotFoundError if it does not exist
    */
   async delete(ref: FrameRef): Promise<void> {
-    if (!this.connector.capabilities.versions) {
-      await this.commitLock.run(frameKey(ref), async () => {
-        if (!(await this.connector.getManifest(ref))) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
-        await this.connector.deleteFrame(ref);
-      });
-      return;
-    }
     await this.commitWithRetry(ref, true, async () => {
       const stored = await this.connector.getManifest(ref);
       if (!liveManifest(stored)) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
@@ -778,7 +769,6 @@ export class HangarEngine {
       }
     }
     const total = { frames: 0, versionsRemoved: 0, segmentsRemoved: 0, bytesFreed: 0 };
-    if (!this.connector.capabilities.versions) return { ...total, frames: refs.length };
     for (const ref of refs) {
       const report = await this.commitLock.run(frameKey(ref), () => this.vacuumFrame(ref, dryRun));
       total.frames++;

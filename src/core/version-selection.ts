@@ -37,9 +37,6 @@ export async function selectManifest(connector: FrameStore, ref: FrameRef, selec
   if (version !== undefined && asOf !== undefined) {
     throw new InvalidArgumentError('give either "version" or "as_of", not both');
   }
-  if (!connector.capabilities.versions) {
-    throw new InvalidArgumentError(`the '${connector.name}' store keeps no old versions, so "version" and "as_of" cannot be used; read the current version`);
-  }
   return version !== undefined ? manifestOfVersion(connector, ref, version) : manifestAsOf(connector, ref, asOf!);
 }
 

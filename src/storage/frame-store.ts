@@ -7,32 +7,17 @@ import type { FrameManifest } from '../core/manifest.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrameRef } from '../core/names.js';
 
-/**
- * What a connector can do beyond the required primitives. New flags get defaults in
- * {@link FrameStore}, so adding one never breaks a third-party connector.
- */
+/** What a store does beyond the contract's minimum. */
 export interface FrameStoreCapabilities {
-  /** Data survives a restart of the process. */
-  readonly persistent: boolean;
   /** `commitManifest` is atomic across processes (not just within this one). */
   readonly crossProcessCommits: boolean;
-  /**
-   * Old manifests stay readable by number until deleted ({@link FrameStore.listVersions},
-   * {@link FrameStore.getManifestVersion}, {@link FrameStore.deleteManifests} and
-   * {@link FrameStore.listSegmentObjects} are implemented). The engine then keeps every version
-   * (deletes become tombstone versions) and offers time travel, restore and vacuum; without it
-   * a frame has only its current version.
-   */
-  readonly versions: boolean;
   /**
    * {@link FrameStore.getSegmentRanges} fetches only the bytes asked for, so reading a few column
    * chunks of a large segment costs less than {@link FrameStore.getSegment}. A projected read then
    * fetches the segment's footer and the projected columns' chunks, not the whole object. Without
    * it the method still works (the default reads the segment whole), but the engine never calls it.
-   * Optional so that capability objects written before the flag existed still type-check; absent
-   * means `false`.
    */
-  readonly rangedReads?: boolean;
+  readonly rangedReads: boolean;
 }
 
 /** A byte range of a stored object: from `start` (inclusive) to `end` (exclusive). */
@@ -49,13 +34,8 @@ export interface StoredObject {
   readonly modifiedAt: number;
 }
 
-/** Capabilities of a connector that declares none. */
-export const DEFAULT_STORE_CAPABILITIES: FrameStoreCapabilities = Object.freeze({
-  persistent: false,
-  crossProcessCommits: false,
-  versions: false,
-  rangedReads: false,
-});
+/** Capabilities of a store that declares none. */
+export const DEFAULT_STORE_CAPABILITIES: FrameStoreCapabilities = Object.freeze({ crossProcessCommits: false, rangedReads: false });
 
 /**
  * Base class of every storage backend.
@@ -132,39 +112,24 @@ export abstract class FrameStore {
    */
   abstract commitManifest(ref: FrameRef, manifest: FrameManifest): Promise<void>;
 
-  /**
-   * Versions of the frame that still have a manifest, ascending (empty if none). The default
-   * knows only the current one; connectors with the `versions` capability list every kept one.
-   */
-  async listVersions(ref: FrameRef): Promise<number[]> {
-    const current = await this.getManifest(ref);
-    return current ? [current.version] : [];
-  }
+  /** Versions of the frame that still have a manifest, ascending (empty if none). */
+  abstract listVersions(ref: FrameRef): Promise<number[]>;
 
-  /**
-   * The manifest of one version, or `undefined` if it was never committed or has been deleted.
-   * The default finds only the current version.
-   */
-  async getManifestVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
-    const current = await this.getManifest(ref);
-    return current?.version === version ? current : undefined;
-  }
+  /** The manifest of one version, or `undefined` if it was never committed or has been deleted. */
+  abstract getManifestVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined>;
 
   /**
    * Deletes old manifests (vacuum calls this for versions past retention; never for the current
-   * one). Missing versions are ignored. The default does nothing: without the `versions`
-   * capability no old manifest is kept.
+   * one). Missing versions are ignored.
    */
-  async deleteManifests(_ref: FrameRef, _versions: readonly number[]): Promise<void> {}
+  abstract deleteManifests(ref: FrameRef, versions: readonly number[]): Promise<void>;
 
   /**
    * Every segment object stored for the frame — committed ones, strays left by crashes, and
    * uncommitted ones if they are stored in place — so vacuum can find those no kept version
-   * references (it leaves any younger than its grace period). The default lists none.
+   * references (it leaves any younger than its grace period).
    */
-  async listSegmentObjects(_ref: FrameRef): Promise<StoredObject[]> {
-    return [];
-  }
+  abstract listSegmentObjects(ref: FrameRef): Promise<StoredObject[]>;
 
   /** Removes a frame: its manifests and segments. A missing frame is not an error. */
   abstract deleteFrame(ref: FrameRef): Promise<void>;

@@ -43,9 +43,7 @@ export class MountedStore extends FrameStore {
     this.stores = [...new Set([defaultStore, ...mounts.values()])];
     const all = (flag: keyof FrameStoreCapabilities): boolean => this.stores.every((store) => store.capabilities[flag] === true);
     this.capabilities = {
-      persistent: all('persistent'),
       crossProcessCommits: all('crossProcessCommits'),
-      versions: all('versions'),
       rangedReads: all('rangedReads'),
     };
   }

@@ -98,12 +98,7 @@ export class ObjectLayout extends FrameStore {
     this.listConcurrency = options.listConcurrency ?? 32;
     this.rangeCoalesceBytes = options.rangeCoalesceBytes ?? MIB;
     this.rangeConcurrency = options.rangeConcurrency ?? 8;
-    this.capabilities = {
-      persistent: true,
-      crossProcessCommits: connector.consistency === 'atomic',
-      versions: true,
-      rangedReads: connector.readsRanges,
-    };
+    this.capabilities = { crossProcessCommits: connector.consistency === 'atomic', rangedReads: connector.readsRanges };
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * The versions part of the conformance suite, for connectors with the `versions` capability: the
+ * The versions part of the conformance suite: the
  * connector keeps old manifests readable, and through the engine every version of a random history
  * of puts, appends, replaces, deletes, restores and compactions reads back exactly, by number and
  * by instant, before and after vacuum.
@@ -35,11 +35,8 @@ async function valuesAt(engine: HangarEngine, frame: FrameRef, selector: { versi
 
 /** Registers the version tests; `current` returns the connector of the running test. */
 export function registerVersionTests(current: () => FrameStore): void {
-  const versioned = (): boolean => current().capabilities.versions;
-
-  describe('versions (capability: versions)', () => {
-    it('keeps every manifest readable by number and deletes old ones on request', async (context) => {
-      if (!versioned()) context.skip();
+  describe('versions', () => {
+    it('keeps every manifest readable by number and deletes old ones on request', async () => {
       const connector = current();
       for (let v = 1; v <= 3; v++) await connector.commitManifest(ref('h'), manifest(v, { rows: v * 10 }));
       expect(await connector.listVersions(ref('h'))).toEqual([1, 2, 3]);
@@ -54,8 +51,7 @@ export function registerVersionTests(current: () => FrameStore): void {
       expect(await connector.listVersions(ref('never'))).toEqual([]);
     });
 
-    it('lists the committed segment objects of a frame with their write times', async (context) => {
-      if (!versioned()) context.skip();
+    it('lists the committed segment objects of a frame with their write times', async () => {
       const connector = current();
       const before = Date.now() - 60_000;
       await connector.putSegment(ref('s'), 'one', Uint8Array.of(1));
@@ -78,8 +74,7 @@ export function registerVersionTests(current: () => FrameStore): void {
         await codec.close();
       });
 
-      it('reads every version of a random history back exactly, by number and by instant, also after vacuum', async (context) => {
-        if (!versioned()) context.skip();
+      it('reads every version of a random history back exactly, by number and by instant, also after vacuum', async () => {
         const seed = Number(process.env.HANGAR_VERSIONS_SEED ?? 7);
         const next = random(seed);
         const engine = new HangarEngine(current(), codec, { segmentBytes: 512, compactThreshold: 0, retention: { keepVersions: 4, graceMs: 0 } });
@@ -150,8 +145,7 @@ export function registerVersionTests(current: () => FrameStore): void {
         await engine.close();
       });
 
-      it('vacuum leaves the segments of a running read until it ends', async (context) => {
-        if (!versioned()) context.skip();
+      it('vacuum leaves the segments of a running read until it ends', async () => {
         const engine = new HangarEngine(current(), codec, { segmentBytes: 512, retention: { keepVersions: 1, graceMs: 0 } });
         const frame = ref('leased');
         await engine.put(frame, 'error', messagesOf(tableOf(rowsOf(0, 2000))));

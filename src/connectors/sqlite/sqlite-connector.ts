@@ -49,8 +49,8 @@ export interface CatalogAccess {
 export class SqliteConnector extends FrameStore {
   /** @inheritdoc */
   readonly name = 'sqlite';
-  /** Persistent with versions; commits are as atomic across processes as the storage connector's (set at open). */
-  override capabilities: FrameStoreCapabilities = { persistent: true, crossProcessCommits: false, versions: true };
+  /** Commits are as atomic across processes as the storage's (set at open). */
+  override capabilities: FrameStoreCapabilities = { crossProcessCommits: false, rangedReads: false };
   /** Absolute path of the catalog database. */
   readonly catalogPath: string;
   /** The connector holding the segments and manifest files. */
@@ -95,7 +95,7 @@ export class SqliteConnector extends FrameStore {
         throw new StorageError(this.name, `could not open the catalog ${this.catalogPath}`, error);
       }
       liveOwners.add(this.owner);
-      this.capabilities = { persistent: true, crossProcessCommits: this.storage.capabilities.crossProcessCommits, versions: true };
+      this.capabilities = { crossProcessCommits: this.storage.capabilities.crossProcessCommits, rangedReads: false };
       if (!this.catalogDb.isFilled()) {
         if ((await this.storage.listBuckets()).length > 0) await this.rebuildCatalog();
         this.catalogDb.markFilled();
