@@ -10,6 +10,7 @@ import { decodeEncapsulatedSchema } from '../../src/core/ipc-message.js';
 import { ProtoWriter, readFields } from '../../src/flight/protobuf-wire.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 import { decodeAny, encodeAny, encodeCommandStatementQuery, encodeHandleCommand } from '../../src/server/flight-sql/flight-sql-messages.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 const SECRET = 'flight-sql-test-secret-0123456789abcdef';
 
@@ -302,5 +303,42 @@ describe('bulk ingest', () => {
     const reader = connect(token('read:alpha'));
     expect((await rejection(reader.doPut(commandDescriptor(ingest('nope', 1, 1)), rows(1)))).code).toBe('PERMISSION_DENIED');
     reader.close();
+  });
+});
+
+describe('hostile Flight SQL input', () => {
+  const COMMANDS = [
+    'CommandStatementQuery', 'CommandPreparedStatementQuery', 'CommandGetSqlInfo', 'CommandGetXdbcTypeInfo', 'CommandGetCatalogs',
+    'CommandGetDbSchemas', 'CommandGetTables', 'CommandGetTableTypes', 'CommandGetPrimaryKeys', 'CommandGetCrossReference',
+    'CommandStatementIngest', 'CommandStatementUpdate', 'TicketStatementQuery', 'CommandStatementSubstraitPlan',
+  ];
+  const EXPECTED = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'PERMISSION_DENIED', 'UNIMPLEMENTED', 'ALREADY_EXISTS']);
+
+  it('answers random command bodies with a refusal or a result, never INTERNAL, and keeps serving', async () => {
+    const random = seededRandom(21);
+    const codes = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      const name = COMMANDS[Math.floor(random() * COMMANDS.length)]!;
+      const body = Uint8Array.from({ length: Math.floor(random() * 40) }, () => Math.floor(random() * 256));
+      const cmd = encodeAny(name, body);
+      const action = random() < 0.5 ? 'CreatePreparedStatement' : 'ClosePreparedStatement';
+      const calls: (() => Promise<unknown>)[] = [
+        () => admin.getFlightInfo(commandDescriptor(cmd)),
+        () => admin.doGet(cmd).readAll(),
+        () => admin.doAction(action, body).toArray(),
+      ];
+      for (const call of calls) {
+        try {
+          await call();
+          codes.set('OK', (codes.get('OK') ?? 0) + 1);
+        } catch (error) {
+          const code = (error as HangarError).code;
+          codes.set(code, (codes.get(code) ?? 0) + 1);
+          expect(EXPECTED.has(code), `${name} ${Buffer.from(body).toString('hex')}: ${code} ${(error as Error).message}`).toBe(true);
+        }
+      }
+    }
+    expect(codes.get('INVALID_ARGUMENT')).toBeGreaterThan(0);
+    expect((await admin.listActions()).length).toBeGreaterThan(0);
   });
 });
