@@ -2,7 +2,9 @@
  * HangarServer: binds the Flight service on a host and port over a chosen store. Programmatic
  * entry point (`await HangarServer.start(options)`) used by the CLI and the tests.
  */
+import type { Connector } from '../storage/connector.js';
 import type { FrameStore } from '../storage/frame-store.js';
+import { asFrameStore } from '../storage/object-layout.js';
 import { defaultConnectorRegistry } from '../connectors/registry.js';
 import type { EngineOptions, HangarEngine } from '../core/engine.js';
 import type { ParquetCodec } from '../core/parquet/parquet-codec.js';
@@ -36,7 +38,7 @@ export interface HangarServerOptions {
   /** Store location: a directory, `file:///dir`, `memory:` or `s3://bucket/prefix?…` (default ./hangar-data). Ignored if `connector` is given. */
   readonly data?: string;
   /** A ready connector instance (e.g. a custom one); opened by the server. */
-  readonly connector?: FrameStore;
+  readonly connector?: Connector | FrameStore;
   /** Engine tuning. */
   readonly engine?: EngineOptions;
   /** Largest message a client may send, in bytes (default 2 GiB − 1, as pyarrow may send that). */
@@ -115,7 +117,7 @@ export class HangarServer {
           'Give a secret or users file, bind 127.0.0.1, or pass --insecure to accept the risk',
       );
     }
-    const connector = options.connector ?? (await defaultConnectorRegistry().create(options.data ?? './hangar-data'));
+    const connector = options.connector ? asFrameStore(options.connector) : await defaultConnectorRegistry().create(options.data ?? './hangar-data');
     await connector.open();
     const container = createContainer(connector, options.engine);
     const engine = container.resolve<HangarEngine>(TOKENS.Engine);
