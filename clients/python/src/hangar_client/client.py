@@ -493,10 +493,21 @@ class Hangar:
         assert isinstance(result, polars.DataFrame)
         return result
 
-    def get_batches(self, name: str, **options: Any) -> Iterator[pa.RecordBatch]:
+    def get_batches(
+        self,
+        name: str,
+        *,
+        bucket: Optional[str] = None,
+        columns: Optional[Sequence[str]] = None,
+        start: Optional[TimeBound] = None,
+        end: Optional[TimeBound] = None,
+        limit: Optional[int] = None,
+        version: Optional[int] = None,
+        as_of: Optional[TimeBound] = None,
+    ) -> Iterator[pa.RecordBatch]:
         """Streams a frame's record batches from the server with bounded memory (never cached);
-        takes :meth:`get`'s selection options."""
-        ticket = json.dumps(self._frame_ticket(name, options.pop("bucket", None), **options)).encode()
+        the options are :meth:`get`'s. Not retried: a stream cannot be restarted where it broke."""
+        ticket = json.dumps(self._frame_ticket(name, bucket, columns, start, end, limit, version, as_of)).encode()
         self.stats.calls["DoGet"] += 1
         try:
             reader = self._flight().do_get(flight.Ticket(ticket), self._options())
