@@ -160,7 +160,7 @@ def test_a_call_made_before_the_server_is_up_is_retried_until_it_answers(tmp_pat
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    client = Hangar(f"grpc://127.0.0.1:{port}", retries=8, backoff=0.05)
+    client = Hangar(f"grpc://127.0.0.1:{port}", retries=10, backoff=0.05)  # ≥ 25 s of retries: a slow start on a loaded CI machine
     server: list[subprocess.Popen] = []
 
     def start() -> None:
