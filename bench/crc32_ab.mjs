@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import * as zlib from 'node:zlib';
-import { tableCrc32 } from '../dist/core/crc32.js';
+import { tableCrc32 } from '../dist/format/crc32.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' }, mib: { type: 'string', default: '256' }, json: { type: 'string' } } });
 const ROUNDS = Number(values.rounds);

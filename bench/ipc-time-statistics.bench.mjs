@@ -1,8 +1,8 @@
 // Cost of reading a time column's min/max/nulls out of an IPC record batch (segment statistics).
 // Usage: npm run build && node bench/ipc-time-statistics.bench.mjs [rows]
 import { Table, TimestampNanosecond, makeData, makeVector, tableToIPC } from 'apache-arrow';
-import { splitIpcStream } from '../dist/core/ipc-message.js';
-import { batchTimeStatistics, locateTimeColumn } from '../dist/core/ipc-time-statistics.js';
+import { splitIpcStream } from '../dist/format/ipc-message.js';
+import { batchTimeStatistics, locateTimeColumn } from '../dist/format/ipc-time-statistics.js';
 
 const rows = Number(process.argv[2] ?? 10_000_000);
 const sorted = new BigInt64Array(rows);

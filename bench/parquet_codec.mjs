@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tableFromIPC } from 'apache-arrow';
-import { encapsulateMessage, splitIpcStream } from '../dist/core/ipc-message.js';
-import { readPlainParquet } from '../dist/core/parquet/plain-parquet-reader.js';
-import { writePlainParquet } from '../dist/core/parquet/plain-parquet-writer.js';
+import { encapsulateMessage, splitIpcStream } from '../dist/format/ipc-message.js';
+import { readPlainParquet } from '../dist/format/parquet/plain-parquet-reader.js';
+import { writePlainParquet } from '../dist/format/parquet/plain-parquet-writer.js';
 
 const require = createRequire(import.meta.url);
 const pq = require('parquet-wasm/node');

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { LocalConnector } from '../dist/connectors/local/local-connector.js';
 import { HangarEngine } from '../dist/core/engine.js';
-import { joinIpcStream, splitIpcStream } from '../dist/core/ipc-message.js';
-import { ParquetCodec } from '../dist/core/parquet/parquet-codec.js';
+import { joinIpcStream, splitIpcStream } from '../dist/format/ipc-message.js';
+import { ParquetCodec } from '../dist/format/parquet/parquet-codec.js';
 
 const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const ROUNDS = Number(positional[0] ?? 3000);

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { Float64, Table, TimestampMicrosecond, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import { LocalConnector } from '../dist/connectors/local/local-connector.js';
 import { HangarEngine } from '../dist/core/engine.js';
-import { splitIpcStream } from '../dist/core/ipc-message.js';
-import { ParquetCodec } from '../dist/core/parquet/parquet-codec.js';
+import { splitIpcStream } from '../dist/format/ipc-message.js';
+import { ParquetCodec } from '../dist/format/parquet/parquet-codec.js';
 
 const arg = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`);

@@ -13,8 +13,8 @@ import { Float64, Table, TimestampNanosecond, makeData, makeVector, tableToIPC }
 import { LocalConnector } from '../dist/connectors/local/local-connector.js';
 import { SqliteConnector } from '../dist/connectors/sqlite/sqlite-connector.js';
 import { HangarEngine } from '../dist/core/engine.js';
-import { encodeSchemaHeader, splitIpcStream } from '../dist/core/ipc-message.js';
-import { ParquetCodec } from '../dist/core/parquet/parquet-codec.js';
+import { encodeSchemaHeader, splitIpcStream } from '../dist/format/ipc-message.js';
+import { ParquetCodec } from '../dist/format/parquet/parquet-codec.js';
 
 const FRAMES = Number(process.argv[2] ?? 100_000);
 const SEGMENTS = Number(process.argv[3] ?? 1_000);

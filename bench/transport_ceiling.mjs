@@ -10,7 +10,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { Float64, Int32, Table, TimestampMicrosecond, makeData, makeVector, tableToIPC } from 'apache-arrow';
 import { encodeFlightData, encodeFlightDataPieces } from '../dist/flight/flight-data.js';
 import { GrpcServer } from '../dist/server/transport/grpc-server.js';
-import { splitIpcStream } from '../dist/core/ipc-message.js';
+import { splitIpcStream } from '../dist/format/ipc-message.js';
 import { varintLength, writeVarint } from '../dist/flight/protobuf-wire.js';
 
 const rows = Number(process.argv[2] ?? 10_000_000);

@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dictionary, Float64, Int32, Table, TimestampNanosecond, Utf8, makeData, makeVector, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { LocalConnector } from '../dist/connectors/local/local-connector.js';
-import { crc32 } from '../dist/core/crc32.js';
+import { crc32 } from '../dist/format/crc32.js';
 import { HangarEngine } from '../dist/core/engine.js';
-import { splitIpcStream } from '../dist/core/ipc-message.js';
-import { ParquetCodec } from '../dist/core/parquet/parquet-codec.js';
+import { splitIpcStream } from '../dist/format/ipc-message.js';
+import { ParquetCodec } from '../dist/format/parquet/parquet-codec.js';
 
 const arg = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`);

@@ -12,10 +12,10 @@ export {
 export { DEFAULT_RETENTION, type RetentionPolicy } from './core/retention.js';
 export type { VersionSelector } from './core/version-selection.js';
 export type { FrameInfo, PutSummary } from './core/frame-info.js';
-export * from './core/errors.js';
-export { DEFAULT_BUCKET, type FrameRef, frameRef, validateName } from './core/names.js';
+export * from './errors.js';
+export { DEFAULT_BUCKET, type FrameRef, frameRef, validateName } from './names.js';
 export type { PutMode, BucketDeleteMode } from './core/put-mode.js';
-export { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifest, segmentObjectIds } from './core/manifest.js';
+export { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifest, segmentObjectIds } from './format/manifest.js';
 export { Connector, type ObjectInfo, type PutOptions, type WriteConsistency, checkRange } from './storage/connector.js';
 export { FrameStore, type FrameStoreCapabilities, DEFAULT_STORE_CAPABILITIES, type StoredObject } from './storage/frame-store.js';
 export { ConnectorRegistry, type ConnectorFactory, defaultConnectorRegistry } from './connectors/registry.js';

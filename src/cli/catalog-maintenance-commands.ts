@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { type CatalogCheckReport, catalogAgrees } from '../connectors/sqlite/catalog-maintenance.js';
 import { SqliteConnector } from '../connectors/sqlite/sqlite-connector.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { addPluginOption, pluginsFromEnvironment, registryWithPlugins } from './plugin-option.js';
 
 /** Options of both commands. */

@@ -3,7 +3,7 @@
  * An unquoted empty field is null; a quoted one ("") is the empty string.
  */
 import { Bool, type DataType, Float64, Int64, Table, Utf8, type Vector, makeData, makeVector, vectorFromArray } from 'apache-arrow';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** A field's text, or null for an unquoted empty field. */
 type Field = string | null;

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { GetOptions } from '../client/hangar-client.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { type ServerOptions, withClient, withServerOption } from './client-session.js';
 import { emitResult } from './result-output.js';
 

@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
-import { mintToken } from '../core/auth/tokens.js';
-import { parseScope, type Scope, formatScopes } from '../core/auth/scopes.js';
-import { UsersFile } from '../core/auth/users-file.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { mintToken } from '../server/auth/tokens.js';
+import { parseScope, type Scope, formatScopes } from '../server/auth/scopes.js';
+import { UsersFile } from '../server/auth/users-file.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Where a command takes the token-signing secret from. */
 export interface SecretOptions {

@@ -1,10 +1,10 @@
 /** `hangar serve`: runs the server until SIGINT/SIGTERM or the shutdown action. */
 import { readFileSync } from 'node:fs';
-import { signJwt } from '../core/auth/jwt.js';
-import { UsersFile } from '../core/auth/users-file.js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { signJwt } from '../server/auth/jwt.js';
+import { UsersFile } from '../server/auth/users-file.js';
+import { InvalidArgumentError } from '../errors.js';
 import { DEFAULT_RETENTION, type RetentionPolicy } from '../core/retention.js';
-import type { SegmentCompression } from '../core/parquet/parquet-codec.js';
+import type { SegmentCompression } from '../format/parquet/parquet-codec.js';
 import type { SqlOptions } from '../core/sql/sql-engine.js';
 import { HangarServer, type TlsOptions, isLoopbackHost } from '../server/hangar-server.js';
 import { createMountedStore } from '../connectors/store-mounts.js';

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { InvalidArgumentError } from '../core/errors.js';
-import { validateName } from '../core/names.js';
+import { InvalidArgumentError } from '../errors.js';
+import { validateName } from '../names.js';
 import { parseDuration } from '../core/retention.js';
 
 /** Where a serve option's value came from, as commander reports it (`cli`, `env`, `default`, …). */

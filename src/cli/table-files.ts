@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { type Table, tableFromIPC, tableToIPC } from 'apache-arrow';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { csvToTable } from './csv-reader.js';
 import { csvHeader, csvRows } from '../format/csv-writer.js';
 import { unifyDictionaries } from './unify-dictionaries.js';

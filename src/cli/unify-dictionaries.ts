@@ -15,7 +15,7 @@ import {
   makeData,
   vectorFromArray,
 } from 'apache-arrow';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** The index arrays a dictionary column can have. */
 type TypedArray = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;

@@ -6,7 +6,7 @@
  */
 import { type Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { SqliteConnector } from '../connectors/sqlite/sqlite-connector.js';
-import { ParquetCodec } from '../core/parquet/parquet-codec.js';
+import { ParquetCodec } from '../format/parquet/parquet-codec.js';
 import { type FrameVerification, type VerifyReport, verifyStore } from '../core/store-verify.js';
 import { humanBytes } from './catalog-commands.js';
 import { addPluginOption, pluginsFromEnvironment, registryWithPlugins } from './plugin-option.js';

@@ -5,10 +5,10 @@
  * with the server's own rules.
  */
 import { Table } from 'apache-arrow';
-import { FailedPreconditionError, HangarError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { FailedPreconditionError, HangarError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { matchingRuns } from '../core/row-selection.js';
-import { timeColumnOf } from '../core/time-column.js';
-import { columnBounds, parseTimeBound } from '../core/time-range.js';
+import { timeColumnOf } from '../format/time-column.js';
+import { columnBounds, parseTimeBound } from '../format/time-range.js';
 import { type CacheEntry, type FrameCache, StaleEntryError } from './frame-cache.js';
 import type { FlightCallOptions } from './flight-client.js';
 

@@ -19,7 +19,7 @@ import {
   StoreFullError,
   UnauthenticatedError,
   UnimplementedError,
-} from '../core/errors.js';
+} from '../errors.js';
 
 /** The trailer in which Hangar sends its JSON error detail to every client family. */
 const HANGAR_DETAIL_KEY = 'x-hangar-error-bin';

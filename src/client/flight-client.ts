@@ -4,8 +4,8 @@
  * data moved as apache-arrow RecordBatches.
  */
 import type { Schema } from 'apache-arrow';
-import { InvalidArgumentError } from '../core/errors.js';
-import { decodeEncapsulatedSchema } from '../core/ipc-message.js';
+import { InvalidArgumentError } from '../errors.js';
+import { decodeEncapsulatedSchema } from '../format/ipc-message.js';
 import { encodeFlightDataPieces } from '../flight/flight-data.js';
 import { FLIGHT_SERVICE_NAME, type FlightMethod } from '../flight/flight-service.js';
 import {
@@ -26,7 +26,7 @@ import {
   encodeTicket,
 } from '../flight/flight-messages.js';
 import { type ErrorContext, toClientError } from './error-mapping.js';
-import { type RecordBatchSource, encodeIpcMessages } from '../core/ipc-encoder.js';
+import { type RecordBatchSource, encodeIpcMessages } from '../format/ipc-encoder.js';
 import { parseLocation } from './location.js';
 import { FlightRecordBatchStream } from './record-batch-stream.js';
 import { FlightResultStream } from './result-stream.js';

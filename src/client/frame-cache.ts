@@ -14,7 +14,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile }
 import { join } from 'node:path';
 import { type RecordBatch, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import lockfile from 'proper-lockfile';
-import { validateName } from '../core/names.js';
+import { validateName } from '../names.js';
 
 /** Options of a client's cache (`new HangarClient({ cache: { dir } })`). */
 export interface CacheOptions {

@@ -1,10 +1,10 @@
 /** HangarClient: Hangar's dataframe operations (put, get, SQL, list, stat, buckets) on top of FlightClient. */
 import type { Schema, Table } from 'apache-arrow';
-import { HangarError } from '../core/errors.js';
+import { HangarError } from '../errors.js';
 import type { PutSummary } from '../core/frame-info.js';
 import type { BucketDeleteMode, PutMode } from '../core/put-mode.js';
 import { type FlightCallOptions, FlightClient, type FlightClientOptions, commandDescriptor } from './flight-client.js';
-import type { RecordBatchSource } from '../core/ipc-encoder.js';
+import type { RecordBatchSource } from '../format/ipc-encoder.js';
 import type { FlightRecordBatchStream } from './record-batch-stream.js';
 import { type CacheOptions, FrameCache } from './frame-cache.js';
 import { type CachedReadSource, selectLocally, syncedFrame } from './cached-reads.js';

@@ -10,7 +10,7 @@ export {
 } from './flight-client.js';
 export { FlightRecordBatchStream } from './record-batch-stream.js';
 export { FlightResultStream } from './result-stream.js';
-export type { RecordBatchSource } from '../core/ipc-encoder.js';
+export type { RecordBatchSource } from '../format/ipc-encoder.js';
 export { FlightCallError, readErrorDetail, toClientError, type ServerErrorDetail } from './error-mapping.js';
 export {
   HangarClient,
@@ -62,4 +62,4 @@ export {
   UnauthenticatedError,
   UnimplementedError,
   type HangarErrorCode,
-} from '../core/errors.js';
+} from '../errors.js';

@@ -1,5 +1,5 @@
 /** Parses Flight location URIs (grpc://, grpc+tcp://, grpc+tls://) into the address to connect to. */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Where and how to connect. */
 export interface FlightTarget {

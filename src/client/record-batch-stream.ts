@@ -3,8 +3,8 @@
  * apache-arrow's RecordBatchReader, so batches are views over the received bodies.
  */
 import { type AsyncRecordBatchStreamReader, Message, type RecordBatch, RecordBatchReader, type Schema, Table } from 'apache-arrow';
-import { HangarError } from '../core/errors.js';
-import { encapsulateMessage } from '../core/ipc-message.js';
+import { HangarError } from '../errors.js';
+import { encapsulateMessage } from '../format/ipc-message.js';
 import { decodeFlightData } from '../flight/flight-data.js';
 import type { ClientCall } from './transport/grpc-channel.js';
 

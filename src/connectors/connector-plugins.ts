@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { HangarError, InvalidArgumentError } from '../core/errors.js';
+import { HangarError, InvalidArgumentError } from '../errors.js';
 import { Connector } from '../storage/connector.js';
 import type { ConnectorRegistry } from './registry.js';
 

@@ -4,7 +4,7 @@
  * `has` and the iterators is built only when one of them is first used. At 100,000 frames building
  * that `Map` cost ~10 ms of a ~60 ms listing that only ever walked it.
  */
-import type { FrameManifest } from '../core/manifest.js';
+import type { FrameManifest } from '../format/manifest.js';
 
 /** Frames by name, in the order listed. Immutable: share it freely. */
 export class ListedManifests implements ReadonlyMap<string, FrameManifest> {

@@ -3,7 +3,7 @@
  * directory path. Third parties register their own schemes with {@link ConnectorRegistry.register}.
  */
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { Connector } from '../storage/connector.js';
 import type { FrameStore } from '../storage/frame-store.js';
 import { ObjectLayout, asFrameStore } from '../storage/object-layout.js';

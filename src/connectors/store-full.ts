@@ -1,5 +1,5 @@
 /** The one wording of "the store is full", shared by the connectors: which write failed and how to free space. */
-import { StoreFullError } from '../core/errors.js';
+import { StoreFullError } from '../errors.js';
 
 /** Filesystem error codes that mean the volume (ENOSPC) or the user's disk quota (EDQUOT) is full. */
 const FILESYSTEM_FULL_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);

@@ -2,7 +2,7 @@
  * The store a server serves, from its `data` location and optional bucket mounts
  * (`"buckets": {"archive": "s3://…"}`): one store, or a MountedStore routing buckets to several.
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { FrameStore } from '../storage/frame-store.js';
 import { MountedStore } from '../storage/mounted-store.js';
 import type { ConnectorRegistry } from './registry.js';

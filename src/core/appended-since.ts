@@ -4,9 +4,9 @@
  * fetched or decoded): the version read must begin with exactly the earlier version's segments.
  */
 import type { FrameStore } from '../storage/frame-store.js';
-import { FailedPreconditionError } from './errors.js';
-import type { FrameManifest, SegmentEntry } from './manifest.js';
-import { type FrameRef, describeFrame } from './names.js';
+import { FailedPreconditionError } from '../errors.js';
+import type { FrameManifest, SegmentEntry } from '../format/manifest.js';
+import { type FrameRef, describeFrame } from '../names.js';
 
 /** The version a client already holds, as a ticket's `since_version` / `since_committed_at` name it. */
 export interface SinceVersion {

@@ -4,7 +4,7 @@
  * hot frame then skips both the fetch and the decode (the slowest steps of a read) and streams
  * straight from memory.
  */
-import type { IpcMessage } from './ipc-message.js';
+import type { IpcMessage } from '../format/ipc-message.js';
 
 /** One decoded row group of a segment, with the kept dictionary batches sent before it. */
 export interface CachedChunk {

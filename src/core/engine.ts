@@ -6,31 +6,31 @@
 import { randomUUID } from 'node:crypto';
 import { DataType, Schema } from 'apache-arrow';
 import type { FrameStore } from '../storage/frame-store.js';
-import { AlreadyExistsError, BucketNotEmptyError, ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from './errors.js';
+import { AlreadyExistsError, BucketNotEmptyError, ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { FrameInfo, PutSummary } from './frame-info.js';
-import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from './dictionary-layout.js';
-import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from './ipc-message.js';
+import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from '../format/dictionary-layout.js';
+import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from '../format/ipc-message.js';
 import { type FrameReaderContext, type RangePlan, type ReadPlan, frameMessages } from './frame-reader.js';
 import { DecodedChunkCache } from './decoded-cache.js';
-import { crc32, formatCrc32 } from './crc32.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { crc32, formatCrc32 } from '../format/crc32.js';
+import { KeyedMutex } from '../storage/keyed-mutex.js';
 import { SegmentLeases } from './segment-leases.js';
-import { type FrameMetadata, metadataMatches } from './frame-metadata.js';
+import { type FrameMetadata, metadataMatches } from '../format/frame-metadata.js';
 import type { QueryContext, QueryDescription, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
-import { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifest, segmentObjectIds } from './manifest.js';
+import { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifest, segmentObjectIds } from '../format/manifest.js';
 import { DEFAULT_RETENTION, type RetentionPolicy, expiredVersions } from './retention.js';
 import { type VersionSelector, selectManifest } from './version-selection.js';
 import { NOT_APPEND_ONLY, type SinceVersion, rowsAppendedSince } from './appended-since.js';
 import { skipLeadingRows } from './skip-leading-rows.js';
-import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from './names.js';
-import type { ParquetCodec, SegmentCompression } from './parquet/parquet-codec.js';
+import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from '../names.js';
+import type { ParquetCodec, SegmentCompression } from '../format/parquet/parquet-codec.js';
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
 import { assertAppendable } from './schema-compat.js';
 import { type BuiltSegment, SegmentBuilder, dictionaryColumns, statisticsColumns } from './segment-builder.js';
-import { type TimeStatistics, locateTimeColumn } from './ipc-time-statistics.js';
-import { isTimeType, timeColumnOf } from './time-column.js';
-import { columnBounds } from './time-range.js';
-import { compileNamePattern } from './name-pattern.js';
+import { type TimeStatistics, locateTimeColumn } from '../format/ipc-time-statistics.js';
+import { isTimeType, timeColumnOf } from '../format/time-column.js';
+import { columnBounds } from '../format/time-range.js';
+import { compileNamePattern } from '../name-pattern.js';
 
 /** Tuning of the engine; defaults suit a 2-core machine. */
 export interface EngineOptions {

@@ -1,7 +1,7 @@
 /** What the engine reports about a stored frame. */
 import type { Schema } from 'apache-arrow';
-import type { FrameMetadata } from './frame-metadata.js';
-import type { FrameRef } from './names.js';
+import type { FrameMetadata } from '../format/frame-metadata.js';
+import type { FrameRef } from '../names.js';
 
 /** A frame's identity, schema and size at its current version. */
 export interface FrameInfo extends FrameRef {

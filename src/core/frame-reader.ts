@@ -8,17 +8,17 @@
  * checked against the checksums its manifest records before any of it is sent (segment-integrity.ts).
  */
 import type { FrameStore } from '../storage/frame-store.js';
-import { type IpcMessage, inspectMessage, splitIpcStream } from './ipc-message.js';
-import type { SegmentEntry } from './manifest.js';
-import type { FrameRef } from './names.js';
-import type { ParquetCodec } from './parquet/parquet-codec.js';
-import { CorruptSegmentError } from './parquet/parquet-codec.js';
-import { NotFoundError } from './errors.js';
+import { type IpcMessage, inspectMessage, splitIpcStream } from '../format/ipc-message.js';
+import type { SegmentEntry } from '../format/manifest.js';
+import type { FrameRef } from '../names.js';
+import type { ParquetCodec } from '../format/parquet/parquet-codec.js';
+import { CorruptSegmentError } from '../format/parquet/parquet-codec.js';
+import { NotFoundError } from '../errors.js';
 import { selectRows } from './row-selection.js';
-import { damagedSegmentError, segmentVerification, verifyDictionarySidecar } from './segment-integrity.js';
+import { damagedSegmentError, segmentVerification, verifyDictionarySidecar } from '../format/segment-integrity.js';
 import { type FetchedSegment, fetchSegment, fetchWhole } from './segment-fetch.js';
 import type { SegmentLeases } from './segment-leases.js';
-import type { ColumnBounds } from './time-range.js';
+import type { ColumnBounds } from '../format/time-range.js';
 import type { DecodedChunkCache } from './decoded-cache.js';
 
 /** The rows a range read returns. */

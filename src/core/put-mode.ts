@@ -1,5 +1,5 @@
 /** The put modes of shoots' protocol and how to parse them. */
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** What a put does when the frame exists: fail, add rows, or swap the whole frame. */
 export type PutMode = 'error' | 'append' | 'replace';

@@ -5,9 +5,9 @@
  */
 import { DataType, type Field, Schema, Timestamp } from 'apache-arrow';
 import type { HangarEngine } from './engine.js';
-import { InvalidArgumentError } from './errors.js';
-import { decodeSchemaHeader, encodeSchemaHeader, type IpcMessage } from './ipc-message.js';
-import { type FrameRef, describeFrame, frameRef } from './names.js';
+import { InvalidArgumentError } from '../errors.js';
+import { decodeSchemaHeader, encodeSchemaHeader, type IpcMessage } from '../format/ipc-message.js';
+import { type FrameRef, describeFrame, frameRef } from '../names.js';
 import { type PutMode, parsePutMode } from './put-mode.js';
 import { sqlIdentifier, sqlString } from './sql/sql-sandbox.js';
 

@@ -3,8 +3,8 @@
  * later commit superseded it, so "keep for 7 days" means every state of the last 7 days can still be
  * read with `as_of`. The current version is always kept.
  */
-import { InvalidArgumentError } from './errors.js';
-import type { FrameManifest } from './manifest.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { FrameManifest } from '../format/manifest.js';
 
 /** How long old versions are kept. Limits combine: a version goes once it breaks either. */
 export interface RetentionPolicy {

@@ -5,9 +5,9 @@
  * decoded stream pass through unchanged, so dictionary columns keep their dictionaries.
  */
 import { type Data, Message, RecordBatch, RecordBatchReader, Schema, Table, tableToIPC } from 'apache-arrow';
-import { type IpcMessage, encodeSchemaHeader, splitIpcStream } from './ipc-message.js';
+import { type IpcMessage, encodeSchemaHeader, splitIpcStream } from '../format/ipc-message.js';
 import { gatherRows } from './row-gather.js';
-import type { ColumnBounds } from './time-range.js';
+import type { ColumnBounds } from '../format/time-range.js';
 
 /** How a decoded chunk is cut down. */
 export interface RowSelection {

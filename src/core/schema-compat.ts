@@ -1,6 +1,6 @@
 /** Schema comparison for appends: which columns differ, in words a user can act on. */
 import type { DataType, Field, Schema } from 'apache-arrow';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** A type's identity for comparison: its printed form plus its children, ignoring dictionary ids. */
 function typeKey(type: DataType): string {

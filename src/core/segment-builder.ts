@@ -6,8 +6,8 @@
  * statistics, read from the batches' bodies as they arrive (see ipc-time-statistics.ts).
  */
 import { DataType, type Message, type Schema } from 'apache-arrow';
-import { type IpcMessage, joinIpcStream } from './ipc-message.js';
-import { type TimeColumnLocator, type TimeStatistics, batchTimeStatistics, mergeTimeStatistics } from './ipc-time-statistics.js';
+import { type IpcMessage, joinIpcStream } from '../format/ipc-message.js';
+import { type TimeColumnLocator, type TimeStatistics, batchTimeStatistics, mergeTimeStatistics } from '../format/ipc-time-statistics.js';
 
 /** A segment's IPC stream and the facts the manifest records about it. */
 export interface BuiltSegment {

@@ -7,11 +7,11 @@
  * what is read can be verified.
  */
 import type { ByteRange, FrameStore } from '../storage/frame-store.js';
-import { NotFoundError } from './errors.js';
-import type { SegmentEntry } from './manifest.js';
-import type { FrameRef } from './names.js';
-import { rangedReadVerifiable } from './segment-integrity.js';
-import { PARQUET_TRAILER_BYTES, ParquetFooterError, footerLength, parseFileMetaData, projectedRanges } from './parquet/parquet-footer.js';
+import { NotFoundError } from '../errors.js';
+import type { SegmentEntry } from '../format/manifest.js';
+import type { FrameRef } from '../names.js';
+import { rangedReadVerifiable } from '../format/segment-integrity.js';
+import { PARQUET_TRAILER_BYTES, ParquetFooterError, footerLength, parseFileMetaData, projectedRanges } from '../format/parquet/parquet-footer.js';
 
 /** Segments smaller than this are fetched whole: a ranged read costs two rounds of requests. */
 export const RANGED_READ_MIN_BYTES = 1024 * 1024;

@@ -3,7 +3,7 @@
  * only after its last reader of the frame finishes.
  */
 import type { FrameStore } from '../storage/frame-store.js';
-import type { FrameRef } from './names.js';
+import type { FrameRef } from '../names.js';
 
 /** Per-frame reader counts and the deletions waiting for them. */
 export class SegmentLeases {

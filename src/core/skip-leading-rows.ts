@@ -3,7 +3,7 @@
  * client already has (a compaction merged them with appended ones; see appended-since.ts). Whole
  * record batches before the cut are dropped unread; only the batch the cut falls in is decoded.
  */
-import { type IpcMessage, inspectMessage, joinIpcStream } from './ipc-message.js';
+import { type IpcMessage, inspectMessage, joinIpcStream } from '../format/ipc-message.js';
 import { selectRows } from './row-selection.js';
 
 /** The messages of `messages` without its first `skip` rows (schema and dictionaries all kept). */

@@ -7,11 +7,11 @@
  * the source is verified first, and the damaged manifest is not needed to commit it).
  */
 import type { FrameStore } from '../storage/frame-store.js';
-import { crc32, formatCrc32, parseCrc32 } from './crc32.js';
-import { ConflictError, DataLossError, NotFoundError } from './errors.js';
-import type { FrameManifest, SegmentEntry } from './manifest.js';
-import type { FrameRef } from './names.js';
-import type { ParquetCodec } from './parquet/parquet-codec.js';
+import { crc32, formatCrc32, parseCrc32 } from '../format/crc32.js';
+import { ConflictError, DataLossError, NotFoundError } from '../errors.js';
+import type { FrameManifest, SegmentEntry } from '../format/manifest.js';
+import type { FrameRef } from '../names.js';
+import type { ParquetCodec } from '../format/parquet/parquet-codec.js';
 
 /** What to scrub, and whether to repair. */
 export interface VerifyOptions {

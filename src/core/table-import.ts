@@ -5,9 +5,9 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type DataType, type Schema, TimeUnit, Type } from 'apache-arrow';
-import { InvalidArgumentError } from './errors.js';
-import { encodeIpcMessages } from './ipc-encoder.js';
-import type { IpcMessage } from './ipc-message.js';
+import { InvalidArgumentError } from '../errors.js';
+import { encodeIpcMessages } from '../format/ipc-encoder.js';
+import type { IpcMessage } from '../format/ipc-message.js';
 import { resultBatches } from './sql/result-batches.js';
 
 /** The file formats {@link importTableFile} reads. */

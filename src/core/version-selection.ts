@@ -4,9 +4,9 @@
  * removes them (see retention.ts), so a past state reads back exactly as it was.
  */
 import type { FrameStore } from '../storage/frame-store.js';
-import { InvalidArgumentError, NotFoundError } from './errors.js';
-import { type FrameManifest, liveManifest } from './manifest.js';
-import { type FrameRef, describeFrame } from './names.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { type FrameManifest, liveManifest } from '../format/manifest.js';
+import { type FrameRef, describeFrame } from '../names.js';
 
 /** Which state of a frame to read: the current one (neither field), a version, or the one current at an instant. */
 export interface VersionSelector {

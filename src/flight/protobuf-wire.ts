@@ -4,7 +4,7 @@
  * reader over @bufbuild/protobuf's BinaryReader.
  */
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Protobuf wire types (the library's enum: Varint 0, Bit64 1, LengthDelimited 2, StartGroup 3, EndGroup 4, Bit32 5). */
 export { WireType };

@@ -8,7 +8,7 @@
  */
 import type { Writable } from 'node:stream';
 import { gunzip, inflate as inflate_ } from 'node:zlib';
-import { InvalidArgumentError, ResourceExhaustedError, UnimplementedError } from '../core/errors.js';
+import { InvalidArgumentError, ResourceExhaustedError, UnimplementedError } from '../errors.js';
 
 /** Length of gRPC's message prefix. */
 export const PREFIX_LENGTH = 5;

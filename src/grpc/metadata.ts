@@ -4,7 +4,7 @@
  * `grpc-message`'s percent-encoding. All from the gRPC-over-HTTP/2 specification.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { OutgoingMetadata } from './status.js';
 
 /** Received metadata (a request's, or a reply's headers or trailers), read the way gRPC defines them. */

@@ -8,7 +8,7 @@ import type * as Tsyringe from 'tsyringe';
 import type { DependencyContainer } from 'tsyringe';
 import type { FrameStore } from '../storage/frame-store.js';
 import { type EngineOptions, HangarEngine } from '../core/engine.js';
-import { ParquetCodec } from '../core/parquet/parquet-codec.js';
+import { ParquetCodec } from '../format/parquet/parquet-codec.js';
 
 const { container: rootContainer, instanceCachingFactory } = loadTsyringe();
 

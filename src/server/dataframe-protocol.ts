@@ -2,12 +2,12 @@
  * Hangar's dataframe protocol over Flight (docs/protocol.md): how descriptors, tickets, criteria
  * and action bodies name frames. Speaks shoots' JSON forms and plain Flight PATH descriptors.
  */
-import { InvalidArgumentError } from '../core/errors.js';
-import { type FrameMetadata, parseFrameMetadata } from '../core/frame-metadata.js';
+import { InvalidArgumentError } from '../errors.js';
+import { type FrameMetadata, parseFrameMetadata } from '../format/frame-metadata.js';
 import type { FrameInfo } from '../core/frame-info.js';
-import { type FrameRef, frameRef, resolveBucket } from '../core/names.js';
+import { type FrameRef, frameRef, resolveBucket } from '../names.js';
 import { type PutMode, parsePutMode } from '../core/put-mode.js';
-import { parseTimeBound } from '../core/time-range.js';
+import { parseTimeBound } from '../format/time-range.js';
 import type { VersionSelector } from '../core/version-selection.js';
 import type { SinceVersion } from '../core/appended-since.js';
 import type { VersionInfo } from '../core/engine.js';

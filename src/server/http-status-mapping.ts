@@ -3,7 +3,7 @@
  * Flight side's status-mapping.ts is for gRPC. The problem's `type` and `code` are the error type
  * and code Flight clients see in their JSON detail, so both APIs report the same errors.
  */
-import { type HangarErrorCode, toHangarError } from '../core/errors.js';
+import { type HangarErrorCode, toHangarError } from '../errors.js';
 
 /** The error type of an upload over the server's put limit (413 rather than 429). */
 export const PAYLOAD_TOO_LARGE_TYPE = 'PayloadTooLargeError';

@@ -12,7 +12,7 @@
  */
 import type { CallMetadata } from '../grpc/metadata.js';
 import { type CallStatus, GrpcStatus, type GrpcStatusCode } from '../grpc/status.js';
-import { type HangarErrorCode, toHangarError } from '../core/errors.js';
+import { type HangarErrorCode, toHangarError } from '../errors.js';
 
 const GRPC_CODES: Record<HangarErrorCode, GrpcStatusCode> = {
   NOT_FOUND: GrpcStatus.NOT_FOUND,

@@ -3,7 +3,7 @@
  * compare-and-swap (`put` with `ifAbsent`). Everything about frames — segments, manifests, versions,
  * buckets, compaction, vacuum — is written once above it, in the object layout (src/storage).
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** One stored object, as a listing sees it. */
 export interface ObjectInfo {

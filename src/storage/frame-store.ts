@@ -3,9 +3,9 @@
  * with a compare-and-swap commit. The object layout (src/storage/object-layout.ts) implements it once
  * over any byte-level `Connector`; the SQLite catalog wraps one as an index.
  */
-import type { FrameManifest } from '../core/manifest.js';
-import { InvalidArgumentError } from '../core/errors.js';
-import type { FrameRef } from '../core/names.js';
+import type { FrameManifest } from '../format/manifest.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { FrameRef } from '../names.js';
 
 /** What a store does beyond the contract's minimum. */
 export interface FrameStoreCapabilities {

@@ -6,7 +6,7 @@
  * - `<bucket>/<frame>/manifests/<version, 12 digits>.json` — one manifest per version
  * - `<bucket>/<frame>/segments/<id>` — immutable segment objects (Parquet, dictionary sidecars)
  */
-import type { FrameRef } from '../core/names.js';
+import type { FrameRef } from '../names.js';
 
 /** Prefix of the bucket markers. */
 export const BUCKET_MARKERS = '~buckets/';

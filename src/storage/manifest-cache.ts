@@ -4,7 +4,7 @@
  * never changed, so an entry whose identity still matches needs no read: a warm listing of many
  * S3 frames costs only its listing pages, and a local get only a `stat`.
  */
-import type { FrameManifest } from '../core/manifest.js';
+import type { FrameManifest } from '../format/manifest.js';
 import { GenerationalCache } from './generational-cache.js';
 
 /** A cached manifest and the identity of the stored object it was decoded from. */

@@ -2,9 +2,9 @@
  * Bucket mounts: one FrameStore made of several, where chosen buckets live on stores of their own
  * (`"buckets": {"archive": "s3://…"}` in the serve config) and every other bucket on a default store.
  */
-import { InvalidArgumentError } from '../core/errors.js';
-import type { FrameManifest } from '../core/manifest.js';
-import { type FrameRef, validateName } from '../core/names.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { FrameManifest } from '../format/manifest.js';
+import { type FrameRef, validateName } from '../names.js';
 import { type ByteRange, FrameStore, type FrameStoreCapabilities, type StoredObject } from './frame-store.js';
 
 /**

@@ -2,10 +2,10 @@
  * The object layout: frames, versions and buckets written once over any byte-level `Connector`.
  * Keys are in layout-keys.ts; guarantees and crash behaviour in docs/storage-layout.md.
  */
-import { ConflictError, NotFoundError } from '../core/errors.js';
-import { KeyedMutex } from '../core/keyed-mutex.js';
-import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../core/manifest.js';
-import { type FrameRef, validateName } from '../core/names.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../format/manifest.js';
+import { type FrameRef, validateName } from '../names.js';
 import type { Connector, ObjectInfo } from './connector.js';
 import { mapLimited } from './concurrency.js';
 import { coalesceRanges } from './byte-ranges.js';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { FailedPreconditionError } from '../core/errors.js';
+import { FailedPreconditionError } from '../errors.js';
 import type { Connector } from './connector.js';
 
 /** The lease's key (`~` keeps it apart from every bucket). */

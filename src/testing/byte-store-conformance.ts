@@ -1,6 +1,6 @@
 /** The byte-store part of the connector conformance suite: what every `Connector` must do on its own. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { Connector, ObjectInfo } from '../storage/connector.js';
 import type { StoreFactory } from './connector-conformance.js';
 

@@ -5,9 +5,9 @@
  * forever is reported by its seed and index instead of hanging the run.
  */
 import { Worker } from 'node:worker_threads';
-import { HangarError, InvalidArgumentError } from '../core/errors.js';
-import { inspectMessage } from '../core/ipc-message.js';
-import { frameRef, validateName } from '../core/names.js';
+import { HangarError, InvalidArgumentError } from '../errors.js';
+import { inspectMessage } from '../format/ipc-message.js';
+import { frameRef, validateName } from '../names.js';
 import { parseBucketDeleteMode } from '../core/put-mode.js';
 import { parseResampleRequest } from '../core/resample.js';
 import { decodeFlightData } from '../flight/flight-data.js';

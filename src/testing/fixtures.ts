@@ -1,8 +1,8 @@
 /** Small builders shared by the conformance suites: frame refs, manifests, sample tables, streams. */
 import { Dictionary, Int32, Table, Utf8, makeData, makeVector, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
-import { type IpcMessage, joinIpcStream, splitIpcStream } from '../core/ipc-message.js';
-import type { FrameManifest } from '../core/manifest.js';
-import type { FrameRef } from '../core/names.js';
+import { type IpcMessage, joinIpcStream, splitIpcStream } from '../format/ipc-message.js';
+import type { FrameManifest } from '../format/manifest.js';
+import type { FrameRef } from '../names.js';
 
 /** A frame reference, in bucket `default` unless given. */
 export const ref = (name: string, bucket = 'default'): FrameRef => ({ name, bucket });

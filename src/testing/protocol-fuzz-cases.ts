@@ -4,8 +4,8 @@
  * Hangar's protocol (docs/protocol.md) and is mutated at the protobuf layer, in its JSON, or both.
  */
 import { Dictionary, Int32, Table, Utf8, makeTable, tableToIPC, vectorFromArray } from 'apache-arrow';
-import { type IpcMessage, splitIpcStream } from '../core/ipc-message.js';
-import { signJwt } from '../core/auth/jwt.js';
+import { type IpcMessage, splitIpcStream } from '../format/ipc-message.js';
+import { signJwt } from '../server/auth/jwt.js';
 import { decodeAction } from '../flight/flight-messages.js';
 import { FuzzRandom } from './fuzz-random.js';
 import { FUZZED_ACTIONS, FUZZ_BUCKET, FUZZ_FRAMES, type JsonContext, fuzzJson } from './fuzz-json.js';

@@ -5,7 +5,7 @@
  * show that the server keeps answering and keeps its data.
  */
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
-import { splitIpcStream } from '../core/ipc-message.js';
+import { splitIpcStream } from '../format/ipc-message.js';
 import { encodeFlightData } from '../flight/flight-data.js';
 import { DescriptorType, encodeTicket } from '../flight/flight-messages.js';
 import { FLIGHT_SERVICE_NAME } from '../flight/flight-service.js';

@@ -8,9 +8,9 @@ import { Table, makeVector } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameStore } from '../storage/frame-store.js';
 import { HangarEngine } from '../core/engine.js';
-import { NotFoundError } from '../core/errors.js';
-import type { FrameRef } from '../core/names.js';
-import { ParquetCodec } from '../core/parquet/parquet-codec.js';
+import { NotFoundError } from '../errors.js';
+import type { FrameRef } from '../names.js';
+import { ParquetCodec } from '../format/parquet/parquet-codec.js';
 import { collect, manifest, messagesOf, ref } from './fixtures.js';
 
 /** A tiny deterministic PRNG (mulberry32), so a failing history can be replayed from its seed. */

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureConnector } from '../../src/connectors/azure/azure-connector.js';
 import { azureOptionsFromUrl, resolveAzureOptions } from '../../src/connectors/azure/azure-config.js';
-import { FailedPreconditionError, InvalidArgumentError, PermissionDeniedError, StorageError } from '../../src/core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, PermissionDeniedError, StorageError } from '../../src/errors.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, type AzuriteServer, azureStoreOptions, createContainer, freshAzureConnector, startAzurite } from './azurite-server.js';
 
 const CONTAINER = 'hangar-azure-test';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureConnector } from '../../src/connectors/azure/azure-connector.js';
 import { defaultConnectorRegistry } from '../../src/connectors/registry.js';
 import { HangarEngine } from '../../src/core/engine.js';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import { RANGED_READ_MIN_BYTES } from '../../src/core/segment-fetch.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { collect, messagesOf, ref } from '../../src/testing/fixtures.js';

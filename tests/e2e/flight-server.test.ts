@@ -2,7 +2,7 @@
 import { type Client, Metadata, type ServiceError, credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js';
 import { Table, tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
+import { joinIpcStream, splitIpcStream } from '../../src/format/ipc-message.js';
 import { decodeFlightData, encodeFlightData } from '../../src/flight/flight-data.js';
 import { DescriptorType, type FlightDescriptor, encodeAction, encodeFlightDescriptor, encodeTicket } from '../../src/flight/flight-messages.js';
 import { FLIGHT_SERVICE } from './fixtures/grpc-js-flight-service.js';

@@ -5,8 +5,8 @@ import { Field, Float64, Int64, Schema, Table, Utf8, tableFromArrays, vectorFrom
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlightClient, commandDescriptor, pathDescriptor } from '../../src/client/flight-client.js';
 import type { HangarError } from '../../src/client/index.js';
-import { parseScopes } from '../../src/core/auth/scopes.js';
-import { decodeEncapsulatedSchema } from '../../src/core/ipc-message.js';
+import { parseScopes } from '../../src/server/auth/scopes.js';
+import { decodeEncapsulatedSchema } from '../../src/format/ipc-message.js';
 import { ProtoWriter, readFields } from '../../src/flight/protobuf-wire.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 import { decodeAny, encodeAny, encodeCommandStatementQuery, encodeHandleCommand } from '../../src/server/flight-sql/flight-sql-messages.js';

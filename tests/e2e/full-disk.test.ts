@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
-import { StoreFullError } from '../../src/core/errors.js';
+import { StoreFullError } from '../../src/errors.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');

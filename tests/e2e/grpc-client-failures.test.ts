@@ -6,7 +6,7 @@ import { type Server, type Socket, createServer as createTcpServer, connect as c
 import { type Http2Server, type ServerHttp2Stream, constants, createServer } from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CancelledError, ResourceExhaustedError, PermissionDeniedError } from '../../src/core/errors.js';
+import { CancelledError, ResourceExhaustedError, PermissionDeniedError } from '../../src/errors.js';
 import { FlightCallError, toClientError } from '../../src/client/error-mapping.js';
 import { FlightClient } from '../../src/client/flight-client.js';
 import { GrpcCallFailure, GrpcChannel, type CallSettings } from '../../src/client/transport/grpc-channel.js';

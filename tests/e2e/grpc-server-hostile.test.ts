@@ -4,7 +4,7 @@
 import { type ClientHttp2Session, connect, constants } from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toHangarError } from '../../src/core/errors.js';
+import { toHangarError } from '../../src/errors.js';
 import { type CallHandler, DEFAULT_MAX_CONCURRENT_STREAMS, GrpcServer, type GrpcServerOptions } from '../../src/server/transport/grpc-server.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { HangarServer } from '../../src/server/hangar-server.js';

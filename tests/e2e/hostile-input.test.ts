@@ -8,7 +8,7 @@ import { type Client, Metadata, credentials, makeGenericClientConstructor, statu
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
-import { splitIpcStream } from '../../src/core/ipc-message.js';
+import { splitIpcStream } from '../../src/format/ipc-message.js';
 import { encodeFlightData } from '../../src/flight/flight-data.js';
 import { DescriptorType } from '../../src/flight/flight-messages.js';
 import { FLIGHT_SERVICE } from './fixtures/grpc-js-flight-service.js';

@@ -10,8 +10,8 @@ import { Table, TimestampMillisecond, vectorFromArray } from 'apache-arrow';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
-import { parseScopes } from '../../src/core/auth/scopes.js';
-import { UsersFile } from '../../src/core/auth/users-file.js';
+import { parseScopes } from '../../src/server/auth/scopes.js';
+import { UsersFile } from '../../src/server/auth/users-file.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 
 const ROOT = join(import.meta.dirname, '../..');

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HangarClient, InvalidArgumentError } from '../../src/client/index.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
-import type { FrameManifest } from '../../src/core/manifest.js';
-import type { FrameRef } from '../../src/core/names.js';
+import type { FrameManifest } from '../../src/format/manifest.js';
+import type { FrameRef } from '../../src/names.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 
 /** A memory store that counts segment fetches, to prove pruning and early stops. */

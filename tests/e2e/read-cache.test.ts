@@ -6,9 +6,9 @@ import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { DecodedChunkCache } from '../../src/core/decoded-cache.js';
 import { HangarEngine } from '../../src/core/engine.js';
-import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
-import type { FrameRef } from '../../src/core/names.js';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/format/ipc-message.js';
+import type { FrameRef } from '../../src/names.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import { tableToIPC } from 'apache-arrow';
 
 /** A memory store that counts segment fetches. */

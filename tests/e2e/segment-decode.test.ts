@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { type EngineOptions, HangarEngine } from '../../src/core/engine.js';
-import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/format/ipc-message.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 
 const rows = 30_000;
 const table = new Table({

@@ -13,9 +13,9 @@ import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
-import { CancelledError, DeadlineExceededError, HangarError } from '../../src/core/errors.js';
-import { joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { CancelledError, DeadlineExceededError, HangarError } from '../../src/errors.js';
+import { joinIpcStream, splitIpcStream } from '../../src/format/ipc-message.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 
 const codec = new ParquetCodec(2);
 afterAll(() => codec.close());

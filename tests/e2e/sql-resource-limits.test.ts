@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { tableFromArrays } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient, PermissionDeniedError, ResourceExhaustedError } from '../../src/client/index.js';
-import { signJwt } from '../../src/core/auth/jwt.js';
+import { signJwt } from '../../src/server/auth/jwt.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 const MiB = 1024 * 1024;

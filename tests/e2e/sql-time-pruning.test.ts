@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
-import { joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
-import type { FrameRef } from '../../src/core/names.js';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { joinIpcStream, splitIpcStream } from '../../src/format/ipc-message.js';
+import type { FrameRef } from '../../src/names.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 
 const codec = new ParquetCodec(2);
 afterAll(() => codec.close());

@@ -12,11 +12,11 @@ import type { ByteRange } from '../../src/storage/frame-store.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
-import { DataLossError } from '../../src/core/errors.js';
-import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/core/ipc-message.js';
-import type { FrameRef } from '../../src/core/names.js';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
-import { readParquetFooter } from '../../src/core/parquet/parquet-footer.js';
+import { DataLossError } from '../../src/errors.js';
+import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/format/ipc-message.js';
+import type { FrameRef } from '../../src/names.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
+import { readParquetFooter } from '../../src/format/parquet/parquet-footer.js';
 
 /** A local connector that serves ranges natively (as an object store does), by positioned reads. */
 class RangedLocalConnector extends LocalConnector {

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HangarError } from '../../dist/core/errors.js';
+import { HangarError } from '../../dist/errors.js';
 import { decodeLikeServer, fuzzDecoders } from '../../dist/testing/decoder-fuzz.js';
 import { FUZZED_MESSAGE_TYPES, type FuzzCase, fuzzToken, generateCase } from '../../dist/testing/protocol-fuzz-cases.js';
 import { RawConnection } from '../../dist/testing/raw-grpc-call.js';
@@ -17,7 +17,7 @@ import { Authenticator } from '../../dist/server/auth/authenticator.js';
 import { DescriptorType, decodeHandshake, encodeAction, encodeCriteria } from '../../dist/flight/flight-messages.js';
 import { HangarClient } from '../../dist/client/index.js';
 import { Table, Utf8, tableFromArrays, tableToIPC, vectorFromArray } from 'apache-arrow';
-import { inspectMessage, splitIpcStream } from '../../dist/core/ipc-message.js';
+import { inspectMessage, splitIpcStream } from '../../dist/format/ipc-message.js';
 import { decodeFlightData, encodeFlightData } from '../../dist/flight/flight-data.js';
 
 /** The seed (printed, and in every failure with the command that replays the case). */

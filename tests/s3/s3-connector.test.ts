@@ -16,7 +16,7 @@ import {
   InvalidArgumentError,
   PermissionDeniedError,
   StorageError,
-} from '../../src/core/errors.js';
+} from '../../src/errors.js';
 import { HangarServer } from '../../src/index.js';
 import { type S3TestServer, createS3Bucket, freshConnector, motoAvailable, startMoto, startS3rver, storeOptions } from './s3-servers.js';
 

@@ -10,7 +10,7 @@ import { Table, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
-import { StoreFullError } from '../../src/core/errors.js';
+import { StoreFullError } from '../../src/errors.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
 import { type S3TestServer, createS3Bucket, startS3rver, storeOptions } from './s3-servers.js';
 

@@ -11,11 +11,11 @@ import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { catalogAgrees } from '../../src/connectors/sqlite/catalog-maintenance.js';
 import { SqliteConnector } from '../../src/connectors/sqlite/sqlite-connector.js';
 import { HangarEngine } from '../../src/core/engine.js';
-import { ConflictError } from '../../src/core/errors.js';
-import { splitIpcStream } from '../../src/core/ipc-message.js';
-import type { FrameManifest } from '../../src/core/manifest.js';
-import type { FrameRef } from '../../src/core/names.js';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { ConflictError } from '../../src/errors.js';
+import { splitIpcStream } from '../../src/format/ipc-message.js';
+import type { FrameManifest } from '../../src/format/manifest.js';
+import type { FrameRef } from '../../src/names.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 
 const ref = (name: string, bucket = 'default'): FrameRef => ({ bucket, name });
 

@@ -4,9 +4,9 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { signJwt, verifyJwt } from '../../src/core/auth/jwt.js';
-import { SERVER, UNRESTRICTED, allows, authorize, formatScopes, parseScope, parseScopes } from '../../src/core/auth/scopes.js';
-import { UsersFile, hashPassword, verifyPassword } from '../../src/core/auth/users-file.js';
+import { signJwt, verifyJwt } from '../../src/server/auth/jwt.js';
+import { SERVER, UNRESTRICTED, allows, authorize, formatScopes, parseScope, parseScopes } from '../../src/server/auth/scopes.js';
+import { UsersFile, hashPassword, verifyPassword } from '../../src/server/auth/users-file.js';
 import { principalOfClaims } from '../../src/server/auth/authenticator.js';
 
 const SECRET = 'k'.repeat(32);

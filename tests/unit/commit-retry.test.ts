@@ -8,8 +8,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
-import { splitIpcStream } from '../../src/core/ipc-message.js';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { splitIpcStream } from '../../src/format/ipc-message.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 
 let codec: ParquetCodec;
 let root: string;

@@ -1,8 +1,8 @@
 import { Field, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import { KeyedMutex } from '../../src/core/keyed-mutex.js';
-import { DEFAULT_BUCKET, frameRef, resolveBucket, validateName } from '../../src/core/names.js';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { KeyedMutex } from '../../src/storage/keyed-mutex.js';
+import { DEFAULT_BUCKET, frameRef, resolveBucket, validateName } from '../../src/names.js';
 import { parseBucketDeleteMode, parsePutMode } from '../../src/core/put-mode.js';
 import { assertAppendable, schemaDifferences } from '../../src/core/schema-compat.js';
 

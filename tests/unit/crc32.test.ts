@@ -3,7 +3,7 @@
 // and offsets, and combining.
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32, crc32Combine, crc32Implementation, formatCrc32, parseCrc32, tableCrc32 } from '../../src/core/crc32.js';
+import { crc32, crc32Combine, crc32Implementation, formatCrc32, parseCrc32, tableCrc32 } from '../../src/format/crc32.js';
 import { random } from './parquet-fixtures.js';
 
 const text = (value: string) => new TextEncoder().encode(value);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 import { decodeFlightData, encodeFlightData } from '../../src/flight/flight-data.js';
 import {
   DescriptorType,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import { MAX_METADATA_BYTES, metadataMatches, parseFrameMetadata } from '../../src/core/frame-metadata.js';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { MAX_METADATA_BYTES, metadataMatches, parseFrameMetadata } from '../../src/format/frame-metadata.js';
 
 describe('frame metadata', () => {
   it('accepts absent metadata and JSON objects', () => {

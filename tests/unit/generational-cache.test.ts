@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GenerationalCache } from '../../src/storage/generational-cache.js';
 import { ManifestCache } from '../../src/storage/manifest-cache.js';
-import type { FrameManifest } from '../../src/core/manifest.js';
+import type { FrameManifest } from '../../src/format/manifest.js';
 
 describe('GenerationalCache', () => {
   it('keeps at least the last `limit` entries and at most twice as many', () => {

@@ -1,7 +1,7 @@
 // The gRPC transport's pure parts: message framing, metadata encoding, timeouts.
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { InvalidArgumentError, ResourceExhaustedError, UnimplementedError } from '../../src/core/errors.js';
+import { InvalidArgumentError, ResourceExhaustedError, UnimplementedError } from '../../src/errors.js';
 import { CallMetadata, encodeGrpcMessage, grpcTimeoutHeader, metadataHeaders, parseGrpcTimeout } from '../../src/grpc/metadata.js';
 import { type DeframedMessage, MessageDeframer, PREFIX_LENGTH, writeMessagePrefix } from '../../src/grpc/message-framing.js';
 import { MAX_TIMER_DELAY_MS, setLongTimeout } from '../../src/grpc/long-timer.js';

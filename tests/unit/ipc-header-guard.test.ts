@@ -2,8 +2,8 @@
 // than their bytes hold (which made apache-arrow exhaust memory) are refused.
 import { Dictionary, Field, Int32, List, Struct, Utf8, tableFromArrays, tableToIPC, vectorFromArray, Table } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { assertSafeIpcHeader } from '../../src/core/ipc-header-guard.js';
-import { inspectMessage, splitIpcStream } from '../../src/core/ipc-message.js';
+import { assertSafeIpcHeader } from '../../src/format/ipc-header-guard.js';
+import { inspectMessage, splitIpcStream } from '../../src/format/ipc-message.js';
 
 function headersOf(table: Table): Uint8Array[] {
   return splitIpcStream(tableToIPC(table, 'stream')).map((message) => message.header);

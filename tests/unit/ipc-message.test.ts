@@ -1,6 +1,6 @@
 import { Message, Table, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 import {
   decodeEncapsulatedSchema,
   encapsulateMessage,
@@ -8,7 +8,7 @@ import {
   inspectMessage,
   joinIpcStream,
   splitIpcStream,
-} from '../../src/core/ipc-message.js';
+} from '../../src/format/ipc-message.js';
 
 const table = new Table({ a: vectorFromArray(Int32Array.of(1, 2, 3)), b: vectorFromArray(['x', 'y', 'z'], new Utf8()) });
 

@@ -20,8 +20,8 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { type IpcMessage, splitIpcStream } from '../../src/core/ipc-message.js';
-import { batchTimeStatistics, locateTimeColumn, mergeTimeStatistics } from '../../src/core/ipc-time-statistics.js';
+import { type IpcMessage, splitIpcStream } from '../../src/format/ipc-message.js';
+import { batchTimeStatistics, locateTimeColumn, mergeTimeStatistics } from '../../src/format/ipc-time-statistics.js';
 
 /** A time column from raw values (null = null), built without any conversion. */
 function timeVector(type: DataType, values: (bigint | number | null)[]) {

@@ -1,7 +1,7 @@
 // ListedManifests: a ReadonlyMap over two parallel arrays, as the SQLite catalog lists a bucket.
 import { describe, expect, it } from 'vitest';
 import { ListedManifests } from '../../src/connectors/listed-manifests.js';
-import type { FrameManifest } from '../../src/core/manifest.js';
+import type { FrameManifest } from '../../src/format/manifest.js';
 
 const manifest = (version: number): FrameManifest => ({ format: 1, version, committedAt: '2026-01-01T00:00:00.000Z', schema: '', rows: 0, bytes: 0, segments: [] });
 

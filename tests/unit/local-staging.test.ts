@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
-import { NotFoundError } from '../../src/core/errors.js';
-import type { FrameManifest } from '../../src/core/manifest.js';
+import { NotFoundError } from '../../src/errors.js';
+import type { FrameManifest } from '../../src/format/manifest.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 
 const ref = { bucket: 'default', name: 'f' };

@@ -27,8 +27,8 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { expect } from 'vitest';
-import { encapsulateMessage, splitIpcStream } from '../../src/core/ipc-message.js';
-import { writePlainParquet } from '../../src/core/parquet/plain-parquet-writer.js';
+import { encapsulateMessage, splitIpcStream } from '../../src/format/ipc-message.js';
+import { writePlainParquet } from '../../src/format/parquet/plain-parquet-writer.js';
 
 const require = createRequire(import.meta.url);
 /** parquet-wasm, the reference reader and writer. */

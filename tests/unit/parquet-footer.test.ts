@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dictionary, Field, Int32, List, Table, TimestampMillisecond, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import {
   PARQUET_TRAILER_BYTES,
   ParquetFooterError,
@@ -18,7 +18,7 @@ import {
   footerLength,
   projectedRanges,
   readParquetFooter,
-} from '../../src/core/parquet/parquet-footer.js';
+} from '../../src/format/parquet/parquet-footer.js';
 
 const require = createRequire(import.meta.url);
 const pq = require('parquet-wasm/node') as typeof import('parquet-wasm/node');

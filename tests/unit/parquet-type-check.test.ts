@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Field, Int64, Schema, type Table, type Vector, tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readParquetFooter } from '../../src/core/parquet/parquet-footer.js';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
-import { annotationDisagreement } from '../../src/core/parquet/parquet-type-check.js';
-import { readPlainParquet } from '../../src/core/parquet/plain-parquet-reader.js';
-import { PlainParquetUnsupported, plainParquetLayout } from '../../src/core/parquet/plain-parquet-writer.js';
+import { readParquetFooter } from '../../src/format/parquet/parquet-footer.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
+import { annotationDisagreement } from '../../src/format/parquet/parquet-type-check.js';
+import { readPlainParquet } from '../../src/format/parquet/plain-parquet-reader.js';
+import { PlainParquetUnsupported, plainParquetLayout } from '../../src/format/parquet/plain-parquet-writer.js';
 import { coveredTable, plain, rowsOf } from './parquet-fixtures.js';
 
 const VENV_PYTHON = join(import.meta.dirname, '../../.venv-interop/bin/python');

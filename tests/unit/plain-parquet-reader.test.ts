@@ -4,8 +4,8 @@
 // be declined with PlainParquetUnsupported, never misread.
 import { Dictionary, Field, Float64, Int32, RecordBatch, Schema, Table, Utf8, tableFromIPC, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { readPlainParquet } from '../../src/core/parquet/plain-parquet-reader.js';
-import { PlainParquetUnsupported } from '../../src/core/parquet/plain-parquet-writer.js';
+import { readPlainParquet } from '../../src/format/parquet/plain-parquet-reader.js';
+import { PlainParquetUnsupported } from '../../src/format/parquet/plain-parquet-writer.js';
 import { NULL_PATTERNS, coveredTable, expectSameTable, ipcOf, plain, pq, rowsOf, wasm } from './parquet-fixtures.js';
 
 type Options = { rowGroups: number[]; batchRows: number; columns?: string[] };

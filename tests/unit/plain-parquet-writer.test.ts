@@ -20,7 +20,7 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PlainParquetUnsupported, plainParquetLayout } from '../../src/core/parquet/plain-parquet-writer.js';
+import { PlainParquetUnsupported, plainParquetLayout } from '../../src/format/parquet/plain-parquet-writer.js';
 import { NULL_PATTERNS, coveredTable, decodeWithWasm, expectSameTable, plain, wasm } from './parquet-fixtures.js';
 
 describe('plain Parquet writer read back by parquet-wasm', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 import { readFields } from '../../src/flight/protobuf-wire.js';
 import { varintBytes } from '../../src/testing/protobuf-fuzz-encoding.js';
 import { decodeHandshake, decodeTicket } from '../../src/flight/flight-messages.js';

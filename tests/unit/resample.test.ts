@@ -3,7 +3,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Bool, DateDay, Decimal, Field, Float64, Int32, Int64, Schema, TimestampMicrosecond, Uint16, Utf8 } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 import {
   type ResampleAggregation,
   type ResamplePlan,

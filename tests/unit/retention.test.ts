@@ -1,6 +1,6 @@
 // Retention: which versions vacuum may remove, and the duration syntax of the serve flags.
 import { describe, expect, it } from 'vitest';
-import type { FrameManifest } from '../../src/core/manifest.js';
+import type { FrameManifest } from '../../src/format/manifest.js';
 import { expiredVersions, parseDuration } from '../../src/core/retention.js';
 
 const MINUTE = 60_000;

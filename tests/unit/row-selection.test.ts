@@ -18,9 +18,9 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { joinIpcStream } from '../../src/core/ipc-message.js';
+import { joinIpcStream } from '../../src/format/ipc-message.js';
 import { selectRows } from '../../src/core/row-selection.js';
-import { columnBounds } from '../../src/core/time-range.js';
+import { columnBounds } from '../../src/format/time-range.js';
 
 const ROWS = 1_000;
 

@@ -2,7 +2,7 @@
 // (MinIO, Ceph RGW, HTTP 507) are StoreFullError, never a permission problem or INTERNAL.
 import { describe, expect, it } from 'vitest';
 import { toS3HangarError } from '../../src/connectors/s3/s3-errors.js';
-import { PermissionDeniedError, ResourceExhaustedError, StorageError, StoreFullError } from '../../src/core/errors.js';
+import { PermissionDeniedError, ResourceExhaustedError, StorageError, StoreFullError } from '../../src/errors.js';
 
 /** An error shaped as the AWS SDK throws it for an S3 error document. */
 const sdkError = (name: string, status: number) => Object.assign(new Error(`${name} message`), { name, $metadata: { httpStatusCode: status } });

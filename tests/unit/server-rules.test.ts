@@ -3,7 +3,7 @@ import type { ObjectLayout } from '../../src/storage/object-layout.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { defaultConnectorRegistry } from '../../src/connectors/registry.js';
-import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFoundError } from '../../src/core/errors.js';
+import { AlreadyExistsError, BucketNotEmptyError, InvalidArgumentError, NotFoundError } from '../../src/errors.js';
 import { parseCriteria, parsePutDescriptor, parseTicket } from '../../src/server/dataframe-protocol.js';
 import { DescriptorType } from '../../src/flight/flight-messages.js';
 import { HANGAR_ERROR_TRAILER, clientFamily, toCallStatus } from '../../src/server/status-mapping.js';

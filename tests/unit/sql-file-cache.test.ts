@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import { collect, messagesOf, ref, sampleTable } from '../../src/testing/fixtures.js';
 
 let codec: ParquetCodec;

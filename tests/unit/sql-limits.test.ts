@@ -1,7 +1,7 @@
 // The SQL limits' defaults and parsing, the result budget and the per-caller query slots.
 import { totalmem } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ResourceExhaustedError } from '../../src/core/errors.js';
+import { ResourceExhaustedError } from '../../src/errors.js';
 import { QuerySlots } from '../../src/core/sql/query-slots.js';
 import { ResultBudget } from '../../src/core/sql/result-budget.js';
 import { defaultMemoryLimitBytes, formatBytes, machineMemoryBytes, maxGeneratedValueBytes, parseByteSize } from '../../src/core/sql/sql-limits.js';

@@ -6,7 +6,7 @@ import { defaultConnectorRegistry } from '../../src/connectors/registry.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
 import { defaultDataDirectory, sqliteLocationFromUrl } from '../../src/connectors/sqlite/sqlite-config.js';
 import { SqliteConnector } from '../../src/connectors/sqlite/sqlite-connector.js';
-import { InvalidArgumentError } from '../../src/core/errors.js';
+import { InvalidArgumentError } from '../../src/errors.js';
 
 const parse = (location: string) => sqliteLocationFromUrl(new URL(location));
 

@@ -1,6 +1,6 @@
 import { DateDay, DateMillisecond, Field, TimestampMicrosecond, TimestampMillisecond, TimestampNanosecond, TimestampSecond, Utf8 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import type { SegmentEntry } from '../../src/core/manifest.js';
+import type { SegmentEntry } from '../../src/format/manifest.js';
 import { MAX_TIME_BRANCHES, timeBranchCount, timeBranches, timeLiteral } from '../../src/core/sql/time-branches.js';
 
 const DAY_US = 86_400_000_000n;

@@ -1,8 +1,8 @@
 import { DateDay, DateMillisecond, Field, Schema, TimestampMicrosecond, TimestampNanosecond, TimestampSecond, Utf8 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from '../../src/core/errors.js';
-import { timeColumnOf } from '../../src/core/time-column.js';
-import { columnBounds, epochSecondsToNanos, parseIsoTime, parseTimeBound } from '../../src/core/time-range.js';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { timeColumnOf } from '../../src/format/time-column.js';
+import { columnBounds, epochSecondsToNanos, parseIsoTime, parseTimeBound } from '../../src/format/time-range.js';
 
 const NS = 1_000_000_000n;
 

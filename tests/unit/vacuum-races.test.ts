@@ -6,11 +6,11 @@ import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
-import type { FrameManifest } from '../../src/core/manifest.js';
-import type { FrameRef } from '../../src/core/names.js';
+import type { FrameManifest } from '../../src/format/manifest.js';
+import type { FrameRef } from '../../src/names.js';
 import { HangarEngine } from '../../src/core/engine.js';
-import { splitIpcStream } from '../../src/core/ipc-message.js';
-import { ParquetCodec } from '../../src/core/parquet/parquet-codec.js';
+import { splitIpcStream } from '../../src/format/ipc-message.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import { collect } from '../../src/testing/fixtures.js';
 
 /** A memory store that holds one read of a chosen manifest version until released. */

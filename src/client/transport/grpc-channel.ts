@@ -8,7 +8,7 @@
  * docs/grpc-transport.md lists what of the specification it meets, and where.
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, connect, constants } from 'node:http2';
-import { ResourceExhaustedError } from '../../core/errors.js';
+import { ResourceExhaustedError } from '../../errors.js';
 import { type LongTimer, setLongTimeout } from '../../grpc/long-timer.js';
 import { type DeframedMessage, MessageDeframer, writeMessage } from '../../grpc/message-framing.js';
 import { CallMetadata, decodeGrpcMessage, grpcTimeoutHeader } from '../../grpc/metadata.js';

@@ -2,7 +2,7 @@
  * Options of the Azure Blob connector, where its credentials come from, and how they are read from
  * an `azure://container/prefix?…` location. Every option is documented in docs/connectors.md.
  */
-import { InvalidArgumentError, PermissionDeniedError } from '../../core/errors.js';
+import { InvalidArgumentError, PermissionDeniedError } from '../../errors.js';
 
 /** Options of the Azure Blob connector. Only `container` is required; credentials may come from the environment. */
 export interface AzureConnectorOptions {

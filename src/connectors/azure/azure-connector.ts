@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BlobServiceClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
-import { StorageError } from '../../core/errors.js';
+import { StorageError } from '../../errors.js';
 import { Connector, type ObjectInfo, type PutOptions, checkRange } from '../../storage/connector.js';
 import { type AzureConnectorOptions, type ResolvedAzureOptions, resolveAzureOptions } from './azure-config.js';
 import { azureErrorCode, isAlreadyThere, isBlobMissing, toAzureHangarError } from './azure-errors.js';

@@ -2,7 +2,7 @@
  * Turns errors of the Azure SDK into Hangar's error hierarchy, with messages that say what to fix:
  * a missing container, rejected credentials, denied access, an unreachable endpoint.
  */
-import { FailedPreconditionError, HangarError, PermissionDeniedError, StorageError } from '../../core/errors.js';
+import { FailedPreconditionError, HangarError, PermissionDeniedError, StorageError } from '../../errors.js';
 
 /** The fields of an SDK `RestError` (or a network error) that the mapping reads. */
 interface AzureErrorLike {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { StorageError, StoreFullError } from '../../core/errors.js';
+import { StorageError, StoreFullError } from '../../errors.js';
 import { isProcessAlive } from '../../storage/concurrency.js';
 import { Connector, type ObjectInfo, type PutOptions } from '../../storage/connector.js';
 import { isFileSystemFull, storeFullError } from '../store-full.js';

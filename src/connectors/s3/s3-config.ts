@@ -2,7 +2,7 @@
  * Options of the S3 connector and how they are read from an `s3://bucket/prefix?…` location.
  * Every option is documented in docs/connectors.md.
  */
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 
 /** How the connector uses S3 conditional writes for its manifest compare-and-swap. */
 export type ConditionalWritesMode = 'auto' | 'on' | 'off';

@@ -2,7 +2,7 @@
  * Turns errors of the AWS SDK into Hangar's error hierarchy, with messages that say what to fix:
  * a missing bucket, rejected credentials, access denied, an unreachable endpoint, a full store.
  */
-import { FailedPreconditionError, HangarError, PermissionDeniedError, ResourceExhaustedError, StorageError } from '../../core/errors.js';
+import { FailedPreconditionError, HangarError, PermissionDeniedError, ResourceExhaustedError, StorageError } from '../../errors.js';
 import { storeFullError } from '../store-full.js';
 
 /** The fields of an SDK service or network error that the mapping reads. */

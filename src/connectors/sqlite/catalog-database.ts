@@ -4,7 +4,7 @@
  * so nothing here awaits; the connector does the asynchronous work against its store around it.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import type { FrameManifest } from '../../core/manifest.js';
+import type { FrameManifest } from '../../format/manifest.js';
 import { migrateCatalog } from './catalog-schema.js';
 
 type SqliteModule = typeof import('better-sqlite3');

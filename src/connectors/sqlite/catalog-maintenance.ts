@@ -3,8 +3,8 @@
  * store's manifests, `check` reports where the two disagree and which segment objects are missing
  * or referenced by nothing. Neither ever deletes a stored object. Used by `hangar catalog`.
  */
-import { segmentObjectIds } from '../../core/manifest.js';
-import type { FrameRef } from '../../core/names.js';
+import { segmentObjectIds } from '../../format/manifest.js';
+import type { FrameRef } from '../../names.js';
 import { mapLimited } from '../../storage/concurrency.js';
 import type { CatalogAccess } from './sqlite-connector.js';
 

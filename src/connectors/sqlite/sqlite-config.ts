@@ -3,7 +3,7 @@
  * is documented in docs/connectors.md#sqlite-options.
  */
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type { Connector } from '../../storage/connector.js';
 import type { FrameStore } from '../../storage/frame-store.js';
 

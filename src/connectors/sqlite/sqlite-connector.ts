@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { HangarError, StorageError } from '../../core/errors.js';
-import type { FrameManifest } from '../../core/manifest.js';
-import type { FrameRef } from '../../core/names.js';
+import { HangarError, StorageError } from '../../errors.js';
+import type { FrameManifest } from '../../format/manifest.js';
+import type { FrameRef } from '../../names.js';
 import { FrameStore, type FrameStoreCapabilities, type StoredObject } from '../../storage/frame-store.js';
 import { CatalogDatabase, type CommitIntent, type FrameListing, type ManifestRecord, type StoredManifest } from './catalog-database.js';
 import { type CatalogCheckReport, type CatalogRebuildSummary, type CheckOptions, checkCatalog, rebuildCatalog } from './catalog-maintenance.js';

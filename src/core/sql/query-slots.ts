@@ -2,7 +2,7 @@
  * The cap on queries one caller runs at once, so no single token can occupy every DuckDB thread
  * and the memory limit shared by all queries.
  */
-import { ResourceExhaustedError } from '../errors.js';
+import { ResourceExhaustedError } from '../../errors.js';
 import { SQL_ERROR_TYPE } from './sql-errors.js';
 
 /** Counts running queries per caller and refuses one over the cap. */

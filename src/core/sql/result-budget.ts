@@ -2,7 +2,7 @@
  * The per-query result-size limit: the DuckDB→Arrow bridge charges every byte before it copies or
  * allocates it, so a result over the limit fails before its bytes exist in JavaScript.
  */
-import { ResourceExhaustedError } from '../errors.js';
+import { ResourceExhaustedError } from '../../errors.js';
 import { formatBytes } from './sql-limits.js';
 import { SQL_ERROR_TYPE } from './sql-errors.js';
 

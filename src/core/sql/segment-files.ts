@@ -10,10 +10,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FrameStore } from '../../storage/frame-store.js';
-import { crc32, formatCrc32, parseCrc32 } from '../crc32.js';
-import type { SegmentEntry } from '../manifest.js';
-import type { FrameRef } from '../names.js';
-import { damagedSegmentError } from '../segment-integrity.js';
+import { crc32, formatCrc32, parseCrc32 } from '../../format/crc32.js';
+import type { SegmentEntry } from '../../format/manifest.js';
+import type { FrameRef } from '../../names.js';
+import { damagedSegmentError } from '../../format/segment-integrity.js';
 
 interface CachedFile {
   readonly bytes: number;

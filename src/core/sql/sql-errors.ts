@@ -11,7 +11,7 @@ import {
   PermissionDeniedError,
   ResourceExhaustedError,
   StorageError,
-} from '../errors.js';
+} from '../../errors.js';
 
 /** Marks the error a value guard raises (value-guards.ts imports it from here). */
 export const GENERATED_VALUE_MARKER = 'hangar:generated-value-limit';

@@ -3,7 +3,7 @@
  * Arrow batch), and binding them to a DuckDB prepared statement by their kind.
  */
 import { DuckDBDateValue, type DuckDBPreparedStatement, DuckDBTimestampValue } from '@duckdb/node-api';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 
 /**
  * One parameter value: SQL NULL, a boolean, an integer (bigint), a floating-point number, text,

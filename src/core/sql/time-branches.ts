@@ -7,7 +7,7 @@
  * as a literal of the column's SQL type goes in an unbounded branch.
  */
 import { DataType, DateUnit, type Field, TimeUnit } from 'apache-arrow';
-import type { SegmentEntry } from '../manifest.js';
+import type { SegmentEntry } from '../../format/manifest.js';
 
 /** Consecutive segments read together, with the SQL bounds of their time column if every one has them. */
 export interface TimeBranch {

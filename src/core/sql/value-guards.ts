@@ -10,7 +10,7 @@
  */
 import { forEachSqlNode, serializeSql } from './sql-tree.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { PermissionDeniedError, ResourceExhaustedError } from '../errors.js';
+import { PermissionDeniedError, ResourceExhaustedError } from '../../errors.js';
 import { GENERATED_VALUE_MARKER, SQL_ERROR_TYPE } from './sql-errors.js';
 import { formatBytes } from './sql-limits.js';
 import { sqlString } from './sql-sandbox.js';

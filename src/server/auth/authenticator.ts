@@ -4,11 +4,11 @@
  * Go, JDBC) and shoots' token-in-payload → `auth-token-bin`.
  */
 import { randomBytes } from 'node:crypto';
-import { type JwtClaims, verifyJwt } from '../../core/auth/jwt.js';
-import { mintToken } from '../../core/auth/tokens.js';
-import { type Principal, type Scope, SERVER, UNRESTRICTED, parseScopes } from '../../core/auth/scopes.js';
-import type { UsersFile } from '../../core/auth/users-file.js';
-import { DeadlineExceededError, HangarError, UnauthenticatedError } from '../../core/errors.js';
+import { type JwtClaims, verifyJwt } from './jwt.js';
+import { mintToken } from './tokens.js';
+import { type Principal, type Scope, SERVER, UNRESTRICTED, parseScopes } from './scopes.js';
+import type { UsersFile } from './users-file.js';
+import { DeadlineExceededError, HangarError, UnauthenticatedError } from '../../errors.js';
 import { decodeHandshake, encodeHandshake } from '../../flight/flight-messages.js';
 import type { CallMetadata } from '../../grpc/metadata.js';
 import type { CallHandler } from '../transport/grpc-server.js';

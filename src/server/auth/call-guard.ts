@@ -5,10 +5,10 @@
  * cannot forget the check: the only engine it holds refuses to work without a principal.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { type Access, type Principal, SERVER, allows, authorize } from '../../core/auth/scopes.js';
+import { type Access, type Principal, SERVER, allows, authorize } from './scopes.js';
 import type { HangarEngine } from '../../core/engine.js';
-import { HangarError } from '../../core/errors.js';
-import { DEFAULT_BUCKET, type FrameRef } from '../../core/names.js';
+import { HangarError } from '../../errors.js';
+import { DEFAULT_BUCKET, type FrameRef } from '../../names.js';
 import type { QueryContext } from '../../core/sql/sql-engine.js';
 import type { CallHandler } from '../transport/grpc-server.js';
 import type { Authenticator } from './authenticator.js';

@@ -6,7 +6,7 @@
  */
 import { Binary, Bool, Int32, List, Field, Uint8, Utf8, type Table } from 'apache-arrow';
 import type { HangarEngine } from '../../core/engine.js';
-import { encapsulateMessage } from '../../core/ipc-message.js';
+import { encapsulateMessage } from '../../format/ipc-message.js';
 import { likeMatcher } from './like-pattern.js';
 import { type ColumnSpec, tableOfRows } from './result-tables.js';
 

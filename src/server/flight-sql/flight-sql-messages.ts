@@ -4,7 +4,7 @@
  * google.protobuf.Any, decoded; and the results Hangar sends, encoded. Field numbers follow the spec.
  */
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { type ProtoField, ProtoWriter, readFields } from '../../flight/protobuf-wire.js';
 
 /** The prefix of every Flight SQL message's type URL inside a google.protobuf.Any. */

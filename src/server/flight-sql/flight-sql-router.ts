@@ -6,7 +6,7 @@
  */
 import { decodeAction, decodeFlightDescriptor, decodeTicket, DescriptorType, encodeActionType } from '../../flight/flight-messages.js';
 import { decodeFlightData } from '../../flight/flight-data.js';
-import { InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type { CallHandler } from '../transport/grpc-server.js';
 import type { ServerCall } from '../transport/server-call.js';
 import { type FlightSqlCommand, decodeAny, decodeFlightSqlCommand, isFlightSqlAny } from './flight-sql-messages.js';

@@ -4,8 +4,8 @@
  * signed statement tickets.
  */
 import { DataType, type Data, type Table, TimeUnit, tableFromIPC } from 'apache-arrow';
-import { InvalidArgumentError } from '../../core/errors.js';
-import { type IpcMessage, inspectMessage, joinIpcStream } from '../../core/ipc-message.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { type IpcMessage, inspectMessage, joinIpcStream } from '../../format/ipc-message.js';
 import type { SqlParameter } from '../../core/sql/sql-parameters.js';
 
 /** The most bytes of Arrow a parameter binding may send (one row of values needs far less). */

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Schema } from 'apache-arrow';
-import { NotFoundError, PermissionDeniedError } from '../../core/errors.js';
+import { NotFoundError, PermissionDeniedError } from '../../errors.js';
 import type { SqlParameter } from '../../core/sql/sql-parameters.js';
 
 /** One prepared statement. */

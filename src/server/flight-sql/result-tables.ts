@@ -15,7 +15,7 @@ import {
   tableToIPC,
   vectorFromArray,
 } from 'apache-arrow';
-import { type IpcMessage, encapsulateMessage, encodeSchemaHeader, splitIpcStream } from '../../core/ipc-message.js';
+import { type IpcMessage, encapsulateMessage, encodeSchemaHeader, splitIpcStream } from '../../format/ipc-message.js';
 
 /** A column's name, type and nullability. */
 export type ColumnSpec = readonly [name: string, type: DataType, nullable: boolean];

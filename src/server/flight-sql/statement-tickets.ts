@@ -4,7 +4,7 @@
  * that asked for it, so a ticket handed to anyone else is refused.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { PermissionDeniedError, InvalidArgumentError } from '../../core/errors.js';
+import { PermissionDeniedError, InvalidArgumentError } from '../../errors.js';
 import type { CallMetadata } from '../../grpc/metadata.js';
 import { type SqlParameterValue, decodeParameterValues, encodeParameterValues } from './parameter-values.js';
 

@@ -3,7 +3,7 @@
  * told plainly that Hangar is read-only for SQL before DuckDB reports a binder error about views.
  * Only the message depends on this: the SQL engine refuses every statement that is not a query.
  */
-import { PermissionDeniedError } from '../../core/errors.js';
+import { PermissionDeniedError } from '../../errors.js';
 
 const WRITE_KEYWORDS = new Set([
   'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'UPSERT', 'TRUNCATE', 'CREATE', 'DROP', 'ALTER', 'COPY', 'ATTACH', 'DETACH',

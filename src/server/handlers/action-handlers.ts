@@ -1,7 +1,7 @@
 /** DoAction and ListActions: shoots' actions plus Hangar's own, with JSON bodies and results. */
 import type { HangarEngine } from '../../core/engine.js';
-import { InvalidArgumentError } from '../../core/errors.js';
-import { frameRef, validateName } from '../../core/names.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { frameRef, validateName } from '../../names.js';
 import { parseBucketDeleteMode } from '../../core/put-mode.js';
 import { parseResampleRequest, resample } from '../../core/resample.js';
 import { frameDescription, parseJsonObject, parseVersionSelector, versionDescription } from '../dataframe-protocol.js';

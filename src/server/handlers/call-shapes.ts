@@ -1,7 +1,7 @@
 /** Handler shapes shared by the RPCs. */
 import type { CallHandler } from '../transport/grpc-server.js';
 import type { ServerCall } from '../transport/server-call.js';
-import { UnimplementedError } from '../../core/errors.js';
+import { UnimplementedError } from '../../errors.js';
 
 /** A unary RPC: one request message in, the body's one reply out. */
 export function unary(body: (request: Buffer, call: ServerCall) => Promise<Uint8Array>): CallHandler {

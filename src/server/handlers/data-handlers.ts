@@ -1,7 +1,7 @@
 /** DoGet and DoPut: frames in and out as FlightData streams. */
 import type { HangarEngine } from '../../core/engine.js';
-import { CancelledError, DeadlineExceededError, InvalidArgumentError, ResourceExhaustedError } from '../../core/errors.js';
-import type { IpcMessage } from '../../core/ipc-message.js';
+import { CancelledError, DeadlineExceededError, InvalidArgumentError, ResourceExhaustedError } from '../../errors.js';
+import type { IpcMessage } from '../../format/ipc-message.js';
 import { parsePutDescriptor, parseTicket } from '../dataframe-protocol.js';
 import { decodeFlightData, encodeFlightDataPieces } from '../../flight/flight-data.js';
 import { decodeTicket, encodePutResult, type FlightDescriptor } from '../../flight/flight-messages.js';

@@ -2,7 +2,7 @@
 import type { HangarEngine } from '../../core/engine.js';
 import type { FrameInfo } from '../../core/frame-info.js';
 import type { Schema } from 'apache-arrow';
-import { encapsulateMessage, encodeSchemaHeader } from '../../core/ipc-message.js';
+import { encapsulateMessage, encodeSchemaHeader } from '../../format/ipc-message.js';
 import { type SqlRequest, encodeSqlTicket, frameDescription, encodeTicketFor, parseCriteria, parseInfoDescriptor } from '../dataframe-protocol.js';
 import {
   DescriptorType,

@@ -4,10 +4,10 @@
  * report exactly the same things.
  */
 import type { FrameInfo } from '../../core/frame-info.js';
-import { parseFrameMetadata } from '../../core/frame-metadata.js';
-import { frameRef, resolveBucket } from '../../core/names.js';
+import { parseFrameMetadata } from '../../format/frame-metadata.js';
+import { frameRef, resolveBucket } from '../../names.js';
 import { parseBucketDeleteMode, parsePutMode } from '../../core/put-mode.js';
-import { parseTimeBound } from '../../core/time-range.js';
+import { parseTimeBound } from '../../format/time-range.js';
 import { frameDescription, parseJsonObject, parseVersionSelector, versionDescription } from '../dataframe-protocol.js';
 import { DOWNLOAD_FORMATS, DOWNLOAD_MEDIA_TYPES, negotiateFormat, streamDownload } from './frame-download.js';
 import { UPLOAD_MEDIA_TYPES, type UploadLimits, uploadFormatOf, uploadMessages } from './frame-upload.js';

@@ -4,8 +4,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { type DataType, Precision, RecordBatchReader, type RecordBatch, Type, type Vector } from 'apache-arrow';
-import { CancelledError, InvalidArgumentError } from '../../core/errors.js';
-import { type IpcMessage, pad8, writeEndOfStream, writeFramedHeader } from '../../core/ipc-message.js';
+import { CancelledError, InvalidArgumentError } from '../../errors.js';
+import { type IpcMessage, pad8, writeEndOfStream, writeFramedHeader } from '../../format/ipc-message.js';
 import { csvHeader, csvRows } from '../../format/csv-writer.js';
 import { cellFormatter } from '../../format/value-format.js';
 

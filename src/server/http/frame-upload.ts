@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { Message, type Schema } from 'apache-arrow';
-import { CancelledError, DeadlineExceededError, InvalidArgumentError, ResourceExhaustedError } from '../../core/errors.js';
-import type { IpcMessage } from '../../core/ipc-message.js';
+import { CancelledError, DeadlineExceededError, InvalidArgumentError, ResourceExhaustedError } from '../../errors.js';
+import type { IpcMessage } from '../../format/ipc-message.js';
 import { importTableFile } from '../../core/table-import.js';
 import { PAYLOAD_TOO_LARGE_TYPE } from '../http-status-mapping.js';
 

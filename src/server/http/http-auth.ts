@@ -3,8 +3,8 @@
  * (the same token, HttpOnly and SameSite=Strict). Tokens, scopes and errors are Flight's.
  */
 import type { IncomingMessage } from 'node:http';
-import { type Principal, UNRESTRICTED } from '../../core/auth/scopes.js';
-import { PermissionDeniedError, UnauthenticatedError } from '../../core/errors.js';
+import { type Principal, UNRESTRICTED } from '../auth/scopes.js';
+import { PermissionDeniedError, UnauthenticatedError } from '../../errors.js';
 import type { Authenticator } from '../auth/authenticator.js';
 
 /** The session cookie's name. */

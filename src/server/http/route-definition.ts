@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HangarEngine } from '../../core/engine.js';
-import type { Principal } from '../../core/auth/scopes.js';
+import type { Principal } from '../auth/scopes.js';
 
 /** A JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1) as plain data. */
 export type JsonSchema = Readonly<Record<string, unknown>>;

@@ -3,7 +3,7 @@
  * route's schemas with ajv, so a handler only ever sees values its schemas allow.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { InvalidArgumentError, NotFoundError, UnimplementedError } from '../../core/errors.js';
+import { InvalidArgumentError, NotFoundError, UnimplementedError } from '../../errors.js';
 import type { ParameterSchema, RouteDefinition } from './route-definition.js';
 
 /** A route ready to match: its path as a pattern and its compiled validators. */

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HangarEngine } from '../../core/engine.js';
-import { toHangarError } from '../../core/errors.js';
+import { toHangarError } from '../../errors.js';
 
 /** Latency buckets in seconds: 1 ms to 60 s. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];

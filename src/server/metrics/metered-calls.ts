@@ -4,7 +4,7 @@
  * until their results are sent.
  */
 import type { HangarEngine } from '../../core/engine.js';
-import type { IpcMessage } from '../../core/ipc-message.js';
+import type { IpcMessage } from '../../format/ipc-message.js';
 import type { QueryStream } from '../../core/sql/sql-engine.js';
 import type { CallHandler } from '../transport/grpc-server.js';
 import type { ServerCall } from '../transport/server-call.js';

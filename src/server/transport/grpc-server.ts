@@ -12,7 +12,7 @@
  */
 import { createSecureServer, createServer, constants, type Http2SecureServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { EventEmitter } from 'node:events';
-import { DeadlineExceededError, UnimplementedError } from '../../core/errors.js';
+import { DeadlineExceededError, UnimplementedError } from '../../errors.js';
 import { setLongTimeout } from '../../grpc/long-timer.js';
 import { CallMetadata, parseGrpcTimeout } from '../../grpc/metadata.js';
 import { GrpcStatus, type CallStatus } from '../../grpc/status.js';

@@ -4,7 +4,7 @@
  * holds the client back), replies written without copying, and an end with a status in trailers.
  */
 import { constants, type ServerHttp2Stream } from 'node:http2';
-import { CancelledError, InvalidArgumentError } from '../../core/errors.js';
+import { CancelledError, InvalidArgumentError } from '../../errors.js';
 import { CallMetadata, encodeGrpcMessage, metadataHeaders } from '../../grpc/metadata.js';
 import { GrpcStatus, type CallStatus, type OutgoingMetadata } from '../../grpc/status.js';
 import { ACCEPTED_ENCODINGS, type DeframedMessage, MessageDeframer, writeMessage } from '../../grpc/message-framing.js';

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type { CodecReply, CodecRequest, SegmentChecksums, SegmentCompression, SegmentVerification } from './parquet-worker.js';
 
 export type { SegmentChecksums, SegmentCompression, SegmentVerification } from './parquet-worker.js';
@@ -68,7 +68,7 @@ interface PooledWorker {
 function workerUrl(): URL {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) return new URL('./parquet-worker.js', here);
-  const compiled = new URL('./parquet-worker.js', here.replace('/src/core/parquet/', '/dist/core/parquet/'));
+  const compiled = new URL('./parquet-worker.js', here.replace('/src/format/parquet/', '/dist/format/parquet/'));
   if (!existsSync(compiled)) throw new Error(`the Parquet codec worker is not built (${compiled.pathname}): run \`npm run build\` first`);
   return compiled;
 }

@@ -4,7 +4,7 @@
  * Kept in BigInt end to end so nanosecond timestamps never pass through a lossy JS number.
  */
 import { DataType, DateUnit, TimeUnit, type Timestamp } from 'apache-arrow';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 const NS_PER_SECOND = 1_000_000_000n;
 const NS_PER_DAY = 86_400n * NS_PER_SECOND;

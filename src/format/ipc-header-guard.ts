@@ -5,7 +5,7 @@
  * tables of a Message — vector lengths, offsets, nesting — and refuses anything that does not fit
  * in the header's bytes or nests too deep, in time proportional to the header's size.
  */
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Deepest field nesting accepted (Arrow's own C++ reader allows 64). */
 const MAX_DEPTH = 64;

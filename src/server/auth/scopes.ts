@@ -2,8 +2,8 @@
  * Who a caller is and what it may do: scopes per bucket and the one authorisation rule every RPC
  * and action goes through ({@link authorize}).
  */
-import { InvalidArgumentError, PermissionDeniedError } from '../errors.js';
-import { validateName } from '../names.js';
+import { InvalidArgumentError, PermissionDeniedError } from '../../errors.js';
+import { validateName } from '../../names.js';
 
 /** Kinds of access. `admin` on a bucket implies `read` and `write` there; `admin` on `*` is server administration. */
 export type Access = 'read' | 'write' | 'admin';

@@ -3,7 +3,7 @@
  * a token naming any other algorithm (`none` included) is refused before its signature is looked at.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { UnauthenticatedError } from '../errors.js';
+import { UnauthenticatedError } from '../../errors.js';
 
 /** The claims Hangar reads; any others are kept as they are. */
 export interface JwtClaims {

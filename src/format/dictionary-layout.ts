@@ -7,7 +7,7 @@
  * schema. Schemas with dictionaries nested inside other types leave them to Parquet.
  */
 import { DataType, Dictionary, Field, Message, Schema } from 'apache-arrow';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { IpcMessage } from './ipc-message.js';
 
 /** How a schema with top-level dictionary columns is stored. */

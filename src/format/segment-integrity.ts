@@ -3,9 +3,9 @@
  * (see docs/storage-layout.md#checksums), and the DataLossError that names what is damaged.
  */
 import { crc32, formatCrc32, parseCrc32 } from './crc32.js';
-import { DataLossError } from './errors.js';
+import { DataLossError } from '../errors.js';
 import type { SegmentEntry } from './manifest.js';
-import type { FrameRef } from './names.js';
+import type { FrameRef } from '../names.js';
 import type { SegmentVerification } from './parquet/parquet-codec.js';
 
 /**

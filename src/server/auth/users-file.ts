@@ -5,8 +5,8 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
-import { validateName } from '../names.js';
+import { InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { validateName } from '../../names.js';
 import { type Scope, formatScopes, parseScopes } from './scopes.js';
 
 /** One user as stored. */

@@ -5,7 +5,7 @@
  */
 import { assertSafeIpcHeader } from './ipc-header-guard.js';
 import { Message, MessageHeader, Schema, Table, tableToIPC } from 'apache-arrow';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** One IPC message: the bare flatbuffer `Message` and its body (padded buffers). */
 export interface IpcMessage {

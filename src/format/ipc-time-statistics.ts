@@ -5,7 +5,7 @@
  * decoded into JS objects or BigInts per value.
  */
 import { DataType, DateUnit, Message, MetadataVersion, type Schema, Type, UnionMode } from 'apache-arrow';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { IpcMessage } from './ipc-message.js';
 import { isTimeType } from './time-column.js';
 import { int32Range, int64Range } from './value-range.js';

@@ -2,7 +2,7 @@
  * Per-frame user metadata: a small JSON object a put may attach (pastas-style per-series facts:
  * units, source, location). It is kept in the manifest, so it is versioned and atomic with the data.
  */
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** A frame's user metadata: a JSON object. */
 export type FrameMetadata = Readonly<Record<string, unknown>>;

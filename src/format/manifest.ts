@@ -5,9 +5,9 @@
  * last member (see docs/storage-layout.md#checksums); both are checked on every read.
  */
 import { crc32, formatCrc32, parseCrc32 } from './crc32.js';
-import { DataLossError } from './errors.js';
+import { DataLossError } from '../errors.js';
 import type { FrameMetadata } from './frame-metadata.js';
-import type { FrameRef } from './names.js';
+import type { FrameRef } from '../names.js';
 
 /** One immutable Parquet segment of a frame. */
 export interface SegmentEntry {

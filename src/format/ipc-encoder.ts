@@ -3,7 +3,7 @@
  * message at a time (so a streaming source is never read ahead), slicing oversized batches.
  */
 import { Message, MessageHeader, type RecordBatch, RecordBatchStreamWriter, type Schema, Table } from 'apache-arrow';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { encodeSchemaHeader } from './ipc-message.js';
 
 /** Anything DoPut can send: a table, or record batches sharing one schema. */
