@@ -257,6 +257,12 @@ describe('prepared statements', () => {
     ]);
   });
 
+  it('asks for a cast when a result column is a bare parameter', async () => {
+    const error = await rejection(action(admin, 'CreatePreparedStatement', 'ActionCreatePreparedStatementRequest', new ProtoWriter().string(1, 'SELECT ? AS x').finish()));
+    expect(error.code).toBe('INVALID_ARGUMENT');
+    expect(error.message).toMatch(/cast the parameter/);
+  });
+
   it('refuses transactions with UNIMPLEMENTED', async () => {
     const error = await rejection(action(admin, 'BeginTransaction', 'ActionBeginTransactionRequest', new Uint8Array(0)));
     expect(error.code).toBe('UNIMPLEMENTED');

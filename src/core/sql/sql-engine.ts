@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { type DuckDBConnection, type DuckDBInstance, type DuckDBPreparedStatement, DuckDBTypeId, StatementType, VARCHAR } from '@duckdb/node-api';
 import type { Schema } from 'apache-arrow';
 import type { FrameStore } from '../../storage/frame-store.js';
-import { CancelledError, DeadlineExceededError, HangarError, PermissionDeniedError } from '../../errors.js';
+import { CancelledError, DeadlineExceededError, HangarError, InvalidArgumentError, PermissionDeniedError } from '../../errors.js';
 import { encodeIpcMessages } from '../../format/ipc-encoder.js';
 import type { IpcMessage } from '../../format/ipc-message.js';
 import { type FrameRef, validateName } from '../../names.js';
@@ -458,6 +458,13 @@ function schemaOf(prepared: DuckDBPreparedStatement, batchBytes: number): Schema
   const types = [];
   for (let i = 0; i < prepared.columnCount; i++) {
     names.push(prepared.columnName(i));
+    // A bare parameter (`SELECT ?`) has no type until bound; DuckDB's columnType would throw a plain Error (INTERNAL).
+    if (prepared.columnTypeId(i) === DuckDBTypeId.INVALID) {
+      throw new InvalidArgumentError(
+        `the type of result column '${prepared.columnName(i)}' is not known before its parameter is bound; cast the parameter, e.g. ?::BIGINT`,
+        { type: SQL_ERROR_TYPE },
+      );
+    }
     types.push(prepared.columnType(i));
   }
   return new ArrowBatchBuilder(names, types, batchBytes).schema;
