@@ -8,8 +8,17 @@ import { RESP_TYPES, createClient } from 'redis';
 /** A value is the object's write time (epoch ms, float64) and then its bytes: one SET writes both. */
 const HEADER = 8;
 
-/** A client that returns bulk strings as Buffers (binary values), not as UTF-8 text. */
-const clientFor = (url: string) => createClient({ url }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+/**
+ * A client that returns bulk strings as Buffers (binary values), not as UTF-8 text. A first
+ * connection that fails fails `open`; a lost one is retried, and commands fail meanwhile (no queue).
+ */
+function clientFor(url: string) {
+  let connected = false;
+  const reconnectStrategy = (retries: number, cause: Error) => (connected ? Math.min(100 * 2 ** retries, 2000) : cause);
+  const client = createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } });
+  client.on('ready', () => (connected = true)).on('error', () => {}); // failed commands reject
+  return client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+}
 
 /** Objects in one Redis database, under a key prefix. */
 export class RedisConnector extends Connector {
@@ -19,7 +28,6 @@ export class RedisConnector extends Connector {
   constructor(url: string, readonly prefix = 'hangar:') {
     super();
     this.client = clientFor(url);
-    this.client.on('error', () => {}); // it reconnects by itself; commands that fail reject
   }
 
   override async open(): Promise<void> {
