@@ -1,178 +1,44 @@
 /**
- * The core engine: everything backend-independent. Put modes, schema checks on append, per-frame
- * commit serialisation, segment encoding, streaming reads with bounded memory, listing and buckets.
- * Connectors below it only store bytes; the Flight server above it only speaks the wire protocol.
+ * The core engine: everything backend-independent, over a FrameStore. Put modes and their commit
+ * rules, streaming reads with bounded memory, compaction, versions, vacuum, listing and buckets.
+ * Segment writing is in segment-writer.ts, version rules in version-rules.ts, read ranges in
+ * read-range.ts, public types in engine-types.ts; the Flight server above only speaks the protocol.
  */
-import { randomUUID } from 'node:crypto';
 import { DataType, Schema } from 'apache-arrow';
-import type { FrameStore } from '../storage/frame-store.js';
-import { AlreadyExistsError, BucketNotEmptyError, ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
-import type { FrameInfo, PutSummary } from './frame-info.js';
-import { type DictionaryLayout, dictionaryLayout, renumberDictionary, storedDictionaryId } from '../format/dictionary-layout.js';
-import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, inspectMessage, joinIpcStream } from '../format/ipc-message.js';
-import { type FrameReaderContext, type RangePlan, type ReadPlan, frameMessages } from './frame-reader.js';
-import { DecodedChunkCache } from './decoded-cache.js';
-import { crc32, formatCrc32 } from '../format/crc32.js';
-import { KeyedMutex } from '../storage/keyed-mutex.js';
-import { SegmentLeases } from './segment-leases.js';
+import { BucketNotEmptyError, ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { type FrameMetadata, metadataMatches } from '../format/frame-metadata.js';
-import type { QueryContext, QueryDescription, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
-import { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifest, segmentObjectIds } from '../format/manifest.js';
-import { DEFAULT_RETENTION, type RetentionPolicy, expiredVersions } from './retention.js';
-import { type VersionSelector, selectManifest } from './version-selection.js';
-import { NOT_APPEND_ONLY, type SinceVersion, rowsAppendedSince } from './appended-since.js';
-import { skipLeadingRows } from './skip-leading-rows.js';
-import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from '../names.js';
-import type { ParquetCodec, SegmentCompression } from '../format/parquet/parquet-codec.js';
-import type { BucketDeleteMode, PutMode } from './put-mode.js';
-import { assertAppendable } from './schema-compat.js';
-import { type BuiltSegment, SegmentBuilder, dictionaryColumns, statisticsColumns } from './segment-builder.js';
-import { type TimeStatistics, locateTimeColumn } from '../format/ipc-time-statistics.js';
-import { isTimeType, timeColumnOf } from '../format/time-column.js';
-import { columnBounds } from '../format/time-range.js';
+import { dictionaryLayout } from '../format/dictionary-layout.js';
+import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader } from '../format/ipc-message.js';
+import { type FrameManifest, type SegmentEntry, liveManifest, segmentObjectIds } from '../format/manifest.js';
+import type { ParquetCodec } from '../format/parquet/parquet-codec.js';
+import { timeColumnOf } from '../format/time-column.js';
 import { compileNamePattern } from '../name-pattern.js';
+import { DEFAULT_BUCKET, type FrameRef, describeFrame, resolveBucket } from '../names.js';
+import type { FrameStore } from '../storage/frame-store.js';
+import { KeyedMutex } from '../storage/keyed-mutex.js';
+import { NOT_APPEND_ONLY, rowsAppendedSince } from './appended-since.js';
+import { smallSegmentRuns, startsWith } from './compaction-plan.js';
+import { DecodedChunkCache } from './decoded-cache.js';
+import type { CompactionReport, EngineOptions, FrameStream, PurgeReport, PutOptions, ReadOptions, VacuumReport, VersionInfo } from './engine-types.js';
+import { type FrameInfo, type PutSummary, toFrameInfo } from './frame-info.js';
+import { type FrameReaderContext, type ReadPlan, frameMessages } from './frame-reader.js';
+import type { BucketDeleteMode, PutMode } from './put-mode.js';
+import { frameTimeColumn, rangePlan } from './read-range.js';
+import { DEFAULT_RETENTION, type RetentionPolicy, expiredVersions } from './retention.js';
+import { assertAppendable } from './schema-compat.js';
+import { SegmentLeases } from './segment-leases.js';
+import { SegmentWriter, type WrittenSegments, withoutTimeStatistics } from './segment-writer.js';
+import { skipLeadingRows } from './skip-leading-rows.js';
+import type { QueryContext, QueryDescription, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
+import { type VersionSelector, selectManifest } from './version-selection.js';
+import { checkExpectedVersion, frameExists, nextVersion } from './version-rules.js';
 
-/** Tuning of the engine; defaults suit a 2-core machine. */
-export interface EngineOptions {
-  /** Arrow bytes per stored segment (default 16 MiB). Bounds memory on put and get. */
-  readonly segmentBytes?: number;
-  /**
-   * Arrow bytes per Parquet row group (default: the segment size, so one row group per segment and
-   * one decode call per segment). Only a single incoming batch larger than this spans several.
-   */
-  readonly rowGroupBytes?: number;
-  /** Arrow bytes per record batch sent to clients (default 3 MiB; Go clients accept 4 MiB). */
-  readonly batchBytes?: number;
-  /**
-   * Bytes of decoded segments kept in memory for repeated reads (default 512 MiB; 0 turns the cache
-   * off). Segments are immutable, so cached data is never stale.
-   */
-  readonly readCacheBytes?: number;
-  /**
-   * Compression of stored segments (default `none`: uncompressed pages from the plain writer,
-   * several times faster to write and read; `lz4`: LZ4_RAW by parquet-wasm, smaller files).
-   * Segments written either way stay readable whatever the setting later is.
-   */
-  readonly segmentCompression?: SegmentCompression;
-  /** Segments being encoded at once during one put (default 2). */
-  readonly encodeConcurrency?: number;
-  /** SQL limits and tuning (DuckDB starts on the first query). */
-  readonly sql?: SqlOptions;
-  /** Which old versions {@link HangarEngine.vacuum} removes (default {@link DEFAULT_RETENTION}). */
-  readonly retention?: RetentionPolicy;
-  /** Run {@link HangarEngine.vacuum} over every bucket this often, in milliseconds (default 0: never). */
-  readonly vacuumIntervalMs?: number;
-  /**
-   * An append that leaves the frame with at least this many small segments (under half the segment
-   * size) starts a compaction in the background (default 64; 0 turns it off).
-   */
-  readonly compactThreshold?: number;
-}
-
-/** Options of a put. */
-export interface PutOptions {
-  /** User metadata for the frame; replaces the previous version's. Absent: the previous version's is kept. */
-  readonly metadata?: FrameMetadata;
-  /**
-   * Optimistic concurrency: the version the caller last saw (0 = the frame must not exist). If the
-   * frame is at another version when the put commits, it fails with ConflictError and writes nothing.
-   */
-  readonly expectedVersion?: number;
-}
-
-/** A stream stored as segments, not yet committed. */
-interface WrittenSegments {
-  /** The incoming schema, and the stored form of its header. */
-  readonly schema: Schema;
-  readonly schemaHeader: Uint8Array;
-  /** The segments written, and the time column their statistics describe. */
-  readonly segments: readonly SegmentEntry[];
-  readonly timeColumn: string | undefined;
-  readonly rowsWritten: number;
-  readonly bytesWritten: number;
-}
+export type { CompactionReport, EngineOptions, FrameStream, PurgeReport, PutOptions, ReadOptions, VacuumReport, VersionInfo } from './engine-types.js';
 
 /** A put whose segments are stored, waiting for its commit. */
 interface PendingCommit extends WrittenSegments {
   readonly mode: PutMode;
   readonly options: PutOptions;
-}
-
-/** One version of a frame, as the `versions` action lists it. */
-export interface VersionInfo {
-  /** The version number. */
-  readonly version: number;
-  /** ISO-8601 commit time. */
-  readonly committedAt: string;
-  /** What made it (absent for versions written before operations were recorded). */
-  readonly operation?: FrameOperation;
-  /** Rows and Arrow bytes of the frame at this version (0 for a deletion). */
-  readonly rows: number;
-  readonly bytes: number;
-  /** Stored segments at this version. */
-  readonly segments: number;
-  /** The frame was deleted by this version. */
-  readonly deleted: boolean;
-  /** For a restore: the version it brought back. */
-  readonly restoredFrom?: number;
-}
-
-/** What {@link HangarEngine.vacuum} removed (or, in a dry run, would remove). */
-export interface VacuumReport {
-  /** Frames examined. */
-  readonly frames: number;
-  /** Old manifests removed. */
-  readonly versionsRemoved: number;
-  /** Segment objects removed (those of removed versions, and strays no version references). */
-  readonly segmentsRemoved: number;
-  /** Stored bytes of the removed Parquet segments (strays and sidecars not counted). */
-  readonly bytesFreed: number;
-}
-
-/** What {@link HangarEngine.purge} removed. */
-export interface PurgeReport extends FrameRef {
-  /** Versions removed (every kept one, the tombstone of a deleted frame included). */
-  readonly versionsRemoved: number;
-  /** Segment objects the removed versions referenced. */
-  readonly segmentsRemoved: number;
-  /** Stored bytes of those Parquet segments (dictionary sidecars and strays not counted). */
-  readonly bytesFreed: number;
-}
-
-/** What {@link HangarEngine.compact} did. */
-export interface CompactionReport extends FrameRef {
-  /** The version compaction created, or the unchanged current one when there was nothing to do. */
-  readonly version: number;
-  /** Whether a new version was made. */
-  readonly compacted: boolean;
-  readonly segmentsBefore: number;
-  readonly segmentsAfter: number;
-}
-
-/** Options of a read. */
-export interface ReadOptions extends VersionSelector, SinceVersion {
-  /** Columns to return, in this order; all when absent. */
-  readonly columns?: readonly string[];
-  /** Only rows whose time column is at or after this instant (epoch nanoseconds, see time-range.ts). */
-  readonly start?: bigint;
-  /** Only rows whose time column is before this instant (epoch nanoseconds). */
-  readonly end?: bigint;
-  /** At most this many rows (after filtering by time). */
-  readonly limit?: number;
-}
-
-/** A frame being read: its schema up front, then its messages. */
-export interface FrameStream {
-  /** The frame at the version being read. */
-  readonly info: FrameInfo;
-  /** The schema of the stream (projected when columns were given). */
-  readonly schema: Schema;
-  /**
-   * The stream's messages: first the Schema message, then dictionary and record batches.
-   * Iterate at most once; breaking early releases the read. The read holds the version's segments
-   * from `read()` on, so iterate it: a stream never started keeps them until the process ends.
-   */
-  readonly messages: AsyncIterable<IpcMessage>;
 }
 
 const MiB = 1024 * 1024;
@@ -189,8 +55,7 @@ export class HangarEngine {
   private readonly leases: SegmentLeases;
   private readonly decodedCache: DecodedChunkCache | undefined;
   private readonly segmentBytes: number;
-  private readonly rowGroupBytes: number;
-  private readonly segmentCompression: SegmentCompression;
+  private readonly writer: SegmentWriter;
   /**
    * What a listing reports per manifest object: connectors that keep decoded manifests (SQLite,
    * local, S3) hand out the same objects again, so a repeated listing builds nothing per frame.
@@ -199,12 +64,9 @@ export class HangarEngine {
   /** The unfiltered answer of {@link list} for a listing map a connector may hand out again. */
   private readonly listedInfos = new WeakMap<ReadonlyMap<string, FrameManifest>, readonly FrameInfo[]>();
   private readonly batchBytes: number;
-  private readonly encodeConcurrency: number;
   private readonly sqlOptions: SqlOptions;
   private readonly retention: RetentionPolicy;
   private readonly compactThreshold: number;
-  /** Segments this process has written but not yet committed or discarded (vacuum leaves them). */
-  private readonly uncommitted = new Set<string>();
   /** Frames with a background compaction running. */
   private readonly compacting = new Map<string, Promise<unknown>>();
   /** Segment counts at which a background compaction of a frame gained nothing (retried at twice that). */
@@ -224,10 +86,13 @@ export class HangarEngine {
     options: EngineOptions = {},
   ) {
     this.segmentBytes = options.segmentBytes ?? 16 * MiB;
-    this.rowGroupBytes = options.rowGroupBytes ?? this.segmentBytes;
-    this.segmentCompression = options.segmentCompression ?? 'none';
+    this.writer = new SegmentWriter(connector, codec, {
+      segmentBytes: this.segmentBytes,
+      rowGroupBytes: options.rowGroupBytes ?? this.segmentBytes,
+      encodeConcurrency: options.encodeConcurrency ?? 2,
+      segmentCompression: options.segmentCompression ?? 'none',
+    });
     this.batchBytes = options.batchBytes ?? 3 * MiB;
-    this.encodeConcurrency = options.encodeConcurrency ?? 2;
     this.sqlOptions = { batchBytes: this.batchBytes, ...options.sql };
     this.retention = options.retention ?? DEFAULT_RETENTION;
     this.compactThreshold = options.compactThreshold ?? 64;
@@ -302,153 +167,15 @@ export class HangarEngine {
     // Fail fast, before any data is received; checked again at commit.
     checkExpectedVersion(ref, existing, options.expectedVersion);
     // Statistics are kept for the column the committed manifest will name (checked again at commit).
-    const written = await this.writeSegments(ref, input, (schema) => (existing ? frameTimeColumn(existing) : timeColumnOf(schema)));
+    const written = await this.writer.write(ref, input, (schema) => (existing ? frameTimeColumn(existing) : timeColumnOf(schema)));
     try {
       return await this.commit(ref, { ...written, mode, options });
     } catch (error) {
-      await this.discardSegments(ref, written.segments);
+      await this.writer.discard(ref, written.segments);
       throw error;
     } finally {
-      this.forgetUncommitted(ref, written.segments);
+      this.writer.forget(ref, written.segments);
     }
-  }
-
-  /**
-   * Stores a stream of IPC messages (Schema first) as new segments, without committing them. On
-   * any error the segments written so far are deleted.
-   * @param timeColumnFor - the time column the segments' statistics should describe
-   */
-  private async writeSegments(
-    ref: FrameRef,
-    input: AsyncIterable<IpcMessage>,
-    timeColumnFor: (schema: Schema) => string | undefined,
-  ): Promise<WrittenSegments> {
-    let timeColumn: string | undefined;
-    const written: SegmentEntry[] = [];
-    const inFlight: Promise<SegmentEntry>[] = [];
-    let schemaHeader: Uint8Array | undefined;
-    let schema: Schema | undefined;
-    let layout: DictionaryLayout | undefined;
-    let builder: SegmentBuilder | undefined;
-    let rowsWritten = 0;
-    let bytesWritten = 0;
-    const drainOne = async (): Promise<void> => {
-      written.push(await inFlight.shift()!);
-    };
-    const flush = async (): Promise<void> => {
-      const segment = builder?.take();
-      if (!segment) return;
-      rowsWritten += segment.rows;
-      bytesWritten += segment.bytes;
-      inFlight.push(this.writeSegment(ref, schema!, segment));
-      while (inFlight.length >= this.encodeConcurrency) await drainOne();
-    };
-    try {
-      for await (const message of input) {
-        const info = inspectMessage(message);
-        if (info.kind === 'schema') {
-          if (schemaHeader) throw new InvalidArgumentError('the stream sent a second Schema message; send one schema per put');
-          schema = info.schema;
-          layout = dictionaryLayout(schema);
-          schemaHeader = layout ? encodeSchemaHeader(layout.storedSchema) : message.header.slice();
-          const segmentSchema = layout ? encodeSchemaHeader(layout.storageSchema) : schemaHeader;
-          timeColumn = timeColumnFor(schema);
-          const locator = timeColumn !== undefined && hasTimeColumn(schema, timeColumn) ? locateTimeColumn(schema, timeColumn) : undefined;
-          builder = new SegmentBuilder(segmentSchema, this.segmentBytes, layout !== undefined, locator);
-          continue;
-        }
-        if (!builder) throw new InvalidArgumentError(`the stream must start with a Schema message, not a ${info.kind}`);
-        const body = message.body.subarray(0, info.bodyLength);
-        if (info.kind === 'dictionary') {
-          let dictionary: IpcMessage = { header: message.header, body };
-          let id = info.id;
-          if (layout) {
-            id = storedDictionaryId(layout, info.id);
-            dictionary = renumberDictionary(dictionary, id);
-          }
-          if (builder.replacesDictionaryInUse(id, info.isDelta)) await flush();
-          builder.addDictionary(dictionary, id, info.isDelta);
-        } else if (builder.addBatch({ header: message.header, body }, info.rows, info.decoded)) {
-          await flush();
-        }
-      }
-      if (!schemaHeader || !schema) throw new InvalidArgumentError('the stream ended before its Schema message; nothing was stored');
-      await flush();
-      while (inFlight.length > 0) await drainOne();
-    } catch (error) {
-      const settled = await Promise.allSettled(inFlight);
-      for (const result of settled) if (result.status === 'fulfilled') written.push(result.value);
-      await this.discardSegments(ref, written);
-      this.forgetUncommitted(ref, written);
-      throw error;
-    }
-    return { schema, schemaHeader, segments: written, timeColumn, rowsWritten, bytesWritten };
-  }
-
-  /** Encodes and stores one segment, and its dictionary batches beside it when kept apart. */
-  private async writeSegment(ref: FrameRef, schema: Schema, segment: BuiltSegment): Promise<SegmentEntry> {
-    const { rows, bytes } = segment;
-    // Segments end past segmentBytes by up to one batch: that overshoot must not make a second,
-    // small row group (each row group is one decode call, and a copy of the file into a worker).
-    const groups = Math.max(1, Math.round(bytes / this.rowGroupBytes));
-    const rowGroupRows = Math.max(1024, Math.ceil(rows / groups));
-    const { bytes: parquet, checksums } = await this.codec
-      .encodeSegment(segment.ipc, {
-        rowGroupRows,
-        dictionaryColumns: dictionaryColumns(schema),
-        statisticsColumns: statisticsColumns(schema),
-        compression: this.segmentCompression,
-      })
-      .catch((error: unknown) => {
-        throw new InvalidArgumentError(
-          `cannot store ${describeFrame(ref)} as Parquet (${(error as Error).message}); a column type may not be ` +
-            `supported by the store (e.g. month_day_nano intervals): convert or drop that column. Nothing was stored.`,
-          { cause: error },
-        );
-      });
-    const base = randomUUID();
-    const id = `${base}.parquet`;
-    this.uncommitted.add(objectKey(ref, id));
-    await this.connector.putSegment(ref, id, parquet).catch((error: unknown) => {
-      this.uncommitted.delete(objectKey(ref, id));
-      throw error;
-    });
-    let dictionaries: string | undefined;
-    let dictionariesCrc32: string | undefined;
-    if (segment.dictionaries.length > 0) {
-      dictionaries = `${base}.dictionaries.arrows`;
-      this.uncommitted.add(objectKey(ref, dictionaries));
-      const sidecar = joinIpcStream(segment.dictionaries, false);
-      dictionariesCrc32 = formatCrc32(crc32(sidecar));
-      // If the sidecar fails (a full store), the put never learns of the stored segment: drop it here.
-      await this.connector.putSegment(ref, dictionaries, sidecar).catch(async (error: unknown) => {
-        await this.connector.deleteSegments(ref, [id]).catch(() => undefined);
-        this.uncommitted.delete(objectKey(ref, id));
-        this.uncommitted.delete(objectKey(ref, dictionaries!));
-        throw error;
-      });
-    }
-    return {
-      id,
-      rows,
-      bytes,
-      storedBytes: parquet.byteLength,
-      rowGroups: Math.ceil(rows / rowGroupRows),
-      ...(dictionaries ? { dictionaries, dictionariesCrc32 } : {}),
-      ...timeStatisticsEntry(segment.time),
-      crc32: formatCrc32(checksums.crc32),
-      footerCrc32: formatCrc32(checksums.footerCrc32),
-      ...(checksums.pageCrcs ? { pageCrcs: true as const } : {}),
-    };
-  }
-
-  private async discardSegments(ref: FrameRef, segments: readonly SegmentEntry[]): Promise<void> {
-    if (segments.length === 0) return;
-    await this.connector.deleteSegments(ref, segmentObjectIds(segments)).catch(() => undefined);
-  }
-
-  private forgetUncommitted(ref: FrameRef, segments: readonly SegmentEntry[]): void {
-    for (const id of segmentObjectIds(segments)) this.uncommitted.delete(objectKey(ref, id));
   }
 
   private async commit(ref: FrameRef, pending: PendingCommit): Promise<PutSummary> {
@@ -605,12 +332,12 @@ export class HangarEngine {
       for (const run of runs) {
         const plan = this.readPlan(info, manifest.segments.slice(run.start, run.end));
         // Read past the cache: the small segments are about to be replaced.
-        merged.push([...(await this.writeSegments(ref, frameMessages(this.readerContext(false), ref, plan), () => timeColumn)).segments]);
+        merged.push([...(await this.writer.write(ref, frameMessages(this.readerContext(false), ref, plan), () => timeColumn)).segments]);
       }
       // Segments whose dictionaries differ cannot share one: then merging may gain nothing.
       const runSegments = runs.reduce((sum, run) => sum + run.end - run.start, 0);
       if (merged.flat().length >= runSegments) {
-        await this.discardSegments(ref, merged.flat());
+        await this.writer.discard(ref, merged.flat());
         return unchanged(manifest.version, before);
       }
       const report = await this.commitWithRetry(ref, true, async () => {
@@ -630,14 +357,14 @@ export class HangarEngine {
         return { ...ref, version: compacted.version, compacted: true, segmentsBefore: current.segments.length, segmentsAfter: segments.length };
       });
       if (report) return report;
-      await this.discardSegments(ref, merged.flat());
+      await this.writer.discard(ref, merged.flat());
       const current = liveManifest(await this.connector.getManifest(ref));
       return unchanged(current?.version ?? manifest.version, current?.segments.length ?? before);
     } catch (error) {
-      await this.discardSegments(ref, merged.flat());
+      await this.writer.discard(ref, merged.flat());
       throw error;
     } finally {
-      this.forgetUncommitted(ref, merged.flat());
+      this.writer.forget(ref, merged.flat());
     }
   }
 
@@ -794,7 +521,7 @@ export class HangarEngine {
       }
     }
     for (const object of await this.connector.listSegmentObjects(ref)) {
-      const stray = !referenced.has(object.id) && !this.uncommitted.has(objectKey(ref, object.id));
+      const stray = !referenced.has(object.id) && !this.writer.isUncommitted(ref, object.id);
       if (stray && now - object.modifiedAt >= this.retention.graceMs && !doomed.has(object.id)) doomed.set(object.id, 0);
     }
     if (!dryRun) {
@@ -851,129 +578,7 @@ export class HangarEngine {
   }
 }
 
-/** The error of a mode-`error` put onto an existing frame (checked before streaming and at commit). */
-function frameExists(ref: FrameRef): AlreadyExistsError {
-  return new AlreadyExistsError(`${describeFrame(ref)} already exists; use mode "append" or "replace"`);
-}
-
-/**
- * The rows a read returns when not all: time bounds in the time column's unit, and the limit.
- * @throws InvalidArgumentError for `start`/`end` on a frame without a time column
- */
-function rangePlan(ref: FrameRef, manifest: FrameManifest, schema: Schema, options: ReadOptions): RangePlan | undefined {
-  const { start, end, limit } = options;
-  const limited = limit === undefined ? {} : { limit };
-  if (start === undefined && end === undefined) return limit === undefined ? undefined : limited;
-  const column = frameTimeColumn(manifest);
-  const field = schema.fields.find((candidate) => candidate.name === column);
-  if (column === undefined || !field) {
-    throw new InvalidArgumentError(
-      `${describeFrame(ref)} has no time column (a timestamp or date column), so "start" and "end" cannot be used; ` +
-        'read it without them',
-    );
-  }
-  return { time: { column, bounds: columnBounds(field.type, start, end) }, ...limited };
-}
-
-/** The time column of a stored frame: the manifest's, or for older manifests the schema's. */
-function frameTimeColumn(manifest: FrameManifest): string | undefined {
-  return manifest.timeColumn ?? timeColumnOf(decodeSchemaHeader(Buffer.from(manifest.schema, 'base64')));
-}
-
-function hasTimeColumn(schema: Schema, column: string): boolean {
-  const field = schema.fields.find((candidate) => candidate.name === column);
-  return field !== undefined && isTimeType(field.type);
-}
-
-/** The manifest fields recording a segment's time statistics (none when there are none). */
-function timeStatisticsEntry(time: TimeStatistics | undefined): Pick<SegmentEntry, 'timeRange' | 'timeNulls'> {
-  if (!time) return {};
-  const range = time.min !== undefined && time.max !== undefined ? { timeRange: { min: time.min.toString(), max: time.max.toString() } } : {};
-  return { ...range, timeNulls: time.nulls };
-}
-
-function withoutTimeStatistics(segment: SegmentEntry): SegmentEntry {
-  const { timeRange: _range, timeNulls: _nulls, ...rest } = segment;
-  return rest;
-}
-
 function frameKey(ref: FrameRef): string {
   return `${ref.bucket}/${ref.name}`;
 }
 
-/** Runs of at least two adjacent segments smaller than `smallBytes`, as [start, end) indices. */
-function smallSegmentRuns(segments: readonly SegmentEntry[], smallBytes: number): { start: number; end: number }[] {
-  const runs: { start: number; end: number }[] = [];
-  let start = -1;
-  for (let i = 0; i <= segments.length; i++) {
-    const small = i < segments.length && segments[i]!.bytes < smallBytes;
-    if (small && start < 0) start = i;
-    if (!small && start >= 0) {
-      if (i - start >= 2) runs.push({ start, end: i });
-      start = -1;
-    }
-  }
-  return runs;
-}
-
-/** Whether `segments` begins with exactly `prefix` (the same stored objects in the same order). */
-function startsWith(segments: readonly SegmentEntry[], prefix: readonly SegmentEntry[]): boolean {
-  return prefix.length <= segments.length && prefix.every((segment, i) => segments[i]!.id === segment.id);
-}
-
-function objectKey(ref: FrameRef, id: string): string {
-  return `${ref.bucket}/${ref.name}/${id}`;
-}
-
-/**
- * The version fields of the commit after `previous`. Commit times never go backwards (a clock
- * step back is absorbed by adding a millisecond), so `as_of` finds versions by time reliably.
- */
-function nextVersion(previous: FrameManifest | undefined, operation: FrameOperation): Pick<FrameManifest, 'format' | 'version' | 'committedAt' | 'operation'> {
-  const now = Date.now();
-  const after = previous ? Date.parse(previous.committedAt) + 1 : 0;
-  return { format: 1, version: (previous?.version ?? 0) + 1, committedAt: new Date(Math.max(now, after)).toISOString(), operation };
-}
-
-/** @throws ConflictError if `expected` is given and the frame is at another version (0 = absent) */
-function checkExpectedVersion(ref: FrameRef, current: FrameManifest | undefined, expected: number | undefined): void {
-  if (expected === undefined) return;
-  const actual = current?.version ?? 0;
-  if (actual !== expected) {
-    throw new ConflictError(
-      `${describeFrame(ref)} is at version ${actual}, not the expected ${expected}${actual === 0 ? ' (it does not exist)' : ''}; ` +
-        'read it again and retry with its current version',
-    );
-  }
-}
-
-/** Decoded schemas by their stored base64 form: frames mostly share a few, and listing 100,000 frames decoded each one. */
-const decodedSchemas = new Map<string, { readonly schema: Schema; readonly schemaHeader: Uint8Array }>();
-const DECODED_SCHEMAS = 1024;
-
-/** The stored schema decoded, shared by every frame with the same one (never mutate it). */
-function storedSchema(base64: string): { readonly schema: Schema; readonly schemaHeader: Uint8Array } {
-  let entry = decodedSchemas.get(base64);
-  if (!entry) {
-    const schemaHeader = Buffer.from(base64, 'base64');
-    entry = { schema: decodeSchemaHeader(schemaHeader), schemaHeader };
-    if (decodedSchemas.size >= DECODED_SCHEMAS) decodedSchemas.delete(decodedSchemas.keys().next().value!);
-    decodedSchemas.set(base64, entry);
-  }
-  return entry;
-}
-
-function toFrameInfo(ref: FrameRef, manifest: FrameManifest): FrameInfo {
-  const { schema, schemaHeader } = storedSchema(manifest.schema);
-  return {
-    bucket: ref.bucket,
-    name: ref.name,
-    schema,
-    schemaHeader,
-    rows: manifest.rows,
-    bytes: manifest.bytes,
-    version: manifest.version,
-    committedAt: manifest.committedAt,
-    metadata: manifest.metadata ?? {},
-  };
-}

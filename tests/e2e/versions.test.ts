@@ -149,7 +149,7 @@ describe.each(testStores('hangar-versions-'))('versions over a %s', (label, make
     expect(column(await client.get('v', { ...o, version: 3 }))).toEqual([20, 21, 22, 23, 24]);
     expect(column(await client.get('v', o))).toEqual([30, 31, 32, 33, 34]);
     if (label === 'local directory store') {
-      const segments = await readdir(join((server.connector as unknown as { root: string }).root, 'vac', 'v', 'segments'));
+      const segments = await readdir(join(server.connector.fileRoots()[0]!, 'vac', 'v', 'segments'));
       expect(segments.filter((id) => id.endsWith('.parquet'))).toHaveLength(2);
     }
   });
