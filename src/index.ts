@@ -5,6 +5,7 @@ export {
   type CompactionReport,
   type EngineOptions,
   type FrameStream,
+  type PurgeReport,
   type ReadOptions,
   type VacuumReport,
   type VersionInfo,
@@ -18,6 +19,7 @@ export type { PutMode, BucketDeleteMode } from './core/put-mode.js';
 export { type FrameManifest, type FrameOperation, type SegmentEntry, liveManifest, segmentObjectIds } from './format/manifest.js';
 export { Connector, type ObjectInfo, type PutOptions, type WriteConsistency, checkRange } from './storage/connector.js';
 export { FrameStore, type FrameStoreCapabilities, DEFAULT_STORE_CAPABILITIES, type StoredObject } from './storage/frame-store.js';
+export { ObjectLayout, type ObjectLayoutOptions, asFrameStore } from './storage/object-layout.js';
 export { ConnectorRegistry, type ConnectorFactory, defaultConnectorRegistry } from './connectors/registry.js';
 export { type ConnectorPlugin, loadConnectorPlugin, registerConnectorPlugin } from './connectors/connector-plugins.js';
 export { MountedStore } from './storage/mounted-store.js';
