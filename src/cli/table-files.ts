@@ -1,9 +1,10 @@
 /** Reads and writes tables as files, choosing Parquet, CSV or Arrow IPC by the file extension. */
 import { readFile, writeFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { basename, extname } from 'node:path';
 import { type Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { InvalidArgumentError } from '../errors.js';
-import { csvToTable } from './csv-reader.js';
+import { joinIpcStream } from '../format/ipc-message.js';
+import { importTableFile } from '../core/table-import.js';
 import { csvHeader, csvRows } from '../format/csv-writer.js';
 import { unifyDictionaries } from './unify-dictionaries.js';
 
@@ -43,7 +44,7 @@ export async function readTableFile(path: string): Promise<Table> {
       case 'parquet':
         return tableFromIPC((await parquet()).readParquet(bytes).intoIPCStream());
       case 'csv':
-        return csvToTable(bytes.toString('utf8'));
+        return await csvTable(path);
       case 'arrow-file':
       case 'arrow-stream':
         // tableFromIPC recognises both IPC layouts, so a mislabelled file still reads.
@@ -53,6 +54,13 @@ export async function readTableFile(path: string): Promise<Table> {
     if (error instanceof InvalidArgumentError) throw new InvalidArgumentError(`${path}: ${error.message}`);
     throw new InvalidArgumentError(`cannot read ${path} as ${format}: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** A CSV file read by DuckDB's read_csv (types sniffed, dates and timestamps included). */
+async function csvTable(path: string): Promise<Table> {
+  const messages = [];
+  for await (const message of importTableFile(path, 'csv', { displayName: basename(path) })) messages.push(message);
+  return tableFromIPC(joinIpcStream(messages));
 }
 
 /** Encodes a table in a format (CSV as text, the others as bytes). */

@@ -3,7 +3,7 @@
  * dates and timestamps, any delimiter, quoting) and `read_parquet`, streamed a record batch at a
  * time: a file is never held whole in memory. Used by the HTTP upload and the CLI's `put`.
  */
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBResult } from '@duckdb/node-api';
 import { type DataType, type Schema, TimeUnit, Type } from 'apache-arrow';
 import { InvalidArgumentError } from '../errors.js';
 import { encodeIpcMessages } from '../format/ipc-encoder.js';
@@ -26,6 +26,8 @@ export interface ImportOptions {
    * instead of the sniffed ones, so `7` appends to an int32 column as an int32.
    */
   readonly targetSchema?: Schema;
+  /** What error messages call the file instead of its path (e.g. "the body" for an upload spooled to a temporary file). */
+  readonly displayName?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -39,17 +41,30 @@ export async function* importTableFile(path: string, format: ImportFormat, optio
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const connection = await instance.connect();
   try {
-    const csvOptions = [
-      ...(options.delimiter === undefined ? [] : [`delim = ${sqlString(options.delimiter)}`]),
-      ...(options.header === undefined ? [] : [`header = ${options.header}`]),
-      ...columnTypesOption(options.targetSchema),
-    ];
-    const source = format === 'csv' ? `read_csv(${[sqlString(path), ...csvOptions].join(', ')})` : `read_parquet(${sqlString(path)})`;
-    let result;
-    try {
-      result = await connection.stream(`SELECT * FROM ${source}`);
-    } catch (error) {
-      throw new InvalidArgumentError(`cannot read the ${format === 'csv' ? 'CSV' : 'Parquet'} data: ${duckDbMessage(error)}`, { cause: error });
+    const named = (message: string): string => (options.displayName === undefined ? message : message.replaceAll(`"${path}"`, options.displayName).replaceAll(path, options.displayName));
+    // A quoted empty field is an empty string, an unquoted one null (RFC 4180, and what the CSV
+    // writer writes), so CSV round-trips.
+    const csvSource = (delimiter: string | undefined): string =>
+      `read_csv(${[
+        sqlString(path),
+        'allow_quoted_nulls = false',
+        ...(delimiter === undefined ? [] : [`delim = ${sqlString(delimiter)}`]),
+        ...(options.header === undefined ? [] : [`header = ${options.header}`]),
+        ...columnTypesOption(options.targetSchema),
+      ].join(', ')})`;
+    const open = async (source: string): Promise<DuckDBResult> => {
+      try {
+        return await connection.stream(`SELECT * FROM ${source}`);
+      } catch (error) {
+        throw new InvalidArgumentError(`cannot read the ${format === 'csv' ? 'CSV' : 'Parquet'} data: ${named(duckDbMessage(error))}`, { cause: error });
+      }
+    };
+    let result = await open(format === 'csv' ? csvSource(options.delimiter) : `read_parquet(${sqlString(path)})`);
+    // When rows disagree on their field count, the sniffer settles for no delimiter at all and
+    // reads one column named like "a,b": read it again with the comma to get DuckDB's own error.
+    const names = result.columnNames();
+    if (format === 'csv' && options.delimiter === undefined && names.length === 1 && names[0]!.includes(',')) {
+      result = await open(csvSource(','));
     }
     try {
       for await (const message of encodeIpcMessages(resultBatches(result, options.batchBytes ?? 3 * MiB), Number.POSITIVE_INFINITY)) {
@@ -58,7 +73,7 @@ export async function* importTableFile(path: string, format: ImportFormat, optio
       }
     } catch (error) {
       if (error instanceof InvalidArgumentError) throw error;
-      throw new InvalidArgumentError(`cannot read the ${format === 'csv' ? 'CSV' : 'Parquet'} data: ${duckDbMessage(error)}`, { cause: error });
+      throw new InvalidArgumentError(`cannot read the ${format === 'csv' ? 'CSV' : 'Parquet'} data: ${named(duckDbMessage(error))}`, { cause: error });
     }
   } finally {
     connection.closeSync();
@@ -99,8 +114,9 @@ function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-/** DuckDB's message without its error-class prefix and the temporary file's path. */
+/** DuckDB's message without its error-class prefix, its list of options to try and the query. */
 function duckDbMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/^[A-Za-z ]+ Error: /, '');
+  const cut = message.search(/\n(The search space used|Possible fixes|LINE \d+:)/);
+  return (cut < 0 ? message : message.slice(0, cut)).replace(/^[A-Za-z ]+ Error: /, '').trim().replace(/\s*\n\s*/g, ' ');
 }

@@ -21,7 +21,6 @@ import {
 import { Table as WasmTable, readParquet, writeParquet } from 'parquet-wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
-import { csvToTable, parseCsv } from '../../src/cli/csv-reader.js';
 import { encodeTable } from '../../src/cli/table-files.js';
 import { renderPreview } from '../../src/cli/table-preview.js';
 import { unifyDictionaries } from '../../src/cli/unify-dictionaries.js';
@@ -332,7 +331,8 @@ describe('hangar errors', () => {
     await writeFile(join(dir, 'ragged.csv'), 'a,b\n1,2\n3\n');
     const ragged = await hangar(['put', 'ragged.csv', 'ragged']);
     expect(ragged.code).toBe(1);
-    expect(ragged.stderr).toBe('hangar: ragged.csv: CSV record 2 has 1 fields but the header has 2\n');
+    // DuckDB's read_csv finds no dialect in which every row has the header's fields.
+    expect(ragged.stderr).toMatch(/^hangar: ragged\.csv: cannot read the CSV data: Error when sniffing file ragged\.csv/);
 
     const badMode = await hangar(['put', 'people.csv', 'x', '--mode', 'bogus']);
     expect(badMode.code).not.toBe(0);
@@ -341,21 +341,6 @@ describe('hangar errors', () => {
 });
 
 describe('CLI helpers', () => {
-  it('parses quoted CSV fields, CRLF and blank lines', () => {
-    const { header, columns } = parseCsv('\uFEFFa,b\r\n"x,""y""",\r\n\r\n"",2\r\n');
-    expect(header).toEqual(['a', 'b']);
-    expect(columns).toEqual([
-      ['x,"y"', ''],
-      [null, '2'],
-    ]);
-    expect(() => parseCsv('a,b\n1,2,3\n')).toThrow(/more fields than the header/);
-    expect(parseCsv('\n\nonly\n\n1\n\n2').columns).toEqual([['1', '2']]);
-    const table = csvToTable('n,f,flag,dup,dup\n1,1,true,a,b\n-2,inf,False,c,d\n');
-    expect(table.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(['n:Int64', 'f:Float64', 'flag:Bool', 'dup:Utf8', 'dup.1:Utf8']);
-    expect([...table.getChild('f')!]).toEqual([1, Infinity]);
-    expect(() => parseCsv('a\n"open')).toThrow(/never closed/);
-  });
-
   it('writes an Arrow file from batches whose dictionaries differ (as multi-segment frames have)', async () => {
     const part = (values: (string | null)[]): Table =>
       new Table({ d: vectorFromArray(values, new Dictionary(new Utf8(), new Int32())) });

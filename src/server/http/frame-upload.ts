@@ -103,7 +103,7 @@ export async function* uploadMessages(
       file.end();
       await finished(file);
     }
-    yield* importTableFile(path, format, targetSchema ? { targetSchema } : {});
+    yield* importTableFile(path, format, { displayName: 'the body', ...(targetSchema ? { targetSchema } : {}) });
   } finally {
     await rm(directory, { recursive: true, force: true });
   }
