@@ -6,6 +6,8 @@ One run starts three servers on 127.0.0.1, each in a fresh temporary directory:
   hangar   node <npm start's flags> dist/cli/main.js serve --port 0 --data <tmp>/hangar-store (local directory store)
   shoots   shoots' own server (shoots.shoots_server.main, PyPI shoots 0.1.1) with --bucket_dir <tmp>
   pyarrow  bench/baseline_server.py: frames kept in memory, no storage, no SQL: the transport ceiling
+  hangar-base  (only with --baseline DIR) the same command from another build's dist/, e.g. a
+           worktree of an earlier commit: a same-run A/B of two Hangar builds
 
 and measures, on the frame of bench/put_get.py (fixed seed; 10M rows, ≈440 MB of Arrow):
 
@@ -94,6 +96,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+BASELINE_DIST: Optional[Path] = None  # set by --baseline: the dist/ of the build "hangar-base" runs
+
+
 class Server:
     """One server subprocess on 127.0.0.1: its pid (for RSS), its location, its log."""
 
@@ -103,8 +108,10 @@ class Server:
         self.data = workdir / f"{kind}-store"
         self.data.mkdir(parents=True, exist_ok=True)
         port = None
-        if kind == "hangar":
-            cmd = ["node", *HANGAR_NODE_FLAGS, *node_args, str(REPO / "dist" / "cli" / "main.js"), "serve",
+        if kind in ("hangar", "hangar-base"):
+            dist = REPO / "dist" if kind == "hangar" else BASELINE_DIST
+            assert dist is not None, "hangar-base needs --baseline"
+            cmd = ["node", *HANGAR_NODE_FLAGS, *node_args, str(dist / "cli" / "main.js"), "serve",
                    "--host", "127.0.0.1", "--port", "0", "--data", str(self.data), *(hangar_args or [])]
         elif kind == "shoots":
             # shoots' console script `shoots-server` is shoots.shoots_server:main. It binds the port
@@ -598,6 +605,9 @@ def rows_of(results: dict) -> list[dict]:
                                "values": values, "format": fmt,
                                "hangar_over_shoots": h / s if h is not None and s else None,
                                "hangar_over_pyarrow": h / p if h is not None and p else None}
+        if "hangar-base" in values:
+            b = values["hangar-base"]
+            row["hangar_over_base"] = h / b if h is not None and b else None
         if target is not None:
             anchor, bound, op = target
             ratio = row["hangar_over_shoots"] if anchor == "shoots" else row["hangar_over_pyarrow"] if anchor == "pyarrow" else h
@@ -657,20 +667,24 @@ def ratio_text(x: Optional[float]) -> str:
 
 
 def print_table(rows: list[dict], results: dict) -> None:
-    header = ["metric", "unit", "hangar", "shoots", "pyarrow", "H/shoots", "H/pyarrow", "target"]
+    base = "hangar-base" in SERVERS
+    header = ["metric", "unit", *SERVERS, "H/shoots", "H/pyarrow", *(["H/base"] if base else []), "target"]
     lines = [header]
     for row in rows:
         target = row.get("target")
         line = [row["metric"], row["unit"], *(cell(row, k, results) for k in SERVERS),
-                ratio_text(row["hangar_over_shoots"]), ratio_text(row["hangar_over_pyarrow"]), verdict(target)]
+                ratio_text(row["hangar_over_shoots"]), ratio_text(row["hangar_over_pyarrow"]),
+                *([ratio_text(row.get("hangar_over_base"))] if base else []), verdict(target)]
         lines.append(line)
         if "ceiling_target" in row:
             c = row["ceiling_target"]
-            lines.append(["  throughput vs pyarrow server", "", "", "", "", "", ratio_text(c["measured"]),
+            lines.append(["  throughput vs pyarrow server", "", *([""] * len(SERVERS)), "", ratio_text(c["measured"]),
+                          *([""] if base else []),
                           f"≥ {c['bound']:g}×: " + ("not measured" if c["met"] is None else "met" if c["met"] else "MISSED")])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    last = len(header) - 1
     for i, line in enumerate(lines):
-        print("  ".join(text.ljust(widths[j]) if j < 2 or j == 7 else text.rjust(widths[j]) for j, text in enumerate(line)))
+        print("  ".join(text.ljust(widths[j]) if j < 2 or j == last else text.rjust(widths[j]) for j, text in enumerate(line)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
 
@@ -679,7 +693,7 @@ def print_table(rows: list[dict], results: dict) -> None:
 # Chart: one panel per metric, a bar per server, hand-written SVG (no plotting dependency)
 
 
-COLOURS = {"hangar": "#2f6db5", "shoots": "#d9822b", "pyarrow": "#7a7a7a"}
+COLOURS = {"hangar": "#2f6db5", "shoots": "#d9822b", "pyarrow": "#7a7a7a", "hangar-base": "#8fb3de"}
 
 
 def render_svg(rows: list[dict], meta: dict) -> str:
@@ -744,6 +758,7 @@ def chart_meta(report: dict) -> dict:
 
 
 def main() -> int:
+    global SERVERS, SQL_SERVERS, BASELINE_DIST
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 200,000 rows, 1 run, W3 with 4 queries, W5 for 2 s; writes JSON/SVG only where told")
@@ -763,6 +778,8 @@ def main() -> int:
                         help="run nothing: print the table of a saved results JSON and write its chart to --svg")
     parser.add_argument("--node-args", default="", help="extra node flags for Hangar")
     parser.add_argument("--hangar-args", default="", help="extra `hangar serve` flags, e.g. '--read-cache-size 0'")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also run 'hangar-base' from DIR/dist (another build, e.g. a git worktree of an earlier commit): a same-run A/B")
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary directory (stores and logs)")
     parser.add_argument("--verbose", action="store_true", help="print tracebacks of recorded errors")
     args = parser.parse_args()
@@ -790,6 +807,14 @@ def main() -> int:
     args.only = {w.strip().upper() for w in args.only.split(",") if w.strip()}
     if not args.only or args.only - {"W1", "W2", "W3", "W4", "W5", "W6"}:
         parser.error(f"--only takes workloads W1..W6, not {sorted(args.only)}")
+    if args.baseline is not None:
+        BASELINE_DIST = args.baseline.resolve() / "dist"
+        if not (BASELINE_DIST / "cli" / "main.js").exists():
+            parser.error(f"--baseline: {BASELINE_DIST}/cli/main.js is missing; build that checkout first")
+        SERVERS = (*SERVERS, "hangar-base")
+        SQL_SERVERS = (*SQL_SERVERS, "hangar-base")
+        if "hangar-base" not in args.servers:
+            args.servers = (*args.servers, "hangar-base")
     unknown = set(args.servers) - set(SERVERS)
     if unknown:
         parser.error(f"unknown server(s) {sorted(unknown)}")
