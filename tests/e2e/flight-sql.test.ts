@@ -171,6 +171,14 @@ describe('catalog metadata', () => {
     expect([row.catalog_name, row.db_schema_name, row.table_name, row.table_type]).toEqual(['hangar', 'alpha', 'prices_old', 'TABLE']);
     const schema = decodeEncapsulatedSchema(row.table_schema as Uint8Array);
     expect(schema.fields.map((f) => f.name)).toEqual(['sym', 'px', 'qty']);
+    // Each column carries the spec's ARROW:FLIGHT:SQL metadata: where it lives and its SQL type.
+    expect(schema.fields.map((f) => f.metadata.get('ARROW:FLIGHT:SQL:TYPE_NAME'))).toEqual(['VARCHAR', 'DOUBLE', 'BIGINT']);
+    const qty = schema.fields[2]!.metadata;
+    expect([qty.get('ARROW:FLIGHT:SQL:DB_SCHEMA_NAME'), qty.get('ARROW:FLIGHT:SQL:TABLE_NAME'), qty.get('ARROW:FLIGHT:SQL:PRECISION')]).toEqual([
+      'alpha',
+      'prices_old',
+      '19',
+    ]);
     const views = await fetchCommand(admin, command('CommandGetTables', {}, false, { 4: ['VIEW'] }));
     expect(views.numRows).toBe(0);
     expect((await fetchCommand(admin, command('CommandGetTableTypes'))).getChild('table_type')!.toArray()).toEqual(['TABLE']);

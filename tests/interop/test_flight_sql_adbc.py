@@ -95,7 +95,10 @@ def test_get_objects_lists_buckets_tables_and_columns(conn):
     assert [schema["db_schema_name"] for schema in schemas] == ["market"]
     tables = {table["table_name"]: table for table in schemas[0]["db_schema_tables"]}
     assert set(tables) == {"trades", "quotes"}
-    assert [column["column_name"] for column in tables["trades"]["table_columns"]] == ["ts", "sym", "px", "qty"]
+    columns = tables["trades"]["table_columns"]
+    assert [column["column_name"] for column in columns] == ["ts", "sym", "px", "qty"]
+    # SQL type names from the ARROW:FLIGHT:SQL:TYPE_NAME metadata of the table schemas.
+    assert [column["xdbc_type_name"] for column in columns] == ["TIMESTAMP_NS", "VARCHAR", "DOUBLE", "BIGINT"]
     filtered = conn.adbc_get_objects(depth="tables", table_name_filter="quo_es").read_all().to_pylist()
     names = [t["table_name"] for c in filtered for s in c["catalog_db_schemas"] for t in s["db_schema_tables"]]
     assert names == ["quotes"]

@@ -103,8 +103,8 @@ def assert_checks(lines: dict[str, dict]) -> None:
     # A token that reads only `market` sees no other bucket.
     assert lines["schemas"]["values"] == ["market"]
     assert lines["tables"]["values"] == ["trades"]
-    # java.sql.Types: VARCHAR 12, BIGINT -5, DOUBLE 8.
-    assert lines["columns"]["values"] == ["sym:12", "qty:-5", "px:8"]
+    # java.sql.Types (VARCHAR 12, BIGINT -5, DOUBLE 8) and the SQL type names Hangar's table schemas carry.
+    assert lines["columns"]["values"] == ["sym:12:VARCHAR", "qty:-5:BIGINT", "px:8:DOUBLE"]
     assert lines["primary_keys"]["values"] == []
     assert lines["imported_keys"]["values"] == []
     assert lines["sql_info"] == {"check": "sql_info", "ok": True, "quote": '"', "read_only": True, "transactions": False,

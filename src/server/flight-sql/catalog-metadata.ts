@@ -6,9 +6,9 @@
  */
 import { Binary, Bool, Int32, List, Field, Uint8, Utf8, type Table } from 'apache-arrow';
 import type { HangarEngine } from '../../core/engine.js';
-import { encapsulateMessage } from '../../format/ipc-message.js';
+import { describedTableSchema } from './column-metadata.js';
 import { likeMatcher } from './like-pattern.js';
-import { type ColumnSpec, tableOfRows } from './result-tables.js';
+import { type ColumnSpec, encapsulatedSchema, tableOfRows } from './result-tables.js';
 
 /** The one catalog Hangar reports; it names nothing in SQL (tables are `bucket.frame`). */
 export const HANGAR_CATALOG = 'hangar';
@@ -138,7 +138,7 @@ export async function tablesTable(engine: HangarEngine, query: TablesQuery): Pro
         db_schema_name: bucket,
         table_name: info.name,
         table_type: FRAME_TABLE_TYPE,
-        ...(query.includeSchema ? { table_schema: encapsulateMessage({ header: info.schemaHeader, body: new Uint8Array(0) }) } : {}),
+        ...(query.includeSchema ? { table_schema: encapsulatedSchema(describedTableSchema(info.schema, HANGAR_CATALOG, bucket, info.name)) } : {}),
       });
     }
   }

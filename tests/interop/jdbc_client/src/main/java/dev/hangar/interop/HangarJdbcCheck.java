@@ -55,7 +55,9 @@ public final class HangarJdbcCheck {
       check = "columns";
       List<String> described = new ArrayList<>();
       try (ResultSet columns = meta.getColumns(null, bucket, "trades", "%")) {
-        while (columns.next()) described.add(quote(columns.getString("COLUMN_NAME") + ":" + columns.getInt("DATA_TYPE")));
+        while (columns.next()) {
+          described.add(quote(columns.getString("COLUMN_NAME") + ":" + columns.getInt("DATA_TYPE") + ":" + columns.getString("TYPE_NAME")));
+        }
       }
       print(check, "\"values\":" + described);
       check = "primary_keys";
