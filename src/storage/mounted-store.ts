@@ -14,7 +14,7 @@ import { type ByteRange, FrameStore, type FrameStoreCapabilities, type StoredObj
  * every store once, however many buckets share it.
  *
  * The engine reads one set of capabilities, so a capability holds only if every store has it (a
- * mount on a store without versions turns versions off for all).
+ * mount on a store without ranged reads turns them off for all).
  */
 export class MountedStore extends FrameStore {
   /** @inheritdoc */
