@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { Float64, Int32, Table, vectorFromArray } from 'apache-arrow';
+import { Int32, Table, makeVector, vectorFromArray } from 'apache-arrow';
+import type { FrameManifest } from '../../src/format/manifest.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
@@ -54,7 +55,7 @@ function frame(i: number, rows = ROWS): Table {
     x[r] = i * 1e7 + r;
     y[r] = Math.sin(i + r * 0.001);
   }
-  return new Table({ x: vectorFromArray(x, new Float64()), y: vectorFromArray(y, new Float64()) });
+  return new Table({ x: makeVector(x), y: makeVector(y) });
 }
 
 /** A float64 column's values as bytes (compared with Buffer.equals: deep equality of 192 Ki numbers is slow). */
@@ -250,7 +251,7 @@ describe('a full local store (real 40 MB tmpfs, real server)', () => {
       // Leave exactly the segment's pages free, so the segment fits and the manifest does not.
       await truncate(filler, (await stat(filler)).size - segment.byteLength);
       await connector.putSegment(ref, 'a.parquet', segment);
-      const manifest = { format: 1, version: 1, committedAt: new Date().toISOString(), schema: '', rows: 1, bytes: 8,
+      const manifest: FrameManifest = { format: 1, version: 1, committedAt: new Date().toISOString(), schema: '', rows: 1, bytes: 8,
         segments: [{ id: 'a.parquet', rows: 1, bytes: 8, storedBytes: segment.byteLength, rowGroups: 1 }] };
       const error = await connector.commitManifest(ref, manifest).then(() => undefined, (e: unknown) => e);
       expectStoreFull(error);

@@ -32,7 +32,7 @@ function segmentTable(type: DataType, times: SegmentTimes, firstValue: number): 
   const data = type instanceof DateDay ? Int32Array.from(times, (t) => Number(t ?? 0n)) : BigInt64Array.from(times, (t) => t ?? 0n);
   return new Table({
     value: makeVector(Float64Array.from(times, (_, i) => firstValue + i)),
-    ts: makeVector(makeData({ type, length: times.length, data, nullCount, nullBitmap: nullCount ? nulls : null }) as never),
+    ts: makeVector(makeData({ type, length: times.length, data, nullCount, nullBitmap: nullCount ? nulls : null } as never)),
   });
 }
 
@@ -162,7 +162,7 @@ describe('SQL time pruning', () => {
       // DuckDB opens to bind the view) breaks only queries that read it.
       const ref = { bucket: 'default', name };
       const manifest = (await connector.getManifest(ref))!;
-      await writeFile(connector.segmentFile(ref, manifest.segments[1]!.id), 'not a parquet file');
+      await writeFile(connector.segmentFile(ref, manifest.segments[1]!.id)!, 'not a parquet file');
       const [lo, hi] = [segments[30]![0]!, segments[31]![4]!];
       expect(await values(engine, `SELECT value FROM ${name} WHERE ts >= ${c.sql(lo)} AND ts <= ${c.sql(hi)} ORDER BY value`)).toEqual(
         where((t) => seen(t) >= seen(lo) && seen(t) <= seen(hi)),
@@ -214,7 +214,7 @@ describe('SQL time pruning', () => {
       // Segment 1 is neither the first of its branch (whose file DuckDB opens to bind the view) nor
       // in the range below: garbage there breaks only the queries that read it.
       const manifest = (await connector.getManifest(ref))!;
-      await writeFile(connector.segmentFile(ref, manifest.segments[1]!.id), 'not a parquet file');
+      await writeFile(connector.segmentFile(ref, manifest.segments[1]!.id)!, 'not a parquet file');
       const [a, b] = [1_000_000n + 30n * 140n, 1_000_000n + 33n * 140n];
       expect(await values(engine, `SELECT value FROM ticks WHERE ts >= ${us(a)} AND ts < ${us(b)} ORDER BY value`)).toEqual(where((t) => t >= a && t < b));
       await expect(values(engine, 'SELECT value FROM ticks')).rejects.toThrow();
@@ -278,7 +278,7 @@ describe('SQL time pruning', () => {
     // The snapshot's views are time-pruned too: appends kept the old segments, and garbage in
     // segment 1 (not the first of its branch) breaks only the queries that read it.
     const manifest = (await connector.getManifest(ref))!;
-    await writeFile(connector.segmentFile(ref, manifest.segments[1]!.id), 'not a parquet file');
+    await writeFile(connector.segmentFile(ref, manifest.segments[1]!.id)!, 'not a parquet file');
     const [lo, hi] = [first[30]![0]!, first[31]![4]!];
     const sql = `SELECT value FROM grown WHERE ts BETWEEN make_timestamp(${lo}) AND make_timestamp(${hi}) ORDER BY value`;
     expect(await values(engine, sql, then)).toEqual(within(lo, hi + 1n));

@@ -9,6 +9,7 @@ import { defaultConnectorRegistry } from '../../src/connectors/registry.js';
 import { resolveS3Options, s3OptionsFromUrl } from '../../src/connectors/s3/s3-config.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
+import type { PutOptions } from '../../src/storage/connector.js';
 import { toS3HangarError } from '../../src/connectors/s3/s3-errors.js';
 import {
   ConflictError,
@@ -25,13 +26,10 @@ const BUCKET = 'hangar-s3-tests';
 /** Counts the compare-and-swaps it lost, to show the race really happened. */
 class CountingS3Connector extends S3Connector {
   conflicts = 0;
-  override async commitManifest(...args: Parameters<S3Connector['commitManifest']>): Promise<void> {
-    try {
-      await super.commitManifest(...args);
-    } catch (error) {
-      if (error instanceof ConflictError) this.conflicts++;
-      throw error;
-    }
+  override async put(key: string, data: Uint8Array, options?: PutOptions): Promise<boolean> {
+    const stored = await super.put(key, data, options);
+    if (options?.ifAbsent && !stored) this.conflicts++;
+    return stored;
   }
 }
 
