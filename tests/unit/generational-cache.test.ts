@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { GenerationalCache } from '../../src/storage/generational-cache.js';
-import { ManifestCache } from '../../src/storage/manifest-cache.js';
-import type { FrameManifest } from '../../src/format/manifest.js';
 
 describe('GenerationalCache', () => {
   it('keeps at least the last `limit` entries and at most twice as many', () => {
@@ -45,35 +43,5 @@ describe('GenerationalCache', () => {
     for (const [i, key] of ['a/1', 'b/1', 'a/2'].entries()) cache.set(key, i);
     cache.deleteWhere((key) => key.startsWith('a/'));
     expect([cache.get('a/1'), cache.get('a/2'), cache.get('b/1')]).toEqual([undefined, undefined, 1]);
-  });
-});
-
-describe('ManifestCache', () => {
-  const manifest = (version: number): FrameManifest => ({ version }) as unknown as FrameManifest;
-
-  it('answers only for the identity it stored, and forgets by prefix', () => {
-    const cache = new ManifestCache(10);
-    cache.set('b/f/m1', 'etag-1', manifest(1));
-    cache.set('b/g/m1', 'etag-2', manifest(2));
-    cache.set('b/h/m1', undefined, manifest(3));
-    expect(cache.get('b/f/m1', 'etag-1')).toEqual(manifest(1));
-    expect(cache.get('b/f/m1', 'etag-other')).toBeUndefined();
-    expect(cache.get('b/f/m1', undefined)).toBeUndefined();
-    expect(cache.get('b/h/m1', undefined)).toBeUndefined();
-    cache.forget('b/f/');
-    expect(cache.get('b/f/m1', 'etag-1')).toBeUndefined();
-    expect(cache.get('b/g/m1', 'etag-2')).toEqual(manifest(2));
-  });
-
-  it('stays bounded and fast under churn (the delete + set LRU it replaces did not)', () => {
-    const cache = new ManifestCache(1_000);
-    for (let i = 0; i < 200_000; i++) {
-      cache.set(`k${i % 5_000}`, `id${i}`, manifest(i));
-      cache.get(`k${(i * 7) % 5_000}`, `id${i}`);
-    }
-    let kept = 0;
-    for (let i = 195_000; i < 200_000; i++) if (cache.get(`k${i % 5_000}`, `id${i}`) !== undefined) kept++;
-    expect(kept).toBeGreaterThanOrEqual(1_000);
-    expect(kept).toBeLessThanOrEqual(2_000);
   });
 });
