@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { StorageError, StoreFullError } from '../../errors.js';
-import { isProcessAlive } from '../../storage/concurrency.js';
+import { isProcessAlive, mapLimited } from '../../storage/concurrency.js';
 import { Connector, type ObjectInfo, type PutOptions } from '../../storage/connector.js';
 import { isFileSystemFull, storeFullError } from '../store-full.js';
 
@@ -298,16 +298,18 @@ export class LocalConnector extends Connector {
       if (isMissing(error)) return;
       throw new StorageError(this.name, `could not list ${dirKey || 'the store'}`, error);
     }
+    const files: string[] = [];
     for (const entry of entries) {
       if (dirKey === '' && entry.name.startsWith('.')) continue;
       const key = `${dirKey}${entry.name}`;
       if (entry.isDirectory()) {
         if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* this.walk(`${key}/`, prefix);
       } else if (key.startsWith(prefix)) {
-        const info = await this.head(key);
-        if (info) yield info;
+        files.push(key);
       }
     }
+    // One stat per file, a directory's worth in flight at once (a vacuum lists every segment of a frame).
+    for (const info of await mapLimited(files, 64, (key) => this.head(key))) if (info) yield info;
   }
 
   /** One readdir. */
