@@ -16,6 +16,10 @@ export interface CachedChunk {
 export class DecodedChunkCache {
   private readonly entries = new Map<string, CachedChunk>();
   private bytes = 0;
+  /** Lookups that found their chunk. */
+  hits = 0;
+  /** Lookups that did not. */
+  misses = 0;
 
   /** @param maxBytes - the budget; 0 disables the cache */
   constructor(readonly maxBytes: number) {}
@@ -23,7 +27,11 @@ export class DecodedChunkCache {
   /** The chunk under `key`, marked as recently used; undefined on a miss. */
   get(key: string): CachedChunk | undefined {
     const chunk = this.entries.get(key);
-    if (!chunk) return undefined;
+    if (!chunk) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     this.entries.delete(key);
     this.entries.set(key, chunk);
     return chunk;

@@ -146,6 +146,12 @@ export class HangarEngine {
     return this.sqlEngine;
   }
 
+  /** The read cache's lookups so far and the bytes it holds (zeros when it is off), for the metrics. */
+  readCacheStats(): { readonly hits: number; readonly misses: number; readonly bytes: number } {
+    const cache = this.decodedCache;
+    return { hits: cache?.hits ?? 0, misses: cache?.misses ?? 0, bytes: cache?.size ?? 0 };
+  }
+
   /**
    * Returns the frame's state: the current one, or a past one (see version-selection.ts).
    * @throws NotFoundError if it does not exist (at that version)

@@ -25,6 +25,7 @@ import { GrpcServer, type GrpcTlsOptions } from './transport/grpc-server.js';
 import { HttpListener, type HttpListenerOptions } from './http/http-listener.js';
 import { HangarMetrics } from './metrics/hangar-metrics.js';
 import { meterCalls, meterQueries } from './metrics/metered-calls.js';
+import { meterStore } from './metrics/metered-store.js';
 
 /** TLS settings of {@link HangarServer.start}: PEM contents, not paths; a `clientCa` asks for mutual TLS. */
 export type TlsOptions = GrpcTlsOptions;
@@ -119,14 +120,16 @@ export class HangarServer {
     }
     const connector = options.connector ? asFrameStore(options.connector) : await defaultConnectorRegistry().create(options.data ?? './hangar-data');
     await connector.open();
-    const container = createContainer(connector, options.engine);
+    const metrics = new HangarMetrics();
+    // The engine stores through the metered view: every store operation and commit is counted.
+    const container = createContainer(meterStore(connector, metrics), options.engine);
     const engine = container.resolve<HangarEngine>(TOKENS.Engine);
     const codec = container.resolve<ParquetCodec>(TOKENS.Codec);
     const maxMessageBytes = options.maxMessageBytes ?? MAX_INT32;
     const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     let server: HangarServer | undefined;
     // Handlers only ever hold the authorised view of the engine; guardCalls supplies the principal.
-    const metrics = new HangarMetrics(engine);
+    metrics.watch(engine);
     const guarded = meterQueries(authorizedEngine(engine), metrics, 'flight');
     const context = {
       engine: guarded,

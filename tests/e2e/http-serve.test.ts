@@ -76,5 +76,11 @@ describe('hangar serve --http-port', () => {
     expect(sample(after, 'hangar_data_bytes_total', { api: 'http', direction: 'out' })).toBeGreaterThan(0);
     expect(sample(after, 'hangar_store_frames')).toBe(1);
     expect(sample(after, 'hangar_store_rows')).toBe(3);
+    expect(sample(after, 'hangar_commits_total', { operation: 'put', outcome: 'ok' })).toBe(1);
+    expect(sample(after, 'hangar_store_operation_duration_seconds_count', { operation: 'commitManifest', outcome: 'ok' })).toBe(1);
+    expect(sample(after, 'hangar_store_operation_duration_seconds_count', { backend: 'memory', operation: 'getSegment' })).toBeGreaterThanOrEqual(1);
+    // The second read of the frame (CSV over HTTP) found its segment decoded by the first (Flight).
+    expect(sample(after, 'hangar_read_cache_misses_total')).toBe(1);
+    expect(sample(after, 'hangar_read_cache_hits_total')).toBeGreaterThanOrEqual(1);
   });
 });

@@ -24,14 +24,18 @@ export class HangarMetrics {
   private readonly bytes: Counter<'api' | 'direction'>;
   private readonly sqlQueries: Counter<'api' | 'outcome'>;
   private readonly sqlSeconds: Histogram<'api' | 'outcome'>;
+  private readonly storeSeconds: Histogram<'backend' | 'operation' | 'outcome'>;
+  private readonly commits: Counter<'operation' | 'outcome'>;
+  private readonly cacheHits: Counter;
+  private readonly cacheMisses: Counter;
+  private readonly cacheBytes: Gauge;
+  private readonly cacheSeen = { hits: 0, misses: 0 };
+  private engine: HangarEngine | undefined;
   private readonly storeFrames: Gauge;
   private readonly storeRows: Gauge;
   private readonly storeBytes: Gauge;
 
-  /**
-   * @param engine - the engine whose store size the gauges report (read on each scrape)
-   */
-  constructor(private readonly engine: HangarEngine) {
+  constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'hangar_' });
     this.rpcCalls = new Counter({ name: 'hangar_rpc_calls_total', help: 'Flight RPCs finished, by method and status code', labelNames: ['method', 'code'], registers });
@@ -43,9 +47,38 @@ export class HangarMetrics {
     this.bytes = new Counter({ name: 'hangar_data_bytes_total', help: 'Bytes of request and response bodies, by API (flight, http) and direction (in, out)', labelNames: ['api', 'direction'], registers });
     this.sqlQueries = new Counter({ name: 'hangar_sql_queries_total', help: 'SQL queries run, by API and outcome', labelNames: ['api', 'outcome'], registers });
     this.sqlSeconds = new Histogram({ name: 'hangar_sql_query_duration_seconds', help: 'SQL query time, until its result was sent', labelNames: ['api', 'outcome'], buckets: LATENCY_BUCKETS, registers });
+    this.storeSeconds = new Histogram({
+      name: 'hangar_store_operation_duration_seconds',
+      help: 'Store operations (manifests, segments, listings) by backend, operation and outcome; _count counts them',
+      labelNames: ['backend', 'operation', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.commits = new Counter({ name: 'hangar_commits_total', help: 'Manifest commits by what made them (put, append, replace, delete, restore, compact) and outcome (ok, conflict, error)', labelNames: ['operation', 'outcome'], registers });
+    this.cacheHits = new Counter({ name: 'hangar_read_cache_hits_total', help: 'Reads of a segment served from the decoded-segment cache', registers });
+    this.cacheMisses = new Counter({ name: 'hangar_read_cache_misses_total', help: 'Reads of a segment that had to fetch and decode it', registers });
+    this.cacheBytes = new Gauge({ name: 'hangar_read_cache_bytes', help: 'Bytes of decoded segments the read cache holds', registers });
     this.storeFrames = new Gauge({ name: 'hangar_store_frames', help: 'Live frames in the store', registers });
     this.storeRows = new Gauge({ name: 'hangar_store_rows', help: 'Rows of the live frames in the store', registers });
     this.storeBytes = new Gauge({ name: 'hangar_store_bytes', help: 'Arrow bytes of the live frames in the store (current versions)', registers });
+  }
+
+  /** The engine whose store size and read cache the metrics report, read at each scrape. */
+  watch(engine: HangarEngine): void {
+    this.engine = engine;
+  }
+
+  /**
+   * Starts timing a store operation; the returned function records its end.
+   * @param commitOperation - for a manifest commit, what made it (counted in `hangar_commits_total`)
+   */
+  startStoreOperation(backend: string, operation: string, commitOperation?: string): (error?: unknown) => void {
+    const started = process.hrtime.bigint();
+    return (error) => {
+      const outcome = error === undefined ? 'ok' : toHangarError(error).type === 'ConflictError' ? 'conflict' : 'error';
+      this.storeSeconds.observe({ backend, operation, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+      if (operation === 'commitManifest') this.commits.inc({ operation: commitOperation ?? 'unknown', outcome });
+    };
   }
 
   /** Starts timing a Flight RPC; the returned function records its end. */
@@ -86,10 +119,18 @@ export class HangarMetrics {
 
   /** The metrics in Prometheus text format (the store's size counted now, from its listings). */
   async render(): Promise<string> {
-    const totals = await storeTotals(this.engine);
-    this.storeFrames.set(totals.frames);
-    this.storeRows.set(totals.rows);
-    this.storeBytes.set(totals.bytes);
+    if (this.engine) {
+      const totals = await storeTotals(this.engine);
+      this.storeFrames.set(totals.frames);
+      this.storeRows.set(totals.rows);
+      this.storeBytes.set(totals.bytes);
+      const cache = this.engine.readCacheStats();
+      this.cacheHits.inc(cache.hits - this.cacheSeen.hits);
+      this.cacheMisses.inc(cache.misses - this.cacheSeen.misses);
+      this.cacheSeen.hits = cache.hits;
+      this.cacheSeen.misses = cache.misses;
+      this.cacheBytes.set(cache.bytes);
+    }
     return this.registry.metrics();
   }
 }
