@@ -87,6 +87,7 @@ describe('statement queries', () => {
   it('answers GetSchema of a query without running it', async () => {
     const schema = await admin.getSchema(commandDescriptor(encodeCommandStatementQuery('SELECT px * 2 AS double_px FROM alpha.prices')));
     expect(schema.fields.map((f) => [f.name, String(f.type)])).toEqual([['double_px', 'Float64']]);
+    expect(schema.fields[0]!.metadata.get('ARROW:FLIGHT:SQL:TYPE_NAME')).toBe('DOUBLE');
   });
 
   it('refuses a statement ticket redeemed with another token', async () => {

@@ -112,6 +112,7 @@ def assert_checks(lines: dict[str, dict]) -> None:
     counts = table.groupby("sym").size()
     assert lines["query"]["values"] == [f"{sym}={counts[sym]}" for sym in ["AAA", "BBB"]]
     assert lines["prepared"]["values"] == [ROWS, int((table.qty >= 50).sum()), 0]
+    assert lines["prepared"]["type_name"] == "BIGINT"  # count(*), from the prepared statement's dataset schema
     assert "read-only for SQL" in lines["refused_update"]["message"]
 
 

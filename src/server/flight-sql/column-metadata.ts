@@ -1,7 +1,7 @@
 /**
- * The `ARROW:FLIGHT:SQL:*` field metadata the Flight SQL specification defines for table schemas:
- * which catalog, schema and table a column belongs to and its SQL type name, precision and flags,
- * so JDBC's getColumns and the tools built on it (DBeaver) show SQL types rather than Arrow ones.
+ * The `ARROW:FLIGHT:SQL:*` field metadata the Flight SQL specification defines for table and query
+ * schemas: which catalog, schema and table a column belongs to and its SQL type name, precision and
+ * flags, so JDBC's getColumns and result metadata (and DBeaver) show SQL types rather than Arrow ones.
  */
 import { DataType, Field, type Schema, Schema as ArrowSchema, TimeUnit } from 'apache-arrow';
 
@@ -41,15 +41,35 @@ function precisionOf(type: DataType): number | undefined {
   return undefined;
 }
 
+/** Where a table's columns live, for {@link describedSchema}. */
+export interface ColumnOrigin {
+  /** The catalog (`hangar`). */
+  readonly catalog: string;
+  /** The bucket. */
+  readonly bucket: string;
+  /** The frame. */
+  readonly frame: string;
+}
+
 /** A frame's schema with each field described for SQL clients (catalog, bucket, frame, SQL type, flags). */
 export function describedTableSchema(schema: Schema, catalog: string, bucket: string, frame: string): Schema {
+  return describedSchema(schema, { catalog, bucket, frame });
+}
+
+/**
+ * A schema with each field's SQL type and flags in the spec's field metadata; with `origin`, also
+ * where the columns live (a query's result columns come from anywhere, so it has none).
+ */
+export function describedSchema(schema: Schema, origin?: ColumnOrigin): Schema {
   const fields = schema.fields.map((field) => {
     const metadata = new Map(field.metadata);
     const text = DataType.isUtf8(field.type) || DataType.isLargeUtf8(field.type) || (DataType.isDictionary(field.type) && DataType.isUtf8(field.type.dictionary));
     const precision = precisionOf(field.type);
-    metadata.set(`${KEY}CATALOG_NAME`, catalog);
-    metadata.set(`${KEY}DB_SCHEMA_NAME`, bucket);
-    metadata.set(`${KEY}TABLE_NAME`, frame);
+    if (origin) {
+      metadata.set(`${KEY}CATALOG_NAME`, origin.catalog);
+      metadata.set(`${KEY}DB_SCHEMA_NAME`, origin.bucket);
+      metadata.set(`${KEY}TABLE_NAME`, origin.frame);
+    }
     metadata.set(`${KEY}TYPE_NAME`, sqlTypeName(field.type));
     if (precision !== undefined) metadata.set(`${KEY}PRECISION`, String(precision));
     if (DataType.isDecimal(field.type)) metadata.set(`${KEY}SCALE`, String(field.type.scale));

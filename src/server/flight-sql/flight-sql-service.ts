@@ -53,6 +53,7 @@ import { type ColumnSpec, encapsulatedSchema, schemaOf, tableMessages } from './
 import { SQL_INFO_COLUMNS, type SqlInfoValue, hangarSqlInfo, sqlInfoTable } from './sql-info.js';
 import { type StatementPlan, StatementTickets, credentialOf } from './statement-tickets.js';
 import { refuseWriteStatement } from './write-statements.js';
+import { describedSchema } from './column-metadata.js';
 
 /** Call headers a Flight SQL client may send (ADBC `adbc.flight.sql.rpc.call_header.NAME`, JDBC URL properties). */
 export const FLIGHT_SQL_HEADERS = {
@@ -184,7 +185,9 @@ export class FlightSqlService {
       if (request.transactionId) throw new UnimplementedError(REFUSED_ACTIONS.BeginTransaction!);
       const plan = planOf(request.query, call.metadata);
       const context = queryContext(plan);
-      const { schema: datasetSchema, parameters: parameterSchema } = await this.engine.describeQuery(plan.sql, context);
+      const description = await this.engine.describeQuery(plan.sql, context);
+      const datasetSchema = describedSchema(description.schema);
+      const parameterSchema = description.parameters;
       const handle = this.prepared.create({ ...plan, owner, datasetSchema, parameterSchema });
       const parameters = parameterSchema.fields.length > 0 ? encapsulatedSchema(parameterSchema) : undefined;
       await call.write(encodeResult({ body: encodeCreatePreparedStatementResult(handle, encapsulatedSchema(datasetSchema), parameters) }));
@@ -213,7 +216,7 @@ export class FlightSqlService {
       case 'CommandStatementQuery': {
         if (command.transactionId) throw new UnimplementedError(REFUSED_ACTIONS.BeginTransaction!);
         const plan = planOf(command.query, call.metadata);
-        const schema = await this.engine.querySchema(plan.sql, queryContext(plan));
+        const schema = describedSchema(await this.engine.querySchema(plan.sql, queryContext(plan)));
         return { schema, ...(withTicket ? { ticket: statementTicket(plan)! } : {}) };
       }
       case 'CommandPreparedStatementQuery': {

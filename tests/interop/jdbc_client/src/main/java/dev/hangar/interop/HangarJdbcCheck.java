@@ -88,7 +88,7 @@ public final class HangarJdbcCheck {
             counts.add(Long.toString(rows.getLong(1)));
           }
         }
-        print(check, "\"values\":" + counts);
+        print(check, "\"values\":" + counts + ",\"type_name\":" + quote(prepared.getMetaData().getColumnTypeName(1)));
       }
 
       check = "refused_update";
