@@ -1,4 +1,5 @@
 /** The command tree of `hangar`, built with commander. */
+import { createRequire } from 'node:module';
 import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 'commander';
 import { registerCatalogCommands } from './catalog-commands.js';
 import { registerCatalogMaintenanceCommands } from './catalog-maintenance-commands.js';
@@ -57,9 +58,17 @@ function parseMemorySize(value: string): string {
   return value.trim();
 }
 
+/** The package's version, from its package.json (the same file from src/ and dist/). */
+const PACKAGE_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
 /** Builds the `hangar` program. */
 export function buildProgram(): Command {
-  const program = new Command('hangar').description('A dataframe store that speaks Apache Arrow Flight').showHelpAfterError();
+  const program = new Command('hangar')
+    .description('A dataframe store that speaks Apache Arrow Flight')
+    .version(PACKAGE_VERSION, '-V, --version', "print hangar's version")
+    // Root options only before the command: `hangar get NAME --version 3` is the frame's version.
+    .enablePositionalOptions()
+    .showHelpAfterError();
   addPluginOption(program.command('serve'))
     .description('run the Flight server')
     // Environment variables via Option.env, so that they, like flags, win over the config file.
@@ -89,6 +98,7 @@ export function buildProgram(): Command {
     .option('--max-put-bytes <bytes>', 'largest total a single put may send (default: no limit)', parsePositiveInteger)
     .option('--idle-timeout <ms>', 'fail puts that send nothing, and close connections without calls, after this long (default 300000)', parsePositiveInteger)
     .addOption(new Option('--http-port <port>', 'also serve the HTTP API, web console and /metrics on this port, 0 for any free port (off when absent)').env('HANGAR_HTTP_PORT').argParser(parsePort))
+    .option('--open', 'open the web console in a browser once listening (needs --http-port)')
     .option('--http-cors-origin <origins>', 'comma-separated origins whose pages may call the HTTP API (CORS; default none)')
     .option('--max-concurrent-streams <n>', 'most calls one client connection may run at once; more wait in the client (default 100)', parsePositiveInteger)
     .option('--read-cache-size <bytes>', 'memory for decoded segments reused by repeated gets, 0 to turn off (default 512 MiB)', parseNonNegativeInteger)

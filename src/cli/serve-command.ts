@@ -1,4 +1,5 @@
 /** `hangar serve`: runs the server until SIGINT/SIGTERM or the shutdown action. */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { signJwt } from '../server/auth/jwt.js';
 import { UsersFile } from '../server/auth/users-file.js';
@@ -59,6 +60,8 @@ export interface ServeCommandOptions {
   readonly httpPort?: number;
   /** Comma-separated origins allowed to call the HTTP API from their pages (CORS). */
   readonly httpCorsOrigin?: string;
+  /** Open the web console in a browser once listening. */
+  readonly open?: boolean;
   /** Bytes of decoded segments cached for repeated reads (0: off). */
   readonly readCacheSize?: number;
   /** Retention: most versions kept per frame. */
@@ -102,6 +105,18 @@ function tlsOptions(options: ServeCommandOptions): TlsOptions | undefined {
 
 /** Lifetime of the admin token printed at start-up (as shoots: one year). */
 const ADMIN_TOKEN_TTL_SECONDS = 365 * 86400;
+
+/** Opens the console in the desktop's browser (xdg-open, open, start); says so when it cannot. */
+function openConsole(url: string | undefined): void {
+  if (url === undefined) {
+    process.stderr.write('hangar: --open needs --http-port: the console is served by the HTTP listener\n');
+    return;
+  }
+  const [command, ...args] = process.platform === 'darwin' ? ['open', url] : process.platform === 'win32' ? ['cmd', '/c', 'start', '', url] : ['xdg-open', url];
+  const child = spawn(command!, args, { detached: true, stdio: 'ignore' });
+  child.on('error', () => process.stderr.write(`hangar: could not start a browser (${command}); open ${url} yourself\n`));
+  child.unref();
+}
 
 /** Starts the server, prints its location, and shuts down gracefully on signals. */
 export async function serve(options: ServeCommandOptions & SecretOptions): Promise<void> {
@@ -155,6 +170,7 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.stdout.write(`hangar listening on ${server.location}\n`);
   if (server.httpUrl !== undefined) process.stdout.write(`http listening on ${server.httpUrl}\n`);
+  if (options.open) openConsole(server.httpUrl);
   if (secret !== undefined) {
     // As shoots does: an admin token (claim type=admin, which shoots' client flow expects) to start with.
     const now = Math.floor(Date.now() / 1000);

@@ -68,6 +68,7 @@ export const SERVE_CONFIG_SCHEMA = {
     compactThreshold: nonNegative,
     httpPort: { type: 'integer', minimum: 0, maximum: 65535 },
     httpCorsOrigin: text,
+    open: { type: 'boolean' },
   },
 } as const;
 

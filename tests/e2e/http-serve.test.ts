@@ -2,7 +2,8 @@
 // /metrics counting Flight and HTTP calls (the interop suite parses it with prometheus_client).
 import { tableFromArrays } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { HangarClient } from '../../src/client/index.js';
 import { HANGAR_CLI } from '../helpers/hangar-process.js';
@@ -82,5 +83,12 @@ describe('hangar serve --http-port', () => {
     // The second read of the frame (CSV over HTTP) found its segment decoded by the first (Flight).
     expect(sample(after, 'hangar_read_cache_misses_total')).toBe(1);
     expect(sample(after, 'hangar_read_cache_hits_total')).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('hangar --version', () => {
+  it("prints the package's version", () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(execFileSync(process.execPath, [HANGAR_CLI, '--version'], { encoding: 'utf8' })).toBe(`${version}\n`);
   });
 });
