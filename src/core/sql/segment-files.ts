@@ -3,8 +3,9 @@
  * their paths (read in place, never copied); for the others, segments are copied once into a
  * size-bounded cache directory. Cached segments are immutable (ids are never reused), so the cache
  * is never stale; the least recently used files that no current view needs are evicted. Each file
- * is checked against the CRC-32 its manifest records once per process before DuckDB reads it
- * (DuckDB does not check checksums itself); segments are immutable, so once is enough.
+ * is checked against the CRC-32 its manifest records before DuckDB first reads it (DuckDB does not
+ * check checksums itself); segments are immutable, so once is enough while the check is remembered
+ * (the last 4,096–8,192 files checked).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -14,6 +15,9 @@ import { crc32, formatCrc32, parseCrc32 } from '../../format/crc32.js';
 import type { SegmentEntry } from '../../format/manifest.js';
 import type { FrameRef } from '../../names.js';
 import { damagedSegmentError } from '../../format/segment-integrity.js';
+
+/** Checked files remembered per generation (two generations are kept). */
+const VERIFIED_GENERATION = 4096;
 
 interface CachedFile {
   readonly bytes: number;
@@ -26,8 +30,14 @@ export class SegmentFiles {
   private readonly cached = new Map<string, CachedFile>();
   private cachedBytes = 0;
   private clock = 0;
-  /** Files checked against their CRC-32 (path and CRC). */
-  private readonly verified = new Set<string>();
+  /**
+   * Files checked against their CRC-32 (`path|crc`), in two generations of at most
+   * {@link VERIFIED_GENERATION} each: every segment file ever queried used to stay here for the
+   * life of the process (vacuumed ones too), so the set grew with every put that SQL read. A file
+   * forgotten is checked again on its next query.
+   */
+  private verified = new Set<string>();
+  private verifiedBefore = new Set<string>();
 
   /**
    * @param connector - the store
@@ -69,11 +79,11 @@ export class SegmentFiles {
       if (actual !== expected) {
         throw damagedSegmentError(ref, check!.version, id, `its ${bytes.byteLength} bytes have CRC-32 ${formatCrc32(actual)}, the manifest records ${formatCrc32(expected)}`);
       }
-      this.verified.add(`${path}|${expected}`);
+      this.rememberVerified(`${path}|${expected}`);
     };
     const inPlace = this.connector.segmentFile(ref, id);
     if (inPlace !== undefined) {
-      if (expected !== undefined && !this.verified.has(`${inPlace}|${expected}`)) verify(inPlace, await readFile(inPlace));
+      if (expected !== undefined && !this.wasVerified(`${inPlace}|${expected}`)) verify(inPlace, await readFile(inPlace));
       return inPlace;
     }
     const path = join(this.cacheDirectory, encodeURIComponent(ref.bucket), encodeURIComponent(ref.name), id);
@@ -96,6 +106,23 @@ export class SegmentFiles {
     entry.lastUsed = ++this.clock;
     await this.evict();
     return path;
+  }
+
+  /** Whether the file was checked (recently enough to be remembered); a hit is kept a generation more. */
+  private wasVerified(key: string): boolean {
+    if (this.verified.has(key)) return true;
+    if (!this.verifiedBefore.has(key)) return false;
+    this.rememberVerified(key);
+    return true;
+  }
+
+  /** Remembers a checked file; a full generation becomes the older one, and the older one is dropped. */
+  private rememberVerified(key: string): void {
+    if (this.verified.size >= VERIFIED_GENERATION) {
+      this.verifiedBefore = this.verified;
+      this.verified = new Set();
+    }
+    this.verified.add(key);
   }
 
   /** Releases a path returned by {@link pin}. */
