@@ -11,7 +11,7 @@
 // Verdict: flat when the median RSS of the last five samples is within the tolerance (10 %, and at
 // least 24 MiB) of the median of the samples taken in the minutes after the warm-up, and when the
 // open handles at the end are at most 8 above the most seen during the warm-up.
-import { readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ const { values } = parseArgs({
     'trace-gc': { type: 'boolean', default: false },
     probe: { type: 'boolean', default: false },
     'server-args': { type: 'string' },
+    'node-flags': { type: 'string', default: '--single-threaded-gc --initial-old-space-size=256' },
     'read-cache-bytes': { type: 'string', default: String(64 * 1024 * 1024) },
     json: { type: 'string' },
     table: { type: 'string' },
@@ -226,9 +227,8 @@ const server = await startServerProcess({
   // --probe: every thread of the server (codec workers too) logs process.memoryUsage() after a full
   // collection each sample (memory-probe.mjs), so RSS can be split into JS heap, array buffers and
   // native memory.
-  ...(values['trace-gc'] || values.probe
-    ? { nodeFlags: ['--single-threaded-gc', '--initial-old-space-size=256', ...(values['trace-gc'] ? ['--trace-gc'] : []), ...(values.probe ? ['--expose-gc', '--import', PROBE] : [])] }
-    : {}),
+  // --node-flags: the server's Node/V8 flags (default: those `npm start` uses).
+  nodeFlags: [...values['node-flags'].split(' ').filter(Boolean), ...(values['trace-gc'] ? ['--trace-gc'] : []), ...(values.probe ? ['--expose-gc', '--import', PROBE] : [])],
   args: ['--port', '0', '--data', join(dir, 'store'), '--read-cache-size', values['read-cache-bytes'], '--keep-versions', '3', '--keep-for', '0', '--vacuum-grace', '0', '--vacuum-every', '1m', ...(values['server-args']?.split(' ') ?? [])],
 });
 console.log(`soak: server pid ${server.pid} at ${server.location}; ${MINUTES} min, ${CLIENTS} clients, a sample every ${SAMPLE_MS / 1000} s`);
@@ -242,6 +242,8 @@ function heapAfterFullGc() {
 }
 let gcLog = '';
 if (values['trace-gc']) server.child.stdout.on('data', (chunk) => (gcLog = (gcLog + chunk.toString()).slice(-100_000)));
+// SOAK_GC_LOG=FILE: the whole --trace-gc log (every isolate's, codec workers' too) goes to FILE.
+if (values['trace-gc'] && process.env.SOAK_GC_LOG) server.child.stdout.on('data', (chunk) => appendFileSync(process.env.SOAK_GC_LOG, chunk));
 const takeSample = () => {
   const heap = values['trace-gc'] ? { heapAfterFullGcMiB: heapAfterFullGc() } : {};
   const sample = { minute: Number(((Date.now() - started) / 60_000).toFixed(2)), ...sampleProcess(server.pid), ...heap, ...probedThreads(), ops: Object.values(counts).reduce((a, b) => a + b, 0), errors: Object.entries(errors).filter(([k]) => k !== 'unexpected').reduce((a, [, b]) => a + b, 0) };
