@@ -1,0 +1,110 @@
+// Same-run A/B of two Hangar builds' storage paths, in process, on the local store with fsync on:
+// a put of a frame (replace), a whole get (decoded-segment cache off, so every run fetches and
+// decodes), 2,000 stats of a small frame (the manifest lookup of every small get) and a 1,000-row
+// append. Each run does every operation on build A then build B (or B then A, alternating), so a
+// shared machine's drift hits both alike. Noise floor: the spread of one build's runs, as min–max.
+// Usage: npm run build && node --single-threaded-gc --initial-old-space-size=256 bench/store_ab.mjs \
+//          --baseline /path/to/other/checkout [--rows N] [--runs N] [--json PATH]
+// The baseline checkout must be built (its dist/). Both builds' engines take their own store: the
+// baseline's local connector is frame-level (wave 1), this build's is a byte store under the layout.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Float64, Int64, Table, TimestampNanosecond, makeData, makeVector, tableToIPC } from 'apache-arrow';
+
+const arg = (name, fallback) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? process.argv[at + 1] : fallback;
+};
+const ROWS = Number(arg('rows', 2_000_000));
+const RUNS = Number(arg('runs', 7));
+const BASELINE = arg('baseline', undefined);
+if (!BASELINE) throw new Error('--baseline DIR (a built checkout of the build to compare with) is required');
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const ms = (value) => Number(value.toFixed(2));
+
+function frame(rows, offset = 0) {
+  const ts = BigInt64Array.from({ length: rows }, (_, i) => 1_700_000_000_000_000_000n + BigInt(i + offset) * 1_000_000_000n);
+  const column = (seed) => Float64Array.from({ length: rows }, (_, i) => ((i + offset) * seed) % 1000);
+  return new Table({
+    ts: makeVector(makeData({ type: new TimestampNanosecond('UTC'), length: rows, data: ts })),
+    f0: makeVector(column(7)),
+    f1: makeVector(column(13)),
+    f2: makeVector(column(31)),
+    n: makeVector(BigInt64Array.from({ length: rows }, (_, i) => BigInt(i + offset))),
+  });
+}
+
+async function* messages(ipc, splitIpcStream) {
+  yield* splitIpcStream(ipc);
+}
+
+/** One build: its engine over a fresh local store. */
+async function openBuild(label, dist) {
+  const at = (path) => import(pathToFileURL(join(dist, path)).href);
+  const { LocalConnector } = await at('connectors/local/local-connector.js');
+  const { HangarEngine } = await at('core/engine.js');
+  const ipcModule = await at('format/ipc-message.js').catch(() => at('core/ipc-message.js'));
+  const codecModule = await at('format/parquet/parquet-codec.js').catch(() => at('core/parquet/parquet-codec.js'));
+  const layoutModule = await at('storage/object-layout.js').catch(() => undefined);
+  const root = await mkdtemp(join(tmpdir(), `hangar-store-ab-${label}-`));
+  const connector = new LocalConnector({ root });
+  const store = layoutModule ? new layoutModule.ObjectLayout(connector) : connector;
+  await store.open();
+  const codec = new codecModule.ParquetCodec(2);
+  const engine = new HangarEngine(store, codec, { readCacheBytes: 0 });
+  return { label, engine, store, codec, root, split: ipcModule.splitIpcStream };
+}
+
+async function timed(action) {
+  const started = process.hrtime.bigint();
+  await action();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+const big = tableToIPC(frame(ROWS), 'stream');
+const small = tableToIPC(frame(1_000), 'stream');
+const builds = [await openBuild('this', resolve('dist')), await openBuild('baseline', resolve(BASELINE, 'dist'))];
+const ref = { bucket: 'default', name: 'big' };
+const smallRef = { bucket: 'default', name: 'small' };
+const results = Object.fromEntries(builds.map((b) => [b.label, { put: [], get: [], stat2000: [], append: [] }]));
+for (const build of builds) {
+  await build.engine.put(smallRef, 'replace', messages(small, build.split));
+  await build.engine.put(ref, 'replace', messages(big, build.split)); // warm-up
+}
+for (let run = 0; run < RUNS; run++) {
+  const order = run % 2 === 0 ? builds : [...builds].reverse();
+  for (const build of order) {
+    const r = results[build.label];
+    r.put.push(await timed(() => build.engine.put(ref, 'replace', messages(big, build.split))));
+    r.get.push(await timed(async () => {
+      for await (const _ of (await build.engine.read(ref)).messages);
+    }));
+    r.stat2000.push(await timed(async () => {
+      for (let i = 0; i < 2000; i++) await build.engine.stat(smallRef);
+    }));
+    r.append.push(await timed(() => build.engine.put(smallRef, 'append', messages(small, build.split))));
+  }
+}
+const summary = {};
+for (const op of ['put', 'get', 'stat2000', 'append']) {
+  const [a, b] = [results.this[op], results.baseline[op]];
+  summary[op] = {
+    this_ms: ms(median(a)),
+    baseline_ms: ms(median(b)),
+    ratio: Number((median(a) / median(b)).toFixed(3)),
+    this_range_ms: [ms(Math.min(...a)), ms(Math.max(...a))],
+    baseline_range_ms: [ms(Math.min(...b)), ms(Math.max(...b))],
+  };
+}
+const report = { rows: ROWS, runs: RUNS, bytes: big.byteLength, load: (await import('node:os')).loadavg(), summary, results };
+console.log(JSON.stringify(summary, null, 2));
+const json = arg('json', undefined);
+if (json) await writeFile(json, JSON.stringify(report, null, 2));
+for (const build of builds) {
+  await build.engine.close();
+  await build.store.close();
+  await build.codec.close();
+  await rm(build.root, { recursive: true, force: true });
+}
