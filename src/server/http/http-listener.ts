@@ -101,13 +101,19 @@ export class HttpListener {
   /** Binds the port and starts serving. */
   static async listen(options: HttpListenerOptions, host: string, parts: HttpListenerParts): Promise<HttpListener> {
     const bindHost = (options.host ?? host).replace(/^\[(.*)\]$/, '$1');
+    // Node ends a request whose body has not fully arrived within 5 minutes; uploads have the put's
+    // own idle timeout instead, so a large upload that keeps sending is not cut.
+    const timeouts = { requestTimeout: 0 };
     const server = parts.tls
       ? createHttpsServer({
+          ...timeouts,
           cert: parts.tls.cert,
           key: parts.tls.key,
           ...(parts.tls.clientCa ? { ca: parts.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
         })
-      : createHttpServer();
+      : createHttpServer(timeouts);
+    // A connection that moves no bytes for the idle limit (as Flight's) is closed.
+    if (parts.limits.idleTimeoutMs !== undefined) server.setTimeout(parts.limits.idleTimeoutMs, (socket: Socket) => socket.destroy());
     const listener = new HttpListener(server, parts, options, bindHost);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
