@@ -1,0 +1,43 @@
+// The codec worker hands every transferred input back with its reply (an encode's IPC stream, a
+// handed-over decode's file), so the pool's thread frees it: the worker allocates little
+// JavaScript, collects rarely, and kept every put's batches alive until it did (the soak's RSS).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { tableFromIPC } from 'apache-arrow';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CodecReply, CodecRequest } from '../../src/format/parquet/parquet-worker.js';
+import { coveredTable, ipcOf } from './parquet-fixtures.js';
+
+const WORKER = fileURLToPath(new URL('../../dist/format/parquet/parquet-worker.js', import.meta.url));
+
+describe('codec worker: transferred inputs come back', () => {
+  if (!existsSync(WORKER)) throw new Error(`the codec worker is not built (${WORKER}): run \`npm run build\` first`);
+  const worker = new Worker(WORKER);
+  afterAll(() => worker.terminate());
+  const ask = (request: CodecRequest, transfer: ArrayBuffer[]): Promise<CodecReply> =>
+    new Promise((resolve) => {
+      const onReply = (reply: CodecReply): void => {
+        if (reply.id !== request.id) return;
+        worker.off('message', onReply);
+        resolve(reply);
+      };
+      worker.on('message', onReply);
+      worker.postMessage(request, transfer);
+    });
+
+  it('returns an encode its IPC stream and a handed-over decode its file, both intact', async () => {
+    const ipc = ipcOf(coveredTable(5000, 7));
+    const sent = ipc.slice().buffer as ArrayBuffer;
+    const encoded = await ask({ op: 'encode', id: 1, ipc: sent, rowGroupRows: 1 << 20, dictionaryColumns: [], statisticsColumns: [], compression: 'none' }, [sent]);
+    expect(sent.byteLength).toBe(0); // transferred away
+    expect(encoded.ok).toBe(true);
+    expect(new Uint8Array(encoded.input!)).toEqual(ipc);
+    const file = new Uint8Array((encoded as { bytes: ArrayBuffer }).bytes);
+    const copy = file.slice();
+    const decoded = await ask({ op: 'decode', id: 2, parquet: file, returnInput: true, rowGroups: [0], batchRows: 1 << 16 }, [file.buffer as ArrayBuffer]);
+    expect(decoded.ok).toBe(true);
+    expect(new Uint8Array(decoded.input!)).toEqual(copy);
+    expect(tableFromIPC(new Uint8Array((decoded as { bytes: ArrayBuffer }).bytes)).numRows).toBe(5000);
+  });
+});
