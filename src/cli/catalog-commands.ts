@@ -1,12 +1,47 @@
-/** `hangar ls`, `hangar buckets` and `hangar rm`: what the store holds, and removing frames. */
+/** `hangar ls`, `hangar buckets`, `hangar stat` and `hangar rm`: what the store holds, and removing frames. */
 import type { Command } from 'commander';
-import type { FrameListing } from '../client/hangar-client.js';
+import type { Schema } from 'apache-arrow';
+import type { FrameListing, FrameStat } from '../client/hangar-client.js';
 import { type ServerOptions, withClient, withServerOption } from './client-session.js';
+import { timeBound, versionNumber } from './get-command.js';
 
 /** Options of `hangar ls`. */
 export interface ListCommandOptions extends ServerOptions {
   /** Only names matching this regular expression. */
   readonly regex?: string;
+  /** Print JSON for programs instead of a table. */
+  readonly json?: boolean;
+}
+
+/** Options of `hangar stat`. */
+export interface StatCommandOptions extends ServerOptions {
+  readonly bucket?: string;
+  readonly version?: string;
+  readonly asOf?: string;
+  readonly json?: boolean;
+}
+
+/** A schema as JSON: each column's name, type and nullability (as the stat action describes them). */
+function schemaJson(schema: Schema): { name: string; type: string; nullable: boolean }[] {
+  return schema.fields.map((field) => ({ name: field.name, type: String(field.type), nullable: field.nullable }));
+}
+
+/** Prints a value as indented JSON with a final line break. */
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Renders one frame's description for people: its facts, metadata and columns. */
+export function renderStat(stat: FrameStat): string {
+  const facts = [
+    ['frame', `${stat.bucket}/${stat.name}`],
+    ['version', `${stat.version} (committed ${stat.committedAt})`],
+    ['rows', String(stat.rows)],
+    ['bytes', humanBytes(stat.bytes)],
+    ['metadata', JSON.stringify(stat.metadata)],
+  ];
+  const columns = stat.schema.map((field) => [field.name, field.type, field.nullable ? 'nullable' : '']);
+  return `${alignColumns(facts)}\n\n${alignColumns([['COLUMN', 'TYPE', ''], ...columns])}\n`;
 }
 
 /** Options of `hangar rm`. */
@@ -62,19 +97,44 @@ export function registerCatalogCommands(program: Command): void {
       .command('ls')
       .description('list the frames of a bucket')
       .argument('[bucket]', 'bucket to list (default: the default bucket)')
-      .option('--regex <pattern>', 'only frames whose name matches this regular expression'),
+      .option('--regex <pattern>', 'only frames whose name matches this regular expression')
+      .option('--json', 'print JSON (name, bucket, rows, bytes, metadata, schema per frame) instead of a table'),
   ).action(async (bucket: string | undefined, options: ListCommandOptions) =>
     withClient(options, async (client) => {
       const frames = await client.list({ ...(bucket ? { bucket } : {}), ...(options.regex ? { regex: options.regex } : {}) });
-      if (frames.length === 0) process.stderr.write(`no frames in bucket '${bucket ?? 'default'}'${options.regex ? ` matching /${options.regex}/` : ''}\n`);
+      if (options.json) printJson(frames.map((frame) => ({ ...frame, schema: schemaJson(frame.schema) })));
+      else if (frames.length === 0) process.stderr.write(`no frames in bucket '${bucket ?? 'default'}'${options.regex ? ` matching /${options.regex}/` : ''}\n`);
       else process.stdout.write(renderListing(frames));
     }),
   );
 
-  withServerOption(program.command('buckets').description('list the buckets')).action(async (options: ServerOptions) =>
+  withServerOption(program.command('buckets').description('list the buckets').option('--json', 'print a JSON array')).action(
+    async (options: ServerOptions & { json?: boolean }) =>
+      withClient(options, async (client) => {
+        const buckets = await client.buckets();
+        if (options.json) printJson(buckets);
+        else process.stdout.write(buckets.map((bucket) => `${bucket}\n`).join(''));
+      }),
+  );
+
+  withServerOption(
+    program
+      .command('stat')
+      .description("describe a frame: version, rows, bytes, metadata and columns")
+      .argument('<name>', 'frame name')
+      .option('--bucket <bucket>', 'bucket of the frame (default: the default bucket)')
+      .option('--version <n>', 'describe this version of the frame')
+      .option('--as-of <time>', 'describe the frame as it was at this time (ISO-8601 or epoch seconds)')
+      .option('--json', 'print JSON instead of text'),
+  ).action(async (name: string, options: StatCommandOptions) =>
     withClient(options, async (client) => {
-      const buckets = await client.buckets();
-      process.stdout.write(buckets.map((bucket) => `${bucket}\n`).join(''));
+      const stat = await client.stat(name, {
+        ...(options.bucket ? { bucket: options.bucket } : {}),
+        ...(options.version === undefined ? {} : { version: versionNumber(options.version) }),
+        ...(options.asOf === undefined ? {} : { asOf: timeBound(options.asOf) }),
+      });
+      if (options.json) printJson(stat);
+      else process.stdout.write(renderStat(stat));
     }),
   );
 

@@ -12,6 +12,8 @@ import { versionNumber } from './get-command.js';
 /** Options of the commands naming one frame. */
 interface FrameCommandOptions extends ServerOptions {
   readonly bucket?: string;
+  /** `versions`: print JSON instead of a table. */
+  readonly json?: boolean;
 }
 
 /** Options of `hangar vacuum`. */
@@ -42,10 +44,12 @@ export function registerVersionCommands(program: Command): void {
       .command('versions')
       .description("list a frame's kept versions (read one with `hangar get NAME --version N` or `--as-of TIME`)")
       .argument('<name>', 'frame name')
-      .option('--bucket <bucket>', 'bucket of the frame (default: the default bucket)'),
+      .option('--bucket <bucket>', 'bucket of the frame (default: the default bucket)')
+      .option('--json', 'print JSON (one object per version, oldest first) instead of a table'),
   ).action(async (name: string, options: FrameCommandOptions) =>
     withClient(options, async (client) => {
-      process.stdout.write(renderVersions(await client.versions(name, bucketOf(options))));
+      const versions = await client.versions(name, bucketOf(options));
+      process.stdout.write(options.json ? `${JSON.stringify(versions, null, 2)}\n` : renderVersions(versions));
     }),
   );
 
