@@ -56,6 +56,31 @@ export function parseJsonObject(bytes: Uint8Array, what: string): Record<string,
   return parsed as Record<string, unknown>;
 }
 
+/**
+ * Refuses fields a request does not know, so a misspelt option (`"colums"`, `"tial"`) is an error
+ * instead of being silently ignored. `known` lists every field the request takes.
+ * @throws InvalidArgumentError naming the unknown field(s) and the known ones
+ */
+export function rejectUnknownFields(body: Record<string, unknown>, known: readonly string[], what: string): void {
+  const unknown = Object.keys(body).filter((key) => !known.includes(key));
+  if (unknown.length === 0) return;
+  throw new InvalidArgumentError(
+    `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => JSON.stringify(key)).join(', ')} in ${what}; ` +
+      `the fields it takes are: ${known.join(', ')}`,
+  );
+}
+
+/** Fields of a DoGet ticket that reads a frame (`"sql": null` is a plain read, as shoots sends it). */
+export const FRAME_TICKET_FIELDS = ['name', 'bucket', 'columns', 'start', 'end', 'limit', 'version', 'as_of', 'since_version', 'since_committed_at', 'sql'] as const;
+/** Fields of a ticket or CMD descriptor that runs a query (shoots sends the frame's `name` along; `version` is refused with its own message). */
+export const SQL_FIELDS = ['sql', 'bucket', 'as_of', 'name', 'version'] as const;
+/** Fields of a DoPut CMD descriptor; `batch_size` is shoots' client's own (its upload batch size), accepted and unused. */
+export const PUT_FIELDS = ['name', 'bucket', 'mode', 'metadata', 'expected_version', 'batch_size'] as const;
+/** Fields of a GetFlightInfo / GetSchema CMD descriptor naming a frame (DoPut's `mode` and `batch_size` accepted, unused). */
+export const INFO_FIELDS = ['name', 'bucket', 'version', 'as_of', 'mode', 'batch_size'] as const;
+/** Fields of ListFlights criteria. */
+export const CRITERIA_FIELDS = ['bucket', 'regex', 'metadata'] as const;
+
 /** Reads an optional list of column names. */
 function parseColumns(value: unknown): string[] | undefined {
   if (value === undefined || value === null) return undefined;
@@ -95,6 +120,7 @@ export interface PutRequest extends FrameRef {
 /** Parses the DoPut descriptor (shoots: CMD JSON {"name","mode","bucket"}). */
 export function parsePutDescriptor(descriptor: FlightDescriptor | undefined): PutRequest {
   const { cmd, ...ref } = frameFromDescriptor(descriptor);
+  if (cmd) rejectUnknownFields(cmd, PUT_FIELDS, 'the DoPut descriptor');
   const metadata = parseFrameMetadata(cmd?.metadata);
   const expected = cmd?.expected_version;
   if (expected !== undefined && expected !== null && (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0)) {
@@ -185,6 +211,7 @@ export interface SqlRequest {
 export function parseTicket(ticket: Uint8Array): GetRequest | SqlRequest {
   const body = parseJsonObject(ticket, 'the ticket');
   if (body.sql !== undefined && body.sql !== null) return parseSqlCommand(body);
+  rejectUnknownFields(body, FRAME_TICKET_FIELDS, 'the ticket');
   const columns = parseColumns(body.columns);
   const start = parseTimeBound(body.start, 'start');
   const end = parseTimeBound(body.end, 'end');
@@ -203,6 +230,7 @@ export function parseTicket(ticket: Uint8Array): GetRequest | SqlRequest {
 
 /** Reads `{"sql","bucket"?}` from a ticket or descriptor command. @throws InvalidArgumentError */
 export function parseSqlCommand(body: Record<string, unknown>): SqlRequest {
+  rejectUnknownFields(body, SQL_FIELDS, 'the query command');
   if (typeof body.sql !== 'string' || body.sql.trim() === '') {
     throw new InvalidArgumentError('"sql" must be a non-empty string holding one SELECT query');
   }
@@ -226,6 +254,7 @@ export function parseInfoDescriptor(descriptor: FlightDescriptor | undefined): (
     if (cmd.sql !== undefined && cmd.sql !== null) return parseSqlCommand(cmd);
   }
   const { cmd, ...ref } = frameFromDescriptor(descriptor);
+  if (cmd) rejectUnknownFields(cmd, INFO_FIELDS, 'the descriptor command');
   return { kind: 'frame', ...ref, ...parseVersionSelector(cmd) };
 }
 
@@ -251,6 +280,7 @@ export function encodeTicketFor(ref: FrameRef, version?: number): Uint8Array {
  */
 export function parseCriteria(expression: Uint8Array): { bucket: string; regex?: string; metadata?: FrameMetadata } {
   const body = parseJsonObject(expression, 'the ListFlights criteria');
+  rejectUnknownFields(body, CRITERIA_FIELDS, 'the ListFlights criteria');
   if (body.regex !== undefined && body.regex !== null && typeof body.regex !== 'string') {
     throw new InvalidArgumentError('"regex" must be a string');
   }

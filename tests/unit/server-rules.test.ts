@@ -78,7 +78,9 @@ describe('dataframe protocol parsing', () => {
     expect(() => parseTicket(json({ name: 'f', columns: 'x' }))).toThrow(/"columns" must be a list/);
     expect(parseTicket(json({ name: 'f', sql: 'select 1' }))).toEqual({ kind: 'sql', sql: 'select 1', bucket: 'default' });
     expect(() => parseTicket(json({ sql: '  ' }))).toThrow(/"sql" must be a non-empty string/);
-    expect(parseTicket(json({ name: 'f', start: '1970-01-01T00:00:01Z', end: 2.5, limit: 3, batch_size: 9 }))).toEqual({
+    // Unknown fields are refused (issue 22): a misspelt option must not be silently ignored.
+    expect(() => parseTicket(json({ name: 'f', batch_size: 9 }))).toThrow(/unknown field "batch_size" in the ticket/);
+    expect(parseTicket(json({ name: 'f', start: '1970-01-01T00:00:01Z', end: 2.5, limit: 3 }))).toEqual({
       kind: 'frame',
       name: 'f',
       bucket: 'default',

@@ -4,13 +4,15 @@ import { InvalidArgumentError } from '../../errors.js';
 import { frameRef, validateName } from '../../names.js';
 import { parseBucketDeleteMode } from '../../core/put-mode.js';
 import { parseResampleRequest, resample } from '../../core/resample.js';
-import { frameDescription, parseJsonObject, parseVersionSelector, versionDescription } from '../dataframe-protocol.js';
+import { frameDescription, parseJsonObject, parseVersionSelector, rejectUnknownFields, versionDescription } from '../dataframe-protocol.js';
 import { decodeAction, encodeActionType, encodeResult } from '../../flight/flight-messages.js';
 import type { CallHandler } from '../transport/grpc-server.js';
 
 /** An action: its description for ListActions and what it does. */
 interface ActionDefinition {
   readonly description: string;
+  /** The body fields it takes (others are INVALID_ARGUMENT); absent when `run` checks them itself. */
+  readonly fields?: readonly string[];
   run(body: Record<string, unknown>): Promise<unknown>;
 }
 
@@ -27,11 +29,12 @@ const json = (value: unknown): Buffer => Buffer.from(typeof value === 'string' ?
 function actions(context: ActionContext): Map<string, ActionDefinition> {
   const { engine } = context;
   return new Map<string, ActionDefinition>([
-    ['ping', { description: 'Health check; answers "pong".', run: async () => 'pong' }],
-    ['buckets', { description: 'Lists bucket names as a JSON array.', run: async () => engine.buckets() }],
+    ['ping', { fields: [], description: 'Health check; answers "pong".', run: async () => 'pong' }],
+    ['buckets', { fields: [], description: 'Lists bucket names as a JSON array.', run: async () => engine.buckets() }],
     [
       'stat',
       {
+        fields: ['name', 'bucket', 'version', 'as_of'],
         description:
           'Describes one frame: {"name","bucket","version"?|"as_of"?} → JSON {name, bucket, version, committed_at, rows, bytes, metadata, schema}.',
         run: async (body) => {
@@ -46,6 +49,7 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'delete',
       {
+        fields: ['name', 'bucket'],
         description: 'Deletes a frame: {"name","bucket"}.',
         run: async (body) => {
           const ref = frameRef(body.name, body.bucket);
@@ -57,6 +61,7 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'versions',
       {
+        fields: ['name', 'bucket'],
         description:
           'Lists a frame\'s kept versions, oldest first: {"name","bucket"} → JSON [{version, committed_at, operation, rows, bytes, segments, deleted, restored_from?}].',
         run: async (body) => (await engine.versions(frameRef(body.name, body.bucket))).map(versionDescription),
@@ -65,6 +70,7 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'restore',
       {
+        fields: ['name', 'bucket', 'version'],
         description: 'Makes an old version current again, as a new version: {"name","bucket","version"} → JSON {name, bucket, version, rows}.',
         run: async (body) => {
           const { version } = parseVersionSelector(body);
@@ -77,6 +83,7 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'compact',
       {
+        fields: ['name', 'bucket'],
         description:
           'Merges a frame\'s small appended segments into full-size ones, as a new version with the same rows: {"name","bucket"} → ' +
           'JSON {name, bucket, version, compacted, segments_before, segments_after}.',
@@ -96,6 +103,7 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'vacuum',
       {
+        fields: ['bucket', 'name', 'dry_run'],
         description:
           'Removes versions past the retention policy and segments no kept version uses: {"bucket"?,"name"?,"dry_run"?} (no bucket: ' +
           'every bucket) → JSON {frames, versions_removed, segments_removed, bytes_freed}.',
@@ -111,6 +119,7 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'purge',
       {
+        fields: ['name', 'bucket'],
         description:
           'Removes a frame at once with every kept version and segment, writing nothing (frees space on a full store; cannot be ' +
           'undone): {"name","bucket"} → JSON {name, bucket, versions_removed, segments_removed, bytes_freed}.',
@@ -129,6 +138,7 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'delete_bucket',
       {
+        fields: ['name', 'mode'],
         description: 'Deletes a bucket: {"name","mode":"error"|"delete"}; "error" refuses a non-empty bucket.',
         run: async (body) => {
           // No default here: a missing name must never delete the default bucket by accident.
@@ -141,6 +151,7 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'shutdown',
       {
+        fields: [],
         description: 'Shuts the server down gracefully after answering.',
         run: async () => {
           context.requestShutdown();
@@ -170,7 +181,9 @@ export function doActionHandler(context: ActionContext): CallHandler {
     if (!definition) {
       throw new InvalidArgumentError(`unknown action '${action.type}'; ListActions lists: ${[...table.keys()].join(', ')}`);
     }
-    const result = await definition.run(parseJsonObject(action.body, `the body of action '${action.type}'`));
+    const body = parseJsonObject(action.body, `the body of action '${action.type}'`);
+    if (definition.fields) rejectUnknownFields(body, definition.fields, `the body of action '${action.type}'`);
+    const result = await definition.run(body);
     await call.write(encodeResult({ body: json(result) }));
   };
 }
