@@ -1,11 +1,12 @@
 // The codec worker hands every transferred input back with its reply (an encode's IPC stream, a
-// handed-over decode's file), so the pool's thread frees it: the worker allocates little
-// JavaScript, collects rarely, and kept every put's batches alive until it did (the soak's RSS).
+// handed-over decode's file), so the pool's thread frees it; and the pool replaces a worker after
+// its share of requests, so garbage its rarely-collected heap piles up is freed (the soak's RSS).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import type { CodecReply, CodecRequest } from '../../src/format/parquet/parquet-worker.js';
 import { coveredTable, ipcOf } from './parquet-fixtures.js';
 
@@ -39,5 +40,22 @@ describe('codec worker: transferred inputs come back', () => {
     expect(decoded.ok).toBe(true);
     expect(new Uint8Array(decoded.input!)).toEqual(copy);
     expect(tableFromIPC(new Uint8Array((decoded as { bytes: ArrayBuffer }).bytes)).numRows).toBe(5000);
+  });
+});
+
+describe('codec pool: workers are replaced after their share of requests', () => {
+  it('retires an idle worker after N requests and keeps answering with a fresh one', async () => {
+    const codec = new ParquetCodec(1, 3);
+    try {
+      const table = coveredTable(2000, 5);
+      for (let round = 0; round < 7; round++) {
+        const file = await codec.encode(ipcOf(table), { rowGroupRows: 1 << 20, dictionaryColumns: [], statisticsColumns: [], compression: 'none' });
+        expect(tableFromIPC(await codec.decode(file, { rowGroups: [0], batchRows: 1 << 16 }, true)).numRows).toBe(2000);
+      }
+      // 14 requests, 3 per worker: retired after requests 3, 6, 9 and 12.
+      expect(codec.recycledWorkers).toBe(4);
+    } finally {
+      await codec.close();
+    }
   });
 });

@@ -58,7 +58,21 @@ interface Waiter {
 interface PooledWorker {
   readonly worker: Worker;
   readonly waiting: Map<number, Waiter>;
+  /** Requests sent to it so far. */
+  served: number;
 }
+
+/**
+ * Requests a worker serves before it is replaced by a fresh one (once idle). Its JavaScript heap
+ * is only collected when it reaches V8's old-generation limit, which `npm start`'s
+ * `--initial-old-space-size=256` raises to 256 MB for every isolate (so puts run without
+ * collections, docs/performance.md#v8-flags): a worker's garbage then piled up for hours (in the
+ * soak a codec worker's heap grew 9.9 → 21.7 MB in 5.5 minutes without one full collection) and a
+ * long-running server's RSS with it (docs/reliability.md#long-running-stability-soak). Retiring
+ * a worker frees its heap at once; a fresh one costs ~190 ms of CPU (loading parquet-wasm and
+ * Arrow), ~0.05 ms a request at this count.
+ */
+const REQUESTS_PER_WORKER = 4000;
 
 /**
  * The compiled worker module. Beside this one in dist/; when this module runs from its TypeScript
@@ -78,12 +92,19 @@ export class ParquetCodec {
   private readonly workers: PooledWorker[] = [];
   private nextId = 1;
   private closed = false;
+  private recycled = 0;
 
-  /** @param size - worker threads; defaults to the machine's parallelism, at most 4 */
-  constructor(private readonly size = Math.min(4, Math.max(1, availableParallelism()))) {}
+  /**
+   * @param size - worker threads; defaults to the machine's parallelism, at most 4
+   * @param requestsPerWorker - requests a worker serves before a fresh one replaces it (see {@link REQUESTS_PER_WORKER})
+   */
+  constructor(
+    private readonly size = Math.min(4, Math.max(1, availableParallelism())),
+    private readonly requestsPerWorker = REQUESTS_PER_WORKER,
+  ) {}
 
   private spawn(): PooledWorker {
-    const pooled: PooledWorker = { worker: new Worker(workerUrl()), waiting: new Map() };
+    const pooled: PooledWorker = { worker: new Worker(workerUrl()), waiting: new Map(), served: 0 };
     pooled.worker.unref();
     pooled.worker.on('message', (reply: CodecReply) => {
       const waiter = pooled.waiting.get(reply.id);
@@ -109,6 +130,7 @@ export class ParquetCodec {
 
   private pick(): PooledWorker {
     if (this.closed) throw new Error('ParquetCodec is closed');
+    this.recycleWorn();
     const leastBusy = this.workers.reduce<PooledWorker | undefined>(
       (best, pooled) => (!best || pooled.waiting.size < best.waiting.size ? pooled : best),
       undefined,
@@ -120,8 +142,23 @@ export class ParquetCodec {
     return fresh;
   }
 
+  /** Retires idle workers that have served their share of requests (see {@link REQUESTS_PER_WORKER}). */
+  private recycleWorn(): void {
+    for (const pooled of this.workers.filter((candidate) => candidate.served >= this.requestsPerWorker && candidate.waiting.size === 0)) {
+      this.workers.splice(this.workers.indexOf(pooled), 1);
+      this.recycled++;
+      void pooled.worker.terminate();
+    }
+  }
+
+  /** How many workers were retired after serving their share of requests (for tests and metrics). */
+  get recycledWorkers(): number {
+    return this.recycled;
+  }
+
   private call(message: DistributiveOmit<CodecRequest, 'id'>, transfer: ArrayBuffer[]): Promise<Extract<CodecReply, { ok: true }>> {
     const pooled = this.pick();
+    pooled.served++;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       pooled.waiting.set(id, { resolve, reject });
