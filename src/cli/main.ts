@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 /** The `hangar` command: serve a store, or talk to a server as a person at a terminal. */
-import { buildProgram } from './program.js';
+import { relaunchFlags, relaunchWithFlags } from './node-flags.js';
 
-buildProgram()
-  .parseAsync(process.argv)
-  .catch((error: unknown) => {
-    process.stderr.write(`hangar: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  });
+const flags = relaunchFlags(process.argv, process.execArgv, process.env);
+if (flags.length > 0) {
+  // `hangar serve` without the tuned V8 flags: run it again with them (before loading anything else).
+  relaunchWithFlags(flags);
+} else {
+  const [{ buildProgram }, { reportFailure }] = await Promise.all([import('./program.js'), import('./exit-codes.js')]);
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch(reportFailure);
+}
