@@ -115,6 +115,8 @@ export interface GetOptions extends VersionOptions {
   readonly end?: TimeBound;
   /** At most this many rows (after filtering by time). */
   readonly limit?: number;
+  /** Only the last this many rows (the server reads only the segments holding them); not with start, end or limit. */
+  readonly tail?: number;
 }
 
 /** A time bound as the ticket carries it. */
@@ -284,7 +286,7 @@ export class HangarClient {
    *   bounds or a range on a frame without a time column
    */
   getStream(name: string, options: GetOptions = {}): FlightRecordBatchStream {
-    const { bucket, columns, start, end, limit } = options;
+    const { bucket, columns, start, end, limit, tail } = options;
     const ticket = {
       name,
       bucket: bucket ?? null,
@@ -292,6 +294,7 @@ export class HangarClient {
       ...(start === undefined ? {} : { start: ticketTime(start) }),
       ...(end === undefined ? {} : { end: ticketTime(end) }),
       ...(limit === undefined ? {} : { limit }),
+      ...(tail === undefined ? {} : { tail }),
       ...versionFields(options),
     };
     return this.flight.doGet(JSON.stringify(ticket), options);
@@ -304,7 +307,7 @@ export class HangarClient {
    * @throws NotFoundError; CacheMissError offline when the cache lacks the frame
    */
   get(name: string, options: GetOptions = {}): Promise<Table> {
-    if (this.cache && options.asOf === undefined) {
+    if (this.cache && options.asOf === undefined && options.tail === undefined) {
       const bucket = options.bucket ?? 'default';
       return syncedFrame(this.cacheSource(), this.cache, this.offline, name, bucket, options.version, options).then((table) =>
         selectLocally(table, options, `frame '${name}' in bucket '${bucket}'`),
@@ -411,6 +414,16 @@ export class HangarClient {
    */
   async restore(name: string, version: number, options: BucketOptions = {}): Promise<number> {
     return (await this.actionJson<{ version: number }>('restore', { name, bucket: options.bucket ?? null, version }, options)).version;
+  }
+
+  /**
+   * Replaces a frame's metadata as a new version without re-sending its rows (`{}` clears it);
+   * with `expectedVersion`, only if the frame is still at that version. Resolves with the new version.
+   * @throws NotFoundError; ConflictError
+   */
+  async setMetadata(name: string, metadata: Readonly<Record<string, unknown>>, options: BucketOptions & { readonly expectedVersion?: number } = {}): Promise<number> {
+    const body = { name, bucket: options.bucket ?? null, metadata, ...(options.expectedVersion === undefined ? {} : { expected_version: options.expectedVersion }) };
+    return (await this.actionJson<{ version: number }>('set_metadata', body, options)).version;
   }
 
   /** Merges a frame's small appended segments into full-size ones (a new version, same rows). */

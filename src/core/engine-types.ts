@@ -120,6 +120,11 @@ export interface ReadOptions extends VersionSelector, SinceVersion {
   readonly end?: bigint;
   /** At most this many rows (after filtering by time). */
   readonly limit?: number;
+  /**
+   * Only the last this many rows: only the segments holding them are read. Combines with
+   * `columns` and a version; not with `start`/`end`, `limit` or `since_version`.
+   */
+  readonly tail?: number;
 }
 
 /** A frame being read: its schema up front, then its messages. */

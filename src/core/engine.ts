@@ -279,6 +279,7 @@ export class HangarEngine {
       schema = new Schema([...new Set(columns)].map((column) => byName.get(column)!), info.schema.metadata);
       schemaHeader = encodeSchemaHeader(schema);
     }
+    if (options.tail !== undefined) return this.openTail(ref, manifest, info, { schema, schemaHeader, columns }, options, release);
     // An incremental read (`since_version`) streams only the rows appended after that version.
     const appended =
       options.sinceVersion === undefined ? undefined : await rowsAppendedSince(this.connector, ref, manifest, { ...options, sinceVersion: options.sinceVersion });
@@ -294,6 +295,31 @@ export class HangarEngine {
     if (range) plan = { ...plan, range };
     const messages = frameMessages(this.readerContext(), ref, plan, release);
     return { info, schema, messages: skip > 0 ? skipLeadingRows(messages, skip) : messages };
+  }
+
+  /**
+   * A tail read: the last `tail` rows, from only the last segments that hold them (their row counts
+   * are in the manifest); the rows of the first of those before the tail are cut after decoding.
+   */
+  private openTail(
+    ref: FrameRef,
+    manifest: FrameManifest,
+    info: FrameInfo,
+    projection: { schema: Schema; schemaHeader: Uint8Array; columns: readonly string[] | undefined },
+    options: ReadOptions,
+    release: () => void,
+  ): FrameStream {
+    const tail = options.tail!;
+    if (options.start !== undefined || options.end !== undefined || options.limit !== undefined || options.sinceVersion !== undefined) {
+      throw new InvalidArgumentError('"tail" reads the last rows of the whole frame; it cannot be combined with "start", "end", "limit" or "since_version"');
+    }
+    let first = manifest.segments.length;
+    let rows = 0;
+    while (first > 0 && rows < tail) rows += manifest.segments[--first]!.rows;
+    const plan: ReadPlan = { ...this.readPlan(info, manifest.segments.slice(first)), schemaHeader: projection.schemaHeader, columns: projection.columns };
+    const messages = frameMessages(this.readerContext(), ref, plan, release);
+    const skip = Math.max(0, rows - tail);
+    return { info, schema: projection.schema, messages: skip > 0 ? skipLeadingRows(messages, skip) : messages };
   }
 
   /** The plan reading these segments of a frame whole. */
@@ -480,6 +506,24 @@ export class HangarEngine {
       const stored = await this.connector.getManifest(ref);
       const { version: _v, committedAt: _c, operation: _o, restoredFrom: _r, ...state } = target;
       const manifest: FrameManifest = { ...state, ...nextVersion(stored, 'restore'), restoredFrom: version };
+      await this.connector.commitManifest(ref, manifest);
+      return { bucket: ref.bucket, name: ref.name, rowsWritten: 0, rows: manifest.rows, version: manifest.version };
+    });
+  }
+
+  /**
+   * Replaces a frame's user metadata as a new version, without touching its rows: the new version
+   * references the same segments. `expectedVersion` makes it conditional, as for a put.
+   * @throws NotFoundError if the frame does not exist; ConflictError if it is not at `expectedVersion`
+   */
+  async setMetadata(ref: FrameRef, metadata: FrameMetadata, expectedVersion?: number): Promise<PutSummary> {
+    return this.commitWithRetry(ref, expectedVersion === undefined, async () => {
+      const stored = await this.connector.getManifest(ref);
+      const current = liveManifest(stored);
+      if (!current) throw new NotFoundError(`${describeFrame(ref)} does not exist; put it first`);
+      checkExpectedVersion(ref, current, expectedVersion);
+      const { restoredFrom: _restored, ...state } = current;
+      const manifest: FrameManifest = { ...state, ...nextVersion(current, 'set_metadata'), metadata };
       await this.connector.commitManifest(ref, manifest);
       return { bucket: ref.bucket, name: ref.name, rowsWritten: 0, rows: manifest.rows, version: manifest.version };
     });

@@ -79,7 +79,7 @@ export interface FrameManifest {
 }
 
 /** The operations that commit a version. */
-export type FrameOperation = 'put' | 'append' | 'replace' | 'delete' | 'restore' | 'compact';
+export type FrameOperation = 'put' | 'append' | 'replace' | 'delete' | 'restore' | 'compact' | 'set_metadata' | 'update' | 'delete_range';
 
 /** The manifest if it describes a frame that exists (not a tombstone), else undefined. */
 export function liveManifest(manifest: FrameManifest | undefined): FrameManifest | undefined {

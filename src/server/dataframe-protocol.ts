@@ -71,7 +71,7 @@ export function rejectUnknownFields(body: Record<string, unknown>, known: readon
 }
 
 /** Fields of a DoGet ticket that reads a frame (`"sql": null` is a plain read, as shoots sends it). */
-export const FRAME_TICKET_FIELDS = ['name', 'bucket', 'columns', 'start', 'end', 'limit', 'version', 'as_of', 'since_version', 'since_committed_at', 'sql'] as const;
+export const FRAME_TICKET_FIELDS = ['name', 'bucket', 'columns', 'start', 'end', 'limit', 'tail', 'version', 'as_of', 'since_version', 'since_committed_at', 'sql'] as const;
 /** Fields of a ticket or CMD descriptor that runs a query (shoots sends the frame's `name` along; `version` is refused with its own message). */
 export const SQL_FIELDS = ['sql', 'bucket', 'as_of', 'name', 'version'] as const;
 /** Fields of a DoPut CMD descriptor; `batch_size` is shoots' client's own (its upload batch size), accepted and unused. */
@@ -122,16 +122,22 @@ export function parsePutDescriptor(descriptor: FlightDescriptor | undefined): Pu
   const { cmd, ...ref } = frameFromDescriptor(descriptor);
   if (cmd) rejectUnknownFields(cmd, PUT_FIELDS, 'the DoPut descriptor');
   const metadata = parseFrameMetadata(cmd?.metadata);
-  const expected = cmd?.expected_version;
-  if (expected !== undefined && expected !== null && (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0)) {
-    throw new InvalidArgumentError('"expected_version" must be a version number (0 = the frame must not exist yet)');
-  }
+  const expected = parseExpectedVersion(cmd?.expected_version);
   return {
     ...ref,
     mode: parsePutMode(cmd?.mode),
     ...(metadata ? { metadata } : {}),
-    ...(typeof expected === 'number' ? { expectedVersion: expected } : {}),
+    ...(expected === undefined ? {} : { expectedVersion: expected }),
   };
+}
+
+/** Reads an optional `"expected_version"` (0 = the frame must not exist yet). @throws InvalidArgumentError */
+export function parseExpectedVersion(expected: unknown): number | undefined {
+  if (expected === undefined || expected === null) return undefined;
+  if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
+    throw new InvalidArgumentError('"expected_version" must be a version number (0 = the frame must not exist yet)');
+  }
+  return expected;
 }
 
 /**
@@ -162,13 +168,15 @@ export interface GetRequest extends FrameRef, VersionSelector, SinceVersion {
   readonly end?: bigint;
   /** At most this many rows. */
   readonly limit?: number;
+  /** Only the last this many rows. */
+  readonly tail?: number;
 }
 
-/** Reads an optional row limit: a non-negative integer. */
-function parseLimit(value: unknown): number | undefined {
+/** Reads an optional row count (`limit`, `tail`): a non-negative integer. */
+function parseLimit(value: unknown, field = 'limit'): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidArgumentError(`"limit" must be a non-negative integer number of rows, got ${JSON.stringify(value)}`);
+    throw new InvalidArgumentError(`"${field}" must be a non-negative integer number of rows, got ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -216,6 +224,7 @@ export function parseTicket(ticket: Uint8Array): GetRequest | SqlRequest {
   const start = parseTimeBound(body.start, 'start');
   const end = parseTimeBound(body.end, 'end');
   const limit = parseLimit(body.limit);
+  const tail = parseLimit(body.tail, 'tail');
   return {
     kind: 'frame',
     ...frameRef(body.name, body.bucket),
@@ -223,6 +232,7 @@ export function parseTicket(ticket: Uint8Array): GetRequest | SqlRequest {
     ...(start === undefined ? {} : { start }),
     ...(end === undefined ? {} : { end }),
     ...(limit === undefined ? {} : { limit }),
+    ...(tail === undefined ? {} : { tail }),
     ...parseVersionSelector(body),
     ...parseSince(body),
   };

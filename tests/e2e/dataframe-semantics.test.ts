@@ -1,13 +1,57 @@
 // Issue 22's dataframe semantics through a real server and the TypeScript client, each result
 // compared with the same operation done on plain arrays: no silently ignored fields, tail reads,
 // metadata-only commits, ordered appends, delete_range and update.
-import { Int32, Table, vectorFromArray } from 'apache-arrow';
+import { Float64, Int32, type RecordBatch, Table, TimestampMicrosecond, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HangarClient, InvalidArgumentError, commandDescriptor } from '../../src/client/index.js';
+import { ConflictError, HangarClient, InvalidArgumentError, NotFoundError, commandDescriptor } from '../../src/client/index.js';
+import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
+import type { FrameRef } from '../../src/names.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { testStores } from './fixtures/stores.js';
 
 const utf8 = new TextDecoder();
+const BASE = 1_700_000_000_000_000n; // µs since the epoch: 2023-11-14T22:13:20Z
+
+/** One row of a test series: its time in seconds after BASE, an id and a price. */
+interface Row {
+  readonly t: number;
+  readonly id: number;
+  readonly px: number;
+}
+
+/** Rows with times `from`, `from + step`, … (n of them); ids from `firstId`. */
+function series(from: number, n: number, firstId = from, step = 1): Row[] {
+  return Array.from({ length: n }, (_, i) => ({ t: from + i * step, id: firstId + i, px: (firstId + i) * 0.5 }));
+}
+
+/** The rows as an Arrow table: ts (µs, UTC), id, px. */
+function tableOf(rows: readonly Row[]): Table {
+  return new Table({
+    ts: vectorFromArray(
+      rows.map((row) => Number((BASE + BigInt(row.t) * 1_000_000n) / 1000n)),
+      new TimestampMicrosecond('UTC'),
+    ),
+    id: vectorFromArray(rows.map((row) => row.id), new Int32()),
+    px: vectorFromArray(rows.map((row) => row.px), new Float64()),
+  });
+}
+
+/** A table read back as rows. */
+function rowsOf(table: Table): Row[] {
+  const ts = table.getChild('ts')!;
+  const id = table.getChild('id')!;
+  const px = table.getChild('px')!;
+  return Array.from({ length: table.numRows }, (_, i) => ({ t: Number((BigInt(ts.get(i) as number) * 1000n - BASE) / 1_000_000n), id: id.get(i) as number, px: px.get(i) as number }));
+}
+
+/** ISO-8601 of a time `t` seconds after BASE. */
+const iso = (t: number): string => new Date(Number((BASE + BigInt(t) * 1_000_000n) / 1000n)).toISOString();
+
+/** Sends a table in batches of 250 rows, so small segments hold several batches each. */
+async function* pieces(table: Table): AsyncGenerator<RecordBatch> {
+  for (let at = 0; at < table.numRows; at += 250) yield* table.slice(at, at + 250).batches;
+}
 
 describe.each(testStores('hangar-semantics-'))('dataframe semantics over a %s', (_label, makeStore) => {
   let server: HangarServer;
@@ -59,5 +103,101 @@ describe.each(testStores('hangar-semantics-'))('dataframe semantics over a %s', 
       expect((await client.stat('g', o)).rows).toBe(3);
       expect(utf8.decode((await client.flight.doAction('buckets', '{}').toArray())[0])).toContain('typos');
     });
+  });
+  describe('tail reads', () => {
+    const o = { bucket: 'tails' };
+    const rows = series(0, 5_000);
+
+    beforeAll(async () => {
+      await client.put('f', pieces(tableOf(rows)), o);
+    });
+
+    it('returns the last N rows, as slicing the array does', async () => {
+      for (const n of [0, 1, 7, 250, 999, 4_999, 5_000, 9_000]) {
+        expect(rowsOf(await client.get('f', { ...o, tail: n }))).toEqual(rows.slice(Math.max(0, rows.length - n)));
+      }
+      const projected = await client.get('f', { ...o, tail: 3, columns: ['px'] });
+      expect(projected.schema.fields.map((f) => f.name)).toEqual(['px']);
+      expect([...projected.getChild('px')!]).toEqual(rows.slice(-3).map((r) => r.px));
+    });
+
+    it('reads a past version\'s tail, and refuses tail with start, end or limit', async () => {
+      await client.put('f', pieces(tableOf(series(5_000, 10))), { ...o, mode: 'append' });
+      expect(rowsOf(await client.get('f', { ...o, tail: 12 }))).toEqual([...rows, ...series(5_000, 10)].slice(-12));
+      const v1 = (await client.versions('f', o))[0]!.version;
+      expect(rowsOf(await client.get('f', { ...o, tail: 12, version: v1 }))).toEqual(rows.slice(-12));
+      await expect(client.get('f', { ...o, tail: 5, limit: 2 })).rejects.toThrow(/"tail" .* cannot be combined with "start", "end", "limit"/);
+      await expect(client.get('f', { ...o, tail: -1 })).rejects.toThrow(/"tail" must be a non-negative integer/);
+    });
+  });
+
+  describe('set_metadata', () => {
+    const o = { bucket: 'meta' };
+
+    it('commits new metadata as a version without touching the rows', async () => {
+      const rows = series(0, 100);
+      const put = await client.put('f', tableOf(rows), { ...o, metadata: { unit: 'm' } });
+      const version = await client.setMetadata('f', { unit: 'ft', source: 'gauge' }, o);
+      expect(version).toBe(put.version + 1);
+      const stat = await client.stat('f', o);
+      expect(stat.metadata).toEqual({ unit: 'ft', source: 'gauge' });
+      expect(stat.rows).toBe(100);
+      expect(rowsOf(await client.get('f', o))).toEqual(rows);
+      expect((await client.stat('f', { ...o, version: put.version })).metadata).toEqual({ unit: 'm' });
+      const versions = await client.versions('f', o);
+      expect(versions.at(-1)!.operation).toBe('set_metadata');
+      expect(versions.at(-1)!.segments).toBe(versions.at(-2)!.segments);
+    });
+
+    it('honours expected_version and refuses a missing frame or metadata', async () => {
+      const current = (await client.stat('f', o)).version;
+      await expect(client.setMetadata('f', { a: 1 }, { ...o, expectedVersion: current - 1 })).rejects.toBeInstanceOf(ConflictError);
+      expect(await client.setMetadata('f', {}, { ...o, expectedVersion: current })).toBe(current + 1);
+      expect((await client.stat('f', o)).metadata).toEqual({});
+      await expect(client.setMetadata('nope', { a: 1 }, o)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(client.flight.doAction('set_metadata', JSON.stringify({ name: 'f', bucket: 'meta' })).toArray()).rejects.toThrow(/needs "metadata"/);
+    });
+  });
+});
+
+/** A memory store that records which segments are fetched. */
+class CountingLayout extends ObjectLayout {
+  fetched: string[] = [];
+  constructor() {
+    super(new MemoryConnector());
+  }
+
+  override async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
+    if (id.endsWith('.parquet')) this.fetched.push(id);
+    return super.getSegment(ref, id);
+  }
+}
+
+describe('which segments the operations read', () => {
+  let layout: CountingLayout;
+  let server: HangarServer;
+  let client: HangarClient;
+
+  beforeAll(async () => {
+    layout = new CountingLayout();
+    server = await HangarServer.start({ port: 0, connector: layout, engine: { segmentBytes: 16 * 1024, compactThreshold: 0, readCacheBytes: 0 } });
+    client = HangarClient.connect(server.location);
+    await client.put('f', pieces(tableOf(series(0, 5_000))));
+  });
+  afterAll(async () => {
+    client.close();
+    await server.close();
+  });
+
+  it('a tail read fetches only the last segments', async () => {
+    const manifest = (await layout.getManifest({ bucket: 'default', name: 'f' }))!;
+    expect(manifest.segments.length).toBeGreaterThan(4);
+    layout.fetched = [];
+    const last = manifest.segments.at(-1)!;
+    expect((await client.get('f', { tail: last.rows })).numRows).toBe(last.rows);
+    expect(layout.fetched).toEqual([last.id]);
+    layout.fetched = [];
+    await client.get('f', { tail: last.rows + 1 });
+    expect(layout.fetched).toEqual(manifest.segments.slice(-2).map((s) => s.id));
   });
 });

@@ -72,6 +72,8 @@ const RULES: Readonly<Record<string, Rule>> = {
   versions: frameRule('read'),
   restore: frameRule('write'),
   compact: frameRule('write'),
+  setMetadata: frameRule('write'),
+  deleteRange: frameRule('write'),
   // Vacuum deletes history: admin of the bucket, or of the server when it sweeps every bucket.
   vacuum: (args) => {
     const scope = (args[0] ?? {}) as { bucket?: string; name?: string };
@@ -94,6 +96,8 @@ const OPERATION_NAMES: Readonly<Record<string, string>> = {
   versions: 'list versions',
   restore: 'restore versions',
   compact: 'compact frames',
+  setMetadata: 'write frames',
+  deleteRange: 'write frames',
   vacuum: 'vacuum old versions',
   purge: 'purge frames',
 };

@@ -4,7 +4,8 @@ import { InvalidArgumentError } from '../../errors.js';
 import { frameRef, validateName } from '../../names.js';
 import { parseBucketDeleteMode } from '../../core/put-mode.js';
 import { parseResampleRequest, resample } from '../../core/resample.js';
-import { frameDescription, parseJsonObject, parseVersionSelector, rejectUnknownFields, versionDescription } from '../dataframe-protocol.js';
+import { frameDescription, parseExpectedVersion, parseJsonObject, parseVersionSelector, rejectUnknownFields, versionDescription } from '../dataframe-protocol.js';
+import { parseFrameMetadata } from '../../format/frame-metadata.js';
 import { decodeAction, encodeActionType, encodeResult } from '../../flight/flight-messages.js';
 import type { CallHandler } from '../transport/grpc-server.js';
 
@@ -76,6 +77,21 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
           const { version } = parseVersionSelector(body);
           if (version === undefined) throw new InvalidArgumentError('"restore" needs the "version" to bring back (see the "versions" action)');
           const summary = await engine.restore(frameRef(body.name, body.bucket), version);
+          return { name: summary.name, bucket: summary.bucket, version: summary.version, rows: summary.rows };
+        },
+      },
+    ],
+    [
+      'set_metadata',
+      {
+        fields: ['name', 'bucket', 'metadata', 'expected_version'],
+        description:
+          'Replaces a frame\'s metadata as a new version, rows untouched: {"name","bucket","metadata","expected_version"?} → ' +
+          'JSON {name, bucket, version, rows}.',
+        run: async (body) => {
+          const metadata = parseFrameMetadata(body.metadata);
+          if (metadata === undefined) throw new InvalidArgumentError('"set_metadata" needs "metadata", a JSON object ({} clears it)');
+          const summary = await engine.setMetadata(frameRef(body.name, body.bucket), metadata, parseExpectedVersion(body.expected_version));
           return { name: summary.name, bucket: summary.bucket, version: summary.version, rows: summary.rows };
         },
       },
