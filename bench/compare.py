@@ -22,6 +22,19 @@ and measures, on the frame of bench/put_get.py (fixed seed; 10M rows, ≈440 MB 
       processes) for 20 s: requests/s and p99
   W6  the server's peak RSS above idle during W1 and W2 (VmRSS sampled every ~20 ms), also as a
       fraction of the frame's Arrow size
+  W7  scanning SQL (no time filter), one shape after another: S1 value filter + group-by on the
+      category, S2 a ~1 % row filter returning its rows, S3 group-by on the category with three
+      aggregates, S4 top-10 by value, S5 hourly time buckets, S6 a join of two frames on ts (and S7
+      a LIKE filter on the string column with --strings); p50 per shape (hangar, shoots)
+  W8  small operations against ArcticDB on LMDB in process (bench/arcticdb_ops.py, in the venv of
+      bench/setup-arcticdb-venv.sh; recorded as skipped without it): a one-day range read, a
+      1,000-row append, a two-column read (hangar; ArcticDB after Hangar's runs, not interleaved)
+
+Physical floors beside the ratios ("floors" in the JSON, the second table): the pyarrow server for
+get and put; `dd conv=fsync` of the frame's Arrow size to the store's disk, once per W2 run; the put
+floor is the larger of the two; DuckDB alone (bench/duckdb_floor.mjs) on the Parquet segments of
+Hangar's current version for each W7 shape, once per run. --columns N widens the frame with float64
+columns, --strings adds a plain utf8 column (20,000 distinct ~16-byte values).
 
 Every timed workload runs one untimed warm-up and then --runs timed runs; runs are interleaved
 across servers (run 1 on each server, then run 2, ...) so drift of a shared machine hits all three
@@ -52,14 +65,17 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from xml.sax.saxutils import escape
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.flight as flight
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from put_get import (HANGAR_NODE_FLAGS, MB, MiB, REPO, RssSampler, compare_frames, concurrent_calls, git_commit, make_table,  # noqa: E402
+from put_get import (HANGAR_NODE_FLAGS, MB, SEED, MiB, REPO, RssSampler, compare_frames, concurrent_calls, git_commit, make_table,  # noqa: E402
                      read_cpu_seconds, read_rss_bytes)
 
 FRAME = "bench_compare"
+JOINED = "bench_compare_numeric"  # W7 S6 joins FRAME with the numeric frame of W4 on ts
+APPEND = "bench_compare_append"
 NUMERIC = "bench_compare_numeric"
 SMALL = "bench_compare_small"
 SMALL_ROWS = 1_000
@@ -367,6 +383,85 @@ def small_gets(location: str, clients: int, processes: int, seconds: float) -> d
 
 
 # --------------------------------------------------------------------------------------------------
+# The frame's shape, the W7 query shapes and the physical floors
+
+
+def build_table(rows: int, columns: int, strings: bool) -> pa.Table:
+    """put_get.py's frame (ts, f0..f3, category), widened to `columns` columns in all with float64
+    columns x06.. (fixed seed), plus a plain utf8 column `label` with `strings`."""
+    table = make_table(rows)
+    rng = np.random.default_rng(SEED + 1)
+    if strings:
+        values = np.array([f"label_{i:05d}_{i * 7919 % 10007:05d}" for i in range(20_000)], dtype=object)
+        table = table.append_column("label", pa.array(values[rng.integers(0, len(values), size=rows)], type=pa.string()))
+    for i in range(table.num_columns, columns):
+        table = table.append_column(f"x{i:02d}", pa.array(rng.standard_normal(rows)))
+    return table
+
+
+def scan_shapes(strings: bool) -> dict[str, str]:
+    """W7's SQL, valid in DuckDB (Hangar) and DataFusion (shoots) alike; no time filter."""
+    shapes = {
+        "S1 value filter + group-by category": f"SELECT category, count(*) AS n, avg(f1) AS f1 FROM {FRAME} WHERE f0 > 1.0 GROUP BY category",
+        "S2 ~1% row filter, rows back": f"SELECT ts, f0, f1, f2, f3, category FROM {FRAME} WHERE f0 > 2.326",
+        "S3 group-by category, 3 aggregates": f"SELECT category, avg(f0) AS a, sum(f1) AS s, max(f2) AS m FROM {FRAME} GROUP BY category",
+        "S4 top-10 by value": f"SELECT ts, f0, category FROM {FRAME} ORDER BY f0 DESC LIMIT 10",
+        "S5 hourly buckets, 2 aggregates": f"SELECT date_trunc('hour', ts) AS hour, avg(f0) AS a, max(f1) AS m FROM {FRAME} GROUP BY date_trunc('hour', ts)",
+        "S6 join of two frames on ts": (f"SELECT count(*) AS n, avg(a.f0 - b.f1) AS d FROM {FRAME} a JOIN {JOINED} b ON a.ts = b.ts "
+                                        f"WHERE a.f0 > 1.0"),
+    }
+    if strings:
+        shapes["S7 LIKE filter on a string column"] = f"SELECT count(*) AS n, avg(f0) AS a FROM {FRAME} WHERE label LIKE 'label_001%'"
+    return shapes
+
+
+def dd_fsync_seconds(directory: Path, nbytes: int) -> float:
+    """Seconds `dd conv=fsync` takes to write and sync `nbytes` (in 4 MiB blocks) into `directory`."""
+    target = directory / "dd-floor.bin"
+    block = 4 * MiB
+    started = time.perf_counter()
+    subprocess.run(["dd", "if=/dev/zero", f"of={target}", f"bs={block}", f"count={max(1, round(nbytes / block))}",
+                    "conv=fsync", "status=none"], check=True)
+    seconds = time.perf_counter() - started
+    target.unlink()
+    return seconds
+
+
+def hangar_segments(store: Path, frame: str) -> list[str]:
+    """The Parquet files of a frame's current version in a local Hangar store (its newest manifest)."""
+    manifests = sorted((store / "default" / frame / "manifests").glob("*.json"))
+    if not manifests:
+        raise RuntimeError(f"no manifest of {frame} under {store}")
+    manifest = json.loads(manifests[-1].read_text())
+    return [str(store / "default" / frame / "segments" / segment["id"]) for segment in manifest["segments"]]
+
+
+def duckdb_floor(store: Path, queries: dict[str, str], repeat: int) -> dict[str, dict]:
+    """bench/duckdb_floor.mjs on Hangar's stored files: DuckDB alone, same process count, no server."""
+    job = {"frames": {frame: hangar_segments(store, frame) for frame in (FRAME, JOINED)}, "queries": queries, "repeat": repeat}
+    done = subprocess.run(["node", str(REPO / "bench" / "duckdb_floor.mjs")], input=json.dumps(job), capture_output=True,
+                          text=True, cwd=REPO, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"duckdb_floor.mjs failed: {done.stderr[-500:]}")
+    return json.loads(done.stdout)
+
+
+ARCTICDB_VENV = Path(os.environ.get("HANGAR_ARCTICDB_VENV", REPO / ".venv-bench-arcticdb"))
+
+
+def arcticdb_ops(rows: int, runs: int, directory: Path) -> dict:
+    """bench/arcticdb_ops.py in the ArcticDB venv; raises FileNotFoundError when that venv is missing."""
+    python = ARCTICDB_VENV / "bin" / "python"
+    if not python.exists():
+        raise FileNotFoundError(f"{python} is missing: run bash bench/setup-arcticdb-venv.sh")
+    done = subprocess.run([str(python), str(REPO / "bench" / "arcticdb_ops.py"), "--rows", str(rows), "--runs", str(runs),
+                           "--dir", str(directory)], capture_output=True, text=True, cwd=REPO, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"arcticdb_ops.py failed: {done.stderr[-800:]}")
+    return json.loads(done.stdout)
+
+
+# --------------------------------------------------------------------------------------------------
 # The run
 
 
@@ -378,6 +473,8 @@ class Harness:
         self.servers: dict[str, Server] = {}
         self.clients: dict[str, flight.FlightClient] = {}
         self.results: dict[str, dict[str, Any]] = {w: {} for w in ("W1", "W2", "W3", "W4", "W4_full_frame", "W5", "W6")}
+        self.floors: dict[str, Any] = {}
+        self.workdir = Path(tempfile.gettempdir())
         self.failed: dict[tuple[str, str], str] = {}
 
     def log(self, message: str) -> None:
@@ -429,9 +526,12 @@ class Harness:
         return info
 
     # ---- W2 then W1 (the put stores the frame the get reads)
-    def big(self, workload: str, kinds: tuple[str, ...], call: Callable[[str], Any]) -> None:
+    def big(self, workload: str, kinds: tuple[str, ...], call: Callable[[str], Any],
+            after_run: Optional[Callable[[int], None]] = None) -> None:
         runs: dict[str, list[dict]] = {k: [] for k in kinds}
         for run in range(-1, self.args.runs):  # -1: the warm-up
+            if after_run is not None and run >= 0:
+                after_run(run)
             for kind in self.order(run, kinds):
                 if run < 0:
                     self.attempt(workload, kind, lambda: call(kind))
@@ -449,7 +549,15 @@ class Harness:
 
     def w2_put(self) -> None:
         self.log("W2 put (mode replace)")
-        self.big("W2", SERVERS, lambda kind: put(self.clients[kind], self.table, FRAME))
+        dd_seconds: list[float] = []
+
+        def dd_floor(run: int) -> None:
+            seconds = dd_fsync_seconds(self.workdir, self.nbytes)
+            dd_seconds.append(seconds)
+            self.log(f"  W2 run {run + 1}/{self.args.runs} dd conv=fsync {seconds:7.3f} s  {self.nbytes / MB / seconds:7,.0f} MB/s")
+        self.big("W2", SERVERS, lambda kind: put(self.clients[kind], self.table, FRAME), after_run=dd_floor)
+        self.floors["dd_fsync"] = {"median_s": median(dd_seconds), "seconds": dd_seconds, "bytes": self.nbytes,
+                                   "where": str(self.workdir)}
 
     def w1_get(self) -> None:
         self.log("W1 get")
@@ -569,6 +677,119 @@ class Harness:
                 entry["peak_fraction_of_frame"] = max(fractions)
             self.results["W6"][kind] = entry if entry else {"error": "no W1/W2 measurement"}
 
+    # ---- W7: scanning SQL shapes, with DuckDB alone on the same files as the floor
+    def w7_scan_sql(self) -> None:
+        shapes = scan_shapes(self.args.strings)
+        kinds = tuple(k for k in SQL_SERVERS)
+        self.log(f"W7 scanning SQL: {len(shapes)} shapes, {self.args.shape_queries} queries per shape per run, 1 client")
+        results = self.results.setdefault("W7", {})
+        times: dict[str, dict[str, list[float]]] = {shape: {k: [] for k in (*kinds, "duckdb")} for shape in shapes}
+        rows: dict[str, dict[str, Any]] = {shape: {} for shape in shapes}
+        for run in range(-1, self.args.runs):  # -1: one untimed query of each shape on each server
+            for shape, sql in shapes.items():
+                for kind in self.order(max(run, 0), kinds):
+                    key = f"W7 {shape}"
+                    self.results.setdefault(key, {})
+                    n = 1 if run < 0 else self.args.shape_queries
+                    measured = self.attempt(key, kind, lambda: sql_round(self.servers[kind].location, sql, 1, n))
+                    if measured is not None and run >= 0:
+                        times[shape][kind] += measured["times_ms"]
+                        rows[shape][kind] = sorted(measured["rows"])
+            if run < 0 or "hangar" not in self.servers:
+                continue
+            try:
+                floor = duckdb_floor(self.servers["hangar"].data, shapes, self.args.shape_queries)
+            except Exception as error:  # noqa: BLE001 - recorded, not raised
+                self.floors["duckdb_error"] = error_text(error)
+                self.log(f"  W7 duckdb floor: ERROR {error_text(error)}")
+                floor = {}
+            for shape, entry in floor.items():
+                if "times_ms" in entry:
+                    times[shape]["duckdb"] += entry["times_ms"]
+                    rows[shape]["duckdb"] = [entry["rows"]]
+                else:
+                    rows[shape]["duckdb_error"] = entry.get("error")
+            line = "  ".join(f"{shape[:2]} " + "/".join(f"{percentile(times[shape][k][-self.args.shape_queries:], 0.5):.0f}"
+                                                         if times[shape][k] else "-" for k in (*kinds, "duckdb"))
+                             for shape in shapes)
+            self.log(f"  W7 run {run + 1}/{self.args.runs} p50 ms {'/'.join((*kinds, 'duckdb'))}: {line}")
+        for shape, sql in shapes.items():
+            entry: dict[str, Any] = {"sql": sql}
+            for kind in (*kinds, "duckdb"):
+                failed = self.results.get(f"W7 {shape}", {}).get(kind)
+                if failed:
+                    entry[kind] = failed
+                elif times[shape][kind]:
+                    entry[kind] = {"p50_ms": percentile(times[shape][kind], 0.5), "p99_ms": percentile(times[shape][kind], 0.99),
+                                   "queries": len(times[shape][kind]), "result_rows": rows[shape].get(kind)}
+            if "duckdb_error" in rows[shape]:
+                entry["duckdb"] = {"error": rows[shape]["duckdb_error"]}
+            results[shape] = entry
+        for shape in shapes:
+            self.results.pop(f"W7 {shape}", None)
+
+    # ---- W8: small operations, Hangar against ArcticDB in process
+    def w8_small_ops(self) -> None:
+        self.log("W8 small operations: one-day range read, 1,000-row append, two-column read (Hangar, then ArcticDB)")
+        results = self.results.setdefault("W8", {})
+        start_us = self.table.column("ts")[0].value
+        middle = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=start_us + (self.args.rows // 2) * 1_000_000)
+        day = {"start": f"{middle:%Y-%m-%dT%H:%M:%S}", "end": f"{middle + dt.timedelta(days=1):%Y-%m-%dT%H:%M:%S}"}
+        numeric = self.table.select(["ts", "f0", "f1", "f2", "f3"])
+        last = {"us": start_us + (self.args.rows - 1) * 1_000_000}
+
+        def ticket(extra: dict) -> flight.Ticket:
+            return flight.Ticket(json.dumps({"name": NUMERIC, "bucket": None, **extra}).encode())
+
+        def append(client: flight.FlightClient) -> int:
+            first = last["us"] + 1_000_000
+            ts = pa.array(np.arange(first, first + 1_000 * 1_000_000, 1_000_000, dtype=np.int64), type=pa.timestamp("us"))
+            block = pa.table({"ts": ts, **{c: pa.array(np.arange(1_000, dtype=np.float64)) for c in ("f0", "f1", "f2", "f3")}})
+            command = json.dumps({"name": APPEND, "mode": "append", "bucket": None}).encode()
+            writer, _ = client.do_put(flight.FlightDescriptor.for_command(command), block.schema)
+            writer.write_table(block)
+            writer.close()
+            last["us"] = first + 999 * 1_000_000
+            return block.num_rows
+
+        ops: dict[str, Callable[[flight.FlightClient], int]] = {
+            "range_day": lambda client: client.do_get(ticket(day)).read_all().num_rows,
+            "append_1000": append,
+            "two_columns": lambda client: client.do_get(ticket({"columns": ["f0", "f1"]})).read_all().num_rows,
+        }
+        kinds = tuple(k for k in ("hangar", "hangar-base") if k in self.servers)
+        times = {op: {k: [] for k in kinds} for op in ops}
+        counts: dict[str, int] = {}
+        for kind in kinds:
+            self.attempt("W8", kind, lambda: put(self.clients[kind], numeric, APPEND))
+        for run in range(-1, self.args.runs):
+            for kind in self.order(max(run, 0), kinds):
+                for op, call in ops.items():
+                    def one(kind: str = kind, call: Callable[[flight.FlightClient], int] = call) -> float:
+                        started = time.perf_counter()
+                        counts[op] = call(self.clients[kind])
+                        return (time.perf_counter() - started) * 1000
+                    elapsed = self.attempt("W8", kind, one)
+                    if elapsed is not None and run >= 0:
+                        times[op][kind].append(elapsed)
+        for op in ops:
+            results[op] = {k: {"median_ms": median(v), "times_ms": v, "rows": counts.get(op)} for k, v in times[op].items() if v}
+        try:
+            arctic = arcticdb_ops(self.args.rows, self.args.runs, self.workdir / "arcticdb")
+            self.floors["arcticdb_version"] = arctic["version"]
+            for op, entry in arctic["ops"].items():
+                results.setdefault(op, {})["arcticdb"] = {"median_ms": median(entry["times_ms"]), "times_ms": entry["times_ms"],
+                                                          "rows": entry.get("rows")}
+        except FileNotFoundError as error:
+            for op in ops:
+                results.setdefault(op, {})["arcticdb"] = {"skipped": str(error)}
+        except Exception as error:  # noqa: BLE001 - recorded, not raised
+            for op in ops:
+                results.setdefault(op, {})["arcticdb"] = {"error": error_text(error)}
+        for op, entry in results.items():
+            self.log(f"  W8 {op:12} " + "  ".join(f"{k} {v['median_ms']:.1f} ms" if "median_ms" in v else f"{k} {next(iter(v.values()))}"
+                                                 for k, v in entry.items()))
+
     def close(self) -> None:
         for client in self.clients.values():
             try:
@@ -635,6 +856,64 @@ def rows_of(results: dict) -> list[dict]:
     add("W6 RSS above idle during get ÷ frame", "×", "W6", ("get", "fraction_of_frame"), "lower", ("absolute", 1.25, "<="), fmt="{:.2f}")
     add("W6 RSS above idle during put ÷ frame", "×", "W6", ("put", "fraction_of_frame"), "lower", ("absolute", 1.25, "<="), fmt="{:.2f}")
     return rows
+
+
+def floor_rows(results: dict, floors: dict) -> list[dict]:
+    """The second table: Hangar beside the physical floors (and ArcticDB) with the issue's goals."""
+    rows: list[dict] = []
+
+    def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+        return a / b if a is not None and b else None
+
+    def add(metric: str, unit: str, hangar: Optional[float], anchors: dict[str, Optional[float]], goal: str,
+            goal_ratio: Optional[float], bound: Optional[float]) -> None:
+        rows.append({"metric": metric, "unit": unit, "hangar": hangar, "anchors": anchors,
+                     "ratios": {k: ratio(hangar, v) for k, v in anchors.items()}, "goal": goal,
+                     "goal_measured": goal_ratio, "goal_met": None if goal_ratio is None or bound is None else goal_ratio <= bound})
+
+    get_h, get_p = value(results, "W1", "hangar", "median_s"), value(results, "W1", "pyarrow", "median_s")
+    if get_h is not None:
+        add("W1 get", "s", get_h, {"pyarrow": get_p, "shoots": value(results, "W1", "shoots", "median_s")},
+            "≤ 1.05× pyarrow server", ratio(get_h, get_p), 1.05)
+    put_h, put_p = value(results, "W2", "hangar", "median_s"), value(results, "W2", "pyarrow", "median_s")
+    dd = floors.get("dd_fsync", {}).get("median_s")
+    if put_h is not None:
+        floor = max((x for x in (put_p, dd) if x is not None), default=None)
+        add("W2 put", "s", put_h, {"pyarrow": put_p, "dd_fsync": dd, "floor": floor,
+                                   "shoots": value(results, "W2", "shoots", "median_s")},
+            "≤ 1.2× floor (max of pyarrow, dd)", ratio(put_h, floor), 1.2)
+    for shape, entry in results.get("W7", {}).items():
+        h = entry.get("hangar", {}).get("p50_ms")
+        sh = entry.get("shoots", {}).get("p50_ms")
+        add(f"W7 {shape}", "ms p50", h, {"shoots": sh, "duckdb": entry.get("duckdb", {}).get("p50_ms")},
+            "≤ 0.3× shoots", ratio(h, sh), 0.3)
+    bounds = {"range_day": 2.0, "append_1000": 2.0, "two_columns": 1.3}
+    for op, entry in results.get("W8", {}).items():
+        h = entry.get("hangar", {}).get("median_ms")
+        a = entry.get("arcticdb", {}).get("median_ms")
+        if op in bounds:
+            add(f"W8 {op}", "ms", h, {"arcticdb": a}, f"≤ {bounds[op]:g}× ArcticDB", ratio(h, a), bounds[op])
+        else:  # ArcticDB's whole-frame write, beside Hangar's W2 put of the wider frame: reference only
+            add(f"W8 {op} (ArcticDB; Hangar's is W2)", "ms", None, {"arcticdb": a}, "reference", None, None)
+    return rows
+
+
+def print_floor_table(rows: list[dict]) -> None:
+    if not rows:
+        return
+    lines = [["metric", "unit", "hangar", "beside it (H ÷ each)", "goal"]]
+    for row in rows:
+        beside = ", ".join(f"{k} {v:,.3g} ({ratio_text(row['ratios'][k])})" if v is not None else f"{k} —"
+                           for k, v in row["anchors"].items())
+        goal = row["goal"] + ("" if row["goal_measured"] is None else
+                              f": {row['goal_measured']:.2f}× {'met' if row['goal_met'] else 'MISSED'}")
+        lines.append([row["metric"], row["unit"], "—" if row["hangar"] is None else f"{row['hangar']:,.3g}", beside, goal])
+    widths = [max(len(line[i]) for line in lines) for i in range(5)]
+    print("\nagainst the physical floors (issue 23's goals)")
+    for i, line in enumerate(lines):
+        print("  ".join(text.ljust(widths[j]) for j, text in enumerate(line)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
 
 
 def cell(row: dict, kind: str, results: dict) -> str:
@@ -770,8 +1049,12 @@ def main() -> int:
     parser.add_argument("--w5-processes", type=int, default=4, help="client processes sharing the W5 clients (default 4)")
     parser.add_argument("--settle", type=float, help="pause before each W1/W2 call, before reading idle RSS (default 1 s; quick 0.2)")
     parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated subset of hangar,shoots,pyarrow")
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6",
-                        help="comma-separated subset of the workloads W1..W6 (W2 runs whenever W1, W3 or W6 does: it stores the frame)")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,W6,W7,W8",
+                        help="comma-separated subset of the workloads W1..W8 (W2 runs whenever W1, W3, W6 or W7 does: it stores the frame)")
+    parser.add_argument("--columns", type=int, default=6,
+                        help="columns of the frame in all: ts, f0..f3, category, then float64 columns up to N (default 6; e.g. 50)")
+    parser.add_argument("--strings", action="store_true", help="add a plain utf8 column `label` (and W7's S7 LIKE shape)")
+    parser.add_argument("--shape-queries", type=int, help="W7 queries per shape per server per run (default 5; quick 1)")
     parser.add_argument("--json", type=Path, help="results JSON (default bench/results/compare.json; none in quick mode)")
     parser.add_argument("--svg", type=Path, help="bar chart (default docs/images/compare.svg; none in quick mode)")
     parser.add_argument("--render-from", type=Path, metavar="JSON",
@@ -805,8 +1088,11 @@ def main() -> int:
         args.svg = args.svg or REPO / "docs" / "images" / "compare.svg"
     args.servers = tuple(s.strip() for s in args.servers.split(",") if s.strip())
     args.only = {w.strip().upper() for w in args.only.split(",") if w.strip()}
-    if not args.only or args.only - {"W1", "W2", "W3", "W4", "W5", "W6"}:
-        parser.error(f"--only takes workloads W1..W6, not {sorted(args.only)}")
+    if not args.only or args.only - {"W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8"}:
+        parser.error(f"--only takes workloads W1..W8, not {sorted(args.only)}")
+    args.shape_queries = args.shape_queries or (1 if quick else 5)
+    if args.columns < 6:
+        parser.error("--columns counts ts, f0..f3 and category: at least 6")
     if args.baseline is not None:
         BASELINE_DIST = args.baseline.resolve() / "dist"
         if not (BASELINE_DIST / "cli" / "main.js").exists():
@@ -824,7 +1110,7 @@ def main() -> int:
         parser.error("dist/cli/main.js is missing; run `npm run build` first (npm run bench:compare does)")
 
     started = time.perf_counter()
-    table = make_table(args.rows)
+    table = build_table(args.rows, args.columns, args.strings)
     nbytes = table.nbytes
     numeric = table.select(["ts", "f0", "f1", "f2", "f3"])
     small = table.slice(0, SMALL_ROWS)
@@ -842,6 +1128,7 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="hangar-compare-"))
     harness = Harness(args, table)
+    harness.workdir = workdir
     load_start = os.getloadavg()
     try:
         servers_info = harness.start(workdir)
@@ -849,10 +1136,10 @@ def main() -> int:
         for kind in list(harness.servers):
             if "W5" in args.only:
                 harness.attempt("W5", kind, lambda: put(harness.clients[kind], small, SMALL))
-            if kind in SQL_SERVERS and "W4" in args.only:
+            if kind in SQL_SERVERS and args.only & {"W4", "W7", "W8"}:
                 harness.attempt("W4", kind, lambda: put(harness.clients[kind], numeric, NUMERIC))
         only = args.only
-        if only & {"W1", "W2", "W3", "W6"}:  # the get and the SQL need the frame stored
+        if only & {"W1", "W2", "W3", "W6", "W7"}:  # the get and the SQL need the frame stored
             harness.w2_put()
         if only & {"W1", "W6"}:
             harness.w1_get()
@@ -864,6 +1151,10 @@ def main() -> int:
             harness.w4_resample()
         if "W5" in only:
             harness.w5_small_gets()
+        if "W7" in only:
+            harness.w7_scan_sql()
+        if "W8" in only and "hangar" in harness.servers:
+            harness.w8_small_ops()
         for kind, server in harness.servers.items():
             servers_info[kind]["alive_at_end"] = server.alive
     finally:
@@ -878,6 +1169,8 @@ def main() -> int:
     print(f"\nmedians of {args.runs} run(s) after one warm-up ({time.perf_counter() - started:,.0f} s in all); "
           f"W3 p50/p99 over all timed queries; H = Hangar")
     print_table(rows, results)
+    floor_table = floor_rows(results, harness.floors)
+    print_floor_table(floor_table)
 
     report = {
         "benchmark": "compare",
@@ -893,7 +1186,9 @@ def main() -> int:
                      "w3_queries_per_client_8_clients": max(1, args.w3_queries // 4), "w3_sql": sql,
                      "w4_body": json.loads(resample_body(NUMERIC, f"{NUMERIC}_1min")),
                      "w5_rows": SMALL_ROWS, "w5_clients": args.w5_clients, "w5_processes": args.w5_processes,
-                     "w5_seconds": args.w5_seconds, "settle_s": args.settle},
+                     "w5_seconds": args.w5_seconds, "settle_s": args.settle, "columns": args.columns,
+                     "strings": args.strings, "w7_queries_per_shape": args.shape_queries,
+                     "w7_sql": scan_shapes(args.strings)},
         "servers": servers_info,
         "targets": TARGETS_DOC,
         "machine": {
@@ -906,6 +1201,8 @@ def main() -> int:
             "node": subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip(),
         },
         "workloads": results,
+        "floors": harness.floors,
+        "floors_table": floor_table,
         "table": [{k: v for k, v in row.items() if k != "format"} for row in rows],
     }
     if args.json:

@@ -11,5 +11,7 @@ cd "$root"
 venv="${HANGAR_INTEROP_VENV:-$root/.venv-interop}"
 
 bash tests/interop/setup-venv.sh
+# W8's ArcticDB anchor runs in its own venv; without it W8 records ArcticDB as skipped.
+bash bench/setup-arcticdb-venv.sh || echo "bench:compare: no ArcticDB venv (bench/setup-arcticdb-venv.sh failed); W8 runs Hangar alone" >&2
 npm run build
 exec "$venv/bin/python" bench/compare.py "$@"

@@ -84,3 +84,36 @@ def test_compare_quick_runs_every_workload_on_every_server(tmp_path: Path) -> No
         if "target" in row:
             assert row["target"]["measured"] is not None or row["target"]["anchor"] == "shoots", row
     xml.dom.minidom.parse(str(svg))  # a well-formed SVG
+
+
+def test_compare_quick_scanning_sql_floors_and_small_ops(tmp_path: Path) -> None:
+    """The workload classes of issue 23: W7's scanning SQL shapes beside DuckDB alone on the same
+    files, W8's small operations (ArcticDB when its bench venv exists, else recorded as skipped),
+    the dd/pyarrow put floor, on a wider frame with a string column."""
+    assert MAIN_JS.exists(), "run `npm run build` first"
+    out = tmp_path / "compare.json"
+    done = subprocess.run([sys.executable, str(COMPARE), "--quick", "--only", "W2,W7,W8", "--columns", "8", "--strings",
+                           "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert done.returncode == 0, f"compare.py failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    report = json.loads(out.read_text())
+    assert [c.split(":")[0] for c in report["schema"]] == ["ts", "f0", "f1", "f2", "f3", "category", "label", "x07"]
+    shapes = report["workloads"]["W7"]
+    assert len(shapes) == 7 and any(name.startswith("S7") for name in shapes)
+    for name, entry in shapes.items():
+        assert entry["hangar"]["p50_ms"] > 0, f"{name}: {entry}"
+        assert entry["duckdb"]["p50_ms"] > 0, f"{name}: {entry}"  # DuckDB alone on Hangar's stored files
+        # The same answer size from Hangar and from DuckDB on its files (S2 returns rows, the rest aggregates).
+        assert entry["hangar"]["result_rows"] == entry["duckdb"]["result_rows"], f"{name}: {entry}"
+        shoots = entry["shoots"]
+        assert shoots.get("p50_ms", 0) > 0 or shoots.get("error"), f"{name}: {shoots}"
+    small = report["workloads"]["W8"]
+    assert small["range_day"]["hangar"]["rows"] == 86_400
+    assert small["append_1000"]["hangar"]["rows"] == 1_000
+    assert small["two_columns"]["hangar"]["rows"] == report["rows"]
+    for op in ("range_day", "append_1000", "two_columns"):
+        assert small[op]["hangar"]["median_ms"] > 0
+        arctic = small[op]["arcticdb"]
+        assert arctic.get("median_ms", 0) > 0 or "skipped" in arctic, f"{op}: {arctic}"
+    assert report["floors"]["dd_fsync"]["median_s"] > 0
+    put_row = next(row for row in report["floors_table"] if row["metric"] == "W2 put")
+    assert put_row["anchors"]["floor"] == max(put_row["anchors"]["pyarrow"], put_row["anchors"]["dd_fsync"])
