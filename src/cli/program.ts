@@ -68,6 +68,8 @@ export function buildProgram(): Command {
     .version(PACKAGE_VERSION, '-V, --version', "print hangar's version")
     // Root options only before the command: `hangar get NAME --version 3` is the frame's version.
     .enablePositionalOptions()
+    // Usage errors reach main's handler, which exits with EXIT_CODES.usage (commands made after inherit this).
+    .exitOverride()
     .showHelpAfterError();
   addPluginOption(program.command('serve'))
     .description('run the Flight server')

@@ -1,5 +1,5 @@
-// `hangar ls`, `buckets`, `stat` and `versions` with --json, for scripts: real commands (dist/)
-// against a real server, their output parsed as JSON.
+// `hangar ls`, `buckets`, `stat` and `versions` with --json, and the exit codes, for scripts: real
+// commands (dist/) against a real server, their output parsed as JSON.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tableFromArrays } from 'apache-arrow';
@@ -45,5 +45,31 @@ describe('--json output', () => {
       { version: 1, operation: 'put', rows: 2 },
       { version: 2, operation: 'append', rows: 3 },
     ]);
+  });
+});
+
+describe('exit codes', () => {
+  async function exitCode(args: readonly string[]): Promise<number> {
+    try {
+      await promisify(execFile)(process.execPath, [HANGAR_CLI, ...args]);
+      return 0;
+    } catch (error) {
+      return (error as { code: number }).code;
+    }
+  }
+
+  it('2 for usage errors, 3 for not found, 4 for authentication and permission failures, 1 otherwise', async () => {
+    expect(await exitCode(['bogus-command'])).toBe(2);
+    expect(await exitCode(['ls', '--no-such-option'])).toBe(2);
+    expect(await exitCode(['stat', 'absent', '--server', server.location])).toBe(3);
+    const secured = await HangarServer.start({ port: 0, data: 'memory:', auth: { secret: 'exit-code-test-secret-of-32-bytes!!' } });
+    try {
+      expect(await exitCode(['buckets', '--server', secured.location])).toBe(4);
+      expect(await exitCode(['buckets', '--server', secured.location, '--token', 'not-a-jwt'])).toBe(4);
+    } finally {
+      await secured.close();
+    }
+    expect(await exitCode(['put', 'missing-file.csv', 'x', '--server', server.location])).toBe(1);
+    expect(await exitCode(['--version'])).toBe(0);
   });
 });

@@ -237,7 +237,8 @@ describe('hangar sql', () => {
     expect(unknown.stderr).toMatch(/^hangar: .*no_such_frame/);
 
     const copy = await hangar(['sql', "COPY people TO '/tmp/hangar-cli-escape.csv'"]);
-    expect(copy.code).toBe(1);
+    // A refused statement is PERMISSION_DENIED: the exit code of refusals (src/cli/exit-codes.ts).
+    expect(copy.code).toBe(4);
     expect(copy.stderr).toMatch(/^hangar: Permission Error: Cannot access file/);
     expect(existsSync('/tmp/hangar-cli-escape.csv')).toBe(false);
 
@@ -275,10 +276,11 @@ describe('hangar ls / buckets / rm', () => {
     const removed = await hangar(['rm', 'arrowed', '--bucket', 'files']);
     expect(removed).toMatchObject({ code: 0, stdout: 'deleted files/arrowed\n' });
     const again = await hangar(['rm', 'arrowed', '--bucket', 'files']);
-    expect(again.code).toBe(1);
+    // Not found has its own exit code (src/cli/exit-codes.ts).
+    expect(again.code).toBe(3);
     expect(again.stderr).toBe("hangar: frame 'arrowed' in bucket 'files' does not exist\n");
     const get = await hangar(['get', 'arrowed', '--bucket', 'files']);
-    expect(get.code).toBe(1);
+    expect(get.code).toBe(3);
     expect(get.stderr).toContain('does not exist');
   });
 
