@@ -60,10 +60,13 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGH
  * @param flags the V8 flags to add
  */
 export function relaunchWithFlags(flags: readonly string[]): void {
+  // The IPC channel is the child's lifeline: it closes when this process dies, even by SIGKILL
+  // (see dieWithLauncher), so `kill -9` of the pid a supervisor started still stops the server.
   const child = spawn(process.execPath, [...process.execArgv, ...flags, ...process.argv.slice(1)], {
-    stdio: 'inherit',
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, [RELAUNCHED_ENV]: flags.join(' ') },
   });
+  child.channel?.unref();
   const fromTerminal = process.stdin.isTTY === true || process.stdout.isTTY === true;
   const forward = (signal: NodeJS.Signals) => {
     if (signal === 'SIGINT' && fromTerminal) return;
@@ -80,4 +83,15 @@ export function relaunchWithFlags(flags: readonly string[]): void {
     if (signal !== null) process.kill(process.pid, signal);
     else process.exitCode = code ?? 1;
   });
+}
+
+/**
+ * In the re-executed server: SIGKILL this process as soon as the launcher's IPC channel closes,
+ * i.e. when the launcher died without waiting for it (a `kill -9` of the pid that was started, which
+ * the launcher cannot pass on). A no-op in a process that was not re-executed.
+ */
+export function dieWithLauncher(): void {
+  if (process.env[RELAUNCHED_ENV] === undefined || process.channel === undefined) return;
+  process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  process.channel.unref(); // the channel alone must not keep the server running
 }

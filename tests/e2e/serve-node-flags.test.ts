@@ -73,6 +73,21 @@ describe('hangar serve started without V8 flags', () => {
     await expect(readFile(`/proc/${server.pid}/cmdline`)).rejects.toThrow(/ENOENT/);
   });
 
+  it('takes its server down with it when it is killed with SIGKILL (which it cannot pass on)', async () => {
+    const { child, pid, exited } = await serve([]);
+    const server = await serverProcess(pid);
+    expect(server.pid).not.toBe(pid);
+    child.kill('SIGKILL');
+    await exited;
+    // The server notices its launcher's IPC channel closing and kills itself; wait for /proc to say so.
+    for (let tries = 0; tries < 300; tries++) {
+      const alive = await readFile(`/proc/${server.pid}/cmdline`).then((bytes) => bytes.length > 0, () => false);
+      if (!alive) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`server ${server.pid} still runs 30 s after its launcher was killed`);
+  });
+
   it('passes SIGINT on when no terminal is attached', async () => {
     const { child, exited } = await serve([]);
     child.kill('SIGINT');
