@@ -24,6 +24,10 @@ import pyarrow.flight as fl
 ROOT = Path(__file__).resolve().parents[2]
 MAIN_JS = ROOT / "dist" / "cli" / "main.js"
 NODE = os.environ.get("NODE", "node")
+# `hangar serve` started without the tuned V8 flags re-executes Node with them (src/cli/node-flags.ts);
+# HangarProcess turns that off so that proc.pid stays the server's own (tests read its memory from
+# /proc/<pid>) and the servers run as they did before, without the flags.
+NO_RELAUNCH = {"HANGAR_NODE_RELAUNCH": "0"}
 LISTENING = re.compile(r"^hangar listening on (grpc(?:\+tls)?://127\.0\.0\.1:(\d+))$")
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
@@ -72,7 +76,7 @@ class HangarProcess:
             self.proc = subprocess.Popen(
                 [NODE, str(MAIN_JS), "serve", "--host", "127.0.0.1", "--port", "0", "--data", self.data, *self.extra_args],
                 cwd=str(ROOT),
-                env=None if self.env is None else {**os.environ, **self.env},
+                env={**os.environ, **NO_RELAUNCH, **(self.env or {})},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=stderr,
