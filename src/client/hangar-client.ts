@@ -31,6 +31,8 @@ export interface PutOptions extends BucketOptions {
   readonly metadata?: Readonly<Record<string, unknown>>;
   /** Commit only if the frame is still at this version (0 = it must not exist); else ConflictError. */
   readonly expectedVersion?: number;
+  /** Let an append start before the frame's last time (refused by default with FailedPreconditionError). */
+  readonly allowUnordered?: boolean;
 }
 
 /**
@@ -94,6 +96,18 @@ export interface PurgeResult {
   readonly segmentsRemoved: number;
   /** Stored bytes of those Parquet segments. */
   readonly bytesFreed: number;
+}
+
+/** What {@link HangarClient.deleteRange} changed. */
+export interface RangeRewriteResult {
+  /** The new version (the unchanged current one when no row was in the range). */
+  readonly version: number;
+  /** Rows of the frame afterwards. */
+  readonly rows: number;
+  /** Rows removed. */
+  readonly rowsRemoved: number;
+  /** Stored segments rewritten (those overlapping the range). */
+  readonly segmentsRewritten: number;
 }
 
 /** What {@link HangarClient.compact} did. */
@@ -274,6 +288,7 @@ export class HangarClient {
       bucket: options.bucket ?? null,
       ...(options.metadata ? { metadata: options.metadata } : {}),
       ...(options.expectedVersion === undefined ? {} : { expected_version: options.expectedVersion }),
+      ...(options.allowUnordered ? { allow_unordered: true } : {}),
     });
     const results = await this.flight.doPut(commandDescriptor(command), data, options);
     return parseJson<PutSummary>(results[0], 'put result');
@@ -414,6 +429,19 @@ export class HangarClient {
    */
   async restore(name: string, version: number, options: BucketOptions = {}): Promise<number> {
     return (await this.actionJson<{ version: number }>('restore', { name, bucket: options.bucket ?? null, version }, options)).version;
+  }
+
+  /**
+   * Removes the rows whose time column lies in [start, end) as a new version; only the segments
+   * overlapping the range are rewritten. @throws NotFoundError; InvalidArgumentError without a time column
+   */
+  async deleteRange(name: string, start: TimeBound, end: TimeBound, options: BucketOptions = {}): Promise<RangeRewriteResult> {
+    const raw = await this.actionJson<{ version: number; rows: number; rows_removed: number; segments_rewritten: number }>(
+      'delete_range',
+      { name, bucket: options.bucket ?? null, start: ticketTime(start), end: ticketTime(end) },
+      options,
+    );
+    return { version: raw.version, rows: raw.rows, rowsRemoved: raw.rows_removed, segmentsRewritten: raw.segments_rewritten };
   }
 
   /**

@@ -57,6 +57,11 @@ export interface PutOptions {
    * frame is at another version when the put commits, it fails with ConflictError and writes nothing.
    */
   readonly expectedVersion?: number;
+  /**
+   * Store an append whose first time lies before the frame's last one. Without it such an append
+   * fails with FailedPreconditionError (detail type `UnorderedAppendError`) and stores nothing.
+   */
+  readonly allowUnordered?: boolean;
 }
 
 /** One version of a frame, as the `versions` action lists it. */
@@ -98,6 +103,18 @@ export interface PurgeReport extends FrameRef {
   readonly segmentsRemoved: number;
   /** Stored bytes of those Parquet segments (dictionary sidecars and strays not counted). */
   readonly bytesFreed: number;
+}
+
+/** What `HangarEngine.deleteRange` (and a put in mode `update`) changed. */
+export interface RangeRewriteSummary extends FrameRef {
+  /** The version made (the unchanged current one when no row was in the range). */
+  readonly version: number;
+  /** Rows of the frame afterwards. */
+  readonly rows: number;
+  /** Rows removed: their time lay in the range. */
+  readonly rowsRemoved: number;
+  /** Stored segments read and rewritten (those overlapping the range); the others were kept as they are. */
+  readonly segmentsRewritten: number;
 }
 
 /** What `HangarEngine.compact` did. */

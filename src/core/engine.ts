@@ -4,11 +4,11 @@
  * Segment writing is in segment-writer.ts, version rules in version-rules.ts, read ranges in
  * read-range.ts, public types in engine-types.ts; the Flight server above only speaks the protocol.
  */
-import { DataType, Schema } from 'apache-arrow';
+import { DataType, type RecordBatch, RecordBatchReader, Schema } from 'apache-arrow';
 import { BucketNotEmptyError, ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { type FrameMetadata, metadataMatches } from '../format/frame-metadata.js';
 import { dictionaryLayout } from '../format/dictionary-layout.js';
-import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader } from '../format/ipc-message.js';
+import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, joinIpcStream } from '../format/ipc-message.js';
 import { type FrameManifest, type SegmentEntry, liveManifest, segmentObjectIds } from '../format/manifest.js';
 import type { ParquetCodec } from '../format/parquet/parquet-codec.js';
 import { timeColumnOf } from '../format/time-column.js';
@@ -19,7 +19,7 @@ import { KeyedMutex } from '../storage/keyed-mutex.js';
 import { NOT_APPEND_ONLY, rowsAppendedSince } from './appended-since.js';
 import { smallSegmentRuns, startsWith } from './compaction-plan.js';
 import { DecodedChunkCache } from './decoded-cache.js';
-import type { CompactionReport, EngineOptions, FrameStream, PurgeReport, PutOptions, ReadOptions, VacuumReport, VersionInfo } from './engine-types.js';
+import type { CompactionReport, EngineOptions, FrameStream, PurgeReport, PutOptions, RangeRewriteSummary, ReadOptions, VacuumReport, VersionInfo } from './engine-types.js';
 import { type FrameInfo, type PutSummary, toFrameInfo } from './frame-info.js';
 import { type FrameReaderContext, type ReadPlan, frameMessages } from './frame-reader.js';
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
@@ -28,12 +28,15 @@ import { DEFAULT_RETENTION, type RetentionPolicy, expiredVersions } from './rete
 import { assertAppendable } from './schema-compat.js';
 import { SegmentLeases } from './segment-leases.js';
 import { SegmentWriter, type WrittenSegments, withoutTimeStatistics } from './segment-writer.js';
+import { assertOrderedAppend } from './time-order.js';
+import { batchMessages, keptRows, segmentOverlaps } from './range-rewrite.js';
+import { type ColumnBounds, columnBounds } from '../format/time-range.js';
 import { skipLeadingRows } from './skip-leading-rows.js';
 import type { QueryContext, QueryDescription, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
 import { type VersionSelector, selectManifest } from './version-selection.js';
 import { checkExpectedVersion, frameExists, nextVersion } from './version-rules.js';
 
-export type { CompactionReport, EngineOptions, FrameStream, PurgeReport, PutOptions, ReadOptions, VacuumReport, VersionInfo } from './engine-types.js';
+export type { CompactionReport, EngineOptions, FrameStream, PurgeReport, PutOptions, RangeRewriteSummary, ReadOptions, VacuumReport, VersionInfo } from './engine-types.js';
 
 /** A put whose segments are stored, waiting for its commit. */
 interface PendingCommit extends WrittenSegments {
@@ -217,8 +220,13 @@ export class HangarEngine {
     }
     checkExpectedVersion(ref, current, options.expectedVersion);
     const appending = current !== undefined && mode === 'append';
-    if (appending) assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), schema);
+    const storedSchema = appending ? decodeSchemaHeader(Buffer.from(current.schema, 'base64')) : undefined;
+    if (appending) assertAppendable(ref.name, storedSchema!, schema);
     const timeColumn = appending ? frameTimeColumn(current) : timeColumnOf(schema);
+    // An append must not go back in time (unless allowed); both sides are known from statistics.
+    if (appending && timeColumn !== undefined && timeColumn === pending.timeColumn && !options.allowUnordered) {
+      assertOrderedAppend(ref, storedSchema!, timeColumn, current.segments, pending.segments);
+    }
     // New metadata replaces the frame's; without any, the previous version's is kept.
     const metadata = options.metadata ?? current?.metadata;
     // A concurrent commit may have changed which column is the time column since the put began:
@@ -509,6 +517,110 @@ export class HangarEngine {
       await this.connector.commitManifest(ref, manifest);
       return { bucket: ref.bucket, name: ref.name, rowsWritten: 0, rows: manifest.rows, version: manifest.version };
     });
+  }
+
+  /**
+   * Removes the rows whose time lies in [start, end) (epoch nanoseconds) as a new version. Only
+   * segments whose time statistics overlap the range are read and rewritten (their kept rows in
+   * new segments); the others are kept as they are. Nothing matches: no version is made.
+   * @throws NotFoundError; InvalidArgumentError for a frame without a time column
+   */
+  async deleteRange(ref: FrameRef, start: bigint | undefined, end: bigint | undefined): Promise<RangeRewriteSummary> {
+    const written: SegmentEntry[] = [];
+    try {
+      // No retry: a commit by another process meanwhile is reported (ConflictError) rather than redone.
+      return await this.commitWithRetry(ref, false, async () => {
+        const current = liveManifest(await this.connector.getManifest(ref));
+        if (!current) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
+        const { column, bounds } = this.rangeBounds(ref, current, start, end);
+        const result = await this.rewriteRange(ref, current, column, bounds, [], written);
+        if (result.rowsRemoved === 0) return { bucket: ref.bucket, name: ref.name, version: current.version, rows: current.rows, rowsRemoved: 0, segmentsRewritten: 0 };
+        const manifest = this.rewrittenManifest(current, result.segments, 'delete_range');
+        await this.connector.commitManifest(ref, manifest);
+        return { bucket: ref.bucket, name: ref.name, version: manifest.version, rows: manifest.rows, rowsRemoved: result.rowsRemoved, segmentsRewritten: result.segmentsRewritten };
+      });
+    } catch (error) {
+      await this.writer.discard(ref, written);
+      throw error;
+    } finally {
+      this.writer.forget(ref, written);
+    }
+  }
+
+  /** The frame's time column and [start, end) as bounds on its raw values. @throws InvalidArgumentError without one */
+  private rangeBounds(ref: FrameRef, manifest: FrameManifest, start: bigint | undefined, end: bigint | undefined): { column: string; bounds: ColumnBounds } {
+    const column = frameTimeColumn(manifest);
+    const field = column === undefined ? undefined : toFrameInfo(ref, manifest).schema.fields.find((candidate) => candidate.name === column);
+    if (column === undefined || !field) {
+      throw new InvalidArgumentError(`${describeFrame(ref)} has no time column (a timestamp or date column), so a time range cannot be deleted or updated`);
+    }
+    return { column, bounds: columnBounds(field.type, start, end) };
+  }
+
+  /** The next version of `current` with these segments (rows and bytes recounted). */
+  private rewrittenManifest(current: FrameManifest, segments: readonly SegmentEntry[], operation: 'delete_range' | 'update'): FrameManifest {
+    const { restoredFrom: _restored, ...state } = current;
+    return {
+      ...state,
+      ...nextVersion(current, operation),
+      segments,
+      rows: segments.reduce((sum, segment) => sum + segment.rows, 0),
+      bytes: segments.reduce((sum, segment) => sum + segment.bytes, 0),
+    };
+  }
+
+  /**
+   * The segments of `manifest` with the rows in `bounds` removed and `insert` placed where they
+   * were (or, if no row was removed, before the first segment wholly after the range). Only
+   * overlapping segments are read; new segments are added to `written`.
+   */
+  private async rewriteRange(
+    ref: FrameRef,
+    manifest: FrameManifest,
+    column: string,
+    bounds: ColumnBounds,
+    insert: readonly SegmentEntry[],
+    written: SegmentEntry[],
+  ): Promise<{ segments: SegmentEntry[]; segmentsRewritten: number; rowsRemoved: number }> {
+    const info = toFrameInfo(ref, manifest);
+    const segments: SegmentEntry[] = [];
+    let inserted = false;
+    let segmentsRewritten = 0;
+    let rowsRemoved = 0;
+    const place = (): void => {
+      if (!inserted) segments.push(...insert);
+      inserted = true;
+    };
+    const write = async (schema: Schema, batches: RecordBatch[]): Promise<void> => {
+      if (batches.every((batch) => batch.numRows === 0)) return;
+      const stored = await this.writer.write(ref, batchMessages(schema, batches), () => column);
+      written.push(...stored.segments);
+      segments.push(...stored.segments);
+    };
+    for (const segment of manifest.segments) {
+      if (!segmentOverlaps(segment, bounds)) {
+        if (segment.timeRange && bounds.upper !== undefined && BigInt(segment.timeRange.min) >= bounds.upper) place();
+        segments.push(segment);
+        continue;
+      }
+      const messages: IpcMessage[] = [];
+      // Read past the cache: the segment is about to be replaced.
+      for await (const message of frameMessages(this.readerContext(false), ref, this.readPlan(info, [segment]))) messages.push(message);
+      const reader = RecordBatchReader.from(joinIpcStream(messages));
+      const batches = reader.readAll();
+      const kept = keptRows(batches, column, bounds);
+      if (kept.removed === 0) {
+        segments.push(segment);
+        continue;
+      }
+      segmentsRewritten++;
+      rowsRemoved += kept.removed;
+      await write(reader.schema, kept.before);
+      place();
+      await write(reader.schema, kept.after);
+    }
+    place();
+    return { segments, segmentsRewritten, rowsRemoved };
   }
 
   /**

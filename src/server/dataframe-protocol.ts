@@ -75,7 +75,7 @@ export const FRAME_TICKET_FIELDS = ['name', 'bucket', 'columns', 'start', 'end',
 /** Fields of a ticket or CMD descriptor that runs a query (shoots sends the frame's `name` along; `version` is refused with its own message). */
 export const SQL_FIELDS = ['sql', 'bucket', 'as_of', 'name', 'version'] as const;
 /** Fields of a DoPut CMD descriptor; `batch_size` is shoots' client's own (its upload batch size), accepted and unused. */
-export const PUT_FIELDS = ['name', 'bucket', 'mode', 'metadata', 'expected_version', 'batch_size'] as const;
+export const PUT_FIELDS = ['name', 'bucket', 'mode', 'metadata', 'expected_version', 'allow_unordered', 'batch_size'] as const;
 /** Fields of a GetFlightInfo / GetSchema CMD descriptor naming a frame (DoPut's `mode` and `batch_size` accepted, unused). */
 export const INFO_FIELDS = ['name', 'bucket', 'version', 'as_of', 'mode', 'batch_size'] as const;
 /** Fields of ListFlights criteria. */
@@ -115,6 +115,8 @@ export interface PutRequest extends FrameRef {
   readonly metadata?: FrameMetadata;
   /** CMD `"expected_version"`: commit only if the frame is at this version (0 = absent). */
   readonly expectedVersion?: number;
+  /** CMD `"allow_unordered": true`: an append may start before the frame's last time. */
+  readonly allowUnordered?: boolean;
 }
 
 /** Parses the DoPut descriptor (shoots: CMD JSON {"name","mode","bucket"}). */
@@ -123,11 +125,16 @@ export function parsePutDescriptor(descriptor: FlightDescriptor | undefined): Pu
   if (cmd) rejectUnknownFields(cmd, PUT_FIELDS, 'the DoPut descriptor');
   const metadata = parseFrameMetadata(cmd?.metadata);
   const expected = parseExpectedVersion(cmd?.expected_version);
+  const allowUnordered = cmd?.allow_unordered;
+  if (allowUnordered !== undefined && allowUnordered !== null && typeof allowUnordered !== 'boolean') {
+    throw new InvalidArgumentError('"allow_unordered" must be true or false');
+  }
   return {
     ...ref,
     mode: parsePutMode(cmd?.mode),
     ...(metadata ? { metadata } : {}),
     ...(expected === undefined ? {} : { expectedVersion: expected }),
+    ...(allowUnordered === true ? { allowUnordered } : {}),
   };
 }
 

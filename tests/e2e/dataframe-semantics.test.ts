@@ -3,7 +3,7 @@
 // metadata-only commits, ordered appends, delete_range and update.
 import { Float64, Int32, type RecordBatch, Table, TimestampMicrosecond, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, HangarClient, InvalidArgumentError, NotFoundError, commandDescriptor } from '../../src/client/index.js';
+import { ConflictError, FailedPreconditionError, HangarClient, InvalidArgumentError, NotFoundError, commandDescriptor } from '../../src/client/index.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import type { FrameRef } from '../../src/names.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
@@ -131,6 +131,67 @@ describe.each(testStores('hangar-semantics-'))('dataframe semantics over a %s', 
     });
   });
 
+  describe('ordered appends', () => {
+    const o = { bucket: 'ordered' };
+
+    it('refuses an append that starts before the stored maximum, naming both times', async () => {
+      const first = series(0, 1_000);
+      await client.put('f', pieces(tableOf(first)), o);
+      const error = await client.put('f', tableOf(series(999 - 10, 5, 10_000)), { ...o, mode: 'append' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FailedPreconditionError);
+      expect((error as Error).message).toContain(`starts at ${iso(989).replace('.000Z', '.000000Z')}`);
+      expect((error as Error).message).toContain(`before the frame's last time ${iso(999).replace('.000Z', '.000000Z')}`);
+      expect((error as Error).message).toMatch(/"allow_unordered": true/);
+      expect(rowsOf(await client.get('f', o))).toEqual(first);
+      // Starting at the stored maximum itself is in order.
+      const next = series(999, 3, 20_000);
+      await client.put('f', tableOf(next), { ...o, mode: 'append' });
+      expect(rowsOf(await client.get('f', o))).toEqual([...first, ...next]);
+    });
+
+    it('stores it with allow_unordered, and range reads stay correct', async () => {
+      const late = series(100, 50, 30_000, 2);
+      await client.put('f', tableOf(late), { ...o, mode: 'append', allowUnordered: true });
+      const all = rowsOf(await client.get('f', o));
+      expect(all.slice(-50)).toEqual(late);
+      const expected = all.filter((row) => row.t >= 150 && row.t < 180);
+      expect(rowsOf(await client.get('f', { ...o, start: iso(150), end: iso(180) }))).toEqual(expected);
+      expect(expected.length).toBe(30 + 15);
+    });
+  });
+
+  describe('delete_range', () => {
+    const o = { bucket: 'ranges' };
+    const rows = series(0, 5_000);
+
+    it('removes [start, end) as a new version, as filtering the array does', async () => {
+      await client.put('f', pieces(tableOf(rows)), o);
+      const result = await client.deleteRange('f', iso(1_000), iso(1_500), o);
+      const expected = rows.filter((row) => row.t < 1_000 || row.t >= 1_500);
+      expect(result).toMatchObject({ rows: expected.length, rowsRemoved: 500 });
+      expect(result.segmentsRewritten).toBeGreaterThan(0);
+      expect(rowsOf(await client.get('f', o))).toEqual(expected);
+      expect(rowsOf(await client.get('f', { ...o, version: result.version - 1 }))).toEqual(rows);
+      expect((await client.versions('f', o)).at(-1)!.operation).toBe('delete_range');
+      // Range reads across the cut stay exact.
+      expect(rowsOf(await client.get('f', { ...o, start: iso(900), end: iso(1_600) }))).toEqual(expected.filter((r) => r.t >= 900 && r.t < 1_600));
+    });
+
+    it('rewrites only the overlapping segments, and makes no version when nothing matches', async () => {
+      const before = await client.versions('f', o);
+      const segments = before.at(-1)!.segments;
+      const result = await client.deleteRange('f', iso(4_990), iso(9_000), o);
+      expect(result.segmentsRewritten).toBe(1);
+      expect(result.rowsRemoved).toBe(10);
+      expect((await client.versions('f', o)).at(-1)!.segments).toBe(segments);
+      const none = await client.deleteRange('f', iso(20_000), iso(30_000), o);
+      expect(none).toMatchObject({ version: result.version, rowsRemoved: 0, segmentsRewritten: 0 });
+      await expect(client.deleteRange('nope', iso(0), iso(1), o)).rejects.toBeInstanceOf(NotFoundError);
+      await client.put('plain', new Table({ x: vectorFromArray([1], new Int32()) }), o);
+      await expect(client.deleteRange('plain', iso(0), iso(1), o)).rejects.toThrow(/has no time column/);
+    });
+  });
+
   describe('set_metadata', () => {
     const o = { bucket: 'meta' };
 
@@ -199,5 +260,15 @@ describe('which segments the operations read', () => {
     layout.fetched = [];
     await client.get('f', { tail: last.rows + 1 });
     expect(layout.fetched).toEqual(manifest.segments.slice(-2).map((s) => s.id));
+  });
+
+  it('delete_range fetches only the segments its range overlaps', async () => {
+    const manifest = (await layout.getManifest({ bucket: 'default', name: 'f' }))!;
+    const third = manifest.segments[2]!;
+    const t = (raw: string): number => Number((BigInt(raw) - BASE) / 1_000_000n);
+    layout.fetched = [];
+    const result = await client.deleteRange('f', iso(t(third.timeRange!.min) + 1), iso(t(third.timeRange!.max)));
+    expect(layout.fetched).toEqual([third.id]);
+    expect(result).toMatchObject({ segmentsRewritten: 1, rowsRemoved: third.rows - 2 });
   });
 });

@@ -173,7 +173,7 @@ describe.each(stores)('HangarClient over a %s', (_label, makeStore) => {
     const first = sampleTable(100);
     expect((await client.put('modes', first, { bucket: 'modes' })).version).toBe(1);
     await expect(client.put('modes', first, { bucket: 'modes' })).rejects.toBeInstanceOf(AlreadyExistsError);
-    const appended = await client.put('modes', sampleTable(50, 1000), { bucket: 'modes', mode: 'append' });
+    const appended = await client.put('modes', sampleTable(50, 1000), { bucket: 'modes', mode: 'append', allowUnordered: true });
     expect(appended).toMatchObject({ rowsWritten: 50, rows: 150, version: 2 });
     const afterAppend = await client.get('modes', { bucket: 'modes' });
     expect(rawInt64(afterAppend.getChild('id')!).slice(99, 101)).toEqual([99n, 1000n]);

@@ -55,7 +55,7 @@ async function values(engine: HangarEngine, sql: string, asOf?: Date): Promise<n
 async function appendSegments(engine: HangarEngine, ref: FrameRef, type: DataType, segments: readonly SegmentTimes[]): Promise<[number, bigint | null][]> {
   const rows: [number, bigint | null][] = [];
   for (const [i, times] of segments.entries()) {
-    await engine.put(ref, i === 0 ? 'replace' : 'append', messagesOf(segmentTable(type, times, rows.length)));
+    await engine.put(ref, i === 0 ? 'replace' : 'append', messagesOf(segmentTable(type, times, rows.length)), { allowUnordered: true });
     times.forEach((time) => rows.push([rows.length, time]));
   }
   return rows;
@@ -267,7 +267,7 @@ describe('SQL time pruning', () => {
     const then = new Date();
     await new Promise((resolve) => setTimeout(resolve, 5));
     // Later appends overlap the old range: a filter on it must not see them as_of `then`.
-    for (const times of sortedSegments(3n, 4n, 4n).slice(0, 10)) await engine.put(ref, 'append', messagesOf(segmentTable(type, times, 10_000)));
+    for (const times of sortedSegments(3n, 4n, 4n).slice(0, 10)) await engine.put(ref, 'append', messagesOf(segmentTable(type, times, 10_000)), { allowUnordered: true });
     const within = (lo: bigint, hi: bigint) => rows.filter(([, t]) => t! >= lo && t! < hi).map(([v]) => v);
     for (const [lo, hi] of [[0n, 10n], [20n, 77n], [100n, 179n], [150n, 400n]] as const) {
       const sql = `SELECT value FROM grown WHERE ts >= make_timestamp(${lo}) AND ts < make_timestamp(${hi}) ORDER BY value`;

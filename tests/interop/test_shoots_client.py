@@ -19,11 +19,11 @@ def shoots(local_server):
     client.client.close()  # the FlightClient inside; shoots has no close() of its own
 
 
-def sensor_data(rows: int = 100, seed: int = 0) -> pd.DataFrame:
+def sensor_data(rows: int = 100, seed: int = 0, start: str = "2024-01-01") -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame(
         {
-            "timestamp": pd.date_range("2024-01-01", periods=rows, freq="s"),
+            "timestamp": pd.date_range(start, periods=rows, freq="s"),
             "Sensor_1": rng.random(rows),
             "Sensor_2": rng.random(rows),
             "site": [f"site-{i % 3}" for i in range(rows)],
@@ -103,15 +103,18 @@ def test_put_twice_with_mode_error_raises_file_exists(shoots, uniq):
 
 def test_append_mode(shoots, uniq):
     name = uniq("appended")
-    first, second = sensor_data(30, seed=1), sensor_data(20, seed=2)
+    first, second = sensor_data(30, seed=1), sensor_data(20, seed=2, start="2024-01-02")
     shoots.put(name, dataframe=first, mode=PutMode.APPEND)  # creates it
     shoots.put(name, dataframe=second, mode=PutMode.APPEND)
     assert_frame_equal(shoots.get(name), pd.concat([first, second], ignore_index=True))
+    # An append that goes back in time is refused (issue 22: ordered appends), naming both times.
+    with pytest.raises(Exception, match="starts at 2024-01-01T00:00:00.000000000 .* before the frame's last time 2024-01-02T00:00:19"):
+        shoots.put(name, dataframe=first, mode=PutMode.APPEND)
 
 
 def test_append_mode_across_batches(shoots, uniq):
     name = uniq("appended")
-    parts = [sensor_data(1500, seed=i) for i in range(3)]
+    parts = [sensor_data(1500, seed=i, start=f"2024-01-0{i + 1}") for i in range(3)]
     for part in parts:
         shoots.put(name, dataframe=part, mode=PutMode.APPEND, batch_size=400)
     assert_frame_equal(shoots.get(name), pd.concat(parts, ignore_index=True))

@@ -1,5 +1,6 @@
 /** DoAction and ListActions: shoots' actions plus Hangar's own, with JSON bodies and results. */
-import type { HangarEngine } from '../../core/engine.js';
+import type { HangarEngine, RangeRewriteSummary } from '../../core/engine.js';
+import { parseTimeBound } from '../../format/time-range.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { frameRef, validateName } from '../../names.js';
 import { parseBucketDeleteMode } from '../../core/put-mode.js';
@@ -23,6 +24,12 @@ export interface ActionContext {
   readonly engine: HangarEngine;
   /** Asks the server to shut down after the current reply. */
   requestShutdown(): void;
+}
+
+/** The JSON of a range rewrite's summary (snake_case, as every protocol field). */
+function rangeRewriteDescription(summary: RangeRewriteSummary): Record<string, unknown> {
+  const { name, bucket, version, rows } = summary;
+  return { name, bucket, version, rows, rows_removed: summary.rowsRemoved, segments_rewritten: summary.segmentsRewritten };
 }
 
 const json = (value: unknown): Buffer => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
@@ -78,6 +85,22 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
           if (version === undefined) throw new InvalidArgumentError('"restore" needs the "version" to bring back (see the "versions" action)');
           const summary = await engine.restore(frameRef(body.name, body.bucket), version);
           return { name: summary.name, bucket: summary.bucket, version: summary.version, rows: summary.rows };
+        },
+      },
+    ],
+    [
+      'delete_range',
+      {
+        fields: ['name', 'bucket', 'start', 'end'],
+        description:
+          'Removes the rows whose time lies in [start, end) as a new version, rewriting only the segments that overlap: ' +
+          '{"name","bucket","start","end"} (as range reads) → JSON {name, bucket, version, rows, rows_removed, segments_rewritten}.',
+        run: async (body) => {
+          const start = parseTimeBound(body.start, 'start');
+          const end = parseTimeBound(body.end, 'end');
+          if (start === undefined || end === undefined) throw new InvalidArgumentError('"delete_range" needs "start" and "end" (end exclusive, as in range reads)');
+          const summary = await engine.deleteRange(frameRef(body.name, body.bucket), start, end);
+          return rangeRewriteDescription(summary);
         },
       },
     ],

@@ -103,10 +103,11 @@ export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}): Call
       if (!head.done) yield head.value;
       yield* messages;
     })();
-    const { metadata, expectedVersion } = request;
+    const { metadata, expectedVersion, allowUnordered } = request;
     const summary = await engine.put(request, request.mode, all, {
       ...(metadata ? { metadata } : {}),
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
+      ...(allowUnordered ? { allowUnordered } : {}),
     });
     await call.write(encodePutResult(Buffer.from(JSON.stringify(summary), 'utf8')));
   };
