@@ -53,8 +53,9 @@ export type WriteConsistency = 'atomic' | 'single-process';
  * - `put` is atomic: a reader sees the old object, the new one, or none, never a part; so does a
  *   crash. `ifAbsent` is a compare-and-swap (see {@link PutOptions.ifAbsent}).
  * - Durability: once a `put` with `ifAbsent` has returned `true`, it and every `put` that returned
- *   before it are durable (a store may defer syncing plain puts until then; Hangar commits a
- *   version by such a put, after writing the version's segments).
+ *   before it are durable. A store may defer syncing plain puts until then; a crash before it may
+ *   then lose such an object or leave it cut short. Hangar commits a version by an `ifAbsent` put
+ *   after writing the version's segments, so no committed version names an object a crash cut.
  * - `get`/`getRange` return buffers the caller owns (they may be transferred to a worker).
  * - Missing objects are `undefined` (or skipped), not errors. Failures of the backend are thrown as
  *   `StorageError` (keep the original as `cause`), a full store as `StoreFullError`.

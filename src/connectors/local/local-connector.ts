@@ -91,6 +91,11 @@ export class LocalConnector extends Connector {
   private reserved = false;
   /** Directories that gained a name by a plain put since the last `ifAbsent` put synced them. */
   private readonly unsyncedDirs = new Set<string>();
+  /**
+   * fsyncs of plain puts' files, running in the background (each settles to its error, if any); the
+   * next `ifAbsent` put waits for them, so a put pipeline receives and encodes while the disk syncs.
+   */
+  private readonly pendingSyncs = new Set<Promise<unknown>>();
 
   /** @param options - the root directory and durability switch */
   constructor(options: LocalConnectorOptions) {
@@ -119,8 +124,10 @@ export class LocalConnector extends Connector {
     await this.refillReserve();
   }
 
-  /** Removes this instance's staging directory. */
+  /** Waits for background syncs, then removes this instance's staging directory. */
   override async close(): Promise<void> {
+    await Promise.all(this.pendingSyncs);
+    this.pendingSyncs.clear();
     await rm(this.staging, { recursive: true, force: true });
   }
 
@@ -161,10 +168,10 @@ export class LocalConnector extends Connector {
   }
 
   /**
-   * Writes a staging file and fsyncs it, then renames it into place — or, with `ifAbsent`, links it
-   * (which fails if the name exists) after syncing every directory earlier plain puts wrote into,
-   * so a committed manifest never names a segment a crash could lose. A put that fails removes
-   * what it wrote.
+   * Writes a staging file and renames it into place, syncing it in the background — or, with
+   * `ifAbsent`, fsyncs it and links it (which fails if the name exists) after waiting for every
+   * earlier plain put's sync and syncing the directories they wrote into, so a committed manifest
+   * never names a segment a crash could lose. A put that fails removes what it wrote.
    */
   async put(key: string, data: Uint8Array, options?: PutOptions): Promise<boolean> {
     const target = this.path(key);
@@ -180,10 +187,10 @@ export class LocalConnector extends Connector {
   }
 
   private async place(target: string, data: Uint8Array, ifAbsent: boolean): Promise<boolean> {
-    const staged = await this.stage(data);
+    const { path: staged, synced } = await this.stage(data, ifAbsent);
     try {
       const dir = dirname(target);
-      if (ifAbsent) await this.syncUnsyncedDirs();
+      if (ifAbsent) await this.syncEarlierPuts();
       for (let attempt = 1; ; attempt++) {
         await this.makeDirectory(dir);
         try {
@@ -196,10 +203,18 @@ export class LocalConnector extends Connector {
           if (errorCode(error) !== 'ENOENT' || attempt === PLACE_ATTEMPTS) throw error;
         }
       }
-      if (ifAbsent) await this.syncDir(dir);
-      else if (this.fsync) this.unsyncedDirs.add(dir);
+      if (ifAbsent) {
+        await this.syncDir(dir);
+      } else {
+        if (this.fsync) this.unsyncedDirs.add(dir);
+        this.pendingSyncs.add(synced.then(() => undefined, (error: unknown) => error));
+      }
       return true;
+    } catch (error) {
+      await synced.catch(() => undefined);
+      throw error;
     } finally {
+      // After a link, or a failed move, the staging name must go (a rename has already moved it).
       await unlink(staged).catch(() => undefined);
     }
   }
@@ -213,8 +228,12 @@ export class LocalConnector extends Connector {
     }
   }
 
-  /** Writes bytes to a fresh staging file and fsyncs it; a failed write removes the file. */
-  private async stage(bytes: Uint8Array): Promise<string> {
+  /**
+   * Writes bytes to a fresh staging file; a failed write removes the file. With `syncNow` the file
+   * is fsynced before this returns; otherwise `synced` settles once the background fsync is done
+   * (and the handle closed).
+   */
+  private async stage(bytes: Uint8Array, syncNow: boolean): Promise<{ readonly path: string; readonly synced: Promise<void> }> {
     const path = join(this.staging, randomUUID());
     const create = () => open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
     const handle = await create().catch(async (error: unknown) => {
@@ -225,14 +244,31 @@ export class LocalConnector extends Connector {
     });
     try {
       await writeAll(handle, bytes);
-      if (this.fsync) await handle.sync();
+      if (this.fsync && syncNow) await handle.sync();
     } catch (error) {
       await handle.close();
       await unlink(path).catch(() => undefined);
       throw error;
     }
-    await handle.close();
-    return path;
+    if (syncNow || !this.fsync) {
+      await handle.close();
+      return { path, synced: Promise.resolve() };
+    }
+    const synced = handle.sync().finally(() => handle.close());
+    synced.catch(() => undefined); // observed by the next ifAbsent put
+    return { path, synced };
+  }
+
+  /**
+   * Waits for the background syncs of earlier plain puts and syncs the directories they wrote
+   * into. A failed sync fails this call (the caller's commit), once.
+   */
+  private async syncEarlierPuts(): Promise<void> {
+    const syncs = [...this.pendingSyncs];
+    for (const sync of syncs) this.pendingSyncs.delete(sync);
+    const failure = (await Promise.all(syncs)).find((result) => result !== undefined);
+    if (failure !== undefined) throw failure;
+    await this.syncUnsyncedDirs();
   }
 
   private async syncUnsyncedDirs(): Promise<void> {
@@ -342,7 +378,7 @@ export class LocalConnector extends Connector {
     }
     try {
       // Real zeros, not a sparse file: the blocks must be allocated to be worth anything later.
-      await rename(await this.stage(new Uint8Array(this.reserveBytes)), path);
+      await rename((await this.stage(new Uint8Array(this.reserveBytes), true)).path, path);
       this.reserved = true;
     } catch {
       // Stays missing; the next delete tries again.
