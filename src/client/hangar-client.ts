@@ -33,6 +33,8 @@ export interface PutOptions extends BucketOptions {
   readonly expectedVersion?: number;
   /** Let an append start before the frame's last time (refused by default with FailedPreconditionError). */
   readonly allowUnordered?: boolean;
+  /** Mode `update`: the time range [start, end) replaced (default: the data's first to last time). */
+  readonly range?: readonly [TimeBound, TimeBound];
 }
 
 /**
@@ -289,6 +291,7 @@ export class HangarClient {
       ...(options.metadata ? { metadata: options.metadata } : {}),
       ...(options.expectedVersion === undefined ? {} : { expected_version: options.expectedVersion }),
       ...(options.allowUnordered ? { allow_unordered: true } : {}),
+      ...(options.range ? { range: options.range.map(ticketTime) } : {}),
     });
     const results = await this.flight.doPut(commandDescriptor(command), data, options);
     return parseJson<PutSummary>(results[0], 'put result');

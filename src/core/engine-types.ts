@@ -62,6 +62,11 @@ export interface PutOptions {
    * fails with FailedPreconditionError (detail type `UnorderedAppendError`) and stores nothing.
    */
   readonly allowUnordered?: boolean;
+  /**
+   * Mode `update`: the time range [start, end) (epoch nanoseconds) whose stored rows the incoming
+   * ones replace; default: from the incoming data's first to its last time, inclusive.
+   */
+  readonly range?: readonly [bigint, bigint];
 }
 
 /** One version of a frame, as the `versions` action lists it. */

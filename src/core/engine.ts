@@ -28,7 +28,7 @@ import { DEFAULT_RETENTION, type RetentionPolicy, expiredVersions } from './rete
 import { assertAppendable } from './schema-compat.js';
 import { SegmentLeases } from './segment-leases.js';
 import { SegmentWriter, type WrittenSegments, withoutTimeStatistics } from './segment-writer.js';
-import { assertOrderedAppend } from './time-order.js';
+import { assertOrderedAppend, timeSpan } from './time-order.js';
 import { batchMessages, keptRows, segmentOverlaps } from './range-rewrite.js';
 import { type ColumnBounds, columnBounds } from '../format/time-range.js';
 import { skipLeadingRows } from './skip-leading-rows.js';
@@ -189,7 +189,9 @@ export class HangarEngine {
 
   private async commit(ref: FrameRef, pending: PendingCommit): Promise<PutSummary> {
     // A put that expects a version must fail once another commit got there first.
-    return this.commitWithRetry(ref, pending.options.expectedVersion === undefined, () => this.commitOnce(ref, pending));
+    // An update rewrites segments inside its attempt: a lost race is reported, not redone.
+    const retry = pending.options.expectedVersion === undefined && pending.mode !== 'update';
+    return this.commitWithRetry(ref, retry, () => (pending.mode === 'update' ? this.commitUpdate(ref, pending) : this.commitOnce(ref, pending)));
   }
 
   /**
@@ -208,6 +210,49 @@ export class HangarEngine {
         }
       }
     });
+  }
+
+  /**
+   * Commits a put in mode `update`: the stored rows whose time lies in the range are replaced by
+   * the incoming segments (already written), rewriting only the stored segments that overlap. A
+   * frame that does not exist (any more) is created, as by any put.
+   */
+  private async commitUpdate(ref: FrameRef, pending: PendingCommit): Promise<PutSummary> {
+    const current = liveManifest(await this.connector.getManifest(ref));
+    if (!current) return this.commitOnce(ref, pending);
+    const { options } = pending;
+    checkExpectedVersion(ref, current, options.expectedVersion);
+    assertAppendable(ref.name, decodeSchemaHeader(Buffer.from(current.schema, 'base64')), pending.schema);
+    const range = options.range;
+    const { column, bounds: given } = this.rangeBounds(ref, current, range?.[0], range?.[1]);
+    if (pending.timeColumn !== column) throw new ConflictError(`the time column of ${describeFrame(ref)} changed during the update; send it again`);
+    const incoming = timeSpan(pending.segments).span;
+    let bounds: ColumnBounds = given;
+    if (!range) bounds = incoming ? { lower: incoming.min, upper: incoming.max + 1n, empty: false } : { empty: true };
+    else if (incoming && ((given.lower !== undefined && incoming.min < given.lower) || (given.upper !== undefined && incoming.max >= given.upper) || given.empty)) {
+      throw new InvalidArgumentError(`the update of ${describeFrame(ref)} carries rows outside its "range" [start, end); send only rows inside it`);
+    }
+    const written: SegmentEntry[] = [];
+    try {
+      const result = await this.rewriteRange(ref, current, column, bounds, pending.segments, written);
+      const rewritten = this.rewrittenManifest(current, result.segments, 'update');
+      const manifest: FrameManifest = options.metadata === undefined ? rewritten : { ...rewritten, metadata: options.metadata };
+      await this.connector.commitManifest(ref, manifest);
+      return {
+        bucket: ref.bucket,
+        name: ref.name,
+        rowsWritten: pending.rowsWritten,
+        rows: manifest.rows,
+        version: manifest.version,
+        rowsRemoved: result.rowsRemoved,
+        segmentsRewritten: result.segmentsRewritten,
+      };
+    } catch (error) {
+      await this.writer.discard(ref, written);
+      throw error;
+    } finally {
+      this.writer.forget(ref, written);
+    }
   }
 
   /** One compare-and-swap attempt of {@link commit}, under the frame's commit lock. */

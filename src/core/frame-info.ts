@@ -31,6 +31,9 @@ export interface PutSummary extends FrameRef {
   readonly rows: number;
   /** The version the put created. */
   readonly version: number;
+  /** Mode `update`: stored rows replaced (removed from the range), and stored segments rewritten. */
+  readonly rowsRemoved?: number;
+  readonly segmentsRewritten?: number;
 }
 
 /** Decoded schemas by their stored base64 form: frames mostly share a few, and listing 100,000 frames decoded each one. */

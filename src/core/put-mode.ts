@@ -1,8 +1,11 @@
 /** The put modes of shoots' protocol and how to parse them. */
 import { InvalidArgumentError } from '../errors.js';
 
-/** What a put does when the frame exists: fail, add rows, or swap the whole frame. */
-export type PutMode = 'error' | 'append' | 'replace';
+/**
+ * What a put does when the frame exists: fail, add rows, swap the whole frame, or (Hangar's own)
+ * replace the rows of the incoming data's time range.
+ */
+export type PutMode = 'error' | 'append' | 'replace' | 'update';
 
 /** What deleting a bucket does when it still holds frames. */
 export type BucketDeleteMode = 'error' | 'delete';
@@ -10,8 +13,8 @@ export type BucketDeleteMode = 'error' | 'delete';
 /** Parses a put mode, defaulting to `error`. */
 export function parsePutMode(value: unknown): PutMode {
   if (value === undefined || value === null) return 'error';
-  if (value === 'error' || value === 'append' || value === 'replace') return value;
-  throw new InvalidArgumentError(`invalid put mode ${JSON.stringify(value)}: use "error", "append" or "replace"`);
+  if (value === 'error' || value === 'append' || value === 'replace' || value === 'update') return value;
+  throw new InvalidArgumentError(`invalid put mode ${JSON.stringify(value)}: use "error", "append", "replace" or "update"`);
 }
 
 /** Parses a bucket delete mode, defaulting to `error`. */

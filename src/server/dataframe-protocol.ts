@@ -75,7 +75,7 @@ export const FRAME_TICKET_FIELDS = ['name', 'bucket', 'columns', 'start', 'end',
 /** Fields of a ticket or CMD descriptor that runs a query (shoots sends the frame's `name` along; `version` is refused with its own message). */
 export const SQL_FIELDS = ['sql', 'bucket', 'as_of', 'name', 'version'] as const;
 /** Fields of a DoPut CMD descriptor; `batch_size` is shoots' client's own (its upload batch size), accepted and unused. */
-export const PUT_FIELDS = ['name', 'bucket', 'mode', 'metadata', 'expected_version', 'allow_unordered', 'batch_size'] as const;
+export const PUT_FIELDS = ['name', 'bucket', 'mode', 'metadata', 'expected_version', 'allow_unordered', 'range', 'batch_size'] as const;
 /** Fields of a GetFlightInfo / GetSchema CMD descriptor naming a frame (DoPut's `mode` and `batch_size` accepted, unused). */
 export const INFO_FIELDS = ['name', 'bucket', 'version', 'as_of', 'mode', 'batch_size'] as const;
 /** Fields of ListFlights criteria. */
@@ -117,6 +117,8 @@ export interface PutRequest extends FrameRef {
   readonly expectedVersion?: number;
   /** CMD `"allow_unordered": true`: an append may start before the frame's last time. */
   readonly allowUnordered?: boolean;
+  /** CMD `"range": [start, end]` of mode `update`, epoch nanoseconds. */
+  readonly range?: readonly [bigint, bigint];
 }
 
 /** Parses the DoPut descriptor (shoots: CMD JSON {"name","mode","bucket"}). */
@@ -129,13 +131,27 @@ export function parsePutDescriptor(descriptor: FlightDescriptor | undefined): Pu
   if (allowUnordered !== undefined && allowUnordered !== null && typeof allowUnordered !== 'boolean') {
     throw new InvalidArgumentError('"allow_unordered" must be true or false');
   }
+  const mode = parsePutMode(cmd?.mode);
+  const range = parseUpdateRange(cmd?.range, mode);
   return {
     ...ref,
-    mode: parsePutMode(cmd?.mode),
+    mode,
+    ...(range ? { range } : {}),
     ...(metadata ? { metadata } : {}),
     ...(expected === undefined ? {} : { expectedVersion: expected }),
     ...(allowUnordered === true ? { allowUnordered } : {}),
   };
+}
+
+/** Reads mode `update`'s optional `"range": [start, end]` (time literals as in range reads). @throws InvalidArgumentError */
+function parseUpdateRange(value: unknown, mode: PutMode): readonly [bigint, bigint] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (mode !== 'update') throw new InvalidArgumentError('"range" belongs to mode "update"');
+  if (!Array.isArray(value) || value.length !== 2) throw new InvalidArgumentError('"range" must be [start, end] (end exclusive)');
+  const start = parseTimeBound(value[0], 'range start');
+  const end = parseTimeBound(value[1], 'range end');
+  if (start === undefined || end === undefined) throw new InvalidArgumentError('"range" must be [start, end] with both given');
+  return [start, end];
 }
 
 /** Reads an optional `"expected_version"` (0 = the frame must not exist yet). @throws InvalidArgumentError */

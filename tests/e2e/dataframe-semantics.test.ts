@@ -192,6 +192,52 @@ describe.each(testStores('hangar-semantics-'))('dataframe semantics over a %s', 
     });
   });
 
+  describe('mode update', () => {
+    const o = { bucket: 'updates' };
+    const rows = series(0, 5_000);
+    /** The array model: rows in [lo, hi) replaced by `incoming`, placed where the first removed row was. */
+    const model = (stored: Row[], incoming: Row[], lo: number, hi: number): Row[] => {
+      const at = stored.findIndex((row) => row.t >= lo && row.t < hi);
+      const kept = stored.filter((row) => row.t < lo || row.t >= hi);
+      const cut = at < 0 ? kept.findIndex((row) => row.t >= hi) : stored.slice(0, at).filter((row) => row.t < lo || row.t >= hi).length;
+      const where = cut < 0 ? kept.length : cut;
+      return [...kept.slice(0, where), ...incoming, ...kept.slice(where)];
+    };
+
+    it('replaces the rows in the incoming data\'s time range, rewriting only overlapping segments', async () => {
+      await client.put('f', pieces(tableOf(rows)), o);
+      const segments = (await client.versions('f', o)).at(-1)!.segments;
+      // Re-publish [2000, 2100) with new prices and every other second only.
+      const incoming = series(2_000, 50, 90_000, 2);
+      const summary = await client.put('f', tableOf(incoming), { ...o, mode: 'update' });
+      const expected = model(rows, incoming, 2_000, 2_099);
+      expect(summary).toMatchObject({ rowsWritten: 50, rows: expected.length, rowsRemoved: 99 });
+      expect(summary.segmentsRewritten).toBeGreaterThan(0);
+      expect(summary.segmentsRewritten).toBeLessThan(segments / 2);
+      expect(rowsOf(await client.get('f', o))).toEqual(expected);
+      expect(rowsOf(await client.get('f', { ...o, version: summary.version - 1 }))).toEqual(rows);
+      expect((await client.versions('f', o)).at(-1)!.operation).toBe('update');
+    });
+
+    it('takes an explicit range, backfills a gap, and refuses rows outside the range', async () => {
+      const stored = rowsOf(await client.get('f', o));
+      const incoming = series(3_000, 5, 95_000);
+      const summary = await client.put('f', tableOf(incoming), { ...o, mode: 'update', range: [iso(2_990), iso(3_100)] });
+      const expected = model(stored, incoming, 2_990, 3_100);
+      expect(summary.rowsRemoved).toBe(110);
+      expect(rowsOf(await client.get('f', o))).toEqual(expected);
+      // Backfill after a delete_range: no stored row overlaps, the rows go where the gap is.
+      await client.deleteRange('f', iso(4_000), iso(4_010), o);
+      const gap = rowsOf(await client.get('f', o));
+      const fill = series(4_000, 10, 99_000);
+      const filled = await client.put('f', tableOf(fill), { ...o, mode: 'update' });
+      expect(filled).toMatchObject({ rowsRemoved: 0, segmentsRewritten: 0 });
+      expect(rowsOf(await client.get('f', o))).toEqual(model(gap, fill, 4_000, 4_010));
+      await expect(client.put('f', tableOf(series(10, 5)), { ...o, mode: 'update', range: [iso(0), iso(12)] })).rejects.toThrow(/rows outside its "range"/);
+      await expect(client.put('f', tableOf(series(10, 5)), { ...o, mode: 'append', range: [iso(0), iso(12)] })).rejects.toThrow(/"range" belongs to mode "update"/);
+    });
+  });
+
   describe('set_metadata', () => {
     const o = { bucket: 'meta' };
 
@@ -270,5 +316,15 @@ describe('which segments the operations read', () => {
     const result = await client.deleteRange('f', iso(t(third.timeRange!.min) + 1), iso(t(third.timeRange!.max)));
     expect(layout.fetched).toEqual([third.id]);
     expect(result).toMatchObject({ segmentsRewritten: 1, rowsRemoved: third.rows - 2 });
+  });
+
+  it('an update fetches only the segments its range overlaps', async () => {
+    const manifest = (await layout.getManifest({ bucket: 'default', name: 'f' }))!;
+    const fifth = manifest.segments[4]!;
+    const t = (raw: string): number => Number((BigInt(raw) - BASE) / 1_000_000n);
+    layout.fetched = [];
+    const summary = await client.put('f', tableOf(series(t(fifth.timeRange!.min) + 1, 3, 70_000)), { mode: 'update' });
+    expect(layout.fetched).toEqual([fifth.id]);
+    expect(summary).toMatchObject({ segmentsRewritten: 1, rowsRemoved: 3, rowsWritten: 3 });
   });
 });

@@ -103,11 +103,12 @@ export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}): Call
       if (!head.done) yield head.value;
       yield* messages;
     })();
-    const { metadata, expectedVersion, allowUnordered } = request;
+    const { metadata, expectedVersion, allowUnordered, range } = request;
     const summary = await engine.put(request, request.mode, all, {
       ...(metadata ? { metadata } : {}),
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
       ...(allowUnordered ? { allowUnordered } : {}),
+      ...(range ? { range } : {}),
     });
     await call.write(encodePutResult(Buffer.from(JSON.stringify(summary), 'utf8')));
   };
