@@ -12,6 +12,8 @@ export interface PutCommandOptions extends ServerOptions {
   readonly bucket?: string;
   /** What to do if the frame exists. */
   readonly mode: PutMode;
+  /** Let an append start before the frame's last time. */
+  readonly allowUnordered?: boolean;
 }
 
 /** Rows per batch handed to the client: small enough for the progress bar to move smoothly. */
@@ -38,7 +40,11 @@ export async function putFile(file: string, name: string, options: PutCommandOpt
     try {
       // An empty table has no batch to stream, so send the Table itself: it carries the schema.
       const source = table.numRows === 0 ? table : steps(table, (rows) => progress.update(rows));
-      const summary = await client.put(name, source, { mode: options.mode, ...(options.bucket ? { bucket: options.bucket } : {}) });
+      const summary = await client.put(name, source, {
+        mode: options.mode,
+        ...(options.bucket ? { bucket: options.bucket } : {}),
+        ...(options.allowUnordered ? { allowUnordered: true } : {}),
+      });
       progress.finish();
       process.stdout.write(
         `stored ${summary.rowsWritten} rows as ${summary.bucket}/${summary.name} (version ${summary.version}, ${summary.rows} rows in total)\n`,
@@ -59,7 +65,10 @@ export function registerPutCommand(program: Command): void {
       .argument('<name>', 'frame name')
       .option('--bucket <bucket>', 'bucket to store the frame in (default: the default bucket)')
       .addOption(
-        new Option('--mode <mode>', 'if the frame exists: fail, add the rows, or replace it').choices(['error', 'append', 'replace']).default('error'),
-      ),
+        new Option('--mode <mode>', 'if the frame exists: fail, add the rows, replace it, or replace the rows of the file\'s time range')
+          .choices(['error', 'append', 'replace', 'update'])
+          .default('error'),
+      )
+      .option('--allow-unordered', 'let an append start before the frame\'s last time (refused by default)'),
   ).action(async (file: string, name: string, options: PutCommandOptions) => putFile(file, name, options));
 }

@@ -168,7 +168,9 @@ describe('hangar put / get', () => {
     const again = await hangar(['put', 'sample.arrow', 'arrowed', '--bucket', 'files']);
     expect(again.code).toBe(1);
     expect(again.stderr).toBe("hangar: frame 'arrowed' in bucket 'files' already exists; use mode \"append\" or \"replace\"\n");
-    const appended = await hangar(['put', 'sample.arrow', 'arrowed', '--bucket', 'files', '--mode', 'append']);
+    const unordered = await hangar(['put', 'sample.arrow', 'arrowed', '--bucket', 'files', '--mode', 'append']);
+    expect(unordered.stderr).toMatch(/before the frame's last time/);
+    const appended = await hangar(['put', 'sample.arrow', 'arrowed', '--bucket', 'files', '--mode', 'append', '--allow-unordered']);
     expect(appended.stdout).toContain('(version 2, 2468 rows in total)');
     const replaced = await hangar(['put', 'sample.arrow', 'arrowed', '--bucket', 'files', '--mode', 'replace']);
     expect(replaced.stdout).toContain('(version 3, 1234 rows in total)');
