@@ -1,7 +1,7 @@
 // Issue 22's dataframe semantics through a real server and the TypeScript client, each result
 // compared with the same operation done on plain arrays: no silently ignored fields, tail reads,
 // metadata-only commits, ordered appends, delete_range and update.
-import { Float64, Int32, type RecordBatch, Table, TimestampMicrosecond, vectorFromArray } from 'apache-arrow';
+import { Dictionary, Float64, Int32, type RecordBatch, Table, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, FailedPreconditionError, HangarClient, InvalidArgumentError, NotFoundError, commandDescriptor } from '../../src/client/index.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
@@ -175,6 +175,21 @@ describe.each(testStores('hangar-semantics-'))('dataframe semantics over a %s', 
       expect((await client.versions('f', o)).at(-1)!.operation).toBe('delete_range');
       // Range reads across the cut stay exact.
       expect(rowsOf(await client.get('f', { ...o, start: iso(900), end: iso(1_600) }))).toEqual(expected.filter((r) => r.t >= 900 && r.t < 1_600));
+    });
+
+    it('keeps dictionary and string columns of the rewritten segments', async () => {
+      const n = 3_000;
+      const labelled = new Table({
+        ts: vectorFromArray(Array.from({ length: n }, (_, i) => Number((BASE + BigInt(i) * 1_000_000n) / 1000n)), new TimestampMicrosecond('UTC')),
+        colour: vectorFromArray(Array.from({ length: n }, (_, i) => (i % 11 === 0 ? null : ['red', 'green', 'blue'][i % 3]!)), new Dictionary(new Utf8(), new Int32())),
+        label: vectorFromArray(Array.from({ length: n }, (_, i) => (i % 7 === 0 ? null : `label-${i}`)), new Utf8()),
+      });
+      await client.put('labels', pieces(labelled), o);
+      await client.deleteRange('labels', iso(100), iso(2_900), o);
+      const read = await client.get('labels', o);
+      const kept = Array.from({ length: n }, (_, i) => i).filter((i) => i < 100 || i >= 2_900);
+      expect([...read.getChild('colour')!]).toEqual(kept.map((i) => labelled.getChild('colour')!.get(i)));
+      expect([...read.getChild('label')!]).toEqual(kept.map((i) => labelled.getChild('label')!.get(i)));
     });
 
     it('rewrites only the overlapping segments, and makes no version when nothing matches', async () => {
