@@ -28,7 +28,9 @@ const STDERR_TAIL_CHARS = 4000;
  */
 export async function startHangarProcess(args: readonly string[], env: Readonly<Record<string, string>> = {}): Promise<HangarProcess> {
   const child = spawn(process.execPath, [HANGAR_CLI, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, ...env },
+    // No re-execution with the tuned V8 flags (src/cli/node-flags.ts): SIGKILL must hit the server
+    // itself at the chosen moment, not a launcher whose server would notice only a moment later.
+    env: { ...process.env, HANGAR_NODE_RELAUNCH: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
