@@ -39,8 +39,8 @@ export interface ObjectLayoutOptions {
 interface CurrentManifest {
   readonly version: number;
   readonly manifest: FrameManifest;
-  /** The stored object's size and time, once seen: a purged and re-created frame differs. */
-  identity: string | undefined;
+  /** The stored object's size and time when it was read or written (undefined: unknown, never reused). */
+  readonly identity: string | undefined;
 }
 
 /** The newest manifest key of each frame of a bucket, from one flat listing. */
@@ -265,11 +265,7 @@ export class ObjectLayout extends FrameStore {
         this.connector.head(manifestKey(ref, known.version + 1)),
         this.connector.head(manifestKey(ref, known.version)),
       ]);
-      if (!next && same) {
-        const identity = identityOf(same);
-        known.identity ??= identity;
-        if (known.identity === identity) return known.manifest;
-      }
+      if (!next && same && known.identity === identityOf(same)) return known.manifest;
     }
     // A concurrent vacuum or delete may remove the newest file between listing and reading: once more.
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -278,9 +274,11 @@ export class ObjectLayout extends FrameStore {
         if (known) this.current.deleteWhere((key) => key === prefix);
         return undefined;
       }
-      const manifest = await this.readVersion(ref, latest);
+      // The identity first: if the object changes between the two calls, the next lookup re-reads it.
+      const info = await this.connector.head(manifestKey(ref, latest));
+      const manifest = info && (await this.readVersion(ref, latest));
       if (manifest) {
-        this.current.set(prefix, { version: latest, manifest, identity: undefined });
+        this.current.set(prefix, { version: latest, manifest, identity: identityOf(info) });
         return manifest;
       }
     }
@@ -329,7 +327,8 @@ export class ObjectLayout extends FrameStore {
         throw error;
       }
       if (!stored) throw new ConflictError(`another writer committed version ${manifest.version} of '${ref.name}' first; retry`);
-      this.current.set(framePrefix(ref), { version: manifest.version, manifest, identity: undefined });
+      const info = await this.connector.head(manifestKey(ref, manifest.version)).catch(() => undefined);
+      this.current.set(framePrefix(ref), { version: manifest.version, manifest, identity: info && identityOf(info) });
       for (const id of segmentObjectIds(manifest.segments)) this.uncommitted.delete(segmentKey(ref, id));
     }).finally(() => {
       this.recentListing = undefined; // a listing taken during the commit may predate it
@@ -440,10 +439,7 @@ export class ObjectLayout extends FrameStore {
     const prefix = framePrefix(ref);
     const known = this.current.get(prefix);
     const identity = identityOf(info);
-    if (known?.version === version && (known.identity ?? identity) === identity) {
-      known.identity = identity;
-      return known.manifest;
-    }
+    if (known?.version === version && known.identity === identity) return known.manifest;
     const manifest = await this.readVersion(ref, version);
     if (manifest) this.current.set(prefix, { version, manifest, identity });
     return manifest;

@@ -74,6 +74,13 @@ async function readWholeFile(path: string): Promise<Buffer> {
   }
 }
 
+/** A plain put waiting in staging for the next `ifAbsent` put. */
+interface PendingObject {
+  readonly path: string;
+  /** Settles (to the sync's error, if any) once the file is synced and its handle closed. */
+  readonly synced: Promise<unknown>;
+}
+
 /**
  * Stores each object as the file `<root>/<key>`. It keeps the default `getRange` (a whole read):
  * local segments are read whole, which costs less than the many positioned reads a projection
@@ -92,10 +99,12 @@ export class LocalConnector extends Connector {
   /** Directories that gained a name by a plain put since the last `ifAbsent` put synced them. */
   private readonly unsyncedDirs = new Set<string>();
   /**
-   * fsyncs of plain puts' files, running in the background (each settles to its error, if any); the
-   * next `ifAbsent` put waits for them, so a put pipeline receives and encodes while the disk syncs.
+   * Plain puts not yet published: their files wait in this instance's staging directory, fsynced in
+   * the background, and reads of the key find them there. The next `ifAbsent` put (a commit) moves
+   * them into place first, so a put pipeline receives and encodes while the disk syncs, and a crash
+   * before the commit leaves them only in staging, which the next start removes.
    */
-  private readonly pendingSyncs = new Set<Promise<unknown>>();
+  private readonly pending = new Map<string, PendingObject>();
 
   /** @param options - the root directory and durability switch */
   constructor(options: LocalConnectorOptions) {
@@ -124,11 +133,15 @@ export class LocalConnector extends Connector {
     await this.refillReserve();
   }
 
-  /** Waits for background syncs, then removes this instance's staging directory. */
+  /** Publishes pending puts (they were acknowledged), then removes this instance's staging directory. */
   override async close(): Promise<void> {
-    await Promise.all(this.pendingSyncs);
-    this.pendingSyncs.clear();
+    await this.publishPending().catch(() => undefined);
     await rm(this.staging, { recursive: true, force: true });
+  }
+
+  /** Where a key's bytes are now: its staging file while pending, else its place. */
+  private fileOf(key: string): string {
+    return this.pending.get(key)?.path ?? this.path(key);
   }
 
   /** The file of a key (the root for the empty key), refusing anything that would escape the root. */
@@ -150,7 +163,7 @@ export class LocalConnector extends Connector {
 
   /** @inheritdoc */
   async get(key: string): Promise<Uint8Array | undefined> {
-    return this.io(`read ${key}`, () => readWholeFile(this.path(key)).catch((error: unknown) => {
+    return this.io(`read ${key}`, () => readWholeFile(this.fileOf(key)).catch((error: unknown) => {
       if (isMissing(error) || errorCode(error) === 'EISDIR') return undefined;
       throw error;
     }));
@@ -159,7 +172,7 @@ export class LocalConnector extends Connector {
   /** One `stat`. */
   override async head(key: string): Promise<ObjectInfo | undefined> {
     return this.io(`stat ${key}`, async () => {
-      const info = await stat(this.path(key)).catch((error: unknown) => {
+      const info = await stat(this.fileOf(key)).catch((error: unknown) => {
         if (isMissing(error)) return undefined;
         throw error;
       });
@@ -175,48 +188,70 @@ export class LocalConnector extends Connector {
    */
   async put(key: string, data: Uint8Array, options?: PutOptions): Promise<boolean> {
     const target = this.path(key);
+    if (!options?.ifAbsent) {
+      return this.io(`write ${key}`, async () => {
+        const { path, synced } = await this.stage(data, false);
+        const replaced = this.pending.get(key);
+        this.pending.set(key, { path, synced: synced.then(() => undefined, (error: unknown) => error) });
+        if (replaced) void replaced.synced.then(() => unlink(replaced.path)).catch(() => undefined);
+        return true;
+      });
+    }
     return this.io(`write ${key}`, async () => {
       try {
-        return await this.place(target, data, options?.ifAbsent === true);
+        return await this.place(target, data);
       } catch (error) {
         // A delete's tombstone on a full volume: spend the reserve, so space can then be freed.
         if (!(options?.freesSpace && isFileSystemFull(error) && (await this.releaseReserve()))) throw error;
-        return this.place(target, data, options.ifAbsent === true);
+        return this.place(target, data);
       }
     });
   }
 
-  private async place(target: string, data: Uint8Array, ifAbsent: boolean): Promise<boolean> {
-    const { path: staged, synced } = await this.stage(data, ifAbsent);
+  /** An `ifAbsent` put: publish what is pending, then link a synced staging file into place. */
+  private async place(target: string, data: Uint8Array): Promise<boolean> {
+    const { path: staged } = await this.stage(data, true);
     try {
-      const dir = dirname(target);
-      if (ifAbsent) await this.syncEarlierPuts();
-      for (let attempt = 1; ; attempt++) {
-        await this.makeDirectory(dir);
-        try {
-          if (ifAbsent) await link(staged, target);
-          else await rename(staged, target);
-          break;
-        } catch (error) {
-          if (ifAbsent && errorCode(error) === 'EEXIST') return false;
-          // A concurrent delete pruned the directory between mkdir and the move: make it again.
-          if (errorCode(error) !== 'ENOENT' || attempt === PLACE_ATTEMPTS) throw error;
-        }
-      }
-      if (ifAbsent) {
-        await this.syncDir(dir);
-      } else {
-        if (this.fsync) this.unsyncedDirs.add(dir);
-        this.pendingSyncs.add(synced.then(() => undefined, (error: unknown) => error));
-      }
-      return true;
-    } catch (error) {
-      await synced.catch(() => undefined);
-      throw error;
+      await this.publishPending();
+      const linked = await this.move(staged, target, 'link');
+      if (linked) await this.syncDir(dirname(target));
+      return linked;
     } finally {
-      // After a link, or a failed move, the staging name must go (a rename has already moved it).
       await unlink(staged).catch(() => undefined);
     }
+  }
+
+  /**
+   * Links or renames a staging file to its place, making the directory (again, if a concurrent
+   * delete pruned it meanwhile). False if a link found the name taken.
+   */
+  private async move(staged: string, target: string, how: 'link' | 'rename'): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      await this.makeDirectory(dirname(target));
+      try {
+        await (how === 'link' ? link(staged, target) : rename(staged, target));
+        return true;
+      } catch (error) {
+        if (how === 'link' && errorCode(error) === 'EEXIST') return false;
+        if (errorCode(error) !== 'ENOENT' || attempt === PLACE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /**
+   * Moves every pending plain put into place once its sync is done, then syncs the directories
+   * they went into. A failed sync fails this call (the caller's commit); its object stays pending.
+   */
+  private async publishPending(): Promise<void> {
+    for (const [key, entry] of [...this.pending]) {
+      const failure = await entry.synced;
+      if (failure !== undefined) throw failure;
+      if (this.pending.get(key) !== entry) continue; // deleted or replaced meanwhile
+      await this.move(entry.path, this.path(key), 'rename');
+      if (this.pending.get(key) === entry) this.pending.delete(key);
+      if (this.fsync) this.unsyncedDirs.add(dirname(this.path(key)));
+    }
+    await this.syncUnsyncedDirs();
   }
 
   /** Creates a directory and its missing parents, remembering the new names for the next sync. */
@@ -259,18 +294,6 @@ export class LocalConnector extends Connector {
     return { path, synced };
   }
 
-  /**
-   * Waits for the background syncs of earlier plain puts and syncs the directories they wrote
-   * into. A failed sync fails this call (the caller's commit), once.
-   */
-  private async syncEarlierPuts(): Promise<void> {
-    const syncs = [...this.pendingSyncs];
-    for (const sync of syncs) this.pendingSyncs.delete(sync);
-    const failure = (await Promise.all(syncs)).find((result) => result !== undefined);
-    if (failure !== undefined) throw failure;
-    await this.syncUnsyncedDirs();
-  }
-
   private async syncUnsyncedDirs(): Promise<void> {
     const dirs = [...this.unsyncedDirs];
     this.unsyncedDirs.clear();
@@ -300,6 +323,12 @@ export class LocalConnector extends Connector {
     const dirs = new Set<string>();
     await this.io(`delete ${keys.length} object(s)`, async () => {
       await Promise.all(keys.map(async (key) => {
+        const pending = this.pending.get(key);
+        if (pending) {
+          this.pending.delete(key);
+          await pending.synced;
+          await unlink(pending.path).catch(() => undefined);
+        }
         const file = this.path(key);
         await unlink(file).then(
           () => dirs.add(dirname(file)),
@@ -323,7 +352,12 @@ export class LocalConnector extends Connector {
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const slash = prefix.lastIndexOf('/');
     const base = prefix.slice(0, slash + 1);
-    yield* this.walk(base, prefix);
+    for await (const info of this.walk(base, prefix)) if (!this.pending.has(info.key)) yield info;
+    for (const key of [...this.pending.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      const info = await this.head(key);
+      if (info) yield info;
+    }
   }
 
   private async *walk(dirKey: string, prefix: string): AsyncGenerator<ObjectInfo> {
@@ -355,13 +389,17 @@ export class LocalConnector extends Connector {
         if (isMissing(error)) return [];
         throw error;
       });
-      return prefix === '' ? names.filter((name) => !name.startsWith('.')) : names;
+      const children = new Set(prefix === '' ? names.filter((name) => !name.startsWith('.')) : names);
+      for (const key of this.pending.keys()) {
+        if (key.startsWith(prefix)) children.add(key.slice(prefix.length).split('/', 1)[0]!);
+      }
+      return [...children];
     });
   }
 
   /** The object's file (the root directory for the empty key). */
   override localPath(key: string): string {
-    return this.path(key);
+    return key === '' ? this.root : this.fileOf(key);
   }
 
   /**
