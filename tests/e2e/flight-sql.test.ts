@@ -294,7 +294,7 @@ describe('bulk ingest', () => {
         .string(3, bucket)
         .finish(),
     );
-  const rows = (n: number): Table => tableFromArrays({ name: vectorFromArray(Array.from({ length: n }, (_, i) => `r${i}`), new Utf8()) });
+  const rows = (n: number): Table => new Table({ name: vectorFromArray(Array.from({ length: n }, (_, i) => `r${i}`), new Utf8()) });
   const count = async (name: string): Promise<bigint> =>
     (await fetchCommand(admin, encodeCommandStatementQuery(`SELECT count(*) AS n FROM alpha.${name}`))).getChild('n')!.get(0) as bigint;
   const recordCount = (ack: Uint8Array): number => readFields(ack, 'DoPutUpdateResult').find((f) => f.field === 1)?.varint ?? 0;

@@ -177,7 +177,7 @@ async function decode(request: DecodeRequest): Promise<Uint8Array> {
   // chunks unfetched (zeros). Should it fail, the synchronous reader decodes all and we project.
   let ipc: Uint8Array;
   try {
-    const file = await pq.ParquetFile.fromFile(new Blob([request.parquet]));
+    const file = await pq.ParquetFile.fromFile(new Blob([request.parquet as Uint8Array<ArrayBuffer>]));
     try {
       ipc = (await file.read({ ...options, columns: wanted })).intoIPCStream();
     } finally {
