@@ -5,7 +5,7 @@
 ...     h.put("prices", df, mode="append", bucket="market")
 ...     day = h.get("prices", bucket="market", start="2024-05-01", end="2024-05-02")
 
-See docs/python-client.md.
+See docs/python.md.
 """
 from .cache import CacheEntry, FrameCache
 from .client import CallStats, ColumnInfo, FrameListing, FrameStat, FrameVersion, Hangar, PutResult, default_server
