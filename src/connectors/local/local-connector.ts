@@ -105,6 +105,8 @@ export class LocalConnector extends Connector {
    * before the commit leaves them only in staging, which the next start removes.
    */
   private readonly pending = new Map<string, PendingObject>();
+  /** The publication running or last run (see {@link publishPending}). */
+  private publishing: Promise<void> = Promise.resolve();
 
   /** @param options - the root directory and durability switch */
   constructor(options: LocalConnectorOptions) {
@@ -227,8 +229,9 @@ export class LocalConnector extends Connector {
    */
   private async move(staged: string, target: string, how: 'link' | 'rename'): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
-      await this.makeDirectory(dirname(target));
       try {
+        // mkdir -p itself fails with ENOENT when a delete prunes a parent it has just made.
+        await this.makeDirectory(dirname(target));
         await (how === 'link' ? link(staged, target) : rename(staged, target));
         return true;
       } catch (error) {
@@ -241,8 +244,15 @@ export class LocalConnector extends Connector {
   /**
    * Moves every pending plain put into place once its sync is done, then syncs the directories
    * they went into. A failed sync fails this call (the caller's commit); its object stays pending.
+   * Publications run one at a time (two commits must not move the same staging file).
    */
-  private async publishPending(): Promise<void> {
+  private publishPending(): Promise<void> {
+    const run = this.publishing.catch(() => undefined).then(() => this.publishOnce());
+    this.publishing = run;
+    return run;
+  }
+
+  private async publishOnce(): Promise<void> {
     for (const [key, entry] of [...this.pending]) {
       const failure = await entry.synced;
       if (failure !== undefined) throw failure;
