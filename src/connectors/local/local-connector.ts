@@ -257,7 +257,12 @@ export class LocalConnector extends Connector {
       const failure = await entry.synced;
       if (failure !== undefined) throw failure;
       if (this.pending.get(key) !== entry) continue; // deleted or replaced meanwhile
-      await this.move(entry.path, this.path(key), 'rename');
+      try {
+        await this.move(entry.path, this.path(key), 'rename');
+      } catch (error) {
+        if (this.pending.get(key) !== entry) continue; // deleted or replaced while moving: its file went with it
+        throw error;
+      }
       if (this.pending.get(key) === entry) this.pending.delete(key);
       if (this.fsync) this.unsyncedDirs.add(dirname(this.path(key)));
     }
