@@ -41,7 +41,7 @@ describe('put modes', () => {
   it('parses modes with defaults and clear errors', () => {
     expect(parsePutMode(undefined)).toBe('error');
     expect(parsePutMode('append')).toBe('append');
-    expect(() => parsePutMode('upsert')).toThrow(/"error", "append" or "replace"/);
+    expect(() => parsePutMode('upsert')).toThrow(/"error", "append", "replace" or "update"/);
     expect(parseBucketDeleteMode(null)).toBe('error');
     expect(() => parseBucketDeleteMode('force')).toThrow(InvalidArgumentError);
   });
