@@ -4,20 +4,14 @@ frame through one container (If-None-Match: * commits across processes)."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
-import threading
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.flight as fl
 import pytest
-from pandas.testing import assert_frame_equal
-from shoots import PutMode, ShootsClient
 
+from store_checks import check_shoots_round_trip, check_two_servers_append, start_emulator
 from hangar_interop import NODE, ROOT, HangarProcess
 
 CONTAINER = "hangar-interop"
@@ -38,23 +32,10 @@ new BlobServiceClient(endpoint, new StorageSharedKeyCredential(account, key))
 def azurite_endpoint(tmp_path_factory):
     """Azurite's Blob service on a free loopback port over a temporary directory, with the container created."""
     location = tmp_path_factory.mktemp("azurite")
-    proc = subprocess.Popen([NODE, str(AZURITE_BLOB), "--blobHost", "127.0.0.1", "--blobPort", "0", "--location", str(location),
-                             "--silent", "--skipApiVersionCheck", "--disableTelemetry"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    endpoint = None
-    deadline = time.monotonic() + 30
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        match = re.search(r"listens on (http://127\.0\.0\.1:\d+)", line)
-        if match:
-            endpoint = f"{match.group(1)}/{ACCOUNT}"
-            break
-        if time.monotonic() > deadline:
-            break
-    if endpoint is None:
-        proc.kill()
-        pytest.fail("Azurite did not start")
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+    proc, address = start_emulator([NODE, str(AZURITE_BLOB), "--blobHost", "127.0.0.1", "--blobPort", "0",
+                                    "--location", str(location), "--silent", "--skipApiVersionCheck", "--disableTelemetry"],
+                                   r"listens on (http://127\.0\.0\.1:\d+)", "Azurite")
+    endpoint = f"{address}/{ACCOUNT}"
     subprocess.run([NODE, "-e", CREATE_CONTAINER, endpoint, ACCOUNT, KEY, CONTAINER], cwd=str(ROOT), check=True, timeout=60)
     yield endpoint
     proc.terminate()
@@ -100,20 +81,9 @@ def test_shoots_client_on_azure(azurite_endpoint, logs_dir):
     """shoots' put / append / get / list / delete in a bucket, unchanged, against a server storing in Azure Blob."""
     server = HangarProcess(azure_location(azurite_endpoint, f"s-{uuid.uuid4().hex[:8]}"), logs_dir, "azure-shoots",
                            env=CREDENTIALS).start()
-    client = ShootsClient("127.0.0.1", server.port)
     try:
-        df = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=100, freq="s"),
-                           "value": [i / 7 for i in range(100)], "site": [f"s{i % 3}" for i in range(100)]})
-        client.put("readings", df, mode=PutMode.ERROR, bucket="plant")
-        more = df.assign(timestamp=df["timestamp"] + pd.Timedelta(hours=1))
-        client.put("readings", more, mode=PutMode.APPEND, bucket="plant")
-        back = client.get("readings", bucket="plant")
-        assert_frame_equal(back.reset_index(drop=True), pd.concat([df, more], ignore_index=True), check_dtype=False)
-        assert [entry["name"] for entry in client.list(bucket="plant")] == ["readings"]
-        client.delete("readings", bucket="plant")
-        assert client.list(bucket="plant") == []
+        check_shoots_round_trip(server.port)
     finally:
-        client.client.close()
         server.stop()
 
 
@@ -122,19 +92,7 @@ def test_two_server_processes_append_to_one_frame(azurite_endpoint, logs_dir):
     location = azure_location(azurite_endpoint, f"race-{uuid.uuid4().hex[:8]}")
     servers = [HangarProcess(location, logs_dir, f"azure-race-{i}", env=CREDENTIALS).start() for i in range(2)]
     try:
-        schema = pa.schema([("server", pa.int32()), ("seq", pa.int32())])
-        put(servers[0], "shared", "error", pa.table({"server": [-1], "seq": [-1]}, schema=schema))
-
-        def appends(index: int) -> None:
-            for seq in range(10):
-                put(servers[index], "shared", "append", pa.table({"server": [index], "seq": [seq]}, schema=schema))
-
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(appends, [0, 1]))
-        table = get(servers[1], "shared")
-        assert table.num_rows == 21
-        rows = set(zip(table.column("server").to_pylist(), table.column("seq").to_pylist()))
-        assert rows == {(-1, -1)} | {(s, q) for s in (0, 1) for q in range(10)}
+        check_two_servers_append(servers)
     finally:
         for server in servers:
             server.stop()

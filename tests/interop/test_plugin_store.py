@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.flight as fl
 import pytest
-from pandas.testing import assert_frame_equal
-from shoots import PutMode, ShootsClient
 
+from store_checks import check_shoots_round_trip
 from hangar_interop import HangarProcess, action_bodies, files_under
 
 PLUGIN = "tests/interop/plugins/directory-store.mjs"
@@ -64,17 +62,4 @@ def test_pyarrow_gets_versions_time_travel_restore_and_sql(plugin_server, plugin
 
 
 def test_shoots_client_unchanged(plugin_server):
-    client = ShootsClient("127.0.0.1", plugin_server.port)
-    try:
-        df = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=50, freq="s"), "value": [i / 7 for i in range(50)]})
-        client.put("readings", df, mode=PutMode.ERROR, bucket="plant")
-        more = df.assign(timestamp=df["timestamp"] + pd.Timedelta(hours=1))
-        client.put("readings", more, mode=PutMode.APPEND, bucket="plant")
-        back = client.get("readings", bucket="plant")
-        assert_frame_equal(back.reset_index(drop=True), pd.concat([df, more], ignore_index=True), check_dtype=False)
-        assert [entry["name"] for entry in client.list(bucket="plant")] == ["readings"]
-        assert "plant" in client.buckets()
-        client.delete("readings", bucket="plant")
-        assert client.list(bucket="plant") == []
-    finally:
-        client.client.close()
+    check_shoots_round_trip(plugin_server.port, rows=50)
