@@ -2,10 +2,8 @@
 // ranged downloads. Bytes are counted by an HTTP proxy between the connector and Azurite, so the
 // figures are what crossed the wire; the values must equal those of a full get. Also: the azure:
 // scheme is registered and builds the object layout over this connector.
-import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Table, TimestampNanosecond, makeData, makeVector } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CountingProxy, valuesOf, wideTable } from '../helpers/counting-proxy.js';
 import { AzureConnector } from '../../src/connectors/azure/azure-connector.js';
 import { defaultConnectorRegistry } from '../../src/connectors/registry.js';
 import { HangarEngine } from '../../src/core/engine.js';
@@ -17,65 +15,6 @@ import { AZURITE_ACCOUNT, AZURITE_KEY, type AzuriteServer, azureStoreOptions, cr
 
 const CONTAINER = 'hangar-ranged';
 const ROWS = 200_000;
-const T0 = 1_700_000_000_000_000_000n;
-
-/** Forwards every request unchanged (signatures hold) and counts the bytes of segment downloads. */
-class CountingProxy {
-  segmentBytes = 0;
-  segmentGets = 0;
-  rangedGets = 0;
-  endpoint = '';
-  private readonly server: Server;
-
-  constructor(target: string) {
-    const upstream = new URL(target);
-    this.server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
-      const options = { host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: incoming.headers };
-      const forwarded = request(options, (response) => {
-        outgoing.writeHead(response.statusCode ?? 502, response.headers);
-        if (incoming.method === 'GET' && (incoming.url ?? '').includes('/segments/')) {
-          this.segmentGets++;
-          if (incoming.headers['x-ms-range'] || incoming.headers.range) this.rangedGets++;
-          response.on('data', (chunk: Buffer) => (this.segmentBytes += chunk.byteLength));
-        }
-        response.pipe(outgoing);
-      });
-      forwarded.on('error', () => outgoing.destroy());
-      incoming.pipe(forwarded);
-    });
-  }
-
-  async start(account: string): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/${account}`;
-  }
-
-  reset(): void {
-    this.segmentBytes = this.segmentGets = this.rangedGets = 0;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-/** Six float64 columns of pseudo-random (incompressible) values and a time column, in batches of 50,000 rows. */
-function wideTable(rows: number): Table {
-  let seed = 12345;
-  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const batches: Table[] = [];
-  for (let offset = 0; offset < rows; offset += 50_000) {
-    const length = Math.min(50_000, rows - offset);
-    const columns: Record<string, ReturnType<typeof makeVector>> = {
-      t: makeVector(makeData({ type: new TimestampNanosecond(), length, data: BigInt64Array.from({ length }, (_, i) => T0 + BigInt(offset + i) * 1_000_000n) })),
-    };
-    for (const name of ['c0', 'c1', 'c2', 'c3', 'c4', 'c5']) columns[name] = makeVector(Float64Array.from({ length }, () => random() * 1000));
-    batches.push(new Table(columns));
-  }
-  return batches[0]!.concat(...batches.slice(1));
-}
-
-const valuesOf = (table: Table, column: string): Float64Array => Float64Array.from(table.getChild(column)!.toArray() as Float64Array);
 
 describe('ranged reads on Azurite', () => {
   let server: AzuriteServer;
@@ -89,8 +28,7 @@ describe('ranged reads on Azurite', () => {
   beforeAll(async () => {
     server = await startAzurite();
     await createContainer(server, CONTAINER);
-    proxy = new CountingProxy(server.endpoint);
-    await proxy.start(AZURITE_ACCOUNT);
+    proxy = await CountingProxy.start(server.endpoint, `/${AZURITE_ACCOUNT}`);
     layout = new ObjectLayout(new AzureConnector(azureStoreOptions(server, CONTAINER, { endpoint: proxy.endpoint })));
     await layout.open();
     engine = new HangarEngine(layout, codec);

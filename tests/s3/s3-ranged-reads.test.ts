@@ -2,10 +2,8 @@
 // counted by an HTTP proxy between the connector and a real S3-compatible server (s3rver, and moto
 // when the interop venv has it), so the figures are what crossed the wire; the values must equal
 // those of a full read.
-import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Table, TimestampNanosecond, makeData, makeVector } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CountingProxy, valuesOf, wideTable } from '../helpers/counting-proxy.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HangarEngine } from '../../src/core/engine.js';
@@ -17,74 +15,7 @@ import { type S3TestServer, createS3Bucket, motoAvailable, startMoto, startS3rve
 
 const BUCKET = 'hangar-ranged';
 const ROWS = 600_000;
-const VALUE_COLUMNS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
 const T0 = 1_700_000_000_000_000_000n;
-
-/** Forwards every request unchanged (Host included, so signatures hold) and counts segment GET bytes. */
-class CountingProxy {
-  segmentBytes = 0;
-  segmentGets = 0;
-  rangedGets = 0;
-  private constructor(private readonly server: Server, readonly endpoint: string) {}
-
-  static async start(target: string): Promise<CountingProxy> {
-    const upstream = new URL(target);
-    let proxy: CountingProxy | undefined;
-    const server = createServer((incoming: IncomingMessage, outgoing: ServerResponse) => {
-      const forwarded = request(
-        { host: upstream.hostname, port: upstream.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
-        (response) => {
-          outgoing.writeHead(response.statusCode ?? 502, response.headers);
-          const counted = incoming.method === 'GET' && (incoming.url ?? '').includes('/segments/');
-          if (counted) {
-            proxy!.segmentGets++;
-            if (incoming.headers.range) proxy!.rangedGets++;
-            response.on('data', (chunk: Buffer) => (proxy!.segmentBytes += chunk.byteLength));
-          }
-          response.pipe(outgoing);
-        },
-      );
-      forwarded.on('error', () => outgoing.destroy());
-      incoming.pipe(forwarded);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new CountingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    return proxy;
-  }
-
-  reset(): void {
-    this.segmentBytes = 0;
-    this.segmentGets = 0;
-    this.rangedGets = 0;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-/**
- * Six float64 columns of pseudo-random values (incompressible, like real prices) and a time
- * column, sent as batches of 50,000 rows, as clients send them.
- */
-function wideTable(rows: number): Table {
-  let seed = 12345;
-  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const batches: Table[] = [];
-  for (let offset = 0; offset < rows; offset += 50_000) {
-    const length = Math.min(50_000, rows - offset);
-    const columns: Record<string, ReturnType<typeof makeVector>> = {
-      t: makeVector(makeData({ type: new TimestampNanosecond(), length, data: BigInt64Array.from({ length }, (_, i) => T0 + BigInt(offset + i) * 1_000_000n) })),
-    };
-    for (const name of VALUE_COLUMNS) columns[name] = makeVector(Float64Array.from({ length }, () => random() * 1000));
-    batches.push(new Table(columns));
-  }
-  return batches[0]!.concat(...batches.slice(1));
-}
-
-function valuesOf(table: Table, column: string): Float64Array {
-  return Float64Array.from(table.getChild(column)!.toArray() as Float64Array);
-}
 
 for (const kind of ['s3rver', 'moto'] as const) {
   describe.skipIf(kind === 'moto' && !motoAvailable)(`ranged reads on ${kind}`, () => {
