@@ -183,14 +183,16 @@ async function* decodedChunks(
   const jobs = (async function* (): AsyncGenerator<Job> {
     for (const { segment, filter } of segmentsToRead(plan)) {
       const decodeColumns = filter ? filterColumns : columns;
-      // Unfiltered reads (what repeated gets of a frame do) are cached per row group and projection.
-      const base = cache && !filter ? `${ref.bucket}/${ref.name}/${segment.id}|${batchRows}|${columns?.join('\u0000') ?? '*'}` : undefined;
+      // Decoded row groups are cached per projection (what repeated gets of a frame do); a range
+      // read decodes whole row groups before filtering them, so it shares the entries of a get of
+      // the same columns (its time column added last when the projection lacks it).
+      const base = cache ? `${ref.bucket}/${ref.name}/${segment.id}|${batchRows}|${decodeColumns?.join('\u0000') ?? '*'}` : undefined;
       const keys = Array.from({ length: segment.rowGroups }, (_, group) => (base === undefined ? undefined : `${base}|${group}`));
       const hits = keys.map((key) => (key === undefined ? undefined : cache!.get(key)));
       // Rows a chunk surely yields: a whole unfiltered single-group segment.
       const guaranteedRows = !filter && segment.rowGroups === 1 ? segment.rows : 0;
       if (base !== undefined && hits.every((hit) => hit !== undefined)) {
-        for (const hit of hits) yield { start: async () => ({ ...hit!, filter: false }), guaranteedRows };
+        for (const hit of hits) yield { start: async () => ({ ...hit!, filter }), guaranteedRows };
         continue;
       }
       // A projection may fetch only its column chunks (see segment-fetch.ts).

@@ -177,7 +177,10 @@ describe('range reads', () => {
     const across = m.segments[0]!.rows + 17;
     const limited = await client.get('sorted', { limit: across });
     expect(raw(limited.getChild('id')!)).toEqual(firstIds(across));
-    expect(connector.fetched).toHaveLength(2);
+    // Only the two segments the limit needs, or fewer: earlier range reads may have left them decoded.
+    const needed = [m.segments[0]!.id, m.segments[1]!.id];
+    expect(connector.fetched.length).toBeLessThanOrEqual(2);
+    expect(connector.fetched.every((id) => needed.includes(id))).toBe(true);
   });
 
   it('applies the limit after the time filter', async () => {

@@ -1,6 +1,6 @@
 // The decoded-segment cache: a repeated get is served from memory (no fetch, no decode) with the
-// same data; projections are cached apart; range-filtered reads and a zero budget bypass it.
-import { Table, tableFromIPC, vectorFromArray, Float64, Int32 } from 'apache-arrow';
+// same data; projections are cached apart; range reads share a get's entries; a zero budget bypasses it.
+import { Table, TimestampMicrosecond, tableFromIPC, vectorFromArray, Float64, Int32, makeData, makeVector } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
@@ -74,6 +74,43 @@ describe('decoded-segment cache', () => {
     const fetched = connector.fetches;
     await read(engine);
     expect(connector.fetches).toBe(2 * fetched);
+    await engine.close();
+  });
+
+  it('serves range reads from the entries of a get, filtered exactly, and fills them on a miss', async () => {
+    const rows = 50_000;
+    const timed = new Table({
+      ts: makeVector(makeData({ type: new TimestampMicrosecond(), length: rows, data: BigInt64Array.from({ length: rows }, (_, i) => BigInt(i) * 1_000_000n) })),
+      v: vectorFromArray(Array.from({ length: rows }, (_, i) => i / 4), new Float64()),
+    });
+    const connector = new CountingConnector();
+    const engine = new HangarEngine(connector, codec, { segmentBytes: 64 * 1024 });
+    // Batches of 4,096 rows: several segments, so a range read opens only some of them.
+    const pieces = Array.from({ length: Math.ceil(rows / 4_096) }, (_, i) => timed.slice(i * 4_096, (i + 1) * 4_096).batches).flat();
+    await engine.put(frame, 'error', messagesOf(new Table(pieces)));
+    // Seconds [10,000, 12,345): epoch nanoseconds in the range options.
+    const range = { start: 10_000n * 1_000_000_000n, end: 12_345n * 1_000_000_000n };
+    const cold = await read(engine, range);
+    const fetched = connector.fetches;
+    expect(fetched).toBeGreaterThan(0);
+    expect(cold.numRows).toBe(2_345);
+    expect(cold.getChild('v')!.get(0)).toBe(10_000 / 4);
+    // The range read filled the entries of its segments: a whole get fetches only the others.
+    const whole = await read(engine);
+    expect(whole.numRows).toBe(rows);
+    const afterGet = connector.fetches;
+    expect(afterGet).toBeGreaterThan(fetched);
+    // Now every segment is cached: ranges fetch nothing and still return exactly their rows.
+    const again = await read(engine, range);
+    const other = await read(engine, { start: 49_990n * 1_000_000_000n });
+    expect(connector.fetches).toBe(afterGet);
+    expect(again.numRows).toBe(2_345);
+    expect([...again.getChild('v')!]).toEqual([...cold.getChild('v')!]);
+    expect([...other.getChild('v')!]).toEqual(Array.from({ length: 10 }, (_, i) => (49_990 + i) / 4));
+    // A projection without the time column is cached with the time column added (and dropped again).
+    const projected = await read(engine, { ...range, columns: ['v'] });
+    expect(projected.schema.fields.map((f) => f.name)).toEqual(['v']);
+    expect(projected.numRows).toBe(2_345);
     await engine.close();
   });
 
