@@ -1,14 +1,13 @@
 // Azurite's Blob service (the `azurite` npm package) in a child process on a free 127.0.0.1 port,
 // storing into a temporary directory, for the Azure connector's tests.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { AzureConnector } from '../../src/connectors/azure/azure-connector.js';
 import type { AzureConnectorOptions } from '../../src/connectors/azure/azure-config.js';
+import { startChildServer } from '../helpers/child-server.js';
 
 /** Azurite's built-in development account and its published key. */
 export const AZURITE_ACCOUNT = 'devstoreaccount1';
@@ -29,38 +28,19 @@ const AZURITE_BLOB = join(dirname(createRequire(import.meta.url).resolve('azurit
 /** Starts `azurite-blob` on a free loopback port over a fresh temporary directory. */
 export async function startAzurite(): Promise<AzuriteServer> {
   const location = await mkdtemp(join(tmpdir(), 'hangar-azurite-'));
-  const child: ChildProcess = spawn(
+  const server = await startChildServer(
+    'Azurite',
     process.execPath,
     [AZURITE_BLOB, '--blobHost', '127.0.0.1', '--blobPort', '0', '--location', location, '--silent', '--skipApiVersionCheck', '--disableTelemetry'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    /listens on (http:\/\/127\.0\.0\.1:\d+)/,
   );
-  const output: string[] = [];
-  const origin = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start within 30 s:\n${output.join('\n')}`)), 30_000);
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        output.push(line);
-        const match = /listens on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match[1]!);
-        }
-      });
-    }
-    child.once('exit', (code) => reject(new Error(`Azurite exited with ${code}:\n${output.join('\n')}`)));
-  });
+  const origin = server.ready[1]!;
   const endpoint = `${origin}/${AZURITE_ACCOUNT}`;
   return {
     endpoint,
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${endpoint};`,
     close: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await server.stop();
       await rm(location, { recursive: true, force: true });
     },
   };

@@ -1,11 +1,10 @@
 // Debian's redis-server in a child process on a free 127.0.0.1 port, without persistence, in a
 // temporary directory: the real Redis the Redis connector example (docs/examples) is tested on.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { startChildServer } from './child-server.js';
 
 /** A running redis-server. */
 export interface RedisServer {
@@ -28,36 +27,17 @@ async function freePort(): Promise<number> {
 export async function startRedis(): Promise<RedisServer> {
   const dir = await mkdtemp(join(tmpdir(), 'hangar-redis-'));
   const port = await freePort();
-  const child: ChildProcess = spawn(
+  const server = await startChildServer(
+    'redis-server',
     'redis-server',
     ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    /Ready to accept connections/,
+    { hint: "is it installed? .ci/run installs Debian's" },
   );
-  const output: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start within 30 s:\n${output.join('\n')}`)), 30_000);
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        output.push(line);
-        if (line.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    }
-    child.once('error', (error) => reject(new Error(`cannot start redis-server (is it installed? .ci/run installs Debian's): ${error.message}`)));
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${output.join('\n')}`)));
-  });
   return {
     url: `redis://127.0.0.1:${port}`,
     close: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await server.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -1,14 +1,14 @@
 // Real S3-compatible servers on 127.0.0.1 for the S3 connector's tests: moto's server (Python, from
 // the interop venv; implements conditional writes) and s3rver (npm, in-process; ignores them).
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
 import type { S3ConnectorOptions } from '../../src/connectors/s3/s3-config.js';
+import { startChildServer } from '../helpers/child-server.js';
 
 /** A running S3-compatible server. */
 export interface S3TestServer {
@@ -26,33 +26,19 @@ export const motoAvailable: boolean =
 
 /** Starts `python -m moto.server` on a free loopback port. */
 export async function startMoto(): Promise<S3TestServer> {
-  const child: ChildProcess = spawn(VENV_PYTHON, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
-  });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('moto server did not start within 30 s')), 30_000);
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        const match = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-        if (match) {
-          clearTimeout(timer);
-          resolve(match[1]!);
-        }
-      });
-    }
-    child.once('exit', (code) => reject(new Error(`moto server exited with ${code}`)));
-  });
+  const server = await startChildServer(
+    "moto's S3 server",
+    VENV_PYTHON,
+    ['-m', 'moto.server', '-H', '127.0.0.1', '-p', '0'],
+    /Running on (http:\/\/127\.0\.0\.1:\d+)/,
+    { env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+  );
+  const endpoint = server.ready[1]!;
   return {
     kind: 'moto',
     endpoint,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    close: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
+    close: () => server.stop(),
   };
 }
 
