@@ -18,10 +18,10 @@ const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.\-]*$/;
  * Allowed: 1–200 ASCII letters, digits, `_`, `-`, `.`; the first character is a letter, digit or `_`;
  * `..` anywhere is refused. So a name is never a path, never hidden, never empty.
  *
- * @param kind - "frame" or "bucket", used in the error message
+ * @param kind - "frame", "bucket" or "snapshot", used in the error message
  * @throws InvalidArgumentError naming the rule that was broken
  */
-export function validateName(kind: 'frame' | 'bucket', name: unknown): string {
+export function validateName(kind: 'frame' | 'bucket' | 'snapshot', name: unknown): string {
   if (typeof name !== 'string') {
     throw new InvalidArgumentError(`${kind} name must be a string, got ${name === null ? 'null' : typeof name}`);
   }

@@ -53,6 +53,8 @@ export interface VersionOptions extends BucketOptions {
   readonly version?: number;
   /** An instant: a Date, an ISO-8601 string or epoch seconds. */
   readonly asOf?: TimeBound;
+  /** A snapshot of the frame's bucket: the version it holds (see {@link HangarClient.createSnapshot}). */
+  readonly snapshot?: string;
 }
 
 /** The ticket / command fields of {@link VersionOptions}. */
@@ -60,7 +62,18 @@ function versionFields(options: VersionOptions): Record<string, unknown> {
   return {
     ...(options.version === undefined ? {} : { version: options.version }),
     ...(options.asOf === undefined ? {} : { as_of: ticketTime(options.asOf) }),
+    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
   };
+}
+
+/** A snapshot, as {@link HangarClient.snapshots} lists it. */
+export interface SnapshotListing {
+  readonly name: string;
+  readonly bucket: string;
+  /** ISO-8601 time it was taken. */
+  readonly createdAt: string;
+  /** Frame name → the version the snapshot holds. */
+  readonly frames: Readonly<Record<string, number>>;
 }
 
 /** One kept version of a frame, as {@link HangarClient.versions} lists it. */
@@ -148,6 +161,8 @@ function ticketTime(bound: TimeBound): string | number {
 export interface QueryOptions extends BucketOptions {
   /** Time travel: query every frame as it was at this instant (a Date, ISO-8601 string or epoch seconds). */
   readonly asOf?: TimeBound;
+  /** Query every frame of the bucket as this snapshot of it holds them (not with `asOf`). */
+  readonly snapshot?: string;
 }
 
 /** Options of {@link HangarClient.list}. */
@@ -228,7 +243,24 @@ function parseJson<T>(bytes: Uint8Array | undefined, what: string): T {
 
 /** The JSON that names a query, as a DoGet ticket and as a CMD descriptor alike. */
 function sqlCommand(sql: string, options: QueryOptions): string {
-  return JSON.stringify({ sql, bucket: options.bucket ?? null, ...(options.asOf === undefined ? {} : { as_of: ticketTime(options.asOf) }) });
+  return JSON.stringify({
+    sql,
+    bucket: options.bucket ?? null,
+    ...(options.asOf === undefined ? {} : { as_of: ticketTime(options.asOf) }),
+    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+  });
+}
+
+/** A snapshot as the server sends it. */
+interface RawSnapshot {
+  readonly name: string;
+  readonly bucket: string;
+  readonly created_at: string;
+  readonly frames: Record<string, number>;
+}
+
+function snapshotListing(raw: RawSnapshot): SnapshotListing {
+  return { name: raw.name, bucket: raw.bucket, createdAt: raw.created_at, frames: raw.frames };
 }
 
 /** Options of `new HangarClient({ … })` and {@link HangarClient.connect}. */
@@ -325,7 +357,7 @@ export class HangarClient {
    * @throws NotFoundError; CacheMissError offline when the cache lacks the frame
    */
   get(name: string, options: GetOptions = {}): Promise<Table> {
-    if (this.cache && options.asOf === undefined && options.tail === undefined) {
+    if (this.cache && options.asOf === undefined && options.tail === undefined && options.snapshot === undefined) {
       const bucket = options.bucket ?? 'default';
       return syncedFrame(this.cacheSource(), this.cache, this.offline, name, bucket, options.version, options).then((table) =>
         selectLocally(table, options, `frame '${name}' in bucket '${bucket}'`),
@@ -455,6 +487,26 @@ export class HangarClient {
   async setMetadata(name: string, metadata: Readonly<Record<string, unknown>>, options: BucketOptions & { readonly expectedVersion?: number } = {}): Promise<number> {
     const body = { name, bucket: options.bucket ?? null, metadata, ...(options.expectedVersion === undefined ? {} : { expected_version: options.expectedVersion }) };
     return (await this.actionJson<{ version: number }>('set_metadata', body, options)).version;
+  }
+
+  /**
+   * Takes a snapshot of the bucket: the current version of every frame (or of `frames`), readable
+   * later with `{ snapshot: name }` in get, stat and query, and kept from vacuum until deleted.
+   * @throws AlreadyExistsError for a name taken; NotFoundError for a missing bucket or frame
+   */
+  async createSnapshot(name: string, options: BucketOptions & { readonly frames?: readonly string[] } = {}): Promise<SnapshotListing> {
+    const body = { name, bucket: options.bucket ?? null, ...(options.frames ? { frames: options.frames } : {}) };
+    return snapshotListing(await this.actionJson<RawSnapshot>('snapshot', body, options));
+  }
+
+  /** The bucket's snapshots, by name. */
+  async snapshots(options: BucketOptions = {}): Promise<SnapshotListing[]> {
+    return (await this.actionJson<RawSnapshot[]>('snapshots', { bucket: options.bucket ?? null }, options)).map(snapshotListing);
+  }
+
+  /** Deletes a snapshot (the versions it held fall under retention again). @throws NotFoundError */
+  async deleteSnapshot(name: string, options: BucketOptions = {}): Promise<void> {
+    await this.action('delete_snapshot', { name, bucket: options.bucket ?? null }, options);
   }
 
   /** Merges a frame's small appended segments into full-size ones (a new version, same rows). */

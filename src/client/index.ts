@@ -34,6 +34,7 @@ export {
   type PurgeResult,
   type CompactResult,
   type HangarClientOptions,
+  type SnapshotListing,
 } from './hangar-client.js';
 export { FrameCache, type CacheEntry, type CacheOptions } from './frame-cache.js';
 export { CacheMissError } from './cached-reads.js';

@@ -35,8 +35,10 @@ import { skipLeadingRows } from './skip-leading-rows.js';
 import type { QueryContext, QueryDescription, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
 import { type VersionSelector, selectManifest } from './version-selection.js';
 import { checkExpectedVersion, frameExists, nextVersion } from './version-rules.js';
+import { SnapshotBook, type SnapshotInfo } from './snapshots.js';
 
 export type { CompactionReport, EngineOptions, FrameStream, PurgeReport, PutOptions, RangeRewriteSummary, ReadOptions, VacuumReport, VersionInfo } from './engine-types.js';
+export type { SnapshotInfo } from './snapshots.js';
 
 /** A put whose segments are stored, waiting for its commit. */
 interface PendingCommit extends WrittenSegments {
@@ -77,6 +79,8 @@ export class HangarEngine {
   private sqlEngine: Promise<SqlEngine> | undefined;
   private readonly vacuumTimer: NodeJS.Timeout | undefined;
   private vacuuming: Promise<unknown> | undefined;
+  /** Snapshots of buckets, and the versions they keep from vacuum. */
+  private readonly snapshotBook: SnapshotBook;
 
   /**
    * @param connector - the storage backend (opened by the caller)
@@ -107,6 +111,7 @@ export class HangarEngine {
       }, options.vacuumIntervalMs).unref();
     }
     this.leases = new SegmentLeases(connector);
+    this.snapshotBook = new SnapshotBook(connector, this.commitLock);
     const cacheBytes = options.readCacheBytes ?? 512 * MiB;
     this.decodedCache = cacheBytes > 0 ? new DecodedChunkCache(cacheBytes) : undefined;
   }
@@ -717,8 +722,11 @@ export class HangarEngine {
   private async vacuumFrame(ref: FrameRef, dryRun: boolean): Promise<Omit<VacuumReport, 'frames'>> {
     const now = Date.now();
     const manifests = await this.keptManifests(ref);
-    const expired = expiredVersions(manifests, this.retention, now);
-    const kept = manifests.slice(expired.length);
+    // Versions a snapshot holds stay, whatever their age (read under the frame's commit lock).
+    const pinned = await this.snapshotBook.pinned(ref.bucket, ref.name, this.retention.graceMs);
+    const expired = expiredVersions(manifests, this.retention, now).filter((manifest) => !pinned.has(manifest.version));
+    const expiredSet = new Set(expired);
+    const kept = manifests.filter((manifest) => !expiredSet.has(manifest));
     const referenced = new Set(kept.flatMap((manifest) => segmentObjectIds(manifest.segments)));
     const doomed = new Map<string, number>();
     for (const manifest of expired) {
@@ -764,6 +772,26 @@ export class HangarEngine {
       for (const bytes of objects.values()) bytesFreed += bytes;
       return { bucket: ref.bucket, name: ref.name, versionsRemoved: manifests.length, segmentsRemoved: objects.size, bytesFreed };
     });
+  }
+
+  /**
+   * Takes a snapshot named `name` of the bucket: the current version of every frame (or of the
+   * frames named), readable later with `{ snapshot: name }` and kept from vacuum until the snapshot
+   * is deleted, also after the frames are deleted.
+   * @throws AlreadyExistsError for a name taken; NotFoundError for a missing bucket or named frame
+   */
+  async createSnapshot(bucket: string, name: string, frames?: readonly string[]): Promise<SnapshotInfo> {
+    return this.snapshotBook.create(bucket, name, frames);
+  }
+
+  /** The bucket's snapshots, by name. */
+  async snapshots(bucket: string): Promise<SnapshotInfo[]> {
+    return this.snapshotBook.list(bucket);
+  }
+
+  /** Deletes a snapshot; the versions it held fall under retention again. @throws NotFoundError */
+  async deleteSnapshot(bucket: string, name: string): Promise<void> {
+    return this.snapshotBook.delete(bucket, name);
   }
 
   /** Lists bucket names, sorted. */

@@ -14,11 +14,13 @@ export interface VersionSelector {
   readonly version?: number;
   /** An instant: the version current then (the highest committed at or before it). */
   readonly asOf?: Date;
+  /** A snapshot of the frame's bucket: the version it holds (see snapshots.ts). */
+  readonly snapshot?: string;
 }
 
 /** Whether the selector asks for anything but the current version. */
 export function isTimeTravel(selector: VersionSelector): boolean {
-  return selector.version !== undefined || selector.asOf !== undefined;
+  return selector.version !== undefined || selector.asOf !== undefined || selector.snapshot !== undefined;
 }
 
 /**
@@ -28,7 +30,11 @@ export function isTimeTravel(selector: VersionSelector): boolean {
  *   connector that keeps no versions, or for both `version` and `asOf`
  */
 export async function selectManifest(connector: FrameStore, ref: FrameRef, selector: VersionSelector = {}): Promise<FrameManifest> {
-  const { version, asOf } = selector;
+  const { version, asOf, snapshot } = selector;
+  if (snapshot !== undefined) {
+    if (version !== undefined || asOf !== undefined) throw new InvalidArgumentError('give one of "version", "as_of" and "snapshot", not several');
+    return manifestInSnapshot(connector, ref, snapshot);
+  }
   if (version === undefined && asOf === undefined) {
     const manifest = liveManifest(await connector.getManifest(ref));
     if (!manifest) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
@@ -55,12 +61,30 @@ async function manifestOfVersion(connector: FrameStore, ref: FrameRef, version: 
   return manifest;
 }
 
+async function manifestInSnapshot(connector: FrameStore, ref: FrameRef, name: string): Promise<FrameManifest> {
+  const snapshot = await connector.getSnapshot(ref.bucket, name);
+  if (!snapshot) throw new NotFoundError(`bucket '${ref.bucket}' has no snapshot '${name}' (the "snapshots" action lists them)`);
+  const version = snapshot.frames[ref.name];
+  if (version === undefined) {
+    const held = Object.keys(snapshot.frames);
+    const listed = held.slice(0, 20).join(', ') + (held.length > 20 ? `, … (${held.length} frames)` : '');
+    throw new NotFoundError(`snapshot '${name}' of bucket '${ref.bucket}' does not hold frame '${ref.name}'; it holds: ${listed || 'no frame'}`);
+  }
+  const manifest = await connector.getManifestVersion(ref, version);
+  if (!manifest || manifest.deleted) {
+    throw new NotFoundError(`version ${version} of ${describeFrame(ref)}, held by snapshot '${name}', is no longer stored (the frame was purged)`);
+  }
+  return manifest;
+}
+
 async function manifestAsOf(connector: FrameStore, ref: FrameRef, instant: Date): Promise<FrameManifest> {
   const versions = await connector.listVersions(ref);
   if (versions.length === 0) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
   let oldest: FrameManifest | undefined;
   // Commit times grow with the version number, so the newest version committed by then is it.
-  for (let i = versions.length - 1; i >= 0; i--) {
+  // Only the unbroken run of versions ending at the latest counts: below a gap (versions vacuum
+  // removed while a snapshot kept an older one) the state at an instant is no longer known.
+  for (let i = versions.length - 1; i >= 0 && (i === versions.length - 1 || versions[i]! + 1 === versions[i + 1]); i--) {
     const manifest = await connector.getManifestVersion(ref, versions[i]!);
     if (!manifest) continue; // removed by a concurrent vacuum
     oldest = manifest;

@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { type FrameMetadata, parseFrameMetadata } from '../format/frame-metadata.js';
 import type { FrameInfo } from '../core/frame-info.js';
-import { type FrameRef, frameRef, resolveBucket } from '../names.js';
+import { type FrameRef, frameRef, resolveBucket, validateName } from '../names.js';
 import { type PutMode, parsePutMode } from '../core/put-mode.js';
 import { parseTimeBound } from '../format/time-range.js';
 import type { VersionSelector } from '../core/version-selection.js';
@@ -71,13 +71,13 @@ export function rejectUnknownFields(body: Record<string, unknown>, known: readon
 }
 
 /** Fields of a DoGet ticket that reads a frame (`"sql": null` is a plain read, as shoots sends it). */
-export const FRAME_TICKET_FIELDS = ['name', 'bucket', 'columns', 'start', 'end', 'limit', 'tail', 'version', 'as_of', 'since_version', 'since_committed_at', 'sql'] as const;
+export const FRAME_TICKET_FIELDS = ['name', 'bucket', 'columns', 'start', 'end', 'limit', 'tail', 'version', 'as_of', 'snapshot', 'since_version', 'since_committed_at', 'sql'] as const;
 /** Fields of a ticket or CMD descriptor that runs a query (shoots sends the frame's `name` along; `version` is refused with its own message). */
-export const SQL_FIELDS = ['sql', 'bucket', 'as_of', 'name', 'version'] as const;
+export const SQL_FIELDS = ['sql', 'bucket', 'as_of', 'snapshot', 'name', 'version'] as const;
 /** Fields of a DoPut CMD descriptor; `batch_size` is shoots' client's own (its upload batch size), accepted and unused. */
 export const PUT_FIELDS = ['name', 'bucket', 'mode', 'metadata', 'expected_version', 'allow_unordered', 'range', 'batch_size'] as const;
 /** Fields of a GetFlightInfo / GetSchema CMD descriptor naming a frame (DoPut's `mode` and `batch_size` accepted, unused). */
-export const INFO_FIELDS = ['name', 'bucket', 'version', 'as_of', 'mode', 'batch_size'] as const;
+export const INFO_FIELDS = ['name', 'bucket', 'version', 'as_of', 'snapshot', 'mode', 'batch_size'] as const;
 /** Fields of ListFlights criteria. */
 export const CRITERIA_FIELDS = ['bucket', 'regex', 'metadata'] as const;
 
@@ -174,9 +174,14 @@ export function parseVersionSelector(body: Record<string, unknown> | undefined):
     throw new InvalidArgumentError(`"version" must be a version number (1 or more), got ${JSON.stringify(version)}`);
   }
   if (typeof version === 'number' && asOf !== undefined) throw new InvalidArgumentError('give either "version" or "as_of", not both');
+  const snapshot = body?.snapshot === undefined || body.snapshot === null ? undefined : validateName('snapshot', body.snapshot);
+  if (snapshot !== undefined && (typeof version === 'number' || asOf !== undefined)) {
+    throw new InvalidArgumentError('give one of "version", "as_of" and "snapshot", not several');
+  }
   return {
     ...(typeof version === 'number' ? { version } : {}),
     ...(asOf === undefined ? {} : { asOf: new Date(Number(asOf / 1_000_000n)) }),
+    ...(snapshot === undefined ? {} : { snapshot }),
   };
 }
 
@@ -232,6 +237,8 @@ export interface SqlRequest {
   readonly bucket: string;
   /** Time travel: read every frame as it was at this instant. */
   readonly asOf?: Date;
+  /** Read every frame of the bucket as the snapshot of this name holds it. */
+  readonly snapshot?: string;
 }
 
 /**
@@ -273,8 +280,8 @@ export function parseSqlCommand(body: Record<string, unknown>): SqlRequest {
         'committed_at (from the "versions" action) as "as_of"',
     );
   }
-  const { asOf } = parseVersionSelector(body);
-  return { kind: 'sql', sql: body.sql, bucket: resolveBucket(body.bucket), ...(asOf ? { asOf } : {}) };
+  const { asOf, snapshot } = parseVersionSelector(body);
+  return { kind: 'sql', sql: body.sql, bucket: resolveBucket(body.bucket), ...(asOf ? { asOf } : {}), ...(snapshot === undefined ? {} : { snapshot }) };
 }
 
 /**
@@ -294,7 +301,12 @@ export function parseInfoDescriptor(descriptor: FlightDescriptor | undefined): (
 /** Encodes the ticket that runs a query. */
 export function encodeSqlTicket(request: SqlRequest): Uint8Array {
   return Buffer.from(
-    JSON.stringify({ sql: request.sql, bucket: request.bucket, ...(request.asOf ? { as_of: request.asOf.toISOString() } : {}) }),
+    JSON.stringify({
+      sql: request.sql,
+      bucket: request.bucket,
+      ...(request.asOf ? { as_of: request.asOf.toISOString() } : {}),
+      ...(request.snapshot === undefined ? {} : { snapshot: request.snapshot }),
+    }),
     'utf8',
   );
 }

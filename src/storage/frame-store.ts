@@ -4,6 +4,7 @@
  * over any byte-level `Connector`; the SQLite catalog wraps one as an index.
  */
 import type { FrameManifest } from '../format/manifest.js';
+import type { SnapshotDocument } from '../format/snapshot-document.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { FrameRef } from '../names.js';
 
@@ -149,6 +150,22 @@ export abstract class FrameStore {
 
   /** Names of every bucket, in any order. */
   abstract listBuckets(): Promise<string[]>;
+
+  /**
+   * Stores a snapshot document of a bucket (see core/snapshots.ts), only if the bucket has no
+   * snapshot of that name: the create is a compare-and-swap, as a commit is.
+   * @returns false if a snapshot of that name exists (nothing changed)
+   */
+  abstract putSnapshot(snapshot: SnapshotDocument): Promise<boolean>;
+
+  /** A bucket's snapshot by name, or `undefined`. @throws DataLossError for a damaged document */
+  abstract getSnapshot(bucket: string, name: string): Promise<SnapshotDocument | undefined>;
+
+  /** Names of a bucket's snapshots, in any order (empty for a missing bucket). */
+  abstract listSnapshots(bucket: string): Promise<string[]>;
+
+  /** Deletes a snapshot document. @returns false if there was none */
+  abstract deleteSnapshot(bucket: string, name: string): Promise<boolean>;
 
   /** Creates an empty bucket; an existing bucket is not an error. */
   abstract createBucket(bucket: string): Promise<void>;

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { FrameManifest } from '../format/manifest.js';
+import type { SnapshotDocument } from '../format/snapshot-document.js';
 import { type FrameRef, validateName } from '../names.js';
 import { type ByteRange, FrameStore, type FrameStoreCapabilities, type StoredObject } from './frame-store.js';
 
@@ -155,6 +156,26 @@ export class MountedStore extends FrameStore {
   /** @inheritdoc */
   deleteBucket(bucket: string): Promise<void> {
     return this.storeOf(bucket).deleteBucket(bucket);
+  }
+
+  /** @inheritdoc */
+  putSnapshot(snapshot: SnapshotDocument): Promise<boolean> {
+    return this.storeOf(snapshot.bucket).putSnapshot(snapshot);
+  }
+
+  /** @inheritdoc */
+  getSnapshot(bucket: string, name: string): Promise<SnapshotDocument | undefined> {
+    return this.storeOf(bucket).getSnapshot(bucket, name);
+  }
+
+  /** @inheritdoc */
+  listSnapshots(bucket: string): Promise<string[]> {
+    return this.storeOf(bucket).listSnapshots(bucket);
+  }
+
+  /** @inheritdoc */
+  deleteSnapshot(bucket: string, name: string): Promise<boolean> {
+    return this.storeOf(bucket).deleteSnapshot(bucket, name);
   }
 
   /** @inheritdoc */

@@ -24,6 +24,8 @@ import {
   versionOfManifestName,
 } from './layout-keys.js';
 import { WriterLease } from './writer-lease.js';
+import type { SnapshotDocument } from '../format/snapshot-document.js';
+import { LayoutSnapshots } from './layout-snapshots.js';
 
 /** Tuning of the layout; every member has a default. */
 export interface ObjectLayoutOptions {
@@ -443,6 +445,34 @@ export class ObjectLayout extends FrameStore {
     const manifest = await this.readVersion(ref, version);
     if (manifest) this.current.set(prefix, { version, manifest, identity });
     return manifest;
+  }
+
+  // ---- snapshots (documents under `<bucket>/~snapshots/`, see layout-snapshots.ts) ----------
+
+  private snapshotStore: LayoutSnapshots | undefined;
+
+  private get snapshotDocuments(): LayoutSnapshots {
+    return (this.snapshotStore ??= new LayoutSnapshots(this.connector, () => this.writable()));
+  }
+
+  /** @inheritdoc */
+  override putSnapshot(snapshot: SnapshotDocument): Promise<boolean> {
+    return this.snapshotDocuments.put(snapshot);
+  }
+
+  /** @inheritdoc */
+  override getSnapshot(bucket: string, name: string): Promise<SnapshotDocument | undefined> {
+    return this.snapshotDocuments.get(bucket, name);
+  }
+
+  /** @inheritdoc */
+  override listSnapshots(bucket: string): Promise<string[]> {
+    return this.snapshotDocuments.list(bucket);
+  }
+
+  /** @inheritdoc */
+  override deleteSnapshot(bucket: string, name: string): Promise<boolean> {
+    return this.snapshotDocuments.delete(bucket, name);
   }
 
   /** Buckets that have a marker: written by createBucket or by the first commit into the bucket. */

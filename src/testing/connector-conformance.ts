@@ -23,6 +23,7 @@ import { ParquetCodec } from '../format/parquet/parquet-codec.js';
 import { registerByteStoreTests } from './byte-store-conformance.js';
 import { collect, manifest, messagesOf, ref, sampleTable } from './fixtures.js';
 import { registerVersionTests } from './versions-conformance.js';
+import { registerSnapshotTests } from './snapshots-conformance.js';
 
 /** How the suite obtains stores of one kind. */
 export interface StoreFactory<Store> {
@@ -260,6 +261,7 @@ function registerFrameStoreTests<Store>(options: StoreFactory<Store>, frameStore
     });
 
     registerVersionTests(() => connector);
+    registerSnapshotTests(() => connector);
 
     const persistent = (): boolean => options.reopen !== undefined;
     describe('persistence (with reopen)', () => {

@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { HangarError, StorageError } from '../../errors.js';
 import type { FrameManifest } from '../../format/manifest.js';
+import type { SnapshotDocument } from '../../format/snapshot-document.js';
 import type { FrameRef } from '../../names.js';
 import { FrameStore, type FrameStoreCapabilities, type StoredObject } from '../../storage/frame-store.js';
 import { CatalogDatabase, type CommitIntent, type FrameListing, type ManifestRecord, type StoredManifest } from './catalog-database.js';
@@ -420,6 +421,26 @@ export class SqliteConnector extends FrameStore {
   async createBucket(bucket: string): Promise<void> {
     await this.storage.createBucket(bucket);
     this.sql(`create bucket '${bucket}'`, (catalog) => catalog.addBucket(bucket));
+  }
+
+  /** Snapshot documents live in the store only (a bucket has few; no listing needs an index). @inheritdoc */
+  putSnapshot(snapshot: SnapshotDocument): Promise<boolean> {
+    return this.storage.putSnapshot(snapshot);
+  }
+
+  /** From the store. @inheritdoc */
+  getSnapshot(bucket: string, name: string): Promise<SnapshotDocument | undefined> {
+    return this.storage.getSnapshot(bucket, name);
+  }
+
+  /** From the store. @inheritdoc */
+  listSnapshots(bucket: string): Promise<string[]> {
+    return this.storage.listSnapshots(bucket);
+  }
+
+  /** In the store. @inheritdoc */
+  deleteSnapshot(bucket: string, name: string): Promise<boolean> {
+    return this.storage.deleteSnapshot(bucket, name);
   }
 
   /** Removes the bucket from the store, then from the catalog. */

@@ -22,7 +22,7 @@ import type { FrameStore } from '../../storage/frame-store.js';
 import { dictionaryLayout } from '../../format/dictionary-layout.js';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import { verifyDictionarySidecar } from '../../format/segment-integrity.js';
-import { selectManifest } from '../version-selection.js';
+import { type VersionSelector, selectManifest } from '../version-selection.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
 import { KeyedMutex } from '../../storage/keyed-mutex.js';
 import { type FrameManifest, type SegmentEntry, liveManifest } from '../../format/manifest.js';
@@ -177,7 +177,7 @@ export class FrameViews {
   async snapshot(
     refs: readonly FrameRef[],
     bucket: string,
-    asOf: Date,
+    at: VersionSelector,
     timePruneOn: (timeColumn: string) => boolean = () => false,
   ): Promise<{ catalog: string; release: () => void }> {
     const catalog = `asof_${++this.snapshots}`;
@@ -194,7 +194,7 @@ export class FrameViews {
       for (const ref of refs) {
         let manifest: FrameManifest;
         try {
-          manifest = await selectManifest(this.connector, ref, { asOf });
+          manifest = await selectManifest(this.connector, ref, at);
         } catch (error) {
           if (error instanceof NotFoundError) continue;
           throw error;

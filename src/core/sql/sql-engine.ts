@@ -95,6 +95,11 @@ export interface QueryContext {
    */
   readonly asOf?: Date;
   /**
+   * Read every frame as the bucket's snapshot of this name holds it (a frame it does not hold is a
+   * missing table); the query may then name frames of `bucket` only. Not with `asOf`.
+   */
+  readonly snapshot?: string;
+  /**
    * Who runs the query, for the cap on concurrent queries per caller (e.g. the token's subject;
    * all anonymous callers are one caller). Absent: not counted.
    */
@@ -307,7 +312,7 @@ export class SqlEngine {
       ownStatement?.destroySync();
       // An as_of query's search path names its own catalog, detached when it ends; DuckDB then
       // resolves even a later path in the main catalog against it. So such connections are closed.
-      if (reusable && !context.asOf) this.sessions.give(session);
+      if (reusable && !context.asOf && context.snapshot === undefined) this.sessions.give(session);
       else this.sessions.discard(session);
     };
     try {
@@ -322,9 +327,13 @@ export class SqlEngine {
       // filter on it, and for the others the views' bounds would cost a read of that column.
       const names = new Set(identifierTokens(sql).map((token) => token.name.toLowerCase()));
       let catalog: string | undefined;
-      if (context.asOf) {
+      if (context.snapshot !== undefined) {
+        const past = await this.views.snapshot(snapshotRefs(refs, context), context.bucket, { snapshot: context.snapshot }, (column) => names.has(column.toLowerCase()));
+        releases.push(past.release);
+        catalog = past.catalog;
+      } else if (context.asOf) {
         // The frames as they were, in a catalog of this query's own.
-        const past = await this.views.snapshot(refs, context.bucket, context.asOf, (column) => names.has(column.toLowerCase()));
+        const past = await this.views.snapshot(refs, context.bucket, { asOf: context.asOf }, (column) => names.has(column.toLowerCase()));
         releases.push(past.release);
         catalog = past.catalog;
       } else {
@@ -333,7 +342,7 @@ export class SqlEngine {
       }
       await setSearchPath(session, context.bucket, catalog ?? this.mainCatalog);
       // A snapshot's catalog is the query's own: its statement is never reused.
-      const prepared = context.asOf ? (ownStatement = await connection.prepare(sql)) : await this.sessions.statement(session, sql, this.views.generation);
+      const prepared = context.asOf || context.snapshot !== undefined ? (ownStatement = await connection.prepare(sql)) : await this.sessions.statement(session, sql, this.views.generation);
       if (!READ_ONLY_STATEMENTS.has(prepared.statementType)) {
         throw new PermissionDeniedError(
           `only read-only queries (SELECT, WITH … SELECT, EXPLAIN) may run here; this statement is ${StatementType[prepared.statementType] ?? 'another kind'}`,
@@ -494,4 +503,18 @@ function identifierTokens(sql: string): { name: string; start: number; end: numb
     tokens.push({ name, start: match.index, end: match.index + match[0].length });
   }
   return tokens;
+}
+
+/**
+ * The frames a query over a snapshot reads: those of the snapshot's bucket.
+ * @throws InvalidArgumentError when the query names a frame of another bucket
+ */
+function snapshotRefs(refs: readonly FrameRef[], context: QueryContext): readonly FrameRef[] {
+  const foreign = refs.find((ref) => ref.bucket !== context.bucket);
+  if (foreign) {
+    throw new InvalidArgumentError(
+      `a query over snapshot '${context.snapshot}' of bucket '${context.bucket}' reads that bucket's frames only; it names '${foreign.bucket}.${foreign.name}'`,
+    );
+  }
+  return refs;
 }

@@ -74,6 +74,9 @@ const RULES: Readonly<Record<string, Rule>> = {
   compact: frameRule('write'),
   setMetadata: frameRule('write'),
   deleteRange: frameRule('write'),
+  createSnapshot: (args) => ({ access: 'write', buckets: [args[0] as string] }),
+  snapshots: (args) => ({ access: 'read', buckets: [args[0] as string] }),
+  deleteSnapshot: (args) => ({ access: 'write', buckets: [args[0] as string] }),
   // Vacuum deletes history: admin of the bucket, or of the server when it sweeps every bucket.
   vacuum: (args) => {
     const scope = (args[0] ?? {}) as { bucket?: string; name?: string };
@@ -98,6 +101,9 @@ const OPERATION_NAMES: Readonly<Record<string, string>> = {
   compact: 'compact frames',
   setMetadata: 'write frames',
   deleteRange: 'write frames',
+  createSnapshot: 'take snapshots',
+  snapshots: 'list snapshots',
+  deleteSnapshot: 'delete snapshots',
   vacuum: 'vacuum old versions',
   purge: 'purge frames',
 };

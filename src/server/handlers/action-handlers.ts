@@ -2,7 +2,8 @@
 import type { HangarEngine, RangeRewriteSummary } from '../../core/engine.js';
 import { parseTimeBound } from '../../format/time-range.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { frameRef, validateName } from '../../names.js';
+import { frameRef, resolveBucket, validateName } from '../../names.js';
+import type { SnapshotInfo } from '../../core/snapshots.js';
 import { parseBucketDeleteMode } from '../../core/put-mode.js';
 import { parseResampleRequest, resample } from '../../core/resample.js';
 import { frameDescription, parseExpectedVersion, parseJsonObject, parseVersionSelector, rejectUnknownFields, versionDescription } from '../dataframe-protocol.js';
@@ -32,6 +33,11 @@ function rangeRewriteDescription(summary: RangeRewriteSummary): Record<string, u
   return { name, bucket, version, rows, rows_removed: summary.rowsRemoved, segments_rewritten: summary.segmentsRewritten };
 }
 
+/** The JSON of a snapshot (snake_case, as every protocol field). */
+function snapshotDescription(snapshot: SnapshotInfo): Record<string, unknown> {
+  return { name: snapshot.name, bucket: snapshot.bucket, created_at: snapshot.createdAt, frames: snapshot.frames };
+}
+
 const json = (value: unknown): Buffer => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
 
 function actions(context: ActionContext): Map<string, ActionDefinition> {
@@ -42,9 +48,9 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
     [
       'stat',
       {
-        fields: ['name', 'bucket', 'version', 'as_of'],
+        fields: ['name', 'bucket', 'version', 'as_of', 'snapshot'],
         description:
-          'Describes one frame: {"name","bucket","version"?|"as_of"?} → JSON {name, bucket, version, committed_at, rows, bytes, metadata, schema}.',
+          'Describes one frame: {"name","bucket","version"?|"as_of"?|"snapshot"?} → JSON {name, bucket, version, committed_at, rows, bytes, metadata, schema}.',
         run: async (body) => {
           const info = await engine.stat(frameRef(body.name, body.bucket), parseVersionSelector(body));
           return {
@@ -116,6 +122,44 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
           if (metadata === undefined) throw new InvalidArgumentError('"set_metadata" needs "metadata", a JSON object ({} clears it)');
           const summary = await engine.setMetadata(frameRef(body.name, body.bucket), metadata, parseExpectedVersion(body.expected_version));
           return { name: summary.name, bucket: summary.bucket, version: summary.version, rows: summary.rows };
+        },
+      },
+    ],
+    [
+      'snapshot',
+      {
+        fields: ['bucket', 'name', 'frames'],
+        description:
+          'Takes a snapshot of the current version of every frame of a bucket (or of the frames named), readable later with ' +
+          '"snapshot" in tickets and stat and kept from vacuum: {"bucket","name","frames"?} → JSON {name, bucket, created_at, frames: {frame: version}}.',
+        run: async (body) => {
+          const frames = body.frames;
+          if (frames !== undefined && frames !== null && (!Array.isArray(frames) || frames.some((frame) => typeof frame !== 'string'))) {
+            throw new InvalidArgumentError('"frames" must be a list of frame names');
+          }
+          const name = validateName('snapshot', body.name);
+          return snapshotDescription(await engine.createSnapshot(resolveBucket(body.bucket), name, (frames as string[] | null | undefined) ?? undefined));
+        },
+      },
+    ],
+    [
+      'snapshots',
+      {
+        fields: ['bucket'],
+        description: 'Lists a bucket\'s snapshots by name: {"bucket"} → JSON [{name, bucket, created_at, frames: {frame: version}}].',
+        run: async (body) => (await engine.snapshots(resolveBucket(body.bucket))).map(snapshotDescription),
+      },
+    ],
+    [
+      'delete_snapshot',
+      {
+        fields: ['bucket', 'name'],
+        description: 'Deletes a snapshot (the versions it held fall under retention again): {"bucket","name"}.',
+        run: async (body) => {
+          const bucket = resolveBucket(body.bucket);
+          const name = validateName('snapshot', body.name);
+          await engine.deleteSnapshot(bucket, name);
+          return `deleted snapshot '${name}' of bucket '${bucket}'`;
         },
       },
     ],

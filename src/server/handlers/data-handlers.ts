@@ -15,7 +15,12 @@ export function doGetHandler(engine: HangarEngine): CallHandler {
     // A frame request carries the read options (columns, start, end, limit) under their own names.
     const stream =
       request.kind === 'sql'
-        ? await engine.query(request.sql, { bucket: request.bucket, signal: call.signal, ...(request.asOf ? { asOf: request.asOf } : {}) })
+        ? await engine.query(request.sql, {
+            bucket: request.bucket,
+            signal: call.signal,
+            ...(request.asOf ? { asOf: request.asOf } : {}),
+            ...(request.snapshot === undefined ? {} : { snapshot: request.snapshot }),
+          })
         : await engine.read(request, request);
     for await (const message of stream.messages) {
       // The body goes to the socket from where it lies; only the fields before it are encoded.
