@@ -1,0 +1,396 @@
+/**
+ * One live stream: entries get monotonic IDs, go to the write-ahead log in group commits (every
+ * append waiting while a sync runs shares the next one), are acknowledged and announced to waiting
+ * tailers once durable, and are rolled in the background into the frame's Parquet segments through
+ * the engine's ordinary append. Recent entries stay in memory so tailers are served without reading
+ * the store; older ones are read from the frame.
+ */
+import { type RecordBatch, type Schema, Table, tableToIPC } from 'apache-arrow';
+import type { HangarEngine } from '../engine.js';
+import { InvalidArgumentError, NotFoundError } from '../../errors.js';
+import { joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
+import type { FrameRef } from '../../names.js';
+import { ID_COLUMN, TIME_COLUMN, decodeBatches, describeColumns, encodeBatch, sameColumns, stampEntries, storedSchema } from './stream-batches.js';
+import { type StreamId, StreamIdClock, ZERO_ID, compareStreamIds, formatStreamId, parseStreamId } from './stream-id.js';
+import type { WalRecord, WriteAheadLog } from './write-ahead-log.js';
+
+/** How long a stream keeps its entries (both may be given; absent: for ever). */
+export interface StreamRetention {
+  /** Keep at least this many newest entries; older ones are trimmed. */
+  readonly maxLen?: number;
+  /** Keep entries for at least this many milliseconds after their ID's time. */
+  readonly maxAgeMs?: number;
+}
+
+/** Tuning of a live stream. */
+export interface LiveStreamOptions {
+  /** Roll committed entries into segments at least this often (default 1000 ms). */
+  readonly rollIntervalMs?: number;
+  /** Roll as soon as this many bytes of entries wait (default 8 MiB). */
+  readonly rollBytes?: number;
+  /** Bytes of already rolled entries kept in memory for tailers (default 32 MiB). */
+  readonly memoryBytes?: number;
+  /** Extra wait before a group commit starts, gathering more appends (default 0: only the sync in flight gathers them). */
+  readonly commitWindowMs?: number;
+}
+
+/** Committed entries in memory: one appended batch with consecutive IDs in one millisecond. */
+interface Chunk {
+  readonly first: StreamId;
+  readonly last: StreamId;
+  readonly batch: RecordBatch;
+  readonly bytes: number;
+  rolled: boolean;
+}
+
+interface PendingAppend {
+  readonly record: WalRecord;
+  readonly chunk: Chunk;
+  readonly resolve: (ids: StreamId[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The newest entry ID stored in the frame's segments, or undefined for no frame. */
+async function lastStoredId(engine: HangarEngine, ref: FrameRef): Promise<StreamId | undefined> {
+  let stream;
+  try {
+    stream = await engine.read(ref, { tail: 1, columns: [ID_COLUMN] });
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+  const batches = await collectBatches(stream.messages);
+  const last = batches.at(-1);
+  if (!last || last.numRows === 0) return undefined;
+  return parseStreamId(last.getChildAt(0)!.get(last.numRows - 1));
+}
+
+/** Decodes an engine read's IPC messages into record batches. */
+export async function collectBatches(messages: AsyncIterable<{ header: Uint8Array; body: Uint8Array }>): Promise<RecordBatch[]> {
+  const list: { header: Uint8Array; body: Uint8Array }[] = [];
+  for await (const message of messages) list.push(message);
+  if (list.length === 0) return [];
+  return decodeBatches(joinIpcStream(list));
+}
+
+/** One live stream of a frame. */
+export class LiveStream {
+  /** The stored schema: `_id`, `_ts`, then the entries' columns. */
+  readonly schema: Schema;
+  private readonly clock: StreamIdClock;
+  private readonly chunks: Chunk[] = [];
+  private memoryBytes = 0;
+  /** Every entry after this ID is in {@link chunks}. */
+  private floor: StreamId;
+  private committed: StreamId;
+  private pending: PendingAppend[] = [];
+  private flushing = false;
+  private rolling: Promise<void> | undefined;
+  private unrolledBytes = 0;
+  private readonly waiters = new Set<() => void>();
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+  private retention: StreamRetention;
+
+  private constructor(
+    /** The frame the stream fills. */
+    readonly ref: FrameRef,
+    /** The columns of one entry (without `_id` and `_ts`). */
+    readonly entrySchema: Schema,
+    retention: StreamRetention,
+    private readonly wal: WriteAheadLog,
+    private readonly engine: HangarEngine,
+    private readonly options: LiveStreamOptions,
+    stored: StreamId,
+  ) {
+    this.schema = storedSchema(entrySchema);
+    this.retention = retention;
+    this.clock = new StreamIdClock(stored);
+    this.floor = stored;
+    this.committed = stored;
+    this.timer = setInterval(() => void this.roll().catch(() => undefined), options.rollIntervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /**
+   * Opens a stream: replays its log, skipping entries already in the frame's segments (a roll that
+   * committed before the log was released), so no acknowledged entry is lost and none doubled.
+   */
+  static async open(ref: FrameRef, entrySchema: Schema, retention: StreamRetention, wal: WriteAheadLog, engine: HangarEngine, options: LiveStreamOptions = {}): Promise<LiveStream> {
+    const records = await wal.recover();
+    const stored = (await lastStoredId(engine, ref)) ?? ZERO_ID;
+    const stream = new LiveStream(ref, entrySchema, retention, wal, engine, options, stored);
+    for (const record of records) {
+      stream.clock.observe(record.lastId);
+      if (compareStreamIds(record.lastId, stored) <= 0) continue;
+      for (const batch of decodeBatches(record.payload)) {
+        if (batch.numRows === 0) continue;
+        const ids = batch.getChildAt(0)!;
+        const chunk: Chunk = { first: parseStreamId(ids.get(0)), last: parseStreamId(ids.get(batch.numRows - 1)), batch: stream.normalise(batch), bytes: record.payload.byteLength, rolled: false };
+        stream.addChunk(chunk);
+      }
+    }
+    stream.committed = stream.clock.lastId;
+    if (stream.unrolledBytes > 0) void stream.roll().catch(() => undefined);
+    return stream;
+  }
+
+  /** The newest durable entry's ID (`0-0` for an empty stream). */
+  get lastId(): StreamId {
+    return this.committed;
+  }
+
+  /** The stream's retention. */
+  get retentionPolicy(): StreamRetention {
+    return this.retention;
+  }
+
+  /** Changes the retention (applied after the next roll). */
+  setRetention(retention: StreamRetention): void {
+    this.retention = retention;
+  }
+
+  /**
+   * Appends entries (a batch of the entry schema) and resolves with their IDs once they are durable.
+   * @throws InvalidArgumentError when the batch's columns are not the stream's
+   */
+  append(entries: RecordBatch): Promise<StreamId[]> {
+    if (this.closed) return Promise.reject(new InvalidArgumentError(`the stream '${this.ref.name}' in bucket '${this.ref.bucket}' is closed`));
+    if (!sameColumns(entries.schema, this.entrySchema)) {
+      return Promise.reject(
+        new InvalidArgumentError(
+          `the entries' columns (${describeColumns(entries.schema)}) are not the stream's (${describeColumns(this.entrySchema)}); push entries of the stream's schema`,
+        ),
+      );
+    }
+    if (entries.numRows === 0) return Promise.resolve([]);
+    const ids = this.clock.next(entries.numRows);
+    const batch = stampEntries(this.schema, ids, entries);
+    const payload = encodeBatch(batch);
+    const chunk: Chunk = { first: ids[0]!, last: ids.at(-1)!, batch, bytes: payload.byteLength, rolled: false };
+    return new Promise<StreamId[]>((resolve, reject) => {
+      this.pending.push({ record: { lastId: chunk.last, payload }, chunk, resolve: () => resolve(ids), reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        // setImmediate runs after this turn's I/O callbacks: appends arriving together share the sync.
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  /** Writes waiting appends in groups, one sync per group, until none wait. */
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        if (this.options.commitWindowMs) await new Promise((resolve) => setTimeout(resolve, this.options.commitWindowMs));
+        const group = this.pending;
+        this.pending = [];
+        try {
+          await this.wal.append(group.map((append) => append.record));
+        } catch (error) {
+          for (const append of group) append.reject(error);
+          continue;
+        }
+        for (const append of group) {
+          this.addChunk(append.chunk);
+          this.committed = append.chunk.last;
+        }
+        for (const append of group) append.resolve([]);
+        for (const wake of [...this.waiters]) wake();
+        if (this.unrolledBytes >= (this.options.rollBytes ?? 8 * 1024 * 1024)) void this.roll().catch(() => undefined);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private addChunk(chunk: Chunk): void {
+    this.chunks.push(chunk);
+    this.memoryBytes += chunk.bytes;
+    this.unrolledBytes += chunk.bytes;
+  }
+
+  /** Gives a decoded batch the stream's schema object (a frame read may carry other metadata). */
+  private normalise(batch: RecordBatch): RecordBatch {
+    if (batch.schema === this.schema) return batch;
+    if (!sameColumns(batch.schema, this.schema)) {
+      throw new InvalidArgumentError(`the stored entries' columns (${describeColumns(batch.schema)}) are not the stream's (${describeColumns(this.schema)})`);
+    }
+    return new (batch.constructor as typeof RecordBatch)(this.schema, batch.data);
+  }
+
+  /** Every entry after this ID is in memory. */
+  get memoryFloor(): StreamId {
+    return this.floor;
+  }
+
+  /** Whether every entry after `after` is in memory (else the frame holds some of them). */
+  covers(after: StreamId): boolean {
+    return compareStreamIds(after, this.floor) >= 0;
+  }
+
+  /** The committed entries after `after` held in memory (call only when {@link covers} is true). */
+  memoryAfter(after: StreamId): RecordBatch[] {
+    const out: RecordBatch[] = [];
+    // Chunks are in ID order: walk back from the newest while they are after `after`.
+    let start = this.chunks.length;
+    while (start > 0 && compareStreamIds(this.chunks[start - 1]!.last, after) > 0) start--;
+    for (let i = start; i < this.chunks.length; i++) {
+      const chunk = this.chunks[i]!;
+      if (compareStreamIds(chunk.first, after) > 0) out.push(chunk.batch);
+      else out.push(chunk.batch.slice(after.seq - chunk.first.seq + 1));
+    }
+    return out;
+  }
+
+  /**
+   * Entries after `after` stored in the frame's segments (a tailer further back than memory).
+   * Yields nothing when the frame does not exist.
+   */
+  async storedAfter(after: StreamId): Promise<RecordBatch[]> {
+    let read;
+    try {
+      read = await this.engine.read(this.ref, { start: BigInt(after.ms) * 1_000_000n });
+    } catch (error) {
+      if (error instanceof NotFoundError) return [];
+      throw error;
+    }
+    const out: RecordBatch[] = [];
+    for (const batch of await collectBatches(read.messages)) {
+      const ids = batch.getChildAt(0)!;
+      let skip = 0;
+      while (skip < batch.numRows && compareStreamIds(parseStreamId(ids.get(skip)), after) <= 0) skip++;
+      if (skip < batch.numRows) out.push(this.normalise(skip === 0 ? batch : batch.slice(skip)));
+    }
+    return out;
+  }
+
+  /**
+   * Resolves true once an entry after `after` is committed, false when `signal` aborts or
+   * `deadline` (epoch ms) passes. Waiting costs a closure in a set: nothing polls.
+   */
+  waitForEntries(after: StreamId, signal?: AbortSignal, deadline?: number): Promise<boolean> {
+    if (compareStreamIds(this.committed, after) > 0) return Promise.resolve(true);
+    if (this.closed || signal?.aborted) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (value: boolean): void => {
+        this.waiters.delete(wake);
+        signal?.removeEventListener('abort', aborted);
+        clearTimeout(timer);
+        resolve(value);
+      };
+      const wake = (): void => {
+        if (this.closed) done(false);
+        else if (compareStreamIds(this.committed, after) > 0) done(true);
+      };
+      const aborted = (): void => done(false);
+      this.waiters.add(wake);
+      signal?.addEventListener('abort', aborted, { once: true });
+      if (deadline !== undefined) timer = setTimeout(() => done(false), Math.max(0, deadline - Date.now()));
+    });
+  }
+
+  /** Tailers waiting right now (for metrics and tests). */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  /**
+   * Rolls the committed entries not yet in segments into the frame (one append), then releases
+   * the log they were in and applies the retention. Concurrent calls share one roll.
+   */
+  roll(): Promise<void> {
+    this.rolling ??= (async () => {
+      try {
+        await this.rollOnce();
+      } finally {
+        this.rolling = undefined;
+      }
+    })();
+    return this.rolling;
+  }
+
+  private async rollOnce(): Promise<void> {
+    const chunks = this.chunks.filter((chunk) => !chunk.rolled);
+    if (chunks.length === 0) return;
+    const table = new Table(this.schema, chunks.map((chunk) => chunk.batch));
+    const messages = splitIpcStream(tableToIPC(table, 'stream'));
+    await this.engine.put(this.ref, 'append', (async function* () {
+      yield* messages;
+    })(), { allowUnordered: true });
+    const last = chunks.at(-1)!.last;
+    for (const chunk of chunks) {
+      chunk.rolled = true;
+      this.unrolledBytes -= chunk.bytes;
+    }
+    await this.wal.release(last);
+    this.evict();
+    await this.trim();
+  }
+
+  /** Drops rolled chunks from memory beyond the memory budget (the frame still has them). */
+  private evict(): void {
+    const budget = this.options.memoryBytes ?? 32 * 1024 * 1024;
+    while (this.memoryBytes > budget && this.chunks.length > 0 && this.chunks[0]!.rolled) {
+      const chunk = this.chunks.shift()!;
+      this.memoryBytes -= chunk.bytes;
+      this.floor = chunk.last;
+    }
+  }
+
+  /**
+   * Applies the retention to the frame: entries before the cut are removed with the engine's
+   * delete_range on `_ts` once the excess is a tenth of the limit (so not every roll makes a version).
+   */
+  private async trim(): Promise<void> {
+    const { maxLen, maxAgeMs } = this.retention;
+    let cutMs: number | undefined;
+    if (maxLen !== undefined) {
+      const info = await this.engine.stat(this.ref);
+      if (info.rows > maxLen + Math.max(1, Math.floor(maxLen / 10))) {
+        const tail = await collectBatches((await this.engine.read(this.ref, { tail: maxLen, columns: [TIME_COLUMN] })).messages);
+        const first = tail.find((batch) => batch.numRows > 0);
+        cutMs = first ? Number(first.getChildAt(0)!.get(0)) : undefined;
+        if (maxLen === 0) cutMs = this.committed.ms + 1;
+      }
+    }
+    if (maxAgeMs !== undefined) {
+      const ageCut = Date.now() - maxAgeMs;
+      const head = await collectBatches((await this.engine.read(this.ref, { limit: 1, columns: [TIME_COLUMN] })).messages);
+      const oldest = head.find((batch) => batch.numRows > 0);
+      if (oldest && Number(oldest.getChildAt(0)!.get(0)) < ageCut - maxAgeMs / 10) cutMs = Math.max(cutMs ?? 0, ageCut);
+    }
+    if (cutMs === undefined) return;
+    await this.engine.deleteRange(this.ref, undefined, BigInt(cutMs) * 1_000_000n);
+    // Memory may hold trimmed entries: tailers from before the cut read from the frame now.
+    while (this.chunks.length > 0 && this.chunks[0]!.rolled && this.chunks[0]!.last.ms < cutMs) {
+      const chunk = this.chunks.shift()!;
+      this.memoryBytes -= chunk.bytes;
+      this.floor = chunk.last;
+    }
+  }
+
+  /** Stops the timer, finishes the group commit in flight, rolls what is committed and closes the log. */
+  async close(roll = true): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const wake of [...this.waiters]) wake();
+    while (this.flushing) await new Promise((resolve) => setImmediate(resolve));
+    if (roll) await this.roll().catch(() => undefined);
+    else await this.rolling?.catch(() => undefined);
+    await this.wal.close();
+  }
+
+  /** Closes the stream and removes its log (the stream is dropped; the frame is the caller's). */
+  async destroy(): Promise<void> {
+    await this.close(false);
+    await this.wal.destroy();
+  }
+
+  /** Formats an ID (convenience for callers holding only the stream). */
+  static format(id: StreamId): string {
+    return formatStreamId(id);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * A write-ahead log in local files. Each file is zero-filled and synced before it takes records, so
+ * a record costs a `pwrite` and an `fdatasync` that flushes only data blocks (no file-size change,
+ * no journal commit): about 0.2 ms here against 4 ms for an appending write. The next file is
+ * prepared in the background while the current one fills.
+ */
+import { type FileHandle, mkdir, open, readFile, readdir, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StorageError } from '../../errors.js';
+import { compareStreamIds, type StreamId, ZERO_ID } from './stream-id.js';
+import { frameRecords, scanRecords } from './wal-framing.js';
+import { type WalRecord, type WriteAheadLog, decodeWalRecord, encodeWalRecord } from './write-ahead-log.js';
+
+/** Options of {@link LocalWal}. */
+export interface LocalWalOptions {
+  /** Bytes of each preallocated log file (default 32 MiB). */
+  readonly fileBytes?: number;
+}
+
+const FILE_PATTERN = /^wal-(\d{10})\.log$/;
+const fileName = (index: number): string => `wal-${String(index).padStart(10, '0')}.log`;
+
+interface LogFile {
+  readonly index: number;
+  readonly size: number;
+  lastId: StreamId;
+}
+
+/** A stream's log as preallocated files in one directory. */
+export class LocalWal implements WriteAheadLog {
+  private readonly fileBytes: number;
+  private readonly files: LogFile[] = [];
+  private handle: FileHandle | undefined;
+  private position = 0;
+  private next: Promise<{ file: LogFile; handle: FileHandle }> | undefined;
+
+  /** @param directory - the stream's directory (created if absent) */
+  constructor(
+    private readonly directory: string,
+    options: LocalWalOptions = {},
+  ) {
+    this.fileBytes = options.fileBytes ?? 32 * 1024 * 1024;
+  }
+
+  /** @inheritdoc */
+  async recover(): Promise<WalRecord[]> {
+    await mkdir(this.directory, { recursive: true });
+    const indexes = (await readdir(this.directory))
+      .map((name) => FILE_PATTERN.exec(name))
+      .filter((match): match is RegExpExecArray => match !== null)
+      .map((match) => Number(match[1]))
+      .sort((a, b) => a - b);
+    const records: WalRecord[] = [];
+    let end = 0;
+    for (const index of indexes) {
+      const bytes = await readFile(join(this.directory, fileName(index)));
+      const scanned = scanRecords(bytes);
+      let lastId = ZERO_ID;
+      for (const payload of scanned.payloads) {
+        const record = decodeWalRecord(payload);
+        records.push(record);
+        lastId = record.lastId;
+      }
+      this.files.push({ index, size: bytes.byteLength, lastId });
+      end = scanned.end;
+    }
+    const last = this.files.at(-1);
+    if (last) {
+      this.handle = await this.openFile(last.index);
+      this.position = end;
+    } else {
+      const first = await this.createFile(1, this.fileBytes);
+      this.files.push(first.file);
+      this.handle = first.handle;
+      this.position = 0;
+    }
+    return records;
+  }
+
+  /** @inheritdoc */
+  async append(records: readonly WalRecord[]): Promise<void> {
+    const bytes = frameRecords(records.map(encodeWalRecord));
+    let current = this.files.at(-1)!;
+    if (this.position + bytes.byteLength > current.size) {
+      // The rest of this file stays zero: the scan ends there and goes on with the next file.
+      const prepared = bytes.byteLength > this.fileBytes ? await this.createFile(current.index + 1, bytes.byteLength) : await this.takeNext(current.index + 1);
+      await this.handle?.close();
+      this.files.push(prepared.file);
+      this.handle = prepared.handle;
+      this.position = 0;
+      current = prepared.file;
+    }
+    try {
+      await this.handle!.write(bytes, 0, bytes.byteLength, this.position);
+      await this.handle!.datasync();
+    } catch (error) {
+      throw new StorageError('file', `could not write the stream's log in ${this.directory}`, error);
+    }
+    this.position += bytes.byteLength;
+    current.lastId = records.at(-1)!.lastId;
+    // Prepare the following file once this one is half full, so a switch rarely waits.
+    if (!this.next && this.position > current.size / 2) this.next = this.createFile(current.index + 1, this.fileBytes);
+  }
+
+  /** @inheritdoc */
+  async release(id: StreamId): Promise<void> {
+    while (this.files.length > 1 && compareStreamIds(this.files[0]!.lastId, id) <= 0) {
+      const file = this.files.shift()!;
+      await unlink(join(this.directory, fileName(file.index))).catch(() => undefined);
+    }
+  }
+
+  /** @inheritdoc */
+  async close(): Promise<void> {
+    await this.handle?.close();
+    this.handle = undefined;
+    const next = await this.next?.catch(() => undefined);
+    await next?.handle.close();
+    this.next = undefined;
+  }
+
+  /** @inheritdoc */
+  async destroy(): Promise<void> {
+    await this.close();
+    await rm(this.directory, { recursive: true, force: true });
+  }
+
+  private async takeNext(index: number): Promise<{ file: LogFile; handle: FileHandle }> {
+    const prepared = this.next ?? this.createFile(index, this.fileBytes);
+    this.next = undefined;
+    return prepared;
+  }
+
+  private async openFile(index: number): Promise<FileHandle> {
+    return open(join(this.directory, fileName(index)), 'r+');
+  }
+
+  /** Creates a zero-filled file of `size` bytes, synced with its directory entry. */
+  private async createFile(index: number, size: number): Promise<{ file: LogFile; handle: FileHandle }> {
+    const path = join(this.directory, fileName(index));
+    const handle = await open(path, 'w+');
+    try {
+      const zeros = Buffer.alloc(Math.min(size, 1024 * 1024));
+      for (let offset = 0; offset < size; offset += zeros.byteLength) {
+        await handle.write(zeros, 0, Math.min(zeros.byteLength, size - offset), offset);
+      }
+      await handle.sync();
+      const directory = await open(this.directory, 'r');
+      await directory.sync().finally(() => directory.close());
+    } catch (error) {
+      await handle.close();
+      throw new StorageError('file', `could not prepare the stream's log file ${path}`, error);
+    }
+    return { file: { index, size, lastId: ZERO_ID }, handle };
+  }
+}

@@ -1,0 +1,73 @@
+/** Stream entry IDs in Redis' form `<unix-ms>-<seq>`: parsing, ordering and a clock that only moves forward. */
+import { InvalidArgumentError } from '../../errors.js';
+
+/** One entry's ID: the millisecond it was assigned and its sequence number within that millisecond. */
+export interface StreamId {
+  readonly ms: number;
+  readonly seq: number;
+}
+
+/** The ID before every entry (`0-0`). */
+export const ZERO_ID: StreamId = Object.freeze({ ms: 0, seq: 0 });
+
+const ID_PATTERN = /^(\d{1,15})(?:-(\d{1,15}))?$/;
+
+/** Formats an ID as `<ms>-<seq>`. */
+export function formatStreamId(id: StreamId): string {
+  return `${id.ms}-${id.seq}`;
+}
+
+/**
+ * Parses `<ms>-<seq>` or `<ms>` (meaning `<ms>-0`, as Redis reads it).
+ * @throws InvalidArgumentError naming the field for anything else
+ */
+export function parseStreamId(text: unknown, field = 'the entry ID'): StreamId {
+  const match = typeof text === 'string' ? ID_PATTERN.exec(text) : null;
+  if (!match) throw new InvalidArgumentError(`${field} must be an entry ID "<unix-ms>-<seq>" (e.g. "1700000000000-0"), got ${JSON.stringify(text)}`);
+  const ms = Number(match[1]);
+  const seq = match[2] === undefined ? 0 : Number(match[2]);
+  if (!Number.isSafeInteger(ms) || !Number.isSafeInteger(seq)) throw new InvalidArgumentError(`${field} ${JSON.stringify(text)} is out of range`);
+  return { ms, seq };
+}
+
+/** Negative, zero or positive as `a` is before, equal to or after `b`. */
+export function compareStreamIds(a: StreamId, b: StreamId): number {
+  return a.ms === b.ms ? a.seq - b.seq : a.ms - b.ms;
+}
+
+/**
+ * Assigns IDs: never before the last one given (or recovered), so IDs stay monotonic when the wall
+ * clock steps back or the process restarts; within one millisecond the sequence counts up.
+ */
+export class StreamIdClock {
+  private last: StreamId;
+
+  /** @param last - the newest ID already in use (after recovery), `0-0` for a new stream */
+  constructor(last: StreamId = ZERO_ID, private readonly now: () => number = Date.now) {
+    this.last = last;
+  }
+
+  /** The newest ID assigned so far. */
+  get lastId(): StreamId {
+    return this.last;
+  }
+
+  /** Raises the floor to `id` if it is newer (IDs found during recovery). */
+  observe(id: StreamId): void {
+    if (compareStreamIds(id, this.last) > 0) this.last = id;
+  }
+
+  /** Assigns `count` consecutive IDs. */
+  next(count: number): StreamId[] {
+    const now = this.now();
+    const ids: StreamId[] = new Array<StreamId>(count);
+    let { ms, seq } = this.last;
+    if (now > ms) {
+      ms = now;
+      seq = -1;
+    }
+    for (let i = 0; i < count; i++) ids[i] = { ms, seq: ++seq };
+    if (count > 0) this.last = ids[count - 1]!;
+    return ids;
+  }
+}
