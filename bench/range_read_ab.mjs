@@ -1,9 +1,10 @@
 // Same-run A/B of range reads in process (issue 23): builds given by --builds DIR,DIR (each a built
 // checkout; the same one twice is the A/A noise run) each put the N-row numeric frame of W8 (ts in
 // microseconds 1 s apart, f0..f3 float64, 64Ki-row batches) into a fresh local store, then read one
-// day from the middle (86,400 rows) and the last 100 rows, alternating builds every run.
+// day from the middle (86,400 rows), the last 100 rows, two columns and the whole frame, alternating
+// builds every run (medians; --cache-bytes 0 makes every read fetch and decode).
 // Usage: npm run build && node --single-threaded-gc --initial-old-space-size=256 bench/range_read_ab.mjs \
-//          --builds /path/a,/path/b [--rows N] [--runs N] [--cache-bytes N]
+//          --builds /path/a,/path/b [--rows N] [--runs N] [--cache-bytes N] [--json PATH]
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,12 +42,18 @@ for (const dir of builds) {
 const mid = T0 * 1000n + BigInt(Math.floor(ROWS / 2)) * 1_000_000_000n;
 const opts = { start: mid, end: mid + 86_400n * 1_000_000_000n };
 async function one(e, o) { const s = performance.now(); const st = await e.engine.read(e.ref, o); let n = 0; for await (const m of st.messages) n += m.body.byteLength; return [performance.now() - s, n]; }
-const times = engines.map(() => ({ range: [], tail: [] }));
-for (let r = -1; r < RUNS; r++) for (const [k, e] of (r % 2 ? engines : [...engines].reverse()).entries()) {
+const ops = { range_day: opts, tail_100: { tail: 100 }, two_columns: { columns: ['f0', 'f1'] }, whole: {} };
+const times = engines.map(() => Object.fromEntries(Object.keys(ops).map((op) => [op, []])));
+for (let r = -1; r < RUNS; r++) for (const e of r % 2 ? engines : [...engines].reverse()) {
   const i = engines.indexOf(e);
-  const [a, n] = await one(e, opts); const [b] = await one(e, { tail: 100 });
-  if (r >= 0) { times[i].range.push(a); times[i].tail.push(b); }
-  if (r === -1) console.log(e.dir, 'bytes', n);
+  for (const [op, o] of Object.entries(ops)) {
+    const [elapsed, bytes] = await one(e, o);
+    if (r >= 0) times[i][op].push(elapsed);
+    if (r === -1 && op === 'range_day') console.log(e.dir, 'range_day bytes', bytes);
+  }
 }
-engines.forEach((e, i) => console.log(e.dir, 'range_day median', median(times[i].range).toFixed(2), 'ms', times[i].range.map((x) => x.toFixed(1)).join(' '), '| tail100', median(times[i].tail).toFixed(2)));
+const report = engines.map((e, i) => ({ build: e.dir, ...Object.fromEntries(Object.keys(ops).map((op) => [op, { median_ms: Number(median(times[i][op]).toFixed(2)), times_ms: times[i][op].map((x) => Number(x.toFixed(2))) }])) }));
+for (const entry of report) console.log(entry.build, Object.keys(ops).map((op) => `${op} ${entry[op].median_ms}`).join(' | '));
+const json = arg('json', undefined);
+if (json) (await import('node:fs')).writeFileSync(json, JSON.stringify({ rows: ROWS, runs: RUNS, cacheBytes: arg('cache-bytes', 'default'), date: new Date().toISOString(), report }, null, 1));
 process.exit(0);

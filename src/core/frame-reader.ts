@@ -16,7 +16,7 @@ import { CorruptSegmentError } from '../format/parquet/parquet-codec.js';
 import { NotFoundError } from '../errors.js';
 import { selectRows } from './row-selection.js';
 import { damagedSegmentError, segmentVerification, verifyDictionarySidecar } from '../format/segment-integrity.js';
-import { type FetchedSegment, fetchSegment, fetchWhole } from './segment-fetch.js';
+import { type FetchedSegment, fetchOverlappingGroups, fetchSegment, fetchWhole } from './segment-fetch.js';
 import type { SegmentLeases } from './segment-leases.js';
 import type { ColumnBounds } from '../format/time-range.js';
 import type { DecodedChunkCache } from './decoded-cache.js';
@@ -91,6 +91,18 @@ function segmentCoverage(segment: SegmentEntry, bounds: ColumnBounds): 'outside'
   const inside = (bounds.lower === undefined || min >= bounds.lower) && (bounds.upper === undefined || max < bounds.upper);
   return inside && segment.timeNulls === 0 ? 'inside' : 'partial';
 }
+
+/** Whether stored time values in [min, max] may lie in the bounds. */
+function overlapsBounds(bounds: ColumnBounds, min: bigint, max: bigint): boolean {
+  if (bounds.empty) return false;
+  return (bounds.lower === undefined || max >= bounds.lower) && (bounds.upper === undefined || min < bounds.upper);
+}
+
+/**
+ * Arrow bytes a decode call covers at most, in whole row groups: a segment (16 MiB by default, and
+ * up to one incoming batch more) is one call; only a segment made of one oversized batch is split.
+ */
+const callBytesLimit = 64 * 1024 * 1024;
 
 /** The segments a read opens, in order. */
 function segmentsToRead(plan: ReadPlan): SegmentRead[] {
@@ -176,29 +188,37 @@ async function* decodedChunks(
 ): AsyncGenerator<DecodedChunk> {
   const { connector, codec } = context;
   const { batchRows, columns } = plan;
-  const timeColumn = plan.range?.time?.column;
+  const time = plan.range?.time;
+  const timeColumn = time?.column;
   const filterColumns = columns && timeColumn !== undefined && !columns.includes(timeColumn) ? [...columns, timeColumn] : columns;
   type Job = { readonly start: () => Promise<DecodedChunk>; readonly guaranteedRows: number };
   const cache = context.cache;
   const jobs = (async function* (): AsyncGenerator<Job> {
     for (const { segment, filter } of segmentsToRead(plan)) {
       const decodeColumns = filter ? filterColumns : columns;
-      // Decoded row groups are cached per projection (what repeated gets of a frame do); a range
-      // read decodes whole row groups before filtering them, so it shares the entries of a get of
-      // the same columns (its time column added last when the projection lacks it).
-      const base = cache ? `${ref.bucket}/${ref.name}/${segment.id}|${batchRows}|${decodeColumns?.join('\u0000') ?? '*'}` : undefined;
-      const keys = Array.from({ length: segment.rowGroups }, (_, group) => (base === undefined ? undefined : `${base}|${group}`));
-      const hits = keys.map((key) => (key === undefined ? undefined : cache!.get(key)));
-      // Rows a chunk surely yields: a whole unfiltered single-group segment.
-      const guaranteedRows = !filter && segment.rowGroups === 1 ? segment.rows : 0;
-      if (base !== undefined && hits.every((hit) => hit !== undefined)) {
-        for (const hit of hits) yield { start: async () => ({ ...hit!, filter }), guaranteedRows };
+      // Decoded segments are cached per projection (what repeated gets of a frame do); a range
+      // read that decodes a whole segment before filtering it shares the entry of a get of the same
+      // columns (its time column added last when the projection lacks it).
+      const key = cache ? `${ref.bucket}/${ref.name}/${segment.id}|${batchRows}|${decodeColumns?.join('\u0000') ?? '*'}` : undefined;
+      const hit = key === undefined ? undefined : cache!.get(key);
+      // Rows a chunk surely yields: a whole unfiltered segment.
+      const guaranteedRows = filter ? 0 : segment.rows;
+      if (hit) {
+        yield { start: async () => ({ ...hit, filter }), guaranteedRows };
         continue;
       }
+      const missing = (error: unknown): Promise<never> => missingObject(connector, ref, plan.version, segment.id, error);
+      // A range read of a segment of several row groups fetches and decodes only the groups whose
+      // time statistics overlap the range (see segment-fetch.ts); anything unexpected: the whole segment.
+      const pruned =
+        filter && time !== undefined
+          ? await fetchOverlappingGroups(connector, ref, segment, decodeColumns, plan.storedColumns, time.column, (min, max) => overlapsBounds(time.bounds, min, max)).catch(
+              (error: unknown) => (error instanceof NotFoundError ? missing(error) : undefined),
+            )
+          : undefined;
       // A projection may fetch only its column chunks (see segment-fetch.ts).
-      const fetched = await fetchSegment(connector, ref, segment, decodeColumns, plan.storedColumns).catch((error: unknown) =>
-        missingObject(connector, ref, plan.version, segment.id, error),
-      );
+      const fetched = pruned ?? (await fetchSegment(connector, ref, segment, decodeColumns, plan.storedColumns).catch(missing));
+      const groups = pruned?.groups ?? Array.from({ length: segment.rowGroups }, (_, group) => group);
       // A projection without dictionary columns sends no kept dictionaries: skip fetching them.
       const needsDictionaries = !columns || !plan.dictionaryColumns || plan.dictionaryColumns.some((column) => columns.includes(column));
       let dictionaries: IpcMessage[] = [];
@@ -209,19 +229,25 @@ async function* decodedChunks(
         verifyDictionarySidecar(ref, plan.version, segment, sidecar);
         dictionaries = splitIpcStream(sidecar);
       }
+      // The row groups decode in calls of about a segment's worth of rows (a segment has several
+      // groups; only a single oversized incoming batch makes a segment much larger), so a get copies
+      // a segment into a worker once, not once per group.
+      const perCall = segment.bytes <= callBytesLimit ? segment.rowGroups : Math.max(1, Math.floor((segment.rowGroups * callBytesLimit) / segment.bytes));
+      const calls: number[][] = [];
+      for (let at = 0; at < groups.length; at += perCall) calls.push(groups.slice(at, at + perCall));
       // Should a decode of the partial bytes fail, or any check of the bytes, the segment is fetched
       // whole (once) and decoded again: a fault of the read path then is not reported as damage.
       const check = segmentVerification(segment, fetched.partial);
       let whole: Promise<FetchedSegment> | undefined;
-      // Whole bytes are checked once, by the first row group's decode. Later groups decode the
-      // same bytes meanwhile, unchecked, and are sent only after the first group (so after its
-      // check); should the first group have needed a re-fetch, they decode the re-fetched bytes.
+      // Whole bytes are checked once, by the first call's decode. Later calls decode the same bytes
+      // meanwhile, unchecked, and are sent only after the first (so after its check); should the
+      // first have needed a re-fetch, they decode the re-fetched bytes.
       let checkedBytes: Promise<Uint8Array> | undefined;
-      const decode = (group: number): Promise<Uint8Array> => {
-        const options = { rowGroups: [group], batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) };
-        // The last group's decode hands the bytes over (earlier ones are copied when posted).
-        const handOver = group === segment.rowGroups - 1;
-        const checkedBefore = group > 0 && !fetched.partial ? checkedBytes : undefined;
+      const decode = (index: number): Promise<Uint8Array> => {
+        const options = { rowGroups: calls[index]!, batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) };
+        // The last call's decode hands the bytes over (earlier ones are copied when posted).
+        const handOver = index === calls.length - 1;
+        const checkedBefore = index > 0 && !fetched.partial ? checkedBytes : undefined;
         const attempt = (async (): Promise<{ ipc: Uint8Array; bytes: Uint8Array }> => {
           try {
             return { ipc: await codec.decode(fetched.bytes, options, handOver, checkedBefore ? undefined : check), bytes: fetched.bytes };
@@ -237,7 +263,7 @@ async function* decodedChunks(
             }
           }
         })();
-        if (group === 0 && check && !fetched.partial && segment.rowGroups > 1) {
+        if (index === 0 && check && !fetched.partial && calls.length > 1) {
           checkedBytes = attempt.then((result) => result.bytes);
           checkedBytes.catch(() => undefined);
         }
@@ -246,17 +272,17 @@ async function* decodedChunks(
           passed === result.bytes ? result.ipc : codec.decode(passed, options, false),
         );
       };
-      // Segments have one row group unless a single oversized batch arrived; those decode group by group.
-      for (let group = 0; group < segment.rowGroups; group++) {
-        const kept = group === 0 ? dictionaries : [];
-        const key = keys[group];
+      // Only a decode of the whole segment in one call is cached (a pruned or split one is not).
+      const cacheable = key !== undefined && calls.length === 1 && groups.length === segment.rowGroups;
+      for (let index = 0; index < calls.length; index++) {
+        const kept = index === 0 ? dictionaries : [];
         yield {
           start: () =>
-            decode(group).then((ipc): DecodedChunk => {
-              if (key !== undefined) cache!.set(key, { ipc, dictionaries: kept });
+            decode(index).then((ipc): DecodedChunk => {
+              if (cacheable) cache!.set(key, { ipc, dictionaries: kept });
               return { ipc, dictionaries: kept, filter };
             }),
-          guaranteedRows,
+          guaranteedRows: calls.length === 1 ? guaranteedRows : 0,
         };
       }
     }

@@ -11,7 +11,7 @@ import { NotFoundError } from '../errors.js';
 import type { SegmentEntry } from '../format/manifest.js';
 import type { FrameRef } from '../names.js';
 import { rangedReadVerifiable } from '../format/segment-integrity.js';
-import { PARQUET_TRAILER_BYTES, ParquetFooterError, footerLength, parseFileMetaData, projectedRanges } from '../format/parquet/parquet-footer.js';
+import { PARQUET_TRAILER_BYTES, ParquetFooterError, type ParquetFileMetaData, footerLength, parseFileMetaData, projectedRanges } from '../format/parquet/parquet-footer.js';
 
 /** Segments smaller than this are fetched whole: a ranged read costs two rounds of requests. */
 export const RANGED_READ_MIN_BYTES = 1024 * 1024;
@@ -65,6 +65,14 @@ export async function fetchWhole(connector: FrameStore, ref: FrameRef, segment: 
   return { bytes, partial: false, fetchedBytes: bytes.byteLength };
 }
 
+/** A segment's footer as fetched from its end: the bytes fetched, where they and the footer start, and the metadata. */
+interface FetchedFooter {
+  readonly end: Uint8Array;
+  readonly endStart: number;
+  readonly footerStart: number;
+  readonly metadata: ParquetFileMetaData;
+}
+
 /** The footer and the projected chunks, or undefined when they are most of the segment anyway. */
 async function fetchProjected(
   connector: FrameStore,
@@ -72,6 +80,62 @@ async function fetchProjected(
   segment: SegmentEntry,
   columns: ReadonlySet<string>,
 ): Promise<FetchedSegment | undefined> {
+  const footer = await fetchFooter(connector, ref, segment);
+  const groups = footer.metadata.rowGroups.map((_, index) => index);
+  return fetchChunks(connector, ref, segment, footer, groups, columns);
+}
+
+/**
+ * For a range read of a segment of several row groups: the row groups whose time statistics
+ * overlap the bounds (`overlaps` gets the time column's min and max as stored, in its unit; a group
+ * without statistics is kept), and the footer and those groups' chunks of `columns` (all when
+ * absent). Undefined when the connector reads no ranges, the segment is small or unverifiable
+ * piecewise, or the groups are most of it anyway: then read it whole.
+ * @throws NotFoundError if the segment does not exist; other errors mean: read it whole
+ */
+export async function fetchOverlappingGroups(
+  connector: FrameStore,
+  ref: FrameRef,
+  segment: SegmentEntry,
+  columns: readonly string[] | undefined,
+  storedColumns: readonly string[],
+  timeColumn: string,
+  overlaps: (min: bigint, max: bigint) => boolean,
+): Promise<(FetchedSegment & { readonly groups: readonly number[] }) | undefined> {
+  if (!connector.capabilities.rangedReads || segment.rowGroups < 2 || segment.storedBytes < RANGED_READ_MIN_BYTES || !rangedReadVerifiable(segment)) return undefined;
+  const footer = await fetchFooter(connector, ref, segment);
+  const groups: number[] = [];
+  footer.metadata.rowGroups.forEach((group, index) => {
+    const chunk = group.columns.find((candidate) => candidate.path.length === 1 && candidate.path[0] === timeColumn);
+    const range = chunk && statisticsRange(chunk.physicalType, chunk.statistics);
+    if (!range || overlaps(range.min, range.max)) groups.push(index);
+  });
+  if (groups.length === footer.metadata.rowGroups.length) return undefined;
+  const fetched = await fetchChunks(connector, ref, segment, footer, groups, new Set(columns ?? storedColumns));
+  return fetched && { ...fetched, groups };
+}
+
+/** A chunk's min and max as signed integers, for INT32 and INT64 columns with both statistics. */
+function statisticsRange(physicalType: number | undefined, statistics: { min?: Uint8Array; max?: Uint8Array } | undefined): { min: bigint; max: bigint } | undefined {
+  const { min, max } = statistics ?? {};
+  if (!min || !max) return undefined;
+  const value = (bytes: Uint8Array): bigint | undefined => {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (physicalType === INT64 && bytes.byteLength === 8) return view.getBigInt64(0, true);
+    if (physicalType === INT32 && bytes.byteLength === 4) return BigInt(view.getInt32(0, true));
+    return undefined;
+  };
+  const low = value(min);
+  const high = value(max);
+  return low === undefined || high === undefined ? undefined : { min: low, max: high };
+}
+
+/** parquet.thrift physical types. */
+const INT32 = 1;
+const INT64 = 2;
+
+/** The segment's footer, fetched from its end (one request, two when the footer is longer than the guess). */
+async function fetchFooter(connector: FrameStore, ref: FrameRef, segment: SegmentEntry): Promise<FetchedFooter> {
   const size = segment.storedBytes;
   const guess = Math.min(size, FOOTER_GUESS_BYTES);
   const [tail] = await fetchExactly(connector, ref, segment.id, [{ start: size - guess, end: size }]);
@@ -88,7 +152,20 @@ async function fetchProjected(
   if (metadata.rowGroups.length !== segment.rowGroups) {
     throw new ParquetFooterError(`the footer lists ${metadata.rowGroups.length} row groups, the manifest ${segment.rowGroups}`);
   }
-  const groups = metadata.rowGroups.map((_, index) => index);
+  return { end, endStart, footerStart, metadata };
+}
+
+/** The footer and the chunks of `columns` in `groups`, laid out at their offsets; undefined when they are most of the segment. */
+async function fetchChunks(
+  connector: FrameStore,
+  ref: FrameRef,
+  segment: SegmentEntry,
+  footer: FetchedFooter,
+  groups: readonly number[],
+  columns: ReadonlySet<string>,
+): Promise<FetchedSegment | undefined> {
+  const { end, endStart, footerStart, metadata } = footer;
+  const size = segment.storedBytes;
   // Ranges inside the fetched end (often the page index, written just before the footer) are had already.
   const ranges = projectedRanges(metadata, groups, columns, footerStart).filter((range) => range.start < endStart);
   const wanted = ranges.reduce((sum, range) => sum + range.end - range.start, end.byteLength);

@@ -16,6 +16,13 @@ import { type FrameRef, describeFrame } from '../names.js';
 import type { FrameStore } from '../storage/frame-store.js';
 import { type BuiltSegment, SegmentBuilder, dictionaryColumns, statisticsColumns } from './segment-builder.js';
 
+/**
+ * Arrow bytes per Parquet row group at most. Range reads fetch and decode only the row groups
+ * whose time statistics overlap their range (frame-reader.ts), so smaller groups cut what a short
+ * range reads from a 16 MiB segment; a get still decodes a segment's groups in one call.
+ */
+export const MAX_ROW_GROUP_BYTES = 2 * 1024 * 1024;
+
 /** A stream stored as segments, not yet committed. */
 export interface WrittenSegments {
   /** The incoming schema, and the stored form of its header. */
@@ -138,7 +145,8 @@ export class SegmentWriter {
     const { rows, bytes } = segment;
     // Segments end past segmentBytes by up to one batch: that overshoot must not make a second,
     // small row group (each row group is one decode call, and a copy of the file into a worker).
-    const groups = Math.max(1, Math.round(bytes / this.options.rowGroupBytes));
+    const rowGroupBytes = Math.min(this.options.rowGroupBytes, MAX_ROW_GROUP_BYTES);
+    const groups = Math.max(1, Math.round(bytes / rowGroupBytes));
     const rowGroupRows = Math.max(1024, Math.ceil(rows / groups));
     const { bytes: parquet, checksums } = await this.codec
       .encodeSegment(segment.ipc, {

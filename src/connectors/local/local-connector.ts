@@ -9,7 +9,7 @@ import { type FileHandle, link, mkdir, open, readdir, rename, rm, rmdir, stat, u
 import { dirname, join, resolve, sep } from 'node:path';
 import { StorageError, StoreFullError } from '../../errors.js';
 import { isProcessAlive, mapLimited } from '../../storage/concurrency.js';
-import { Connector, type ObjectInfo, type PutOptions } from '../../storage/connector.js';
+import { Connector, type ObjectInfo, type PutOptions, checkRange } from '../../storage/connector.js';
 import { isFileSystemFull, storeFullError } from '../store-full.js';
 
 /** Options of the local filesystem connector. */
@@ -74,6 +74,23 @@ async function readWholeFile(path: string): Promise<Buffer> {
   }
 }
 
+/** Bytes `[offset, offset + length)` of a file (fewer past its end), in one positioned read. */
+async function readFileRange(path: string, offset: number, length: number): Promise<Buffer> {
+  const handle = await open(path, constants.O_RDONLY);
+  try {
+    const buffer = Buffer.allocUnsafe(length);
+    let read = 0;
+    while (read < length) {
+      const { bytesRead } = await handle.read(buffer, read, length - read, offset + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return read === length ? buffer : buffer.subarray(0, read);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** A plain put waiting in staging for the next `ifAbsent` put. */
 interface PendingObject {
   readonly path: string;
@@ -82,9 +99,8 @@ interface PendingObject {
 }
 
 /**
- * Stores each object as the file `<root>/<key>`. It keeps the default `getRange` (a whole read):
- * local segments are read whole, which costs less than the many positioned reads a projection
- * would make.
+ * Stores each object as the file `<root>/<key>`. Ranges are positioned reads, so a range read
+ * fetches only the row groups it needs and a projection only its column chunks.
  */
 export class LocalConnector extends Connector {
   /** @inheritdoc */
@@ -166,6 +182,15 @@ export class LocalConnector extends Connector {
   /** @inheritdoc */
   async get(key: string): Promise<Uint8Array | undefined> {
     return this.io(`read ${key}`, () => readWholeFile(this.fileOf(key)).catch((error: unknown) => {
+      if (isMissing(error) || errorCode(error) === 'EISDIR') return undefined;
+      throw error;
+    }));
+  }
+
+  /** One positioned read of the range. */
+  override async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    checkRange(offset, length);
+    return this.io(`read ${key}`, () => readFileRange(this.fileOf(key), offset, length).catch((error: unknown) => {
       if (isMissing(error) || errorCode(error) === 'EISDIR') return undefined;
       throw error;
     }));

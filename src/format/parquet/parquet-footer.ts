@@ -32,6 +32,8 @@ export interface ParquetColumnChunk {
   readonly offsetIndex?: FileRange;
   /** The chunk's ColumnIndex (page index), when written. */
   readonly columnIndex?: FileRange;
+  /** ColumnMetaData.statistics' `min_value`/`max_value` (plain-encoded), when written. */
+  readonly statistics?: { readonly min?: Uint8Array; readonly max?: Uint8Array };
 }
 
 /** One row group. */
@@ -453,9 +455,10 @@ function columnMetaData(reader: CompactReader): Omit<ParquetColumnChunk, 'offset
   let size: number | undefined;
   let data: number | undefined;
   let dictionary: number | undefined;
-  const facts: { physicalType?: number; codec?: number } = {};
+  const facts: { physicalType?: number; codec?: number; statistics?: { min?: Uint8Array; max?: Uint8Array } } = {};
   reader.struct((id, type) => {
     if (id === 1 && type === ThriftType.I32) facts.physicalType = reader.signed();
+    else if (id === 12 && type === ThriftType.STRUCT) facts.statistics = statistics(reader);
     else if (id === 3 && type === ThriftType.LIST) path = reader.list(ThriftType.BINARY, () => reader.string());
     else if (id === 4 && type === ThriftType.I32) facts.codec = reader.signed();
     else if (id === 7 && type === ThriftType.I64) size = reader.size();
@@ -468,6 +471,18 @@ function columnMetaData(reader: CompactReader): Omit<ParquetColumnChunk, 'offset
     throw new ParquetFooterError('a ColumnMetaData lacks path_in_schema, total_compressed_size or data_page_offset');
   }
   return { path, ...facts, dataPageOffset: data, totalCompressedSize: size, ...(dictionary !== undefined ? { dictionaryPageOffset: dictionary } : {}) };
+}
+
+/** Statistics' `max_value` (5) and `min_value` (6); the deprecated `max`/`min` (1, 2) are left out (their order is unreliable). */
+function statistics(reader: CompactReader): { min?: Uint8Array; max?: Uint8Array } {
+  const found: { min?: Uint8Array; max?: Uint8Array } = {};
+  reader.struct((id, type) => {
+    if (id === 5 && type === ThriftType.BINARY) found.max = reader.binary();
+    else if (id === 6 && type === ThriftType.BINARY) found.min = reader.binary();
+    else return false;
+    return true;
+  });
+  return found;
 }
 
 /**
