@@ -35,6 +35,8 @@ export interface PutOptions extends BucketOptions {
   readonly allowUnordered?: boolean;
   /** Mode `update`: the time range [start, end) replaced (default: the data's first to last time). */
   readonly range?: readonly [TimeBound, TimeBound];
+  /** Mode `append`: `evolve` lets the append add or omit columns (missing values read as null). */
+  readonly schema?: 'strict' | 'evolve';
 }
 
 /**
@@ -324,6 +326,7 @@ export class HangarClient {
       ...(options.expectedVersion === undefined ? {} : { expected_version: options.expectedVersion }),
       ...(options.allowUnordered ? { allow_unordered: true } : {}),
       ...(options.range ? { range: options.range.map(ticketTime) } : {}),
+      ...(options.schema === 'evolve' ? { schema: 'evolve' } : {}),
     });
     const results = await this.flight.doPut(commandDescriptor(command), data, options);
     return parseJson<PutSummary>(results[0], 'put result');

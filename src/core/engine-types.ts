@@ -67,7 +67,15 @@ export interface PutOptions {
    * ones replace; default: from the incoming data's first to its last time, inclusive.
    */
   readonly range?: readonly [bigint, bigint];
+  /**
+   * `evolve`: an append may add columns (earlier rows read as null) and omit stored ones (stored as
+   * null); a changed type is still refused. Default `strict`: the append's schema must match.
+   */
+  readonly schema?: SchemaRule;
 }
+
+/** How an append's schema must relate to the stored one: equal (`strict`) or allowed to grow (`evolve`). */
+export type SchemaRule = 'strict' | 'evolve';
 
 /** One version of a frame, as the `versions` action lists it. */
 export interface VersionInfo {

@@ -25,7 +25,9 @@ import { type FrameReaderContext, type ReadPlan, frameMessages } from './frame-r
 import type { BucketDeleteMode, PutMode } from './put-mode.js';
 import { frameTimeColumn, rangePlan } from './read-range.js';
 import { DEFAULT_RETENTION, type RetentionPolicy, expiredVersions } from './retention.js';
-import { assertAppendable } from './schema-compat.js';
+import { assertAppendable, schemaDifferences } from './schema-compat.js';
+import { evolvedSchema, hasEvolvedSegments, markedSegments } from './schema-evolution.js';
+import { evolvedFrameMessages } from './evolved-read.js';
 import { SegmentLeases } from './segment-leases.js';
 import { SegmentWriter, type WrittenSegments, withoutTimeStatistics } from './segment-writer.js';
 import { assertOrderedAppend, timeSpan } from './time-order.js';
@@ -271,8 +273,11 @@ export class HangarEngine {
     checkExpectedVersion(ref, current, options.expectedVersion);
     const appending = current !== undefined && mode === 'append';
     const storedSchema = appending ? decodeSchemaHeader(Buffer.from(current.schema, 'base64')) : undefined;
-    if (appending) assertAppendable(ref.name, storedSchema!, schema);
     const timeColumn = appending ? frameTimeColumn(current) : timeColumnOf(schema);
+    // "schema": "evolve" lets the frame's schema grow (schema-evolution.ts); otherwise it must match.
+    const evolving = appending && options.schema === 'evolve' && schemaDifferences(storedSchema!, schema).length > 0;
+    const evolved = evolving ? evolvedSchema(ref.name, storedSchema!, schema, timeColumn) : undefined;
+    if (appending && !evolved) assertAppendable(ref.name, storedSchema!, schema);
     // An append must not go back in time (unless allowed); both sides are known from statistics.
     if (appending && timeColumn !== undefined && timeColumn === pending.timeColumn && !options.allowUnordered) {
       assertOrderedAppend(ref, storedSchema!, timeColumn, current.segments, pending.segments);
@@ -284,10 +289,14 @@ export class HangarEngine {
     const segments = timeColumn === pending.timeColumn ? pending.segments : pending.segments.map(withoutTimeStatistics);
     const manifest: FrameManifest = {
       ...nextVersion(stored, appending ? 'append' : current ? 'replace' : 'put'),
-      schema: appending ? current.schema : Buffer.from(schemaHeader).toString('base64'),
+      schema: evolved ? Buffer.from(encodeSchemaHeader(evolved)).toString('base64') : appending ? current.schema : Buffer.from(schemaHeader).toString('base64'),
       rows: (appending ? current.rows : 0) + rowsWritten,
       bytes: (appending ? current.bytes : 0) + bytesWritten,
-      segments: appending ? [...current.segments, ...segments] : segments,
+      segments: evolved
+        ? [...markedSegments(current!.segments, storedSchema!, evolved), ...markedSegments(segments, schema, evolved)]
+        : appending
+          ? [...current.segments, ...segments]
+          : segments,
       ...(timeColumn === undefined ? {} : { timeColumn }),
       ...(metadata === undefined ? {} : { metadata }),
     };
@@ -351,8 +360,18 @@ export class HangarEngine {
     let plan: ReadPlan = { ...this.readPlan(info, appended?.segments ?? manifest.segments), schemaHeader, columns };
     const range = rangePlan(ref, manifest, info.schema, skip > 0 && options.limit !== undefined ? { ...options, limit: options.limit + skip } : options);
     if (range) plan = { ...plan, range };
-    const messages = frameMessages(this.readerContext(), ref, plan, release);
+    const messages = this.planMessages(ref, plan, info.schema, schema, release);
     return { info, schema, messages: skip > 0 ? skipLeadingRows(messages, skip) : messages };
+  }
+
+  /**
+   * A plan's messages: as stored, or conformed to `target` when some segments were written with
+   * other columns than the frame's (a schema-evolving append; see evolved-read.ts).
+   * @param release - the read's lease (taken now when absent)
+   */
+  private planMessages(ref: FrameRef, plan: ReadPlan, frameSchema: Schema, target: Schema, release?: () => void, cached = true): AsyncIterable<IpcMessage> {
+    if (!hasEvolvedSegments(plan.segments)) return frameMessages(this.readerContext(cached), ref, plan, release);
+    return evolvedFrameMessages(this.readerContext(cached), ref, plan, frameSchema, target, release ?? this.leases.acquire(ref));
   }
 
   /**
@@ -375,7 +394,7 @@ export class HangarEngine {
     let rows = 0;
     while (first > 0 && rows < tail) rows += manifest.segments[--first]!.rows;
     const plan: ReadPlan = { ...this.readPlan(info, manifest.segments.slice(first)), schemaHeader: projection.schemaHeader, columns: projection.columns };
-    const messages = frameMessages(this.readerContext(), ref, plan, release);
+    const messages = this.planMessages(ref, plan, info.schema, projection.schema, release);
     const skip = Math.max(0, rows - tail);
     return { info, schema: projection.schema, messages: skip > 0 ? skipLeadingRows(messages, skip) : messages };
   }
@@ -422,7 +441,7 @@ export class HangarEngine {
       for (const run of runs) {
         const plan = this.readPlan(info, manifest.segments.slice(run.start, run.end));
         // Read past the cache: the small segments are about to be replaced.
-        merged.push([...(await this.writer.write(ref, frameMessages(this.readerContext(false), ref, plan), () => timeColumn)).segments]);
+        merged.push([...(await this.writer.write(ref, this.planMessages(ref, plan, info.schema, info.schema, undefined, false), () => timeColumn)).segments]);
       }
       // Segments whose dictionaries differ cannot share one: then merging may gain nothing.
       const runSegments = runs.reduce((sum, run) => sum + run.end - run.start, 0);
@@ -655,7 +674,7 @@ export class HangarEngine {
       }
       const messages: IpcMessage[] = [];
       // Read past the cache: the segment is about to be replaced.
-      for await (const message of frameMessages(this.readerContext(false), ref, this.readPlan(info, [segment]))) messages.push(message);
+      for await (const message of this.planMessages(ref, this.readPlan(info, [segment]), info.schema, info.schema, undefined, false)) messages.push(message);
       const reader = RecordBatchReader.from(joinIpcStream(messages));
       const batches = reader.readAll();
       const kept = keptRows(batches, column, bounds);

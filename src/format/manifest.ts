@@ -42,6 +42,12 @@ export interface SegmentEntry {
   readonly pageCrcs?: true;
   /** CRC-32 of the dictionary sidecar (`dictionaries`), when there is one. */
   readonly dictionariesCrc32?: string;
+  /**
+   * Base64 of the bare IPC Schema header the segment was written with, when its columns differ
+   * from the manifest's `schema` (written before a schema-evolving append): reads give its missing
+   * columns as nulls (see core/schema-evolution.ts). Absent: the segment has the manifest's columns.
+   */
+  readonly schema?: string;
 }
 
 /** The state of one frame at one version. */

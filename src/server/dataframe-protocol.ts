@@ -10,6 +10,7 @@ import { type PutMode, parsePutMode } from '../core/put-mode.js';
 import { parseTimeBound } from '../format/time-range.js';
 import type { VersionSelector } from '../core/version-selection.js';
 import type { SinceVersion } from '../core/appended-since.js';
+import type { SchemaRule } from '../core/engine-types.js';
 import type { VersionInfo } from '../core/engine.js';
 import { DescriptorType, type FlightDescriptor } from '../flight/flight-messages.js';
 
@@ -75,7 +76,7 @@ export const FRAME_TICKET_FIELDS = ['name', 'bucket', 'columns', 'start', 'end',
 /** Fields of a ticket or CMD descriptor that runs a query (shoots sends the frame's `name` along; `version` is refused with its own message). */
 export const SQL_FIELDS = ['sql', 'bucket', 'as_of', 'snapshot', 'name', 'version'] as const;
 /** Fields of a DoPut CMD descriptor; `batch_size` is shoots' client's own (its upload batch size), accepted and unused. */
-export const PUT_FIELDS = ['name', 'bucket', 'mode', 'metadata', 'expected_version', 'allow_unordered', 'range', 'batch_size'] as const;
+export const PUT_FIELDS = ['name', 'bucket', 'mode', 'metadata', 'expected_version', 'allow_unordered', 'range', 'schema', 'batch_size'] as const;
 /** Fields of a GetFlightInfo / GetSchema CMD descriptor naming a frame (DoPut's `mode` and `batch_size` accepted, unused). */
 export const INFO_FIELDS = ['name', 'bucket', 'version', 'as_of', 'snapshot', 'mode', 'batch_size'] as const;
 /** Fields of ListFlights criteria. */
@@ -119,6 +120,8 @@ export interface PutRequest extends FrameRef {
   readonly allowUnordered?: boolean;
   /** CMD `"range": [start, end]` of mode `update`, epoch nanoseconds. */
   readonly range?: readonly [bigint, bigint];
+  /** CMD `"schema": "evolve"` (mode `append`): the frame's schema may grow. */
+  readonly schema?: SchemaRule;
 }
 
 /** Parses the DoPut descriptor (shoots: CMD JSON {"name","mode","bucket"}). */
@@ -133,14 +136,24 @@ export function parsePutDescriptor(descriptor: FlightDescriptor | undefined): Pu
   }
   const mode = parsePutMode(cmd?.mode);
   const range = parseUpdateRange(cmd?.range, mode);
+  const schema = parseSchemaRule(cmd?.schema, mode);
   return {
     ...ref,
     mode,
+    ...(schema ? { schema } : {}),
     ...(range ? { range } : {}),
     ...(metadata ? { metadata } : {}),
     ...(expected === undefined ? {} : { expectedVersion: expected }),
     ...(allowUnordered === true ? { allowUnordered } : {}),
   };
+}
+
+/** Reads `"schema"`: `"strict"` (the default) or `"evolve"`, which belongs to mode `append`. @throws InvalidArgumentError */
+function parseSchemaRule(value: unknown, mode: PutMode): SchemaRule | undefined {
+  if (value === undefined || value === null || value === 'strict') return undefined;
+  if (value !== 'evolve') throw new InvalidArgumentError(`"schema" must be "strict" or "evolve", got ${JSON.stringify(value)}`);
+  if (mode !== 'append') throw new InvalidArgumentError('"schema": "evolve" belongs to mode "append" (a put or replace sets the schema anyway)');
+  return value;
 }
 
 /** Reads mode `update`'s optional `"range": [start, end]` (time literals as in range reads). @throws InvalidArgumentError */

@@ -250,6 +250,12 @@ export class FrameViews {
       group.segments.push(segment);
     }
     const enums = enumTypes(schema, [...groups.values()].map((group) => group.dictionaries));
+    // Segments written before a schema-evolving append lack columns: read by name, missing ones null.
+    if (manifest.segments.some((segment) => segment.schema !== undefined)) {
+      const columns = schema.fields.map((field) => sqlIdentifier(field.name)).join(', ');
+      const source = `(SELECT ${columns} FROM read_parquet([${files(manifest.segments).map(sqlString).join(', ')}], union_by_name = true))`;
+      return { plain: mapDictionaries(schema, source, new Map(), enums) };
+    }
     const plain = [...groups.values()].map((group) => mapDictionaries(schema, readParquet(files(group.segments)), group.dictionaries, enums)).join(' UNION ALL ');
     // Statistics describe the manifest's time column; older manifests name none and use the schema's.
     const timeColumn = manifest.timeColumn ?? timeColumnOf(schema);

@@ -108,12 +108,13 @@ export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}): Call
       if (!head.done) yield head.value;
       yield* messages;
     })();
-    const { metadata, expectedVersion, allowUnordered, range } = request;
+    const { metadata, expectedVersion, allowUnordered, range, schema } = request;
     const summary = await engine.put(request, request.mode, all, {
       ...(metadata ? { metadata } : {}),
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
       ...(allowUnordered ? { allowUnordered } : {}),
       ...(range ? { range } : {}),
+      ...(schema ? { schema } : {}),
     });
     await call.write(encodePutResult(Buffer.from(JSON.stringify(summary), 'utf8')));
   };
