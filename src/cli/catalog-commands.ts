@@ -125,13 +125,15 @@ export function registerCatalogCommands(program: Command): void {
       .option('--bucket <bucket>', 'bucket of the frame (default: the default bucket)')
       .option('--version <n>', 'describe this version of the frame')
       .option('--as-of <time>', 'describe the frame as it was at this time (ISO-8601 or epoch seconds)')
+      .option('--snapshot <name>', 'describe the version this snapshot of the bucket holds')
       .option('--json', 'print JSON instead of text'),
-  ).action(async (name: string, options: StatCommandOptions) =>
+  ).action(async (name: string, options: StatCommandOptions & { readonly snapshot?: string }) =>
     withClient(options, async (client) => {
       const stat = await client.stat(name, {
         ...(options.bucket ? { bucket: options.bucket } : {}),
         ...(options.version === undefined ? {} : { version: versionNumber(options.version) }),
         ...(options.asOf === undefined ? {} : { asOf: timeBound(options.asOf) }),
+        ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
       });
       if (options.json) printJson(stat);
       else process.stdout.write(renderStat(stat));

@@ -24,6 +24,10 @@ export interface GetCommandOptions extends ServerOptions {
   readonly version?: string;
   /** Read the version current at this time (ISO-8601 or epoch seconds). */
   readonly asOf?: string;
+  /** Read the version this snapshot of the bucket holds. */
+  readonly snapshot?: string;
+  /** Only the last this many rows. */
+  readonly tail?: string;
   /** File to write; its extension names the format. */
   readonly output?: string;
 }
@@ -41,6 +45,8 @@ function getOptions(options: GetCommandOptions): GetOptions {
     ...(options.limit === undefined ? {} : { limit: rowLimit(options.limit) }),
     ...(options.version === undefined ? {} : { version: versionNumber(options.version) }),
     ...(options.asOf === undefined ? {} : { asOf: timeBound(options.asOf) }),
+    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+    ...(options.tail === undefined ? {} : { tail: rowLimit(options.tail, '--tail') }),
   };
 }
 
@@ -56,14 +62,14 @@ export function timeBound(text: string): string | number {
 }
 
 /** A command-line row limit. @throws InvalidArgumentError unless a non-negative integer */
-function rowLimit(text: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError(`--limit must be a non-negative integer, got '${text}'`);
+function rowLimit(text: string, option = '--limit'): number {
+  if (!/^\d+$/.test(text.trim())) throw new InvalidArgumentError(`${option} must be a non-negative integer, got '${text}'`);
   return Number(text);
 }
 
 /** Whether a get returns only some rows (a time range or a limit), so the frame's row count is not its size. */
 function selectsRows(options: GetOptions): boolean {
-  return options.start !== undefined || options.end !== undefined || options.limit !== undefined;
+  return options.start !== undefined || options.end !== undefined || options.limit !== undefined || options.tail !== undefined;
 }
 
 /** Runs `hangar get`. */
@@ -96,6 +102,8 @@ export function registerGetCommand(program: Command): void {
       .option('--limit <rows>', 'at most this many rows')
       .option('--version <n>', 'read this version of the frame (see `hangar versions`)')
       .option('--as-of <time>', 'read the frame as it was at this time (ISO-8601 or epoch seconds)')
+      .option('--snapshot <name>', 'read the version this snapshot of the bucket holds (see `hangar snapshot list`)')
+      .option('--tail <rows>', "only the frame's last this many rows (reads only the last segments; `hangar tail` follows live streams)")
       .option('-o, --output <file>', 'write to FILE (.parquet, .csv, .arrow, .feather, .arrows)'),
   ).action(async (name: string, options: GetCommandOptions) => getFrame(name, options));
 }

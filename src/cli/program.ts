@@ -5,6 +5,8 @@ import { registerCatalogCommands } from './catalog-commands.js';
 import { registerCatalogMaintenanceCommands } from './catalog-maintenance-commands.js';
 import { registerGetCommand } from './get-command.js';
 import { registerPutCommand } from './put-command.js';
+import { registerRangeCommands } from './range-commands.js';
+import { registerSnapshotCommands } from './snapshot-commands.js';
 import { type ServeCommandOptions, serve } from './serve-command.js';
 import { applyServeConfig, loadServeConfig } from './serve-config.js';
 import { addPluginOption, pluginsFromEnvironment } from './plugin-option.js';
@@ -118,6 +120,8 @@ export function buildProgram(): Command {
   registerSqlCommand(program);
   registerCatalogCommands(program);
   registerVersionCommands(program);
+  registerRangeCommands(program);
+  registerSnapshotCommands(program);
   registerCatalogMaintenanceCommands(program);
   registerVerifyCommand(program);
   registerSecurityCommands(program);

@@ -14,6 +14,8 @@ export interface PutCommandOptions extends ServerOptions {
   readonly mode: PutMode;
   /** Let an append start before the frame's last time. */
   readonly allowUnordered?: boolean;
+  /** `evolve`: an append may add or omit columns. */
+  readonly schema?: 'strict' | 'evolve';
 }
 
 /** Rows per batch handed to the client: small enough for the progress bar to move smoothly. */
@@ -44,6 +46,7 @@ export async function putFile(file: string, name: string, options: PutCommandOpt
         mode: options.mode,
         ...(options.bucket ? { bucket: options.bucket } : {}),
         ...(options.allowUnordered ? { allowUnordered: true } : {}),
+        ...(options.schema === 'evolve' ? { schema: 'evolve' as const } : {}),
       });
       progress.finish();
       process.stdout.write(
@@ -69,6 +72,9 @@ export function registerPutCommand(program: Command): void {
           .choices(['error', 'append', 'replace', 'update'])
           .default('error'),
       )
-      .option('--allow-unordered', 'let an append start before the frame\'s last time (refused by default)'),
+      .option('--allow-unordered', 'let an append start before the frame\'s last time (refused by default)')
+      .addOption(
+        new Option('--schema <rule>', 'with --mode append: "evolve" lets the file add or omit columns (missing values read as null)').choices(['strict', 'evolve']),
+      ),
   ).action(async (file: string, name: string, options: PutCommandOptions) => putFile(file, name, options));
 }

@@ -13,13 +13,19 @@ export interface SqlCommandOptions extends ServerOptions {
   readonly bucket?: string;
   /** Query the frames as they were at this time (ISO-8601 or epoch seconds). */
   readonly asOf?: string;
+  /** Query every frame of the bucket as this snapshot holds it. */
+  readonly snapshot?: string;
   /** File to write; its extension names the format. */
   readonly output?: string;
 }
 
 /** Runs `hangar sql`. */
 export async function runSql(sql: string, options: SqlCommandOptions): Promise<void> {
-  const query = { ...(options.bucket ? { bucket: options.bucket } : {}), ...(options.asOf === undefined ? {} : { asOf: timeBound(options.asOf) }) };
+  const query = {
+    ...(options.bucket ? { bucket: options.bucket } : {}),
+    ...(options.asOf === undefined ? {} : { asOf: timeBound(options.asOf) }),
+    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+  };
   // A query's row count is known only by running it, so a preview streams the whole result.
   await withClient(options, (client) => emitResult({ label: 'sql', open: () => client.queryBatches(sql, query) }, options.output));
 }
@@ -33,6 +39,7 @@ export function registerSqlCommand(program: Command): void {
       .argument('<query>', 'one SELECT statement; frames are tables, other buckets\' frames are bucket.frame')
       .option('--bucket <bucket>', 'bucket whose frames the query names without a bucket (default: the default bucket)')
       .option('--as-of <time>', 'query every frame as it was at this time (ISO-8601 or epoch seconds)')
+      .option('--snapshot <name>', "query every frame of --bucket as this snapshot of it holds them")
       .option('-o, --output <file>', 'write to FILE (.parquet, .csv, .arrow, .feather, .arrows)'),
   ).action(async (sql: string, options: SqlCommandOptions) => runSql(sql, options));
 }
