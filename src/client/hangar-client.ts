@@ -1,5 +1,6 @@
 /** HangarClient: Hangar's dataframe operations (put, get, SQL, list, stat, buckets) on top of FlightClient. */
-import type { Schema, Table } from 'apache-arrow';
+import type { RecordBatch, Schema, Table } from 'apache-arrow';
+import { type StreamPushOptions, type StreamTailOptions, pushToStream, tailStream } from './stream-client.js';
 import { HangarError } from '../errors.js';
 import type { PutSummary } from '../core/frame-info.js';
 import type { BucketDeleteMode, PutMode } from '../core/put-mode.js';
@@ -569,6 +570,19 @@ export class HangarClient {
   /** Asks the server to shut down gracefully. */
   async shutdown(options: FlightCallOptions = {}): Promise<void> {
     await this.action('shutdown', {}, options);
+  }
+
+  /**
+   * Pushes record batches to a live stream, creating it on the first push (docs/streams.md).
+   * @returns each batch's entry IDs (`<unix-ms>-<seq>`), acknowledged once durable
+   */
+  push(name: string, batches: RecordBatchSource, options: StreamPushOptions = {}): Promise<string[][]> {
+    return pushToStream(this.flight, name, batches, options);
+  }
+
+  /** Tails a live stream: record batches (`_id`, `_ts`, its columns) as entries are committed; break to stop. */
+  tail(name: string, options: StreamTailOptions = {}): AsyncGenerator<RecordBatch> {
+    return tailStream(this.flight, name, options);
   }
 
   /** Closes the connection. */

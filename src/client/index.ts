@@ -9,6 +9,7 @@ export {
   type TicketInput,
 } from './flight-client.js';
 export { FlightRecordBatchStream } from './record-batch-stream.js';
+export { pushToStream, tailStream, type StreamPushOptions, type StreamTailOptions } from './stream-client.js';
 export { FlightResultStream } from './result-stream.js';
 export type { RecordBatchSource } from '../format/ipc-encoder.js';
 export { FlightCallError, readErrorDetail, toClientError, type ServerErrorDetail } from './error-mapping.js';

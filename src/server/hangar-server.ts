@@ -26,6 +26,11 @@ import { HttpListener, type HttpListenerOptions } from './http/http-listener.js'
 import { HangarMetrics } from './metrics/hangar-metrics.js';
 import { meterCalls, meterQueries } from './metrics/metered-calls.js';
 import { meterStore } from './metrics/metered-store.js';
+import type { LiveStreamOptions } from '../core/streams/live-stream.js';
+import { StreamService } from '../core/streams/stream-service.js';
+import { streamAwareEngine } from '../core/streams/stream-aware-engine.js';
+import { StreamAccess } from './streams/stream-access.js';
+import { streamStorageFor } from './streams/stream-storage-choice.js';
 
 /** TLS settings of {@link HangarServer.start}: PEM contents, not paths; a `clientCa` asks for mutual TLS. */
 export type TlsOptions = GrpcTlsOptions;
@@ -64,6 +69,8 @@ export interface HangarServerOptions {
   readonly insecure?: boolean;
   /** Also serve the HTTP API, console and /metrics on this port (off when absent; docs/http-api.md). */
   readonly http?: HttpListenerOptions;
+  /** Tuning of live streams: roll interval, memory kept for tailers, commit window (docs/streams.md). */
+  readonly streams?: LiveStreamOptions;
 }
 
 /** Whether a host name or address only accepts connections from this machine. */
@@ -87,6 +94,7 @@ async function within(promise: Promise<void>, ms: number): Promise<void> {
 export class HangarServer {
   private closing: Promise<void> | undefined;
   private httpListener: HttpListener | undefined;
+  private streamService: StreamService | undefined;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -125,12 +133,17 @@ export class HangarServer {
     const container = createContainer(meterStore(connector, metrics), options.engine);
     const engine = container.resolve<HangarEngine>(TOKENS.Engine);
     const codec = container.resolve<ParquetCodec>(TOKENS.Codec);
+    // Live streams (docs/streams.md): logs replayed before serving; reads through the engine roll them first.
+    const streamService = new StreamService(engine, streamStorageFor(connector), options.streams);
+    await streamService.open();
+    const streams = new StreamAccess(streamService);
+    const streamEngine = streamAwareEngine(engine, streamService);
     const maxMessageBytes = options.maxMessageBytes ?? MAX_INT32;
     const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     let server: HangarServer | undefined;
     // Handlers only ever hold the authorised view of the engine; guardCalls supplies the principal.
     metrics.watch(engine);
-    const guarded = meterQueries(authorizedEngine(engine), metrics, 'flight');
+    const guarded = meterQueries(authorizedEngine(streamEngine), metrics, 'flight');
     const context = {
       engine: guarded,
       requestShutdown: () => {
@@ -145,8 +158,8 @@ export class HangarServer {
           GetFlightInfo: getFlightInfoHandler(guarded),
           PollFlightInfo: unimplemented('PollFlightInfo'),
           GetSchema: getSchemaHandler(guarded),
-          DoGet: doGetHandler(guarded),
-          DoPut: doPutHandler(guarded, { idleTimeoutMs, ...(options.maxPutBytes !== undefined ? { maxPutBytes: options.maxPutBytes } : {}) }),
+          DoGet: doGetHandler(guarded, streams),
+          DoPut: doPutHandler(guarded, { idleTimeoutMs, ...(options.maxPutBytes !== undefined ? { maxPutBytes: options.maxPutBytes } : {}) }, streams),
           DoExchange: unimplemented('DoExchange'),
           DoAction: doActionHandler(context),
           ListActions: listActionsHandler(context),
@@ -163,14 +176,16 @@ export class HangarServer {
       ...(options.maxConcurrentStreams !== undefined ? { maxConcurrentStreams: options.maxConcurrentStreams } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
     }).catch(async (error: unknown) => {
+      await streamService.close();
       await codec.close();
       await connector.close();
       throw error;
     });
     server = new HangarServer(grpcServer, engine, codec, connector, host, grpcServer.port, options.tls !== undefined, authenticator);
+    server.streamService = streamService;
     if (options.http) {
       const limits = { idleTimeoutMs, maxMessageBytes, ...(options.maxPutBytes !== undefined ? { maxPutBytes: options.maxPutBytes } : {}) };
-      const parts = { engine: meterQueries(authorizedEngine(engine), metrics, 'http'), rawEngine: engine, authenticator, metrics, limits, ...(options.tls ? { tls: options.tls } : {}) };
+      const parts = { engine: meterQueries(authorizedEngine(streamEngine), metrics, 'http'), rawEngine: engine, streams, authenticator, metrics, limits, ...(options.tls ? { tls: options.tls } : {}) };
       server.httpListener = await HttpListener.listen(options.http, host, parts).catch(async (error: unknown) => {
         await server!.close(0);
         throw error;
@@ -208,6 +223,7 @@ export class HangarServer {
       await within(shutDown, SESSION_DRAIN_MS);
       this.grpcServer.forceShutdown();
       await httpClosed;
+      await this.streamService?.close();
       await this.engine.close();
       await this.codec.close();
       await this.connector.close();

@@ -83,6 +83,8 @@ export class LiveStream {
   /** Every entry after this ID is in {@link chunks}. */
   private floor: StreamId;
   private committed: StreamId;
+  /** The newest entry in the frame's segments. */
+  private rolledUpTo: StreamId;
   private pending: PendingAppend[] = [];
   private flushing = false;
   private rolling: Promise<void> | undefined;
@@ -108,6 +110,7 @@ export class LiveStream {
     this.clock = new StreamIdClock(stored);
     this.floor = stored;
     this.committed = stored;
+    this.rolledUpTo = stored;
     this.timer = setInterval(() => void this.roll().catch(() => undefined), options.rollIntervalMs ?? 1000);
     this.timer.unref();
   }
@@ -298,17 +301,22 @@ export class LiveStream {
 
   /**
    * Rolls the committed entries not yet in segments into the frame (one append), then releases
-   * the log they were in and applies the retention. Concurrent calls share one roll.
+   * the log they were in and applies the retention. Resolves once everything committed before the
+   * call is in segments (waiting for a roll in flight, then rolling the rest).
    */
-  roll(): Promise<void> {
-    this.rolling ??= (async () => {
-      try {
-        await this.rollOnce();
-      } finally {
-        this.rolling = undefined;
+  async roll(): Promise<void> {
+    const target = this.committed;
+    for (;;) {
+      // A roll in flight took the chunks committed when it began; wait for it, then roll the rest.
+      if (this.rolling) {
+        await this.rolling.catch(() => undefined);
+        continue;
       }
-    })();
-    return this.rolling;
+      if (compareStreamIds(this.rolledUpTo, target) >= 0 || !this.chunks.some((chunk) => !chunk.rolled)) return;
+      this.rolling = this.rollOnce().finally(() => (this.rolling = undefined));
+      await this.rolling;
+      return;
+    }
   }
 
   private async rollOnce(): Promise<void> {
@@ -320,6 +328,7 @@ export class LiveStream {
       yield* messages;
     })(), { allowUnordered: true });
     const last = chunks.at(-1)!.last;
+    this.rolledUpTo = last;
     for (const chunk of chunks) {
       chunk.rolled = true;
       this.unrolledBytes -= chunk.bytes;

@@ -2,16 +2,24 @@
 import type { HangarEngine } from '../../core/engine.js';
 import { CancelledError, DeadlineExceededError, InvalidArgumentError, ResourceExhaustedError } from '../../errors.js';
 import type { IpcMessage } from '../../format/ipc-message.js';
-import { parsePutDescriptor, parseTicket } from '../dataframe-protocol.js';
+import { parseJsonObject, parsePutDescriptor, parseTicket } from '../dataframe-protocol.js';
+import type { StreamAccess } from '../streams/stream-access.js';
+import { pushFromFlight, tailToFlight } from '../streams/flight-stream-calls.js';
+import { isStreamDescriptor, isStreamTicket } from '../streams/stream-protocol.js';
 import { decodeFlightData, encodeFlightDataPieces } from '../../flight/flight-data.js';
 import { decodeTicket, encodePutResult, type FlightDescriptor } from '../../flight/flight-messages.js';
 import type { CallHandler } from '../transport/grpc-server.js';
 import type { ServerCall } from '../transport/server-call.js';
 
-/** DoGet: redeems a ticket by streaming the frame, schema first, honouring backpressure. */
-export function doGetHandler(engine: HangarEngine): CallHandler {
+/** DoGet: redeems a ticket by streaming the frame, schema first, honouring backpressure (stream tickets: docs/streams.md). */
+export function doGetHandler(engine: HangarEngine, streams?: StreamAccess): CallHandler {
   return async (call) => {
-    const request = parseTicket(decodeTicket(await call.request()).ticket);
+    const ticket = decodeTicket(await call.request()).ticket;
+    if (streams) {
+      const body = parseJsonObject(ticket, 'the ticket');
+      if (isStreamTicket(body)) return tailToFlight(call, streams, body);
+    }
+    const request = parseTicket(ticket);
     // A frame request carries the read options (columns, start, end, limit) under their own names.
     const stream =
       request.kind === 'sql'
@@ -96,13 +104,19 @@ export async function* ipcMessagesOf(
 /** How long after the end of a put's input to wait for a late reset (measured: under 1 ms). */
 const CANCELLATION_SETTLE_MS = 5;
 
-/** DoPut: stores a frame per the descriptor's put mode and answers with one PutResult. */
-export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}): CallHandler {
+/** DoPut: stores a frame per the descriptor's put mode and answers with one PutResult (`"stream": true`: pushes entries, docs/streams.md). */
+export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}, streams?: StreamAccess): CallHandler {
   return async (call) => {
     let descriptor: FlightDescriptor | undefined;
     const messages = ipcMessagesOf(call, (first) => (descriptor = first), limits);
     // The descriptor rides on the first FlightData: read up to the first IPC message to learn it.
     const head = await messages.next();
+    if (streams && isStreamDescriptor(descriptor)) {
+      return pushFromFlight(call, streams, descriptor!, (async function* () {
+        if (!head.done) yield head.value;
+        yield* messages;
+      })());
+    }
     const request = parsePutDescriptor(descriptor);
     const all = (async function* () {
       if (!head.done) yield head.value;

@@ -25,6 +25,7 @@ import { openApiDocument } from './openapi-document.js';
 import type { ApiRequest, RouteDefinition } from './route-definition.js';
 import { RouteMatcher } from './route-matcher.js';
 import type { UploadLimits } from './frame-upload.js';
+import type { StreamAccess } from '../streams/stream-access.js';
 
 /** Options of the HTTP listener. */
 export interface HttpListenerOptions {
@@ -46,6 +47,8 @@ export interface HttpListenerParts {
   readonly metrics: HangarMetrics;
   readonly limits: UploadLimits;
   readonly tls?: GrpcTlsOptions;
+  /** The live streams, for the PTG-compatible WebSocket routes (docs/streams.md). */
+  readonly streams?: StreamAccess;
 }
 
 /** Where the API lives. */

@@ -1,0 +1,72 @@
+/**
+ * Live streams from the TypeScript client (docs/streams.md): push record batches and get each
+ * batch's entry IDs back once durable; tail a stream as an async iterator of record batches that
+ * waits for new entries.
+ */
+import type { RecordBatch } from 'apache-arrow';
+import type { FlightCallOptions, FlightClient } from './flight-client.js';
+import { commandDescriptor } from './flight-client.js';
+import type { RecordBatchSource } from '../format/ipc-encoder.js';
+
+/** Options of a push. */
+export interface StreamPushOptions extends FlightCallOptions {
+  /** The bucket (default: the server's default bucket). */
+  readonly bucket?: string;
+  /** Keep at least this many newest entries (sets the stream's retention). */
+  readonly maxLen?: number;
+  /** Keep entries this long: seconds, or a duration such as `15m`, `7d` (sets the stream's retention). */
+  readonly maxAge?: number | string;
+}
+
+/** Options of a tail. */
+export interface StreamTailOptions extends FlightCallOptions {
+  /** The bucket (default: the server's default bucket). */
+  readonly bucket?: string;
+  /** Entries after this ID; `0` from the beginning; `$` (default) only entries pushed from now on. */
+  readonly after?: string;
+  /** Keep waiting for new entries (default true); false returns what exists after `after`. */
+  readonly follow?: boolean;
+  /** Stop after this many entries. */
+  readonly count?: number;
+  /** Stop waiting after this many milliseconds (the iteration then ends normally). */
+  readonly waitMs?: number;
+}
+
+/**
+ * Pushes record batches (the stream's columns, without `_id` and `_ts`; one `data` binary column
+ * for a stream of opaque payloads) to a stream, creating it on the first push.
+ * @returns the entry IDs of each batch, in order, acknowledged once durable
+ */
+export async function pushToStream(flight: FlightClient, name: string, batches: RecordBatchSource, options: StreamPushOptions = {}): Promise<string[][]> {
+  const command = JSON.stringify({
+    name,
+    bucket: options.bucket ?? null,
+    stream: true,
+    ...(options.maxLen === undefined ? {} : { max_len: options.maxLen }),
+    ...(options.maxAge === undefined ? {} : { max_age: options.maxAge }),
+  });
+  const results = await flight.doPut(commandDescriptor(command), batches, options);
+  return results.map((raw) => (JSON.parse(Buffer.from(raw).toString('utf8')) as { ids: string[] }).ids);
+}
+
+/**
+ * Tails a stream: yields record batches (`_id`, `_ts`, then the stream's columns) as entries are
+ * committed. Breaking out of the loop (or the signal) cancels the call.
+ */
+export async function* tailStream(flight: FlightClient, name: string, options: StreamTailOptions = {}): AsyncGenerator<RecordBatch> {
+  const follow = options.follow ?? true;
+  const ticket = {
+    name,
+    bucket: options.bucket ?? null,
+    after: options.after ?? (follow ? '$' : '0'),
+    follow,
+    ...(options.count === undefined ? {} : { count: options.count }),
+    ...(options.waitMs === undefined ? {} : { timeout_ms: options.waitMs }),
+  };
+  const stream = flight.doGet(JSON.stringify(ticket), options);
+  try {
+    for await (const batch of stream) yield batch;
+  } finally {
+    stream.cancel();
+  }
+}

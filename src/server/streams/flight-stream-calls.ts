@@ -1,0 +1,80 @@
+/**
+ * Streams over Flight: a DoPut with `"stream": true` answers each record batch with a PutResult
+ * listing the IDs it was given, once they are durable (so a client may wait for each ack or
+ * pipeline); a DoGet with a stream ticket sends the entries after an ID and, when following, each
+ * new commit as it lands, until the count, the timeout or the client's cancel.
+ */
+import type { RecordBatch } from 'apache-arrow';
+import { InvalidArgumentError } from '../../errors.js';
+import { type IpcMessage, encodeSchemaHeader, inspectMessage, joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
+import { BINARY_ENTRY_SCHEMA, decodeBatches, encodeBatch, sameColumns } from '../../core/streams/stream-batches.js';
+import { formatStreamId } from '../../core/streams/stream-id.js';
+import type { LiveStream } from '../../core/streams/live-stream.js';
+import { tailStream } from '../../core/streams/stream-tail.js';
+import { encodeFlightDataPieces } from '../../flight/flight-data.js';
+import { type FlightDescriptor, encodePutResult } from '../../flight/flight-messages.js';
+import type { ServerCall } from '../transport/server-call.js';
+import type { StreamAccess } from './stream-access.js';
+import { parseStreamPutDescriptor, parseStreamTicket } from './stream-protocol.js';
+
+/** Acks a push may have outstanding before the server stops reading its batches (pipelining depth). */
+const MAX_PENDING_ACKS = 256;
+
+/** Serves a stream push: `messages` are the DoPut's IPC messages (schema first). */
+export async function pushFromFlight(call: ServerCall, streams: StreamAccess, descriptor: FlightDescriptor, messages: AsyncIterable<IpcMessage>): Promise<void> {
+  const request = parseStreamPutDescriptor(descriptor);
+  let schemaMessage: IpcMessage | undefined;
+  const dictionaries: IpcMessage[] = [];
+  let stream: LiveStream | undefined;
+  let acks: Promise<void> = Promise.resolve();
+  let pending = 0;
+  let failure: unknown;
+  for await (const message of messages) {
+    if (failure) break;
+    const info = inspectMessage(message);
+    if (info.kind === 'schema') {
+      if (schemaMessage) throw new InvalidArgumentError('a stream push sends one schema, first');
+      schemaMessage = message;
+      stream = await streams.forPush(request, sameColumns(info.schema, BINARY_ENTRY_SCHEMA) ? 'binary' : info.schema, request.retention);
+      continue;
+    }
+    if (!schemaMessage || !stream) throw new InvalidArgumentError('a stream push must send its schema before any batch');
+    if (info.kind === 'dictionary') {
+      dictionaries.push(message);
+      continue;
+    }
+    const batch = decodeBatches(joinIpcStream([schemaMessage, ...dictionaries, message]))[0];
+    if (!batch) continue;
+    const acked = stream.append(batch);
+    pending++;
+    acks = acks.then(async () => {
+      const ids = await acked;
+      pending--;
+      await call.write(encodePutResult(Buffer.from(JSON.stringify({ ids: ids.map(formatStreamId) }), 'utf8')));
+    });
+    acks.catch((error: unknown) => (failure ??= error));
+    if (pending >= MAX_PENDING_ACKS) await acks;
+  }
+  await acks;
+  if (failure) throw failure;
+}
+
+/** Serves a stream tail for a DoGet ticket (already parsed as JSON). */
+export async function tailToFlight(call: ServerCall, streams: StreamAccess, ticket: Record<string, unknown>): Promise<void> {
+  const request = parseStreamTicket(ticket);
+  const stream = await streams.forTail(request);
+  await call.write(encodeFlightDataPieces({ dataHeader: encodeSchemaHeader(stream.schema), dataBody: new Uint8Array(0) }));
+  const options = {
+    follow: request.follow,
+    signal: call.signal,
+    ...(request.count === undefined ? {} : { count: request.count }),
+    ...(request.timeoutMs === undefined ? {} : { deadline: Date.now() + request.timeoutMs }),
+  };
+  for await (const batch of tailStream(stream, request.after, options)) await writeBatch(call, batch);
+}
+
+/** Sends a batch's dictionary and record batch messages (its schema was sent first). */
+async function writeBatch(call: ServerCall, batch: RecordBatch): Promise<void> {
+  const messages = splitIpcStream(encodeBatch(batch));
+  for (const message of messages.slice(1)) await call.write(encodeFlightDataPieces({ dataHeader: message.header, dataBody: message.body }));
+}
