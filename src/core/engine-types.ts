@@ -16,8 +16,8 @@ export interface EngineOptions {
   /** Arrow bytes per stored segment (default 16 MiB). Bounds memory on put and get. */
   readonly segmentBytes?: number;
   /**
-   * Arrow bytes per Parquet row group (default: the segment size, so one row group per segment and
-   * one decode call per segment). Only a single incoming batch larger than this spans several.
+   * Arrow bytes per Parquet row group (default, and at most, 2 MiB: range reads fetch and decode
+   * only the row groups their time range overlaps; a get decodes a segment's groups in one call).
    */
   readonly rowGroupBytes?: number;
   /** Arrow bytes per record batch sent to clients (default 3 MiB; Go clients accept 4 MiB). */

@@ -32,6 +32,7 @@ import { timeColumnOf } from '../../format/time-column.js';
 import type { SegmentFiles } from './segment-files.js';
 import { sqlIdentifier, sqlString } from './sql-sandbox.js';
 import { type TimeBranch, timeBranches } from './time-branches.js';
+import { HOT_AFTER_QUERIES, type HotFrames } from './hot-frames.js';
 
 /**
  * The catalog holding the time-pruned views, one schema per bucket like the main catalog. Its name
@@ -51,11 +52,22 @@ interface ViewDefinition {
 
 /** A view as created: the manifest version it shows and the files it pins. */
 interface ViewState {
+  readonly ref: FrameRef;
   readonly version: number;
   readonly committedAt: string;
   readonly paths: readonly string[];
   /** The time column the time-pruned view is bounded on, when it differs from the plain view. */
   readonly timePrunedOn?: string;
+  /** The views' definitions over the Parquet segments. */
+  readonly definition: ViewDefinition;
+  /** The version's Arrow bytes (what a hot table of it is counted as). */
+  readonly bytes: number;
+  /** Queries of this version so far (until it is made hot). */
+  queries: number;
+  /** Its hot table (hot-frames.ts), when the views read that instead of the segments. */
+  hot?: string;
+  /** A hot table of it is being built. */
+  building?: boolean;
 }
 
 /** ENUM types are used for dictionaries of at most this many distinct strings. */
@@ -80,20 +92,100 @@ export class FrameViews {
    * @param connector - the store
    * @param files - resolves segments to local files
    * @param codec - writes the empty Parquet file behind an empty frame's view
+   * @param hot - keeps often-queried frames as in-memory tables (absent: views always read the segments)
    */
   constructor(
     private readonly admin: DuckDBConnection,
     private readonly connector: FrameStore,
     private readonly files: SegmentFiles,
     private readonly codec: ParquetCodec,
+    private readonly hot?: HotFrames,
   ) {}
 
   /**
    * Brings the views of these frames to their current versions; a frame that no longer exists
-   * loses its view (so a query naming it fails as DuckDB reports a missing table).
+   * loses its view (so a query naming it fails as DuckDB reports a missing table). Counts the
+   * query for each frame: a version queried {@link HOT_AFTER_QUERIES} times is made hot, in the
+   * background (hot-frames.ts).
    */
   async refresh(refs: readonly FrameRef[]): Promise<void> {
     await Promise.all(refs.map((ref) => this.lock.run(`${ref.bucket}/${ref.name}`, () => this.refreshOne(ref))));
+    for (const ref of refs) this.queried(`${ref.bucket}/${ref.name}`);
+  }
+
+  /** Whether the frame's views read a hot table now (for tests and metrics). */
+  isHot(ref: FrameRef): boolean {
+    return this.views.get(`${ref.bucket}/${ref.name}`)?.hot !== undefined;
+  }
+
+  /** Counts a query of the frame's current view; starts making it hot at the count. */
+  private queried(key: string): void {
+    const state = this.views.get(key);
+    const hot = this.hot;
+    if (!state || !hot || hot.maxBytes === 0) return;
+    if (state.hot !== undefined) {
+      hot.touch(key);
+      return;
+    }
+    if (state.building || ++state.queries < HOT_AFTER_QUERIES) return;
+    const evict = hot.reserve(key, state.bytes);
+    if (!evict) return;
+    state.building = true;
+    void this.makeHot(key, state, hot, evict);
+  }
+
+  /**
+   * Builds the hot table of a view's version and points both views at it, unless the frame moved
+   * to another version meanwhile; first makes the tables in `evict` cold to stay within the budget.
+   */
+  private async makeHot(key: string, state: ViewState, hot: HotFrames, evict: readonly string[]): Promise<void> {
+    try {
+      for (const other of evict) await this.makeCold(other);
+      const table = await hot.build(state.definition.plain);
+      const installed = await this.lock.run(key, async () => {
+        if (this.views.get(key) !== state) return false;
+        const select = `SELECT * FROM ${table}`;
+        await this.admin.run(`CREATE OR REPLACE VIEW ${viewName(state.ref)} AS ${select}`);
+        await this.admin.run(`CREATE OR REPLACE VIEW ${prunedViewName(state.ref)} AS ${select}`);
+        this.generation++;
+        state.hot = table;
+        return true;
+      });
+      if (!installed) {
+        await hot.drop(this.admin, table);
+        hot.release(key);
+      }
+    } catch {
+      // Out of memory, or the frame went away: it stays cold (queries read the segments as before).
+      hot.release(key);
+    } finally {
+      state.building = false;
+    }
+  }
+
+  /** Points a hot frame's views back at its segments and drops its table. */
+  private async makeCold(key: string): Promise<void> {
+    await this.lock.run(key, async () => {
+      const state = this.views.get(key);
+      if (!state || state.hot === undefined || !this.hot) return;
+      await this.admin.run(`CREATE OR REPLACE VIEW ${viewName(state.ref)} AS ${state.definition.plain}`);
+      await this.admin.run(`CREATE OR REPLACE VIEW ${prunedViewName(state.ref)} AS ${state.definition.timePruned ?? state.definition.plain}`);
+      this.generation++;
+      const table = state.hot;
+      state.hot = undefined;
+      state.queries = 0;
+      await this.hot.drop(this.admin, table);
+      this.hot.release(key);
+    });
+  }
+
+  /** Drops the hot table of a view that was replaced or removed. */
+  private async dropHot(key: string, state: ViewState | undefined): Promise<void> {
+    if (state?.hot === undefined || !this.hot) return;
+    const table = state.hot;
+    state.hot = undefined;
+    await this.hot.drop(this.admin, table);
+    this.hot.release(key);
   }
 
   /** Whether the frame has a view (possibly out of date). */
@@ -141,6 +233,7 @@ export class FrameViews {
         this.generation++;
         this.views.delete(key);
         this.unpin(current.paths);
+        await this.dropHot(key, current);
       }
       return;
     }
@@ -159,12 +252,20 @@ export class FrameViews {
       throw error;
     }
     this.views.set(key, {
+      ref,
       version: manifest.version,
       committedAt: manifest.committedAt,
       paths,
       ...(definition.timePruned !== undefined && definition.timeColumn !== undefined ? { timePrunedOn: definition.timeColumn } : {}),
+      definition,
+      bytes: manifest.bytes,
+      queries: 0,
     });
-    if (current) this.unpin(current.paths);
+    if (current) {
+      this.unpin(current.paths);
+      // A commit made a new version: its views read the segments until it is queried enough.
+      await this.dropHot(key, current);
+    }
   }
 
   /**
@@ -281,6 +382,16 @@ export class FrameViews {
     await writeFile(path, parquet);
     return path;
   }
+}
+
+/** A frame's view in the main catalog. */
+function viewName(ref: FrameRef): string {
+  return `${sqlIdentifier(ref.bucket)}.${sqlIdentifier(ref.name)}`;
+}
+
+/** A frame's view in {@link TIME_PRUNED_CATALOG}. */
+function prunedViewName(ref: FrameRef): string {
+  return `${sqlIdentifier(TIME_PRUNED_CATALOG)}.${viewName(ref)}`;
 }
 
 function readParquet(files: readonly string[]): string {

@@ -20,6 +20,7 @@ import { type FrameRef, validateName } from '../../names.js';
 import type { ParquetCodec } from '../../format/parquet/parquet-codec.js';
 import type { SegmentLeases } from '../segment-leases.js';
 import { FrameViews, TIME_PRUNED_CATALOG } from './frame-views.js';
+import { HotFrames } from './hot-frames.js';
 import { releaseMemorySoon } from './memory-release.js';
 import { QuerySlots } from './query-slots.js';
 import { ResultBudget } from './result-budget.js';
@@ -59,6 +60,11 @@ export interface SqlOptions {
   readonly cacheBytes?: number;
   /** Arrow bytes per result batch (default 3 MiB). */
   readonly batchBytes?: number;
+  /**
+   * Frames queried twice at one version are kept as DuckDB in-memory tables, up to this many of
+   * their Arrow bytes together (default: a quarter of the memory limit; 0 = never): see hot-frames.ts.
+   */
+  readonly hotBytes?: number;
 }
 
 /** A running query: its schema, then its messages (Schema first). */
@@ -149,7 +155,8 @@ export class SqlEngine {
     const maxValueBytes = maxGeneratedValueBytes(memoryLimitBytes);
     const sessions = new SessionPool(instance, (connection) => installValueGuards(connection, maxValueBytes));
     const admin = await instance.connect();
-    const views = new FrameViews(admin, connector, files, codec);
+    const hot = new HotFrames(() => instance.connect(), options.hotBytes ?? Math.floor(memoryLimitBytes / 4));
+    const views = new FrameViews(admin, connector, files, codec, hot);
     const mainCatalog = String((await admin.runAndReadAll('SELECT current_database()')).getRows()[0]?.[0]);
     return new SqlEngine(
       instance,
