@@ -8,7 +8,7 @@
 See docs/python.md.
 """
 from .cache import CacheEntry, FrameCache
-from .client import CallStats, ColumnInfo, FrameListing, FrameStat, FrameVersion, Hangar, PutResult, default_server
+from .client import CallStats, ColumnInfo, FrameListing, FrameStat, FrameVersion, Hangar, PutResult, RangeRewrite, Snapshot, default_server
 from .errors import (
     BucketNotEmpty,
     CacheMiss,
@@ -38,6 +38,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Hangar",
     "PutResult",
+    "RangeRewrite",
+    "Snapshot",
     "FrameStat",
     "ColumnInfo",
     "FrameVersion",

@@ -50,6 +50,36 @@ class PutResult:
     rows: int
     #: The version it made.
     version: int
+    #: Mode ``update``: stored rows replaced, and stored segments rewritten (None for other modes).
+    rows_removed: Optional[int] = None
+    segments_rewritten: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class RangeRewrite:
+    """What :meth:`Hangar.delete_range` changed."""
+
+    name: str
+    bucket: str
+    #: The new version (the unchanged current one when no row was in the range).
+    version: int
+    #: Rows of the frame afterwards.
+    rows: int
+    rows_removed: int
+    #: Stored segments rewritten (only those overlapping the range).
+    segments_rewritten: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A named snapshot of a bucket's frames (see :meth:`Hangar.snapshot`)."""
+
+    name: str
+    bucket: str
+    #: ISO-8601 time it was taken.
+    created_at: str
+    #: Frame name → the version the snapshot holds.
+    frames: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -122,6 +152,10 @@ class CallStats:
         self.calls.clear()
         self.bytes_received = 0
         self.rows_received = 0
+
+
+def _snapshot(raw: dict[str, Any]) -> Snapshot:
+    return Snapshot(raw["name"], raw["bucket"], raw["created_at"], dict(raw["frames"]))
 
 
 def _progress_bar(enabled: bool, what: str, unit: str, total: Optional[int] = None) -> Any:
@@ -341,22 +375,36 @@ class Hangar:
         bucket: Optional[str] = None,
         metadata: Optional[dict[str, Any]] = None,
         expected_version: Optional[int] = None,
+        allow_unordered: bool = False,
+        range: Optional[tuple[TimeBound, TimeBound]] = None,
+        schema: Optional[str] = None,
         progress: Optional[bool] = None,
     ) -> PutResult:
         """Stores a frame. It changes atomically when the upload completes; on failure nothing is stored.
 
-        :param mode: ``error`` (default: fail if it exists), ``append`` (add rows; same columns) or ``replace``.
+        :param mode: ``error`` (default: fail if it exists), ``append`` (add rows; same columns),
+            ``replace``, or ``update`` (replace the stored rows of the data's time range; see :meth:`update`).
         :param metadata: a JSON object replacing the frame's metadata (without it the frame keeps its own).
         :param expected_version: commit only if the frame is still at this version (0: must not exist).
+        :param allow_unordered: let an append start before the frame's last time (refused by default).
+        :param range: mode ``update``: the time range ``(start, end)`` replaced (end exclusive).
+        :param schema: mode ``append``: ``"evolve"`` lets the data add or omit columns (missing values read as null).
         :raises FrameExists: mode ``error`` and the frame exists.
-        :raises SchemaMismatch: an append whose columns differ from the frame's.
+        :raises SchemaMismatch: an append whose columns differ from the frame's (or, evolving, whose types do).
         :raises Conflict: ``expected_version`` no longer matches.
+        :raises FailedPrecondition: an append going back in time without ``allow_unordered``.
         """
         command: dict[str, Any] = {"name": name, "mode": mode, "bucket": bucket}
         if metadata is not None:
             command["metadata"] = metadata
         if expected_version is not None:
             command["expected_version"] = expected_version
+        if allow_unordered:
+            command["allow_unordered"] = True
+        if range is not None:
+            command["range"] = [ticket_time(range[0]), ticket_time(range[1])]
+        if schema is not None:
+            command["schema"] = schema
         descriptor = flight.FlightDescriptor.for_command(json.dumps(command).encode())
         schema, batches, resendable = _to_arrow(data)
         show = self.progress if progress is None else progress
@@ -382,7 +430,27 @@ class Hangar:
 
         retry = resendable and (mode != "append" or expected_version is not None)
         raw = self._call("DoPut", run, retry=retry)
-        return PutResult(raw["name"], raw["bucket"], raw["rowsWritten"], raw["rows"], raw["version"])
+        return PutResult(raw["name"], raw["bucket"], raw["rowsWritten"], raw["rows"], raw["version"], raw.get("rowsRemoved"), raw.get("segmentsRewritten"))
+
+    def update(self, name: str, data: FrameData, *, range: Optional[tuple[TimeBound, TimeBound]] = None, **options: Any) -> PutResult:
+        """Replaces the stored rows whose time lies in the data's time range (first to last time, or
+        ``range=(start, end)``, end exclusive) with the data's rows; only overlapping segments are
+        rewritten. The data needs the frame's columns and its time column, sorted."""
+        return self.put(name, data, mode="update", range=range, **options)
+
+    def delete_range(self, name: str, start: TimeBound, end: TimeBound, *, bucket: Optional[str] = None) -> RangeRewrite:
+        """Removes the rows whose time lies in [start, end) as a new version (only overlapping segments
+        are rewritten). :raises FrameNotFound: :raises InvalidArgument: without a time column."""
+        raw = self._action_json("delete_range", {"name": name, "bucket": bucket, "start": ticket_time(start), "end": ticket_time(end)})
+        return RangeRewrite(raw["name"], raw["bucket"], raw["version"], raw["rows"], raw["rows_removed"], raw["segments_rewritten"])
+
+    def set_metadata(self, name: str, metadata: dict[str, Any], *, bucket: Optional[str] = None, expected_version: Optional[int] = None) -> int:
+        """Replaces a frame's metadata as a new version without sending its rows (``{}`` clears it);
+        returns the new version. :raises FrameNotFound: :raises Conflict:"""
+        body: dict[str, Any] = {"name": name, "bucket": bucket, "metadata": metadata}
+        if expected_version is not None:
+            body["expected_version"] = expected_version
+        return int(self._action_json("set_metadata", body)["version"])
 
     def save(self, name: str, data: FrameData, *, mode: str = "replace", **options: Any) -> PutResult:
         """pullframe's verb: :meth:`put` with mode ``replace`` by default (``mode="append"`` to add rows)."""
@@ -429,6 +497,8 @@ class Hangar:
         limit: Optional[int] = None,
         version: Optional[int] = None,
         as_of: Optional[TimeBound] = None,
+        snapshot: Optional[str] = None,
+        tail: Optional[int] = None,
         progress: Optional[bool] = None,
     ) -> pa.Table:
         """Reads a frame as a pyarrow Table.
@@ -439,17 +509,25 @@ class Hangar:
         :param limit: at most this many rows (after the time filter).
         :param version: read this version (see :meth:`versions`).
         :param as_of: read the version current at this instant.
+        :param snapshot: read the version this snapshot of the bucket holds (see :meth:`snapshot`).
+        :param tail: only the last this many rows (the server reads only the segments holding them);
+            not with ``start``, ``end`` or ``limit``.
         :raises FrameNotFound: the frame (or that version) does not exist.
         :raises InvalidArgument: an unknown column, a bad bound, a range on a frame without a time column.
 
         With a cache, the frame is synced first (one ``stat`` call; then only appended rows are
-        fetched) and the selection is applied locally. ``as_of`` reads go to the server.
+        fetched) and the selection is applied locally. ``as_of``, ``snapshot`` and ``tail`` reads go to the server.
         """
-        if self.cache is not None and as_of is None:
+        if self.cache is not None and as_of is None and snapshot is None and tail is None:
             where = f"frame {name!r} in bucket {bucket or 'default'!r}"
             table = self._synced(name, bucket or "default", version, progress)
             return _select(table, columns, start, end, limit, where)
-        return self._read(self._frame_ticket(name, bucket, columns, start, end, limit, version, as_of), f"get {name}", progress)
+        ticket = self._frame_ticket(name, bucket, columns, start, end, limit, version, as_of, snapshot, tail)
+        return self._read(ticket, f"get {name}", progress)
+
+    def tail(self, name: str, rows: int, **options: Any) -> pa.Table:
+        """The frame's last ``rows`` rows (:meth:`get` with ``tail``; ``columns``, ``version`` etc. apply)."""
+        return self.get(name, tail=rows, **options)
 
     @staticmethod
     def _frame_ticket(
@@ -461,6 +539,8 @@ class Hangar:
         limit: Optional[int] = None,
         version: Optional[int] = None,
         as_of: Optional[TimeBound] = None,
+        snapshot: Optional[str] = None,
+        tail: Optional[int] = None,
     ) -> dict[str, Any]:
         ticket: dict[str, Any] = {"name": name, "bucket": bucket}
         if columns is not None:
@@ -475,6 +555,10 @@ class Hangar:
             ticket["version"] = version
         if as_of is not None:
             ticket["as_of"] = ticket_time(as_of)
+        if snapshot is not None:
+            ticket["snapshot"] = snapshot
+        if tail is not None:
+            ticket["tail"] = tail
         return ticket
 
     def load(self, name: str, start: Optional[TimeBound] = None, end: Optional[TimeBound] = None, **options: Any) -> pa.Table:
@@ -504,10 +588,12 @@ class Hangar:
         limit: Optional[int] = None,
         version: Optional[int] = None,
         as_of: Optional[TimeBound] = None,
+        snapshot: Optional[str] = None,
+        tail: Optional[int] = None,
     ) -> Iterator[pa.RecordBatch]:
         """Streams a frame's record batches from the server with bounded memory (never cached);
         the options are :meth:`get`'s. Not retried: a stream cannot be restarted where it broke."""
-        ticket = json.dumps(self._frame_ticket(name, bucket, columns, start, end, limit, version, as_of)).encode()
+        ticket = json.dumps(self._frame_ticket(name, bucket, columns, start, end, limit, version, as_of, snapshot, tail)).encode()
         self.stats.calls["DoGet"] += 1
         try:
             reader = self._flight().do_get(flight.Ticket(ticket), self._options())
@@ -522,17 +608,30 @@ class Hangar:
                 raise
             raise error from raw
 
-    def sql(self, query: str, *, bucket: Optional[str] = None, as_of: Optional[TimeBound] = None, progress: Optional[bool] = None) -> pa.Table:
+    def sql(
+        self,
+        query: str,
+        *,
+        bucket: Optional[str] = None,
+        as_of: Optional[TimeBound] = None,
+        snapshot: Optional[str] = None,
+        progress: Optional[bool] = None,
+    ) -> pa.Table:
         """Runs a read-only SQL query (DuckDB dialect) on the server. Frames of ``bucket`` are tables by
         their name; other buckets' frames are ``bucket.frame``.
 
         :raises QueryError: bad SQL, unknown table or column.
         :raises PermissionDenied: anything but a query, or file access.
         :raises DeadlineExceeded: the query outran the server's SQL timeout.
+
+        ``as_of`` reads every frame as it was at that instant; ``snapshot`` every frame of ``bucket``
+        as that snapshot holds it (frames of other buckets cannot be named then).
         """
         ticket: dict[str, Any] = {"sql": query, "bucket": bucket}
         if as_of is not None:
             ticket["as_of"] = ticket_time(as_of)
+        if snapshot is not None:
+            ticket["snapshot"] = snapshot
         return self._read(ticket, "sql", progress)
 
     def sql_pandas(self, query: str, **options: Any) -> "pandas.DataFrame":
@@ -613,13 +712,23 @@ class Hangar:
 
         return self._call("ListFlights", run)
 
-    def stat(self, name: str, *, bucket: Optional[str] = None, version: Optional[int] = None, as_of: Optional[TimeBound] = None) -> FrameStat:
-        """Describes a frame, now or at a past version. :raises FrameNotFound:"""
+    def stat(
+        self,
+        name: str,
+        *,
+        bucket: Optional[str] = None,
+        version: Optional[int] = None,
+        as_of: Optional[TimeBound] = None,
+        snapshot: Optional[str] = None,
+    ) -> FrameStat:
+        """Describes a frame, now, at a past version or as a snapshot holds it. :raises FrameNotFound:"""
         body: dict[str, Any] = {"name": name, "bucket": bucket}
         if version is not None:
             body["version"] = version
         if as_of is not None:
             body["as_of"] = ticket_time(as_of)
+        if snapshot is not None:
+            body["snapshot"] = snapshot
         raw = self._action_json("stat", body)
         return FrameStat(
             name=raw["name"],
@@ -658,6 +767,24 @@ class Hangar:
         self._action("delete", {"name": name, "bucket": bucket})
         if self.cache is not None:
             self.cache.drop(bucket or "default", name)
+
+    def snapshot(self, name: str, *, bucket: Optional[str] = None, frames: Optional[Sequence[str]] = None) -> Snapshot:
+        """Takes a snapshot of the bucket: the current version of every frame (or of ``frames``),
+        readable later with ``snapshot=name`` in :meth:`get`, :meth:`stat` and :meth:`sql`, and kept
+        from vacuum until deleted, also after the frames are deleted.
+        :raises FrameExists: the name is taken. :raises FrameNotFound: a missing bucket or frame."""
+        body: dict[str, Any] = {"name": name, "bucket": bucket}
+        if frames is not None:
+            body["frames"] = list(frames)
+        return _snapshot(self._action_json("snapshot", body))
+
+    def snapshots(self, *, bucket: Optional[str] = None) -> builtins.list[Snapshot]:
+        """The bucket's snapshots, by name."""
+        return [_snapshot(raw) for raw in self._action_json("snapshots", {"bucket": bucket})]
+
+    def delete_snapshot(self, name: str, *, bucket: Optional[str] = None) -> None:
+        """Deletes a snapshot (the versions it held fall under retention again). :raises FrameNotFound:"""
+        self._action("delete_snapshot", {"name": name, "bucket": bucket})
 
     def compact(self, name: str, *, bucket: Optional[str] = None) -> dict[str, Any]:
         """Merges small appended segments (a new version, same rows): ``{version, compacted, segments_before, segments_after, …}``."""
