@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import faulthandler
 import itertools
+import os
 import re
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,15 +16,43 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hangar_interop import MAIN_JS, HangarProcess  # noqa: E402
 
-# A hung RPC must not hang CI: dump every thread's stack and exit hard after this long per test.
-# (Servers started by the suite die with it: see _die_with_parent.)
-PER_TEST_WATCHDOG_S = 240
+# A hung RPC must not hang CI: after this long a test ends the run, saying which test and showing
+# every thread's stack. (Servers started by the suite die with it: see _die_with_parent.)
+PER_TEST_WATCHDOG_S = float(os.environ.get("HANGAR_INTEROP_TEST_TIMEOUT_S", "240"))
+# The run's exit code when the watchdog ends it (pytest's own codes are 0-5).
+WATCHDOG_EXIT_CODE = 70
+# Where the watchdog writes: a copy of the real stderr taken in pytest_configure, while pytest's
+# capture is suspended. During a test pytest captures file descriptor 2 into a temporary file, so
+# anything written to "stderr" then (faulthandler's default file) is lost when the process exits
+# without pytest reading it back: the watchdog used to end a CI run at 29 % with exit 1 and not a
+# word printed.
+_report_fd: int | None = None
+
+
+def pytest_configure(config) -> None:
+    global _report_fd
+    if _report_fd is None:
+        _report_fd = os.dup(2)
 
 
 @pytest.fixture(autouse=True)
-def _watchdog():
-    faulthandler.dump_traceback_later(PER_TEST_WATCHDOG_S, exit=True)
+def _watchdog(request):
+    fd = _report_fd if _report_fd is not None else 2
+    test = request.node.nodeid
+
+    def expire() -> None:
+        os.write(fd, (f"\n\nWATCHDOG: {test} is still running after {PER_TEST_WATCHDOG_S:g} s; every thread's stack "
+                      f"follows, then the run ends with exit code {WATCHDOG_EXIT_CODE}\n").encode())
+        faulthandler.dump_traceback(file=fd, all_threads=True)
+        os._exit(WATCHDOG_EXIT_CODE)
+
+    timer = threading.Timer(PER_TEST_WATCHDOG_S, expire)
+    timer.daemon = True
+    timer.start()
+    # Backstop in C, should the interpreter itself be stuck (it writes to the same descriptor).
+    faulthandler.dump_traceback_later(PER_TEST_WATCHDOG_S + 30, exit=True, file=fd)
     yield
+    timer.cancel()
     faulthandler.cancel_dump_traceback_later()
 
 
