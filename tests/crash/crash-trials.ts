@@ -1,9 +1,9 @@
 // Crash trials: a real `hangar serve` is SIGKILLed at a random moment inside a random operation
-// (put, append, replace, delete, restore, compaction, vacuum; background compaction and vacuum run
-// too), restarted, and every frame is judged by the oracle in crash-oracle.ts. The CI suites
+// (put, append, replace, update of a time range, delete_range, delete, restore, compaction, vacuum;
+// background compaction and vacuum run too), restarted, and every frame is judged by the oracle in crash-oracle.ts. The CI suites
 // (local, S3, SQLite-catalog) and `bash bench/crash_trials.sh` run this same code with a count.
 import { performance } from 'node:perf_hooks';
-import { Dictionary, Int32, Table, Type, Utf8, makeData, makeVector, vectorFromArray } from 'apache-arrow';
+import { Dictionary, Int32, Table, TimestampMillisecond, Type, Utf8, makeData, makeVector, vectorFromArray } from 'apache-arrow';
 import { HangarClient, NotFoundError } from '../../src/client/index.js';
 import { type HangarProcess, startHangarProcess } from '../helpers/hangar-process.js';
 import { seededRandom } from '../helpers/seeded-random.js';
@@ -20,7 +20,7 @@ export interface CrashStore {
 }
 
 /** The operations a trial sends; the kill targets one of them. */
-export type CrashOperation = 'create' | 'append' | 'replace' | 'delete' | 'restore' | 'compact' | 'vacuum';
+export type CrashOperation = 'create' | 'append' | 'replace' | 'update' | 'delete_range' | 'delete' | 'restore' | 'compact' | 'vacuum';
 
 /** Where the kills landed, per targeted operation. */
 export interface KillCounts {
@@ -88,15 +88,30 @@ const MAX_FRAME_ROWS = 2000;
 const MAX_FINDINGS = 100;
 const LABELS = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6'];
 const LABEL_DICTIONARY = vectorFromArray(LABELS, new Utf8());
-const OPERATIONS: readonly CrashOperation[] = ['create', 'append', 'replace', 'delete', 'restore', 'compact', 'vacuum'];
+const OPERATIONS: readonly CrashOperation[] = ['create', 'append', 'replace', 'update', 'delete_range', 'delete', 'restore', 'compact', 'vacuum'];
+
+/**
+ * Each row's time (column `t`, milliseconds): rows are unique by `x`, so one map serves every frame.
+ * A row not in it has time `x` seconds; an update gives its rows times inside the range it replaces.
+ * Every operation keeps a frame sorted by time, so update and delete_range have a computable result.
+ */
+class RowTimes {
+  private readonly set = new Map<number, number>();
+  of(x: number): number {
+    return this.set.get(x) ?? x * 1000;
+  }
+  assign(x: number, t: number): void {
+    this.set.set(x, t);
+  }
+}
 
 /** The label column's value for row value `x`. */
 function label(x: number, dictionary: boolean): string {
   return dictionary ? LABELS[x % LABELS.length]! : String(x);
 }
 
-/** The table a put sends: `x` (the rows) and `s` (their labels). */
-function tableOf(rows: Int32Array, dictionary: boolean): Table {
+/** The table a put sends: `x` (the rows), `s` (their labels) and `t` (their times, the time column). */
+function tableOf(rows: Int32Array, dictionary: boolean, times: RowTimes): Table {
   const s = dictionary
     ? makeVector(
         makeData({
@@ -108,7 +123,7 @@ function tableOf(rows: Int32Array, dictionary: boolean): Table {
         }),
       )
     : vectorFromArray(Array.from(rows, (x) => label(x, false)), new Utf8());
-  return new Table({ x: makeVector(rows), s });
+  return new Table({ x: makeVector(rows), s, t: vectorFromArray(Array.from(rows, (x) => times.of(x)), new TimestampMillisecond()) });
 }
 
 /** What a read returned: the rows, or why they are unusable (wrong columns, nulls, labels not matching). */
@@ -226,6 +241,7 @@ export async function runCrashTrials(store: CrashStore, options: CrashTrialOptio
   const durations = new OperationDurations();
   let counter = 0;
   const freshRows = (): Int32Array => Int32Array.from({ length: 1 + Math.floor(next() * MAX_ROWS_PER_PUT) }, () => ++counter);
+  const times = new RowTimes();
   const start = () => timed('start', () => startHangarProcess([...SERVE_ARGS, '--data', store.data], store.env ?? {}));
 
   let server = await start();
@@ -245,7 +261,7 @@ export async function runCrashTrials(store: CrashStore, options: CrashTrialOptio
           if (kind) kills[kind][inFlight ? 'inFlight' : 'afterAnswer']++;
         },
       );
-      const plan = (frame: TrialFrame): PlannedOperation => planOperation(frame, client, next, freshRows);
+      const plan = (frame: TrialFrame): PlannedOperation => planOperation(frame, client, next, freshRows, times);
       const workload = Promise.all(
         frames.map(async (frame) => {
           while (!kill.fired) {
@@ -350,19 +366,45 @@ async function observe(client: HangarClient, frame: TrialFrame, listed: boolean)
 }
 
 /** Chooses the next operation on a frame from its acknowledged state. */
-function planOperation(frame: TrialFrame, client: HangarClient, next: () => number, freshRows: () => Int32Array): PlannedOperation {
+function planOperation(frame: TrialFrame, client: HangarClient, next: () => number, freshRows: () => Int32Array, times: RowTimes): PlannedOperation {
   const options = { bucket: BUCKET };
   const state = frame.model.state;
   const put = (kind: CrashOperation, mode: 'error' | 'append' | 'replace', rows: Int32Array, content: FrameContent): PlannedOperation => ({
     kind,
     content,
-    send: async () => (await client.put(frame.name, tableOf(rows, frame.dictionary), { ...options, mode })).version,
+    send: async () => (await client.put(frame.name, tableOf(rows, frame.dictionary, times), { ...options, mode })).version,
   });
   if (state === null) {
     const rows = freshRows();
     return put('create', next() < 0.5 ? 'error' : 'replace', rows, frameState(rows));
   }
   const roll = next();
+  if (roll >= 0.46 && roll < 0.58 && state.rows.length >= 2) {
+    // A range from one stored row's time to another's (both included), so it removes at least one row.
+    const i = Math.floor(next() * state.rows.length);
+    const j = Math.min(state.rows.length - 1, i + Math.floor(next() * 60));
+    const start = times.of(state.rows[i]!);
+    const end = times.of(state.rows[j]!) + 1;
+    // The frame is sorted by time: the rows before the range, then those in it, then those after.
+    const before = Array.from(state.rows).filter((x) => times.of(x) < start);
+    const after = Array.from(state.rows).filter((x) => times.of(x) >= end);
+    if (roll < 0.52) {
+      return {
+        kind: 'delete_range',
+        content: frameState(Int32Array.from([...before, ...after])),
+        send: async () => (await client.deleteRange(frame.name, new Date(start), new Date(end), options)).version,
+      };
+    }
+    // Update: fresh rows with times spread over [start, end), in order, replacing the range's rows.
+    const rows = freshRows();
+    rows.forEach((x, k) => times.assign(x, start + Math.floor(((end - start) * k) / rows.length)));
+    return {
+      kind: 'update',
+      content: frameState(Int32Array.from([...before, ...rows, ...after])),
+      send: async () =>
+        (await client.put(frame.name, tableOf(rows, frame.dictionary, times), { ...options, mode: 'update', range: [new Date(start), new Date(end)] })).version,
+    };
+  }
   if (roll < 0.34) {
     const rows = freshRows();
     if (state.rows.length + rows.length > MAX_FRAME_ROWS) return put('replace', 'replace', rows, frameState(rows));
