@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError as CommanderArgumentError, Option } from 
 import { registerCatalogCommands } from './catalog-commands.js';
 import { registerCatalogMaintenanceCommands } from './catalog-maintenance-commands.js';
 import { registerGetCommand } from './get-command.js';
+import { registerMigrateCommand } from './migrate-command.js';
 import { registerPutCommand } from './put-command.js';
 import { registerRangeCommands } from './range-commands.js';
 import { registerSnapshotCommands } from './snapshot-commands.js';
@@ -124,6 +125,7 @@ export function buildProgram(): Command {
   registerSnapshotCommands(program);
   registerCatalogMaintenanceCommands(program);
   registerVerifyCommand(program);
+  registerMigrateCommand(program);
   registerSecurityCommands(program);
   return program;
 }

@@ -5,6 +5,8 @@
  *   or frame can collide with it)
  * - `<bucket>/<frame>/manifests/<version, 12 digits>.json` — one manifest per version
  * - `<bucket>/<frame>/segments/<id>` — immutable segment objects (Parquet, dictionary sidecars)
+ * - with the Delta log (docs/open-format.md): `<bucket>/<frame>/_delta_log/<version - 1, 20 digits>.json`
+ *   in place of the manifests, and `<bucket>/<frame>/_hangar/expired/<version, 12 digits>` markers
  */
 import type { FrameRef } from '../names.js';
 
@@ -13,6 +15,13 @@ export const BUCKET_MARKERS = '~buckets/';
 /** Digits of a manifest's zero-padded version (sorts as text up to 10^12 - 1 versions). */
 const MANIFEST_DIGITS = 12;
 const MANIFEST_NAME = /^(\d+)\.json$/;
+/** Digits of a Delta commit file's zero-padded version (PROTOCOL.md: 20). */
+const DELTA_DIGITS = 20;
+const DELTA_COMMIT_NAME = /^(\d{20})\.json$/;
+/** The folder of a frame's Delta log. */
+export const DELTA_LOG_DIR = '_delta_log';
+/** The folder of the manifests of the Hangar log. */
+export const MANIFESTS_DIR = 'manifests';
 
 /** The marker key of a bucket. */
 export function bucketMarkerKey(bucket: string): string {
@@ -57,16 +66,49 @@ export function versionOfManifestName(name: string): number | undefined {
   return Number.isSafeInteger(version) ? version : undefined;
 }
 
+/** The prefix of a frame's Delta log. */
+export function deltaLogPrefix(ref: FrameRef): string {
+  return `${framePrefix(ref)}${DELTA_LOG_DIR}/`;
+}
+
+/** The Delta commit file of a Hangar version: Delta versions start at 0, Hangar's at 1. */
+export function deltaCommitKey(ref: FrameRef, version: number): string {
+  return `${deltaLogPrefix(ref)}${String(version - 1).padStart(DELTA_DIGITS, '0')}.json`;
+}
+
+/** The Hangar version a Delta commit file name stands for (its Delta version + 1), if it is one. */
+export function versionOfDeltaCommitName(name: string): number | undefined {
+  const match = DELTA_COMMIT_NAME.exec(name);
+  if (!match) return undefined;
+  const version = Number.parseInt(match[1]!, 10) + 1;
+  return Number.isSafeInteger(version) ? version : undefined;
+}
+
+/** The prefix of a frame's markers of expired versions (the Delta log keeps its commit files). */
+export function expiredVersionsPrefix(ref: FrameRef): string {
+  return `${framePrefix(ref)}_hangar/expired/`;
+}
+
+/** The marker saying that every version up to `version` has expired. */
+export function expiredVersionKey(ref: FrameRef, version: number): string {
+  return `${expiredVersionsPrefix(ref)}${String(version).padStart(MANIFEST_DIGITS, '0')}`;
+}
+
 /**
- * For a key under a bucket's prefix that is a manifest, the frame it belongs to and its version:
- * `<frame>/manifests/<version>.json` after the prefix.
+ * For a key under a bucket's prefix that is a version's file, the frame it belongs to and its version:
+ * `<frame>/<dir>/<name>` after the prefix, with `versionOf` reading the name (default: the manifests).
  */
-export function manifestOfKey(key: string, prefix: string): { readonly frame: string; readonly version: number } | undefined {
+export function manifestOfKey(
+  key: string,
+  prefix: string,
+  dir: string = MANIFESTS_DIR,
+  versionOf: (name: string) => number | undefined = versionOfManifestName,
+): { readonly frame: string; readonly version: number } | undefined {
   const rest = key.slice(prefix.length);
   const slash = rest.indexOf('/');
-  if (slash <= 0 || !rest.startsWith('manifests/', slash + 1)) return undefined;
-  const name = rest.slice(slash + 1 + 'manifests/'.length);
+  if (slash <= 0 || !rest.startsWith(`${dir}/`, slash + 1)) return undefined;
+  const name = rest.slice(slash + 1 + dir.length + 1);
   if (name.includes('/')) return undefined;
-  const version = versionOfManifestName(name);
+  const version = versionOf(name);
   return version === undefined ? undefined : { frame: rest.slice(0, slash), version };
 }

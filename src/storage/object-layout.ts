@@ -2,7 +2,9 @@
  * The object layout: frames, versions and buckets written once over any byte-level `Connector`.
  * Keys are in layout-keys.ts; guarantees and crash behaviour in docs/storage-layout.md.
  */
+import { createRequire } from 'node:module';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { decodeDeltaCommit, encodeDeltaCommit } from '../format/delta-commit.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../format/manifest.js';
 import { type FrameRef, validateName } from '../names.js';
@@ -13,14 +15,21 @@ import { type ByteRange, FrameStore, type FrameStoreCapabilities, type StoredObj
 import { GenerationalCache } from './generational-cache.js';
 import {
   BUCKET_MARKERS,
+  DELTA_LOG_DIR,
+  MANIFESTS_DIR,
   bucketMarkerKey,
   bucketPrefix,
+  deltaCommitKey,
+  deltaLogPrefix,
+  expiredVersionKey,
+  expiredVersionsPrefix,
   framePrefix,
   manifestKey,
   manifestOfKey,
   manifestsPrefix,
   segmentKey,
   segmentsPrefix,
+  versionOfDeltaCommitName,
   versionOfManifestName,
 } from './layout-keys.js';
 import { WriterLease } from './writer-lease.js';
@@ -35,7 +44,22 @@ export interface ObjectLayoutOptions {
   readonly rangeCoalesceBytes?: number;
   /** Ranged requests of one segment in flight at once (default 8). */
   readonly rangeConcurrency?: number;
+  /**
+   * How versions are recorded: `hangar` (manifests/, the default) or `delta` (each frame a Delta
+   * Lake table: docs/open-format.md). Default: the environment variable `HANGAR_LAYOUT`, else `hangar`.
+   */
+  readonly log?: VersionLogFormat;
 }
+
+/** How a store records versions: Hangar's manifests, or a Delta Lake log per frame. */
+export type VersionLogFormat = 'hangar' | 'delta';
+
+/** The log format a store uses when its options name none: `HANGAR_LAYOUT=delta` or the default. */
+export function defaultVersionLogFormat(): VersionLogFormat {
+  return process.env['HANGAR_LAYOUT'] === 'delta' ? 'delta' : 'hangar';
+}
+
+const ENGINE_INFO = `Hangar/${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}`;
 
 /** The current manifest of a frame as this instance last saw it. */
 interface CurrentManifest {
@@ -76,6 +100,8 @@ export class ObjectLayout extends FrameStore {
   private readonly listConcurrency: number;
   private readonly rangeCoalesceBytes: number;
   private readonly rangeConcurrency: number;
+  /** How this store records versions (see {@link ObjectLayoutOptions.log}). */
+  readonly log: VersionLogFormat;
   /** In-process serialisation of one frame's commits; across processes `ifAbsent` decides. */
   private readonly commits = new KeyedMutex();
   private readonly current = new GenerationalCache<string, CurrentManifest>(CURRENT_MANIFESTS);
@@ -100,6 +126,7 @@ export class ObjectLayout extends FrameStore {
     this.listConcurrency = options.listConcurrency ?? 32;
     this.rangeCoalesceBytes = options.rangeCoalesceBytes ?? MIB;
     this.rangeConcurrency = options.rangeConcurrency ?? 8;
+    this.log = options.log ?? defaultVersionLogFormat();
     this.capabilities = { crossProcessCommits: connector.consistency === 'atomic', rangedReads: connector.readsRanges };
   }
 
@@ -229,29 +256,82 @@ export class ObjectLayout extends FrameStore {
 
   // ---- manifests --------------------------------------------------------------------------
 
-  /** The versions that have a manifest, ascending. */
-  private async manifestVersions(ref: FrameRef): Promise<number[]> {
-    const prefix = manifestsPrefix(ref);
+  /** The folder holding a frame's version files. */
+  private get logDir(): string {
+    return this.log === 'delta' ? DELTA_LOG_DIR : MANIFESTS_DIR;
+  }
+
+  /** The prefix of a frame's version files. */
+  private logPrefix(ref: FrameRef): string {
+    return this.log === 'delta' ? deltaLogPrefix(ref) : manifestsPrefix(ref);
+  }
+
+  /** The key of one version's file: its manifest, or its Delta commit. */
+  private logKey(ref: FrameRef, version: number): string {
+    return this.log === 'delta' ? deltaCommitKey(ref, version) : manifestKey(ref, version);
+  }
+
+  /** The Hangar version a file name of the log stands for, if it is one. */
+  private readonly versionOfLogName = (name: string): number | undefined =>
+    this.log === 'delta' ? versionOfDeltaCommitName(name) : versionOfManifestName(name);
+
+  /** Names of the files directly under a prefix. */
+  private async namesUnder(prefix: string): Promise<string[]> {
+    if (this.connector.listsChildren) return this.connector.listChildren(prefix);
+    const names: string[] = [];
+    for await (const { key } of this.connector.list(prefix)) names.push(key.slice(prefix.length));
+    return names;
+  }
+
+  /** The versions vacuum expired: the Delta log keeps its commit files, so markers say which. */
+  private async expiredVersions(ref: FrameRef): Promise<Set<number>> {
+    if (this.log !== 'delta') return new Set();
+    const expired = new Set<number>();
+    for (const name of await this.namesUnder(expiredVersionsPrefix(ref))) {
+      const version = /^\d+$/.test(name) ? Number.parseInt(name, 10) : undefined;
+      if (version !== undefined) expired.add(version);
+    }
+    return expired;
+  }
+
+  /** The versions that have a file in the log, ascending (expired ones of the Delta log included). */
+  private async logVersions(ref: FrameRef): Promise<number[]> {
     const versions: number[] = [];
-    if (this.connector.listsChildren) {
-      for (const name of await this.connector.listChildren(prefix)) {
-        const version = versionOfManifestName(name);
-        if (version !== undefined) versions.push(version);
-      }
-    } else {
-      for await (const { key } of this.connector.list(prefix)) {
-        const version = versionOfManifestName(key.slice(prefix.length));
-        if (version !== undefined) versions.push(version);
-      }
+    for (const name of await this.namesUnder(this.logPrefix(ref))) {
+      const version = this.versionOfLogName(name);
+      if (version !== undefined) versions.push(version);
     }
     return versions.sort((a, b) => a - b);
   }
 
+  /** Every version with a file in the log, ascending, expired ones included (for migration). */
+  async listLogVersions(ref: FrameRef): Promise<number[]> {
+    return this.logVersions(ref);
+  }
+
+  /** The versions that have a manifest, ascending (without expired ones). */
+  private async manifestVersions(ref: FrameRef): Promise<number[]> {
+    if (this.log !== 'delta') return this.logVersions(ref);
+    const [versions, expired] = await Promise.all([this.logVersions(ref), this.expiredVersions(ref)]);
+    return versions.filter((version) => !expired.has(version));
+  }
+
+  /**
+   * Writes the marker that hides a version from Hangar before its Delta commit exists (migration
+   * of versions vacuum already removed: their commits only keep the Delta log contiguous).
+   */
+  async markExpired(ref: FrameRef, version: number): Promise<void> {
+    await this.writable();
+    await this.connector.put(expiredVersionKey(ref, version), new Uint8Array(0));
+  }
+
   /** Reads one version's manifest; undefined if it is not stored. */
   private async readVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
-    const key = manifestKey(ref, version);
+    const key = this.logKey(ref, version);
     const bytes = await this.connector.get(key);
-    return bytes ? decodeManifest(bytes, `${this.connector.name}:${key}`, { ref, version }) : undefined;
+    if (!bytes) return undefined;
+    const where = `${this.connector.name}:${key}`;
+    return this.log === 'delta' ? decodeDeltaCommit(bytes, where, { ref, version }) : decodeManifest(bytes, where, { ref, version });
   }
 
   /**
@@ -264,8 +344,8 @@ export class ObjectLayout extends FrameStore {
     const known = this.current.get(prefix);
     if (known) {
       const [next, same] = await Promise.all([
-        this.connector.head(manifestKey(ref, known.version + 1)),
-        this.connector.head(manifestKey(ref, known.version)),
+        this.connector.head(this.logKey(ref, known.version + 1)),
+        this.connector.head(this.logKey(ref, known.version)),
       ]);
       if (!next && same && known.identity === identityOf(same)) return known.manifest;
     }
@@ -277,7 +357,7 @@ export class ObjectLayout extends FrameStore {
         return undefined;
       }
       // The identity first: if the object changes between the two calls, the next lookup re-reads it.
-      const info = await this.connector.head(manifestKey(ref, latest));
+      const info = await this.connector.head(this.logKey(ref, latest));
       const manifest = info && (await this.readVersion(ref, latest));
       if (manifest) {
         this.current.set(prefix, { version: latest, manifest, identity: identityOf(info) });
@@ -294,14 +374,33 @@ export class ObjectLayout extends FrameStore {
 
   /** @inheritdoc */
   override async getManifestVersion(ref: FrameRef, version: number): Promise<FrameManifest | undefined> {
+    if (this.log === 'delta' && (await this.expiredVersions(ref)).has(version)) return undefined;
     return this.readVersion(ref, version);
   }
 
-  /** @inheritdoc */
+  /**
+   * Removes versions. The Delta log keeps its commit files (Delta engines replay the log from
+   * version 0 while no checkpoint exists): an expired version gets a marker, and only vacuum's
+   * deletion of the segments no kept version references reaches the data, as Delta's VACUUM does.
+   */
   override async deleteManifests(ref: FrameRef, versions: readonly number[]): Promise<void> {
     await this.writable();
     this.recentListing = undefined;
+    if (this.log === 'delta') {
+      await mapLimited(versions, this.listConcurrency, (version) => this.connector.put(expiredVersionKey(ref, version), new Uint8Array(0)));
+      return;
+    }
     await this.connector.delete(versions.map((version) => manifestKey(ref, version)));
+  }
+
+  /** The bytes of a commit: the manifest, or the Delta commit carrying it (which needs the previous version). */
+  private async encodeCommit(ref: FrameRef, manifest: FrameManifest): Promise<Uint8Array> {
+    if (this.log !== 'delta') return encodeManifest(manifest);
+    const known = this.current.get(framePrefix(ref));
+    const previousVersion = manifest.version - 1;
+    const previous =
+      previousVersion < 1 ? undefined : known?.version === previousVersion ? known.manifest : await this.readVersion(ref, previousVersion);
+    return encodeDeltaCommit(manifest, { ref, previous, engineInfo: ENGINE_INFO });
   }
 
   /**
@@ -313,14 +412,14 @@ export class ObjectLayout extends FrameStore {
     this.recentListing = undefined;
     await this.writable();
     await this.commits.run(framePrefix(ref), async () => {
-      const current = (await this.manifestVersions(ref)).at(-1) ?? 0;
+      const current = (await this.logVersions(ref)).at(-1) ?? 0;
       if (current !== manifest.version - 1) {
         throw new ConflictError(`frame '${ref.name}' is at version ${current}, not ${manifest.version - 1}; retry the write`);
       }
       const markedNow = await this.ensureBucketMarker(ref.bucket);
       let stored: boolean;
       try {
-        stored = await this.connector.put(manifestKey(ref, manifest.version), encodeManifest(manifest), {
+        stored = await this.connector.put(this.logKey(ref, manifest.version), await this.encodeCommit(ref, manifest), {
           ifAbsent: true,
           freesSpace: manifest.deleted === true,
         });
@@ -329,7 +428,7 @@ export class ObjectLayout extends FrameStore {
         throw error;
       }
       if (!stored) throw new ConflictError(`another writer committed version ${manifest.version} of '${ref.name}' first; retry`);
-      const info = await this.connector.head(manifestKey(ref, manifest.version)).catch(() => undefined);
+      const info = await this.connector.head(this.logKey(ref, manifest.version)).catch(() => undefined);
       this.current.set(framePrefix(ref), { version: manifest.version, manifest, identity: info && identityOf(info) });
       for (const id of segmentObjectIds(manifest.segments)) this.uncommitted.delete(segmentKey(ref, id));
     }).finally(() => {
@@ -370,7 +469,7 @@ export class ObjectLayout extends FrameStore {
     const others: string[] = [];
     for await (const { key } of this.connector.list(prefix)) {
       const slash = key.lastIndexOf('/');
-      const version = key.slice(0, slash + 1).endsWith('/manifests/') ? versionOfManifestName(key.slice(slash + 1)) : undefined;
+      const version = key.slice(0, slash + 1).endsWith(`/${this.logDir}/`) ? this.versionOfLogName(key.slice(slash + 1)) : undefined;
       if (version === undefined) others.push(key);
       else manifests.push({ key, version });
     }
@@ -411,7 +510,7 @@ export class ObjectLayout extends FrameStore {
     const prefix = bucketPrefix(bucket);
     const latest: BucketListing['latest'] = new Map();
     for await (const info of this.connector.list(prefix)) {
-      const manifest = manifestOfKey(info.key, prefix);
+      const manifest = manifestOfKey(info.key, prefix, this.logDir, this.versionOfLogName);
       if (!manifest) continue;
       const best = latest.get(manifest.frame);
       if (!best || manifest.version > best.version) latest.set(manifest.frame, { version: manifest.version, info });

@@ -1,0 +1,159 @@
+"""Every frame a Delta Lake table (docs/open-format.md): a server started with HANGAR_LAYOUT=delta
+writes each frame's versions as a Delta log, and delta-rs (`deltalake`) and Polars read the store
+in place — every column of the type matrix Delta has a type for, at the current and older versions,
+equal to Hangar's own get modulo the documented mapping; Delta's history matches `versions`."""
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.flight as fl
+import pytest
+from deltalake import DeltaTable
+
+from hangar_interop import HangarProcess, action_bodies, action_json, cmd, put
+from test_type_matrix import FLOAT_COLUMNS, REQUIRED_COLUMNS
+
+# What delta-rs returns for each Arrow type Hangar stores (docs/open-format.md, "Types").
+def _delta_type(arrow: pa.DataType) -> pa.DataType | None:
+    if pa.types.is_dictionary(arrow):
+        return _delta_type(arrow.index_type)  # stored as the indices for now
+    if pa.types.is_unsigned_integer(arrow):
+        return {8: pa.int16(), 16: pa.int32(), 32: pa.int64(), 64: pa.decimal128(20, 0)}[arrow.bit_width]
+    if pa.types.is_timestamp(arrow):
+        return None if arrow.unit == "s" else pa.timestamp("us", tz="UTC" if arrow.tz else None)
+    if pa.types.is_large_string(arrow):
+        return pa.string()
+    if pa.types.is_large_binary(arrow):
+        return pa.binary()
+    if pa.types.is_date64(arrow) or pa.types.is_time(arrow) or pa.types.is_duration(arrow) or pa.types.is_fixed_size_binary(arrow):
+        return None
+    return arrow
+
+
+def _normalise(column: pa.ChunkedArray) -> list:
+    """Values to compare: dictionaries as their indices, everything else as Python values."""
+    column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+    if pa.types.is_dictionary(column.type):
+        column = column.indices
+    return column.to_pylist()
+
+
+@pytest.fixture(scope="module")
+def delta_server(tmp_path_factory, logs_dir: Path):
+    store = tmp_path_factory.mktemp("delta-parent") / "store"
+    server = HangarProcess(store, logs_dir, "delta", env={"HANGAR_LAYOUT": "delta"}).start()
+    yield server
+    server.stop(signal.SIGTERM)
+
+
+def _get(client: fl.FlightClient, **ticket) -> pa.Table:
+    return client.do_get(fl.Ticket(json.dumps(ticket).encode())).read_all()
+
+
+def _table_dir(server: HangarProcess, bucket: str, name: str) -> str:
+    return str(Path(server.data) / bucket / name)
+
+
+def test_type_matrix_reads_in_delta_rs_as_hangar_gets_it(delta_server):
+    client = delta_server.client()
+    columns = {**REQUIRED_COLUMNS, **FLOAT_COLUMNS}
+    checked = 0
+    for name, array in columns.items():
+        frame = f"m_{name}".replace("-", "m").replace(":", "_").replace("/", "_")
+        table = pa.table({"i": pa.array(range(len(array)), pa.int64()), "v": array})
+        put(client, cmd({"name": frame, "bucket": "types", "mode": "replace"}), table)
+        hangar = _get(client, name=frame, bucket="types")
+        delta = DeltaTable(_table_dir(delta_server, "types", frame))
+        wanted = _delta_type(array.type)
+        fields = [field.name for field in delta.schema().fields]
+        if wanted is None:
+            assert fields == ["i"], f"{name}: a type Delta lacks is left out of the Delta schema"
+            config = delta.metadata().configuration
+            assert json.loads(config["hangar.columnsNotInDelta"]) == ["v"], name
+            continue
+        if pa.types.is_timestamp(array.type) and array.type.unit == "ns" and any(
+            v is not None and v % 1000 for v in array.cast(pa.int64()).to_pylist()
+        ):
+            # Nanoseconds Delta cannot hold: delta-rs refuses to truncate them (docs/open-format.md).
+            with pytest.raises(pa.ArrowInvalid, match="would lose data"):
+                delta.to_pyarrow_table()
+            continue
+        read = delta.to_pyarrow_table().sort_by("i")
+        assert read.schema.field("v").type == wanted, f"{name}: {read.schema.field('v').type} != {wanted}"
+        expected = hangar.column("v")
+        if not pa.types.is_dictionary(expected.type) and expected.type != wanted:
+            expected = expected.cast(wanted)
+        got, want = _normalise(read.column("v")), _normalise(expected)
+        if pa.types.is_floating(wanted):
+            assert [repr(x) for x in got] == [repr(x) for x in want], name  # NaN compares by its text
+        else:
+            assert got == want, name
+        checked += 1
+    assert checked >= 30
+
+
+def test_versions_and_history_match_delta_rs_and_polars(delta_server):
+    import polars as pl
+
+    client = delta_server.client()
+    bucket, frame = "history", "prices"
+
+    def write(mode: str, values: list[float]) -> None:
+        put(client, cmd({"name": frame, "bucket": bucket, "mode": mode}), pa.table({"px": pa.array(values, pa.float64())}))
+
+    write("error", [1.0, 2.0])
+    write("append", [3.0])
+    write("replace", [9.0, 8.0])
+    write("append", [7.0])
+    action_bodies(client, "delete", {"name": frame, "bucket": bucket})
+    versions = action_json(client, "versions", {"name": frame, "bucket": bucket})
+    assert [v["version"] for v in versions] == [1, 2, 3, 4, 5]
+    root = _table_dir(delta_server, bucket, frame)
+    for v in versions[:-1]:
+        hangar = sorted(_get(client, name=frame, bucket=bucket, version=v["version"]).column("px").to_pylist())
+        delta = sorted(DeltaTable(root, version=v["version"] - 1).to_pyarrow_table().column("px").to_pylist())
+        assert delta == hangar, f"version {v['version']}"
+        polars = sorted(pl.scan_delta(root, version=v["version"] - 1).collect()["px"].to_list())
+        assert polars == hangar, f"version {v['version']} through polars"
+    # The delete is a version that removes every file: the table is empty, its history stays.
+    assert DeltaTable(root).to_pyarrow_table().num_rows == 0
+    history = DeltaTable(root).history()
+    assert sorted(h["version"] for h in history) == [v["version"] - 1 for v in versions]
+    by_version = {h["version"]: h for h in history}
+    assert [by_version[v["version"] - 1]["operationParameters"]["hangarOperation"] for v in versions] == [v["operation"] for v in versions]
+
+
+def test_a_store_of_the_manifest_layout_is_migrated_in_place(tmp_path, logs_dir: Path):
+    import subprocess
+
+    from hangar_interop import MAIN_JS, NODE
+
+    store = tmp_path / "store"
+    old = HangarProcess(store, logs_dir, "manifest-layout").start()
+    client = old.client()
+    for mode, values in (("error", [1.0, 2.0]), ("append", [3.0]), ("replace", [4.0])):
+        put(client, cmd({"name": "px", "bucket": "m", "mode": mode}), pa.table({"v": pa.array(values)}))
+    versions = action_json(client, "versions", {"name": "px", "bucket": "m"})
+    states = {v["version"]: _get(client, name="px", bucket="m", version=v["version"]).column("v").to_pylist() for v in versions}
+    client.close()
+    old.stop(signal.SIGTERM)
+
+    def migrate() -> str:
+        done = subprocess.run([NODE, str(MAIN_JS), "migrate", "--data", str(store)], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "3 Delta commit(s) written" in migrate()
+    assert "0 Delta commit(s) written" in migrate()  # idempotent
+    new = HangarProcess(store, logs_dir, "migrated", env={"HANGAR_LAYOUT": "delta"}).start()
+    try:
+        client = new.client()
+        assert action_json(client, "versions", {"name": "px", "bucket": "m"}) == versions
+        for version, values in states.items():
+            assert _get(client, name="px", bucket="m", version=version).column("v").to_pylist() == values
+            assert sorted(DeltaTable(str(store / "m" / "px"), version=version - 1).to_pyarrow_table().column("v").to_pylist()) == sorted(values)
+    finally:
+        new.stop(signal.SIGTERM)
