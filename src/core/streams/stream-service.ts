@@ -25,6 +25,8 @@ const key = (ref: FrameRef): string => `${ref.bucket}\u0000${ref.name}`;
 /** The live streams of one store. */
 export class StreamService {
   private readonly streams = new Map<string, Promise<LiveStream>>();
+  /** Callers waiting for a stream to be created (blocking pulls of a stream nobody pushed to yet). */
+  private readonly creationWaiters = new Map<string, Set<() => void>>();
   private closed = false;
 
   /**
@@ -59,6 +61,30 @@ export class StreamService {
     return this.streams.get(key(ref));
   }
 
+  /**
+   * The stream of `ref`, waiting for its creation by a first push if it does not exist yet;
+   * undefined if `signal` aborts first.
+   */
+  async whenCreated(ref: FrameRef, signal: AbortSignal): Promise<LiveStream | undefined> {
+    for (;;) {
+      const existing = await this.find(ref);
+      if (existing) return existing;
+      if (signal.aborted || this.closed) return undefined;
+      await new Promise<void>((resolve) => {
+        const waiters = this.creationWaiters.get(key(ref)) ?? new Set();
+        this.creationWaiters.set(key(ref), waiters);
+        const done = (): void => {
+          waiters.delete(done);
+          if (waiters.size === 0) this.creationWaiters.delete(key(ref));
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        waiters.add(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
   /** Whether a frame is a stream. */
   isStream(ref: FrameRef): boolean {
     return this.streams.has(key(ref));
@@ -80,7 +106,12 @@ export class StreamService {
       }
       opening = this.create(ref, spec.entries === 'binary' ? 'binary' : 'arrow', entrySchema, spec.retention ?? {});
       this.streams.set(key(ref), opening);
-      opening.catch(() => this.streams.delete(key(ref)));
+      opening.then(
+        () => {
+          for (const wake of this.creationWaiters.get(key(ref)) ?? []) wake();
+        },
+        () => this.streams.delete(key(ref)),
+      );
     }
     const stream = await opening;
     if (!sameColumns(stream.entrySchema, entrySchema)) {

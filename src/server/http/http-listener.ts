@@ -26,6 +26,7 @@ import type { ApiRequest, RouteDefinition } from './route-definition.js';
 import { RouteMatcher } from './route-matcher.js';
 import type { UploadLimits } from './frame-upload.js';
 import type { StreamAccess } from '../streams/stream-access.js';
+import { PtgGateway } from '../streams/ptg-websocket.js';
 
 /** Options of the HTTP listener. */
 export interface HttpListenerOptions {
@@ -80,6 +81,8 @@ export class HttpListener {
   private readonly sockets = new Set<Socket>();
   private readonly matcher: RouteMatcher;
   private readonly openApi: string;
+  /** PTG's WebSocket protocol and /token (docs/streams.md), when the server has streams. */
+  private readonly gateway: PtgGateway | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -99,6 +102,8 @@ export class HttpListener {
       socket.once('close', () => this.sockets.delete(socket));
     });
     server.on('request', (request: IncomingMessage, reply: ServerResponse) => void this.handle(request, reply));
+    this.gateway = parts.streams ? new PtgGateway(parts.streams, parts.authenticator) : undefined;
+    server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => (this.gateway ? this.gateway.upgrade(request, socket, head) : socket.destroy()));
   }
 
   /** Binds the port and starts serving. */
@@ -142,6 +147,7 @@ export class HttpListener {
   /** Stops listening, lets running requests finish for up to `graceMs`, then closes every connection. */
   async close(graceMs = 5000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.gateway?.close();
     this.server.closeIdleConnections();
     const timer = setTimeout(() => {
       for (const socket of this.sockets) socket.destroy();
@@ -163,6 +169,10 @@ export class HttpListener {
     try {
       if (!this.cors(request, reply)) return;
       const path = url.pathname;
+      if (this.gateway?.owns(path)) {
+        route = path === '/token' ? '/token' : '/data/{stream_id}';
+        return await this.gateway.handle(request, reply, path);
+      }
       if (path === '/metrics') {
         route = '/metrics';
         return this.text(reply, 200, await this.parts.metrics.render(), this.parts.metrics.registry.contentType);

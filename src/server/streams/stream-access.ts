@@ -31,4 +31,13 @@ export class StreamAccess {
     if (!stream) throw new NotFoundError(`${describeFrame(ref)} is not a stream (no push has created it); push to it first`);
     return stream;
   }
+
+  /**
+   * The stream to tail, waiting for a first push to create it (PTG's blocking pull). Needs `read`
+   * on the bucket. Undefined when `signal` aborts first.
+   */
+  async forTailWhenCreated(ref: FrameRef, signal: AbortSignal): Promise<LiveStream | undefined> {
+    authorize(currentPrincipal(), 'read', [ref.bucket], 'read streams');
+    return this.streams.whenCreated(ref, signal);
+  }
 }
