@@ -1,7 +1,8 @@
 /**
  * shoots' `resample` action: a frame's rows grouped into time bins (pandas rules and aggregations,
  * pandas' default bin edges and labels) or the result of a SQL query, written to another frame.
- * The work is one DuckDB statement whose result streams straight into a put; no row passes through JS.
+ * The work is one DuckDB statement whose result streams straight into a put, or for time-sorted
+ * frames of the common shapes one pass over their batches (resample-sorted.ts).
  */
 import { DataType, type Field, Schema, Timestamp } from 'apache-arrow';
 import type { HangarEngine } from './engine.js';
@@ -10,6 +11,7 @@ import { decodeSchemaHeader, encodeSchemaHeader, type IpcMessage } from '../form
 import { type FrameRef, describeFrame, frameRef } from '../names.js';
 import { type PutMode, parsePutMode } from './put-mode.js';
 import { sqlIdentifier, sqlString } from './sql/sql-sandbox.js';
+import { sortedResampleCovers, sortedResampleMessages } from './resample-sorted.js';
 
 /** The aggregations of the rule form, as pandas names them (`ohlc` gives four columns per column). */
 export const RESAMPLE_AGGREGATIONS = ['mean', 'sum', 'min', 'max', 'first', 'last', 'count', 'median', 'std', 'var', 'ohlc'] as const;
@@ -239,7 +241,7 @@ function binStart(value: string, origin: string, step: bigint): string {
  * step divides a day and the clock's offset is fixed): their starts modulo the step, as epoch µs.
  * Undefined when midnights move (zones with daylight saving) or steps straddle them.
  */
-function fixedPhase(time: TimeColumnKind, step: bigint): bigint | undefined {
+export function fixedPhase(time: TimeColumnKind, step: bigint): bigint | undefined {
   if (MICROS_PER_DAY % step !== 0n) return undefined;
   const offset = time.kind === 'instant' ? fixedOffsetMicros(time.timeZone) : 0n;
   return offset === undefined ? undefined : (((-offset) % step) + step) % step;
@@ -426,12 +428,25 @@ export async function resample(engine: HangarEngine, request: ResampleRequest): 
     messages = (await engine.query(request.sql, { bucket: request.source.bucket })).messages;
   } else {
     const plan = planResample(request.source, info.schema, request.timeColumn, request.rule, request.aggregation);
-    const stream = await engine.query(resampleSql(plan), { bucket: request.source.bucket });
-    messages = plan.time.kind === 'instant' ? withTimeZone(stream.messages, plan.timeColumn, plan.time.timeZone) : stream.messages;
+    const sql = resampleSql(plan);
+    const context = { bucket: request.source.bucket };
+    // Time-sorted frames of the common shapes take one pass over their batches (resample-sorted.ts);
+    // the statement runs for everything else, and when the data turns out unsorted.
+    const phase = plan.rule.kind === 'fixed' ? fixedPhase(plan.time, plan.rule.micros) : undefined;
+    const sorted =
+      phase !== undefined && sortedResampleCovers(plan, phase, info.schema)
+        ? await sortedResampleMessages(engine, plan, phase, await engine.querySchema(sql, context))
+        : undefined;
+    const produced = sorted ? listed(sorted) : (await engine.query(sql, context)).messages;
+    messages = plan.time.kind === 'instant' ? withTimeZone(produced, plan.timeColumn, plan.time.timeZone) : produced;
   }
   // shoots' resample has no ordering rule and its client cannot opt out: an append keeps its semantics.
   const summary = await engine.put(request.target, request.mode, messages, { allowUnordered: true });
   return { source_rows: info.rows, target_rows: summary.rowsWritten };
+}
+
+async function* listed(messages: readonly IpcMessage[]): AsyncGenerator<IpcMessage> {
+  yield* messages;
 }
 
 /**
