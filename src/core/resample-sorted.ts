@@ -117,15 +117,75 @@ interface Aggregated {
   readonly present: Uint8Array;
 }
 
+/** The kinds of per-bin reduction (ohlc is first, max, min and last). */
+type Reduction = 'sum' | 'mean' | 'min' | 'max' | 'first' | 'last' | 'count';
+
+/** The running state of one bin while its rows are reduced. */
+interface BinState {
+  acc: number;
+  n: number;
+}
+
 /**
- * Aggregates one column bin by bin. Null values are skipped (as SQL aggregates do); NaN orders
- * above every number in min/max, as in DuckDB.
+ * Reduces values `[from, to)` of a piece into a bin's state: one tight loop per reduction, with the
+ * validity test only for pieces that have nulls. NaN orders above every number (as in DuckDB).
  */
-function aggregate(column: ColumnPieces, bins: Bins, kind: 'sum' | 'mean' | 'min' | 'max' | 'first' | 'last' | 'count'): Aggregated {
+function reduceRange(kind: Reduction, values: Float64Array | Float32Array, valid: Uint8Array | undefined, offset: number, from: number, to: number, state: BinState): void {
+  let { acc, n } = state;
+  if (!valid) {
+    if (to <= from) return;
+    switch (kind) {
+      case 'sum':
+      case 'mean':
+        for (let k = from; k < to; k++) acc += values[k]!;
+        break;
+      case 'min':
+        for (let k = from; k < to; k++) {
+          const v = values[k]!;
+          if (n === 0 || v < acc || acc !== acc) acc = v;
+          n = 1;
+        }
+        break;
+      case 'max':
+        for (let k = from; k < to; k++) {
+          const v = values[k]!;
+          if (n === 0 || v > acc || v !== v) acc = v;
+          n = 1;
+        }
+        break;
+      case 'first':
+        if (n === 0) acc = values[from]!;
+        break;
+      case 'last':
+        acc = values[to - 1]!;
+        break;
+      case 'count':
+        break;
+    }
+    state.acc = acc;
+    state.n = (kind === 'min' || kind === 'max' ? state.n : n) + (to - from);
+    return;
+  }
+  for (let k = from; k < to; k++) {
+    const at = offset + k;
+    if (((valid[at >> 3]! >> (at & 7)) & 1) === 0) continue;
+    const v = values[k]!;
+    if (kind === 'sum' || kind === 'mean') acc += v;
+    else if (kind === 'min') acc = n === 0 || v < acc || acc !== acc ? v : acc;
+    else if (kind === 'max') acc = n === 0 || v > acc || v !== v ? v : acc;
+    else if (kind === 'first') acc = n === 0 ? v : acc;
+    else if (kind === 'last') acc = v;
+    n++;
+  }
+  state.acc = acc;
+  state.n = n;
+}
+
+/** Aggregates one column bin by bin; null values are skipped, as SQL aggregates do. */
+function aggregate(column: ColumnPieces, bins: Bins, kind: Reduction): Aggregated {
   const out = new Float64Array(bins.count);
-  const present = new Uint8Array(bins.count);
-  const sums = kind === 'sum' || kind === 'mean' ? new Float64Array(bins.count) : undefined;
   const counts = new Float64Array(bins.count);
+  const state: BinState = { acc: 0, n: 0 };
   let bin = 0;
   let row = 0;
   for (const piece of column.pieces) {
@@ -134,28 +194,16 @@ function aggregate(column: ColumnPieces, bins: Bins, kind: 'sum' | 'mean' | 'min
     while (i < rows) {
       while (bins.starts[bin + 1]! <= row + i) bin++;
       const end = Math.min(rows, bins.starts[bin + 1]! - row);
-      let n = counts[bin]!;
-      let acc = kind === 'min' || kind === 'max' || kind === 'first' || kind === 'last' ? out[bin]! : sums ? sums[bin]! : 0;
-      for (let k = i; k < end; k++) {
-        if (valid) {
-          const at = offset + k;
-          if (((valid[at >> 3]! >> (at & 7)) & 1) === 0) continue;
-        }
-        const v = values[k]!;
-        if (kind === 'sum' || kind === 'mean') acc += v;
-        else if (kind === 'min') acc = n === 0 || v < acc || acc !== acc ? v : acc;
-        else if (kind === 'max') acc = n === 0 || v > acc || v !== v ? v : acc;
-        else if (kind === 'first') acc = n === 0 ? v : acc;
-        else if (kind === 'last') acc = v;
-        n++;
-      }
-      counts[bin] = n;
-      if (sums) sums[bin] = acc;
-      else if (kind !== 'count') out[bin] = acc;
+      state.acc = out[bin]!;
+      state.n = counts[bin]!;
+      reduceRange(kind, values, valid, offset, i, end, state);
+      out[bin] = state.acc;
+      counts[bin] = state.n;
       i = end;
     }
     row += rows;
   }
+  const present = new Uint8Array(bins.count);
   for (let b = 0; b < bins.count; b++) {
     const n = counts[b]!;
     if (kind === 'count') {
@@ -163,10 +211,9 @@ function aggregate(column: ColumnPieces, bins: Bins, kind: 'sum' | 'mean' | 'min
       present[b] = 1;
     } else if (kind === 'sum') {
       // pandas (and the SQL form's coalesce) sum a bin of nulls to 0.
-      out[b] = sums![b]!;
       present[b] = 1;
     } else if (kind === 'mean') {
-      out[b] = n > 0 ? sums![b]! / n : 0;
+      out[b] = n > 0 ? out[b]! / n : 0;
       present[b] = n > 0 ? 1 : 0;
     } else {
       present[b] = n > 0 ? 1 : 0;
@@ -237,8 +284,7 @@ export async function sortedResampleMessages(engine: HangarEngine, plan: Resampl
   let next = 1;
   for (const column of plan.columns) {
     const pieces = piecesOf(childData(column.name));
-    const parts: ('sum' | 'mean' | 'min' | 'max' | 'first' | 'last' | 'count')[] =
-      plan.aggregation === 'ohlc' ? ['first', 'max', 'min', 'last'] : [plan.aggregation as 'sum' | 'mean' | 'min' | 'max' | 'first' | 'last' | 'count'];
+    const parts: Reduction[] = plan.aggregation === 'ohlc' ? ['first', 'max', 'min', 'last'] : [plan.aggregation as Reduction];
     for (const part of parts) columns.push(outputData(output[next++]!, aggregate(pieces, bins, part)));
   }
   const batch = new RecordBatch(schema, makeData({ type: new Struct(output), length: bins.count, nullCount: 0, children: columns }));
