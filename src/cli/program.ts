@@ -13,6 +13,7 @@ import { applyServeConfig, loadServeConfig } from './serve-config.js';
 import { addPluginOption, pluginsFromEnvironment } from './plugin-option.js';
 import { registerSecurityCommands } from './security-commands.js';
 import { registerSqlCommand } from './sql-command.js';
+import { registerStreamCommands } from './stream-commands.js';
 import { registerVerifyCommand } from './verify-command.js';
 import { registerVersionCommands } from './version-commands.js';
 import { parseDuration } from '../core/retention.js';
@@ -119,6 +120,7 @@ export function buildProgram(): Command {
   registerPutCommand(program);
   registerGetCommand(program);
   registerSqlCommand(program);
+  registerStreamCommands(program);
   registerCatalogCommands(program);
   registerVersionCommands(program);
   registerRangeCommands(program);
