@@ -28,6 +28,7 @@ import { DEFAULT_RETENTION, type RetentionPolicy, expiredVersions } from './rete
 import { assertAppendable, schemaDifferences } from './schema-compat.js';
 import { evolvedSchema, hasEvolvedSegments, markedSegments } from './schema-evolution.js';
 import { evolvedFrameMessages } from './evolved-read.js';
+import { tailMessages } from './tail-read.js';
 import { SegmentLeases } from './segment-leases.js';
 import { SegmentWriter, type WrittenSegments, withoutTimeStatistics } from './segment-writer.js';
 import { assertOrderedAppend, timeSpan } from './time-order.js';
@@ -394,6 +395,8 @@ export class HangarEngine {
     let rows = 0;
     while (first > 0 && rows < tail) rows += manifest.segments[--first]!.rows;
     const plan: ReadPlan = { ...this.readPlan(info, manifest.segments.slice(first)), schemaHeader: projection.schemaHeader, columns: projection.columns };
+    // Of the first of those segments only its last row groups are decoded (tail-read.ts).
+    if (!hasEvolvedSegments(plan.segments)) return { info, schema: projection.schema, messages: tailMessages(this.readerContext(), ref, plan, tail, release) };
     const messages = this.planMessages(ref, plan, info.schema, projection.schema, release);
     const skip = Math.max(0, rows - tail);
     return { info, schema: projection.schema, messages: skip > 0 ? skipLeadingRows(messages, skip) : messages };
@@ -660,11 +663,11 @@ export class HangarEngine {
       if (!inserted) segments.push(...insert);
       inserted = true;
     };
-    const write = async (schema: Schema, batches: RecordBatch[]): Promise<void> => {
-      if (batches.every((batch) => batch.numRows === 0)) return;
+    const write = async (schema: Schema, batches: RecordBatch[]): Promise<readonly SegmentEntry[]> => {
+      if (batches.every((batch) => batch.numRows === 0)) return [];
       const stored = await this.writer.write(ref, batchMessages(schema, batches), () => column);
       written.push(...stored.segments);
-      segments.push(...stored.segments);
+      return stored.segments;
     };
     for (const segment of manifest.segments) {
       if (!segmentOverlaps(segment, bounds)) {
@@ -684,9 +687,11 @@ export class HangarEngine {
       }
       segmentsRewritten++;
       rowsRemoved += kept.removed;
-      await write(reader.schema, kept.before);
+      // The rows before and after the range are encoded at once (on two codec workers).
+      const [before, after] = await Promise.all([write(reader.schema, kept.before), write(reader.schema, kept.after)]);
+      segments.push(...before);
       place();
-      await write(reader.schema, kept.after);
+      segments.push(...after);
     }
     place();
     return { segments, segmentsRewritten, rowsRemoved };

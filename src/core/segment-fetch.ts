@@ -115,6 +115,33 @@ export async function fetchOverlappingGroups(
   return fetched && { ...fetched, groups };
 }
 
+/**
+ * For a tail read: the last row groups of a segment that hold at least `rows` rows, with the footer
+ * and those groups' chunks of `columns` (all when absent), and how many rows the groups hold.
+ * Undefined under the conditions of {@link fetchOverlappingGroups}: then read the segment whole.
+ * @throws NotFoundError if the segment does not exist; other errors mean: read it whole
+ */
+export async function fetchLastGroups(
+  connector: FrameStore,
+  ref: FrameRef,
+  segment: SegmentEntry,
+  columns: readonly string[] | undefined,
+  storedColumns: readonly string[],
+  rows: number,
+): Promise<(FetchedSegment & { readonly groups: readonly number[]; readonly groupRows: number }) | undefined> {
+  if (!connector.capabilities.rangedReads || segment.rowGroups < 2 || segment.storedBytes < RANGED_READ_MIN_BYTES || !rangedReadVerifiable(segment)) return undefined;
+  const footer = await fetchFooter(connector, ref, segment);
+  const groups: number[] = [];
+  let groupRows = 0;
+  for (let index = footer.metadata.rowGroups.length - 1; index >= 0 && groupRows < rows; index--) {
+    groups.unshift(index);
+    groupRows += footer.metadata.rowGroups[index]!.rows;
+  }
+  if (groups.length === footer.metadata.rowGroups.length) return undefined;
+  const fetched = await fetchChunks(connector, ref, segment, footer, groups, new Set(columns ?? storedColumns));
+  return fetched && { ...fetched, groups, groupRows };
+}
+
 /** A chunk's min and max as signed integers, for INT32 and INT64 columns with both statistics. */
 function statisticsRange(physicalType: number | undefined, statistics: { min?: Uint8Array; max?: Uint8Array } | undefined): { min: bigint; max: bigint } | undefined {
   const { min, max } = statistics ?? {};

@@ -1,0 +1,65 @@
+/**
+ * Tail reads (`"tail": N`): the last N rows of a frame. The last segments holding them are read,
+ * and of the first of those only its last row groups holding the rows still needed (fetched by byte
+ * range and verified by page CRCs, see segment-fetch.ts), so a tail of 100 rows decodes one row
+ * group rather than a whole segment. Anything the pruned path cannot do (kept dictionaries, stores
+ * without ranged reads, small or older segments, any failure) reads the segments whole.
+ */
+import { type IpcMessage, inspectMessage, splitIpcStream } from '../format/ipc-message.js';
+import { segmentVerification } from '../format/segment-integrity.js';
+import type { FrameRef } from '../names.js';
+import { type FrameReaderContext, type ReadPlan, frameMessages } from './frame-reader.js';
+import { fetchLastGroups } from './segment-fetch.js';
+import { skipLeadingRows } from './skip-leading-rows.js';
+
+/** The decoded last row groups of a plan's first segment, and how many of their rows to leave out. */
+interface PrunedHead {
+  readonly messages: IpcMessage[];
+  readonly skip: number;
+}
+
+/** Decodes only the last row groups of the first segment holding `rows` rows; undefined when it cannot. */
+async function prunedHead(context: FrameReaderContext, ref: FrameRef, plan: ReadPlan, rows: number): Promise<PrunedHead | undefined> {
+  const segment = plan.segments[0]!;
+  if (plan.keptDictionaries || rows <= 0 || rows >= segment.rows) return undefined;
+  try {
+    const fetched = await fetchLastGroups(context.connector, ref, segment, plan.columns, plan.storedColumns, rows);
+    if (!fetched) return undefined;
+    const options = { rowGroups: [...fetched.groups], batchRows: plan.batchRows, ...(plan.columns ? { columns: [...plan.columns] } : {}) };
+    const ipc = await context.codec.decode(fetched.bytes, options, true, segmentVerification(segment, fetched.partial));
+    return { messages: splitIpcStream(ipc), skip: fetched.groupRows - rows };
+  } catch {
+    // Missing, damaged or unexpected: the whole-segment path reads it again and reports it properly.
+    return undefined;
+  }
+}
+
+/**
+ * The messages of a tail read of `tail` rows over `plan.segments` (the last segments, holding at
+ * least that many rows): the schema, then exactly the last `tail` rows in order.
+ * @param release - the read's lease, released when the stream ends
+ */
+export async function* tailMessages(context: FrameReaderContext, ref: FrameRef, plan: ReadPlan, tail: number, release: () => void): AsyncGenerator<IpcMessage> {
+  const planned = plan.segments.reduce((sum, segment) => sum + segment.rows, 0);
+  const rest = plan.segments.slice(1);
+  const restRows = rest.reduce((sum, segment) => sum + segment.rows, 0);
+  const head = plan.segments.length > 0 ? await prunedHead(context, ref, plan, tail - restRows) : undefined;
+  if (!head) {
+    const messages = frameMessages(context, ref, plan, release);
+    const skip = Math.max(0, planned - tail);
+    yield* skip > 0 ? skipLeadingRows(messages, skip) : messages;
+    return;
+  }
+  try {
+    const decoded = (async function* () {
+      yield* head.messages;
+    })();
+    yield* head.skip > 0 ? skipLeadingRows(decoded, head.skip) : decoded;
+    if (rest.length === 0) return;
+    for await (const message of frameMessages(context, ref, { ...plan, segments: rest }, () => undefined)) {
+      if (inspectMessage(message).kind !== 'schema') yield message;
+    }
+  } finally {
+    release();
+  }
+}

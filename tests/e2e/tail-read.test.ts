@@ -1,0 +1,105 @@
+// Tail reads that decode only the last row groups (tail-read.ts): on a local store (ranged reads)
+// with segments of many row groups, every tail length — within the last row group, across row
+// groups, across segments, the whole frame and more — with and without a projection, equals the
+// same slice of an array, and a short tail fetches byte ranges of the last segment, never a whole one.
+import { Table, TimestampMicrosecond, makeData, makeVector } from 'apache-arrow';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalConnector } from '../../src/connectors/local/local-connector.js';
+import { HangarEngine } from '../../src/core/engine.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
+import type { FrameRef } from '../../src/names.js';
+import type { ByteRange } from '../../src/storage/frame-store.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
+import { collect, messagesOf } from '../../src/testing/fixtures.js';
+
+const ROWS = 260_000;
+
+/** A local store that records whole-segment fetches and ranged ones. */
+class CountingLayout extends ObjectLayout {
+  whole: string[] = [];
+  ranged: string[] = [];
+  override async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
+    this.whole.push(id);
+    return super.getSegment(ref, id);
+  }
+  override async getSegmentRanges(ref: FrameRef, id: string, ranges: readonly ByteRange[]): Promise<Uint8Array[]> {
+    this.ranged.push(id);
+    return super.getSegmentRanges(ref, id, ranges);
+  }
+}
+
+function table(from: number, rows: number): Table {
+  const ts = BigInt64Array.from({ length: rows }, (_, i) => 1_704_067_200_000_000n + BigInt(from + i) * 1_000_000n);
+  return new Table({
+    ts: makeVector(makeData({ type: new TimestampMicrosecond(), length: rows, data: ts })),
+    x: makeVector(Float64Array.from({ length: rows }, (_, i) => (from + i) / 4)),
+    n: makeVector(Int32Array.from({ length: rows }, (_, i) => from + i)),
+  });
+}
+
+describe('tail reads decode only the last row groups', () => {
+  let directory: string;
+  let layout: CountingLayout;
+  let codec: ParquetCodec;
+  let engine: HangarEngine;
+  const ref = { bucket: 'default', name: 'long' };
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'hangar-tail-'));
+    layout = new CountingLayout(new LocalConnector({ root: directory, fsync: false }));
+    await layout.open();
+    codec = new ParquetCodec(1);
+    // Segments of ~2.5 MiB in row groups of 256 KiB: 260,000 rows make 2 full segments of 10 groups.
+    engine = new HangarEngine(layout, codec, { segmentBytes: 2_500_000, rowGroupBytes: 256 * 1024, readCacheBytes: 0, compactThreshold: 0 });
+    const whole = table(0, ROWS);
+    const batches = [];
+    for (let at = 0; at < ROWS; at += 10_000) batches.push(...whole.slice(at, at + 10_000).batches);
+    await engine.put(ref, 'error', messagesOf(new Table(batches)));
+  });
+  afterAll(async () => {
+    await engine.close();
+    await codec.close();
+    await layout.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('returns exactly the last rows for every length, projected or not', async () => {
+    const manifest = (await layout.getManifest(ref))!;
+    expect(manifest.segments.length).toBeGreaterThanOrEqual(2);
+    expect(manifest.segments.at(-1)!.rowGroups).toBeGreaterThan(4);
+    const last = manifest.segments.at(-1)!.rows;
+    for (const tail of [0, 1, 100, 7_777, 30_000, last - 1, last, last + 1, last + 12_345, ROWS - 1, ROWS, ROWS + 10]) {
+      const read = await collect((await engine.read(ref, { tail })).messages);
+      const n = Array.from(read.getChild('n')!.toArray() as Int32Array);
+      const from = Math.max(0, ROWS - tail);
+      expect(n.length, `tail ${tail}`).toBe(ROWS - from);
+      expect(n[0], `tail ${tail}`).toBe(tail === 0 ? undefined : from);
+      expect(n.at(-1), `tail ${tail}`).toBe(tail === 0 ? undefined : ROWS - 1);
+      expect(n.every((value, i) => value === from + i), `tail ${tail}`).toBe(true);
+      const projected = await collect((await engine.read(ref, { tail, columns: ['x', 'ts'] })).messages);
+      expect(projected.schema.fields.map((field) => field.name)).toEqual(['x', 'ts']);
+      expect(Array.from(projected.getChild('x')!.toArray() as Float64Array)).toEqual(Array.from({ length: ROWS - from }, (_, i) => (from + i) / 4));
+    }
+  });
+
+  it('a short tail fetches byte ranges of the last segment only', async () => {
+    const manifest = (await layout.getManifest(ref))!;
+    layout.whole = [];
+    layout.ranged = [];
+    const read = await collect((await engine.read(ref, { tail: 100 })).messages);
+    expect(read.numRows).toBe(100);
+    expect(layout.whole).toEqual([]);
+    expect(new Set(layout.ranged)).toEqual(new Set([manifest.segments.at(-1)!.id]));
+  });
+
+  it('reads past versions and appended frames the same way', async () => {
+    await engine.put(ref, 'append', messagesOf(table(ROWS, 50)));
+    const now = await collect((await engine.read(ref, { tail: 120 })).messages);
+    expect(Array.from(now.getChild('n')!.toArray() as Int32Array)).toEqual(Array.from({ length: 120 }, (_, i) => ROWS + 50 - 120 + i));
+    const before = await collect((await engine.read(ref, { tail: 3, version: 1 })).messages);
+    expect(Array.from(before.getChild('n')!.toArray() as Int32Array)).toEqual([ROWS - 3, ROWS - 2, ROWS - 1]);
+  });
+});
