@@ -16,7 +16,7 @@ import { CorruptSegmentError } from '../format/parquet/parquet-codec.js';
 import { NotFoundError } from '../errors.js';
 import { selectRows } from './row-selection.js';
 import { damagedSegmentError, segmentVerification, verifyDictionarySidecar } from '../format/segment-integrity.js';
-import { type FetchedSegment, fetchOverlappingGroups, fetchSegment, fetchWhole } from './segment-fetch.js';
+import { type FetchedSegment, fetchSegment, fetchWhole, overlappingGroups } from './segment-fetch.js';
 import type { SegmentLeases } from './segment-leases.js';
 import type { ColumnBounds } from '../format/time-range.js';
 import type { DecodedChunkCache } from './decoded-cache.js';
@@ -208,16 +208,26 @@ async function* decodedChunks(
         continue;
       }
       const missing = (error: unknown): Promise<never> => missingObject(connector, ref, plan.version, segment.id, error);
+      const orWhole = (error: unknown): Promise<undefined> => (error instanceof NotFoundError ? missing(error) : Promise.resolve(undefined));
       // A range read of a segment of several row groups fetches and decodes only the groups whose
-      // time statistics overlap the range (see segment-fetch.ts); anything unexpected: the whole segment.
-      const pruned =
-        filter && time !== undefined
-          ? await fetchOverlappingGroups(connector, ref, segment, decodeColumns, plan.storedColumns, time.column, (min, max) => overlapsBounds(time.bounds, min, max)).catch(
-              (error: unknown) => (error instanceof NotFoundError ? missing(error) : undefined),
-            )
-          : undefined;
+      // time statistics overlap the range (see segment-fetch.ts), cached under the segment and those
+      // groups; anything unexpected: the whole segment.
+      let pruned: { readonly groups: readonly number[]; readonly fetched: FetchedSegment; readonly key: string | undefined } | undefined;
+      if (filter && time !== undefined) {
+        const overlapping = await overlappingGroups(connector, ref, segment, decodeColumns, plan.storedColumns, time.column, (min, max) => overlapsBounds(time.bounds, min, max)).catch(orWhole);
+        if (overlapping) {
+          const groupsKey = key === undefined ? undefined : `${key}|${overlapping.groups.join(',')}`;
+          const groupsHit = groupsKey === undefined ? undefined : cache!.get(groupsKey);
+          if (groupsHit) {
+            yield { start: async () => ({ ...groupsHit, filter }), guaranteedRows };
+            continue;
+          }
+          const fetched = await overlapping.fetch().catch(orWhole);
+          if (fetched) pruned = { groups: overlapping.groups, fetched, key: groupsKey };
+        }
+      }
       // A projection may fetch only its column chunks (see segment-fetch.ts).
-      const fetched = pruned ?? (await fetchSegment(connector, ref, segment, decodeColumns, plan.storedColumns).catch(missing));
+      const fetched = pruned?.fetched ?? (await fetchSegment(connector, ref, segment, decodeColumns, plan.storedColumns).catch(missing));
       const groups = pruned?.groups ?? Array.from({ length: segment.rowGroups }, (_, group) => group);
       // A projection without dictionary columns sends no kept dictionaries: skip fetching them.
       const needsDictionaries = !columns || !plan.dictionaryColumns || plan.dictionaryColumns.some((column) => columns.includes(column));
@@ -272,14 +282,14 @@ async function* decodedChunks(
           passed === result.bytes ? result.ipc : codec.decode(passed, options, false),
         );
       };
-      // Only a decode of the whole segment in one call is cached (a pruned or split one is not).
-      const cacheable = key !== undefined && calls.length === 1 && groups.length === segment.rowGroups;
+      // A decode in one call is cached: the whole segment's under its key, a pruned one's under its groups'.
+      const cacheKey = calls.length !== 1 ? undefined : pruned ? pruned.key : key;
       for (let index = 0; index < calls.length; index++) {
         const kept = index === 0 ? dictionaries : [];
         yield {
           start: () =>
             decode(index).then((ipc): DecodedChunk => {
-              if (cacheable) cache!.set(key, { ipc, dictionaries: kept });
+              if (cacheKey !== undefined) cache!.set(cacheKey, { ipc, dictionaries: kept });
               return { ipc, dictionaries: kept, filter };
             }),
           guaranteedRows: calls.length === 1 ? guaranteedRows : 0,

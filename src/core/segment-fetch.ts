@@ -85,15 +85,26 @@ async function fetchProjected(
   return fetchChunks(connector, ref, segment, footer, groups, columns);
 }
 
+/** The row groups of a segment a range read needs, found from its footer, and how to fetch them. */
+export interface OverlappingGroups {
+  /** The groups whose time statistics overlap the range (a group without statistics is kept). */
+  readonly groups: readonly number[];
+  /**
+   * Fetches the footer's and those groups' chunks of the read's columns; undefined when they are
+   * most of the segment anyway (then read it whole).
+   * @throws NotFoundError if the segment is gone; other errors mean: read it whole
+   */
+  fetch(): Promise<FetchedSegment | undefined>;
+}
+
 /**
- * For a range read of a segment of several row groups: the row groups whose time statistics
- * overlap the bounds (`overlaps` gets the time column's min and max as stored, in its unit; a group
- * without statistics is kept), and the footer and those groups' chunks of `columns` (all when
- * absent). Undefined when the connector reads no ranges, the segment is small or unverifiable
- * piecewise, or the groups are most of it anyway: then read it whole.
+ * For a range read of a segment of several row groups: fetches the footer and picks the row groups
+ * whose time statistics overlap the bounds (`overlaps` gets the time column's min and max as stored,
+ * in its unit). Undefined when the connector reads no ranges, the segment is small or unverifiable
+ * piecewise, or every group overlaps: then read it whole.
  * @throws NotFoundError if the segment does not exist; other errors mean: read it whole
  */
-export async function fetchOverlappingGroups(
+export async function overlappingGroups(
   connector: FrameStore,
   ref: FrameRef,
   segment: SegmentEntry,
@@ -101,7 +112,7 @@ export async function fetchOverlappingGroups(
   storedColumns: readonly string[],
   timeColumn: string,
   overlaps: (min: bigint, max: bigint) => boolean,
-): Promise<(FetchedSegment & { readonly groups: readonly number[] }) | undefined> {
+): Promise<OverlappingGroups | undefined> {
   if (!connector.capabilities.rangedReads || segment.rowGroups < 2 || segment.storedBytes < RANGED_READ_MIN_BYTES || !rangedReadVerifiable(segment)) return undefined;
   const footer = await fetchFooter(connector, ref, segment);
   const groups: number[] = [];
@@ -111,14 +122,13 @@ export async function fetchOverlappingGroups(
     if (!range || overlaps(range.min, range.max)) groups.push(index);
   });
   if (groups.length === footer.metadata.rowGroups.length) return undefined;
-  const fetched = await fetchChunks(connector, ref, segment, footer, groups, new Set(columns ?? storedColumns));
-  return fetched && { ...fetched, groups };
+  return { groups, fetch: () => fetchChunks(connector, ref, segment, footer, groups, new Set(columns ?? storedColumns)) };
 }
 
 /**
  * For a tail read: the last row groups of a segment that hold at least `rows` rows, with the footer
  * and those groups' chunks of `columns` (all when absent), and how many rows the groups hold.
- * Undefined under the conditions of {@link fetchOverlappingGroups}: then read the segment whole.
+ * Undefined under the conditions of {@link overlappingGroups}: then read the segment whole.
  * @throws NotFoundError if the segment does not exist; other errors mean: read it whole
  */
 export async function fetchLastGroups(

@@ -96,6 +96,29 @@ describe('range reads pruned to row groups', () => {
     expect(store.rangedBytes).toBeLessThan(manifest.segments[0]!.storedBytes * 0.3);
   });
 
+  it('serves a repeated range from the cache of its decoded groups, fetching only the footer', async () => {
+    const cached = new HangarEngine(store, codec, { readCacheBytes: 64 * 1024 * 1024 });
+    try {
+      const range = { start: 40_000n * 1_000_000_000n, end: 41_000n * 1_000_000_000n };
+      const all: IpcMessage[] = [];
+      for await (const message of (await cached.read(ref, range)).messages) all.push(message);
+      const first = tableFromIPC(joinIpcStream(all));
+      store.rangedBytes = 0;
+      store.wholeFetches = 0;
+      const again: IpcMessage[] = [];
+      for await (const message of (await cached.read(ref, range)).messages) again.push(message);
+      const second = tableFromIPC(joinIpcStream(again));
+      expect(second.numRows).toBe(1_000);
+      expect([...second.getChild('v')!]).toEqual([...first.getChild('v')!]);
+      // The footer (the last 64 KiB at most) and nothing else.
+      expect(store.rangedBytes).toBeLessThanOrEqual(64 * 1024);
+      expect(store.wholeFetches).toBe(0);
+      expect(cached.readCacheStats().hits).toBeGreaterThan(0);
+    } finally {
+      await cached.close();
+    }
+  });
+
   it('keeps every row at group edges, and empty ranges between rows', async () => {
     const edge = await read({ start: 16_383n * 1_000_000_000n, end: 16_385n * 1_000_000_000n });
     expect([...edge.getChild('v')!]).toEqual([16_383 * 0.5, 16_384 * 0.5]);
