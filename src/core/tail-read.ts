@@ -22,12 +22,27 @@ interface PrunedHead {
 async function prunedHead(context: FrameReaderContext, ref: FrameRef, plan: ReadPlan, rows: number): Promise<PrunedHead | undefined> {
   const segment = plan.segments[0]!;
   if (plan.keptDictionaries || rows <= 0 || rows >= segment.rows) return undefined;
+  // Repeated tails of a segment are served from the decoded-segment cache (segments never change).
+  const key = `${ref.bucket}/${ref.name}/${segment.id}|tail ${rows}|${plan.columns?.join('\u0000') ?? '*'}`;
+  const cached = context.cache?.get(key);
+  if (cached) {
+    const messages = splitIpcStream(cached.ipc);
+    const decoded = messages.reduce((sum, message) => {
+      const info = inspectMessage(message);
+      return sum + (info.kind === 'batch' ? info.rows : 0);
+    }, 0);
+    return { messages, skip: decoded - rows };
+  }
   try {
     const fetched = await fetchLastGroups(context.connector, ref, segment, plan.columns, plan.storedColumns, rows);
     if (!fetched) return undefined;
-    const options = { rowGroups: [...fetched.groups], batchRows: plan.batchRows, ...(plan.columns ? { columns: [...plan.columns] } : {}) };
+    // Small batches, so cutting the rows before the tail drops whole batches unread and slices a small one.
+    const batchRows = Math.min(plan.batchRows, Math.max(1024, rows));
+    const options = { rowGroups: [...fetched.groups], batchRows, ...(plan.columns ? { columns: [...plan.columns] } : {}) };
     const ipc = await context.codec.decode(fetched.bytes, options, true, segmentVerification(segment, fetched.partial));
-    return { messages: splitIpcStream(ipc), skip: fetched.groupRows - rows };
+    const skip = fetched.groupRows - rows;
+    context.cache?.set(key, { ipc, dictionaries: [] });
+    return { messages: splitIpcStream(ipc), skip };
   } catch {
     // Missing, damaged or unexpected: the whole-segment path reads it again and reports it properly.
     return undefined;

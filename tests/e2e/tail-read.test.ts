@@ -95,6 +95,18 @@ describe('tail reads decode only the last row groups', () => {
     expect(new Set(layout.ranged)).toEqual(new Set([manifest.segments.at(-1)!.id]));
   });
 
+  it('a repeated tail comes from the read cache, fetching nothing', async () => {
+    const cached = new HangarEngine(layout, codec, { compactThreshold: 0 });
+    const first = await collect((await cached.read(ref, { tail: 250, columns: ['n'] })).messages);
+    layout.whole = [];
+    layout.ranged = [];
+    const again = await collect((await cached.read(ref, { tail: 250, columns: ['n'] })).messages);
+    expect([layout.whole, layout.ranged]).toEqual([[], []]);
+    expect(Array.from(again.getChild('n')!.toArray() as Int32Array)).toEqual(Array.from(first.getChild('n')!.toArray() as Int32Array));
+    expect(Array.from(again.getChild('n')!.toArray() as Int32Array)).toEqual(Array.from({ length: 250 }, (_, i) => ROWS - 250 + i));
+    await cached.close();
+  });
+
   it('reads past versions and appended frames the same way', async () => {
     await engine.put(ref, 'append', messagesOf(table(ROWS, 50)));
     const now = await collect((await engine.read(ref, { tail: 120 })).messages);
