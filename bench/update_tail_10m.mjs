@@ -1,0 +1,122 @@
+// Issue 22's speed goals, in process on a local store: a 10M-row frame over one year (ts in
+// microseconds, ~3.15 s apart; f0..f3 float64; 64Ki-row batches). Same run, alternating: an update of
+// one day (mode update, ~27,400 rows) against a full replace of the frame (goal: < 10 %), and a tail
+// of 100 rows (goal: < 5 ms), cold (read cache off: fetch and decode) and warm (default cache).
+// Usage: npm run build && node --single-threaded-gc --initial-old-space-size=256 bench/update_tail_10m.mjs \
+//          [--build DIR] [--rows N] [--runs N] [--json PATH]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Float64, Table, TimestampMicrosecond, makeData, makeVector, tableToIPC } from 'apache-arrow';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const ROWS = Number(arg('rows', 10_000_000));
+const RUNS = Number(arg('runs', 5));
+const BUILD = arg('build', new URL('..', import.meta.url).pathname);
+const T0 = 1_704_067_200_000_000n; // 2024-01-01 in µs
+const STEP = (365n * 86_400n * 1_000_000n) / BigInt(ROWS); // one year over ROWS rows
+const DAY = 86_400n * 1_000_000n;
+
+const at = (path) => import(pathToFileURL(join(BUILD, 'dist', path)).href);
+const { LocalConnector } = await at('connectors/local/local-connector.js');
+const { HangarEngine } = await at('core/engine.js');
+const { splitIpcStream } = await at('format/ipc-message.js');
+const { ParquetCodec } = await at('format/parquet/parquet-codec.js');
+const { ObjectLayout } = await at('storage/object-layout.js');
+
+/** Rows [from, from + n) of the frame, with `shift` added to the values (an update's new prices). */
+function rows(from, n, shift = 0) {
+  const ts = BigInt64Array.from({ length: n }, (_, i) => T0 + BigInt(from + i) * STEP);
+  const col = (s) => Float64Array.from({ length: n }, (_, i) => Math.sin((from + i) * s) + shift);
+  return new Table({
+    ts: makeVector(makeData({ type: new TimestampMicrosecond(), length: n, data: ts })),
+    f0: makeVector(col(1)),
+    f1: makeVector(col(2)),
+    f2: makeVector(col(3)),
+    f3: makeVector(col(4)),
+  });
+}
+/** A table as the IPC stream a put sends, in 64Ki-row batches. */
+function ipcOf(table) {
+  const batches = [];
+  for (let s = 0; s < table.numRows; s += 65_536) batches.push(...table.slice(s, Math.min(table.numRows, s + 65_536)).batches);
+  return tableToIPC(new Table(batches), 'stream');
+}
+const messages = (ipc) => (async function* () { yield* splitIpcStream(ipc); })();
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+
+const whole = ipcOf(rows(0, ROWS));
+// The day to update: day 180 of the year.
+const dayStart = Number((180n * DAY) / STEP);
+const dayRows = Number(DAY / STEP);
+const root = await mkdtemp(join(tmpdir(), 'bench-update-tail-'));
+const store = new ObjectLayout(new LocalConnector({ root }));
+await store.open();
+const codec = new ParquetCodec(2);
+const engine = new HangarEngine(store, codec, { compactThreshold: 0, retention: { keepVersions: 1, graceMs: 0 } });
+const cold = new HangarEngine(store, codec, { compactThreshold: 0, readCacheBytes: 0 });
+const ref = { bucket: 'default', name: 'year' };
+const loads = [load()];
+await engine.put(ref, 'replace', messages(whole));
+const segments = (await store.getManifest(ref)).segments;
+console.log(`${ROWS} rows, ${segments.length} segments, ${segments[0].rowGroups} row groups in the first; one day = ${dayRows} rows; load ${load()}`);
+
+const times = { replace: [], update_day: [], tail_100_cold: [], tail_100_warm: [] };
+const rewritten = [];
+const timed = async (what, work) => {
+  const start = performance.now();
+  const result = await work();
+  times[what].push(performance.now() - start);
+  return result;
+};
+const drain = async (stream) => {
+  let rows = 0;
+  for await (const message of stream.messages) rows += message.body.byteLength > 0 ? 1 : 0;
+  return rows;
+};
+// One unrecorded round first: workers, JIT and the page cache warm up.
+await engine.put(ref, 'update', messages(ipcOf(rows(dayStart, dayRows, 0.5))));
+await drain(await cold.read(ref, { tail: 100 }));
+await engine.vacuum({ name: ref.name });
+for (let run = 0; run < RUNS; run++) {
+  const update = ipcOf(rows(dayStart, dayRows, run + 1));
+  const order = run % 2 ? ['update', 'replace'] : ['replace', 'update'];
+  for (const what of order) {
+    if (what === 'replace') await timed('replace', () => engine.put(ref, 'replace', messages(whole)));
+    else rewritten.push((await timed('update_day', () => engine.put(ref, 'update', messages(update)))).segmentsRewritten);
+  }
+  for (let i = 0; i < 5; i++) await timed('tail_100_cold', async () => drain(await cold.read(ref, { tail: 100 })));
+  await drain(await engine.read(ref, { tail: 100 }));
+  for (let i = 0; i < 5; i++) await timed('tail_100_warm', async () => drain(await engine.read(ref, { tail: 100 })));
+  loads.push(load());
+  console.log(`run ${run}: replace ${times.replace.at(-1).toFixed(0)} ms, update ${times.update_day.at(-1).toFixed(0)} ms (${rewritten.at(-1)} segments rewritten), tail cold ${median(times.tail_100_cold.slice(-5)).toFixed(2)} ms, warm ${median(times.tail_100_warm.slice(-5)).toFixed(2)} ms; load ${load()}`);
+  // Keep only the current version's segments on disk between runs.
+  await engine.vacuum({ name: ref.name });
+}
+const report = {
+  rows: ROWS,
+  runs: RUNS,
+  build: BUILD,
+  date: new Date().toISOString(),
+  loadAverages: loads,
+  medians_ms: Object.fromEntries(Object.entries(times).map(([what, values]) => [what, Number(median(values).toFixed(2))])),
+  update_over_replace: Number((median(times.update_day) / median(times.replace)).toFixed(4)),
+  // Each run's update against the replace next to it: the pairs share the run's load.
+  update_over_replace_pairs_median: Number(median(times.update_day.map((u, i) => u / times.replace[i])).toFixed(4)),
+  segmentsRewritten: rewritten,
+  times_ms: Object.fromEntries(Object.entries(times).map(([what, values]) => [what, values.map((x) => Number(x.toFixed(2)))])),
+};
+console.log(JSON.stringify(report.medians_ms), `update/replace ${(report.update_over_replace * 100).toFixed(1)} % (medians), ${(report.update_over_replace_pairs_median * 100).toFixed(1)} % (median of same-run pairs)`);
+const json = arg('json', undefined);
+if (json) (await import('node:fs')).writeFileSync(json, `${JSON.stringify(report, null, 1)}\n`);
+await engine.close();
+await cold.close();
+await codec.close();
+await store.close();
+await rm(root, { recursive: true, force: true });
+process.exit(0);
