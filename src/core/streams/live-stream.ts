@@ -10,7 +10,7 @@ import type { HangarEngine } from '../engine.js';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import { joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
 import type { FrameRef } from '../../names.js';
-import { ID_COLUMN, TIME_COLUMN, decodeBatches, describeColumns, encodeBatch, sameColumns, stampEntries, storedSchema } from './stream-batches.js';
+import { ID_COLUMN, TIME_COLUMN, decodeBatches, decodeEntries, describeColumns, encodeEntries, sameColumns, stampEntries, storedSchema } from './stream-batches.js';
 import { type StreamId, StreamIdClock, ZERO_ID, compareStreamIds, formatStreamId, parseStreamId } from './stream-id.js';
 import type { WalRecord, WriteAheadLog } from './write-ahead-log.js';
 
@@ -126,12 +126,9 @@ export class LiveStream {
     for (const record of records) {
       stream.clock.observe(record.lastId);
       if (compareStreamIds(record.lastId, stored) <= 0) continue;
-      for (const batch of decodeBatches(record.payload)) {
-        if (batch.numRows === 0) continue;
-        const ids = batch.getChildAt(0)!;
-        const chunk: Chunk = { first: parseStreamId(ids.get(0)), last: parseStreamId(ids.get(batch.numRows - 1)), batch: stream.normalise(batch), bytes: record.payload.byteLength, rolled: false };
-        stream.addChunk(chunk);
-      }
+      const { ids, batch } = decodeEntries(record.payload, stream.schema);
+      if (ids.length === 0) continue;
+      stream.addChunk({ first: ids[0]!, last: ids.at(-1)!, batch, bytes: record.payload.byteLength, rolled: false });
     }
     stream.committed = stream.clock.lastId;
     if (stream.unrolledBytes > 0) void stream.roll().catch(() => undefined);
@@ -169,7 +166,7 @@ export class LiveStream {
     if (entries.numRows === 0) return Promise.resolve([]);
     const ids = this.clock.next(entries.numRows);
     const batch = stampEntries(this.schema, ids, entries);
-    const payload = encodeBatch(batch);
+    const payload = encodeEntries(ids, entries);
     const chunk: Chunk = { first: ids[0]!, last: ids.at(-1)!, batch, bytes: payload.byteLength, rolled: false };
     return new Promise<StreamId[]>((resolve, reject) => {
       this.pending.push({ record: { lastId: chunk.last, payload }, chunk, resolve: () => resolve(ids), reject });

@@ -1,9 +1,10 @@
 /**
  * A write-ahead log in local files. Each file is zero-filled and synced before it takes records, so
- * a record costs a `pwrite` and an `fdatasync` that flushes only data blocks (no file-size change,
- * no journal commit): about 0.2 ms here against 4 ms for an appending write. The next file is
+ * a record costs one `pwrite` on a file opened with O_DSYNC, which flushes only data blocks (no
+ * file-size change, no journal commit): about 0.2 ms here against 4 ms for an appending write. The next file is
  * prepared in the background while the current one fills.
  */
+import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError } from '../../errors.js';
@@ -91,8 +92,8 @@ export class LocalWal implements WriteAheadLog {
       current = prepared.file;
     }
     try {
+      // O_DSYNC: the write returns once the data is on disk (one thread-pool trip, not a write and an fdatasync).
       await this.handle!.write(bytes, 0, bytes.byteLength, this.position);
-      await this.handle!.datasync();
     } catch (error) {
       throw new StorageError('file', `could not write the stream's log in ${this.directory}`, error);
     }
@@ -132,7 +133,7 @@ export class LocalWal implements WriteAheadLog {
   }
 
   private async openFile(index: number): Promise<FileHandle> {
-    return open(join(this.directory, fileName(index)), 'r+');
+    return open(join(this.directory, fileName(index)), constants.O_RDWR | constants.O_DSYNC);
   }
 
   /** Creates a zero-filled file of `size` bytes, synced with its directory entry. */
@@ -150,7 +151,9 @@ export class LocalWal implements WriteAheadLog {
     } catch (error) {
       await handle.close();
       throw new StorageError('file', `could not prepare the stream's log file ${path}`, error);
+    } finally {
+      await handle.close().catch(() => undefined);
     }
-    return { file: { index, size, lastId: ZERO_ID }, handle };
+    return { file: { index, size, lastId: ZERO_ID }, handle: await this.openFile(index) };
   }
 }

@@ -10,6 +10,7 @@
  * keepalive pings, idle connections closed, and a shutdown that lets running calls finish.
  * docs/grpc-transport.md lists what of the specification it meets, and where.
  */
+import type { Socket } from 'node:net';
 import { createSecureServer, createServer, constants, type Http2SecureServer, type Http2Server, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { EventEmitter } from 'node:events';
 import { DeadlineExceededError, UnimplementedError } from '../../errors.js';
@@ -108,6 +109,9 @@ export class GrpcServer {
     });
     const address = http2.address();
     const server = new GrpcServer(http2, options, typeof address === 'object' && address ? address.port : port);
+    // Small replies (a stream tail's entries, acks) go out at once: with Nagle's algorithm a write
+    // waits for the peer's delayed ACK (up to 40 ms on Linux): a follow-tail's p50 was 20 ms.
+    http2.on('connection', (socket: Socket) => socket.setNoDelay(true));
     http2.on('session', (session) => server.accept(session));
     http2.on('stream', (stream, headers) => server.dispatch(stream, headers));
     // Errors of one connection (a bad TLS handshake, a reset socket) must not take the server down.
