@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Dictionary, Float64, Int32, Table, TimestampNanosecond, Utf8, makeData, makeVector, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { LocalConnector } from '../dist/connectors/local/local-connector.js';
+import { ObjectLayout } from '../dist/storage/object-layout.js';
 import { crc32 } from '../dist/format/crc32.js';
 import { HangarEngine } from '../dist/core/engine.js';
 import { splitIpcStream } from '../dist/format/ipc-message.js';
@@ -70,7 +71,7 @@ function stripChecksums(manifest) {
 // --keep DIR: build the store there and leave it (bench/verify_cost_w1.py then gets through a server).
 const keep = arg('keep');
 const root = keep ?? (await mkdtemp(join(tmpdir(), 'hangar-verify-cost-')));
-const connector = new LocalConnector({ root, fsync: false });
+const connector = new ObjectLayout(new LocalConnector({ root, fsync: false }));
 await connector.open();
 const codec = new ParquetCodec();
 const uncached = new HangarEngine(connector, codec, { readCacheBytes: 0, compactThreshold: 0 });

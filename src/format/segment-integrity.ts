@@ -17,7 +17,12 @@ export function segmentVerification(segment: SegmentEntry, partial: boolean): Se
   const whole = parseCrc32(segment.crc32);
   const footer = parseCrc32(segment.footerCrc32);
   if (whole === undefined && footer === undefined) return undefined;
-  return { ...(whole === undefined ? {} : { crc32: whole }), ...(footer === undefined ? {} : { footerCrc32: footer }), partial };
+  return {
+    ...(whole === undefined ? {} : { crc32: whole }),
+    ...(footer === undefined ? {} : { footerCrc32: footer }),
+    ...(segment.pageCrcs === true ? { pageCrcs: true } : {}),
+    partial,
+  };
 }
 
 /** Whether a ranged fetch of the segment can be verified: its footer CRC is known and its pages carry CRCs. */

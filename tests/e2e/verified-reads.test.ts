@@ -160,9 +160,10 @@ describe('verified reads', () => {
     connector.faults.set(segment.id, { at: lastGroupChunk(file, 'x').end - 8, reads: Infinity });
     await expect(readAll(engine, ['x'])).rejects.toThrow(DataLossError);
     expect(connector.wholeReads).toBe(1);
-    // And an unprojected read of the y-damaged file is refused by the whole-file CRC.
+    // And an unprojected read of the y-damaged file is refused by y's page CRC (a whole file whose
+    // pages carry CRCs is checked page by page as the values are copied out).
     connector.faults.set(segment.id, { at: lastGroupChunk(file, 'y').end - 8, reads: Infinity });
-    await expect(readAll(engine)).rejects.toThrow(/is damaged: its \d+ bytes have CRC-32/);
+    await expect(readAll(engine)).rejects.toThrow(/is damaged: column 'y': the page at byte \d+ has CRC-32 [0-9a-f]{8}, its header records/);
   });
 
   it('answers a segment missing from the store as DATA_LOSS while the frame exists, NOT_FOUND once it is gone', async () => {

@@ -106,6 +106,36 @@ except OSError as error:
     await expect(codec.decode(flipped(file, file.byteLength - 20), options, false, { crc32: whole, partial: false })).rejects.toThrow(CorruptSegmentError);
   });
 
+  it('verifies whole files whose pages carry CRCs as the values are copied: no flipped byte anywhere is ever served as different data', async () => {
+    // One column of each way the reader copies values: fixed-width, widened, bits, variable-length.
+    const table = coveredTable(48, 3).select(['i8', 'i64', 'f64', 'flag', 'us_utc', 'text']);
+    const { file, crc32: whole, footerCrc32 } = encodeSegmentForTest(table);
+    const options = { rowGroups: [0], batchRows: 20 };
+    const verify = { crc32: whole, footerCrc32, pageCrcs: true, partial: false };
+    const expected = rowsOf(table);
+    expect(rowsOf(tableFromIPC(await codec.decode(file, options, false, verify)))).toEqual(expected);
+    // A page's damage is found by its own CRC, computed while its values are copied out.
+    const f64 = chunkOf(file, 'f64');
+    await expect(codec.decode(flipped(file, f64.end - 4), options, false, verify)).rejects.toThrow(/column 'f64': the page at byte \d+ has CRC-32 [0-9a-f]{8}, its header records/);
+    // Every byte of the file, flipped in turn: refused as damage, or decoded to exactly the rows
+    // written (bytes no reader interprets, such as the leading magic or page statistics).
+    let refused = 0;
+    for (let at = 0; at < file.byteLength; at++) {
+      const outcome = await codec.decode(flipped(file, at), options, false, verify).then(
+        (ipc) => rowsOf(tableFromIPC(ipc)),
+        (error: unknown) => error,
+      );
+      if (outcome instanceof CorruptSegmentError) refused++;
+      else expect(outcome, `byte ${at} of ${file.byteLength}`).toEqual(expected);
+    }
+    expect(refused).toBeGreaterThan(file.byteLength * 0.9);
+    // A decode of some row groups only cannot vouch for the file: the whole-file CRC decides.
+    const twoGroups = encodePlainParquet(tableFromIPC(ipcOf(table)), { rowGroupRows: 24, statisticsColumns: [], arrowSchemaMessage: encapsulateMessage(splitIpcStream(ipcOf(table))[0]!) });
+    const twoVerify = { crc32: twoGroups.crc32, footerCrc32: twoGroups.footerCrc32, pageCrcs: true, partial: false };
+    const firstGroup = chunkOf(twoGroups.file, 'i64');
+    await expect(codec.decode(flipped(twoGroups.file, firstGroup.end - 4), options, false, twoVerify)).rejects.toThrow(/bytes have CRC-32 [0-9a-f]{8}, the manifest records/);
+  });
+
   it('verifies ranged fetches by the footer CRC and the CRCs of the pages read', async () => {
     const table = coveredTable(3000, 4);
     const { file, crc32: whole, footerCrc32 } = encodeSegmentForTest(table);

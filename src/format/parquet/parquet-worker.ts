@@ -69,6 +69,12 @@ export interface SegmentChecksums {
 export interface SegmentVerification {
   readonly crc32?: number;
   readonly footerCrc32?: number;
+  /**
+   * The file's data pages carry CRCs (Hangar's plain writer). A whole file is then checked by its
+   * footer CRC and its pages' CRCs, computed while the plain reader copies the values out (no pass
+   * of its own over the bytes); `crc32` is the fallback when the plain reader declines the request.
+   */
+  readonly pageCrcs?: boolean;
   /** Only the footer and some column chunks were fetched (zeros elsewhere). */
   readonly partial: boolean;
 }
@@ -130,9 +136,12 @@ function encode(request: EncodeRequest): { file: Uint8Array; checksums: SegmentC
 }
 
 /**
- * Checks a file against its recorded checksums. A whole file is decoded as usual afterwards; a
- * partial one is decoded here by the plain reader, checking each page it reads.
- * @returns the decoded partial file; undefined for a whole one (decode it as usual)
+ * Checks a file against its recorded checksums. A partial one is decoded here by the plain reader,
+ * checking each page it reads; so is a whole one whose pages carry CRCs when the request decodes
+ * every row group (the footer CRC and every page CRC then cover every byte the reader interprets
+ * except page headers, which it checks structurally); any other whole one is checked against its
+ * whole-file CRC and decoded as usual afterwards.
+ * @returns the decoded file, or undefined when it was checked whole (decode it as usual)
  * @throws ChecksumMismatch or PageChecksumMismatch on damage; PlainParquetUnsupported for partial
  *   bytes that cannot be verified (no footer CRC, pages without CRCs, a form the plain reader declines)
  */
@@ -140,6 +149,10 @@ function verify(request: DecodeRequest, check: SegmentVerification): Uint8Array 
   const file = request.parquet;
   if (!check.partial) {
     if (check.crc32 === undefined) return undefined;
+    if (check.pageCrcs && check.footerCrc32 !== undefined) {
+      const decoded = decodeCheckingPages(request, check.footerCrc32);
+      if (decoded) return decoded;
+    }
     const actual = crc32(file);
     if (actual !== check.crc32) throw new ChecksumMismatch(`its ${file.byteLength} bytes have CRC-32 ${formatCrc32(actual)}, the manifest records ${formatCrc32(check.crc32)}`);
     return undefined;
@@ -158,10 +171,32 @@ function verify(request: DecodeRequest, check: SegmentVerification): Uint8Array 
   return readPlainParquet(file, { ...request, verifyPageCrcs: true });
 }
 
+/**
+ * A whole file decoded by the plain reader with its footer and page CRCs checked on the way, or
+ * undefined when the plain reader declines it (the caller then checks the whole-file CRC).
+ * @throws ChecksumMismatch or PageChecksumMismatch on damage
+ */
+function decodeCheckingPages(request: DecodeRequest, footerCrc32: number): Uint8Array | undefined {
+  const file = request.parquet;
+  let footerStart: number;
+  try {
+    footerStart = file.byteLength - PARQUET_TRAILER_BYTES - footerLength(file);
+  } catch {
+    return undefined;
+  }
+  if (footerStart < 0 || crc32(file.subarray(footerStart)) !== footerCrc32) return undefined;
+  try {
+    return readPlainParquet(file, { ...request, verifyPageCrcs: true, everyRowGroup: true });
+  } catch (error) {
+    if (error instanceof PageChecksumMismatch) throw error;
+    return undefined;
+  }
+}
+
 async function decode(request: DecodeRequest): Promise<Uint8Array> {
   if (request.verify) {
-    const partial = verify(request, request.verify);
-    if (partial) return partial;
+    const checked = verify(request, request.verify);
+    if (checked) return checked;
   }
   try {
     return readPlainParquet(request.parquet, request);

@@ -35,10 +35,21 @@ export interface PlainReadOptions {
   readonly columns?: readonly string[];
   /**
    * Check every page read against the CRC-32 in its header (PageHeader.crc): a page without one
-   * is declined ({@link PlainParquetUnsupported}), a mismatch throws {@link PageChecksumMismatch}.
+   * is declined ({@link PlainParquetUnsupported}), a mismatch throws {@link PageChecksumMismatch}
+   * before anything is returned. Pages of fixed-width values are checked while their values are
+   * copied out (CRC, then copy, of each {@link CHECK_STRETCH_BYTES} stretch while it is in cache),
+   * so checking costs no pass of its own over memory; other pages are checked as they are scanned.
    */
   readonly verifyPageCrcs?: boolean;
+  /** Decline ({@link PlainParquetUnsupported}) unless `rowGroups` lists every row group of the file. */
+  readonly everyRowGroup?: boolean;
 }
+
+/**
+ * Bytes a page check reads before copying the same bytes: small enough to be still in the core's
+ * cache when copied, large enough that a call per stretch costs nothing measurable.
+ */
+const CHECK_STRETCH_BYTES = 128 * 1024;
 
 /** A page's bytes do not match the CRC-32 its header records: the file is damaged. */
 export class PageChecksumMismatch extends Error {
@@ -60,15 +71,71 @@ const CODEC_UNCOMPRESSED = 0;
 export function readPlainParquet(file: Uint8Array, options: PlainReadOptions): Uint8Array {
   const { metadata, stored, layouts, indices, schema } = openPlainFile(file, options.columns);
   const batchRows = Math.max(1, options.batchRows);
+  if (options.everyRowGroup && (options.rowGroups.length !== metadata.rowGroups.length || new Set(options.rowGroups).size !== metadata.rowGroups.length)) {
+    throw new PlainParquetUnsupported(`row groups ${options.rowGroups.join(',')} are not all ${metadata.rowGroups.length} of the file`);
+  }
   const batches: PlannedBatch[] = [];
+  const scanned: ScannedChunk[] = [];
   for (const groupIndex of options.rowGroups) {
     const group = metadata.rowGroups[groupIndex];
     if (!group) throw new PlainParquetUnsupported(`the file has no row group ${groupIndex}`);
     if (group.columns.length !== layouts.length) throw new PlainParquetUnsupported(`row group ${groupIndex} does not hold one chunk per column`);
     const chunks = indices.map((i) => scanColumnChunk(file, group.columns[i]!, layouts[i]!, stored.fields[i]!.type, group.rows, options.verifyPageCrcs === true));
+    scanned.push(...chunks);
     for (let start = 0; start < group.rows; start += batchRows) batches.push(planBatch(chunks, start, Math.min(group.rows, start + batchRows)));
   }
-  return writeStream(file, encodeSchemaHeader(schema), batches);
+  const stream = writeStream(file, encodeSchemaHeader(schema), batches);
+  for (const chunk of scanned) for (const page of chunk.pages) if (page.check) finishPageCheck(file, page.check);
+  return stream;
+}
+
+/** A page whose CRC is computed while its values are copied (see {@link copyChecked}). */
+interface PageCheck {
+  /** Where the header that records the CRC begins (for the message), and `where` it is. */
+  readonly position: number;
+  readonly where: string;
+  /** The page's bytes after its header, which the CRC covers. */
+  readonly stop: number;
+  readonly expected: number;
+  /** The CRC of the page's bytes before `at`. */
+  crc: number;
+  at: number;
+}
+
+/** Copies `file[from, to)` (bytes of the checked page) to `out` at `into`, adding them to the page's CRC on the way. */
+function copyChecked(file: Uint8Array, check: PageCheck | undefined, from: number, to: number, out: Uint8Array, into: number): void {
+  if (!check || to <= check.at) {
+    out.set(file.subarray(from, to), into);
+    return;
+  }
+  // Bytes of the page before this run (its definition levels) are added as they are.
+  if (from > check.at) {
+    check.crc = crc32(file.subarray(check.at, from), check.crc);
+    check.at = from;
+  }
+  if (from < check.at) {
+    out.set(file.subarray(from, check.at), into);
+    into += check.at - from;
+    from = check.at;
+  }
+  while (from < to) {
+    const stop = Math.min(to, from + CHECK_STRETCH_BYTES);
+    const stretch = file.subarray(from, stop);
+    check.crc = crc32(stretch, check.crc);
+    out.set(stretch, into);
+    into += stop - from;
+    from = stop;
+  }
+  check.at = to;
+}
+
+/** Adds what no copy read of a checked page and compares its CRC with the header's. */
+function finishPageCheck(file: Uint8Array, check: PageCheck): void {
+  if (check.at < check.stop) check.crc = crc32(file.subarray(check.at, check.stop), check.crc);
+  check.at = check.stop;
+  if (check.crc !== check.expected) {
+    throw new PageChecksumMismatch(`${check.where}: the page at byte ${check.position} has CRC-32 ${formatCrc32(check.crc)}, its header records ${formatCrc32(check.expected)}`);
+  }
 }
 
 /** A plain file's footer, its Arrow schema and layouts, and the requested columns' indices and schema. */
@@ -152,6 +219,8 @@ interface ScannedPage {
   readonly values: number;
   /** One flag per row (1 = present); absent when every value is. */
   readonly present?: Uint8Array;
+  /** The page's CRC, checked as its values are copied (pages of fixed-width values). */
+  readonly check?: PageCheck;
 }
 
 /** What the first pass learns of a column chunk. */
@@ -187,12 +256,12 @@ function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
     const page = pageHeader(file, position);
     const stop = page.dataStart + page.dataBytes;
     if (stop > end) throw new PlainParquetUnsupported(`${where}: a page runs past its chunk`);
+    let check: PageCheck | undefined;
     if (verifyCrcs) {
       if (page.crc === undefined) throw new PlainParquetUnsupported(`${where}: the page at byte ${position} has no CRC`);
-      const actual = crc32(file.subarray(page.dataStart, stop));
-      if (actual !== page.crc) {
-        throw new PageChecksumMismatch(`${where}: the page at byte ${position} has CRC-32 ${formatCrc32(actual)}, its header records ${formatCrc32(page.crc)}`);
-      }
+      check = { position, where, stop, expected: page.crc, crc: 0, at: page.dataStart };
+      // Values other than fixed-width ones are not copied as runs of the page's bytes: check them now.
+      if (layout.values.kind !== 'fixed') finishPageCheck(file, check);
     }
     position = stop;
     if (page.type === PAGE_DICTIONARY) throw new PlainParquetUnsupported(`${where}: dictionary-encoded pages`);
@@ -232,7 +301,7 @@ function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
       throw new PlainParquetUnsupported(`${where}: a page holds fewer values than it declares`);
     }
     hasNulls ||= present !== undefined;
-    pages.push({ row, count, values: at, ...(present ? { present } : {}) });
+    pages.push({ row, count, values: at, ...(present ? { present } : {}), ...(check && layout.values.kind === 'fixed' ? { check } : {}) });
     row += count;
   }
   if (row !== rows) throw new PlainParquetUnsupported(`${where}: ${row} values in a row group of ${rows} rows`);
@@ -418,7 +487,7 @@ function writeValues(file: Uint8Array, chunk: ScannedChunk, start: number, end: 
         let source = page.values + storedIndex(page, from) * width;
         const base = target + (page.row - start) * width;
         if (!page.present) {
-          out.set(file.subarray(source, source + (to - from) * width), base + from * width);
+          copyChecked(file, page.check, source, source + (to - from) * width, out, base + from * width);
           continue;
         }
         // Runs of present values are copied whole; null slots stay zero.
@@ -431,7 +500,7 @@ function writeValues(file: Uint8Array, chunk: ScannedChunk, start: number, end: 
           const first = i;
           while (i < to && page.present[i]) i++;
           const bytes = (i - first) * width;
-          out.set(file.subarray(source, source + bytes), base + first * width);
+          copyChecked(file, page.check, source, source + bytes, out, base + first * width);
           source += bytes;
         }
       }
