@@ -3,7 +3,7 @@
 // order; one more added), each read back by get, projections, range reads, limits, tails and SQL and
 // compared with a row model; a changed type and a missing time column refused; compaction, update
 // and delete_range of an evolved frame keep it exact.
-import { Float64, Int32, Table, TimestampMicrosecond, Utf8, vectorFromArray } from 'apache-arrow';
+import { Float64, Int32, Table, TimestampMicrosecond, Utf8, type Vector, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient, InvalidArgumentError } from '../../src/client/index.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
@@ -16,7 +16,7 @@ const TYPES = { px: new Float64(), qty: new Int32(), venue: new Utf8(), note: ne
 
 /** A table of the rows with `ts` and the given columns, in that order. */
 function tableOf(rows: readonly Row[], columns: readonly (keyof typeof TYPES | 'ts')[]): Table {
-  const vectors: Record<string, ReturnType<typeof vectorFromArray>> = {};
+  const vectors: Record<string, Vector> = {};
   for (const column of columns) {
     vectors[column] =
       column === 'ts'
