@@ -25,6 +25,8 @@ const option = (name, fallback) => {
 };
 const SECONDS = Number(option('--seconds', '3'));
 const JSON_PATH = option('--json', undefined);
+const PARTS = option('--parts', 'throughput,latency').split(',');
+const REDIS = option('--redis', 'yes') === 'yes';
 const ENTRY = Buffer.alloc(1024, 7);
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -132,10 +134,10 @@ async function latency(label, tailers, push, intervalMs = 5) {
 }
 
 const results = { startedAt: new Date().toISOString(), seconds: SECONDS, entryBytes: ENTRY.byteLength, throughput: [], latency: [] };
-for (const fsync of ['always', 'everysec']) {
+for (const fsync of REDIS ? ['always', 'everysec'] : []) {
   const redis = await startRedis(fsync);
-  for (const clients of [1, 8]) for (const batch of [1, 100]) results.throughput.push(await throughput(`redis appendfsync ${fsync}`, clients, batch, redisPusher(redis.url, batch)));
-  if (fsync === 'always') {
+  if (PARTS.includes('throughput')) for (const clients of [1, 8]) for (const batch of [1, 100]) results.throughput.push(await throughput(`redis appendfsync ${fsync}`, clients, batch, redisPusher(redis.url, batch)));
+  if (fsync === 'always' && PARTS.includes('latency')) {
     const pusher = createClient({ url: redis.url });
     await pusher.connect();
     results.latency.push(await latency('redis XREAD BLOCK (always)', async (onEntry) => {
@@ -158,8 +160,8 @@ for (const fsync of ['always', 'everysec']) {
 }
 
 const hangar = await startHangar();
-for (const clients of [1, 8]) for (const batch of [1, 100]) results.throughput.push(await throughput('hangar (WebSocket, acked)', clients, batch, hangarPusher(hangar.ws, `bench-${clients}-${batch}`, batch)));
-{
+if (PARTS.includes('throughput')) for (const clients of [1, 8]) for (const batch of [1, 100]) results.throughput.push(await throughput('hangar (WebSocket, acked)', clients, batch, hangarPusher(hangar.ws, `bench-${clients}-${batch}`, batch)));
+if (PARTS.includes('latency')) {
   const pusher = await openSocket(`${hangar.ws}/data/lat/push?ack=true`);
   const push = async (entry) => { pusher.send(entry); await pusher.next(); };
   await push(Buffer.alloc(1024)); // the stream exists before the tailers start
@@ -193,6 +195,7 @@ await hangar.close();
 const always = (clients, batch) => results.throughput.find((r) => r.label === 'redis appendfsync always' && r.clients === clients && r.batch === batch);
 console.log('\nhangar / redis appendfsync always (acked throughput; target ≥ 1):');
 for (const r of results.throughput.filter((r) => r.label.startsWith('hangar'))) {
-  console.log(`  clients=${r.clients} batch=${r.batch}: ${(r.entriesPerSecond / always(r.clients, r.batch).entriesPerSecond).toFixed(2)}×`);
+  const redis = always(r.clients, r.batch);
+  if (redis) console.log(`  clients=${r.clients} batch=${r.batch}: ${(r.entriesPerSecond / redis.entriesPerSecond).toFixed(2)}×`);
 }
 if (JSON_PATH) await writeFile(JSON_PATH, `${JSON.stringify(results, null, 2)}\n`);

@@ -73,8 +73,18 @@ export async function tailToFlight(call: ServerCall, streams: StreamAccess, tick
   for await (const batch of tailStream(stream, request.after, options)) await writeBatch(call, batch);
 }
 
+/**
+ * The FlightData of committed batches, encoded once however many tailers send them (a batch in
+ * memory is the same object for every tailer; entries leave with their batch).
+ */
+const encoded = new WeakMap<RecordBatch, Uint8Array[][]>();
+
 /** Sends a batch's dictionary and record batch messages (its schema was sent first). */
 async function writeBatch(call: ServerCall, batch: RecordBatch): Promise<void> {
-  const messages = splitIpcStream(encodeBatch(batch));
-  for (const message of messages.slice(1)) await call.write(encodeFlightDataPieces({ dataHeader: message.header, dataBody: message.body }));
+  let pieces = encoded.get(batch);
+  if (!pieces) {
+    pieces = splitIpcStream(encodeBatch(batch)).slice(1).map((message) => encodeFlightDataPieces({ dataHeader: message.header, dataBody: message.body }));
+    encoded.set(batch, pieces);
+  }
+  for (const message of pieces) await call.write(message);
 }
