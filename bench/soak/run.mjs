@@ -140,7 +140,7 @@ async function clientLoop(id, location, deadline) {
     else if (op < 0.22) {
       const target = `a${id}`;
       const mode = appends++ % 40 === 0 ? 'replace' : 'append';
-      await attempt('put-append', () => client.put(target, random.pick(SMALL), { bucket: BUCKET, mode }));
+      await attempt('put-append', () => client.put(target, random.pick(SMALL), { bucket: BUCKET, mode, allowUnordered: true }));
     } else if (op < 0.42) await attempt('get-whole', () => client.get(frame, { bucket: BUCKET }), ['NOT_FOUND']);
     else if (op < 0.52) {
       const from = Date.UTC(2024, 0, 1) + random.int(ROWS) * 1000;
