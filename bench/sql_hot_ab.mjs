@@ -3,7 +3,8 @@
 // three engines over it: two with hot frames off (`sql.hotBytes: 0`, the A/A pair whose spread is
 // the noise) and one with the default budget. Each runs W3 and W7's S1–S5 (bench/compare.py's
 // statements), draining the Arrow result; queries go round the engines in turn (order reversed every
-// round), after two warm-up rounds (which make the frame hot on the third engine).
+// round), after two warm-up rounds (which make the frame hot on the third engine); then the resample
+// action (1-minute mean, sum, last, ohlc of f0..f3 into a frame) likewise.
 // Usage: npm run build && node --single-threaded-gc --initial-old-space-size=256 bench/sql_hot_ab.mjs [--rows N] [--runs N] [--json PATH]
 import { mkdtemp, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { HangarEngine } from '../dist/core/engine.js';
 import { splitIpcStream } from '../dist/format/ipc-message.js';
 import { ParquetCodec } from '../dist/format/parquet/parquet-codec.js';
 import { ObjectLayout } from '../dist/storage/object-layout.js';
+import { parseResampleRequest, resample } from '../dist/core/resample.js';
 
 const arg = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -54,6 +56,9 @@ const QUERIES = {
   'S5 hourly buckets, 2 aggregates': "SELECT date_trunc('hour', ts) AS hour, avg(f0) AS a, max(f1) AS m FROM bench GROUP BY date_trunc('hour', ts)",
 };
 
+// W4 and the issue's other resample aggregations, as the resample action runs them (into a frame).
+for (const aggregation of ['mean', 'sum', 'last', 'ohlc']) QUERIES[`resample 1min ${aggregation}`] = { aggregation };
+
 const root = await new Promise((resolve, reject) => mkdtemp(join(tmpdir(), 'hangar-sql-hot-'), (e, d) => (e ? reject(e) : resolve(d))));
 const store = new ObjectLayout(new LocalConnector({ root }));
 await store.open();
@@ -67,6 +72,11 @@ const engines = [
 ];
 async function run(engine, sql) {
   const started = performance.now();
+  if (typeof sql === 'object') {
+    const request = { source: 'bench', target: `resampled_${sql.aggregation}`, mode: 'replace', rule: '1min', time_col: 'ts', aggregation_func: sql.aggregation };
+    await resample(engine, parseResampleRequest(request));
+    return performance.now() - started;
+  }
   const stream = await engine.query(sql, { bucket: 'default' });
   for await (const _ of stream.messages);
   return performance.now() - started;
