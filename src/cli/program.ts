@@ -93,6 +93,7 @@ export function buildProgram(): Command {
     .option('--sql-threads <n>', 'DuckDB worker threads (default: one per core)', parsePositiveInteger)
     .option('--sql-cache-dir <dir>', 'where segments of non-file stores are cached for SQL (default: in the OS temp dir)')
     .option('--sql-cache-size <bytes>', 'size bound of that cache in bytes (default 2 GiB)', parsePositiveInteger)
+    .option('--sql-hot-size <bytes>', 'Arrow bytes of frames kept hot as DuckDB in-memory tables (default: a quarter of the SQL memory limit; 0 = off)', parseNonNegativeInteger)
     .addOption(new Option('--tls-cert <file>', 'PEM certificate chain: serve grpc+tls://').env('HANGAR_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM private key of the certificate').env('HANGAR_TLS_KEY'))
     .addOption(new Option('--tls-client-ca <file>', 'PEM CA client certificates must chain to: require mutual TLS').env('HANGAR_TLS_CLIENT_CA'))

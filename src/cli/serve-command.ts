@@ -38,6 +38,8 @@ export interface ServeCommandOptions {
   readonly sqlCacheDir?: string;
   /** SQL: the segment cache's size bound in bytes. */
   readonly sqlCacheSize?: number;
+  /** SQL: Arrow bytes of frames kept hot as DuckDB tables (0 = off). */
+  readonly sqlHotSize?: number;
   /** PEM certificate chain: serve over TLS (env HANGAR_TLS_CERT). */
   readonly tlsCert?: string;
   /** PEM private key of the certificate (env HANGAR_TLS_KEY). */
@@ -128,6 +130,7 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
     ...(options.sqlThreads ? { threads: options.sqlThreads } : {}),
     ...(options.sqlCacheDir ? { cacheDirectory: options.sqlCacheDir } : {}),
     ...(options.sqlCacheSize ? { cacheBytes: options.sqlCacheSize } : {}),
+    ...(options.sqlHotSize !== undefined ? { hotBytes: options.sqlHotSize } : {}),
   };
   const secret = readSecret(options);
   const users = options.users === undefined ? undefined : await UsersFile.load(options.users);

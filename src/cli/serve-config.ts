@@ -48,6 +48,7 @@ export const SERVE_CONFIG_SCHEMA = {
     sqlThreads: positive,
     sqlCacheDir: text,
     sqlCacheSize: positive,
+    sqlHotSize: nonNegative,
     tlsCert: text,
     tlsKey: text,
     tlsClientCa: text,

@@ -40,6 +40,7 @@ describe('loadServeConfig', () => {
         insecure: false,
         segmentCompression: 'lz4',
         sqlMemoryLimit: '4GB',
+        sqlHotSize: 0,
         readCacheSize: 0,
       }),
     );
@@ -55,6 +56,7 @@ describe('loadServeConfig', () => {
       insecure: false,
       segmentCompression: 'lz4',
       sqlMemoryLimit: '4GB',
+      sqlHotSize: 0,
       readCacheSize: 0,
     });
   });
