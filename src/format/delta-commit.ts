@@ -185,19 +185,14 @@ export function deltaPathOf(segmentId: string): string {
  * and an `add` for each new one. Compaction's actions are `dataChange: false`.
  */
 export function encodeDeltaCommit(manifest: FrameManifest, context: DeltaCommitContext): Uint8Array {
-  const committedAt = Date.parse(manifest.committedAt);
-  const timestamp = Number.isFinite(committedAt) ? committedAt : Date.now();
-  const schema = schemaOf(manifest);
-  const delta = deltaSchemaOf(schema);
-  const timeField = manifest.timeColumn === undefined ? undefined : schema.fields.find((field) => field.name === manifest.timeColumn);
-  const timeVisible = timeField !== undefined && !delta.omitted.includes(timeField.name);
+  const table = deltaTableState(manifest, context.ref);
   const operation = manifest.operation ?? 'put';
   const dataChange = operation !== 'compact';
   const manifestText = Buffer.from(encodeManifest(manifest)).toString('utf8');
   const lines: unknown[] = [
     {
       commitInfo: {
-        timestamp,
+        timestamp: table.timestamp,
         operation: DELTA_OPERATION[operation],
         operationParameters: { mode: operation === 'append' ? 'Append' : 'Overwrite', hangarOperation: operation },
         engineInfo: context.engineInfo,
@@ -205,49 +200,97 @@ export function encodeDeltaCommit(manifest: FrameManifest, context: DeltaCommitC
         [MANIFEST_MEMBER]: manifestText,
       },
     },
-    {
-      protocol: delta.usesTimestampNtz
-        ? { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz'] }
-        : { minReaderVersion: 1, minWriterVersion: 2 },
-    },
-    {
-      metaData: {
-        id: deltaTableId(context.ref),
-        name: context.ref.name,
-        format: { provider: 'parquet', options: {} },
-        schemaString: JSON.stringify(delta.struct),
-        partitionColumns: [],
-        configuration: {
-          'hangar.bucket': context.ref.bucket,
-          ...(manifest.timeColumn === undefined ? {} : { 'hangar.timeColumn': manifest.timeColumn }),
-          ...(delta.omitted.length === 0 ? {} : { 'hangar.columnsNotInDelta': JSON.stringify(delta.omitted) }),
-        },
-        createdTime: timestamp,
-      },
-    },
+    { protocol: table.protocol },
+    { metaData: table.metaData },
   ];
   const before = new Map((context.previous?.segments ?? []).map((segment) => [segment.id, segment]));
   const after = new Set(manifest.segments.map((segment) => segment.id));
   for (const [id, segment] of before) {
     if (after.has(id)) continue;
     lines.push({
-      remove: { path: deltaPathOf(id), deletionTimestamp: timestamp, dataChange, extendedFileMetadata: true, partitionValues: {}, size: segment.storedBytes },
+      remove: { path: deltaPathOf(id), deletionTimestamp: table.timestamp, dataChange, extendedFileMetadata: true, partitionValues: {}, size: segment.storedBytes },
     });
   }
   for (const segment of manifest.segments) {
-    if (before.has(segment.id)) continue;
-    lines.push({
-      add: {
-        path: deltaPathOf(segment.id),
-        partitionValues: {},
-        size: segment.storedBytes,
-        modificationTime: timestamp,
-        dataChange,
-        stats: statsOf(segment, timeField, timeVisible),
-      },
-    });
+    if (!before.has(segment.id)) lines.push({ add: table.addOf(segment, dataChange) });
   }
   return Buffer.from(`${lines.map((line) => JSON.stringify(line)).join('\n')}\n`, 'utf8');
+}
+
+/** A Delta `protocol` action. */
+export interface DeltaProtocol {
+  readonly minReaderVersion: number;
+  readonly minWriterVersion: number;
+  readonly readerFeatures?: readonly string[];
+  readonly writerFeatures?: readonly string[];
+}
+
+/** A Delta `metaData` action. */
+export interface DeltaMetaData {
+  readonly id: string;
+  readonly name: string;
+  readonly format: { readonly provider: string; readonly options: Record<string, string> };
+  readonly schemaString: string;
+  readonly partitionColumns: readonly string[];
+  readonly configuration: Record<string, string>;
+  readonly createdTime: number;
+}
+
+/** A Delta `add` action. */
+export interface DeltaAdd {
+  readonly path: string;
+  readonly partitionValues: Record<string, string>;
+  readonly size: number;
+  readonly modificationTime: number;
+  readonly dataChange: boolean;
+  readonly stats: string;
+}
+
+/** The Delta table a manifest describes: its protocol, its metaData and the add action of each file. */
+export interface DeltaTableState {
+  /** The commit time, epoch milliseconds. */
+  readonly timestamp: number;
+  readonly protocol: DeltaProtocol;
+  readonly metaData: DeltaMetaData;
+  /** The add action of one of the manifest's segments. */
+  readonly addOf: (segment: SegmentEntry, dataChange: boolean) => DeltaAdd;
+}
+
+/** The Delta table state of a frame at one version (what a commit repeats and a checkpoint holds). */
+export function deltaTableState(manifest: FrameManifest, ref: FrameRef): DeltaTableState {
+  const committedAt = Date.parse(manifest.committedAt);
+  const timestamp = Number.isFinite(committedAt) ? committedAt : Date.now();
+  const schema = schemaOf(manifest);
+  const delta = deltaSchemaOf(schema);
+  const timeField = manifest.timeColumn === undefined ? undefined : schema.fields.find((field) => field.name === manifest.timeColumn);
+  const timeVisible = timeField !== undefined && !delta.omitted.includes(timeField.name);
+  return {
+    timestamp,
+    protocol: delta.usesTimestampNtz
+      ? { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz'] }
+      : { minReaderVersion: 1, minWriterVersion: 2 },
+    metaData: {
+      id: deltaTableId(ref),
+      name: ref.name,
+      format: { provider: 'parquet', options: {} },
+      schemaString: JSON.stringify(delta.struct),
+      partitionColumns: [],
+      configuration: {
+        'hangar.bucket': ref.bucket,
+        ...(manifest.timeColumn === undefined ? {} : { 'hangar.timeColumn': manifest.timeColumn }),
+        ...(delta.omitted.length === 0 ? {} : { 'hangar.columnsNotInDelta': JSON.stringify(delta.omitted) }),
+      },
+      createdTime: timestamp,
+    },
+    addOf: (segment, dataChange) => ({
+      path: deltaPathOf(segment.id),
+      partitionValues: {},
+      size: segment.storedBytes,
+      modificationTime: timestamp,
+      dataChange,
+      stats: statsOf(segment, timeField, timeVisible),
+    }),
+  };
 }
 
 /**

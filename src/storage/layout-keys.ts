@@ -76,6 +76,16 @@ export function deltaCommitKey(ref: FrameRef, version: number): string {
   return `${deltaLogPrefix(ref)}${String(version - 1).padStart(DELTA_DIGITS, '0')}.json`;
 }
 
+/** The Delta checkpoint of a Hangar version (Delta version `version - 1`). */
+export function deltaCheckpointKey(ref: FrameRef, version: number): string {
+  return `${deltaLogPrefix(ref)}${String(version - 1).padStart(DELTA_DIGITS, '0')}.checkpoint.parquet`;
+}
+
+/** The document naming a frame's newest Delta checkpoint. */
+export function deltaLastCheckpointKey(ref: FrameRef): string {
+  return `${deltaLogPrefix(ref)}_last_checkpoint`;
+}
+
 /** The Hangar version a Delta commit file name stands for (its Delta version + 1), if it is one. */
 export function versionOfDeltaCommitName(name: string): number | undefined {
   const match = DELTA_COMMIT_NAME.exec(name);

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { decodeDeltaCommit, encodeDeltaCommit } from '../format/delta-commit.js';
+import { encodeDeltaCheckpoint } from '../format/delta-checkpoint.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../format/manifest.js';
 import { type FrameRef, validateName } from '../names.js';
@@ -19,7 +20,9 @@ import {
   MANIFESTS_DIR,
   bucketMarkerKey,
   bucketPrefix,
+  deltaCheckpointKey,
   deltaCommitKey,
+  deltaLastCheckpointKey,
   deltaLogPrefix,
   expiredVersionKey,
   expiredVersionsPrefix,
@@ -49,6 +52,8 @@ export interface ObjectLayoutOptions {
    * Lake table: docs/open-format.md). Default: the environment variable `HANGAR_LAYOUT`, else `hangar`.
    */
   readonly log?: VersionLogFormat;
+  /** With the Delta log: a checkpoint every this many Delta versions, 0 for none (default 10, Delta's own). */
+  readonly checkpointInterval?: number;
 }
 
 /** How a store records versions: Hangar's manifests, or a Delta Lake log per frame. */
@@ -102,6 +107,7 @@ export class ObjectLayout extends FrameStore {
   private readonly rangeConcurrency: number;
   /** How this store records versions (see {@link ObjectLayoutOptions.log}). */
   readonly log: VersionLogFormat;
+  private readonly checkpointInterval: number;
   /** In-process serialisation of one frame's commits; across processes `ifAbsent` decides. */
   private readonly commits = new KeyedMutex();
   private readonly current = new GenerationalCache<string, CurrentManifest>(CURRENT_MANIFESTS);
@@ -127,6 +133,7 @@ export class ObjectLayout extends FrameStore {
     this.rangeCoalesceBytes = options.rangeCoalesceBytes ?? MIB;
     this.rangeConcurrency = options.rangeConcurrency ?? 8;
     this.log = options.log ?? defaultVersionLogFormat();
+    this.checkpointInterval = options.checkpointInterval ?? 10;
     this.capabilities = { crossProcessCommits: connector.consistency === 'atomic', rangedReads: connector.readsRanges };
   }
 
@@ -431,9 +438,27 @@ export class ObjectLayout extends FrameStore {
       const info = await this.connector.head(this.logKey(ref, manifest.version)).catch(() => undefined);
       this.current.set(framePrefix(ref), { version: manifest.version, manifest, identity: info && identityOf(info) });
       for (const id of segmentObjectIds(manifest.segments)) this.uncommitted.delete(segmentKey(ref, id));
+      await this.checkpoint(ref, manifest);
     }).finally(() => {
       this.recentListing = undefined; // a listing taken during the commit may predate it
     });
+  }
+
+  /**
+   * With the Delta log, every `checkpointInterval` Delta versions: the checkpoint of the version
+   * just committed, then `_last_checkpoint` naming it. Both only speed up Delta engines (Hangar reads
+   * the newest commit), so a failure is a warning, never a failed commit.
+   */
+  private async checkpoint(ref: FrameRef, manifest: FrameManifest): Promise<void> {
+    const deltaVersion = manifest.version - 1;
+    if (this.log !== 'delta' || this.checkpointInterval <= 0 || deltaVersion === 0 || deltaVersion % this.checkpointInterval !== 0) return;
+    try {
+      const checkpoint = encodeDeltaCheckpoint(manifest, ref);
+      await this.connector.put(deltaCheckpointKey(ref, manifest.version), checkpoint.parquet);
+      await this.connector.put(deltaLastCheckpointKey(ref), checkpoint.lastCheckpoint);
+    } catch (error) {
+      process.emitWarning(`the Delta checkpoint of version ${manifest.version} of '${ref.name}' was not written: ${(error as Error).message}`);
+    }
   }
 
   /** Writes the bucket's marker unless known to exist; true if it was written now. */

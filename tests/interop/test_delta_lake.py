@@ -157,3 +157,25 @@ def test_a_store_of_the_manifest_layout_is_migrated_in_place(tmp_path, logs_dir:
             assert sorted(DeltaTable(str(store / "m" / "px"), version=version - 1).to_pyarrow_table().column("v").to_pylist()) == sorted(values)
     finally:
         new.stop(signal.SIGTERM)
+
+
+def test_checkpoints_open_a_long_history_without_its_early_commits(delta_server, tmp_path):
+    import shutil
+
+    client = delta_server.client()
+    bucket, frame = "long", "ticks"
+    for i in range(23):
+        mode = "error" if i == 0 else "append"
+        put(client, cmd({"name": frame, "bucket": bucket, "mode": mode}), pa.table({"n": pa.array([i, i + 100], pa.int64())}))
+    log = Path(_table_dir(delta_server, bucket, frame)) / "_delta_log"
+    assert json.loads((log / "_last_checkpoint").read_text())["version"] == 20
+    assert (log / f"{10:020d}.checkpoint.parquet").exists()
+    # A copy without commits 0-19: only the checkpoint of version 20 can rebuild the table.
+    copy = tmp_path / frame
+    shutil.copytree(_table_dir(delta_server, bucket, frame), copy)
+    for version in range(20):
+        (copy / "_delta_log" / f"{version:020d}.json").unlink()
+    expected = sorted(_get(client, name=frame, bucket=bucket).column("n").to_pylist())
+    assert sorted(DeltaTable(str(copy)).to_pyarrow_table().column("n").to_pylist()) == expected
+    at_20 = sorted(_get(client, name=frame, bucket=bucket, version=21).column("n").to_pylist())
+    assert sorted(DeltaTable(str(copy), version=20).to_pyarrow_table().column("n").to_pylist()) == at_20
