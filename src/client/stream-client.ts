@@ -3,7 +3,10 @@
  * batch's entry IDs back once durable; tail a stream as an async iterator of record batches that
  * waits for new entries.
  */
-import type { RecordBatch } from 'apache-arrow';
+import { type RecordBatch, tableFromIPC } from 'apache-arrow';
+import { HangarError } from '../errors.js';
+import { decodeFlightData } from '../flight/flight-data.js';
+import { type IpcMessage, inspectMessage, joinIpcStream } from '../format/ipc-message.js';
 import type { FlightCallOptions, FlightClient } from './flight-client.js';
 import { commandDescriptor } from './flight-client.js';
 import type { RecordBatchSource } from '../format/ipc-encoder.js';
@@ -64,9 +67,25 @@ export async function* tailStream(flight: FlightClient, name: string, options: S
     ...(options.waitMs === undefined ? {} : { timeout_ms: options.waitMs }),
   };
   const stream = flight.doGet(JSON.stringify(ticket), options);
+  const responses = stream.rawMessages();
+  let completed = false;
   try {
-    for await (const batch of stream) yield batch;
+    // Each message is decoded as it arrives (schema first, then dictionaries and batches).
+    let schema: IpcMessage | undefined;
+    const dictionaries: IpcMessage[] = [];
+    for await (const raw of responses) {
+      const data = decodeFlightData(raw);
+      if (data.dataHeader.byteLength === 0) continue;
+      const message: IpcMessage = { header: data.dataHeader, body: data.dataBody };
+      const info = inspectMessage(message);
+      if (info.kind === 'schema') schema = message;
+      else if (!schema) throw new HangarError('INTERNAL', 'the stream tail sent a batch before its schema', { type: 'FlightProtocolError' });
+      else if (info.kind === 'dictionary') dictionaries.push(message);
+      else yield* tableFromIPC(joinIpcStream([schema, ...dictionaries, message])).batches;
+    }
+    if (responses.error) throw responses.error;
+    completed = true;
   } finally {
-    stream.cancel();
+    if (!completed) stream.cancel();
   }
 }
