@@ -5,21 +5,31 @@
  */
 import type { ResultBudget } from './result-budget.js';
 
+/** No bytes yet: a buffer allocates on its first write. */
+const EMPTY = new Uint8Array(0);
+
+/** The first allocation of a buffer that has never been filled: small results stay small. */
+const FIRST_BYTES = 16 * 1024;
+
 /** Bytes appended at the end, grown by doubling. */
 export class ByteBuffer {
-  private bytes: Uint8Array;
+  private bytes: Uint8Array = EMPTY;
   /** Bytes written. */
   length = 0;
+  /** What the next first write allocates: the last batch's size, up to the capacity. */
+  private nextBytes: number;
 
   /**
-   * @param capacity initial capacity in bytes
+   * @param capacity the most bytes a batch is expected to hold (a batch's worth of values); the
+   *   buffer starts far smaller and grows to it only as values arrive, and is allocated only when
+   *   written to (a query of a few rows, and the schema of a prepared statement, allocate little)
    * @param budget charged with every byte reserved, before the room is made
    */
   constructor(
-    capacity = 1024,
+    private readonly capacity = 1024,
     private readonly budget?: ResultBudget,
   ) {
-    this.bytes = new Uint8Array(Math.max(8, capacity));
+    this.nextBytes = Math.max(8, Math.min(capacity, FIRST_BYTES));
   }
 
   /**
@@ -30,8 +40,8 @@ export class ByteBuffer {
     this.budget?.charge(extra);
     const needed = this.length + extra;
     if (needed > this.bytes.byteLength) {
-      const grown = new Uint8Array(Math.max(needed, this.bytes.byteLength * 2));
-      grown.set(this.bytes.subarray(0, this.length));
+      const grown = new Uint8Array(Math.max(needed, this.bytes.byteLength === 0 ? this.nextBytes : this.bytes.byteLength * 2));
+      if (this.length > 0) grown.set(this.bytes.subarray(0, this.length));
       this.bytes = grown;
     }
     return this.bytes;
@@ -43,10 +53,14 @@ export class ByteBuffer {
     this.length += source.byteLength;
   }
 
-  /** Returns the bytes written and starts a new, empty buffer of the same capacity. */
+  /**
+   * Returns the bytes written and starts over, empty: the next batch allocates on its first write,
+   * as much as this one held (up to the capacity), so a steady stream of batches does not regrow.
+   */
   take(): Uint8Array {
     const out = this.bytes.subarray(0, this.length);
-    this.bytes = new Uint8Array(Math.max(8, this.bytes.byteLength));
+    this.nextBytes = Math.max(8, Math.min(Math.max(this.capacity, FIRST_BYTES), Math.max(this.length, FIRST_BYTES)));
+    this.bytes = EMPTY;
     this.length = 0;
     return out;
   }
