@@ -24,7 +24,7 @@ export interface StreamRetention {
 
 /** Tuning of a live stream. */
 export interface LiveStreamOptions {
-  /** Roll committed entries into segments at least this often (default 1000 ms). */
+  /** Roll committed entries into segments at least this often (default 10 s; reads roll on demand anyway). */
   readonly rollIntervalMs?: number;
   /** Roll as soon as this many bytes of entries wait (default 8 MiB). */
   readonly rollBytes?: number;
@@ -111,7 +111,7 @@ export class LiveStream {
     this.floor = stored;
     this.committed = stored;
     this.rolledUpTo = stored;
-    this.timer = setInterval(() => void this.roll().catch(() => undefined), options.rollIntervalMs ?? 1000);
+    this.timer = setInterval(() => void this.roll().catch(() => undefined), options.rollIntervalMs ?? 10_000);
     this.timer.unref();
   }
 
