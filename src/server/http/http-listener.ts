@@ -101,7 +101,9 @@ export class HttpListener {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    server.on('request', (request: IncomingMessage, reply: ServerResponse) => void this.handle(request, reply));
+    // Whatever a request does, it must not end the process: an error escaping handle() (which
+    // answers its own) cuts that one connection.
+    server.on('request', (request: IncomingMessage, reply: ServerResponse) => void this.handle(request, reply).catch((error: unknown) => reply.destroy(toHangarError(error))));
     this.gateway = parts.streams ? new PtgGateway(parts.streams, parts.authenticator) : undefined;
     server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => (this.gateway ? this.gateway.upgrade(request, socket, head) : socket.destroy()));
   }
@@ -160,13 +162,21 @@ export class HttpListener {
   private async handle(request: IncomingMessage, reply: ServerResponse): Promise<void> {
     const finish = this.parts.metrics.startHttp(request.method ?? 'GET');
     let route = 'other';
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    // A request target that is no URL relative to the server (`///`, `//:x`) is refused below; it
+    // used to throw here, outside the try, and end the server (found by the HTTP fuzzer).
+    let url: URL | undefined;
+    try {
+      url = new URL(request.url ?? '/', 'http://localhost');
+    } catch {
+      url = undefined;
+    }
     const aborter = new AbortController();
     reply.once('close', () => {
       if (!reply.writableFinished) aborter.abort();
       finish(route, reply.statusCode);
     });
     try {
+      if (!url) throw new InvalidArgumentError(`the request target ${JSON.stringify(String(request.url).slice(0, 200))} is not a path; send a path such as ${API_BASE}/buckets`);
       if (!this.cors(request, reply)) return;
       const path = url.pathname;
       if (this.gateway?.owns(path)) {
@@ -211,7 +221,7 @@ export class HttpListener {
       route = 'console';
       await this.serveStatic(request, reply, path);
     } catch (error) {
-      this.fail(reply, error, url.pathname);
+      this.fail(reply, error, url?.pathname ?? '/');
     }
   }
 
