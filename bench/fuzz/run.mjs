@@ -3,6 +3,9 @@
 //   npm run build && node bench/fuzz/run.mjs [--cases 1000000] [--server-cases 100000] [--seed N]
 //        [--type FlightData,Ticket] [--json bench/results/fuzz.json]
 //   replay one case:  node bench/fuzz/run.mjs --seed N --type T --case I
+//   the HTTP API:     node bench/fuzz/run.mjs --http [--http-cases 1000000] [--http-minutes M] [--seed N] [--case I]
+//                     (raw HTTP/1.1 requests to `hangar serve --http-port`, open and with --secret;
+//                     --http-minutes stops sending after M minutes and reports how many ran)
 // In process, every case of every request message goes through the server's decoders (in a
 // watched worker: a case still running after 10 s fails the run). Then two `hangar serve`
 // processes (without authentication, and with --secret) get the server cases as raw gRPC frames;
@@ -16,6 +19,7 @@ import { fuzzDecoders } from '../../dist/testing/decoder-fuzz.js';
 import { FUZZED_MESSAGE_TYPES, describeCase, fuzzToken, generateCase } from '../../dist/testing/protocol-fuzz-cases.js';
 import { fuzzServer } from '../../dist/testing/server-fuzz.js';
 import { startServerProcess } from '../../dist/testing/server-process.js';
+import { describeHttpCase, fuzzHttp, generateHttpCase } from '../../dist/testing/http-fuzz.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +29,9 @@ const { values } = parseArgs({
     type: { type: 'string' },
     case: { type: 'string' },
     'no-server': { type: 'boolean', default: false },
+    http: { type: 'boolean', default: false },
+    'http-cases': { type: 'string', default: '1000000' },
+    'http-minutes': { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -40,6 +47,45 @@ console.log(`protocol fuzz: seed ${seed}; ${cases} cases per message type in pro
 if (replay !== undefined) for (const type of types) console.log(describeCase(generateCase(type, seed, replay, { token: fuzzToken(SECRET) })));
 
 const results = { seed, startedAt: new Date().toISOString(), inProcess: [], inProcessWithSecret: [], server: [], serverWithSecret: [] };
+
+/** --http: the HTTP API fuzzer against an open server and one with --secret, in chunks of 10,000 cases (so --http-minutes can stop it). */
+async function runHttp() {
+  if (replay !== undefined) console.log(describeHttpCase(generateHttpCase(seed, replay)));
+  const total = replay === undefined ? Number(values['http-cases']) : 1;
+  const deadline = values['http-minutes'] === undefined ? Infinity : Date.now() + Number(values['http-minutes']) * 60_000;
+  const dir = await mkdtemp(join(tmpdir(), 'hangar-http-fuzz-'));
+  const out = { seed, startedAt: new Date().toISOString(), open: undefined, secured: undefined };
+  try {
+    for (const [label, extra] of [['open', []], ['secured', ['--secret', SECRET]]]) {
+      const server = await startServerProcess({ args: ['--port', '0', '--http-port', '0', '--data', join(dir, label), ...extra] });
+      const headers = server.adminToken ? { authorization: `Bearer ${server.adminToken}` } : {};
+      // The server with --secret gets a tenth of the cases: most are refused before any handler runs.
+      const cases = label === 'open' ? total : Math.max(1, Math.ceil(total / 10));
+      const merged = { cases: 0, statuses: {}, slowestMs: 0, slowestCase: from, healthChecks: 0, slowestHealthMs: 0 };
+      try {
+        for (let at = from; at < from + cases && Date.now() < deadline; at += 10_000) {
+          const report = await fuzzHttp({ url: server.httpUrl, seed, cases: Math.min(10_000, from + cases - at), from: at, healthHeaders: headers });
+          merged.cases += report.cases;
+          for (const [status, count] of Object.entries(report.statuses)) merged.statuses[status] = (merged.statuses[status] ?? 0) + count;
+          if (report.slowestMs > merged.slowestMs) Object.assign(merged, { slowestMs: report.slowestMs, slowestCase: report.slowestCase });
+          merged.healthChecks += report.healthChecks;
+          merged.slowestHealthMs = Math.max(merged.slowestHealthMs, report.slowestHealthMs);
+          process.stdout.write(`  http ${label}: ${merged.cases}\r`);
+        }
+      } finally {
+        const code = await server.stop();
+        if (code !== 0) throw new Error(`the ${label} server exited with ${code} on SIGTERM: ${server.stderr().slice(-2000)}`);
+      }
+      console.log(`http ${label}: ${JSON.stringify(merged)}`);
+      out[label] = merged;
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  out.finishedAt = new Date().toISOString();
+  console.log(`HTTP fuzz: passed; ${out.open.cases + out.secured.cases} cases (seed ${seed})`);
+  if (values.json) await writeFile(values.json, `${JSON.stringify(out, null, 2)}\n`);
+}
 const time = async (label, fn) => {
   const started = performance.now();
   const value = await fn();
@@ -48,6 +94,10 @@ const time = async (label, fn) => {
 };
 
 try {
+  if (values.http) {
+    await runHttp();
+    process.exit(0);
+  }
   for (const type of types) {
     const [report] = await time(`in process ${type}`, () => fuzzDecoders({ seed, cases, from, messageTypes: [type] }));
     console.log(JSON.stringify(report));

@@ -17,6 +17,34 @@ import { CallMetadata } from '../grpc/metadata.js';
 import { Authenticator } from '../server/auth/authenticator.js';
 import { parseCriteria, parseInfoDescriptor, parseJsonObject, parsePutDescriptor, parseTicket, parseVersionSelector } from '../server/dataframe-protocol.js';
 import { type FuzzCase, type FuzzedMessageType, describeCase, fuzzToken, generateCase } from './protocol-fuzz-cases.js';
+import { DescriptorType } from '../flight/flight-messages.js';
+import {
+  decodeAny,
+  decodeClosePreparedStatementRequest,
+  decodeCreatePreparedStatementRequest,
+  decodeFlightSqlCommand,
+  isFlightSqlAny,
+} from '../server/flight-sql/flight-sql-messages.js';
+
+/**
+ * What the Flight SQL router does with a request message's command bytes: a Flight SQL command it
+ * decodes (refusing malformed ones), or false when the bytes are not a Flight SQL Any, which then
+ * go to Hangar's own handlers.
+ */
+function decodeFlightSqlLikeServer(bytes: Uint8Array | undefined): boolean {
+  const any = bytes ? decodeAny(bytes) : undefined;
+  if (!isFlightSqlAny(any)) return false;
+  decodeFlightSqlCommand(any);
+  return true;
+}
+
+/** The Flight SQL actions' request decoding, as the Flight SQL service does it; false for other actions. */
+function decodeFlightSqlActionLikeServer(type: string, body: Uint8Array): boolean {
+  if (type === 'CreatePreparedStatement') decodeCreatePreparedStatementRequest(body);
+  else if (type === 'ClosePreparedStatement') decodeClosePreparedStatementRequest(body);
+  else return false;
+  return true;
+}
 
 /** Parses an action body as the action handlers do, up to the engine call. */
 function parseActionBody(type: string, bodyBytes: Uint8Array): void {
@@ -70,17 +98,24 @@ export function decodeLikeServer(c: FuzzCase, authenticator?: Authenticator): vo
       }
       return;
     case 'GetFlightInfo':
-    case 'GetSchema':
-      parseInfoDescriptor(decodeFlightDescriptor(only(c)));
+    case 'GetSchema': {
+      const descriptor = decodeFlightDescriptor(only(c));
+      if (descriptor.type === DescriptorType.Cmd && decodeFlightSqlLikeServer(descriptor.cmd)) return;
+      parseInfoDescriptor(descriptor);
       return;
+    }
     case 'PollFlightInfo':
       decodeFlightDescriptor(only(c));
       return;
-    case 'DoGet':
-      parseTicket(decodeTicket(only(c)).ticket);
+    case 'DoGet': {
+      const ticket = decodeTicket(only(c)).ticket;
+      if (decodeFlightSqlLikeServer(ticket)) return;
+      parseTicket(ticket);
       return;
+    }
     case 'DoAction': {
       const action = decodeAction(only(c));
+      if (decodeFlightSqlActionLikeServer(action.type, action.body)) return;
       parseActionBody(action.type, action.body);
       return;
     }
@@ -94,7 +129,9 @@ export function decodeLikeServer(c: FuzzCase, authenticator?: Authenticator): vo
     case 'DoExchange':
       c.messages.forEach((message, i) => {
         const data = decodeFlightData(message);
-        if (i === 0) parsePutDescriptor(data.flightDescriptor);
+        const descriptor = data.flightDescriptor;
+        const flightSql = i === 0 && descriptor?.type === DescriptorType.Cmd && decodeFlightSqlLikeServer(descriptor.cmd);
+        if (i === 0 && !flightSql) parsePutDescriptor(data.flightDescriptor);
         if (data.dataHeader.byteLength > 0) inspectMessage({ header: data.dataHeader, body: data.dataBody });
       });
       return;

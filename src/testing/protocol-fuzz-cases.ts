@@ -8,6 +8,7 @@ import { type IpcMessage, splitIpcStream } from '../format/ipc-message.js';
 import { signJwt } from '../server/auth/jwt.js';
 import { decodeAction } from '../flight/flight-messages.js';
 import { FuzzRandom } from './fuzz-random.js';
+import { flightSqlRequest } from './flight-sql-fuzz-cases.js';
 import { FUZZED_ACTIONS, FUZZ_BUCKET, FUZZ_FRAMES, type JsonContext, fuzzJson } from './fuzz-json.js';
 import {
   type FuzzField,
@@ -22,8 +23,11 @@ import {
   withInvalidUtf8,
 } from './protobuf-fuzz-encoding.js';
 
-/** The request messages of Flight's RPCs that the fuzzer covers; `Empty` is ListActions' request. */
-export const FUZZED_MESSAGE_TYPES = ['HandshakeRequest', 'FlightDescriptor', 'Ticket', 'Action', 'Criteria', 'FlightData', 'Empty'] as const;
+/**
+ * The request messages of Flight's RPCs that the fuzzer covers; `Empty` is ListActions' request,
+ * `FlightSql` the Flight SQL messages (in an Any, inside a descriptor, ticket or action body).
+ */
+export const FUZZED_MESSAGE_TYPES = ['HandshakeRequest', 'FlightDescriptor', 'Ticket', 'Action', 'Criteria', 'FlightData', 'Empty', 'FlightSql'] as const;
 
 /** One of {@link FUZZED_MESSAGE_TYPES}. */
 export type FuzzedMessageType = (typeof FUZZED_MESSAGE_TYPES)[number];
@@ -185,6 +189,11 @@ function requestOf(random: FuzzRandom, messageType: FuzzedMessageType, options: 
       return { method: random.chance(0.95) ? 'DoPut' : 'DoExchange', messages: flightDataMessages(random, log, options.valid === true), metadata: {} };
     case 'Empty':
       return { method: 'ListActions', messages: [options.valid || random.chance(0.3) ? [] : [{ field: BigInt(random.between(1, 50)), value: anyValue(random) }]], metadata: {} };
+    case 'FlightSql': {
+      const request = flightSqlRequest(random, log, options.valid === true);
+      const metadata: Record<string, string> = options.valid || random.chance(0.8) ? {} : { bucket: random.pick([FUZZ_BUCKET, '', '../x', 'é', 'x'.repeat(300)]) };
+      return { ...request, metadata };
+    }
   }
 }
 

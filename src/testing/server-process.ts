@@ -17,6 +17,8 @@ export interface ServerProcess {
   readonly url: string;
   /** The admin token it printed (with `--secret`). */
   readonly adminToken: string | undefined;
+  /** `http://host:port` of its HTTP API (with `--http-port`). */
+  readonly httpUrl: string | undefined;
   /** Everything it wrote to stderr so far. */
   stderr(): string;
   /**
@@ -60,7 +62,8 @@ export function startServerProcess(options: ServerProcessOptions): Promise<Serve
       const listening = /hangar listening on (grpc(?:\+tls)?:\/\/(\S+))/.exec(stdout);
       const wantsToken = options.args.includes('--secret');
       const token = /hangar admin token[^:]*: (\S+)/.exec(stdout)?.[1];
-      if (!listening || (wantsToken && token === undefined)) return;
+      const httpUrl = /http listening on (http:\/\/\S+)/.exec(stdout)?.[1];
+      if (!listening || (wantsToken && token === undefined) || (options.args.includes('--http-port') && httpUrl === undefined)) return;
       clearTimeout(timer);
       resolve({
         child,
@@ -68,6 +71,7 @@ export function startServerProcess(options: ServerProcessOptions): Promise<Serve
         location: listening[1]!,
         url: `http://${listening[2]!}`,
         adminToken: token,
+        httpUrl,
         stderr: () => stderr,
         async stop(graceMs = 10_000) {
           if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
