@@ -62,11 +62,32 @@ export function binaryEntries(payloads: readonly Uint8Array[]): RecordBatch {
   return new RecordBatch(BINARY_ENTRY_SCHEMA, makeData({ type: BINARY_STRUCT, length: payloads.length, nullCount: 0, children: [column] }));
 }
 
-const utf8 = new TextEncoder();
+/**
+ * A batch of binary payloads lying back to back in `bytes`, entry `i` from `starts[i]` to the next
+ * start (the last to the end): the column is a view of `bytes`, nothing is copied.
+ */
+export function binaryEntriesAt(bytes: Uint8Array, starts: readonly number[]): RecordBatch {
+  const valueOffsets = new Int32Array(starts.length + 1);
+  for (let i = 0; i < starts.length; i++) valueOffsets[i] = starts[i]!;
+  valueOffsets[starts.length] = bytes.byteLength;
+  const column = makeData({ type: new Binary(), length: starts.length, nullCount: 0, valueOffsets, data: bytes });
+  return new RecordBatch(BINARY_ENTRY_SCHEMA, makeData({ type: BINARY_STRUCT, length: starts.length, nullCount: 0, children: [column] }));
+}
+
+/** The IDs as one Utf8 column's offsets and bytes (IDs are ASCII: one byte per character). */
+function packIds(ids: readonly StreamId[]): { valueOffsets: Int32Array; data: Uint8Array } {
+  const valueOffsets = new Int32Array(ids.length + 1);
+  let text = '';
+  for (let i = 0; i < ids.length; i++) {
+    text += formatStreamId(ids[i]!);
+    valueOffsets[i + 1] = text.length;
+  }
+  return { valueOffsets, data: Buffer.from(text, 'latin1') };
+}
 
 /** The stored batch: `ids` and their milliseconds added before the entries' own columns. */
 export function stampEntries(schema: Schema, ids: readonly StreamId[], entries: RecordBatch): RecordBatch {
-  const { valueOffsets, data } = packValues(ids.map((id) => utf8.encode(formatStreamId(id))));
+  const { valueOffsets, data } = packIds(ids);
   const idData = makeData({ type: new Utf8(), length: ids.length, nullCount: 0, valueOffsets, data });
   const times = new BigInt64Array(ids.length);
   for (let i = 0; i < ids.length; i++) times[i] = BigInt(ids[i]!.ms);

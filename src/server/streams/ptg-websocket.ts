@@ -14,7 +14,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { HangarError, InvalidArgumentError, NotFoundError, UnauthenticatedError, toHangarError } from '../../errors.js';
 import { type FrameRef, frameRef } from '../../names.js';
-import { binaryEntries } from '../../core/streams/stream-batches.js';
+import { binaryEntriesAt } from '../../core/streams/stream-batches.js';
 import { formatStreamId, parseStreamId } from '../../core/streams/stream-id.js';
 import type { LiveStream } from '../../core/streams/live-stream.js';
 import { parseTailStart, tailStream } from '../../core/streams/stream-tail.js';
@@ -54,8 +54,8 @@ function flag(value: string | null, name: string): boolean {
   throw new InvalidArgumentError(`"${name}" must be true or false, got ${JSON.stringify(value)}`);
 }
 
-/** Splits a batch's bytes at its entries' start offsets. */
-export function splitAtOffsets(offsetsText: string, bytes: Buffer): Buffer[] {
+/** Reads a batch's entry start offsets, checking them against its bytes. @throws InvalidArgumentError */
+export function parseOffsets(offsetsText: string, bytes: Buffer): number[] {
   const offsets = offsetsText.trim() === '' ? [] : offsetsText.split(',').map((part) => Number(part.trim()));
   for (let i = 0; i < offsets.length; i++) {
     const offset = offsets[i]!;
@@ -63,7 +63,7 @@ export function splitAtOffsets(offsetsText: string, bytes: Buffer): Buffer[] {
       throw new InvalidArgumentError(`the batch's offsets must be ascending integers within its ${bytes.byteLength} bytes, got ${JSON.stringify(offsetsText.slice(0, 100))}`);
     }
   }
-  return offsets.map((start, i) => bytes.subarray(start, offsets[i + 1] ?? bytes.byteLength));
+  return offsets;
 }
 
 /** An entry's bytes for a puller: the payload of a binary stream; a row of an Arrow stream as JSON. */
@@ -212,21 +212,24 @@ export class PtgGateway {
     let pending = 0;
     const take = (data: RawData, isBinary: boolean): void => {
       try {
-        const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-        let payloads: Buffer[];
+        const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+        let entries: RecordBatch;
         if (!options.batch) {
           if (!isBinary) throw new InvalidArgumentError('without ?batch each entry is one binary message; text messages belong to batches');
-          payloads = [bytes];
+          entries = binaryEntriesAt(bytes, [0]);
         } else if (!isBinary) {
           if (offsets !== undefined) throw new InvalidArgumentError('two offset messages in a row: send the batch\'s binary message after its offsets');
           offsets = bytes.toString('utf8');
           return;
         } else {
           if (offsets === undefined) throw new InvalidArgumentError('with ?batch=true send a text message of offsets before each binary batch');
-          payloads = splitAtOffsets(offsets, bytes);
+          // The entries stay where they arrived: the column is a view of the message.
+          const starts = parseOffsets(offsets, bytes);
+          const base = starts[0] ?? bytes.byteLength;
+          entries = binaryEntriesAt(bytes.subarray(base), starts.map((start) => start - base));
           offsets = undefined;
         }
-        const acked = stream.append(binaryEntries(payloads));
+        const acked = stream.append(entries);
         pending++;
         if (pending >= MAX_PENDING) ws.pause();
         acks = acks.then(async () => {
