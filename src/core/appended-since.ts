@@ -60,6 +60,8 @@ export async function rowsAppendedSince(
   if (sinceCommittedAt !== undefined && Date.parse(earlier.committedAt) !== sinceCommittedAt.getTime()) {
     refuse(`version ${sinceVersion} was committed at ${earlier.committedAt}, not ${sinceCommittedAt.toISOString()}: the frame's history was started anew`);
   }
+  // A schema-evolving append changed the columns: rows held in the old schema would not match.
+  if (earlier.schema !== current.schema) refuse(`its schema changed since version ${sinceVersion} (an append with "schema": "evolve")`);
   const held = earlier.segments;
   if (held.length <= current.segments.length && held.every((segment, i) => current.segments[i]!.id === segment.id)) {
     return { segments: current.segments.slice(held.length), skipRows: 0 };

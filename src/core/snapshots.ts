@@ -3,7 +3,7 @@
  * (gets, SQL, stat) and kept safe from vacuum even after the frames are deleted. The documents are
  * stored through the FrameStore (format/snapshot-document.ts); vacuum asks {@link SnapshotBook.pinned}.
  */
-import { AlreadyExistsError, NotFoundError } from '../errors.js';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../errors.js';
 import { liveManifest } from '../format/manifest.js';
 import type { SnapshotDocument } from '../format/snapshot-document.js';
 import { DEFAULT_BUCKET, describeFrame, validateName } from '../names.js';
@@ -48,7 +48,8 @@ export class SnapshotBook {
   /**
    * Takes a snapshot of the current versions of every frame of the bucket, or of the frames named.
    * @throws AlreadyExistsError if the bucket has a snapshot of that name; NotFoundError for a missing
-   *   bucket or a named frame that does not exist; InvalidArgumentError for bad names
+   *   bucket or a named frame that does not exist; InvalidArgumentError for bad names; ConflictError
+   *   if vacuum kept removing versions it was about to hold
    */
   async create(bucket: string, name: string, frames?: readonly string[]): Promise<SnapshotInfo> {
     validateName('snapshot', name);
@@ -64,7 +65,7 @@ export class SnapshotBook {
       if (await this.stillHeld(bucket, versions)) return infoOf(snapshot);
       await this.store.deleteSnapshot(bucket, name);
       this.bump(bucket);
-      if (attempt >= CREATE_ATTEMPTS) throw new NotFoundError(`the frames of bucket '${bucket}' kept changing while snapshot '${name}' was taken; try again`);
+      if (attempt >= CREATE_ATTEMPTS) throw new ConflictError(`vacuum kept removing versions of bucket '${bucket}' while snapshot '${name}' was taken; try again`);
     }
   }
 

@@ -4,6 +4,9 @@
 // compared with a row model; a changed type and a missing time column refused; compaction, update
 // and delete_range of an evolved frame keep it exact.
 import { Float64, Int32, Table, TimestampMicrosecond, Utf8, type Vector, vectorFromArray } from 'apache-arrow';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient, InvalidArgumentError } from '../../src/client/index.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
@@ -102,6 +105,25 @@ describe.each(testStores('hangar-evolve-'))('schema evolution over a %s', (_labe
     await checkAll();
     // Past versions keep their own schema.
     expect((await client.get('f', { ...o, version: 2 })).schema.fields.map((field) => field.name)).toEqual(['ts', 'px', 'qty']);
+  });
+
+  it('a cached client reads the evolved frame whole once its schema changed', async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'hangar-evolve-cache-'));
+    const cached = new HangarClient({ location: server.location, cache: { dir: cacheDir } });
+    try {
+      const rows = range(1000, 20, (t) => ({ px: t }));
+      await client.put('c', tableOf(rows, ['ts', 'px']), o);
+      expect(rowsOf(await cached.get('c', o), ['ts', 'px'])).toEqual(modelRows(rows, ['ts', 'px']));
+      const more = range(1020, 5, (t) => ({ px: t, qty: t }));
+      await client.put('c', tableOf(more, ['ts', 'px', 'qty']), { ...o, mode: 'append', schema: 'evolve' });
+      expect(rowsOf(await cached.get('c', o), ['ts', 'px', 'qty'])).toEqual(modelRows([...rows, ...more], ['ts', 'px', 'qty']));
+      const again = range(1025, 3, (t) => ({ px: t, qty: -t }));
+      await client.put('c', tableOf(again, ['ts', 'px', 'qty']), { ...o, mode: 'append' });
+      expect(rowsOf(await cached.get('c', o), ['ts', 'px', 'qty'])).toEqual(modelRows([...rows, ...more, ...again], ['ts', 'px', 'qty']));
+    } finally {
+      cached.close();
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a changed type and a missing time column, naming them; without "evolve" the strict rule stays', async () => {
