@@ -182,6 +182,34 @@ for (const [label, make] of Object.entries(setups)) {
       await expect(wrapped.put(ref, 'append', (async function* () {})())).rejects.toThrow(/is a stream/);
     });
 
+    it('max_age trims entries older than the limit after a roll', async () => {
+      setup = await make();
+      service = new StreamService(setup.engine, setup.storage, { rollIntervalMs: 60_000 });
+      await service.open();
+      const stream = await service.forPush(ref, { entries: 'binary', retention: { maxAgeMs: 100 } });
+      await stream.append(binaryEntries([Buffer.from('old-1'), Buffer.from('old-2')]));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await stream.append(binaryEntries([Buffer.from('fresh')]));
+      await stream.roll();
+      const table = await readAll(setup.engine, ref);
+      expect(table.getChild('data')!.toArray().map((b: Uint8Array) => Buffer.from(b).toString())).toEqual(['fresh']);
+    });
+
+    it('deleting the frame drops the stream; the next push starts a new one', async () => {
+      setup = await make();
+      service = new StreamService(setup.engine, setup.storage, { rollIntervalMs: 60_000 });
+      await service.open();
+      const wrapped = streamAwareEngine(setup.engine, service);
+      const stream = await service.forPush(ref, { entries: entrySchema });
+      await stream.append(entries([1, 2]));
+      await wrapped.delete(ref);
+      expect(service.isStream(ref)).toBe(false);
+      expect(await setup.storage.list()).toEqual([]);
+      const again = await service.forPush(ref, { entries: 'binary' }); // other columns: a new stream
+      await again.append(binaryEntries([Buffer.from('x')]));
+      expect((await readAll(wrapped, ref)).numRows).toBe(1);
+    });
+
     it('max_len trims the oldest entries after a roll, keeping at least max_len', async () => {
       setup = await make();
       service = new StreamService(setup.engine, setup.storage, { rollIntervalMs: 60_000 });
