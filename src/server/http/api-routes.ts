@@ -31,6 +31,7 @@ const FRAME_PARAMS: ParameterSchema = {
 const VERSION_QUERY = {
   version: { type: 'integer', minimum: 1, description: 'read this version' },
   as_of: { type: 'string', description: 'read the version current at this instant (ISO-8601, or epoch seconds)' },
+  snapshot: { type: 'string', description: 'read the version this snapshot of the bucket holds' },
 } as const;
 const FIELD_SCHEMA = {
   type: 'object',
@@ -86,7 +87,7 @@ function frameJson(info: FrameInfo, withSchema: boolean): Record<string, unknown
 }
 
 function versionSelector(query: Readonly<Record<string, unknown>>): ReturnType<typeof parseVersionSelector> {
-  return parseVersionSelector({ version: query.version, as_of: asTimeValue(query.as_of) });
+  return parseVersionSelector({ version: query.version, as_of: asTimeValue(query.as_of), snapshot: query.snapshot });
 }
 
 /** A time given in a query string: digits are epoch seconds, anything else ISO-8601. */
@@ -212,6 +213,7 @@ export function apiRoutes(limits: UploadLimits, counters: DataCounters): RouteDe
           start: { type: 'string', description: 'rows whose time column is at or after this instant (ISO-8601 or epoch seconds)' },
           end: { type: 'string', description: 'rows whose time column is before this instant' },
           limit: { type: 'integer', minimum: 0, description: 'at most this many rows' },
+          tail: { type: 'integer', minimum: 0, description: "only the frame's last this many rows (not with start, end or limit)" },
           ...VERSION_QUERY,
         },
         additionalProperties: false,
@@ -230,6 +232,7 @@ export function apiRoutes(limits: UploadLimits, counters: DataCounters): RouteDe
           ...(start === undefined ? {} : { start }),
           ...(end === undefined ? {} : { end }),
           ...(typeof query.limit === 'number' ? { limit: query.limit } : {}),
+          ...(typeof query.tail === 'number' ? { tail: query.tail } : {}),
         });
         counters.sent(await streamDownload(request.reply, stream.messages, format, ref.name));
       },
@@ -278,6 +281,7 @@ export function apiRoutes(limits: UploadLimits, counters: DataCounters): RouteDe
           sql: { type: 'string', minLength: 1 },
           bucket: { type: 'string', description: 'the bucket whose frames are unqualified tables (default: default)' },
           as_of: { type: ['string', 'number'], description: 'query every frame as it was at this instant' },
+          snapshot: { type: 'string', description: "query every frame of the bucket as this snapshot holds it" },
           format: { type: 'string', enum: [...DOWNLOAD_FORMATS], description: 'overrides Accept' },
         },
         required: ['sql'],
@@ -285,10 +289,15 @@ export function apiRoutes(limits: UploadLimits, counters: DataCounters): RouteDe
       },
       responses: { 200: DATA_RESPONSE },
       handle: async (request) => {
-        const body = request.body as { sql: string; bucket?: string; as_of?: string | number; format?: string };
-        const { asOf } = parseVersionSelector({ as_of: body.as_of });
+        const body = request.body as { sql: string; bucket?: string; as_of?: string | number; snapshot?: string; format?: string };
+        const { asOf, snapshot } = parseVersionSelector({ as_of: body.as_of, snapshot: body.snapshot });
         const format = negotiateFormat(body.format, request.raw.headers.accept);
-        const stream = await request.engine.query(body.sql, { bucket: resolveBucket(body.bucket), signal: request.signal, ...(asOf ? { asOf } : {}) });
+        const stream = await request.engine.query(body.sql, {
+          bucket: resolveBucket(body.bucket),
+          signal: request.signal,
+          ...(asOf ? { asOf } : {}),
+          ...(snapshot === undefined ? {} : { snapshot }),
+        });
         counters.sent(await streamDownload(request.reply, stream.messages, format, 'query'));
       },
     },
