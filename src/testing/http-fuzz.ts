@@ -357,7 +357,7 @@ export async function fuzzHttp(options: HttpFuzzOptions): Promise<HttpFuzzReport
   const headers = options.healthHeaders ?? {};
   const from = options.from ?? 0;
   const csv = Buffer.from('x,s\n1,a\n2,b\n3,c\n');
-  const put = await sendRaw(options.url, plainRequest('PUT', SENTINEL_PATH, headers, csv, 'text/csv'), timeoutMs);
+  const put = await sendRaw(options.url, plainRequest('PUT', `${SENTINEL_PATH}?mode=replace`, headers, csv, 'text/csv'), timeoutMs);
   if (put.status !== 200) throw new Error(`HTTP fuzz: could not store the sentinel frame: ${put.bytes.subarray(0, 300).toString('utf8')}`);
   const readSentinel = async (): Promise<HttpReply> => sendRaw(options.url, plainRequest('GET', `${SENTINEL_PATH}/data?format=csv`, headers), timeoutMs);
   const baseline = bodyOf(await readSentinel());
