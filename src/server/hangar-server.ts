@@ -216,6 +216,8 @@ export class HangarServer {
    */
   close(graceMs = 5000): Promise<void> {
     this.closing ??= (async () => {
+      // Following tails would keep their calls open through the whole grace period: end them first.
+      this.streamService?.endTails();
       const httpClosed = this.httpListener?.close(graceMs);
       const shutDown = this.grpcServer.shutdown();
       await within(this.grpcServer.whenIdle(), graceMs);

@@ -110,6 +110,22 @@ describe('streams over Flight', () => {
   });
 });
 
+it('shutdown ends a following tail normally instead of cutting it after the grace period', async () => {
+  const server = await HangarServer.start({ port: 0, data: 'memory:' });
+  const client = HangarClient.connect(server.location);
+  await client.push('s', readings(0, 1));
+  const seen: number[] = [];
+  const tail = (async () => {
+    for await (const batch of client.tail('s', { after: '0' })) seen.push(...values(batch));
+    return 'ended';
+  })();
+  while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  await server.close();
+  expect(await tail).toBe('ended');
+  expect(seen).toEqual([0]);
+  client.close();
+});
+
 describe('streams with scoped tokens', () => {
   let server: HangarServer;
   beforeAll(async () => {

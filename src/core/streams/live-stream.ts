@@ -92,6 +92,8 @@ export class LiveStream {
   private readonly waiters = new Set<() => void>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /** Set at shutdown: waiting tailers return and new waits end at once, while pushes go on. */
+  private tailsEnded = false;
   private retention: StreamRetention;
 
   private constructor(
@@ -271,7 +273,7 @@ export class LiveStream {
    */
   waitForEntries(after: StreamId, signal?: AbortSignal, deadline?: number): Promise<boolean> {
     if (compareStreamIds(this.committed, after) > 0) return Promise.resolve(true);
-    if (this.closed || signal?.aborted) return Promise.resolve(false);
+    if (this.closed || this.tailsEnded || signal?.aborted) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const done = (value: boolean): void => {
@@ -281,7 +283,7 @@ export class LiveStream {
         resolve(value);
       };
       const wake = (): void => {
-        if (this.closed) done(false);
+        if (this.closed || this.tailsEnded) done(false);
         else if (compareStreamIds(this.committed, after) > 0) done(true);
       };
       const aborted = (): void => done(false);
@@ -289,6 +291,12 @@ export class LiveStream {
       signal?.addEventListener('abort', aborted, { once: true });
       if (deadline !== undefined) timer = setTimeout(() => done(false), Math.max(0, deadline - Date.now()));
     });
+  }
+
+  /** Ends every waiting tail and every later wait (shutdown: a following call must not hold it up). */
+  endTails(): void {
+    this.tailsEnded = true;
+    for (const wake of [...this.waiters]) wake();
   }
 
   /** Tailers waiting right now (for metrics and tests). */

@@ -164,6 +164,13 @@ export class StreamService {
     return Promise.all([...this.streams.values()]);
   }
 
+  /** Ends the following tails of every stream (their calls finish normally), as shutdown begins. */
+  endTails(): void {
+    this.closed = true;
+    for (const opening of this.streams.values()) void opening.then((stream) => stream.endTails(), () => undefined);
+    for (const waiters of this.creationWaiters.values()) for (const wake of [...waiters]) wake();
+  }
+
   /** Rolls and closes every stream (committed entries go to segments, so the next start has little to replay). */
   async close(): Promise<void> {
     this.closed = true;
