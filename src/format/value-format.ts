@@ -167,10 +167,33 @@ export function cellFormatter(column: Vector): CellFormatter {
     const offset = data.offset;
     return (row) => (valid(row) ? String(values[offset + row]) : undefined);
   }
+  if (data && type.typeId === Type.Decimal) {
+    const { scale, bitWidth } = type as DataType & { scale: number; bitWidth: number };
+    const words = data.values as unknown as Uint32Array;
+    const offset = data.offset;
+    const stride = bitWidth / 32;
+    return (row) => (valid(row) ? decimalText(decimalUnscaled(words, (offset + row) * stride, stride), scale) : undefined);
+  }
   const valueType = type.typeId === Type.Dictionary ? (type as DataType & { dictionary: DataType }).dictionary : type;
   return (row) => {
     if (!valid(row)) return undefined;
     const value: unknown = column.get(row);
     return value === null || value === undefined ? undefined : formatValue(value, valueType);
   };
+}
+
+/** The unscaled value of the decimal whose little-endian two's-complement 32-bit words start at `at`. */
+export function decimalUnscaled(words: Uint32Array, at: number, wordsPerValue: number): bigint {
+  let value = 0n;
+  for (let i = wordsPerValue - 1; i >= 0; i--) value = (value << 32n) | BigInt(words[at + i]!);
+  const bits = BigInt(32 * wordsPerValue);
+  return value >= 1n << (bits - 1n) ? value - (1n << bits) : value;
+}
+
+/** A decimal's text from its unscaled value and scale: `-12.345`, `10`, `0.05`. */
+export function decimalText(unscaled: bigint, scale: number): string {
+  if (scale <= 0) return (unscaled * 10n ** BigInt(-scale)).toString();
+  const negative = unscaled < 0n;
+  const digits = (negative ? -unscaled : unscaled).toString().padStart(scale + 1, '0');
+  return `${negative ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
 }

@@ -97,6 +97,16 @@ describe('HTTP API: reading', () => {
     ]);
   });
 
+  it('writes DuckDB decimals and 128-bit sums as exact numbers in JSON and CSV', async () => {
+    const sql =
+      "SELECT sum(x::INTEGER) AS s, (-12.345)::DECIMAL(10,3) AS d, 0.05::DECIMAL(4,2) AS small, " +
+      "(170141183460469231731687303715884105727)::HUGEINT AS big FROM range(5) t(x)";
+    const query = (format: string) =>
+      api('/sql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sql, format }) });
+    expect(await (await query('json')).json()).toEqual([{ s: 10, d: -12.345, small: 0.05, big: '170141183460469231731687303715884105727' }]);
+    expect(await (await query('csv')).text()).toBe('s,d,small,big\n10,-12.345,0.05,170141183460469231731687303715884105727\n');
+  });
+
   it('serves an OpenAPI 3.1 document generated from the routes', async () => {
     const document = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, { parameters: { name: string }[] }>> };
     expect(document.openapi).toBe('3.1.0');

@@ -7,7 +7,7 @@ import { type DataType, Precision, RecordBatchReader, type RecordBatch, Type, ty
 import { CancelledError, InvalidArgumentError } from '../../errors.js';
 import { type IpcMessage, pad8, writeEndOfStream, writeFramedHeader } from '../../format/ipc-message.js';
 import { csvHeader, csvRows } from '../../format/csv-writer.js';
-import { cellFormatter } from '../../format/value-format.js';
+import { cellFormatter, decimalText, decimalUnscaled } from '../../format/value-format.js';
 
 /** The formats a download can take. */
 export const DOWNLOAD_FORMATS = ['arrow', 'parquet', 'csv', 'json'] as const;
@@ -144,6 +144,18 @@ function jsonCell(column: Vector): (row: number) => string {
       const value = values[offset + row]!;
       if (typeof value === 'bigint') return value <= MAX_SAFE && value >= -MAX_SAFE ? value.toString() : `"${value}"`;
       return Number.isFinite(value) ? String(value) : `"${value}"`;
+    };
+  }
+  if (data && type.typeId === Type.Decimal) {
+    // Exact digits as a JSON number while a double holds them exactly, else as a string (like int64).
+    const { scale, bitWidth } = type as DataType & { scale: number; bitWidth: number };
+    const words = data.values as unknown as Uint32Array;
+    const stride = bitWidth / 32;
+    return (row) => {
+      if (!column.isValid(row)) return 'null';
+      const unscaled = decimalUnscaled(words, (data.offset + row) * stride, stride);
+      const text = decimalText(unscaled, scale);
+      return unscaled <= MAX_SAFE && unscaled >= -MAX_SAFE ? text : `"${text}"`;
     };
   }
   if (type.typeId === Type.Bool) {
