@@ -267,11 +267,12 @@ export function sendRaw(url: string, request: Uint8Array, timeoutMs: number, hal
 }
 
 /**
- * Answers of a known, open finding (docs/reliability.md, "What they found", item 8): a download
- * racing a bucket delete and a re-creation of its frame is told DATA_LOSS ("missing from the store")
- * instead of NOT_FOUND. Counted as `tolerated`, never as a pass of the bound or of the server's health.
+ * Answers of known, open findings (docs/reliability.md, "What they found", items 8 and 9): a
+ * download racing deletes and re-creations of its frame is told DATA_LOSS ("missing from the
+ * store"), and SQL racing them fails INTERNAL with ENOENT on a segment file, instead of NOT_FOUND.
+ * Counted as `tolerated`, never as a pass of the bound or of the server's health.
  */
-export const OPEN_FINDING = /DataLossError[\s\S]*is missing from the store although the manifest lists it/;
+export const OPEN_FINDING = /DataLossError[\s\S]*is missing from the store although the manifest lists it|the query failed inside the engine: ENOENT: no such file or directory, open '[^']*\/segments\/[^']*\.parquet'/;
 
 /** Why an answer is wrong, or undefined; `tolerated` for an answer of {@link OPEN_FINDING}. */
 function verdict(c: HttpFuzzCase, reply: HttpReply, timeoutMs: number): string | undefined {
