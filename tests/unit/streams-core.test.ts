@@ -184,11 +184,12 @@ for (const [label, make] of Object.entries(setups)) {
 
     it('max_age trims entries older than the limit after a roll', async () => {
       setup = await make();
-      service = new StreamService(setup.engine, setup.storage, { rollIntervalMs: 60_000 });
+      let now = Date.now() - 3_600_000;
+      service = new StreamService(setup.engine, setup.storage, { rollIntervalMs: 60_000, now: () => now });
       await service.open();
-      const stream = await service.forPush(ref, { entries: 'binary', retention: { maxAgeMs: 100 } });
+      const stream = await service.forPush(ref, { entries: 'binary', retention: { maxAgeMs: 60_000 } });
       await stream.append(binaryEntries([Buffer.from('old-1'), Buffer.from('old-2')]));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      now += 10 * 60_000; // ten minutes later: the first two are past the one-minute limit
       await stream.append(binaryEntries([Buffer.from('fresh')]));
       await stream.roll();
       const table = await readAll(setup.engine, ref);
@@ -208,6 +209,10 @@ for (const [label, make] of Object.entries(setups)) {
       const again = await service.forPush(ref, { entries: 'binary' }); // other columns: a new stream
       await again.append(binaryEntries([Buffer.from('x')]));
       expect((await readAll(wrapped, ref)).numRows).toBe(1);
+      // A bucket delete in mode "error" sees the unrolled entries; in mode "delete" it drops the stream.
+      await expect(wrapped.deleteBucket(ref.bucket, 'error')).rejects.toThrow(/not empty/);
+      await wrapped.deleteBucket(ref.bucket, 'delete');
+      expect(service.isStream(ref)).toBe(false);
     });
 
     it('max_len trims the oldest entries after a roll, keeping at least max_len', async () => {

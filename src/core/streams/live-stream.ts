@@ -32,6 +32,8 @@ export interface LiveStreamOptions {
   readonly memoryBytes?: number;
   /** Extra wait before a group commit starts, gathering more appends (default 0: only the sync in flight gathers them). */
   readonly commitWindowMs?: number;
+  /** The wall clock in epoch milliseconds, for IDs and `max_age` (default `Date.now`; tests move it). */
+  readonly now?: () => number;
 }
 
 /** Committed entries in memory: one appended batch with consecutive IDs in one millisecond. */
@@ -109,7 +111,7 @@ export class LiveStream {
   ) {
     this.schema = storedSchema(entrySchema);
     this.retention = retention;
-    this.clock = new StreamIdClock(stored);
+    this.clock = new StreamIdClock(stored, options.now);
     this.floor = stored;
     this.committed = stored;
     this.rolledUpTo = stored;
@@ -370,7 +372,7 @@ export class LiveStream {
       }
     }
     if (maxAgeMs !== undefined) {
-      const ageCut = Date.now() - maxAgeMs;
+      const ageCut = (this.options.now ?? Date.now)() - maxAgeMs;
       const head = await collectBatches((await this.engine.read(this.ref, { limit: 1, columns: [TIME_COLUMN] })).messages);
       const oldest = head.find((batch) => batch.numRows > 0);
       if (oldest && Number(oldest.getChildAt(0)!.get(0)) < ageCut - maxAgeMs / 10) cutMs = Math.max(cutMs ?? 0, ageCut);

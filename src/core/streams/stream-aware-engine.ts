@@ -2,8 +2,8 @@
  * The engine as servers hand it out when streams exist: a read, stat, version listing or query
  * first rolls the committed stream entries into segments (so it sees every acknowledged entry, the
  * log's tail included); an ordinary put to a stream's frame is refused (its IDs are the stream's);
- * deleting or purging a stream's frame drops the stream too. Wrap it inside the authorised view,
- * so permissions are checked before any of this runs.
+ * deleting or purging a stream's frame, or its bucket, drops the stream too. Wrap it inside the
+ * authorised view, so permissions are checked before any of this runs.
  */
 import type { HangarEngine } from '../engine.js';
 import { FailedPreconditionError, NotFoundError } from '../../errors.js';
@@ -46,6 +46,15 @@ export function streamAwareEngine(engine: HangarEngine, streams: StreamService):
             throw new FailedPreconditionError(`${describeFrame(ref)} is a stream: push entries to it (DoPut with "stream": true) instead of putting the frame`);
           }
           return method.call(target, ref, ...rest);
+        };
+      }
+      if (name === 'deleteBucket') {
+        return async (bucket: string, ...rest: unknown[]) => {
+          // Unrolled entries count as frames: an "error" delete refuses a bucket with a live stream.
+          await streams.settleAll();
+          const result = await method.call(target, bucket, ...rest);
+          await streams.dropBucket(bucket);
+          return result;
         };
       }
       if (DROPS.has(name)) {

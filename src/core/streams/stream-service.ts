@@ -159,6 +159,12 @@ export class StreamService {
     await this.storage?.drop(ref);
   }
 
+  /** Drops every stream of a bucket (the bucket was deleted). */
+  async dropBucket(bucket: string): Promise<void> {
+    const refs = [...this.streams.keys()].map((k) => k.split('\u0000')).filter(([b]) => b === bucket);
+    for (const [b, name] of refs) await this.drop({ bucket: b!, name: name! });
+  }
+
   /** Streams open now. */
   async list(): Promise<LiveStream[]> {
     return Promise.all([...this.streams.values()]);
