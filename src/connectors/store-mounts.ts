@@ -5,6 +5,8 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { FrameStore } from '../storage/frame-store.js';
 import { MountedStore } from '../storage/mounted-store.js';
+import { DeltaTableStore } from '../storage/delta-table-store.js';
+import { ObjectLayout } from '../storage/object-layout.js';
 import type { ConnectorRegistry } from './registry.js';
 
 /**
@@ -27,7 +29,7 @@ export async function createMountedStore(
     let store = byLocation.get(location);
     if (!store) {
       try {
-        store = await registry.create(location);
+        store = location.startsWith(DELTA_MOUNT) ? await deltaMount(registry, location.slice(DELTA_MOUNT.length), bucket) : await registry.create(location);
       } catch (error) {
         throw new InvalidArgumentError(`cannot mount bucket ${JSON.stringify(bucket)} on ${location}: ${(error as Error).message}`, { cause: error });
       }
@@ -36,4 +38,15 @@ export async function createMountedStore(
     mounts.set(bucket, store);
   }
   return new MountedStore(defaultStore, mounts);
+}
+
+/** A location of Delta tables served read-only: `delta+<location of their root>` (docs/open-format.md). */
+export const DELTA_MOUNT = 'delta+';
+
+async function deltaMount(registry: ConnectorRegistry, location: string, bucket: string): Promise<FrameStore> {
+  const store = await registry.create(location);
+  if (!(store instanceof ObjectLayout)) {
+    throw new InvalidArgumentError(`Delta tables are mounted from a byte store (a directory, s3://, azure://), not ${JSON.stringify(location)}`);
+  }
+  return new DeltaTableStore(store.connector, bucket);
 }

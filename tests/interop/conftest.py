@@ -39,18 +39,20 @@ def pytest_configure(config) -> None:
 def _watchdog(request):
     fd = _report_fd if _report_fd is not None else 2
     test = request.node.nodeid
+    # The slow group (Spark) gets three times as long: a JVM on a loaded 2-core machine.
+    limit = PER_TEST_WATCHDOG_S * (3 if request.node.get_closest_marker("slow") else 1)
 
     def expire() -> None:
-        os.write(fd, (f"\n\nWATCHDOG: {test} is still running after {PER_TEST_WATCHDOG_S:g} s; every thread's stack "
+        os.write(fd, (f"\n\nWATCHDOG: {test} is still running after {limit:g} s; every thread's stack "
                       f"follows, then the run ends with exit code {WATCHDOG_EXIT_CODE}\n").encode())
         faulthandler.dump_traceback(file=fd, all_threads=True)
         os._exit(WATCHDOG_EXIT_CODE)
 
-    timer = threading.Timer(PER_TEST_WATCHDOG_S, expire)
+    timer = threading.Timer(limit, expire)
     timer.daemon = True
     timer.start()
     # Backstop in C, should the interpreter itself be stuck (it writes to the same descriptor).
-    faulthandler.dump_traceback_later(PER_TEST_WATCHDOG_S + 30, exit=True, file=fd)
+    faulthandler.dump_traceback_later(limit + 30, exit=True, file=fd)
     yield
     timer.cancel()
     faulthandler.cancel_dump_traceback_later()

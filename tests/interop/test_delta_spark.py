@@ -93,3 +93,31 @@ def test_spark_reads_frames_old_versions_and_joins(delta_server, spark):
     history = spark.sql(f"DESCRIBE HISTORY delta.`{root / 'trades'}`").toPandas()
     versions = action_json(client, "versions", {"name": "trades", "bucket": "lake"})
     assert sorted(history["version"].tolist()) == [v["version"] - 1 for v in versions]
+
+
+def test_a_spark_written_table_is_served_by_a_mount(spark, tmp_path, logs_dir: Path):
+    import datetime as dt
+
+    lake = tmp_path / "lake"
+    orders = str(lake / "orders")
+    rows = [(i, f"s{i % 3}", float(i) / 2, dt.datetime(2024, 1, 1, 0, 0, i, tzinfo=dt.timezone.utc)) for i in range(6)]
+    frame = spark.createDataFrame(rows, "id long, sym string, px double, ts timestamp")
+    frame.write.format("delta").save(orders)
+    spark.createDataFrame([(100, "s9", 9.5, dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc))], "id long, sym string, px double, ts timestamp").write.format("delta").mode("append").save(orders)
+    frame.filter("id < 2").write.format("delta").mode("overwrite").save(orders)  # removes every earlier file
+
+    config = tmp_path / "hangar.json"
+    config.write_text(json.dumps({"buckets": {"lake": f"delta+file://{lake}"}}))
+    server = HangarProcess(tmp_path / "store", logs_dir, "spark-mount", extra_args=["--config", str(config)]).start()
+    try:
+        client = server.client()
+        versions = action_json(client, "versions", {"name": "orders", "bucket": "lake"})
+        assert [v["version"] for v in versions] == [1, 2, 3]
+        for version in (1, 2, 3):
+            hangar = _get(client, name="orders", bucket="lake", version=version).to_pandas()
+            expected = spark.read.format("delta").option("versionAsOf", version - 1).load(orders).toPandas()
+            assert _rows(hangar) == _rows(expected), f"version {version}"
+        counted = _get(client, sql="SELECT count(*) AS n, sum(id) AS s FROM orders", bucket="lake")
+        assert counted.to_pylist() == [{"n": 2, "s": 1}]
+    finally:
+        server.stop(signal.SIGTERM)
