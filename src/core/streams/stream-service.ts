@@ -120,9 +120,16 @@ export class StreamService {
       );
     }
     if (spec.retention && JSON.stringify(spec.retention) !== JSON.stringify(stream.retentionPolicy)) {
-      stream.setRetention(spec.retention);
-      const definition: StreamDefinition = { kind: spec.entries === 'binary' ? 'binary' : 'arrow', entrySchema: stream.entrySchema, retention: spec.retention, createdAt: new Date().toISOString() };
+      const stored = await this.storage!.readDefinition(ref);
+      const previous = stored === undefined ? undefined : decodeDefinition(stored, `of ${describeFrame(ref)}`);
+      const definition: StreamDefinition = {
+        kind: spec.entries === 'binary' ? 'binary' : 'arrow',
+        entrySchema: stream.entrySchema,
+        retention: spec.retention,
+        createdAt: previous?.createdAt ?? new Date().toISOString(),
+      };
       await this.storage!.writeDefinition(ref, encodeDefinition(definition));
+      stream.setRetention(spec.retention);
     }
     return stream;
   }
