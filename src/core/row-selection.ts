@@ -4,9 +4,10 @@
  * scattered matches are gathered into one batch (see row-gather.ts). Dictionary messages of the
  * decoded stream pass through unchanged, so dictionary columns keep their dictionaries.
  */
-import { type Data, Message, RecordBatch, RecordBatchReader, Schema, Table, tableToIPC } from 'apache-arrow';
-import { type IpcMessage, encodeSchemaHeader, splitIpcStream } from '../format/ipc-message.js';
+import { type Data, Message, MessageHeader, RecordBatch, RecordBatchReader, Schema, Table, tableToIPC } from 'apache-arrow';
+import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, splitIpcStream } from '../format/ipc-message.js';
 import { gatherRows } from './row-gather.js';
+import { fixedBatch, fixedLayout, keptSchemaMessage, matchingRunsOf, sliceMessage, timeWords, words } from './ipc-row-slice.js';
 import type { ColumnBounds } from '../format/time-range.js';
 
 /** How a decoded chunk is cut down. */
@@ -33,11 +34,6 @@ export interface SelectedChunk {
 
 /** Above this many runs of matching rows in one batch, rows are gathered instead of sliced. */
 const MAX_SLICES = 4;
-
-/** Splits an int64 bound into a signed high word and a sign-flipped low word (see ipc-time-statistics.ts). */
-function words(bound: bigint): [number, number] {
-  return [Number(BigInt.asIntN(32, bound >> 32n)), Number(BigInt.asIntN(32, bound)) ^ 0x80000000];
-}
 
 /** Runs [start, end) of consecutive rows whose time matches, flattened as start0, end0, start1, … */
 export function matchingRuns(data: Data, range: ColumnBounds): number[] {
@@ -128,6 +124,64 @@ function encodeRecordBatch(batch: RecordBatch): IpcMessage {
  */
 export function selectRows(ipc: Uint8Array, selection: RowSelection): SelectedChunk {
   const messages = splitIpcStream(ipc);
+  return selectFixedRows(messages, selection) ?? selectDecodedRows(ipc, messages, selection);
+}
+
+/**
+ * The fast path of {@link selectRows} (see ipc-row-slice.ts): batches of fixed-width columns
+ * without nulls, cut into at most {@link MAX_SLICES} runs each, are sliced at the byte level; a
+ * batch wholly selected is sent as it is. Undefined when any batch does not fit: the caller then
+ * takes the general path for the whole chunk.
+ */
+function selectFixedRows(messages: readonly IpcMessage[], selection: RowSelection): SelectedChunk | undefined {
+  const first = messages[0];
+  if (!first) return undefined;
+  const bounds = selection.bounds;
+  const layout = fixedLayout(decodeSchemaHeader(first.header), bounds?.column);
+  if (!layout) return undefined;
+  const columns = layout.widths.length;
+  const kept = selection.dropLastColumn ? columns - 1 : columns;
+  const schema = selection.dropLastColumn ? keptSchemaMessage(layout, kept) : first;
+  const out: IpcMessage[] = [];
+  let rows = 0;
+  let skip = selection.skipRows ?? 0;
+  for (let m = 1; m < messages.length; m++) {
+    const message = messages[m]!;
+    const kind = Message.decode(message.header).headerType;
+    if (kind === MessageHeader.DictionaryBatch) {
+      out.push(message);
+      continue;
+    }
+    if (kind !== MessageHeader.RecordBatch) continue;
+    const left = selection.maxRows - rows;
+    if (left <= 0) break;
+    const batch = fixedBatch(message, layout);
+    if (!batch) return undefined;
+    let runs: number[] = [0, batch.rows];
+    if (bounds) {
+      const halves = timeWords(batch, layout);
+      if (!halves) return undefined;
+      runs = matchingRunsOf(halves, layout.time!.wide, batch.rows, bounds.range);
+    }
+    if (skip > 0) {
+      runs = runsFrom(runs, skip);
+      skip = Math.max(0, skip - batch.rows);
+    }
+    runs = limitRuns(runs, left);
+    if (runs.length / 2 > MAX_SLICES) return undefined;
+    for (let r = 0; r < runs.length; r += 2) {
+      const start = runs[r]!;
+      const end = runs[r + 1]!;
+      if (end <= start) continue;
+      out.push(start === 0 && end === batch.rows && kept === columns ? message : sliceMessage(batch, layout, start, end, kept));
+      rows += end - start;
+    }
+  }
+  return { schema, messages: out, rows };
+}
+
+/** The general path of {@link selectRows}: every batch decoded by apache-arrow, slices or gathered rows re-encoded. */
+function selectDecodedRows(ipc: Uint8Array, messages: readonly IpcMessage[], selection: RowSelection): SelectedChunk {
   const reader = RecordBatchReader.from(ipc).open();
   const decodedSchema = reader.schema;
   const batches = reader.readAll();
