@@ -283,7 +283,7 @@ function verdict(c: HttpFuzzCase, reply: HttpReply, timeoutMs: number): string |
   if (reply.timedOut) return `no answer and the connection still open after ${timeoutMs} ms`;
   // Closed without a status: only for a request the client cut short (or the open finding's
   // download, when the error came after its headers were written: counted as closed).
-  if (!c.incomplete && !/\/data(\?|$)/.test(Buffer.from(c.request.subarray(0, 300)).toString('latin1').split('\r\n')[0] ?? '')) return 'the connection closed without an answer to a complete request';
+  if (!c.incomplete && !/\/data([?\s]|$)/.test(Buffer.from(c.request.subarray(0, 300)).toString('latin1').split('\r\n')[0] ?? '')) return 'the connection closed without an answer to a complete request';
   return undefined;
 }
 
