@@ -33,6 +33,7 @@ import { SegmentLeases } from './segment-leases.js';
 import { SegmentWriter, type WrittenSegments, withoutTimeStatistics } from './segment-writer.js';
 import { assertOrderedAppend, timeSpan } from './time-order.js';
 import { batchMessages, keptRows, segmentOverlaps } from './range-rewrite.js';
+import { spliceSegment } from './segment-splice.js';
 import { type ColumnBounds, columnBounds } from '../format/time-range.js';
 import { skipLeadingRows } from './skip-leading-rows.js';
 import type { QueryContext, QueryDescription, QueryStream, SqlEngine, SqlOptions } from './sql/sql-engine.js';
@@ -655,6 +656,7 @@ export class HangarEngine {
     written: SegmentEntry[],
   ): Promise<{ segments: SegmentEntry[]; segmentsRewritten: number; rowsRemoved: number }> {
     const info = toFrameInfo(ref, manifest);
+    const timeType = info.schema.fields.find((field) => field.name === column)!.type;
     const segments: SegmentEntry[] = [];
     let inserted = false;
     let segmentsRewritten = 0;
@@ -673,6 +675,20 @@ export class HangarEngine {
       if (!segmentOverlaps(segment, bounds)) {
         if (segment.timeRange && bounds.upper !== undefined && BigInt(segment.timeRange.min) >= bounds.upper) place();
         segments.push(segment);
+        continue;
+      }
+      // Row-group splicing first: only the row groups the range overlaps are decoded and encoded.
+      const spliced = await spliceSegment({ connector: this.connector, codec: this.codec, writer: this.writer }, ref, segment, column, timeType, bounds, written);
+      if (spliced) {
+        if (spliced.removed === 0) {
+          segments.push(segment);
+          continue;
+        }
+        segmentsRewritten++;
+        rowsRemoved += spliced.removed;
+        segments.push(...spliced.before);
+        place();
+        segments.push(...spliced.after);
         continue;
       }
       const messages: IpcMessage[] = [];

@@ -10,7 +10,7 @@ import { dictionaryLayout, renumberDictionary, storedDictionaryId, type Dictiona
 import { type IpcMessage, encodeSchemaHeader, inspectMessage, joinIpcStream } from '../format/ipc-message.js';
 import { type TimeStatistics, locateTimeColumn } from '../format/ipc-time-statistics.js';
 import { type SegmentEntry, segmentObjectIds } from '../format/manifest.js';
-import type { ParquetCodec, SegmentCompression } from '../format/parquet/parquet-codec.js';
+import type { EncodedSegment, ParquetCodec, SegmentCompression } from '../format/parquet/parquet-codec.js';
 import { isTimeType } from '../format/time-column.js';
 import { type FrameRef, describeFrame } from '../names.js';
 import type { FrameStore } from '../storage/frame-store.js';
@@ -196,6 +196,30 @@ export class SegmentWriter {
       footerCrc32: formatCrc32(checksums.footerCrc32),
       ...(checksums.pageCrcs ? { pageCrcs: true as const } : {}),
     };
+  }
+
+  /**
+   * Encodes an IPC stream as one Parquet file with the options {@link write} uses, without storing
+   * it: the re-encoded row groups of a spliced segment (segment-splice.ts).
+   */
+  encodeFile(schema: Schema, ipc: Uint8Array, rowGroupRows: number): Promise<EncodedSegment> {
+    return this.codec.encodeSegment(ipc, {
+      rowGroupRows,
+      dictionaryColumns: dictionaryColumns(schema),
+      statisticsColumns: statisticsColumns(schema),
+      compression: this.options.segmentCompression,
+    });
+  }
+
+  /** Stores a finished segment file under a new id as an uncommitted segment (a spliced one), and returns the id. */
+  async storeFile(ref: FrameRef, parquet: Uint8Array): Promise<string> {
+    const id = `${randomUUID()}.parquet`;
+    this.uncommitted.add(objectKey(ref, id));
+    await this.connector.putSegment(ref, id, parquet).catch((error: unknown) => {
+      this.uncommitted.delete(objectKey(ref, id));
+      throw error;
+    });
+    return id;
   }
 
   /** Deletes written segments (an abandoned put); failures are ignored (vacuum removes strays). */
