@@ -126,6 +126,26 @@ it('shutdown ends a following tail normally instead of cutting it after the grac
   client.close();
 });
 
+it('a stream push is not bound by the put idle timeout nor by the put size limit', async () => {
+  const server = await HangarServer.start({ port: 0, data: 'memory:', idleTimeoutMs: 200, maxPutBytes: 2000 });
+  const client = HangarClient.connect(server.location);
+  try {
+    const slow = async function* () {
+      for (let i = 0; i < 4; i++) {
+        yield readings(i, 20).batches[0]!; // ~1 KB of FlightData each: 4 exceed maxPutBytes together
+        await new Promise((resolve) => setTimeout(resolve, 400)); // longer than the idle timeout
+      }
+    };
+    const acks = await client.push('patient', slow());
+    expect(acks.map((ids) => ids.length)).toEqual([20, 20, 20, 20]);
+    // An ordinary put is still bound by both.
+    await expect(client.put('plain', readings(0, 200))).rejects.toThrow(/limit of 2000 bytes/);
+  } finally {
+    client.close();
+    await server.close();
+  }
+});
+
 describe('streams with scoped tokens', () => {
   let server: HangarServer;
   beforeAll(async () => {

@@ -108,7 +108,16 @@ const CANCELLATION_SETTLE_MS = 5;
 export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}, streams?: StreamAccess): CallHandler {
   return async (call) => {
     let descriptor: FlightDescriptor | undefined;
-    const messages = ipcMessagesOf(call, (first) => (descriptor = first), limits);
+    // A stream push is long-lived and acknowledges as it goes: neither the idle timeout nor the
+    // total of a put applies to it (each message is still bounded by the message size limit).
+    const putLimits: { maxPutBytes?: number; idleTimeoutMs?: number } = { ...limits };
+    const messages = ipcMessagesOf(call, (first) => {
+      descriptor = first;
+      if (streams && isStreamDescriptor(first)) {
+        delete putLimits.maxPutBytes;
+        delete putLimits.idleTimeoutMs;
+      }
+    }, putLimits);
     // The descriptor rides on the first FlightData: read up to the first IPC message to learn it.
     const head = await messages.next();
     if (streams && isStreamDescriptor(descriptor)) {
