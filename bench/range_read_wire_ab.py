@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.flight as flight
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,8 +40,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--op", choices=("range_day", "two_columns", "tail_100"), default="range_day")
     parser.add_argument("--node-args", default="", help="extra node flags for every server (e.g. --cpu-prof)")
-    parser.add_argument("--interleave", choices=("none", "after", "before"), default="none",
-                        help="read two columns of the whole frame untimed after (as W8's sequence does) or before each timed read")
+    parser.add_argument("--interleave", choices=("none", "after", "before", "append", "w8"), default="none",
+                        help="read two columns of the whole frame untimed after (as W8's sequence does) or before each timed read, "
+                             "or append 1,000 rows to a copy of the frame after it (W8's append), or both (w8: W8's sequence)")
     parser.add_argument("--pause-ms", type=float, default=0, help="sleep this long before each timed read")
     parser.add_argument("--keep", help="keep stores and server logs in this directory instead of a temporary one")
     parser.add_argument("--json")
@@ -54,6 +57,18 @@ def main() -> None:
         "tail_100": {"tail": 100},
     }[args.op]
     ticket = flight.Ticket(json.dumps({"name": "w8", "bucket": None, **extra}).encode())
+    next_us = {name: start_us + args.rows * 1_000_000 for name, _ in builds}
+
+    def append(client: flight.FlightClient, name: str) -> None:
+        first = next_us[name]
+        ts = pa.array(np.arange(first, first + 1_000 * 1_000_000, 1_000_000, dtype=np.int64), type=pa.timestamp("us"))
+        block = pa.table({"ts": ts, **{c: pa.array(np.arange(1_000, dtype=np.float64)) for c in ("f0", "f1", "f2", "f3")}})
+        command = json.dumps({"name": "w8_append", "mode": "append", "bucket": None}).encode()
+        writer, _ = client.do_put(flight.FlightDescriptor.for_command(command), block.schema)
+        writer.write_table(block)
+        writer.close()
+        next_us[name] = first + 1_000 * 1_000_000
+
     columns_ticket = flight.Ticket(json.dumps({"name": "w8", "bucket": None, "columns": ["f0", "f1"]}).encode())
     load_before = os.getloadavg()
     servers: dict[str, Server] = {}
@@ -67,6 +82,8 @@ def main() -> None:
                 servers[name] = Server("hangar-base", workdir, args.node_args.split())
                 clients[name] = flight.connect(servers[name].location)
                 put(clients[name], table, "w8")
+                if args.interleave in ("append", "w8"):
+                    put(clients[name], table, "w8_append")
             times: dict[str, list[float]] = {name: [] for name, _ in builds}
             rows = 0
             for run in range(-args.warmup, args.runs):
@@ -84,6 +101,10 @@ def main() -> None:
                     if run >= 0:
                         times[name].append(elapsed)
                     if args.interleave == "after":
+                        clients[name].do_get(columns_ticket).read_all()
+                    elif args.interleave in ("append", "w8"):
+                        append(clients[name], name)
+                    if args.interleave == "w8":
                         clients[name].do_get(columns_ticket).read_all()
         finally:
             for client in clients.values():
