@@ -113,6 +113,7 @@ export function buildProgram(): Command {
     .option('--keep-for <duration>', 'vacuum keeps versions superseded less than this long ago, e.g. 12h, 7d, 0 for none (default 7d)', parseDurationOption)
     .option('--vacuum-grace <duration>', 'vacuum never removes a version superseded, or a stray segment written, less than this long ago (default 15m)', parseDurationOption)
     .option('--vacuum-every <duration>', 'run vacuum over every bucket this often, e.g. 30m, 0 for never (default 1h)', parseDurationOption)
+    .option('--stream-roll-interval <duration>', "roll live streams' logged entries into segments this often, e.g. 1m, 0 for only on reads and every 8 MiB (default 10s)", parseDurationOption)
     .addOption(
       new Option('--segment-compression <codec>', 'compression of new segment files: none (fastest) or lz4 (smaller)').choices(['none', 'lz4']).default('none'),
     )

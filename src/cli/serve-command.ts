@@ -74,6 +74,8 @@ export interface ServeCommandOptions {
   readonly vacuumGrace?: number;
   /** Milliseconds between scheduled vacuums (0: never). */
   readonly vacuumEvery?: number;
+  /** Milliseconds between timed rolls of live streams (0: only on reads and at 8 MiB; docs/streams.md). */
+  readonly streamRollInterval?: number;
   /** Small segments that trigger a background compaction (0: never). */
   readonly compactThreshold?: number;
   /** Compression of new segment files. */
@@ -162,6 +164,7 @@ export async function serve(options: ServeCommandOptions & SecretOptions): Promi
     ...(options.maxPutBytes ? { maxPutBytes: options.maxPutBytes } : {}),
     ...(options.idleTimeout ? { idleTimeoutMs: options.idleTimeout } : {}),
     ...(options.maxConcurrentStreams ? { maxConcurrentStreams: options.maxConcurrentStreams } : {}),
+    ...(options.streamRollInterval === undefined ? {} : { streams: { rollIntervalMs: options.streamRollInterval } }),
     ...(options.httpPort === undefined ? {} : { http: { port: options.httpPort, ...(options.httpCorsOrigin ? { corsOrigins: options.httpCorsOrigin.split(',').map((origin) => origin.trim()) } : {}) } }),
   });
   const stop = (signal: string): void => {

@@ -65,6 +65,7 @@ export const SERVE_CONFIG_SCHEMA = {
     keepFor: duration,
     vacuumGrace: duration,
     vacuumEvery: duration,
+    streamRollInterval: duration,
     segmentCompression: { type: 'string', enum: ['none', 'lz4'] },
     compactThreshold: nonNegative,
     httpPort: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -75,7 +76,7 @@ export const SERVE_CONFIG_SCHEMA = {
 
 type ConfigKey = keyof typeof SERVE_CONFIG_SCHEMA.properties;
 const KEYS = Object.keys(SERVE_CONFIG_SCHEMA.properties) as ConfigKey[];
-const DURATION_KEYS: ReadonlySet<string> = new Set(['keepFor', 'vacuumGrace', 'vacuumEvery']);
+const DURATION_KEYS: ReadonlySet<string> = new Set(['keepFor', 'vacuumGrace', 'vacuumEvery', 'streamRollInterval']);
 /** Values that are paths; relative ones are relative to the config file's directory. */
 const PATH_KEYS: ReadonlySet<string> = new Set(['sqlCacheDir', 'tlsCert', 'tlsKey', 'tlsClientCa', 'secretFile', 'users']);
 

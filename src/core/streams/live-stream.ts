@@ -24,7 +24,7 @@ export interface StreamRetention {
 
 /** Tuning of a live stream. */
 export interface LiveStreamOptions {
-  /** Roll committed entries into segments at least this often (default 10 s; reads roll on demand anyway). */
+  /** Roll committed entries into segments at least this often (default 10 s; 0: only on reads and at `rollBytes`). */
   readonly rollIntervalMs?: number;
   /** Roll as soon as this many bytes of entries wait (default 8 MiB). */
   readonly rollBytes?: number;
@@ -92,7 +92,7 @@ export class LiveStream {
   private rolling: Promise<void> | undefined;
   private unrolledBytes = 0;
   private readonly waiters = new Set<() => void>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Set at shutdown: waiting tailers return and new waits end at once, while pushes go on. */
   private tailsEnded = false;
@@ -115,8 +115,11 @@ export class LiveStream {
     this.floor = stored;
     this.committed = stored;
     this.rolledUpTo = stored;
-    this.timer = setInterval(() => void this.roll().catch(() => undefined), options.rollIntervalMs ?? 10_000);
-    this.timer.unref();
+    const interval = options.rollIntervalMs ?? 10_000;
+    if (interval > 0) {
+      this.timer = setInterval(() => void this.roll().catch(() => undefined), interval);
+      this.timer.unref();
+    }
   }
 
   /**
