@@ -26,14 +26,16 @@ export async function createMountedStore(
   const byLocation = new Map<string, FrameStore>([[data, defaultStore]]);
   const mounts = new Map<string, FrameStore>();
   for (const [bucket, location] of Object.entries(buckets)) {
-    let store = byLocation.get(location);
+    // A Delta mount serves one bucket: two buckets on one delta+ location get a store each.
+    const shared = location.startsWith(DELTA_MOUNT) ? `${location}#${bucket}` : location;
+    let store = byLocation.get(shared);
     if (!store) {
       try {
         store = location.startsWith(DELTA_MOUNT) ? await deltaMount(registry, location.slice(DELTA_MOUNT.length), bucket) : await registry.create(location);
       } catch (error) {
         throw new InvalidArgumentError(`cannot mount bucket ${JSON.stringify(bucket)} on ${location}: ${(error as Error).message}`, { cause: error });
       }
-      byLocation.set(location, store);
+      byLocation.set(shared, store);
     }
     mounts.set(bucket, store);
   }

@@ -39,11 +39,12 @@ def test_delta_rs_tables_are_served_read_only(tmp_path, logs_dir: Path):
         json.dumps({"protocol": {"minReaderVersion": 3, "minWriterVersion": 7, "readerFeatures": ["deletionVectors"], "writerFeatures": ["deletionVectors"]}}) + "\n"
     )
     config = tmp_path / "hangar.json"
-    config.write_text(json.dumps({"buckets": {"lake": f"delta+file://{lake}"}}))
+    config.write_text(json.dumps({"buckets": {"lake": f"delta+file://{lake}", "mirror": f"delta+file://{lake}"}}))
     server = HangarProcess(tmp_path / "store", logs_dir, "delta-mount", extra_args=["--config", str(config)]).start()
     try:
         client = server.client()
         assert sorted(names_in(client, "lake")) == ["refs", "trades"]  # dv cannot be served: left out of listings
+        assert sorted(names_in(client, "mirror")) == ["refs", "trades"]  # a second bucket on the same tables
         assert _sorted(_get(client, name="trades", bucket="lake")) == _sorted(replaced)
         assert _sorted(_get(client, name="trades", bucket="lake", version=1)) == _sorted(first)
         assert _sorted(_get(client, name="trades", bucket="lake", version=2)) == _sorted(pa.concat_tables([first, more]))
