@@ -179,3 +179,24 @@ def test_checkpoints_open_a_long_history_without_its_early_commits(delta_server,
     assert sorted(DeltaTable(str(copy)).to_pyarrow_table().column("n").to_pylist()) == expected
     at_20 = sorted(_get(client, name=frame, bucket=bucket, version=21).column("n").to_pylist())
     assert sorted(DeltaTable(str(copy), version=20).to_pyarrow_table().column("n").to_pylist()) == at_20
+
+
+def test_file_statistics_let_delta_rs_skip_files_without_losing_rows(delta_server):
+    import datetime as dt
+
+    client = delta_server.client()
+    bucket, frame = "stats", "ticks"
+    base = dt.datetime(2024, 3, 1)
+    for day in range(4):  # one file per day, times in nanoseconds that are whole microseconds plus 0.5 ms
+        times = [base + dt.timedelta(days=day, minutes=m, microseconds=500) for m in range(5)]
+        mode = "error" if day == 0 else "append"
+        put(client, cmd({"name": frame, "bucket": bucket, "mode": mode}), pa.table({"ts": pa.array(times, pa.timestamp("ns")), "v": pa.array([day] * 5)}))
+    commits = [json.loads(line) for line in (Path(_table_dir(delta_server, bucket, frame)) / "_delta_log" / f"{1:020d}.json").read_text().splitlines()]
+    stats = json.loads(next(c["add"] for c in commits if "add" in c)["stats"])
+    # Milliseconds, the minimum rounded down and the maximum up: 00:00:00.0005 -> .000, 00:04:00.0005 -> .001.
+    assert stats == {"numRecords": 5, "minValues": {"ts": "2024-03-02T00:00:00.000"}, "maxValues": {"ts": "2024-03-02T00:04:00.001"}, "nullCount": {"ts": 0}}
+    table = DeltaTable(_table_dir(delta_server, bucket, frame))
+    for edge in (base + dt.timedelta(days=2, microseconds=500), base + dt.timedelta(days=1, minutes=4, microseconds=500)):
+        read = table.to_pyarrow_table(filters=[("ts", ">=", pa.scalar(edge, pa.timestamp("us")))])
+        wanted = [t for day in range(4) for t in [base + dt.timedelta(days=day, minutes=m, microseconds=500) for m in range(5)] if t >= edge]
+        assert sorted(read.column("ts").to_pylist()) == wanted, edge
