@@ -80,7 +80,15 @@ export async function spliceSegment(
   const first = overlapping[0]!;
   const last = overlapping[overlapping.length - 1]!;
   if (first === 0 && last === layout.groups.length - 1) return undefined;
-  const decoded = await context.codec.decode(bytes, { rowGroups: range(first, last + 1), batchRows: DECODE_BATCH_ROWS });
+  // The worker gets a file of only the overlapping groups (spliced too), handed over instead of a copy of the segment.
+  let overlapped: Uint8Array;
+  try {
+    overlapped = spliceRowGroups([{ file: bytes, layout, groups: range(first, last + 1) }]).file;
+  } catch (error) {
+    if (error instanceof SpliceDeclined) return undefined;
+    throw error;
+  }
+  const decoded = await context.codec.decode(overlapped, { rowGroups: range(0, last + 1 - first), batchRows: DECODE_BATCH_ROWS }, true);
   const reader = RecordBatchReader.from(decoded);
   const batches = reader.readAll();
   if (batches.length === 0) return undefined;
@@ -115,11 +123,13 @@ export async function spliceSegment(
     if (error instanceof SpliceDeclined) return undefined;
     throw error;
   }
+  const times = files.map((spliced) => spliced && timeStatistics(spliced.groups));
+  if (files.some((spliced, index) => spliced && !times[index])) return undefined;
   const entries: SegmentEntry[][] = [[], []];
-  for (const [index, spliced] of files.entries()) {
-    if (!spliced) continue;
-    const time = timeStatistics(spliced.groups);
-    if (!time) return undefined;
+  // Both sides are stored at once; each one stored is in `written` (to be discarded) even if the other fails.
+  const store = async (spliced: (typeof files)[number], index: number): Promise<void> => {
+    if (!spliced) return;
+    const time = times[index]!;
     const id = await context.writer.storeFile(ref, spliced.file);
     const entry: SegmentEntry = {
       id,
@@ -135,7 +145,10 @@ export async function spliceSegment(
     };
     written.push(entry);
     entries[index]!.push(entry);
-  }
+  };
+  const stored = await Promise.allSettled(files.map(store));
+  const failed = stored.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
   const copiedGroups = layout.groups.length - (last + 1 - first);
   const encodedGroups = (freshBefore?.groups.length ?? 0) + (freshAfter?.groups.length ?? 0);
   spliceCounts.segments++;
