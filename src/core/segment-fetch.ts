@@ -171,8 +171,33 @@ function statisticsRange(physicalType: number | undefined, statistics: { min?: U
 const INT32 = 1;
 const INT64 = 2;
 
-/** The segment's footer, fetched from its end (one request, two when the footer is longer than the guess). */
+/** Footers kept per store, by frame and segment: segments never change, and range reads of a hot frame read the same footers again. */
+const footerCache = new WeakMap<FrameStore, Map<string, FetchedFooter>>();
+/** Footers kept per store (each holds the segment's last 64 KiB): 4 MiB at most. */
+const FOOTER_CACHE_ENTRIES = 64;
+
+/** The segment's footer: from the cache, else fetched from its end and kept. */
 async function fetchFooter(connector: FrameStore, ref: FrameRef, segment: SegmentEntry): Promise<FetchedFooter> {
+  let footers = footerCache.get(connector);
+  if (!footers) {
+    footers = new Map();
+    footerCache.set(connector, footers);
+  }
+  const key = `${ref.bucket}/${ref.name}/${segment.id}|${segment.storedBytes}`;
+  const kept = footers.get(key);
+  if (kept) {
+    footers.delete(key);
+    footers.set(key, kept);
+    return kept;
+  }
+  const footer = await fetchFooterFromStore(connector, ref, segment);
+  footers.set(key, footer);
+  if (footers.size > FOOTER_CACHE_ENTRIES) footers.delete(footers.keys().next().value!);
+  return footer;
+}
+
+/** The segment's footer, fetched from its end (one request, two when the footer is longer than the guess). */
+async function fetchFooterFromStore(connector: FrameStore, ref: FrameRef, segment: SegmentEntry): Promise<FetchedFooter> {
   const size = segment.storedBytes;
   const guess = Math.min(size, FOOTER_GUESS_BYTES);
   const [tail] = await fetchExactly(connector, ref, segment.id, [{ start: size - guess, end: size }]);
