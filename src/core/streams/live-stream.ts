@@ -8,7 +8,7 @@
 import { type RecordBatch, type Schema, Table, tableToIPC } from 'apache-arrow';
 import type { HangarEngine } from '../engine.js';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
-import { joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
+import { type IpcMessage, inspectMessage, joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
 import type { FrameRef } from '../../names.js';
 import { ID_COLUMN, TIME_COLUMN, decodeBatches, decodeEntries, describeColumns, encodeEntries, sameColumns, stampEntries, storedSchema } from './stream-batches.js';
 import { type StreamId, StreamIdClock, ZERO_ID, compareStreamIds, formatStreamId, parseStreamId } from './stream-id.js';
@@ -67,7 +67,22 @@ async function lastStoredId(engine: HangarEngine, ref: FrameRef): Promise<Stream
   return parseStreamId(last.getChildAt(0)!.get(last.numRows - 1));
 }
 
-/** Decodes an engine read's IPC messages into record batches. */
+/**
+ * Decodes an engine read's IPC messages one record batch at a time, as they come: a tailer reading
+ * a long stream from its start holds one batch, not the frame. Stopping early releases the read.
+ */
+export async function* decodeMessages(messages: AsyncIterable<IpcMessage>): AsyncGenerator<RecordBatch> {
+  let schema: IpcMessage | undefined;
+  const dictionaries: IpcMessage[] = [];
+  for await (const message of messages) {
+    const info = inspectMessage(message);
+    if (info.kind === 'schema') schema = message;
+    else if (info.kind === 'dictionary') dictionaries.push(message);
+    else if (schema) yield* decodeBatches(joinIpcStream([schema, ...dictionaries, message]));
+  }
+}
+
+/** Decodes an engine read's IPC messages into record batches (small reads: a tail, one row). */
 export async function collectBatches(messages: AsyncIterable<{ header: Uint8Array; body: Uint8Array }>): Promise<RecordBatch[]> {
   const list: { header: Uint8Array; body: Uint8Array }[] = [];
   for await (const message of messages) list.push(message);
@@ -251,25 +266,24 @@ export class LiveStream {
   }
 
   /**
-   * Entries after `after` stored in the frame's segments (a tailer further back than memory).
-   * Yields nothing when the frame does not exist.
+   * Entries after `after` stored in the frame's segments (a tailer further back than memory), a
+   * batch at a time. Yields nothing when the frame does not exist.
    */
-  async storedAfter(after: StreamId): Promise<RecordBatch[]> {
+  async *storedAfter(after: StreamId): AsyncGenerator<RecordBatch> {
     let read;
     try {
       read = await this.engine.read(this.ref, { start: BigInt(after.ms) * 1_000_000n });
     } catch (error) {
-      if (error instanceof NotFoundError) return [];
+      if (error instanceof NotFoundError) return;
       throw error;
     }
-    const out: RecordBatch[] = [];
-    for (const batch of await collectBatches(read.messages)) {
+    for await (const batch of decodeMessages(read.messages)) {
       const ids = batch.getChildAt(0)!;
       let skip = 0;
+      // Only the batches of `after`'s millisecond hold entries at or before it.
       while (skip < batch.numRows && compareStreamIds(parseStreamId(ids.get(skip)), after) <= 0) skip++;
-      if (skip < batch.numRows) out.push(this.normalise(skip === 0 ? batch : batch.slice(skip)));
+      if (skip < batch.numRows) yield this.normalise(skip === 0 ? batch : batch.slice(skip));
     }
-    return out;
   }
 
   /**

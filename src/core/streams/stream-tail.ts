@@ -42,9 +42,8 @@ export async function* tailStream(stream: LiveStream, start: TailStart, options:
   while (left > 0 && !options.signal?.aborted) {
     if (!stream.covers(after)) {
       // Further back than memory: the frame's segments, then memory again (it may have moved on).
-      const stored = await stream.storedAfter(after);
       let progressed = false;
-      for (const batch of stored) {
+      for await (const batch of stream.storedAfter(after)) {
         const part = take(batch);
         yield part;
         left -= part.numRows;
