@@ -18,6 +18,9 @@ const ROOT = join(import.meta.dirname, '../..');
 const OUTPUT = join(ROOT, 'test-output');
 const SECRET = 'console-test-secret-of-32-bytes!!!';
 
+/** How long the checks wait for the page to show a server's answer (a loaded machine takes seconds). */
+const UI_WAIT = { timeout: 20_000 };
+
 let server: HangarServer;
 let browser: Browser;
 let page: Page;
@@ -66,7 +69,7 @@ describe('web console in Chromium', () => {
     await page.fill('input[name=user]', 'alice');
     await page.fill('input[name=password]', 'wrong');
     await page.click('#login-form button');
-    await expect.poll(() => page.textContent('#login-error')).toMatch(/wrong user name or password/);
+    await expect.poll(() => page.textContent('#login-error'), UI_WAIT).toMatch(/wrong user name or password/);
     await page.fill('input[name=password]', 'wonderland');
     await page.click('#login-form button');
     await page.waitForSelector('#app:not([hidden])');
@@ -80,18 +83,18 @@ describe('web console in Chromium', () => {
     await page.click('#frames li[data-name=prices]');
     await page.waitForSelector('#frame:not([hidden])');
     expect(await page.$$eval('#schema td:first-child', (cells) => cells.map((cell) => cell.textContent))).toEqual(['ts', 'px', 'volume']);
-    await expect.poll(() => page.textContent('#page-info')).toBe('rows 1–100 of 250');
+    await expect.poll(() => page.textContent('#page-info'), UI_WAIT).toBe('rows 1–100 of 250');
     expect(await page.$$eval('#preview tr', (rows) => rows.length)).toBe(101);
     await page.click('#page-next');
     await page.click('#page-next');
-    await expect.poll(() => page.textContent('#page-info')).toBe('rows 201–250 of 250');
+    await expect.poll(() => page.textContent('#page-info'), UI_WAIT).toBe('rows 201–250 of 250');
     expect(await page.$eval('#preview tr:nth-child(2) td', (cell) => cell.textContent)).toBe('2026-01-01T03:20:00.000000');
   });
 
   it('restores an earlier version', async () => {
     expect(await page.textContent('#frame-summary')).toMatch(/^version 2,/);
     await page.click('#versions button:text("Restore v1")');
-    await expect.poll(() => page.textContent('#frame-summary')).toMatch(/^version 3,.* 150 rows/);
+    await expect.poll(() => page.textContent('#frame-summary'), UI_WAIT).toMatch(/^version 3,.* 150 rows/);
     expect(await page.textContent('#metadata')).toContain('EUR');
   });
 
@@ -99,7 +102,7 @@ describe('web console in Chromium', () => {
     await page.click('#nav-sql');
     await page.fill('#sql-text', 'SELECT ts, px, volume FROM prices ORDER BY ts');
     await page.press('#sql-text', 'Control+Enter');
-    await expect.poll(() => page.textContent('#sql-status')).toMatch(/^150 rows/);
+    await expect.poll(() => page.textContent('#sql-status'), UI_WAIT).toMatch(/^150 rows/);
     expect(await page.$$eval('#sql-highlight .tok-keyword', (spans) => spans.map((span) => span.textContent))).toEqual(['SELECT', 'FROM', 'ORDER', 'BY']);
     const painted = await page.$eval('#chart canvas', (canvas) => {
       const context = (canvas as HTMLCanvasElement).getContext('2d')!;
@@ -117,7 +120,7 @@ describe('web console in Chromium', () => {
   it('shows SQL errors as the problem detail', async () => {
     await page.fill('#sql-text', 'SELECT * FROM elsewhere.other');
     await page.press('#sql-text', 'Control+Enter');
-    await expect.poll(() => page.textContent('#sql-error')).toMatch(/denied|may not/i);
+    await expect.poll(() => page.textContent('#sql-error'), UI_WAIT).toMatch(/denied|may not/i);
   });
 
   it('stores a CSV dropped on the upload zone', async () => {
@@ -127,10 +130,10 @@ describe('web console in Chromium', () => {
       transfer.items.add(new File(['sym,qty,at\nA,1,2026-02-01 09:00:00\nB,2,2026-02-01 09:01:00\nC,3,2026-02-01 09:02:00\n'], 'trades.csv', { type: 'text/csv' }));
       document.getElementById('dropzone')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     });
-    await expect.poll(() => page.textContent('#upload-status')).toBe("stored 3 rows as 'trades' (version 1)");
+    await expect.poll(() => page.textContent('#upload-status'), UI_WAIT).toBe("stored 3 rows as 'trades' (version 1)");
     expect(await page.$eval('#upload-progress', (bar) => (bar as HTMLProgressElement).value)).toBe(1);
     await page.waitForSelector('#frames li[data-name=trades]');
-    await expect.poll(() => page.textContent('#frame-title')).toBe('market / trades');
+    await expect.poll(() => page.textContent('#frame-title'), UI_WAIT).toBe('market / trades');
     expect(await page.$$eval('#schema td:nth-child(2)', (cells) => cells.map((cell) => cell.textContent))).toEqual(['Utf8', 'Int64', 'Timestamp<MICROSECOND>']);
     await page.screenshot({ path: join(OUTPUT, 'console-frame.png') });
   });
