@@ -108,5 +108,6 @@ describe('hangar CLI: snapshots, update, delete-range, tail, evolve', () => {
     const evolved = await client.get('f', o);
     expect(xs(evolved)).toEqual([...model, 20, 21]);
     expect([...evolved.getChild('note')!]).toEqual([...model.map(() => null), 'n20', 'n21']);
-  });
+    // Fourteen CLI processes, each starting Node: a loaded machine takes seconds for each.
+  }, 240_000);
 });
