@@ -2,7 +2,9 @@
 // microseconds, ~3.15 s apart; f0..f3 float64; 64Ki-row batches). Each run: a full replace of the
 // frame, then an update of one day (mode update, ~27,400 rows; goal: < 10 % of the replace), the same
 // day updated again, and tails of 100 rows (goal: < 5 ms), cold (read cache off: fetch and decode)
-// and warm (default cache).
+// and warm (default cache). Row-group splicing (src/core/segment-splice.ts) is A/B'd in the same run:
+// each run also updates and delete_ranges a day in other full segments with the splice on and off
+// (HANGAR_ROW_GROUP_SPLICE=0), the days swapped between on and off from run to run.
 // Usage: npm run build && node --single-threaded-gc --initial-old-space-size=256 [--expose-gc] bench/update_tail_10m.mjs \
 //          [--build DIR] [--rows N] [--runs N] [--json PATH]
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -70,7 +72,22 @@ await engine.put(ref, 'replace', messages(whole));
 const segments = (await store.getManifest(ref)).segments;
 console.log(`${ROWS} rows, ${segments.length} segments, ${segments[0].rowGroups} row groups in the first; one day = ${dayRows} rows; load ${load()}`);
 
-const times = { replace: [], update_day: [], update_day_again: [], tail_100_cold: [], tail_100_warm: [] };
+const times = {
+  replace: [], update_day: [], update_day_again: [], tail_100_cold: [], tail_100_warm: [],
+  update_day_splice: [], update_day_whole: [], delete_day_splice: [], delete_day_whole: [],
+};
+const { spliceCounts } = await at('core/segment-splice.js');
+/** The first row of day `d` of the year. */
+const dayAt = (d) => Number((BigInt(d) * DAY) / STEP);
+/** Runs `work` with row-group splicing on or off. */
+const splicing = async (on, work) => {
+  if (!on) process.env.HANGAR_ROW_GROUP_SPLICE = '0';
+  try {
+    return await work();
+  } finally {
+    delete process.env.HANGAR_ROW_GROUP_SPLICE;
+  }
+};
 const rewritten = [];
 // With --expose-gc, garbage left by the previous operation (a replace leaves ~400 MB of buffers) is
 // collected before each timed one instead of being charged to it.
@@ -97,10 +114,22 @@ for (let run = 0; run < RUNS; run++) {
   await timed('replace', () => engine.put(ref, 'replace', messages(whole)));
   rewritten.push((await timed('update_day', () => engine.put(ref, 'update', messages(ipcOf(rows(dayStart, dayRows, run + 1)))))).segmentsRewritten);
   await timed('update_day_again', () => engine.put(ref, 'update', messages(ipcOf(rows(dayStart, dayRows, run + 1.5)))));
+  // Same-run A/B of the splice: days 120/150 (update) and 240/300 (delete_range) lie inside full segments.
+  for (const [index, on] of (run % 2 === 0 ? [true, false] : [false, true]).entries()) {
+    const label = on ? 'splice' : 'whole';
+    const day = [120, 150][index];
+    await splicing(on, () => timed(`update_day_${label}`, () => engine.put(ref, 'update', messages(ipcOf(rows(dayAt(day), dayRows, run + 2))))));
+    const gone = [240, 300][index];
+    // deleteRange takes epoch nanoseconds; the frame's times are microseconds.
+    const from = (T0 + BigInt(dayAt(gone)) * STEP) * 1000n;
+    const removed = await splicing(on, () => timed(`delete_day_${label}`, () => engine.deleteRange(ref, from, from + DAY * 1000n)));
+    if (removed.rowsRemoved === 0) throw new Error(`the delete_range of day ${gone} removed no rows`);
+  }
   for (let i = 0; i < 5; i++) await timed('tail_100_cold', async () => drain(await cold.read(ref, { tail: 100 })));
   await drain(await engine.read(ref, { tail: 100 }));
   for (let i = 0; i < 5; i++) await timed('tail_100_warm', async () => drain(await engine.read(ref, { tail: 100 })));
   loads.push(load());
+  console.log(`run ${run}: splice A/B update ${times.update_day_splice.at(-1).toFixed(0)}/${times.update_day_whole.at(-1).toFixed(0)} ms, delete_range ${times.delete_day_splice.at(-1).toFixed(0)}/${times.delete_day_whole.at(-1).toFixed(0)} ms; spliced so far ${JSON.stringify(spliceCounts)}`);
   console.log(`run ${run}: replace ${times.replace.at(-1).toFixed(0)} ms, update ${times.update_day.at(-1).toFixed(0)} ms (${rewritten.at(-1)} segments rewritten), again ${times.update_day_again.at(-1).toFixed(0)} ms, tail cold ${median(times.tail_100_cold.slice(-5)).toFixed(2)} ms, warm ${median(times.tail_100_warm.slice(-5)).toFixed(2)} ms; load ${load()}`);
   // Keep only the current version's segments on disk between runs.
   await engine.vacuum({ name: ref.name });
@@ -118,6 +147,14 @@ const report = {
   // Each run's update against the replace next to it: the pairs share the run's load.
   update_over_replace_pairs_median: Number(median(times.update_day.map((u, i) => u / times.replace[i])).toFixed(4)),
   segmentsRewritten: rewritten,
+  // Same-run A/B of row-group splicing against the replace of the same run.
+  splice_ab: {
+    update_splice_over_replace_pairs_median: Number(median(times.update_day_splice.map((u, i) => u / times.replace[i])).toFixed(4)),
+    update_whole_over_replace_pairs_median: Number(median(times.update_day_whole.map((u, i) => u / times.replace[i])).toFixed(4)),
+    delete_splice_over_replace_pairs_median: Number(median(times.delete_day_splice.map((u, i) => u / times.replace[i])).toFixed(4)),
+    delete_whole_over_replace_pairs_median: Number(median(times.delete_day_whole.map((u, i) => u / times.replace[i])).toFixed(4)),
+    spliceCounts: { ...spliceCounts },
+  },
   times_ms: Object.fromEntries(Object.entries(times).map(([what, values]) => [what, values.map((x) => Number(x.toFixed(2)))])),
 };
 console.log(JSON.stringify(report.medians_ms), `update/replace ${(report.update_over_replace * 100).toFixed(1)} % (medians), ${(report.update_over_replace_pairs_median * 100).toFixed(1)} % (median of same-run pairs)`);
