@@ -123,6 +123,8 @@ export async function spliceSegment(
     if (error instanceof SpliceDeclined) return undefined;
     throw error;
   }
+  // Every row not removed is in exactly one of the two files.
+  if (files.reduce((sum, spliced) => sum + (spliced?.rows ?? 0), 0) !== segment.rows - kept.removed) return undefined;
   const times = files.map((spliced) => spliced && timeStatistics(spliced.groups));
   if (files.some((spliced, index) => spliced && !times[index])) return undefined;
   const entries: SegmentEntry[][] = [[], []];
