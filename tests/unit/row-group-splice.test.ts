@@ -195,6 +195,38 @@ describe('row-group splicing of delete_range and update', () => {
     expect(results[2]).toEqual(model);
   });
 
+  it('leaves the frame and the store as they were when storing a spliced segment fails', async () => {
+    /** Fails the `failAt`-th segment file stored after arming. */
+    class FailingConnector extends MemoryConnector {
+      failAt = 0;
+      override async put(key: string, data: Uint8Array, options?: { ifAbsent?: boolean }): Promise<boolean> {
+        if (key.endsWith('.parquet') && this.failAt > 0 && --this.failAt === 0) throw new Error('the store is full');
+        return super.put(key, data, options);
+      }
+    }
+    const connector = new FailingConnector();
+    const store = new ObjectLayout(connector);
+    const engine = engineOf(store);
+    const ref = { bucket: 'splice', name: 'k' };
+    const model = series(0, 8_000);
+    await engine.put(ref, 'error', messages(model));
+    const keys = async (): Promise<string[]> => {
+      const all: string[] = [];
+      for await (const object of connector.list('')) if (object.key.endsWith('.parquet')) all.push(object.key);
+      return all.sort();
+    };
+    const stored = await keys();
+    const counted = spliceCounts.segments;
+    connector.failAt = 2;
+    await expect(engine.deleteRange(ref, ns(1_500), ns(1_520))).rejects.toThrow(/the store is full/);
+    expect(spliceCounts.segments).toBe(counted);
+    expect(await keys()).toEqual(stored);
+    expect(await readAll(engine, ref)).toEqual(model);
+    await engine.deleteRange(ref, ns(1_500), ns(1_520));
+    expect(await readAll(engine, ref)).toEqual(without(model, 1_500, 1_520));
+    expect(spliceCounts.segments).toBe(counted + 1);
+  });
+
   it('copies no damaged bytes: a flipped byte in a group it would copy fails the rewrite as data loss', async () => {
     const connector = new MemoryConnector();
     const store = new ObjectLayout(connector);
