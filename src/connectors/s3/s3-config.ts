@@ -3,6 +3,7 @@
  * Every option is documented in docs/connectors.md.
  */
 import { InvalidArgumentError } from '../../errors.js';
+import { DEFAULT_RANGE_COALESCE_BYTES } from '../../storage/object-layout.js';
 
 /** How the connector uses S3 conditional writes for its manifest compare-and-swap. */
 export type ConditionalWritesMode = 'auto' | 'on' | 'off';
@@ -42,7 +43,8 @@ export interface S3ConnectorOptions {
   readonly listConcurrency?: number;
   /**
    * Ranged reads (a projection fetching only its column chunks) merge byte ranges at most this
-   * many bytes apart into one GET: a request costs more than reading a gap (default 1 MiB).
+   * many bytes apart into one GET: a request costs more than reading a gap (default 128 KiB, see
+   * DEFAULT_RANGE_COALESCE_BYTES in storage/object-layout.ts).
    */
   readonly rangeCoalesceBytes?: number;
   /** Ranged GETs of one segment in flight at once (default 8). */
@@ -132,7 +134,7 @@ export function resolveS3Options(options: S3ConnectorOptions, env: NodeJS.Proces
     uploadConcurrency: positiveInteger('uploadConcurrency', options.uploadConcurrency, 4),
     conditionalWrites,
     listConcurrency: positiveInteger('listConcurrency', options.listConcurrency, 32),
-    rangeCoalesceBytes: positiveInteger('rangeCoalesceBytes', options.rangeCoalesceBytes, MIB, 0),
+    rangeCoalesceBytes: positiveInteger('rangeCoalesceBytes', options.rangeCoalesceBytes, DEFAULT_RANGE_COALESCE_BYTES, 0),
     rangeConcurrency: positiveInteger('rangeConcurrency', options.rangeConcurrency, 8),
   };
 }
