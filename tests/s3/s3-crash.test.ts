@@ -2,31 +2,24 @@
 // the previous version stays readable and no partial frame becomes visible. Needs dist/ (npm test builds it).
 import { existsSync } from 'node:fs';
 import { tableFromArrays } from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { HANGAR_CLI, startHangarProcess } from '../helpers/hangar-process.js';
-import { type S3TestServer, createS3Bucket, motoAvailable, startMoto, storeOptions } from './s3-servers.js';
+import { motoAvailable, motoForSuite, s3ServerEnv, storeOptions } from './s3-servers.js';
 
 const BUCKET = 'hangar-crash';
 const MIB = 1024 * 1024;
 
 describe.skipIf(!motoAvailable || !existsSync(HANGAR_CLI))('a server killed mid-upload to S3', () => {
-  let s3: S3TestServer;
-  beforeAll(async () => {
-    s3 = await startMoto();
-    await createS3Bucket(s3, BUCKET);
-  });
-  afterAll(async () => {
-    await s3?.close();
-  });
+  const moto = motoForSuite(BUCKET);
 
   it('leaves the previous version intact and no partial frame', async () => {
-    const options = storeOptions(s3, BUCKET, { conditionalWrites: 'on' });
-    const location = `s3://${BUCKET}/${options.prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&conditionalWrites=on` +
+    const options = storeOptions(moto(), BUCKET, { conditionalWrites: 'on' });
+    const location = `s3://${BUCKET}/${options.prefix}?endpoint=${encodeURIComponent(moto().endpoint)}&conditionalWrites=on` +
       `&multipartThreshold=${5 * MIB}&partSize=${5 * MIB}&uploadConcurrency=1`;
-    const server = await startHangarProcess(['--data', location], { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' });
+    const server = await startHangarProcess(['--data', location], s3ServerEnv(moto()));
     const client = HangarClient.connect(server.location);
     try {
       await client.put('kept', tableFromArrays({ x: Float64Array.from({ length: 10 }, (_, i) => i) }));
@@ -35,7 +28,7 @@ describe.skipIf(!motoAvailable || !existsSync(HANGAR_CLI))('a server killed mid-
       const puts = [client.put('kept', big, { mode: 'replace' }), client.put('fresh', big)].map((put) => put.catch((e: unknown) => e));
 
       const { S3Client, ListMultipartUploadsCommand } = await import('@aws-sdk/client-s3');
-      const admin = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: s3.credentials });
+      const admin = new S3Client({ endpoint: moto().endpoint, region: 'us-east-1', forcePathStyle: true, credentials: moto().credentials });
       const deadline = Date.now() + 30_000;
       for (;;) {
         const uploads = await admin.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: options.prefix }));

@@ -1,30 +1,23 @@
 // The Delta log layout (docs/open-format.md) on S3 (moto, with conditional writes): two writers in
 // two "processes" (separate connectors on one prefix) appending to one frame at once lose nothing
 // and leave a contiguous Delta log (the layout's logic itself: tests/conformance/delta-log-layout.test.ts).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HangarEngine } from '../../src/core/engine.js';
 import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import { collect, messagesOf, ref, sampleTable } from '../../src/testing/fixtures.js';
-import { type S3TestServer, createS3Bucket, freshConnector, motoAvailable, startMoto } from './s3-servers.js';
+import { freshConnector, motoAvailable, motoForSuite } from './s3-servers.js';
 
 const BUCKET = 'hangar-delta';
 
 // moto needs the interop venv (npm test creates it); without it this file is skipped, loudly.
 describe.skipIf(!motoAvailable)('the Delta log layout on S3 (moto)', () => {
-  let server: S3TestServer;
-  beforeAll(async () => {
-    server = await startMoto();
-    await createS3Bucket(server, BUCKET);
-  });
-  afterAll(async () => {
-    await server?.close();
-  });
+  const moto = motoForSuite(BUCKET);
 
   it('two writers appending to one frame at once lose nothing, and the log stays contiguous', async () => {
-    const first = freshConnector(server, BUCKET);
+    const first = freshConnector(moto(), BUCKET);
     const prefix = first.options.root;
-    const second = freshConnector(server, BUCKET, { prefix });
+    const second = freshConnector(moto(), BUCKET, { prefix });
     const codec = new ParquetCodec(1);
     const layouts = [new ObjectLayout(first, { log: 'delta' }), new ObjectLayout(second, { log: 'delta' })];
     await Promise.all(layouts.map((layout) => layout.open()));

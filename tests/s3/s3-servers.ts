@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
 import type { S3ConnectorOptions } from '../../src/connectors/s3/s3-config.js';
+import { afterAll, beforeAll } from 'vitest';
 import { startChildServer } from '../helpers/child-server.js';
 
 /** A running S3-compatible server. */
@@ -86,4 +87,30 @@ export function storeOptions(server: S3TestServer, bucket: string, extra: Partia
 /** A fresh, unopened connector over a new prefix. */
 export function freshConnector(server: S3TestServer, bucket: string, extra: Partial<S3ConnectorOptions> = {}): S3Connector {
   return new S3Connector(storeOptions(server, bucket, extra));
+}
+
+/**
+ * Starts moto before the enclosing `describe`'s tests, with `bucket` created, and stops it after
+ * them; returns a getter for the running server (valid inside the tests).
+ */
+export function motoForSuite(bucket: string): () => S3TestServer {
+  let server: S3TestServer | undefined;
+  beforeAll(async () => {
+    server = await startMoto();
+    await createS3Bucket(server, bucket);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return () => server!;
+}
+
+/** The environment a `hangar serve` child needs to reach `server` (its credentials and a region). */
+export function s3ServerEnv(server: S3TestServer): Record<string, string> {
+  return { AWS_ACCESS_KEY_ID: server.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey, AWS_REGION: 'us-east-1' };
+}
+
+/** An `s3://` location (conditional writes on) of a fresh prefix of `bucket` on `server`, for `hangar serve --data`; `query` adds parameters. */
+export function s3ServerLocation(server: S3TestServer, bucket: string, query = ''): string {
+  return `s3://${bucket}/t-${randomUUID()}?endpoint=${encodeURIComponent(server.endpoint)}&conditionalWrites=on${query}`;
 }

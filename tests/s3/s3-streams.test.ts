@@ -3,30 +3,22 @@
 // Needs dist/ (npm test builds it).
 import { existsSync } from 'node:fs';
 import { tableFromArrays } from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { S3Connector } from '../../src/connectors/s3/s3-connector.js';
 import { HANGAR_CLI, startHangarProcess } from '../helpers/hangar-process.js';
-import { type S3TestServer, createS3Bucket, motoAvailable, startMoto, storeOptions } from './s3-servers.js';
+import { motoAvailable, motoForSuite, s3ServerEnv, storeOptions } from './s3-servers.js';
 
 const BUCKET = 'hangar-streams';
-const ENV = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
 const entry = (i: number) => tableFromArrays({ value: Float64Array.from([i]) });
 
 describe.skipIf(!motoAvailable || !existsSync(HANGAR_CLI))('streams on S3', () => {
-  let s3: S3TestServer;
-  beforeAll(async () => {
-    s3 = await startMoto();
-    await createS3Bucket(s3, BUCKET);
-  });
-  afterAll(async () => {
-    await s3?.close();
-  });
+  const moto = motoForSuite(BUCKET);
 
   it('keeps every acknowledged entry through kill -9, with its log as ifAbsent chunk objects', async () => {
-    const options = storeOptions(s3, BUCKET, { conditionalWrites: 'on' });
-    const location = `s3://${BUCKET}/${options.prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&conditionalWrites=on`;
-    const first = await startHangarProcess(['--data', location], ENV);
+    const options = storeOptions(moto(), BUCKET, { conditionalWrites: 'on' });
+    const location = `s3://${BUCKET}/${options.prefix}?endpoint=${encodeURIComponent(moto().endpoint)}&conditionalWrites=on`;
+    const first = await startHangarProcess(['--data', location], s3ServerEnv(moto()));
     const client = HangarClient.connect(first.location);
     const acked: string[] = [];
     const pushers = Array.from({ length: 3 }, async (_, p) => {
@@ -48,7 +40,7 @@ describe.skipIf(!motoAvailable || !existsSync(HANGAR_CLI))('streams on S3', () =
     await Promise.all(pushers);
     client.close();
 
-    const second = await startHangarProcess(['--data', location], ENV);
+    const second = await startHangarProcess(['--data', location], s3ServerEnv(moto()));
     const again = HangarClient.connect(second.location);
     try {
       const stored = new Set<string>();
