@@ -29,8 +29,12 @@ export interface ActionContext {
 
 /** The JSON of a range rewrite's summary (snake_case, as every protocol field). */
 function rangeRewriteDescription(summary: RangeRewriteSummary): Record<string, unknown> {
-  const { name, bucket, version, rows } = summary;
-  return { name, bucket, version, rows, rows_removed: summary.rowsRemoved, segments_rewritten: summary.segmentsRewritten };
+  return { ...commitDescription(summary), rows_removed: summary.rowsRemoved, segments_rewritten: summary.segmentsRewritten };
+}
+
+/** The JSON of a commit's result: the frame, its new version and its rows. */
+function commitDescription(summary: { name: string; bucket: string; version: number; rows: number }): Record<string, unknown> {
+  return { name: summary.name, bucket: summary.bucket, version: summary.version, rows: summary.rows };
 }
 
 /** The JSON of a snapshot (snake_case, as every protocol field). */
@@ -90,7 +94,7 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
           const { version } = parseVersionSelector(body);
           if (version === undefined) throw new InvalidArgumentError('"restore" needs the "version" to bring back (see the "versions" action)');
           const summary = await engine.restore(frameRef(body.name, body.bucket), version);
-          return { name: summary.name, bucket: summary.bucket, version: summary.version, rows: summary.rows };
+          return commitDescription(summary);
         },
       },
     ],
@@ -121,7 +125,7 @@ function actions(context: ActionContext): Map<string, ActionDefinition> {
           const metadata = parseFrameMetadata(body.metadata);
           if (metadata === undefined) throw new InvalidArgumentError('"set_metadata" needs "metadata", a JSON object ({} clears it)');
           const summary = await engine.setMetadata(frameRef(body.name, body.bucket), metadata, parseExpectedVersion(body.expected_version));
-          return { name: summary.name, bucket: summary.bucket, version: summary.version, rows: summary.rows };
+          return commitDescription(summary);
         },
       },
     ],
