@@ -12,6 +12,7 @@ import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { FuzzRandom } from './fuzz-random.js';
 import { FUZZ_BUCKET, FUZZ_FRAMES } from './fuzz-json.js';
 import { mutateBytes } from './protobuf-fuzz-encoding.js';
+import type { FuzzRunReport } from './server-fuzz.js';
 
 /** One generated HTTP case. */
 export interface HttpFuzzCase {
@@ -319,14 +320,9 @@ export interface HttpFuzzOptions {
 }
 
 /** What a run saw. */
-export interface HttpFuzzReport {
-  readonly cases: number;
-  /** Answers by status (`closed` for a connection closed without one). */
+export interface HttpFuzzReport extends FuzzRunReport {
+  /** Answers by HTTP status (`closed` for a connection closed without one). */
   readonly statuses: Readonly<Record<string, number>>;
-  readonly slowestMs: number;
-  readonly slowestCase: number;
-  readonly healthChecks: number;
-  readonly slowestHealthMs: number;
 }
 
 /** How long a request cut short is left open before the client ends its side. */

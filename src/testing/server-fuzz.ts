@@ -47,12 +47,16 @@ export interface ServerFuzzOptions {
 }
 
 /** What one message type's run against a server saw. */
-export interface ServerFuzzReport {
+export interface ServerFuzzReport extends FuzzRunReport {
   /** The message type. */
   readonly messageType: FuzzedMessageType;
+}
+
+/** What a fuzz run against a live server saw (gRPC here, HTTP in http-fuzz.ts). */
+export interface FuzzRunReport {
   /** Cases sent. */
   readonly cases: number;
-  /** Answers by gRPC status name. */
+  /** Answers by status name. */
   readonly statuses: Readonly<Record<string, number>>;
   /** The slowest answer in milliseconds. */
   readonly slowestMs: number;
