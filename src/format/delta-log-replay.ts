@@ -5,7 +5,7 @@
  * (reader features other than timestampNtz: column mapping, deletion vectors, …; partitioned tables).
  * Pure functions over the commit files' text; the mounted store (storage/delta-table-store.ts) reads them.
  */
-import { FailedPreconditionError } from '../errors.js';
+import { DataLossError, FailedPreconditionError, HangarError } from '../errors.js';
 
 /** One data file live in the table. */
 export interface DeltaDataFile {
@@ -100,10 +100,25 @@ export function applyDeltaAction(state: DeltaReplayState, action: Record<string,
 /** Applies one commit file (newline-delimited JSON actions) as Delta version `version`. */
 export function applyDeltaCommitFile(state: DeltaReplayState, text: string, version: number, table: string): void {
   state.timestamp = 0;
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    applyDeltaAction(state, JSON.parse(line) as Record<string, unknown>, table);
-  }
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    // A line that is no JSON object, or an action whose fields have the wrong types, is a damaged
+    // log: said as such, naming where, rather than a TypeError from deep in the replay.
+    const damaged = (cause?: unknown): DataLossError =>
+      new DataLossError(`the Delta log of table '${table}' is damaged: line ${index + 1} of commit ${version} is not a valid action; repair the table with the engine that wrote it`, cause);
+    let action: unknown;
+    try {
+      action = JSON.parse(line);
+    } catch (error) {
+      throw damaged(error);
+    }
+    if (typeof action !== 'object' || action === null || Array.isArray(action)) throw damaged();
+    try {
+      applyDeltaAction(state, action as Record<string, unknown>, table);
+    } catch (error) {
+      throw error instanceof HangarError ? error : damaged(error);
+    }
+  });
   state.version = version;
 }
 

@@ -1,0 +1,74 @@
+// Byte-level fuzzing of the file-format readers added with the Delta layout and row-group splicing:
+// a Delta commit log written by another engine (format/delta-log-replay.ts, what a `delta+` mount
+// reads) and a segment's footer read for splicing (format/parquet/row-group-splice.ts). Every mutated
+// input must be accepted or refused with the reader's own error — never another exception, never a
+// hang: each case is timed, and the whole run is bounded by the test's timeout.
+import { describe, expect, it } from 'vitest';
+import { HangarError } from '../../src/errors.js';
+import { applyDeltaCommitFile, deltaSnapshotOf, newDeltaReplay } from '../../src/format/delta-log-replay.js';
+import { SpliceDeclined, readSpliceLayout } from '../../src/format/parquet/row-group-splice.js';
+import { FuzzRandom } from '../../src/testing/fuzz-random.js';
+import { mutateBytes } from '../../src/testing/protobuf-fuzz-encoding.js';
+import { coveredTable, plain } from '../unit/parquet-fixtures.js';
+
+const CASES = 5_000;
+/** Generous for one case of a few KB on a loaded 2-core machine; a hang or a quadratic blow-up exceeds it. */
+const CASE_LIMIT_MS = 1_000;
+
+/** Runs `cases` mutations of `seedInput` through `read`; returns how many were accepted. */
+function fuzz(seedInput: Uint8Array, cases: number, read: (bytes: Uint8Array) => void, refusal: (error: unknown) => boolean): number {
+  const random = new FuzzRandom(23);
+  let accepted = 0;
+  for (let i = 0; i < cases; i++) {
+    // One to three stacked mutations, so damage past the first field is reached too.
+    let bytes = seedInput;
+    for (let n = random.between(1, 3); n > 0; n--) bytes = mutateBytes(random, bytes, []);
+    const started = performance.now();
+    try {
+      read(bytes);
+      accepted++;
+    } catch (error) {
+      if (!refusal(error)) throw new Error(`case ${i}: ${String(error)} is not the reader's own refusal`, { cause: error });
+    }
+    expect(performance.now() - started).toBeLessThan(CASE_LIMIT_MS);
+  }
+  return accepted;
+}
+
+const action = (value: object): string => JSON.stringify(value);
+const COMMIT = [
+  action({ commitInfo: { timestamp: 1_700_000_000_000, operation: 'WRITE' } }),
+  action({ protocol: { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['timestampNtz'], writerFeatures: ['timestampNtz'] } }),
+  action({
+    metaData: {
+      id: 'id', format: { provider: 'parquet', options: {} }, partitionColumns: [], configuration: {}, createdTime: 1,
+      schemaString: JSON.stringify({ type: 'struct', fields: [{ name: 'x', type: 'long', nullable: true, metadata: {} }] }),
+    },
+  }),
+  action({ add: { path: 'part-0.parquet', size: 100, partitionValues: {}, modificationTime: 1, dataChange: true, stats: '{"numRecords":3}' } }),
+  action({ remove: { path: 'part-9.parquet', deletionTimestamp: 2, dataChange: true } }),
+].join('\n');
+
+describe('byte-level fuzzing of the format readers', () => {
+  it(`a Delta commit log: ${CASES} mutations are replayed or refused as damaged, each in bounded time`, { timeout: 120_000 }, () => {
+    const accepted = fuzz(
+      Buffer.from(COMMIT),
+      CASES,
+      (bytes) => {
+        const state = newDeltaReplay();
+        applyDeltaCommitFile(state, Buffer.from(bytes).toString('utf8'), 0, 'fuzzed');
+        deltaSnapshotOf(state, 'fuzzed');
+      },
+      (error) => error instanceof HangarError,
+    );
+    // Both outcomes occur: the fuzz neither only breaks the JSON nor only leaves it intact.
+    expect(accepted).toBeGreaterThan(0);
+    expect(accepted).toBeLessThan(CASES);
+  });
+
+  it(`a segment footer read for splicing: ${CASES} mutations are read or declined, each in bounded time`, { timeout: 120_000 }, () => {
+    const file = plain(coveredTable(2_000, 7), { rowGroupRows: 500, statisticsColumns: [] });
+    const accepted = fuzz(file, CASES, (bytes) => void readSpliceLayout(bytes, undefined), (error) => error instanceof SpliceDeclined);
+    expect(accepted).toBeLessThan(CASES);
+  });
+});
