@@ -18,17 +18,12 @@ export interface SqlSession {
 
 /** Idle sessions kept at most (beyond them, sessions are closed when their query ends). */
 const MAX_IDLE_SESSIONS = 8;
-/** How often an interrupt is repeated while the query it stops may not have started executing. */
-export const INTERRUPT_REPEAT_MS = 20;
 /** Statements kept per session; the oldest goes first. */
 const MAX_STATEMENTS = 32;
 
 /** A pool of {@link SqlSession}s over one DuckDB instance. */
 export class SessionPool {
   private readonly idle: SqlSession[] = [];
-  /** Sessions taken and not yet given back or discarded: their queries may be running. */
-  private readonly lent = new Set<SqlSession>();
-  private closed = false;
 
   /**
    * @param instance - the database connections are made on
@@ -43,7 +38,7 @@ export class SessionPool {
   async take(sql: string): Promise<SqlSession> {
     let index = this.idle.findIndex((session) => session.statements.has(sql));
     if (index < 0) index = this.idle.length - 1;
-    if (index >= 0) return this.lend(this.idle.splice(index, 1)[0]!);
+    if (index >= 0) return this.idle.splice(index, 1)[0]!;
     const connection = await this.instance.connect();
     try {
       await this.prepareConnection(connection);
@@ -51,24 +46,17 @@ export class SessionPool {
       connection.closeSync();
       throw error;
     }
-    return this.lend({ connection, searchPath: '', statements: new Map() });
-  }
-
-  private lend(session: SqlSession): SqlSession {
-    this.lent.add(session);
-    return session;
+    return { connection, searchPath: '', statements: new Map() };
   }
 
   /** Takes back a session whose query ended cleanly (its result read to the end, or never started). */
   give(session: SqlSession): void {
-    this.lent.delete(session);
-    if (!this.closed && this.idle.length < MAX_IDLE_SESSIONS) this.idle.push(session);
+    if (this.idle.length < MAX_IDLE_SESSIONS) this.idle.push(session);
     else discard(session);
   }
 
   /** Closes a session whose query failed or was interrupted. */
   discard(session: SqlSession): void {
-    this.lent.delete(session);
     discard(session);
   }
 
@@ -90,20 +78,9 @@ export class SessionPool {
     return prepared;
   }
 
-  /**
-   * Closes every idle session and interrupts the queries of the others, again and again (an
-   * interrupt that reaches DuckDB before a query starts executing is forgotten when it starts)
-   * until they are given back or `graceMs` passes. A query left running would keep a thread of
-   * the libuv pool, which the process joins at exit: the server would never end.
-   */
-  async close(graceMs = 5000): Promise<void> {
-    this.closed = true;
+  /** Closes every idle session. */
+  close(): void {
     for (const session of this.idle.splice(0)) discard(session);
-    const deadline = Date.now() + graceMs;
-    while (this.lent.size > 0 && Date.now() < deadline) {
-      for (const session of this.lent) session.connection.interrupt();
-      await new Promise((resolve) => setTimeout(resolve, INTERRUPT_REPEAT_MS));
-    }
   }
 }
 

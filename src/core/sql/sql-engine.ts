@@ -26,7 +26,7 @@ import { QuerySlots } from './query-slots.js';
 import { ResultBudget } from './result-budget.js';
 import { ArrowBatchBuilder, resultBatches } from './result-batches.js';
 import { SegmentFiles } from './segment-files.js';
-import { INTERRUPT_REPEAT_MS, SessionPool, type SqlSession } from './session-pool.js';
+import { SessionPool, type SqlSession } from './session-pool.js';
 import { SQL_ERROR_TYPE, type SqlFailureContext, sqlError } from './sql-errors.js';
 import {
   DEFAULT_MAX_CONCURRENT_PER_CALLER,
@@ -235,20 +235,7 @@ export class SqlEngine {
     const schema = schemaOf(session.prepared, this.batchBytes);
     const budget = new ResultBudget(this.maxResultBytes);
     const failure: { timedOutAfterMs?: number; cancelled?: boolean } = {};
-    /** The query's start (DuckDB runs a blocking plan's whole pipeline before its first chunk). */
-    let starting: Promise<unknown> | undefined;
-    const interrupt = (): void => {
-      session.connection.interrupt();
-      // DuckDB clears the interrupt flag when a query begins executing: an interrupt that comes
-      // while the start waits for a thread of the pool is forgotten, and a cross join would run on
-      // for hours. So it is repeated until the start settles.
-      if (starting === undefined) return;
-      const repeat = setInterval(() => session.connection.interrupt(), INTERRUPT_REPEAT_MS);
-      void starting.then(
-        () => clearInterval(repeat),
-        () => clearInterval(repeat),
-      );
-    };
+    const interrupt = (): void => session.connection.interrupt();
     let started = false;
     const timer = setTimeout(() => {
       failure.timedOutAfterMs = this.timeoutMs;
@@ -285,10 +272,7 @@ export class SqlEngine {
       if (finished) throw new DeadlineExceededError('the query result was not read within the SQL timeout; it was released', { type: SQL_ERROR_TYPE });
       let complete = false;
       try {
-        const stream = session.prepared.stream();
-        starting = stream;
-        const result = await stream;
-        starting = undefined;
+        const result = await session.prepared.stream();
         // An interrupt that arrived while the stream was starting found nothing to stop.
         if (failure.cancelled || failure.timedOutAfterMs !== undefined) interrupt();
         for await (const message of encodeIpcMessages(resultBatches(result, batchBytes, budget), Number.POSITIVE_INFINITY)) {
@@ -309,7 +293,7 @@ export class SqlEngine {
 
   /** Stops DuckDB and removes the segment cache. */
   async close(): Promise<void> {
-    await this.sessions.close();
+    this.sessions.close();
     this.admin.closeSync();
     this.instance.closeSync();
     await this.files.close();
