@@ -22,6 +22,23 @@ export const rowGroupSpliceEnabled = (): boolean => process.env['HANGAR_ROW_GROU
 /** Counts of the splices this process made (for tests and benchmarks): segments, and their row groups copied and encoded. */
 export const spliceCounts = { segments: 0, copiedGroups: 0, encodedGroups: 0 };
 
+/**
+ * Milliseconds this process's splices spent in each phase (for benchmarks, bench/profile_update_tail.mjs):
+ * fetching the segment, checking its CRC, reading its footer, decoding the overlapping groups,
+ * keeping the rows outside the range, encoding them, joining the files, and storing them.
+ */
+export const splicePhases = { fetch: 0, verify: 0, layout: 0, decode: 0, filter: 0, encode: 0, join: 0, store: 0 };
+
+/** A stopwatch adding the time since its last lap to a phase of {@link splicePhases}. */
+function phaseClock(): (phase: keyof typeof splicePhases) => void {
+  let last = performance.now();
+  return (phase) => {
+    const now = performance.now();
+    splicePhases[phase] += now - last;
+    last = now;
+  };
+}
+
 /** What a splice made of one overlapping segment. */
 export interface SplicedSegment {
   /** The new segments holding the rows before the first removed row, and after it (each may be empty). */
@@ -64,9 +81,12 @@ export async function spliceSegment(
   if (!rowGroupSpliceEnabled() || segment.dictionaries || segment.schema !== undefined || expectedCrc === undefined || segment.pageCrcs !== true || segment.rowGroups < 2) return undefined;
   const unit = parquetTimeAnnotation(timeType);
   if (!unit) return undefined;
+  const lap = phaseClock();
   const bytes = await context.connector.getSegment(ref, segment.id);
+  lap('fetch');
   // Copied bytes get a fresh CRC: they must be checked first (damage: the whole rewrite reports it).
   if (crc32(bytes) !== expectedCrc) return undefined;
+  lap('verify');
   let layout: SpliceLayout;
   try {
     layout = readSpliceLayout(bytes, column);
@@ -75,6 +95,7 @@ export async function spliceSegment(
     if (error instanceof SpliceDeclined) return undefined;
     throw error;
   }
+  lap('layout');
   const overlapping = layout.groups.flatMap((group, index) => (groupOverlaps(group, bounds) ? [index] : []));
   if (overlapping.length === 0) return { before: [], after: [], removed: 0, copiedGroups: 0, encodedGroups: 0 };
   const first = overlapping[0]!;
@@ -88,13 +109,16 @@ export async function spliceSegment(
     if (error instanceof SpliceDeclined) return undefined;
     throw error;
   }
+  lap('join');
   const decoded = await context.codec.decode(overlapped, { rowGroups: range(0, last + 1 - first), batchRows: DECODE_BATCH_ROWS }, true);
+  lap('decode');
   const reader = RecordBatchReader.from(decoded);
   const batches = reader.readAll();
   if (batches.length === 0) return undefined;
   const schema: Schema = batches[0]!.schema;
   const kept = keptRows(batches, column, bounds);
   if (kept.removed === 0) return { before: [], after: [], removed: 0, copiedGroups: 0, encodedGroups: 0 };
+  lap('filter');
   const groupRows = Math.max(1024, layout.groups[first]!.rows);
   const encode = async (part: typeof kept.before): Promise<SplicePart | undefined> => {
     if (part.every((batch) => batch.numRows === 0)) return undefined;
@@ -110,6 +134,7 @@ export async function spliceSegment(
     if (error instanceof SpliceDeclined) return undefined;
     throw error;
   }
+  lap('encode');
   const [freshBefore, freshAfter] = parts;
   const source = (groups: number[]): SplicePart => ({ file: bytes, layout, groups });
   const sides = [
@@ -127,6 +152,7 @@ export async function spliceSegment(
   if (files.reduce((sum, spliced) => sum + (spliced?.rows ?? 0), 0) !== segment.rows - kept.removed) return undefined;
   const times = files.map((spliced) => spliced && timeStatistics(spliced.groups));
   if (files.some((spliced, index) => spliced && !times[index])) return undefined;
+  lap('join');
   const entries: SegmentEntry[][] = [[], []];
   // Both sides are stored at once; each one stored is in `written` (to be discarded) even if the other fails.
   const store = async (spliced: (typeof files)[number], index: number): Promise<void> => {
@@ -151,6 +177,7 @@ export async function spliceSegment(
   const stored = await Promise.allSettled(files.map(store));
   const failed = stored.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed) throw failed.reason;
+  lap('store');
   const copiedGroups = layout.groups.length - (last + 1 - first);
   const encodedGroups = (freshBefore?.groups.length ?? 0) + (freshAfter?.groups.length ?? 0);
   spliceCounts.segments++;
