@@ -184,8 +184,8 @@ def test_ten_million_rows_stream_out_in_bounded_memory(server):
     # A buffered download would add the whole 160 MB (and more for copies); streaming adds a few batches.
     # Well under the frame's 160 MB: the body is streamed, never built whole. Measured on a quiet machine:
     # +29 MiB when this test was written, +64 MiB just before the codec workers began handing encode
-    # buffers back (f836200), +96-105 MiB since. Traced (docs/performance.md, "That download's memory,
-    # traced"): the download holds three 16 MiB segment buffers (+48 MiB of ArrayBuffers) plus GC lag;
+    # buffers back (f836200), +96-105 MiB since. Traced (docs/design/performance-log.md, "That download's
+    # memory, traced"): the download holds three 16 MiB segment buffers (+48 MiB of ArrayBuffers) plus GC lag;
     # the figure rose mostly because the baseline fell (the put's buffers are now freed by the main
     # thread's collector, sometimes before the baseline is read). No leak; the bound stays until the
     # working set shrinks.

@@ -2,7 +2,7 @@
  * A gRPC server on `node:http2`, written from the gRPC-over-HTTP/2 specification. Hangar serves
  * Flight with it instead of grpc-js: replies go to the socket from where their bytes lie (grpc-js
  * copies every message into a frame first), requests are reassembled with one copy at most, and
- * the HTTP/2 windows are large enough for bulk puts. docs/performance.md, "Own gRPC transport".
+ * the HTTP/2 windows are large enough for bulk puts. docs/design/performance-log.md, "Own gRPC transport".
  *
  * It answers each call by running the handler registered for its path: the handler's return ends
  * the call with OK, a throw with the status `toStatus` makes of the error. Around that it keeps the
