@@ -29,6 +29,7 @@ import { assertAppendable, schemaDifferences } from './schema-compat.js';
 import { evolvedSchema, hasEvolvedSegments, markedSegments } from './schema-evolution.js';
 import { evolvedFrameMessages } from './evolved-read.js';
 import { tailMessages } from './tail-read.js';
+import { sqlMissingFileError } from './read-races.js';
 import { SegmentLeases } from './segment-leases.js';
 import { SegmentWriter, type WrittenSegments, withoutTimeStatistics } from './segment-writer.js';
 import { assertOrderedAppend, timeSpan } from './time-order.js';
@@ -127,17 +128,33 @@ export class HangarEngine {
    *   for anything but a query, DeadlineExceededError past the timeout
    */
   async query(sql: string, context: QueryContext): Promise<QueryStream> {
-    return (await this.sql()).query(sql, context);
+    // A segment file gone under the query is a read race (NOT_FOUND) or damage (DATA_LOSS): read-races.ts.
+    const classify = async (error: unknown): Promise<never> => {
+      throw await sqlMissingFileError(this.connector, error);
+    };
+    const stream = await (await this.sql()).query(sql, context).catch(classify);
+    async function* messages(): AsyncGenerator<IpcMessage> {
+      try {
+        yield* stream.messages;
+      } catch (error) {
+        await classify(error);
+      }
+    }
+    return { schema: stream.schema, messages: messages() };
   }
 
   /** The schema of a query's result, without running it. @throws as {@link query} */
   async querySchema(sql: string, context: QueryContext): Promise<Schema> {
-    return (await this.sql()).schema(sql, context);
+    return (await this.sql()).schema(sql, context).catch(async (error: unknown) => {
+      throw await sqlMissingFileError(this.connector, error);
+    });
   }
 
   /** A query's result and `?` / `$n` parameter schemas, from one preparation, without running it. @throws as {@link query} */
   async describeQuery(sql: string, context: QueryContext): Promise<QueryDescription> {
-    return (await this.sql()).describe(sql, context);
+    return (await this.sql()).describe(sql, context).catch(async (error: unknown) => {
+      throw await sqlMissingFileError(this.connector, error);
+    });
   }
 
   /**

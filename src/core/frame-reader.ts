@@ -16,6 +16,7 @@ import { CorruptSegmentError } from '../format/parquet/parquet-codec.js';
 import { NotFoundError } from '../errors.js';
 import { selectRows } from './row-selection.js';
 import { damagedSegmentError, segmentVerification, verifyDictionarySidecar } from '../format/segment-integrity.js';
+import { missingObjectError } from './read-races.js';
 import { type FetchedSegment, fetchSegment, fetchWhole, overlappingGroups } from './segment-fetch.js';
 import type { SegmentLeases } from './segment-leases.js';
 import type { ColumnBounds } from '../format/time-range.js';
@@ -263,7 +264,7 @@ async function* decodedChunks(
             return { ipc: await codec.decode(fetched.bytes, options, handOver, checkedBefore ? undefined : check), bytes: fetched.bytes };
           } catch (error) {
             if (!fetched.partial && !(error instanceof CorruptSegmentError)) throw error;
-            whole ??= fetchWhole(connector, ref, segment);
+            whole ??= fetchWhole(connector, ref, segment).catch(missing);
             const bytes = (await whole).bytes;
             try {
               return { ipc: await codec.decode(bytes, options, false, segmentVerification(segment, false)), bytes };
@@ -319,17 +320,12 @@ function dictionaryIdOf(message: IpcMessage): number {
 }
 
 /**
- * Rethrows a failed fetch of an object the read's manifest lists. The read holds a lease on its
- * segments, so vacuum cannot have removed them: if the frame still exists, a missing object is
- * damage to the store (DATA_LOSS naming it), not an absent frame. Only a frame that is gone as a
- * whole (purged, or its bucket deleted, meanwhile) keeps NOT_FOUND.
+ * Rethrows a failed fetch of an object the read's manifest lists. A missing object is damage
+ * (DATA_LOSS naming it) only while the store still lists it in the version being read; otherwise
+ * the version was removed under the read (purge, bucket delete, another process's vacuum; vacuum
+ * in this process waits for the read's lease) and the read answers NOT_FOUND (read-races.ts).
  */
 async function missingObject(connector: FrameStore, ref: FrameRef, version: number | undefined, objectId: string, error: unknown): Promise<never> {
   if (!(error instanceof NotFoundError)) throw error;
-  const frameStillExists = await connector.getManifest(ref).then(
-    (manifest) => manifest !== undefined,
-    () => true,
-  );
-  if (!frameStillExists) throw error;
-  throw damagedSegmentError(ref, version, objectId, 'it is missing from the store although the manifest lists it', error);
+  throw await missingObjectError(connector, ref, version, objectId, error);
 }

@@ -30,6 +30,7 @@ import { type FrameRef, describeFrame } from '../../names.js';
 import type { ParquetCodec } from '../../format/parquet/parquet-codec.js';
 import { timeColumnOf } from '../../format/time-column.js';
 import type { SegmentFiles } from './segment-files.js';
+import { missingObjectError } from '../read-races.js';
 import { sqlIdentifier, sqlString } from './sql-sandbox.js';
 import { type TimeBranch, timeBranches } from './time-branches.js';
 import { HOT_AFTER_QUERIES, type HotFrames } from './hot-frames.js';
@@ -338,7 +339,13 @@ export class FrameViews {
       let key = '';
       let sidecar: Uint8Array = new Uint8Array(0);
       if (layout) {
-        sidecar = segment.dictionaries ? await this.connector.getSegment(ref, segment.dictionaries) : new Uint8Array(0);
+        const id = segment.dictionaries;
+        sidecar =
+          id === undefined
+            ? new Uint8Array(0)
+            : await this.connector.getSegment(ref, id).catch(async (error: unknown) => {
+                throw error instanceof NotFoundError ? await missingObjectError(this.connector, ref, manifest.version, id, error) : error;
+              });
         verifyDictionarySidecar(ref, manifest.version, segment, sidecar);
         key = createHash('sha1').update(sidecar).digest('hex');
       }

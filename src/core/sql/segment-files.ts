@@ -15,6 +15,8 @@ import { crc32, formatCrc32, parseCrc32 } from '../../format/crc32.js';
 import type { SegmentEntry } from '../../format/manifest.js';
 import type { FrameRef } from '../../names.js';
 import { damagedSegmentError } from '../../format/segment-integrity.js';
+import { NotFoundError } from '../../errors.js';
+import { missingObjectError } from '../read-races.js';
 
 /** Checked files remembered per generation (two generations are kept). */
 const VERIFIED_GENERATION = 4096;
@@ -89,7 +91,10 @@ export class SegmentFiles {
     const path = join(this.cacheDirectory, encodeURIComponent(ref.bucket), encodeURIComponent(ref.name), id);
     let entry = this.cached.get(path);
     if (!entry) {
-      const bytes = await this.connector.getSegment(ref, id);
+      // Gone: a read race (NOT_FOUND) unless the version still lists it (DATA_LOSS), read-races.ts.
+      const bytes = await this.connector.getSegment(ref, id).catch(async (error: unknown) => {
+        throw error instanceof NotFoundError ? await missingObjectError(this.connector, ref, check?.version, id, error) : error;
+      });
       verify(path, bytes);
       entry = this.cached.get(path); // another caller may have fetched it meanwhile
       if (!entry) {
