@@ -94,11 +94,12 @@ export interface RaceReport {
  * Runs `rounds` rounds against an engine whose retention vacuums replaced versions at once: in
  * each, six reads (four gets, two of them slow readers, and two SQL queries) start a few
  * milliseconds apart while one mutation (delete + vacuum, replace + vacuum, purge, bucket delete;
- * in turn) runs and the frame is made again.
+ * in turn) runs and the frame is made again. With `writer`, the mutations run there (another
+ * engine over the same store: another process, whose vacuum does not wait for this one's reads).
  */
-export async function raceRounds(engine: HangarEngine, ref: FrameRef, rounds: number): Promise<RaceReport> {
+export async function raceRounds(engine: HangarEngine, ref: FrameRef, rounds: number, writer: HangarEngine = engine): Promise<RaceReport> {
   const report = { rows: 0, notFound: 0, wrong: [] as string[] };
-  await engine.put(ref, 'replace', generation(0));
+  await writer.put(ref, 'replace', generation(0));
   for (let round = 0; round < rounds; round++) {
     const mutation = MUTATIONS[round % MUTATIONS.length]!;
     const reads: Promise<Outcome>[] = [];
@@ -108,7 +109,7 @@ export async function raceRounds(engine: HangarEngine, ref: FrameRef, rounds: nu
       reads.push(new Promise((resolve) => setTimeout(resolve, delay)).then(read));
     }
     await new Promise((resolve) => setTimeout(resolve, round % 4));
-    await mutate(engine, ref, mutation, round + 1);
+    await mutate(writer, ref, mutation, round + 1);
     for (const outcome of await Promise.all(reads)) {
       if (outcome.kind === 'wrong') report.wrong.push(`round ${round} (${mutation}): ${outcome.why}`);
       else if (outcome.kind === 'rows') report.rows++;
