@@ -235,16 +235,24 @@ export class LocalConnector extends Connector {
     });
   }
 
-  /** An `ifAbsent` put: publish what is pending, then link a synced staging file into place. */
+  /**
+   * An `ifAbsent` put: publish what is pending while the new file is written and synced in staging
+   * (the two wait on different fsyncs), then link it into place, and sync its directory while the
+   * staging name is removed.
+   */
   private async place(target: string, data: Uint8Array): Promise<boolean> {
-    const { path: staged } = await this.stage(data, true);
+    const [staging, published] = await Promise.allSettled([this.stage(data, true), this.publishPending()]);
+    if (staging.status === 'rejected') throw staging.reason;
+    const staged = staging.value.path;
+    let unlinked: Promise<void> | undefined;
     try {
-      await this.publishPending();
+      if (published.status === 'rejected') throw published.reason;
       const linked = await this.move(staged, target, 'link');
+      unlinked = unlink(staged).catch(() => undefined);
       if (linked) await this.syncDir(dirname(target));
       return linked;
     } finally {
-      await unlink(staged).catch(() => undefined);
+      await (unlinked ?? unlink(staged).catch(() => undefined));
     }
   }
 
@@ -253,15 +261,16 @@ export class LocalConnector extends Connector {
    * delete pruned it meanwhile). False if a link found the name taken.
    */
   private async move(staged: string, target: string, how: 'link' | 'rename'): Promise<boolean> {
+    // The directory usually exists: it is made only when the first attempt finds it missing.
     for (let attempt = 1; ; attempt++) {
       try {
         // mkdir -p itself fails with ENOENT when a delete prunes a parent it has just made.
-        await this.makeDirectory(dirname(target));
+        if (attempt > 1) await this.makeDirectory(dirname(target));
         await (how === 'link' ? link(staged, target) : rename(staged, target));
         return true;
       } catch (error) {
         if (how === 'link' && errorCode(error) === 'EEXIST') return false;
-        if (errorCode(error) !== 'ENOENT' || attempt === PLACE_ATTEMPTS) throw error;
+        if (errorCode(error) !== 'ENOENT' || attempt === PLACE_ATTEMPTS + 1) throw error;
       }
     }
   }
