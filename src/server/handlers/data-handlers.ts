@@ -3,6 +3,7 @@ import type { HangarEngine } from '../../core/engine.js';
 import { CancelledError, DeadlineExceededError, InvalidArgumentError, ResourceExhaustedError } from '../../errors.js';
 import type { IpcMessage } from '../../format/ipc-message.js';
 import { parseJsonObject, parsePutDescriptor, parseTicket } from '../dataframe-protocol.js';
+import { clientFamily } from '../status-mapping.js';
 import type { StreamAccess } from '../streams/stream-access.js';
 import { pushFromFlight, tailToFlight } from '../streams/flight-stream-calls.js';
 import { isStreamDescriptor, isStreamTicket } from '../streams/stream-protocol.js';
@@ -96,8 +97,9 @@ export async function* ipcMessagesOf(
   if (first) throw new InvalidArgumentError('DoPut received no messages; send a descriptor and a schema');
   // Node's HTTP/2 client (so grpc-js) cancels a call it is still writing by ending the stream
   // first (END_STREAM) and resetting it just after, so a cancelled put first looks complete. Wait
-  // briefly for the reset before committing.
-  await new Promise((resolve) => setTimeout(resolve, CANCELLATION_SETTLE_MS));
+  // briefly for the reset before committing. gRPC C++ (pyarrow, Arrow C++, ADBC) resets a cancelled
+  // stream without ending it, so its puts commit at once: the wait was most of a small append.
+  if (clientFamily(call.metadata) !== 'arrow-cpp') await new Promise((resolve) => setTimeout(resolve, CANCELLATION_SETTLE_MS));
   if (call.cancelled) throw new CancelledError('the client cancelled the put; nothing was stored');
 }
 
