@@ -1,4 +1,5 @@
-"""Same-run A/B of W8's one-day range read through the server with the stock pyarrow client.
+"""Same-run A/B of W8's one-day range read (or its other small operations, `--op`) through the server with the
+stock pyarrow client.
 
 Starts one Hangar server per build given (`--dist NAME=PATH`, a build's dist/ directory; give the
 same build twice for the A/A pair that shows the noise), stores W8's numeric frame (compare.py's
@@ -38,7 +39,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--op", choices=("range_day", "two_columns", "tail_100"), default="range_day")
+    parser.add_argument("--op", choices=("range_day", "two_columns", "tail_100", "append_1000"), default="range_day")
     parser.add_argument("--node-args", default="", help="extra node flags for every server (e.g. --cpu-prof)")
     parser.add_argument("--interleave", choices=("none", "after", "before", "append", "w8"), default="none",
                         help="read two columns of the whole frame untimed after (as W8's sequence does) or before each timed read, "
@@ -55,6 +56,7 @@ def main() -> None:
         "range_day": {"start": f"{middle:%Y-%m-%dT%H:%M:%S}", "end": f"{middle + dt.timedelta(days=1):%Y-%m-%dT%H:%M:%S}"},
         "two_columns": {"columns": ["f0", "f1"]},
         "tail_100": {"tail": 100},
+        "append_1000": {},  # W8's append: 1,000 rows after the last timestamp of a copy of the frame
     }[args.op]
     ticket = flight.Ticket(json.dumps({"name": "w8", "bucket": None, **extra}).encode())
     next_us = {name: start_us + args.rows * 1_000_000 for name, _ in builds}
@@ -82,7 +84,7 @@ def main() -> None:
                 servers[name] = Server("hangar-base", workdir, args.node_args.split())
                 clients[name] = flight.connect(servers[name].location)
                 put(clients[name], table, "w8")
-                if args.interleave in ("append", "w8"):
+                if args.interleave in ("append", "w8") or args.op == "append_1000":
                     put(clients[name], table, "w8_append")
             times: dict[str, list[float]] = {name: [] for name, _ in builds}
             rows = 0
@@ -96,7 +98,11 @@ def main() -> None:
                     if args.pause_ms:
                         time.sleep(args.pause_ms / 1000)
                     started = time.perf_counter()
-                    rows = clients[name].do_get(ticket).read_all().num_rows
+                    if args.op == "append_1000":
+                        append(clients[name], name)
+                        rows = 1_000
+                    else:
+                        rows = clients[name].do_get(ticket).read_all().num_rows
                     elapsed = (time.perf_counter() - started) * 1000
                     if run >= 0:
                         times[name].append(elapsed)
