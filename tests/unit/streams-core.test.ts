@@ -12,9 +12,10 @@ import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import { joinIpcStream } from '../../src/format/ipc-message.js';
 import { StreamIdClock, compareStreamIds, formatStreamId, parseStreamId } from '../../src/core/streams/stream-id.js';
 import { frameRecords, scanRecords } from '../../src/core/streams/wal-framing.js';
+import { decodeWalRecord, encodeWalRecord, framedWalParts } from '../../src/core/streams/write-ahead-log.js';
 import { LocalStreamStorage, ObjectStreamStorage, type StreamStorage } from '../../src/core/streams/stream-storage.js';
 import { StreamService } from '../../src/core/streams/stream-service.js';
-import { binaryEntries } from '../../src/core/streams/stream-batches.js';
+import { BINARY_ENTRY_SCHEMA, binaryEntries, concatBatches, decodeEntries, encodeEntries, stampEntries, storedSchema } from '../../src/core/streams/stream-batches.js';
 import { tailStream } from '../../src/core/streams/stream-tail.js';
 import { streamAwareEngine } from '../../src/core/streams/stream-aware-engine.js';
 
@@ -71,6 +72,38 @@ describe('log framing', () => {
     const scanned = scanRecords(torn);
     expect(scanned.payloads.map((p) => Buffer.from(p).toString())).toEqual(['one', 'two']);
     expect(scanned.end).toBe(8 + 3 + 8 + 3);
+  });
+});
+
+describe('log records in pieces', () => {
+  it('are framed byte for byte as one buffer would be, and decode to the same entries and IDs', () => {
+    const schema = storedSchema(BINARY_ENTRY_SCHEMA);
+    const appends = [
+      { range: { ms: 1_700_000_000_000, seq: 7, count: 2 }, entries: binaryEntries([Buffer.from('first'), Buffer.from('second entry')]) },
+      { range: { ms: 1_700_000_000_001, seq: 0, count: 1 }, entries: binaryEntries([Buffer.alloc(3000, 9)]) },
+    ];
+    const records = appends.map(({ range, entries }) => ({ lastId: { ms: range.ms, seq: range.seq + range.count - 1 }, payload: encodeEntries(range, entries) }));
+    const pieces = Buffer.concat(framedWalParts(records));
+    expect(pieces.equals(frameRecords(records.map(encodeWalRecord)))).toBe(true);
+    const scanned = scanRecords(pieces).payloads.map(decodeWalRecord);
+    expect(scanned.map((record) => formatStreamId(record.lastId))).toEqual(['1700000000000-8', '1700000000001-0']);
+    const second = decodeEntries(scanned[1]!.payload as Uint8Array, schema);
+    expect(second.range).toEqual({ ms: 1_700_000_000_001, seq: 0, count: 1 });
+    expect(Buffer.from(second.batch.getChild('data')!.get(0) as Uint8Array).equals(Buffer.alloc(3000, 9))).toBe(true);
+  });
+
+  it('many appends join into one batch with the same rows for a roll', () => {
+    const schema = storedSchema(BINARY_ENTRY_SCHEMA);
+    const batches = Array.from({ length: 30 }, (_, i) => {
+      const payloads = Array.from({ length: (i % 3) + 1 }, (_, j) => Buffer.from(`entry ${i}.${j}`));
+      return stampEntries(schema, { ms: 1000 + i, seq: i % 2, count: payloads.length }, binaryEntries(payloads));
+    });
+    const joined = concatBatches(schema, batches);
+    expect(joined).toHaveLength(1);
+    const rows = (list: RecordBatch[]): string[] =>
+      list.flatMap((batch) => Array.from({ length: batch.numRows }, (_, i) => `${batch.getChild('_id')!.get(i)} ${batch.getChild('_ts')!.get(i)} ${Buffer.from(batch.getChild('data')!.get(i) as Uint8Array).toString()}`));
+    expect(rows(joined)).toEqual(rows(batches));
+    expect(rows(joined)[0]).toBe('1000-0 1000 entry 0.0');
   });
 });
 

@@ -1,21 +1,40 @@
 /**
  * A write-ahead log in local files. Each file is zero-filled and synced before it takes records, so
- * a record costs one `pwrite` on a file opened with O_DSYNC, which flushes only data blocks (no
- * file-size change, no journal commit): about 0.2 ms here against 4 ms for an appending write. The next file is
- * prepared in the background while the current one fills.
+ * a group commit costs one vectored `pwritev` on a file opened with O_DSYNC, which flushes only data
+ * blocks (no file-size change, no journal commit): about 0.2 ms here against 4 ms for an appending
+ * write. The write is made on the event loop's thread, as Redis' `appendfsync always` makes its
+ * write and fsync on its one thread: a trip through libuv's thread pool cost more than the sync
+ * itself here (waking a pool thread, then the loop), and while the loop waits for the disk, every
+ * push arriving queues in the sockets and is read at once by the next turn, into the next group.
+ * The next file is prepared in the background while the current one fills.
  */
-import { constants } from 'node:fs';
+import { constants, writeSync, writevSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError } from '../../errors.js';
 import { compareStreamIds, type StreamId, ZERO_ID } from './stream-id.js';
 import { frameRecords, scanRecords } from './wal-framing.js';
-import { type WalRecord, type WriteAheadLog, decodeWalRecord, encodeWalRecord } from './write-ahead-log.js';
+import { type WalRecord, type WriteAheadLog, decodeWalRecord, framedWalParts } from './write-ahead-log.js';
 
 /** Options of {@link LocalWal}. */
 export interface LocalWalOptions {
   /** Bytes of each preallocated log file (default 32 MiB). */
   readonly fileBytes?: number;
+}
+
+/** Buffers one `pwritev` takes (Linux' IOV_MAX); a group with more is written from one joined buffer. */
+const MAX_PARTS = 1024;
+
+/**
+ * Writes `parts` at `position` with one vectored write (more than {@link MAX_PARTS} buffers are
+ * joined first); a short write, which regular files do not make, goes on from where it stopped.
+ */
+function writePartsAt(fd: number, parts: readonly Uint8Array[], total: number, position: number): void {
+  const first = parts[0]!;
+  const written = parts.length === 1 ? writeSync(fd, first, 0, first.byteLength, position) : parts.length <= MAX_PARTS ? writevSync(fd, parts as Uint8Array[], position) : 0;
+  if (written >= total) return;
+  const all = Buffer.concat(parts, total);
+  for (let done = written; done < total; ) done += writeSync(fd, all, done, total - done, position + done);
 }
 
 const FILE_PATTERN = /^wal-(\d{10})\.log$/;
@@ -80,11 +99,13 @@ export class LocalWal implements WriteAheadLog {
 
   /** @inheritdoc */
   async append(records: readonly WalRecord[]): Promise<void> {
-    const bytes = frameRecords(records.map(encodeWalRecord));
+    const parts = framedWalParts(records);
+    let total = 0;
+    for (const part of parts) total += part.byteLength;
     let current = this.files.at(-1)!;
-    if (this.position + bytes.byteLength > current.size) {
+    if (this.position + total > current.size) {
       // The rest of this file stays zero: the scan ends there and goes on with the next file.
-      const prepared = bytes.byteLength > this.fileBytes ? await this.createFile(current.index + 1, bytes.byteLength) : await this.takeNext(current.index + 1);
+      const prepared = total > this.fileBytes ? await this.createFile(current.index + 1, total) : await this.takeNext(current.index + 1);
       await this.handle?.close();
       this.files.push(prepared.file);
       this.handle = prepared.handle;
@@ -92,12 +113,12 @@ export class LocalWal implements WriteAheadLog {
       current = prepared.file;
     }
     try {
-      // O_DSYNC: the write returns once the data is on disk (one thread-pool trip, not a write and an fdatasync).
-      await this.handle!.write(bytes, 0, bytes.byteLength, this.position);
+      // O_DSYNC: the write returns once the data is on disk (one system call, on this thread).
+      writePartsAt(this.handle!.fd, parts, total, this.position);
     } catch (error) {
       throw new StorageError('file', `could not write the stream's log in ${this.directory}`, error);
     }
-    this.position += bytes.byteLength;
+    this.position += total;
     current.lastId = records.at(-1)!.lastId;
     // Prepare the following file once this one is half full, so a switch rarely waits.
     if (!this.next && this.position > current.size / 2) this.next = this.createFile(current.index + 1, this.fileBytes);

@@ -3,9 +3,9 @@
  * millisecond, a UTC timestamp: the frame's time column) before the stream's own columns, or before
  * one `data` binary column for opaque payloads. Batches travel through the log as Arrow IPC.
  */
-import { Binary, Field, RecordBatch, Schema, Struct, Table, TimestampMillisecond, Utf8, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { Binary, type Data, DataType, Field, RecordBatch, Schema, Struct, Table, TimestampMillisecond, Utf8, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { InvalidArgumentError } from '../../errors.js';
-import { type StreamId, formatStreamId } from './stream-id.js';
+import type { StreamIdRange } from './stream-id.js';
 
 /** The ID column. */
 export const ID_COLUMN = '_id';
@@ -75,25 +75,89 @@ export function binaryEntriesAt(bytes: Uint8Array, starts: readonly number[]): R
 }
 
 /** The IDs as one Utf8 column's offsets and bytes (IDs are ASCII: one byte per character). */
-function packIds(ids: readonly StreamId[]): { valueOffsets: Int32Array; data: Uint8Array } {
-  const valueOffsets = new Int32Array(ids.length + 1);
+function packIds(range: StreamIdRange): { valueOffsets: Int32Array; data: Uint8Array } {
+  const valueOffsets = new Int32Array(range.count + 1);
+  const prefix = `${range.ms}-`;
   let text = '';
-  for (let i = 0; i < ids.length; i++) {
-    text += formatStreamId(ids[i]!);
+  for (let i = 0; i < range.count; i++) {
+    text += prefix + (range.seq + i);
     valueOffsets[i + 1] = text.length;
   }
   return { valueOffsets, data: Buffer.from(text, 'latin1') };
 }
 
-/** The stored batch: `ids` and their milliseconds added before the entries' own columns. */
-export function stampEntries(schema: Schema, ids: readonly StreamId[], entries: RecordBatch): RecordBatch {
-  const { valueOffsets, data } = packIds(ids);
-  const idData = makeData({ type: new Utf8(), length: ids.length, nullCount: 0, valueOffsets, data });
-  const times = new BigInt64Array(ids.length);
-  for (let i = 0; i < ids.length; i++) times[i] = BigInt(ids[i]!.ms);
-  const tsData = makeData({ type: schema.fields[1]!.type as TimestampMillisecond, length: ids.length, nullCount: 0, data: times });
+/** The stored batch: the range's IDs and their millisecond added before the entries' own columns. */
+export function stampEntries(schema: Schema, range: StreamIdRange, entries: RecordBatch): RecordBatch {
+  const { valueOffsets, data } = packIds(range);
+  const idData = makeData({ type: new Utf8(), length: range.count, nullCount: 0, valueOffsets, data });
+  // One append's IDs share their millisecond.
+  const times = new BigInt64Array(range.count).fill(BigInt(range.ms));
+  const tsData = makeData({ type: schema.fields[1]!.type as TimestampMillisecond, length: range.count, nullCount: 0, data: times });
   const children = [idData, tsData, ...entries.data.children];
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: ids.length, nullCount: 0, children }));
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: range.count, nullCount: 0, children }));
+}
+
+/** One column's pieces joined, or undefined for a type or layout the join does not cover. */
+function concatColumn(pieces: readonly Data[]): Data | undefined {
+  const type = pieces[0]!.type;
+  if (pieces.some((piece) => piece.nullCount !== 0 || piece.type.typeId !== type.typeId)) return undefined;
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  if (DataType.isBinary(type) || DataType.isUtf8(type)) {
+    let bytes = 0;
+    for (const piece of pieces) bytes += piece.valueOffsets[piece.offset + piece.length]! - piece.valueOffsets[piece.offset]!;
+    const valueOffsets = new Int32Array(length + 1);
+    const data = new Uint8Array(bytes);
+    let row = 0;
+    let at = 0;
+    for (const piece of pieces) {
+      const offsets = piece.valueOffsets as Int32Array;
+      const start = offsets[piece.offset]!;
+      for (let i = 1; i <= piece.length; i++) valueOffsets[row + i] = at + offsets[piece.offset + i]! - start;
+      const end = offsets[piece.offset + piece.length]!;
+      data.set((piece.values as Uint8Array).subarray(start, end), at);
+      at += end - start;
+      row += piece.length;
+    }
+    return makeData({ type: type as Binary, length, nullCount: 0, valueOffsets, data });
+  }
+  const values = pieces[0]!.values as unknown;
+  if ((DataType.isTimestamp(type) || DataType.isInt(type) || DataType.isFloat(type)) && ArrayBuffer.isView(values) && !(values instanceof DataView)) {
+    const stride = pieces[0]!.stride;
+    const Kind = values.constructor as new (length: number) => Uint8Array;
+    const out = new Kind(length * stride);
+    let at = 0;
+    for (const piece of pieces) {
+      out.set((piece.values as Uint8Array).subarray(piece.offset * stride, (piece.offset + piece.length) * stride), at);
+      at += piece.length * stride;
+    }
+    return makeData({ type: type as TimestampMillisecond, length, nullCount: 0, data: out as unknown as BigInt64Array });
+  }
+  return undefined;
+}
+
+/**
+ * Record batches of one schema joined into one batch (a roll of many small appends writes one
+ * IPC message, not one per append), or the batches as they are when a column's type, nulls or
+ * dictionaries are beyond this join (the segment writer takes many batches just as well).
+ */
+export function concatBatches(schema: Schema, batches: readonly RecordBatch[]): RecordBatch[] {
+  if (batches.length < 2) return [...batches];
+  const children: Data[] = [];
+  for (let column = 0; column < schema.fields.length; column++) {
+    const pieces: Data[] = [];
+    for (const batch of batches) {
+      const child = batch.data.children[column];
+      if (!child || batch.data.offset !== 0) return [...batches];
+      if (child.length > 0) pieces.push(child);
+    }
+    if (pieces.length === 0) return [...batches];
+    const joined = concatColumn(pieces);
+    if (!joined) return [...batches];
+    children.push(joined);
+  }
+  const length = children[0]!.length;
+  return [new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length, nullCount: 0, children }))];
 }
 
 /** One batch as an Arrow IPC stream (schema, dictionaries, batch, end marker). */
@@ -122,42 +186,42 @@ const PAYLOAD_HEADER_BYTES = 17;
  * The log record of one append: its IDs (consecutive sequence numbers in one millisecond, as the
  * clock assigns them) and its entries. Binary entries are stored as lengths and bytes, anything
  * else as the entries' Arrow IPC stream; `_id` and `_ts` are derived again when read back, so the
- * hot path of small binary entries never runs the IPC writer.
+ * hot path of small binary entries never runs the IPC writer. The record comes in two pieces, to
+ * be written back to back: the header with the lengths, and the entries' bytes where they lie.
  */
-export function encodeEntries(ids: readonly StreamId[], entries: RecordBatch): Uint8Array {
-  const first = ids[0]!;
+export function encodeEntries(range: StreamIdRange, entries: RecordBatch): Uint8Array[] {
   const binary = sameColumns(entries.schema, BINARY_ENTRY_SCHEMA) && entries.getChildAt(0)!.data.length === 1;
+  let head: Uint8Array;
   let body: Uint8Array;
   if (binary) {
     const data = entries.getChildAt(0)!.data[0]!;
     const offsets = data.valueOffsets as Int32Array;
     const start = offsets[data.offset]!;
     const end = offsets[data.offset + data.length]!;
-    body = new Uint8Array(4 * data.length + (end - start));
-    const view = new DataView(body.buffer);
-    for (let i = 0; i < data.length; i++) view.setUint32(4 * i, offsets[data.offset + i + 1]! - offsets[data.offset + i]!, true);
-    body.set((data.values as Uint8Array).subarray(start, end), 4 * data.length);
+    head = new Uint8Array(PAYLOAD_HEADER_BYTES + 4 * data.length);
+    const view = new DataView(head.buffer);
+    for (let i = 0; i < data.length; i++) view.setUint32(PAYLOAD_HEADER_BYTES + 4 * i, offsets[data.offset + i + 1]! - offsets[data.offset + i]!, true);
+    body = (data.values as Uint8Array).subarray(start, end);
   } else {
+    head = new Uint8Array(PAYLOAD_HEADER_BYTES);
     body = encodeBatch(entries);
   }
-  const out = new Uint8Array(PAYLOAD_HEADER_BYTES + body.byteLength);
-  const view = new DataView(out.buffer);
+  const view = new DataView(head.buffer);
   view.setUint8(0, binary ? PAYLOAD_BINARY : PAYLOAD_IPC);
-  view.setFloat64(1, first.ms, true);
-  view.setUint32(9, first.seq, true);
-  view.setUint32(13, ids.length, true);
-  out.set(body, PAYLOAD_HEADER_BYTES);
-  return out;
+  view.setFloat64(1, range.ms, true);
+  view.setUint32(9, range.seq, true);
+  view.setUint32(13, range.count, true);
+  return [head, body];
 }
 
 /** Reads a log record back: the IDs and the stored batch (with `_id` and `_ts`). */
-export function decodeEntries(payload: Uint8Array, schema: Schema): { ids: StreamId[]; batch: RecordBatch } {
+export function decodeEntries(payload: Uint8Array, schema: Schema): { range: StreamIdRange; batch: RecordBatch } {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const kind = view.getUint8(0);
   const ms = view.getFloat64(1, true);
   const seq = view.getUint32(9, true);
   const count = view.getUint32(13, true);
-  const ids = Array.from({ length: count }, (_, i) => ({ ms, seq: seq + i }));
+  const range: StreamIdRange = { ms, seq, count };
   const body = payload.subarray(PAYLOAD_HEADER_BYTES);
   let entries: RecordBatch;
   if (kind === PAYLOAD_BINARY) {
@@ -175,5 +239,5 @@ export function decodeEntries(payload: Uint8Array, schema: Schema): { ids: Strea
   } else {
     throw new InvalidArgumentError(`unknown stream log record kind ${kind}`);
   }
-  return { ids, batch: stampEntries(schema, ids, entries) };
+  return { range, batch: stampEntries(schema, range, entries) };
 }

@@ -12,6 +12,29 @@ export const ZERO_ID: StreamId = Object.freeze({ ms: 0, seq: 0 });
 
 const ID_PATTERN = /^(\d{1,15})(?:-(\d{1,15}))?$/;
 
+/** Consecutive IDs in one millisecond, as one append gets them: `ms-seq` … `ms-(seq+count-1)`. */
+export interface StreamIdRange {
+  readonly ms: number;
+  /** The first ID's sequence number. */
+  readonly seq: number;
+  readonly count: number;
+}
+
+/** The IDs of a range, one object each (for callers that want a list). */
+export function expandIdRange(range: StreamIdRange): StreamId[] {
+  const ids = new Array<StreamId>(range.count);
+  for (let i = 0; i < range.count; i++) ids[i] = { ms: range.ms, seq: range.seq + i };
+  return ids;
+}
+
+/** A range's IDs as text joined by `separator` (PTG's acknowledgement: comma-separated IDs). */
+export function formatIdRange(range: StreamIdRange, separator = ','): string {
+  const prefix = `${range.ms}-`;
+  let text = '';
+  for (let i = 0; i < range.count; i++) text += (i === 0 ? prefix : separator + prefix) + (range.seq + i);
+  return text;
+}
+
 /** Formats an ID as `<ms>-<seq>`. */
 export function formatStreamId(id: StreamId): string {
   return `${id.ms}-${id.seq}`;
@@ -59,15 +82,18 @@ export class StreamIdClock {
 
   /** Assigns `count` consecutive IDs. */
   next(count: number): StreamId[] {
+    return expandIdRange(this.nextRange(count));
+  }
+
+  /** Assigns `count` consecutive IDs (all in one millisecond) as a range: no object per ID. */
+  nextRange(count: number): StreamIdRange {
     const now = this.now();
-    const ids: StreamId[] = new Array<StreamId>(count);
     let { ms, seq } = this.last;
     if (now > ms) {
       ms = now;
       seq = -1;
     }
-    for (let i = 0; i < count; i++) ids[i] = { ms, seq: ++seq };
-    if (count > 0) this.last = ids[count - 1]!;
-    return ids;
+    if (count > 0) this.last = { ms, seq: seq + count };
+    return { ms, seq: seq + 1, count };
   }
 }

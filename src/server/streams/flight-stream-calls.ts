@@ -8,7 +8,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { InvalidArgumentError } from '../../errors.js';
 import { type IpcMessage, encodeSchemaHeader, inspectMessage, joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
 import { BINARY_ENTRY_SCHEMA, decodeBatches, encodeBatch, sameColumns } from '../../core/streams/stream-batches.js';
-import { formatStreamId } from '../../core/streams/stream-id.js';
+import { formatIdRange } from '../../core/streams/stream-id.js';
 import type { LiveStream } from '../../core/streams/live-stream.js';
 import { tailStream } from '../../core/streams/stream-tail.js';
 import { encodeFlightDataPieces } from '../../flight/flight-data.js';
@@ -45,12 +45,12 @@ export async function pushFromFlight(call: ServerCall, streams: StreamAccess, de
     }
     const batch = decodeBatches(joinIpcStream([schemaMessage, ...dictionaries, message]))[0];
     if (!batch) continue;
-    const acked = stream.append(batch);
+    const acked = stream.appendRange(batch);
     pending++;
     acks = acks.then(async () => {
-      const ids = await acked;
+      const range = await acked;
       pending--;
-      await call.write(encodePutResult(Buffer.from(JSON.stringify({ ids: ids.map(formatStreamId) }), 'utf8')));
+      await call.write(encodePutResult(Buffer.from(range.count === 0 ? '{"ids":[]}' : `{"ids":["${formatIdRange(range, '","')}"]}`, 'utf8')));
     });
     acks.catch((error: unknown) => (failure ??= error));
     if (pending >= MAX_PENDING_ACKS) await acks;

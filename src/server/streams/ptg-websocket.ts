@@ -15,7 +15,7 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { HangarError, InvalidArgumentError, NotFoundError, UnauthenticatedError, toHangarError } from '../../errors.js';
 import { type FrameRef, frameRef } from '../../names.js';
 import { binaryEntriesAt } from '../../core/streams/stream-batches.js';
-import { formatStreamId, parseStreamId } from '../../core/streams/stream-id.js';
+import { formatIdRange, parseStreamId } from '../../core/streams/stream-id.js';
 import type { LiveStream } from '../../core/streams/live-stream.js';
 import { parseTailStart, tailStream } from '../../core/streams/stream-tail.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -229,14 +229,14 @@ export class PtgGateway {
           entries = binaryEntriesAt(bytes.subarray(base), starts.map((start) => start - base));
           offsets = undefined;
         }
-        const acked = stream.append(entries);
+        const acked = stream.appendRange(entries);
         pending++;
         if (pending >= MAX_PENDING) ws.pause();
         acks = acks.then(async () => {
-          const ids = await acked;
+          const range = await acked;
           pending--;
           if (pending < MAX_PENDING / 2 && ws.isPaused) ws.resume();
-          if (options.ack && ws.readyState === ws.OPEN) ws.send(ids.map(formatStreamId).join(','));
+          if (options.ack && ws.readyState === ws.OPEN) ws.send(formatIdRange(range));
         });
         acks.catch((error: unknown) => closeWith(ws, error));
       } catch (error) {
