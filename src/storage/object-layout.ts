@@ -495,11 +495,16 @@ export class ObjectLayout extends FrameStore {
     await this.deleteInOrder(prefix);
   }
 
-  /** Deletes every key under a prefix: manifests oldest first, then everything else. */
+  /**
+   * Deletes every key under a prefix: manifests oldest first, then everything else — except the
+   * segments this instance stored and has not committed: a put racing the removal commits them
+   * (deleted, its acknowledged version would have lost its rows) or discards them when it fails.
+   */
   private async deleteInOrder(prefix: string): Promise<void> {
     const manifests: { key: string; version: number }[] = [];
     const others: string[] = [];
     for await (const { key } of this.connector.list(prefix)) {
+      if (this.uncommitted.has(key)) continue;
       const slash = key.lastIndexOf('/');
       const version = key.slice(0, slash + 1).endsWith(`/${this.logDir}/`) ? this.versionOfLogName(key.slice(slash + 1)) : undefined;
       if (version === undefined) others.push(key);
@@ -512,11 +517,10 @@ export class ObjectLayout extends FrameStore {
     await this.connector.delete(others);
   }
 
-  /** Drops what this instance remembers under a prefix (a deleted frame or bucket). */
+  /** Drops what this instance remembers under a prefix (a deleted frame or bucket); uncommitted segments stay tracked. */
   private forget(prefix: string): void {
     this.recentListing = undefined;
     this.current.deleteWhere((key) => key.startsWith(prefix));
-    for (const key of this.uncommitted) if (key.startsWith(prefix)) this.uncommitted.delete(key);
   }
 
   /**

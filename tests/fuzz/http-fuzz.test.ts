@@ -19,10 +19,10 @@ const SECRET = 'http-fuzz-secret-of-32-bytes!!!!';
 
 async function serverOn(args: string[]): Promise<{ server: ServerProcess; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'hangar-http-fuzz-'));
-  // Default retention: with --keep-versions 2 --keep-for 0 --vacuum-grace 0 a concurrent replace can
-  // remove the segments of a version a download is reading (DATA_LOSS mid-stream, seen once in ~4 runs
-  // of 2,000 cases; docs/reliability.md, open item), which this test is not about.
-  const server = await startServerProcess({ args: ['--port', '0', '--http-port', '0', '--data', join(dir, 'store'), ...args] });
+  // Aggressive retention, so vacuums remove what concurrent replaces and deletes leave while
+  // downloads and SQL read it: such a read answers its rows or 404, never a 5xx (read-races.ts).
+  const retention = ['--keep-versions', '2', '--keep-for', '0', '--vacuum-grace', '0'];
+  const server = await startServerProcess({ args: ['--port', '0', '--http-port', '0', '--data', join(dir, 'store'), ...retention, ...args] });
   return { server, dir };
 }
 
