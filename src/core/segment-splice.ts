@@ -5,11 +5,20 @@
  * as expected the answer is undefined, and the caller rewrites the segment whole (range-rewrite.ts).
  */
 import { DataType, RecordBatchReader, type Schema, Table, TimeUnit, tableToIPC } from 'apache-arrow';
-import { crc32, formatCrc32, parseCrc32 } from '../format/crc32.js';
+import { crc32, crc32Combine, formatCrc32, parseCrc32 } from '../format/crc32.js';
 import type { SegmentEntry } from '../format/manifest.js';
 import type { ParquetCodec } from '../format/parquet/parquet-codec.js';
 import { PARQUET_TRAILER_BYTES, footerLength, parseFileMetaData } from '../format/parquet/parquet-footer.js';
-import { SpliceDeclined, type SpliceLayout, type SplicePart, type SpliceRowGroup, readSpliceLayout, spliceRowGroups } from '../format/parquet/row-group-splice.js';
+import {
+  SpliceDeclined,
+  type SpliceLayout,
+  type SplicePart,
+  type SpliceRowGroup,
+  type SplicedPieces,
+  readSpliceLayout,
+  splicePieces,
+  spliceRowGroups,
+} from '../format/parquet/row-group-splice.js';
 import type { ColumnBounds } from '../format/time-range.js';
 import type { FrameRef } from '../names.js';
 import type { FrameStore } from '../storage/frame-store.js';
@@ -58,6 +67,9 @@ export interface SpliceContext {
   readonly writer: SegmentWriter;
 }
 
+/** The bytes of a Parquet file's leading magic, `PAR1`. */
+const MAGIC_BYTES = 4;
+
 /** Rows per record batch of the decode of the overlapping groups. */
 const DECODE_BATCH_ROWS = 64 * 1024;
 
@@ -84,27 +96,34 @@ export async function spliceSegment(
   const lap = phaseClock();
   const bytes = await context.connector.getSegment(ref, segment.id);
   lap('fetch');
-  // Copied bytes get a fresh CRC: they must be checked first (damage: the whole rewrite reports it).
-  if (crc32(bytes) !== expectedCrc) return undefined;
-  lap('verify');
+  // The footer is read before the CRC is checked (a damaged one is declined, or caught below).
   let layout: SpliceLayout;
   try {
     layout = readSpliceLayout(bytes, column);
     if (layout.groups.length !== segment.rowGroups || !timeColumnAnnotated(bytes, column, unit)) return undefined;
-  } catch (error) {
-    if (error instanceof SpliceDeclined) return undefined;
-    throw error;
+  } catch {
+    // Declined, or a footer damaged past reading: the whole rewrite reads the segment and reports it.
+    return undefined;
   }
   lap('layout');
   const overlapping = layout.groups.flatMap((group, index) => (groupOverlaps(group, bounds) ? [index] : []));
+  const first = overlapping[0] ?? 0;
+  const last = overlapping[overlapping.length - 1] ?? -1;
+  // Copied bytes get a fresh CRC: the segment must be checked first, and before its footer is
+  // trusted (damage: the whole rewrite reports it). It is checked in runs — the magic, the groups
+  // before the overlapping ones, those, the groups after, the footer — whose CRCs the new files reuse.
+  const groupStart = (index: number): number => layout.groups[index]?.start ?? layout.footerStart;
+  const cuts = [0, MAGIC_BYTES, groupStart(first), groupStart(last + 1), layout.footerStart, bytes.byteLength];
+  const runs = cuts.slice(1).map((end, index) => ({ crc: crc32(bytes.subarray(cuts[index]!, end)), length: end - cuts[index]! }));
+  if (runs.reduce((crc, run) => crc32Combine(crc, run.crc, run.length), 0) !== expectedCrc) return undefined;
+  const [, beforeRun, overlappedRun, afterRun] = runs;
+  lap('verify');
   if (overlapping.length === 0) return { before: [], after: [], removed: 0, copiedGroups: 0, encodedGroups: 0 };
-  const first = overlapping[0]!;
-  const last = overlapping[overlapping.length - 1]!;
   if (first === 0 && last === layout.groups.length - 1) return undefined;
   // The worker gets a file of only the overlapping groups (spliced too), handed over instead of a copy of the segment.
   let overlapped: Uint8Array;
   try {
-    overlapped = spliceRowGroups([{ file: bytes, layout, groups: range(first, last + 1) }]).file;
+    overlapped = spliceRowGroups([{ file: bytes, layout, groups: range(first, last + 1), crc32: overlappedRun!.crc }]).file;
   } catch (error) {
     if (error instanceof SpliceDeclined) return undefined;
     throw error;
@@ -136,14 +155,15 @@ export async function spliceSegment(
   }
   lap('encode');
   const [freshBefore, freshAfter] = parts;
-  const source = (groups: number[]): SplicePart => ({ file: bytes, layout, groups });
+  const source = (groups: number[], crc: number): SplicePart => ({ file: bytes, layout, groups, crc32: crc });
   const sides = [
-    [source(range(0, first)), freshBefore],
-    [freshAfter, source(range(last + 1, layout.groups.length))],
+    [source(range(0, first), beforeRun!.crc), freshBefore],
+    [freshAfter, source(range(last + 1, layout.groups.length), afterRun!.crc)],
   ].map((side) => side.filter((part): part is SplicePart => part !== undefined && part.groups.length > 0));
-  let files;
+  // The new files stay as runs of bytes (the copied ones views of `bytes`), stored run by run.
+  let files: (SplicedPieces | undefined)[];
   try {
-    files = sides.map((side) => (side.length === 0 ? undefined : spliceRowGroups(side)));
+    files = sides.map((side) => (side.length === 0 ? undefined : splicePieces(side)));
   } catch (error) {
     if (error instanceof SpliceDeclined) return undefined;
     throw error;
@@ -158,13 +178,13 @@ export async function spliceSegment(
   const store = async (spliced: (typeof files)[number], index: number): Promise<void> => {
     if (!spliced) return;
     const time = times[index]!;
-    const id = await context.writer.storeFile(ref, spliced.file);
+    const id = await context.writer.storeFile(ref, spliced.pieces);
     const entry: SegmentEntry = {
       id,
       rows: spliced.rows,
       // Arrow bytes of the rows kept, in proportion (a copied group's Arrow size is not recorded).
       bytes: Math.round((segment.bytes * spliced.rows) / segment.rows),
-      storedBytes: spliced.file.byteLength,
+      storedBytes: spliced.byteLength,
       rowGroups: spliced.groups.length,
       ...time,
       crc32: formatCrc32(spliced.crc32),

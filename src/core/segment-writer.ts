@@ -211,8 +211,11 @@ export class SegmentWriter {
     });
   }
 
-  /** Stores a finished segment file under a new id as an uncommitted segment (a spliced one), and returns the id. */
-  async storeFile(ref: FrameRef, parquet: Uint8Array): Promise<string> {
+  /**
+   * Stores a finished segment file under a new id as an uncommitted segment (a spliced one, given
+   * as its runs of bytes in order), and returns the id.
+   */
+  async storeFile(ref: FrameRef, parquet: readonly Uint8Array[]): Promise<string> {
     const id = `${randomUUID()}.parquet`;
     this.uncommitted.add(objectKey(ref, id));
     await this.connector.putSegment(ref, id, parquet).catch((error: unknown) => {

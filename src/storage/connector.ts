@@ -145,7 +145,7 @@ export abstract class Connector {
   async putStream(key: string, chunks: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<boolean> {
     const parts: Uint8Array[] = [];
     for await (const chunk of chunks) parts.push(chunk);
-    return this.put(key, Buffer.concat(parts), options);
+    return this.put(key, joinRuns(parts), options);
   }
 
   /**
@@ -157,6 +157,20 @@ export abstract class Connector {
   localPath(_key: string): string | undefined {
     return undefined;
   }
+}
+
+/**
+ * Runs of bytes joined into one plain Uint8Array (not a Buffer: a Buffer's `slice` is a view, so
+ * a connector keeping `data.slice()` would share its memory with the caller).
+ */
+export function joinRuns(runs: readonly Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(runs.reduce((sum, run) => sum + run.byteLength, 0));
+  let at = 0;
+  for (const run of runs) {
+    joined.set(run, at);
+    at += run.byteLength;
+  }
+  return joined;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { FrameManifest } from '../format/manifest.js';
 import type { SnapshotDocument } from '../format/snapshot-document.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { FrameRef } from '../names.js';
+import { joinRuns } from './connector.js';
 
 /** What a store does beyond the contract's minimum. */
 export interface FrameStoreCapabilities {
@@ -72,6 +73,16 @@ export abstract class FrameStore {
    * @throws StorageError when the backend fails
    */
   abstract putSegment(ref: FrameRef, id: string, bytes: Uint8Array): Promise<void>;
+
+  /**
+   * Stores a segment given as runs of bytes, in order (a spliced file's copied chunks are views of
+   * its source), as {@link putSegment} would store them joined. The default joins them; a store
+   * that can write the runs one after another overrides it and never holds a joined copy.
+   * @throws StorageError when the backend fails
+   */
+  async putSegmentParts(ref: FrameRef, id: string, parts: readonly Uint8Array[]): Promise<void> {
+    await this.putSegment(ref, id, parts.length === 1 ? parts[0]! : joinRuns(parts));
+  }
 
   /**
    * Returns a segment's bytes in a buffer the caller owns (it may be transferred to a worker, so

@@ -81,6 +81,11 @@ export class MountedStore extends FrameStore {
   }
 
   /** @inheritdoc */
+  override putSegmentParts(ref: FrameRef, id: string, parts: readonly Uint8Array[]): Promise<void> {
+    return this.storeOf(ref.bucket).putSegmentParts(ref, id, parts);
+  }
+
+  /** @inheritdoc */
   getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
     return this.storeOf(ref.bucket).getSegment(ref, id);
   }

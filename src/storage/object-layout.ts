@@ -211,6 +211,16 @@ export class ObjectLayout extends FrameStore {
     await this.connector.put(key, bytes);
   }
 
+  /** Stores the runs through the store's `putStream`, which a local store writes run by run (no joined copy). */
+  override async putSegmentParts(ref: FrameRef, id: string, parts: readonly Uint8Array[]): Promise<void> {
+    await this.writable();
+    const key = segmentKey(ref, id);
+    this.uncommitted.add(key);
+    await this.connector.putStream(key, (async function* () {
+      yield* parts;
+    })());
+  }
+
   /** @inheritdoc */
   async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
     const bytes = await this.connector.get(segmentKey(ref, id));

@@ -59,12 +59,14 @@ function statIfPresent(path: string): Promise<Stats | undefined> {
   });
 }
 
-/** Writes all of `bytes` at the handle's position. */
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.byteLength) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
-    offset += bytesWritten;
+/** Writes all of `bytes` (or each run of them, in order) at the handle's position. */
+async function writeAll(handle: FileHandle, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  for (const run of bytes instanceof Uint8Array ? [bytes] : bytes) {
+    let offset = 0;
+    while (offset < run.byteLength) {
+      const { bytesWritten } = await handle.write(run, offset, run.byteLength - offset);
+      offset += bytesWritten;
+    }
   }
 }
 
@@ -227,15 +229,7 @@ export class LocalConnector extends Connector {
    */
   async put(key: string, data: Uint8Array, options?: PutOptions): Promise<boolean> {
     const target = this.path(key);
-    if (!options?.ifAbsent) {
-      return this.io(`write ${key}`, async () => {
-        const { path, synced } = await this.stage(data, false);
-        const replaced = this.pending.get(key);
-        this.pending.set(key, { path, synced: synced.then(() => undefined, (error: unknown) => error) });
-        if (replaced) void replaced.synced.then(() => unlink(replaced.path)).catch(() => undefined);
-        return true;
-      });
-    }
+    if (!options?.ifAbsent) return this.putPending(key, data);
     return this.io(`write ${key}`, async () => {
       try {
         return await this.place(target, data);
@@ -244,6 +238,28 @@ export class LocalConnector extends Connector {
         if (!(options?.freesSpace && isFileSystemFull(error) && (await this.releaseReserve()))) throw error;
         return this.place(target, data);
       }
+    });
+  }
+
+  /**
+   * A plain put of an object arriving in runs: they are written one after another into the staging
+   * file, never joined in memory (a spliced segment's copied chunks are views of its source).
+   */
+  override async putStream(key: string, chunks: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<boolean> {
+    if (options?.ifAbsent) return super.putStream(key, chunks, options);
+    const runs: Uint8Array[] = [];
+    for await (const chunk of chunks) runs.push(chunk);
+    return this.putPending(key, runs);
+  }
+
+  /** A plain put: staged now, synced in the background, published by the next `ifAbsent` put. */
+  private putPending(key: string, data: Uint8Array | readonly Uint8Array[]): Promise<boolean> {
+    return this.io(`write ${key}`, async () => {
+      const { path, synced } = await this.stage(data, false);
+      const replaced = this.pending.get(key);
+      this.pending.set(key, { path, synced: synced.then(() => undefined, (error: unknown) => error) });
+      if (replaced) void replaced.synced.then(() => unlink(replaced.path)).catch(() => undefined);
+      return true;
     });
   }
 
@@ -329,7 +345,7 @@ export class LocalConnector extends Connector {
    * is fsynced before this returns; otherwise `synced` settles once the background fsync is done
    * (and the handle closed).
    */
-  private async stage(bytes: Uint8Array, syncNow: boolean): Promise<{ readonly path: string; readonly synced: Promise<void> }> {
+  private async stage(bytes: Uint8Array | readonly Uint8Array[], syncNow: boolean): Promise<{ readonly path: string; readonly synced: Promise<void> }> {
     const path = join(this.staging, randomUUID());
     const create = () => open(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
     const handle = await create().catch(async (error: unknown) => {

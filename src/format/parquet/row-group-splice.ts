@@ -8,7 +8,7 @@
  * filter, dictionary page, encryption or external chunk) and anything else is declined with
  * {@link SpliceDeclined}, for the caller to rewrite the file whole.
  */
-import { crc32 } from '../crc32.js';
+import { crc32, crc32Combine } from '../crc32.js';
 import { CompactReader, PARQUET_TRAILER_BYTES, footerLength } from './parquet-footer.js';
 import { ThriftType } from './thrift-compact-types.js';
 
@@ -40,15 +40,35 @@ export interface SpliceLayout {
 
 /** A part of the new file: some row groups of one source file, in order and adjacent. */
 export interface SplicePart {
+  /** The source file's bytes: all of them, or from `offset` on (holding at least the groups taken). */
   readonly file: Uint8Array;
+  /** Where `file` begins in the source file; 0 (the default) when it is the whole file. */
+  readonly offset?: number;
   readonly layout: SpliceLayout;
   /** Indices into `layout.groups`, ascending and consecutive. */
   readonly groups: readonly number[];
+  /** The CRC-32 of those groups' bytes (from the first's start to the last's end), when the caller has it: then they are not read again. */
+  readonly crc32?: number;
 }
 
 /** A spliced file and its checksums (as the plain writer reports them). */
 export interface SplicedFile {
   readonly file: Uint8Array;
+  readonly crc32: number;
+  /** CRC-32 of the FileMetaData and the 8-byte trailer. */
+  readonly footerCrc32: number;
+  readonly rows: number;
+  readonly groups: readonly SpliceRowGroup[];
+}
+
+/**
+ * A spliced file as the runs of bytes it is made of, in order, without joining them: the copied
+ * chunks are views of the source files, so a store that writes the runs one after another
+ * (`FrameStore.putSegmentParts`) never holds a second copy of them.
+ */
+export interface SplicedPieces {
+  readonly pieces: readonly Uint8Array[];
+  readonly byteLength: number;
   readonly crc32: number;
   /** CRC-32 of the FileMetaData and the 8-byte trailer. */
   readonly footerCrc32: number;
@@ -123,34 +143,45 @@ function eachField(reader: CompactReader, field: (id: number, type: number, star
  * @throws SpliceDeclined when the file has anything this module does not splice
  */
 export function readSpliceLayout(file: Uint8Array, timeColumn: string | undefined): SpliceLayout {
+  return readSpliceFooter(file, 0, timeColumn);
+}
+
+/**
+ * As {@link readSpliceLayout}, from the file's last bytes only: `end` is the file from `endStart`
+ * to its end, and must hold the whole footer (a ranged read of the footer, as tail reads fetch it).
+ * Offsets in the layout are the file's; the leading magic is checked only when `endStart` is 0.
+ * @throws SpliceDeclined as {@link readSpliceLayout}, and when `end` does not hold the footer
+ */
+export function readSpliceFooter(end: Uint8Array, endStart: number, timeColumn: string | undefined): SpliceLayout {
   try {
-    return readLayout(file, timeColumn);
+    return readLayout(end, endStart, timeColumn);
   } catch (error) {
     if (error instanceof SpliceDeclined) throw error;
     throw new SpliceDeclined(`the footer cannot be read for splicing: ${(error as Error).message}`);
   }
 }
 
-function readLayout(file: Uint8Array, timeColumn: string | undefined): SpliceLayout {
+function readLayout(file: Uint8Array, base: number, timeColumn: string | undefined): SpliceLayout {
   const length = footerLength(file);
-  const footerEnd = file.byteLength - PARQUET_TRAILER_BYTES;
+  const footerEnd = base + file.byteLength - PARQUET_TRAILER_BYTES;
   const footerStart = footerEnd - length;
   if (footerStart < MAGIC.byteLength) throw new SpliceDeclined('the footer is longer than the file');
-  for (let i = 0; i < MAGIC.byteLength; i++) if (file[i] !== MAGIC[i]) throw new SpliceDeclined('the file does not start with PAR1');
-  const reader = new CompactReader(file, footerStart);
+  if (footerStart < base) throw new SpliceDeclined('the bytes given do not hold the whole footer');
+  if (base === 0) for (let i = 0; i < MAGIC.byteLength; i++) if (file[i] !== MAGIC[i]) throw new SpliceDeclined('the file does not start with PAR1');
+  const reader = new CompactReader(file, footerStart - base);
   const groups: SpliceRowGroup[] = [];
   const otherFields: { id: number; type: number; bytes: Uint8Array }[] = [];
   eachField(reader, (id, type, start) => {
     if (id === 4 && type === ThriftType.LIST) {
       const { size } = reader.listHeader();
-      for (let i = 0; i < size; i++) groups.push(readRowGroup(file, reader, timeColumn));
+      for (let i = 0; i < size; i++) groups.push(readRowGroup(file, base, reader, timeColumn));
       return true;
     }
     reader.skip(type);
     if (id !== 3) otherFields.push({ id, type, bytes: file.subarray(start, reader.offset) });
     return true;
   });
-  if (reader.offset !== footerEnd) throw new SpliceDeclined('the footer has bytes after its FileMetaData');
+  if (base + reader.offset !== footerEnd) throw new SpliceDeclined('the footer has bytes after its FileMetaData');
   // Every byte between the magic and the footer belongs to exactly one group, in order.
   let expected = MAGIC.byteLength;
   for (const group of groups) {
@@ -161,7 +192,7 @@ function readLayout(file: Uint8Array, timeColumn: string | undefined): SpliceLay
   return { groups, otherFields, footerStart };
 }
 
-function readRowGroup(file: Uint8Array, reader: CompactReader, timeColumn: string | undefined): SpliceRowGroup {
+function readRowGroup(file: Uint8Array, base: number, reader: CompactReader, timeColumn: string | undefined): SpliceRowGroup {
   const begin = reader.offset;
   let rows: number | undefined;
   let start = Number.POSITIVE_INFINITY;
@@ -188,7 +219,7 @@ function readRowGroup(file: Uint8Array, reader: CompactReader, timeColumn: strin
   });
   if (rows === undefined || end === 0) throw new SpliceDeclined('a row group has no rows or no column chunks');
   if (end - start !== covered) throw new SpliceDeclined('a row group has bytes between its column chunks');
-  if (end > file.byteLength) throw new SpliceDeclined('a column chunk lies past the end of the file');
+  if (end > base + file.byteLength) throw new SpliceDeclined('a column chunk lies past the end of the file');
   return { rows, start, end, ...(time ? { time } : {}), thrift: file.subarray(begin, reader.offset) };
 }
 
@@ -335,6 +366,22 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  *   or a part's groups are not consecutive
  */
 export function spliceRowGroups(parts: readonly SplicePart[]): SplicedFile {
+  const { pieces, byteLength, ...spliced } = splicePieces(parts);
+  const file = new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
+  let at = 0;
+  for (const piece of pieces) {
+    file.set(piece, at);
+    at += piece.byteLength;
+  }
+  return { file, ...spliced };
+}
+
+/**
+ * As {@link spliceRowGroups}, leaving the file as its runs of bytes (see {@link SplicedPieces}).
+ * Its CRC-32 is combined from the runs' CRCs, so a part whose `crc32` is given is not read again.
+ * @throws SpliceDeclined as {@link spliceRowGroups}
+ */
+export function splicePieces(parts: readonly SplicePart[]): SplicedPieces {
   const first = parts.find((part) => part.groups.length > 0);
   if (!first) throw new SpliceDeclined('no row groups to splice');
   for (const part of parts) {
@@ -349,6 +396,7 @@ export function spliceRowGroups(parts: readonly SplicePart[]): SplicedFile {
   }
   const chunks: Uint8Array[] = [MAGIC];
   let position = MAGIC.byteLength;
+  let crc = crc32(MAGIC);
   const groups: SpliceRowGroup[] = [];
   const rowGroups = new ByteSink();
   let rows = 0;
@@ -358,7 +406,11 @@ export function spliceRowGroups(parts: readonly SplicePart[]): SplicedFile {
     const from = part.layout.groups[part.groups[0]!]!.start;
     const to = part.layout.groups[part.groups[part.groups.length - 1]!]!.end;
     const shift = position - from;
-    chunks.push(part.file.subarray(from, to));
+    const offset = part.offset ?? 0;
+    if (from < offset || to - offset > part.file.byteLength) throw new SpliceDeclined('a part does not hold the row groups it names');
+    const run = part.file.subarray(from - offset, to - offset);
+    chunks.push(run);
+    crc = crc32Combine(crc, part.crc32 ?? crc32(run), run.byteLength);
     for (const index of part.groups) {
       const group = part.layout.groups[index]!;
       shiftedRowGroup(group.thrift, shift, count++, rowGroups);
@@ -394,12 +446,7 @@ export function spliceRowGroups(parts: readonly SplicePart[]): SplicedFile {
   new DataView(trailer.buffer).setUint32(0, metadata.byteLength, true);
   trailer.set(MAGIC, 4);
   chunks.push(metadata, trailer);
-  const size = position + metadata.byteLength + trailer.byteLength;
-  const file = new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
-  let at = 0;
-  for (const chunk of chunks) {
-    file.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return { file, crc32: crc32(file), footerCrc32: crc32(file.subarray(position)), rows, groups };
+  const footerCrc32 = crc32(trailer, crc32(metadata));
+  const byteLength = position + metadata.byteLength + trailer.byteLength;
+  return { pieces: chunks, byteLength, crc32: crc32Combine(crc, footerCrc32, metadata.byteLength + trailer.byteLength), footerCrc32, rows, groups };
 }
