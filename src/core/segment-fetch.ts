@@ -10,8 +10,11 @@ import type { ByteRange, FrameStore } from '../storage/frame-store.js';
 import { NotFoundError } from '../errors.js';
 import type { SegmentEntry } from '../format/manifest.js';
 import type { FrameRef } from '../names.js';
-import { rangedReadVerifiable } from '../format/segment-integrity.js';
+import { rangedReadVerifiable, segmentVerification } from '../format/segment-integrity.js';
+import { crc32, parseCrc32 } from '../format/crc32.js';
+import type { SegmentVerification } from '../format/parquet/parquet-codec.js';
 import { PARQUET_TRAILER_BYTES, ParquetFooterError, type ParquetFileMetaData, footerLength, parseFileMetaData, projectedRanges } from '../format/parquet/parquet-footer.js';
+import { SpliceDeclined, type SpliceLayout, readSpliceFooter, spliceRowGroups } from '../format/parquet/row-group-splice.js';
 
 /** Segments smaller than this are fetched whole: a ranged read costs two rounds of requests. */
 export const RANGED_READ_MIN_BYTES = 1024 * 1024;
@@ -125,9 +128,23 @@ export async function overlappingGroups(
   return { groups, fetch: () => fetchChunks(connector, ref, segment, footer, groups, new Set(columns ?? storedColumns)) };
 }
 
+/** The last row groups of a segment as fetched for a tail read. */
+export interface FetchedLastGroups extends FetchedSegment {
+  /** The row groups of `bytes` to decode. */
+  readonly groups: readonly number[];
+  /** The rows they hold. */
+  readonly groupRows: number;
+  /** What the decode of `bytes` checks. */
+  readonly verification: SegmentVerification | undefined;
+}
+
 /**
- * For a tail read: the last row groups of a segment that hold at least `rows` rows, with the footer
- * and those groups' chunks of `columns` (all when absent), and how many rows the groups hold.
+ * For a tail read: the last row groups of a segment that hold at least `rows` rows, and how many
+ * rows they hold. Their bytes are fetched in one range and made a small Parquet file of their own
+ * (the groups spliced under a new footer, see row-group-splice.ts), its pages checked by their
+ * CRCs and its footer made from the stored one, checked here against the manifest's footer CRC; a
+ * segment the splice does not take (a dictionary page, say) gets the footer and those groups'
+ * chunks of `columns` (all when absent) at their offsets in a segment-sized buffer instead.
  * Undefined under the conditions of {@link overlappingGroups}: then read the segment whole.
  * @throws NotFoundError if the segment does not exist; other errors mean: read it whole
  */
@@ -138,7 +155,7 @@ export async function fetchLastGroups(
   columns: readonly string[] | undefined,
   storedColumns: readonly string[],
   rows: number,
-): Promise<(FetchedSegment & { readonly groups: readonly number[]; readonly groupRows: number }) | undefined> {
+): Promise<FetchedLastGroups | undefined> {
   if (!connector.capabilities.rangedReads || segment.rowGroups < 2 || segment.storedBytes < RANGED_READ_MIN_BYTES || !rangedReadVerifiable(segment)) return undefined;
   const footer = await fetchFooter(connector, ref, segment);
   const groups: number[] = [];
@@ -148,8 +165,59 @@ export async function fetchLastGroups(
     groupRows += footer.metadata.rowGroups[index]!.rows;
   }
   if (groups.length === footer.metadata.rowGroups.length) return undefined;
+  const compact = await fetchGroupsAsFile(connector, ref, segment, footer, groups);
+  if (compact) return { ...compact, groupRows };
   const fetched = await fetchChunks(connector, ref, segment, footer, groups, new Set(columns ?? storedColumns));
-  return fetched && { ...fetched, groups, groupRows };
+  return fetched && { ...fetched, groups, groupRows, verification: segmentVerification(segment, fetched.partial) };
+}
+
+/** Footers' splice layouts, read once per cached footer. */
+const spliceLayouts = new WeakMap<FetchedFooter, SpliceLayout | 'declined'>();
+
+/**
+ * Consecutive row groups of a segment as a Parquet file of their own: their bytes in one ranged
+ * read, spliced under a footer made from the stored one. Undefined when the splice does not take
+ * the segment's footer. @throws ParquetFooterError when the stored footer's CRC is not the manifest's
+ */
+async function fetchGroupsAsFile(
+  connector: FrameStore,
+  ref: FrameRef,
+  segment: SegmentEntry,
+  footer: FetchedFooter,
+  groups: readonly number[],
+): Promise<Omit<FetchedLastGroups, 'groupRows'> | undefined> {
+  const expected = parseCrc32(segment.footerCrc32);
+  if (expected === undefined || segment.pageCrcs !== true) return undefined;
+  let layout = spliceLayouts.get(footer);
+  if (!layout) {
+    try {
+      layout = readSpliceFooter(footer.end, footer.endStart, undefined);
+    } catch (error) {
+      if (!(error instanceof SpliceDeclined)) throw error;
+      layout = 'declined';
+    }
+    spliceLayouts.set(footer, layout);
+  }
+  if (layout === 'declined') return undefined;
+  // The new footer is made from the stored one: that must be the one the manifest recorded.
+  const stored = crc32(footer.end.subarray(footer.footerStart - footer.endStart));
+  if (stored !== expected) throw new ParquetFooterError(`the footer of segment ${segment.id} does not have the CRC-32 the manifest records`);
+  const start = layout.groups[groups[0]!]!.start;
+  const [chunks] = await fetchExactly(connector, ref, segment.id, [{ start, end: layout.footerStart }]);
+  let spliced;
+  try {
+    spliced = spliceRowGroups([{ file: chunks!, offset: start, layout, groups }]);
+  } catch (error) {
+    if (error instanceof SpliceDeclined) return undefined;
+    throw error;
+  }
+  return {
+    bytes: spliced.file,
+    partial: true,
+    fetchedBytes: chunks!.byteLength,
+    groups: groups.map((_, index) => index),
+    verification: { footerCrc32: spliced.footerCrc32, pageCrcs: true, partial: true },
+  };
 }
 
 /** A chunk's min and max as signed integers, for INT32 and INT64 columns with both statistics. */

@@ -6,7 +6,6 @@
  * without ranged reads, small or older segments, any failure) reads the segments whole.
  */
 import { type IpcMessage, inspectMessage, splitIpcStream } from '../format/ipc-message.js';
-import { segmentVerification } from '../format/segment-integrity.js';
 import type { FrameRef } from '../names.js';
 import { type FrameReaderContext, type ReadPlan, frameMessages } from './frame-reader.js';
 import { fetchLastGroups } from './segment-fetch.js';
@@ -39,7 +38,7 @@ async function prunedHead(context: FrameReaderContext, ref: FrameRef, plan: Read
     // Small batches, so cutting the rows before the tail drops whole batches unread and slices a small one.
     const batchRows = Math.min(plan.batchRows, Math.max(1024, rows));
     const options = { rowGroups: [...fetched.groups], batchRows, ...(plan.columns ? { columns: [...plan.columns] } : {}) };
-    const ipc = await context.codec.decode(fetched.bytes, options, true, segmentVerification(segment, fetched.partial));
+    const ipc = await context.codec.decode(fetched.bytes, options, true, fetched.verification);
     const skip = fetched.groupRows - rows;
     context.cache?.set(key, { ipc, dictionaries: [] });
     return { messages: splitIpcStream(ipc), skip };

@@ -2,13 +2,16 @@
 // with segments of many row groups, every tail length — within the last row group, across row
 // groups, across segments, the whole frame and more — with and without a projection, equals the
 // same slice of an array, and a short tail fetches byte ranges of the last segment, never a whole one.
-import { Table, TimestampMicrosecond, makeData, makeVector } from 'apache-arrow';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { Table, TimestampMicrosecond, makeData, makeVector, tableFromIPC } from 'apache-arrow';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { HangarEngine } from '../../src/core/engine.js';
+import { fetchLastGroups } from '../../src/core/segment-fetch.js';
+import { DataLossError } from '../../src/errors.js';
+import { readSpliceLayout } from '../../src/format/parquet/row-group-splice.js';
 import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import type { FrameRef } from '../../src/names.js';
 import type { ByteRange } from '../../src/storage/frame-store.js';
@@ -105,6 +108,32 @@ describe('tail reads decode only the last row groups', () => {
     expect(Array.from(again.getChild('n')!.toArray() as Int32Array)).toEqual(Array.from(first.getChild('n')!.toArray() as Int32Array));
     expect(Array.from(again.getChild('n')!.toArray() as Int32Array)).toEqual(Array.from({ length: 250 }, (_, i) => ROWS - 250 + i));
     await cached.close();
+  });
+
+  it('fetches the last row groups as a small Parquet file of their own, checked by its footer and page CRCs', async () => {
+    const segment = (await layout.getManifest(ref))!.segments.at(-1)!;
+    const fetched = (await fetchLastGroups(layout, ref, segment, undefined, ['ts', 'x', 'n'], 100))!;
+    // One 256 KiB group of a 2.5 MB segment, not a segment-sized buffer.
+    expect(fetched.bytes.byteLength).toBeLessThan(segment.storedBytes / 4);
+    expect(fetched.groups).toEqual([0]);
+    expect(fetched.verification).toMatchObject({ partial: true, pageCrcs: true });
+    const ipc = await codec.decode(fetched.bytes, { rowGroups: [...fetched.groups], batchRows: 65_536 }, true, fetched.verification);
+    const decoded = await collect(messagesOf(tableFromIPC(ipc)));
+    expect(decoded.numRows).toBe(fetched.groupRows);
+    expect(decoded.getChild('n')!.get(decoded.numRows - 1)).toBe(ROWS - 1);
+  });
+
+  it('a damaged byte in the last row group fails a tail read as data loss', async () => {
+    const damaged = { bucket: 'default', name: 'damaged' };
+    await engine.put(damaged, 'error', messagesOf(table(0, 120_000)));
+    const segment = (await layout.getManifest(damaged))!.segments.at(-1)!;
+    const file = layout.segmentFile(damaged, segment.id)!;
+    const bytes = new Uint8Array(await readFile(file));
+    const last = readSpliceLayout(bytes, 'ts').groups.at(-1)!;
+    const at = Math.floor((last.start + last.end) / 2);
+    bytes[at] = bytes[at]! ^ 0x5a;
+    await writeFile(file, bytes);
+    await expect(collect((await engine.read(damaged, { tail: 100 })).messages)).rejects.toBeInstanceOf(DataLossError);
   });
 
   it('reads past versions and appended frames the same way', async () => {
