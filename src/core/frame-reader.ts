@@ -255,7 +255,8 @@ async function* decodedChunks(
       // first have needed a re-fetch, they decode the re-fetched bytes.
       let checkedBytes: Promise<Uint8Array> | undefined;
       const decode = (index: number): Promise<Uint8Array> => {
-        const options = { rowGroups: calls[index]!, batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}) };
+        // Kept dictionaries go out as they were put: the decode gives their columns' codes.
+        const options = { rowGroups: calls[index]!, batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}), ...(plan.keptDictionaries ? { dictionaryCodes: true } : {}) };
         // The last call's decode hands the bytes over (earlier ones are copied when posted).
         const handOver = index === calls.length - 1;
         const checkedBefore = index > 0 && !fetched.partial ? checkedBytes : undefined;

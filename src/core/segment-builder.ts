@@ -1,9 +1,9 @@
 /**
  * Cuts an incoming stream of IPC messages into segment-sized IPC streams. Each segment is a
  * complete stream on its own (schema, the dictionaries in force, batches), so it can be encoded
- * and later decoded independently. With `separateDictionaries`, dictionary batches are kept out of
- * the stream and returned beside it (see dictionary-layout.ts). Keeps each segment's time-column
- * statistics, read from the batches' bodies as they arrive (see ipc-time-statistics.ts).
+ * and later decoded independently. With `separateDictionaries`, a segment's dictionary batches
+ * are also returned beside the stream, to be kept apart (see dictionary-layout.ts). Keeps each
+ * segment's time-column statistics, read from the batches' bodies as they arrive (see ipc-time-statistics.ts).
  */
 import { DataType, type Message, type Schema } from 'apache-arrow';
 import { type IpcMessage, joinIpcStream } from '../format/ipc-message.js';
@@ -11,9 +11,12 @@ import { type TimeColumnLocator, type TimeStatistics, batchTimeStatistics, merge
 
 /** A segment's IPC stream and the facts the manifest records about it. */
 export interface BuiltSegment {
-  /** Schema + batches (+ dictionaries unless kept separate), encapsulated. */
+  /** Schema, dictionaries and batches, encapsulated. */
   readonly ipc: Uint8Array;
-  /** With separate dictionaries: the dictionary batches every batch of the segment needs. */
+  /**
+   * With separate dictionaries: the dictionary batches every batch of the segment needs, kept
+   * beside the Parquet file too (they also lead `ipc`, so the writer can store their values).
+   */
   readonly dictionaries: readonly IpcMessage[];
   /** Rows in the segment. */
   readonly rows: number;
@@ -94,7 +97,7 @@ export class SegmentBuilder {
       ...(this.timeColumn && this.pendingTime ? { time: this.pendingTime } : {}),
     };
     const segment = this.separateDictionaries
-      ? { ipc: joinIpcStream([schema, ...this.pending]), dictionaries: current, ...facts }
+      ? { ipc: joinIpcStream([schema, ...current, ...this.pending]), dictionaries: current, ...facts }
       : { ipc: joinIpcStream([schema, ...this.dictionariesAtStart, ...this.pending]), dictionaries: [], ...facts };
     this.dictionariesAtStart = current;
     this.pending = [];

@@ -106,10 +106,9 @@ export class SegmentWriter {
           schema = info.schema;
           layout = dictionaryLayout(schema);
           schemaHeader = layout ? encodeSchemaHeader(layout.storedSchema) : message.header.slice();
-          const segmentSchema = layout ? encodeSchemaHeader(layout.storageSchema) : schemaHeader;
           timeColumn = timeColumnFor(schema);
           const locator = timeColumn !== undefined && hasTimeColumn(schema, timeColumn) ? locateTimeColumn(schema, timeColumn) : undefined;
-          builder = new SegmentBuilder(segmentSchema, this.options.segmentBytes, layout !== undefined, locator);
+          builder = new SegmentBuilder(schemaHeader, this.options.segmentBytes, layout !== undefined, locator);
           continue;
         }
         if (!builder) throw new InvalidArgumentError(`the stream must start with a Schema message, not a ${info.kind}`);
@@ -154,6 +153,7 @@ export class SegmentWriter {
         dictionaryColumns: dictionaryColumns(schema),
         statisticsColumns: statisticsColumns(schema),
         compression: this.options.segmentCompression,
+        ...(segment.dictionaries.length > 0 ? { keptDictionaries: true } : {}),
       })
       .catch((error: unknown) => {
         throw new InvalidArgumentError(
@@ -195,6 +195,7 @@ export class SegmentWriter {
       crc32: formatCrc32(checksums.crc32),
       footerCrc32: formatCrc32(checksums.footerCrc32),
       ...(checksums.pageCrcs ? { pageCrcs: true as const } : {}),
+      ...(checksums.stringCategories ? { stringCategories: true as const } : {}),
     };
   }
 

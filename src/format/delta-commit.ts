@@ -11,6 +11,7 @@ import { DataLossError } from '../errors.js';
 import type { FrameRef } from '../names.js';
 import { type FrameManifest, type FrameOperation, type ManifestLocation, type SegmentEntry, decodeManifest, encodeManifest } from './manifest.js';
 import { decodeSchemaHeader } from './ipc-message.js';
+import { stringDictionary } from './dictionary-layout.js';
 
 /** A Delta table schema type (PROTOCOL.md "Schema Serialization Format"). */
 export type DeltaType =
@@ -60,7 +61,15 @@ const DELTA_OPERATION: Record<FrameOperation, string> = {
   delete_range: 'DELETE',
 };
 
-function deltaTypeOf(type: DataType): DeltaType | undefined {
+/** How a frame's data files hold its string dictionary columns (see {@link categoryStorage}). */
+type CategoryStorage = 'strings' | 'codes' | 'mixed';
+
+function deltaTypeOf(type: DataType, categories: CategoryStorage = 'codes'): DeltaType | undefined {
+  if (stringDictionary(type)) {
+    // Parquet strings in the files (the plain writer's), or the codes (older or compressed files).
+    if (categories === 'mixed') return undefined;
+    if (categories === 'strings') return 'string';
+  }
   if (DataType.isDictionary(type)) return deltaTypeOf(type.indices); // stored as the indices (dictionary-layout.ts)
   if (DataType.isInt(type)) {
     const width = type.bitWidth + (type.isSigned ? 0 : 1); // an unsigned type needs the next wider signed one
@@ -91,11 +100,11 @@ function deltaTypeOf(type: DataType): DeltaType | undefined {
   return undefined;
 }
 
-function deltaFieldsOf(fields: readonly Field[]): { fields: DeltaStruct['fields']; omitted: string[] } {
+function deltaFieldsOf(fields: readonly Field[], categories: CategoryStorage = 'codes'): { fields: DeltaStruct['fields']; omitted: string[] } {
   const kept: DeltaStruct['fields'][number][] = [];
   const omitted: string[] = [];
   for (const field of fields) {
-    const type = deltaTypeOf(field.type);
+    const type = deltaTypeOf(field.type, categories);
     if (type === undefined) omitted.push(field.name);
     else kept.push({ name: field.name, type, nullable: field.nullable, metadata: {} });
   }
@@ -109,9 +118,25 @@ function usesNtz(type: DeltaType): boolean {
   return type.fields.some((field) => usesNtz(field.type));
 }
 
-/** The Delta schema of an Arrow schema (types as docs/open-format.md maps them). */
-export function deltaSchemaOf(schema: Schema): DeltaSchema {
-  const { fields, omitted } = deltaFieldsOf(schema.fields);
+/**
+ * How the data files of a version hold string dictionary columns: as Parquet strings when every
+ * file with kept dictionaries says so (`stringCategories`, the plain writer's files), as codes when
+ * none does (files written before, or compressed by parquet-wasm), or a mix (then Delta engines
+ * cannot be given one type for the column).
+ */
+export function categoryStorage(segments: readonly SegmentEntry[]): CategoryStorage {
+  const kept = segments.filter((segment) => segment.dictionaries !== undefined);
+  const strings = kept.filter((segment) => segment.stringCategories === true).length;
+  return strings === kept.length ? 'strings' : strings === 0 ? 'codes' : 'mixed';
+}
+
+/**
+ * The Delta schema of an Arrow schema (types as docs/open-format.md maps them). String dictionary
+ * columns are `string` when the version's files hold strings, their index type when they hold
+ * codes, and left out of the Delta schema when the files differ.
+ */
+export function deltaSchemaOf(schema: Schema, segments: readonly SegmentEntry[] = []): DeltaSchema {
+  const { fields, omitted } = deltaFieldsOf(schema.fields, categoryStorage(segments));
   const struct: DeltaStruct = { type: 'struct', fields };
   return { struct, usesTimestampNtz: usesNtz(struct), omitted };
 }
@@ -261,7 +286,7 @@ export function deltaTableState(manifest: FrameManifest, ref: FrameRef): DeltaTa
   const committedAt = Date.parse(manifest.committedAt);
   const timestamp = Number.isFinite(committedAt) ? committedAt : Date.now();
   const schema = schemaOf(manifest);
-  const delta = deltaSchemaOf(schema);
+  const delta = deltaSchemaOf(schema, manifest.segments);
   const timeField = manifest.timeColumn === undefined ? undefined : schema.fields.find((field) => field.name === manifest.timeColumn);
   const timeVisible = timeField !== undefined && !delta.omitted.includes(timeField.name);
   return {

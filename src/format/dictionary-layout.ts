@@ -20,6 +20,17 @@ export interface DictionaryLayout {
   readonly storedIdOf: ReadonlyMap<number, number>;
 }
 
+/**
+ * Whether a type is an Arrow dictionary the plain Parquet writer stores as dictionary-encoded
+ * Parquet strings (other engines read strings): string or large string values, indices of at most
+ * 32 bits. Other dictionaries are stored as their codes.
+ */
+export function stringDictionary(type: DataType): boolean {
+  if (!DataType.isDictionary(type)) return false;
+  const { dictionary, indices } = type as Dictionary;
+  return (DataType.isUtf8(dictionary) || DataType.isLargeUtf8(dictionary)) && indices.bitWidth <= 32;
+}
+
 function containsDictionary(type: DataType): boolean {
   return DataType.isDictionary(type) || (type.children ?? []).some((child: Field) => containsDictionary(child.type));
 }

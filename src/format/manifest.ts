@@ -40,6 +40,12 @@ export interface SegmentEntry {
   readonly footerCrc32?: string;
   /** Every data page header carries its page's CRC-32, so a ranged read verifies the pages it fetches. */
   readonly pageCrcs?: true;
+  /**
+   * The file stores its string dictionary columns as dictionary-encoded Parquet strings (the
+   * dictionary page holding the kept dictionary's values in their order), not as their codes:
+   * other engines read them as strings. Absent: codes (older segments, compressed ones).
+   */
+  readonly stringCategories?: true;
   /** CRC-32 of the dictionary sidecar (`dictionaries`), when there is one. */
   readonly dictionariesCrc32?: string;
   /**

@@ -19,7 +19,9 @@ from test_type_matrix import FLOAT_COLUMNS, REQUIRED_COLUMNS
 # What delta-rs returns for each Arrow type Hangar stores (docs/open-format.md, "Types").
 def _delta_type(arrow: pa.DataType) -> pa.DataType | None:
     if pa.types.is_dictionary(arrow):
-        return _delta_type(arrow.index_type)  # stored as the indices for now
+        if pa.types.is_string(arrow.value_type) or pa.types.is_large_string(arrow.value_type):
+            return pa.string()  # Parquet strings: Delta engines see the categories' values
+        return _delta_type(arrow.index_type)  # other dictionaries: their codes
     if pa.types.is_unsigned_integer(arrow):
         return {8: pa.int16(), 16: pa.int32(), 32: pa.int64(), 64: pa.decimal128(20, 0)}[arrow.bit_width]
     if pa.types.is_timestamp(arrow):
@@ -33,11 +35,12 @@ def _delta_type(arrow: pa.DataType) -> pa.DataType | None:
     return arrow
 
 
-def _normalise(column: pa.ChunkedArray) -> list:
-    """Values to compare: dictionaries as their indices, everything else as Python values."""
+def _normalise(column: pa.ChunkedArray, wanted: pa.DataType | None = None) -> list:
+    """Values to compare: a dictionary as its values where Delta sees strings, else as its
+    indices; everything else as Python values."""
     column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
     if pa.types.is_dictionary(column.type):
-        column = column.indices
+        column = column.dictionary_decode() if wanted == pa.string() else column.indices
     return column.to_pylist()
 
 
@@ -86,13 +89,43 @@ def test_type_matrix_reads_in_delta_rs_as_hangar_gets_it(delta_server):
         expected = hangar.column("v")
         if not pa.types.is_dictionary(expected.type) and expected.type != wanted:
             expected = expected.cast(wanted)
-        got, want = _normalise(read.column("v")), _normalise(expected)
+        got, want = _normalise(read.column("v"), wanted), _normalise(expected, wanted)
         if pa.types.is_floating(wanted):
             assert [repr(x) for x in got] == [repr(x) for x in want], name  # NaN compares by its text
         else:
             assert got == want, name
         checked += 1
     assert checked >= 30
+
+
+def test_an_ordered_categorical_is_strings_to_delta_rs_and_exact_to_hangar(delta_server):
+    import pandas as pd
+
+    client = delta_server.client()
+    # Categories not in order of first use, one unused, nulls, and enough rows for several pages.
+    categories = ["high", "low", "mid", "unused"]
+    values = (["mid", "low", None, "high", "mid"] * 4000)
+    frame = pd.DataFrame({"i": range(len(values)), "level": pd.Categorical(values, categories=categories, ordered=True)})
+    put(client, cmd({"name": "levels", "bucket": "cats", "mode": "replace"}), pa.Table.from_pandas(frame, preserve_index=False))
+    back = _get(client, name="levels", bucket="cats").to_pandas()
+    assert list(back["level"].cat.categories) == categories and back["level"].cat.ordered
+    assert back["level"].cat.codes.tolist() == frame["level"].cat.codes.tolist()
+    table = DeltaTable(_table_dir(delta_server, "cats", "levels"))
+    assert [(f.name, f.type.type) for f in table.schema().fields] == [("i", "long"), ("level", "string")]
+    read = table.to_pyarrow_table().sort_by("i")
+    column = read.column("level").combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    assert pa.types.is_string(column.type) or pa.types.is_large_string(column.type), column.type
+    assert column.to_pylist() == values
+    # The data file itself: dictionary-encoded strings whose dictionary is the categories in order.
+    import pyarrow.parquet as pq
+
+    path = next(Path(_table_dir(delta_server, "cats", "levels"), "segments").glob("*.parquet"))
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(1)
+    assert chunk.has_dictionary_page and "RLE_DICTIONARY" in chunk.encodings
+    plain = pq.read_table(path, read_dictionary=["level"]).column("level").chunk(0)
+    assert plain.dictionary.to_pylist() == categories
 
 
 def test_versions_and_history_match_delta_rs_and_polars(delta_server):

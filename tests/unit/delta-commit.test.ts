@@ -1,6 +1,7 @@
 /** The Delta log layout's commit files: which actions each Hangar operation writes (docs/open-format.md). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Table, TimestampNanosecond, Uint64, makeData, makeVector } from 'apache-arrow';
+import { Dictionary, Field, Int16, Int64, Int8, Schema, Table, TimestampNanosecond, Uint64, Utf8, makeData, makeVector } from 'apache-arrow';
+import type { SegmentEntry } from '../../src/format/manifest.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
@@ -45,7 +46,7 @@ describe('the Delta log layout', () => {
       fields: [
         { name: 'id', type: 'integer', nullable: false, metadata: {} },
         { name: 'value', type: 'double', nullable: false, metadata: {} },
-        { name: 'symbol', type: 'integer', nullable: true, metadata: {} },
+        { name: 'symbol', type: 'string', nullable: true, metadata: {} }, // a categorical: Parquet strings
       ],
     });
     const adds = first.filter((action) => action['add']).map((action) => action['add']!);
@@ -109,5 +110,21 @@ describe('Arrow types in the Delta schema', () => {
     const delta = deltaSchemaOf(table.schema);
     expect(delta.struct.fields.map((field) => field.type)).toEqual(['decimal(20,0)', 'timestamp_ntz', 'timestamp']);
     expect(delta.usesTimestampNtz).toBe(true);
+  });
+
+  it('gives string dictionaries as strings when every file holds strings, codes when none does, and leaves them out when files differ', () => {
+    const schema = new Schema([
+      new Field('cat', new Dictionary(new Utf8(), new Int16(), 0, true)),
+      new Field('code', new Dictionary(new Int64(), new Int8(), 1)),
+    ]);
+    const segment = (stringCategories: boolean): SegmentEntry => ({ id: 'x.parquet', rows: 1, bytes: 1, storedBytes: 1, rowGroups: 1, dictionaries: 'x.dictionaries.arrows', ...(stringCategories ? { stringCategories: true as const } : {}) });
+    const typesOf = (segments: SegmentEntry[]) => {
+      const delta = deltaSchemaOf(schema, segments);
+      return { types: delta.struct.fields.map((field) => `${field.name}:${String(field.type)}`), omitted: delta.omitted };
+    };
+    expect(typesOf([segment(true), segment(true)])).toEqual({ types: ['cat:string', 'code:byte'], omitted: [] });
+    expect(typesOf([])).toEqual({ types: ['cat:string', 'code:byte'], omitted: [] });
+    expect(typesOf([segment(false)])).toEqual({ types: ['cat:short', 'code:byte'], omitted: [] });
+    expect(typesOf([segment(true), segment(false)])).toEqual({ types: ['code:byte'], omitted: ['cat'] });
   });
 });

@@ -19,7 +19,7 @@ import { writeFile } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DataType, DateUnit, Field, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC, TimeUnit, vectorFromArray } from 'apache-arrow';
 import type { FrameStore } from '../../storage/frame-store.js';
-import { dictionaryLayout } from '../../format/dictionary-layout.js';
+import { dictionaryLayout, stringDictionary } from '../../format/dictionary-layout.js';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import { verifyDictionarySidecar } from '../../format/segment-integrity.js';
 import { type VersionSelector, selectManifest } from '../version-selection.js';
@@ -334,7 +334,7 @@ export class FrameViews {
     }
     const files = (segments: readonly SegmentEntry[]): string[] => segments.map((segment) => fileOf.get(segment.id)!);
     // Segments sharing the same dictionaries are read together.
-    const groups = new Map<string, { segments: SegmentEntry[]; dictionaries: Map<number, unknown[]> }>();
+    const groups = new Map<string, { segments: SegmentEntry[]; dictionaries: Map<number, unknown[]>; strings: boolean }>();
     for (const segment of manifest.segments) {
       let key = '';
       let sidecar: Uint8Array = new Uint8Array(0);
@@ -348,11 +348,13 @@ export class FrameViews {
               });
         verifyDictionarySidecar(ref, manifest.version, segment, sidecar);
         key = createHash('sha1').update(sidecar).digest('hex');
+        // Files holding string dictionaries as Parquet strings read apart from files of codes.
+        if (segment.stringCategories) key += ' strings';
       }
       let group = groups.get(key);
       if (!group) {
         const dictionaries = layout ? dictionaryValues(schema, layout.storageSchema, splitIpcStream(sidecar), ref, segment) : new Map<number, unknown[]>();
-        group = { segments: [], dictionaries };
+        group = { segments: [], dictionaries, strings: segment.stringCategories === true };
         groups.set(key, group);
       }
       group.segments.push(segment);
@@ -362,16 +364,16 @@ export class FrameViews {
     if (manifest.segments.some((segment) => segment.schema !== undefined)) {
       const columns = schema.fields.map((field) => sqlIdentifier(field.name)).join(', ');
       const source = `(SELECT ${columns} FROM read_parquet([${files(manifest.segments).map(sqlString).join(', ')}], union_by_name = true))`;
-      return { plain: mapDictionaries(schema, source, new Map(), enums) };
+      return { plain: mapDictionaries(schema, source, new Map(), enums, manifest.segments.every((segment) => segment.stringCategories)) };
     }
-    const plain = [...groups.values()].map((group) => mapDictionaries(schema, readParquet(files(group.segments)), group.dictionaries, enums)).join(' UNION ALL ');
+    const plain = [...groups.values()].map((group) => mapDictionaries(schema, readParquet(files(group.segments)), group.dictionaries, enums, group.strings)).join(' UNION ALL ');
     // Statistics describe the manifest's time column; older manifests name none and use the schema's.
     const timeColumn = manifest.timeColumn ?? timeColumnOf(schema);
     const timeField = schema.fields.find((field) => field.name === timeColumn);
     const branchesOf = [...groups.values()].map((group) => timeBranches(group.segments, timeField));
     if (timeColumn === undefined || branchesOf.every((branches) => branches.every((branch) => !branch.bounds))) return { plain };
     const timePruned = [...groups.values()]
-      .map((group, i) => mapDictionaries(schema, timeBoundedUnion(branchesOf[i]!, timeColumn, files), group.dictionaries, enums))
+      .map((group, i) => mapDictionaries(schema, timeBoundedUnion(branchesOf[i]!, timeColumn, files), group.dictionaries, enums, group.strings))
       .join(' UNION ALL ');
     return { plain, timePruned, timeColumn };
   }
@@ -478,12 +480,17 @@ function enumTypes(schema: Schema, groups: readonly Map<number, unknown[]>[]): M
  * dictionary column's indices replaced by its values, and the types Parquet has no annotation for
  * (second timestamps and times, millisecond dates, durations) converted from their raw integers.
  */
-function mapDictionaries(schema: Schema, source: string, dictionaries: Map<number, unknown[]>, enums = new Map<number, string>()): string {
+function mapDictionaries(schema: Schema, source: string, dictionaries: Map<number, unknown[]>, enums = new Map<number, string>(), strings = false): string {
   const replaced = schema.fields.flatMap((field: Field, index) => {
     const column = sqlIdentifier(field.name);
-    const expression = DataType.isDictionary(field.type)
-      ? dictionaryLookup(column, field, dictionaries.get(index) ?? [], enums.get(index))
-      : rawIntegerConversion(column, field.type);
+    // String dictionaries stored as Parquet strings (`stringCategories`) are read as they are.
+    const asString = strings && stringDictionary(field.type);
+    const enumType = enums.get(index);
+    const expression = asString
+      ? enumType && `CAST(${column} AS ${enumType})`
+      : DataType.isDictionary(field.type)
+        ? dictionaryLookup(column, field, dictionaries.get(index) ?? [], enumType)
+        : rawIntegerConversion(column, field.type);
     return expression === undefined ? [] : [`${expression} AS ${column}`];
   });
   return replaced.length === 0 ? `SELECT * FROM ${source}` : `SELECT * REPLACE (${replaced.join(', ')}) FROM ${source}`;

@@ -38,6 +38,11 @@ export interface EncodeOptions {
   readonly statisticsColumns: readonly string[];
   /** Page compression; `none` also selects the fast plain writer where it covers the schema. */
   readonly compression: SegmentCompression;
+  /**
+   * The stream holds the stored schema and dictionary batches Hangar keeps beside the file: string
+   * dictionary columns become Parquet strings where the plain writer applies, codes elsewhere.
+   */
+  readonly keptDictionaries?: boolean;
 }
 
 /** Options for decoding row groups of one segment. */
@@ -48,6 +53,8 @@ export interface DecodeOptions {
   readonly batchRows: number;
   /** Column projection; all columns when absent. */
   readonly columns?: readonly string[];
+  /** Return dictionary columns as their codes: the caller holds the kept dictionaries. */
+  readonly dictionaryCodes?: boolean;
 }
 
 interface Waiter {

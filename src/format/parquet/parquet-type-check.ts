@@ -6,9 +6,10 @@
  * DECIMAL — would return different values; the reader then declines and parquet-wasm, which
  * converts, decodes the file. Written from parquet.thrift and LogicalTypes.md.
  */
-import { type DataType, DateUnit, type Field, TimeUnit, Type } from 'apache-arrow';
+import { type DataType, DateUnit, type Dictionary, type Field, TimeUnit, Type } from 'apache-arrow';
 import type { ParquetSchemaColumn } from './parquet-footer.js';
 import type { PlainColumnLayout } from './plain-parquet-writer.js';
+import { stringDictionary } from '../dictionary-layout.js';
 
 // parquet.thrift ConvertedType values (the legacy annotations).
 const CONVERTED = {
@@ -72,6 +73,9 @@ function expectedAnnotation(type: DataType): ExpectedAnnotation | undefined {
     case Type.Utf8:
     case Type.LargeUtf8:
       return { logical: 'STRING', converted: [CONVERTED.UTF8], bareAgrees: false, convertedAlone: [CONVERTED.UTF8] };
+    case Type.Dictionary:
+      // Hangar writes string dictionaries as dictionary-encoded Parquet strings.
+      return stringDictionary(type) ? expectedAnnotation((type as Dictionary).dictionary) : undefined;
     default:
       return undefined;
   }

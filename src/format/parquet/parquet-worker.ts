@@ -8,12 +8,12 @@
  */
 import { createRequire } from 'node:module';
 import { parentPort } from 'node:worker_threads';
-import { tableFromIPC, tableToIPC } from 'apache-arrow';
-import { encapsulateMessage, splitIpcStream } from '../ipc-message.js';
+import { DataType, Field, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { encapsulateMessage, encodeSchemaHeader, inspectMessage, splitIpcStream } from '../ipc-message.js';
 import { crc32, formatCrc32 } from '../crc32.js';
 import { PARQUET_TRAILER_BYTES, footerLength } from './parquet-footer.js';
 import { PageChecksumMismatch, readPlainParquet } from './plain-parquet-reader.js';
-import { PlainParquetUnsupported, encodePlainParquet, plainParquetLayout } from './plain-parquet-writer.js';
+import { PlainParquetUnsupported, encodePlainParquet, plainFileSchema, plainParquetLayout } from './plain-parquet-writer.js';
 
 const pq = createRequire(import.meta.url)('parquet-wasm/node') as typeof import('parquet-wasm/node');
 
@@ -26,6 +26,13 @@ export interface EncodeRequest {
   readonly dictionaryColumns: readonly string[];
   readonly statisticsColumns: readonly string[];
   readonly compression: SegmentCompression;
+  /**
+   * The stream holds the stored schema and the segment's dictionary batches, which Hangar keeps
+   * beside the file (dictionary-layout.ts): the plain writer stores string dictionary columns as
+   * dictionary-encoded Parquet strings in the dictionary's own order; any other writer stores the
+   * dictionary columns' codes.
+   */
+  readonly keptDictionaries?: boolean;
 }
 
 /**
@@ -44,6 +51,8 @@ export interface DecodeRequest {
   readonly rowGroups: readonly number[];
   readonly batchRows: number;
   readonly columns?: readonly string[];
+  /** Return dictionary columns as their codes (the caller holds the kept dictionaries). */
+  readonly dictionaryCodes?: boolean;
   /** Checksums to verify first; absent for segments written before checksums. */
   readonly verify?: SegmentVerification;
 }
@@ -59,6 +68,8 @@ export interface SegmentChecksums {
   readonly footerCrc32: number;
   /** Every data page header carries its page's CRC-32 (the plain writer's files). */
   readonly pageCrcs: boolean;
+  /** String dictionary columns are Parquet strings in the file (not their codes). */
+  readonly stringCategories?: boolean;
 }
 
 /**
@@ -104,22 +115,28 @@ function checksumsOf(file: Uint8Array): SegmentChecksums {
 }
 
 function encode(request: EncodeRequest): { file: Uint8Array; checksums: SegmentChecksums } {
-  const ipc = new Uint8Array(request.ipc);
-  if (request.compression === 'none') {
+  let ipc: Uint8Array = new Uint8Array(request.ipc);
+  const kept = request.keptDictionaries === true;
+  if (request.compression === 'none' || kept) {
     const table = tableFromIPC(ipc);
-    if (plainParquetLayout(table.schema)) {
+    if (request.compression === 'none' && plainParquetLayout(table.schema)) {
       try {
+        const fileSchema = plainFileSchema(table.schema);
+        const schemaMessage = fileSchema === table.schema ? splitIpcStream(ipc)[0]! : { header: encodeSchemaHeader(fileSchema), body: new Uint8Array(0) };
         const { file, crc32: whole, footerCrc32 } = encodePlainParquet(table, {
           rowGroupRows: request.rowGroupRows,
           statisticsColumns: request.statisticsColumns,
-          arrowSchemaMessage: encapsulateMessage(splitIpcStream(ipc)[0]!),
+          arrowSchemaMessage: encapsulateMessage(schemaMessage),
         });
-        return { file, checksums: { crc32: whole, footerCrc32, pageCrcs: true } };
+        const stringCategories = kept && fileSchema.fields.some((field) => DataType.isDictionary(field.type));
+        return { file, checksums: { crc32: whole, footerCrc32, pageCrcs: true, ...(stringCategories ? { stringCategories } : {}) } };
       } catch (error) {
         // Data the plain writer declines (nulls in a non-nullable column): parquet-wasm decides.
         if (!(error instanceof PlainParquetUnsupported)) throw error;
       }
     }
+    // parquet-wasm would re-encode kept dictionaries in its own order: it stores their codes.
+    if (kept) ipc = tableToIPC(asCodes(table), 'stream');
   }
   let builder = new pq.WriterPropertiesBuilder()
     .setCompression(request.compression === 'lz4' ? pq.Compression.LZ4_RAW : pq.Compression.UNCOMPRESSED)
@@ -193,7 +210,46 @@ function decodeCheckingPages(request: DecodeRequest, footerCrc32: number): Uint8
   }
 }
 
+/**
+ * The table with each dictionary column replaced by its codes (typed as its indices), sharing the
+ * buffers: what parquet-wasm is given for a segment whose dictionaries Hangar keeps apart, since it
+ * would re-encode them in its own order.
+ */
+function asCodes(table: Table): Table {
+  if (!table.schema.fields.some((field) => DataType.isDictionary(field.type))) return table;
+  const fields = table.schema.fields.map((field) => (DataType.isDictionary(field.type) ? new Field(field.name, field.type.indices, field.nullable, field.metadata) : field));
+  const schema = new Schema(fields, table.schema.metadata);
+  const batches = table.batches.map((batch) => {
+    const children = batch.data.children.map((data, i) =>
+      DataType.isDictionary(data.type)
+        ? makeData({ type: fields[i]!.type, offset: data.offset, length: data.length, nullCount: data.nullCount, nullBitmap: data.nullBitmap, data: data.values } as never)
+        : data,
+    );
+    return new RecordBatch(schema, makeData({ type: new Struct(fields), length: batch.numRows, nullCount: 0, children }));
+  });
+  return new Table(schema, batches);
+}
+
 async function decode(request: DecodeRequest): Promise<Uint8Array> {
+  const decoded = await decodeAny(request);
+  if (request.dictionaryCodes) assertNoDictionaries(decoded);
+  return decoded;
+}
+
+/**
+ * Checks that a decode for a caller holding the dictionaries gave codes, not dictionaries:
+ * parquet-wasm rebuilds a file's string dictionaries in its own order, so their codes are not
+ * Hangar's. Hangar's plain reader reads every such file Hangar writes; one it declines is damaged.
+ * @throws Error naming the column
+ */
+export function assertNoDictionaries(ipc: Uint8Array): void {
+  const first = splitIpcStream(ipc)[0];
+  const info = first && inspectMessage(first);
+  const column = info && info.kind === 'schema' ? info.schema.fields.find((field) => DataType.isDictionary(field.type)) : undefined;
+  if (column) throw new Error(`column '${column.name}' holds Parquet strings the plain reader could not read as Hangar's dictionary codes; the segment may be damaged (run \`hangar verify\`)`);
+}
+
+async function decodeAny(request: DecodeRequest): Promise<Uint8Array> {
   if (request.verify) {
     const checked = verify(request, request.verify);
     if (checked) return checked;

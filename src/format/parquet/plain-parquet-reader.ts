@@ -16,12 +16,13 @@
  * columns, dictionary or compressed pages, v2 pages, another encoding) throws
  * {@link PlainParquetUnsupported}, and the codec decodes the file with parquet-wasm instead.
  */
-import { type DataType, Message, Schema } from 'apache-arrow';
+import { DataType, Field, Message, Schema } from 'apache-arrow';
 import { BufferRegion, FieldNode, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { crc32, formatCrc32 } from '../crc32.js';
 import { decodeEncapsulatedSchema, encodeSchemaHeader, framedLength, pad8, writeEndOfStream, writeFramedHeader } from '../ipc-message.js';
 import { CompactReader, type ParquetColumnChunk, readParquetFooter } from './parquet-footer.js';
 import { PlainParquetUnsupported, type PlainColumnLayout, plainParquetLayout } from './plain-parquet-writer.js';
+import { stringDictionary } from '../dictionary-layout.js';
 import { annotationDisagreement } from './parquet-type-check.js';
 import { ThriftType } from './thrift-compact-types.js';
 
@@ -43,6 +44,12 @@ export interface PlainReadOptions {
   readonly verifyPageCrcs?: boolean;
   /** Decline ({@link PlainParquetUnsupported}) unless `rowGroups` lists every row group of the file. */
   readonly everyRowGroup?: boolean;
+  /**
+   * Return string dictionary columns (Hangar's dictionary-encoded Parquet strings) as their codes,
+   * typed as the Arrow dictionary's indices: the caller holds the dictionaries (Hangar's kept
+   * dictionary batches). Without it such columns are declined.
+   */
+  readonly dictionaryCodes?: boolean;
 }
 
 /**
@@ -60,7 +67,9 @@ export class PageChecksumMismatch extends Error {
 const PAGE_DATA = 0;
 const PAGE_DICTIONARY = 2;
 const ENCODING_PLAIN = 0;
+const ENCODING_PLAIN_DICTIONARY = 2;
 const ENCODING_RLE = 3;
+const ENCODING_RLE_DICTIONARY = 8;
 const CODEC_UNCOMPRESSED = 0;
 
 /**
@@ -69,7 +78,7 @@ const CODEC_UNCOMPRESSED = 0;
  *   ParquetFooterError when its metadata is malformed
  */
 export function readPlainParquet(file: Uint8Array, options: PlainReadOptions): Uint8Array {
-  const { metadata, stored, layouts, indices, schema } = openPlainFile(file, options.columns);
+  const { metadata, stored, layouts, indices, schema } = openPlainFile(file, options.columns, options.dictionaryCodes === true);
   const batchRows = Math.max(1, options.batchRows);
   if (options.everyRowGroup && (options.rowGroups.length !== metadata.rowGroups.length || new Set(options.rowGroups).size !== metadata.rowGroups.length)) {
     throw new PlainParquetUnsupported(`row groups ${options.rowGroups.join(',')} are not all ${metadata.rowGroups.length} of the file`);
@@ -139,7 +148,7 @@ function finishPageCheck(file: Uint8Array, check: PageCheck): void {
 }
 
 /** A plain file's footer, its Arrow schema and layouts, and the requested columns' indices and schema. */
-function openPlainFile(file: Uint8Array, columns: readonly string[] | undefined) {
+function openPlainFile(file: Uint8Array, columns: readonly string[] | undefined, dictionaryCodes: boolean) {
   const metadata = readParquetFooter(file);
   const encodedSchema = metadata.keyValues.get('ARROW:schema');
   if (encodedSchema === undefined) throw new PlainParquetUnsupported('the file embeds no Arrow schema');
@@ -161,10 +170,15 @@ function openPlainFile(file: Uint8Array, columns: readonly string[] | undefined)
     if (index < 0) throw new PlainParquetUnsupported(`the file has no column '${name}'`);
     return index;
   });
-  const schema = new Schema(
-    indices.map((i) => stored.fields[i]!),
-    stored.metadata,
-  );
+  // String dictionaries come out as their codes (the caller holds the values); any other
+  // dictionary in the embedded schema is not what Hangar writes.
+  const fields = indices.map((i) => {
+    const field = stored.fields[i]!;
+    if (!DataType.isDictionary(field.type)) return field;
+    if (!dictionaryCodes || !stringDictionary(field.type)) throw new PlainParquetUnsupported(`column '${field.name}' is an Arrow dictionary`);
+    return new Field(field.name, field.type.indices, field.nullable, field.metadata);
+  });
+  const schema = new Schema(fields, stored.metadata);
   return { metadata, stored, layouts, indices, schema };
 }
 
@@ -240,9 +254,12 @@ function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
   const where = `column '${layout.name}'`;
   if (chunk.path.length !== 1 || chunk.path[0] !== layout.name) throw new PlainParquetUnsupported(`${where}: its chunk is for '${chunk.path.join('.')}'`);
   if (chunk.codec !== CODEC_UNCOMPRESSED) throw new PlainParquetUnsupported(`${where}: pages are compressed`);
-  if (chunk.dictionaryPageOffset !== undefined && chunk.dictionaryPageOffset > 0) throw new PlainParquetUnsupported(`${where}: dictionary-encoded pages`);
+  const spec = layout.values;
+  const dictionaryPage = chunk.dictionaryPageOffset !== undefined && chunk.dictionaryPageOffset > 0;
+  if (dictionaryPage !== (spec.kind === 'dictionary')) throw new PlainParquetUnsupported(`${where}: ${dictionaryPage ? 'dictionary-encoded pages' : 'no dictionary page'}`);
   if (chunk.physicalType !== layout.physicalType) throw new PlainParquetUnsupported(`${where}: physical type ${chunk.physicalType} does not match its Arrow type`);
-  const end = chunk.dataPageOffset + chunk.totalCompressedSize;
+  const first = dictionaryPage ? chunk.dictionaryPageOffset! : chunk.dataPageOffset;
+  const end = first + chunk.totalCompressedSize;
   if (end > file.byteLength) throw new PlainParquetUnsupported(`${where}: its pages run past the end of the file`);
   const variable = layout.values.kind === 'bytes';
   const starts = variable ? new Float64Array(rows) : undefined;
@@ -250,8 +267,9 @@ function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const pages: ScannedPage[] = [];
   let hasNulls = false;
-  let position = chunk.dataPageOffset;
+  let position = first;
   let row = 0;
+  const copied = spec.kind === 'fixed' || spec.kind === 'dictionary';
   while (position < end) {
     const page = pageHeader(file, position);
     const stop = page.dataStart + page.dataBytes;
@@ -260,13 +278,21 @@ function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
     if (verifyCrcs) {
       if (page.crc === undefined) throw new PlainParquetUnsupported(`${where}: the page at byte ${position} has no CRC`);
       check = { position, where, stop, expected: page.crc, crc: 0, at: page.dataStart };
-      // Values other than fixed-width ones are not copied as runs of the page's bytes: check them now.
-      if (layout.values.kind !== 'fixed') finishPageCheck(file, check);
+      // Values not copied as runs of the page's bytes (and a dictionary page, not read): check them now.
+      if (!copied || page.type === PAGE_DICTIONARY) finishPageCheck(file, check);
     }
+    const dictionary = position === first && dictionaryPage;
     position = stop;
+    if (dictionary) {
+      // The codes index the caller's dictionary, the same values in the same order: not decoded.
+      if (page.type !== PAGE_DICTIONARY) throw new PlainParquetUnsupported(`${where}: the chunk does not start with its dictionary page`);
+      if (page.uncompressedBytes !== page.dataBytes) throw new PlainParquetUnsupported(`${where}: a compressed page`);
+      continue;
+    }
     if (page.type === PAGE_DICTIONARY) throw new PlainParquetUnsupported(`${where}: dictionary-encoded pages`);
     if (page.type !== PAGE_DATA) throw new PlainParquetUnsupported(`${where}: page type ${page.type}`);
-    if (page.encoding !== ENCODING_PLAIN) throw new PlainParquetUnsupported(`${where}: encoding ${page.encoding}`);
+    const dictionaryEncoded = page.encoding === ENCODING_RLE_DICTIONARY || page.encoding === ENCODING_PLAIN_DICTIONARY;
+    if (spec.kind === 'dictionary' ? !dictionaryEncoded : page.encoding !== ENCODING_PLAIN) throw new PlainParquetUnsupported(`${where}: encoding ${page.encoding}`);
     if (page.uncompressedBytes !== page.dataBytes) throw new PlainParquetUnsupported(`${where}: a compressed page`);
     const count = page.values ?? -1;
     if (count < 0 || row + count > rows) throw new PlainParquetUnsupported(`${where}: a page holds more values than its row group`);
@@ -283,6 +309,7 @@ function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
       valid = levels.present;
       at += 4 + length;
     }
+    if (spec.kind === 'dictionary' && valid > 0) at = codesStart(file, at, stop, spec.width, valid, where);
     if (starts && ends) {
       let source = at;
       for (let i = 0; i < count; i++) {
@@ -301,17 +328,30 @@ function scanColumnChunk(file: Uint8Array, chunk: ParquetColumnChunk, layout: Pl
       throw new PlainParquetUnsupported(`${where}: a page holds fewer values than it declares`);
     }
     hasNulls ||= present !== undefined;
-    pages.push({ row, count, values: at, ...(present ? { present } : {}), ...(check && layout.values.kind === 'fixed' ? { check } : {}) });
+    pages.push({ row, count, values: at, ...(present ? { present } : {}), ...(check && copied ? { check } : {}) });
     row += count;
   }
   if (row !== rows) throw new PlainParquetUnsupported(`${where}: ${row} values in a row group of ${rows} rows`);
   return { layout, type, pages, hasNulls, ...(starts && ends ? { starts, ends } : {}) };
 }
 
-/** Bytes of `values` PLAIN values of a fixed-size layout. */
+/**
+ * Where the codes of a dictionary-encoded data page begin (`at` is just past its definition
+ * levels): only the writer's form is read, a bit width of 8 × the index width and one bit-packed
+ * run holding every code, which is a byte copy of the little-endian indices.
+ * @throws PlainParquetUnsupported for any other form (parquet-wasm decodes those)
+ */
+function codesStart(file: Uint8Array, at: number, stop: number, width: 1 | 2 | 4, valid: number, where: string): number {
+  if (at >= stop || file[at] !== width * 8) throw new PlainParquetUnsupported(`${where}: codes of bit width ${file[at]} for ${width}-byte indices`);
+  const [header, next] = readVarint(file, at + 1, stop);
+  if (header % 2 !== 1 || ((header - 1) / 2) * 8 < valid) throw new PlainParquetUnsupported(`${where}: codes not in one bit-packed run`);
+  return next;
+}
+
+/** Bytes of `values` PLAIN values of a fixed-size layout (codes, for a dictionary). */
 function storedBytes(layout: PlainColumnLayout, values: number): number {
   const spec = layout.values;
-  return spec.kind === 'fixed' ? values * spec.width : spec.kind === 'widened' ? values * 4 : spec.kind === 'boolean' ? Math.ceil(values / 8) : 0;
+  return spec.kind === 'fixed' || spec.kind === 'dictionary' ? values * spec.width : spec.kind === 'widened' ? values * 4 : spec.kind === 'boolean' ? Math.ceil(values / 8) : 0;
 }
 
 /** An unsigned LEB128 varint at `at`, and where the next byte is. */
@@ -409,7 +449,7 @@ function planBatch(chunks: readonly ScannedChunk[], start: number, end: number):
       const offsets = region((rows + 1) * (spec.wideOffsets ? 8 : 4));
       buffers = [validity, offsets, region(chunk.ends![end]! - chunk.ends![start]!)];
     } else {
-      const width = spec.kind === 'fixed' ? spec.width : spec.kind === 'widened' ? (chunk.type as DataType & { ArrayType: { BYTES_PER_ELEMENT: number } }).ArrayType.BYTES_PER_ELEMENT : 0;
+      const width = spec.kind === 'fixed' || spec.kind === 'dictionary' ? spec.width : spec.kind === 'widened' ? (chunk.type as DataType & { ArrayType: { BYTES_PER_ELEMENT: number } }).ArrayType.BYTES_PER_ELEMENT : 0;
       buffers = [validity, region(spec.kind === 'boolean' ? Math.ceil(rows / 8) : rows * width)];
     }
     return { chunk, nulls, buffers };
@@ -481,7 +521,8 @@ function writeValues(file: Uint8Array, chunk: ScannedChunk, start: number, end: 
   const spec = chunk.layout.values;
   const target = body + Number(buffers[0]!.offset);
   switch (spec.kind) {
-    case 'fixed': {
+    case 'fixed':
+    case 'dictionary': {
       const width = spec.width;
       for (const { page, from, to } of overlapping(chunk, start, end)) {
         let source = page.values + storedIndex(page, from) * width;

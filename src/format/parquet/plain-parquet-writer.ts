@@ -12,8 +12,9 @@
  * {@link plainParquetLayout} says whether a schema is covered; the codec encodes the others with
  * parquet-wasm.
  */
-import { type Data, DataType, DateUnit, type Field, Precision, type Schema, type Table, TimeUnit, Type } from 'apache-arrow';
+import { type Data, DataType, DateUnit, type Dictionary, Field, Precision, Schema, type Table, TimeUnit, Type } from 'apache-arrow';
 import { crc32, crc32Combine } from '../crc32.js';
+import { stringDictionary } from '../dictionary-layout.js';
 import { int32Range, int64Range } from '../value-range.js';
 import { ThriftCompactWriter } from './thrift-compact-writer.js';
 
@@ -42,7 +43,9 @@ const REQUIRED = 0;
 const OPTIONAL = 1;
 const ENCODING_PLAIN = 0;
 const ENCODING_RLE = 3;
+const ENCODING_RLE_DICTIONARY = 8;
 const PAGE_DATA = 0;
+const PAGE_DICTIONARY = 2;
 const CODEC_UNCOMPRESSED = 0;
 
 /** How one column's values are laid out in PLAIN pages. */
@@ -54,7 +57,13 @@ type ValueLayout =
   /** Bits, packed LSB first. */
   | { readonly kind: 'boolean' }
   /** Variable-length values: 4-byte length, then the bytes; `wideOffsets` for the Large types. */
-  | { readonly kind: 'bytes'; readonly wideOffsets: boolean };
+  | { readonly kind: 'bytes'; readonly wideOffsets: boolean }
+  /**
+   * An Arrow dictionary of strings: a dictionary page holding the dictionary's values in its own
+   * order (PLAIN BYTE_ARRAY), then RLE_DICTIONARY data pages whose codes are the Arrow indices,
+   * bit width `width * 8` in one bit-packed run (a byte copy of the little-endian indices).
+   */
+  | { readonly kind: 'dictionary'; readonly width: 1 | 2 | 4; readonly wideOffsets: boolean };
 
 /** The Parquet description of one top-level column. */
 export interface PlainColumnLayout {
@@ -138,9 +147,37 @@ function columnLayout(field: Field): PlainColumnLayout | undefined {
     case Type.Binary:
     case Type.LargeBinary:
       return { ...base, physicalType: PhysicalType.BYTE_ARRAY, values: { kind: 'bytes', wideOffsets: type.typeId === Type.LargeBinary } };
+    case Type.Dictionary: {
+      const { dictionary, indices } = type as Dictionary;
+      if (stringDictionary(type)) {
+        return {
+          ...base,
+          physicalType: PhysicalType.BYTE_ARRAY,
+          values: { kind: 'dictionary', width: (indices.bitWidth >> 3) as 1 | 2 | 4, wideOffsets: dictionary.typeId === Type.LargeUtf8 },
+          convertedType: ConvertedType.UTF8,
+          logicalType: (w) => w.struct(1, () => undefined),
+        };
+      }
+      // Other dictionaries are stored as their indices (the codes; Hangar keeps the values beside them).
+      return columnLayout(new Field(field.name, indices, field.nullable, field.metadata));
+    }
     default:
       return undefined;
   }
+}
+
+/**
+ * The schema embedded as `ARROW:schema` for a table's file: string dictionaries keep their
+ * dictionary type (with `ordered`), other dictionaries become their index type, as stored.
+ */
+export function plainFileSchema(schema: Schema): Schema {
+  if (!schema.fields.some((field) => DataType.isDictionary(field.type) && !stringDictionary(field.type))) return schema;
+  return new Schema(
+    schema.fields.map((field) =>
+      DataType.isDictionary(field.type) && !stringDictionary(field.type) ? new Field(field.name, field.type.indices, field.nullable, field.metadata) : field,
+    ),
+    schema.metadata,
+  );
 }
 
 /**
@@ -284,6 +321,9 @@ function encodePage(layout: PlainColumnLayout, data: Data, withRange: boolean): 
     case 'bytes':
       parts.push(plainByteArrays(data, rows, bits, valid, spec.wideOffsets));
       break;
+    case 'dictionary':
+      parts.push(...dictionaryCodes(data, spec.width, rows, bits, valid));
+      break;
   }
   const bytes = parts.reduce((sum, part) => sum + part.byteLength, 0);
   return { parts, bytes, rows, nulls, ...(range ? { range } : {}) };
@@ -309,6 +349,56 @@ function assertWellFormed(columns: readonly Data[], rows: number): void {
     else if (DataType.isBool(data.type)) need((data.values as Uint8Array).length * 8, end, 'values bitmap');
     else if (data.values) need((data.values as ArrayLike<unknown>).length, end * data.stride, 'values buffer');
   });
+}
+
+/**
+ * The codes of a dictionary page's data page (after its definition levels): the bit width, then
+ * the non-null Arrow indices as one bit-packed run of the RLE/bit-packing hybrid. With a bit width
+ * of 8, 16 or 32, bit-packing lays values out least significant bit first, 8 to a group, which is
+ * exactly the little-endian bytes of the indices: the run is a copy, padded to whole groups of 8.
+ * @throws Error when an index is outside the column's dictionary (a malformed batch)
+ */
+function dictionaryCodes(data: Data, width: 1 | 2 | 4, rows: number, bits: Uint8Array | undefined, valid: number): Uint8Array[] {
+  const size = data.dictionary?.length ?? 0;
+  const indices = (data.values as Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array).subarray(0, rows);
+  const groups = Math.ceil(valid / 8);
+  const out = new Uint8Array(groups * 8 * width);
+  const codes = width === 1 ? out : width === 2 ? new Uint16Array(out.buffer) : new Uint32Array(out.buffer);
+  let j = 0;
+  for (let i = 0; i < rows; i++) {
+    if (bits && ((bits[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+    const code = indices[i]!;
+    if (code < 0 || code >= size) throw new Error(`a dictionary column's index ${code} at row ${i} is outside its ${size}-value dictionary; the record batch is malformed`);
+    codes[j++] = code;
+  }
+  // A page of nulls only has no codes: the bit width alone.
+  return valid === 0 ? [Uint8Array.of(width * 8)] : [Uint8Array.of(width * 8, ...varint((groups << 1) | 1)), out];
+}
+
+/** The longest of a dictionary column's batch dictionaries (the segment's whole dictionary), as its chunks. */
+function dictionaryOf(table: Table, column: number): readonly Data[] {
+  let longest: readonly Data[] = [];
+  let length = -1;
+  for (const batch of table.batches) {
+    const dictionary = batch.data.children[column]!.dictionary;
+    if (dictionary && dictionary.length > length) {
+      longest = dictionary.data;
+      length = dictionary.length;
+    }
+  }
+  return longest;
+}
+
+/** A column chunk's dictionary page body: the values of the Arrow dictionary, in its order, PLAIN. */
+function dictionaryValues(dictionaries: readonly Data[], wideOffsets: boolean): { body: Uint8Array[]; count: number } {
+  const body: Uint8Array[] = [];
+  let count = 0;
+  for (const data of dictionaries) {
+    if (data.nullCount > 0) throw new PlainParquetUnsupported('a dictionary holds a null value, which a Parquet dictionary page cannot');
+    body.push(plainByteArrays(data, data.length, undefined, data.length, wideOffsets));
+    count += data.length;
+  }
+  return { body, count };
 }
 
 /** PLAIN BYTE_ARRAY: each non-null value as a 4-byte little-endian length and its bytes. */
@@ -367,6 +457,8 @@ export class PlainParquetUnsupported extends Error {
 interface ChunkFacts {
   readonly layout: PlainColumnLayout;
   readonly offset: number;
+  /** Where the first data page begins (after the dictionary page, if any). */
+  readonly dataOffset: number;
   readonly bytes: number;
   readonly rows: number;
   readonly nulls: number;
@@ -423,6 +515,28 @@ export function encodePlainParquet(table: Table, options: PlainParquetOptions): 
       const chunkOffset = position;
       let nulls = 0;
       let range: { min: bigint; max: bigint } | undefined;
+      if (layout.values.kind === 'dictionary') {
+        // One dictionary page per chunk: the longest (latest) of the batches' dictionaries, of
+        // which the others are prefixes (a segment holds one dictionary and its deltas).
+        const dictionary = dictionaryOf(table, column);
+        const values = dictionaryValues(dictionary, layout.values.wideOffsets);
+        const bytes = values.body.reduce((sum, part) => sum + part.byteLength, 0);
+        let pageCrc = 0;
+        for (const part of values.body) pageCrc = crc32(part, pageCrc);
+        const header = new ThriftCompactWriter()
+          .i32(1, PAGE_DICTIONARY)
+          .i32(2, bytes)
+          .i32(3, bytes)
+          .i32(4, pageCrc | 0)
+          .struct(7, (w) => w.i32(1, values.count).i32(2, ENCODING_PLAIN))
+          .stop()
+          .finish();
+        fileCrc = crc32Combine(crc32(header, fileCrc), pageCrc, bytes);
+        parts.push(header, ...values.body);
+        position += header.byteLength + bytes;
+      }
+      const dataOffset = position;
+      const valueEncoding = layout.values.kind === 'dictionary' ? ENCODING_RLE_DICTIONARY : ENCODING_PLAIN;
       let batchStart = 0;
       for (const batch of table.batches) {
         const batchEnd = batchStart + batch.numRows;
@@ -440,7 +554,7 @@ export function encodePlainParquet(table: Table, options: PlainParquetOptions): 
           .i32(2, page.bytes)
           .i32(3, page.bytes)
           .i32(4, pageCrc | 0)
-          .struct(5, (w) => w.i32(1, page.rows).i32(2, ENCODING_PLAIN).i32(3, ENCODING_RLE).i32(4, ENCODING_RLE))
+          .struct(5, (w) => w.i32(1, page.rows).i32(2, valueEncoding).i32(3, ENCODING_RLE).i32(4, ENCODING_RLE))
           .stop()
           .finish();
         fileCrc = crc32Combine(crc32(header, fileCrc), pageCrc, page.bytes);
@@ -449,7 +563,7 @@ export function encodePlainParquet(table: Table, options: PlainParquetOptions): 
         nulls += page.nulls;
         if (page.range) range = range ? { min: page.range.min < range.min ? page.range.min : range.min, max: page.range.max > range.max ? page.range.max : range.max } : page.range;
       }
-      chunks.push({ layout, offset: chunkOffset, bytes: position - chunkOffset, rows: groupEnd - groupStart, nulls, ...(range ? { range } : {}) });
+      chunks.push({ layout, offset: chunkOffset, dataOffset, bytes: position - chunkOffset, rows: groupEnd - groupStart, nulls, ...(range ? { range } : {}) });
     });
     rowGroups.push({ rows: groupEnd - groupStart, chunks });
   }
@@ -495,18 +609,19 @@ function fileMetaData(
     w.structList(1, group.chunks, (c, chunk) => {
       c.i64(2, chunk.offset).struct(3, (m) => {
         m.i32(1, chunk.layout.physicalType)
-          .i32List(2, [ENCODING_PLAIN, ENCODING_RLE])
+          .i32List(2, chunk.layout.values.kind === 'dictionary' ? [ENCODING_PLAIN, ENCODING_RLE, ENCODING_RLE_DICTIONARY] : [ENCODING_PLAIN, ENCODING_RLE])
           .stringList(3, [chunk.layout.name])
           .i32(4, CODEC_UNCOMPRESSED)
           .i64(5, chunk.rows)
           .i64(6, chunk.bytes)
           .i64(7, chunk.bytes)
-          .i64(9, chunk.offset)
-          .struct(12, (s) => {
-            s.i64(3, chunk.nulls);
-            const ordering = chunk.layout.ordering;
-            if (chunk.range && ordering) s.binary(5, statisticsValue(chunk.range.max, ordering)).binary(6, statisticsValue(chunk.range.min, ordering));
-          });
+          .i64(9, chunk.dataOffset);
+        if (chunk.dataOffset !== chunk.offset) m.i64(11, chunk.offset);
+        m.struct(12, (s) => {
+          s.i64(3, chunk.nulls);
+          const ordering = chunk.layout.ordering;
+          if (chunk.range && ordering) s.binary(5, statisticsValue(chunk.range.max, ordering)).binary(6, statisticsValue(chunk.range.min, ordering));
+        });
       });
     });
     const bytes = group.chunks.reduce((sum, chunk) => sum + chunk.bytes, 0);
