@@ -6,7 +6,7 @@
 // written before checksums are: unverified). Runs alternate A/B/B/A so drift hits both alike;
 // the noise floor is the spread of A against A (the same variant's runs split in halves).
 // Also reported: CRC-32 throughput, and W1 with the cache on (what the harness's repeated gets do).
-// Usage: npm run build && node --single-threaded-gc --initial-old-space-size=256 bench/verify_cost.mjs [--rows N] [--runs N] [--json PATH] [--keep DIR]
+// Usage: npm run build && node --single-threaded-gc --initial-old-space-size=256 bench/verify_cost.mjs [--rows N] [--runs N] [--json PATH] [--keep DIR [--build-only]]
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,14 @@ try {
   const verifiedManifest = await connector.getManifest(ref);
   await connector.commitManifest(ref, { ...stripChecksums(verifiedManifest), version: put.version + 1, committedAt: new Date().toISOString() });
   const versions = { verified: put.version, unverified: put.version + 1 };
+  // --build-only (with --keep): also a twin of the verified version (the same segments, checksums
+  // kept) for bench/verify_cost_w1.py's A/A pair, then stop.
+  if (process.argv.includes('--build-only')) {
+    await connector.commitManifest(ref, { ...verifiedManifest, version: put.version + 2, committedAt: new Date().toISOString() });
+    console.log(JSON.stringify({ built: root, versions: { verified: put.version, unverified: put.version + 1, verifiedTwin: put.version + 2 } }));
+    for (const closing of [uncached, cached, codec, connector]) await closing.close();
+    process.exit(0);
+  }
   results.segments = verifiedManifest.segments.length;
   results.storedBytes = verifiedManifest.segments.reduce((sum, s) => sum + s.storedBytes, 0);
   results.arrowBytes = verifiedManifest.bytes;

@@ -57,7 +57,9 @@ async function runHttp() {
   const out = { seed, startedAt: new Date().toISOString(), open: undefined, secured: undefined };
   try {
     for (const [label, extra] of [['open', []], ['secured', ['--secret', SECRET]]]) {
-      const server = await startServerProcess({ args: ['--port', '0', '--http-port', '0', '--data', join(dir, label), ...extra] });
+      // Aggressive retention and frequent vacuums, so reads race removals (as in tests/fuzz/http-fuzz.test.ts).
+      const retention = ['--keep-versions', '2', '--keep-for', '0', '--vacuum-grace', '0', '--vacuum-every', '10s'];
+      const server = await startServerProcess({ args: ['--port', '0', '--http-port', '0', '--data', join(dir, label), ...retention, ...extra] });
       const headers = server.adminToken ? { authorization: `Bearer ${server.adminToken}` } : {};
       // The server with --secret gets a tenth of the cases: most are refused before any handler runs.
       const cases = label === 'open' ? total : Math.max(1, Math.ceil(total / 10));

@@ -19,9 +19,10 @@ const SECRET = 'http-fuzz-secret-of-32-bytes!!!!';
 
 async function serverOn(args: string[]): Promise<{ server: ServerProcess; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'hangar-http-fuzz-'));
-  // Aggressive retention, so vacuums remove what concurrent replaces and deletes leave while
-  // downloads and SQL read it: such a read answers its rows or 404, never a 5xx (read-races.ts).
-  const retention = ['--keep-versions', '2', '--keep-for', '0', '--vacuum-grace', '0'];
+  // Aggressive retention and a vacuum every 2 s, so vacuums remove what concurrent replaces and
+  // deletes leave while downloads and SQL read it: such a read answers its rows or 404, never a
+  // 5xx (read-races.ts).
+  const retention = ['--keep-versions', '2', '--keep-for', '0', '--vacuum-grace', '0', '--vacuum-every', '2s'];
   const server = await startServerProcess({ args: ['--port', '0', '--http-port', '0', '--data', join(dir, 'store'), ...retention, ...args] });
   return { server, dir };
 }
