@@ -162,6 +162,42 @@ for (const [label, make] of Object.entries(setups)) {
       expect(table.schema.fields.map((f) => f.name)).toEqual(['_id', '_ts', 'sensor', 'value']);
     });
 
+    it('binary pushes from raw bytes: acked, tailed, replayed after a crash, and rolled into the frame with their bytes', async () => {
+      setup = await make();
+      service = new StreamService(setup.engine, setup.storage, { rollIntervalMs: 60_000 });
+      await service.open();
+      const stream = await service.forPush(ref, { entries: 'binary' });
+      const message = Buffer.from('xxhelloworld!');
+      // Entries at 2..7 and 7..13 of the message (offsets as a batch push gives them), then a single one.
+      const first = await stream.appendBinary(message.subarray(2), Int32Array.of(0, 5, 11));
+      const second = await stream.appendBinary(Buffer.from('one'), Int32Array.of(0, 3));
+      expect(first.count).toBe(2);
+      expect(second.count).toBe(1);
+      const tailed: string[] = [];
+      for await (const batch of tailStream(stream, { ms: 0, seq: 0 })) {
+        for (let i = 0; i < batch.numRows; i++) tailed.push(Buffer.from(batch.getChild('data')!.get(i) as Uint8Array).toString());
+      }
+      expect(tailed).toEqual(['hello', 'world!', 'one']);
+      const third = await stream.appendBinary(Buffer.from('abtwo'), Int32Array.of(2, 5));
+      // A restarted process replays the log: the same entries, later IDs.
+      const restarted = new StreamService(setup.engine, setup.storage, { rollIntervalMs: 60_000 });
+      await restarted.open();
+      const again = (await restarted.find(ref))!;
+      expect(formatStreamId(again.lastId)).toBe(`${third.ms}-${third.seq}`);
+      const reads = streamAwareEngine(setup.engine, restarted);
+      const table = await readAll(reads, ref);
+      expect(Array.from({ length: table.numRows }, (_, i) => Buffer.from(table.getChild('data')!.get(i) as Uint8Array).toString())).toEqual(['hello', 'world!', 'one', 'two']);
+      expect(table.getChild('_id')!.toArray()).toEqual([`${first.ms}-${first.seq}`, `${first.ms}-${first.seq + 1}`, `${second.ms}-${second.seq}`, `${third.ms}-${third.seq}`]);
+      await restarted.close();
+      // Pushes no tailer read are rolled straight from their bytes, as one batch.
+      const other = { bucket: 'live', name: 'raw' };
+      const raw = await service.forPush(other, { entries: 'binary' });
+      await Promise.all([raw.appendBinary(Buffer.from('abc'), Int32Array.of(0, 1, 3)), raw.appendBinary(Buffer.from('--def'), Int32Array.of(2, 5))]);
+      await raw.roll();
+      const rolled = await readAll(setup.engine, other);
+      expect(Array.from({ length: rolled.numRows }, (_, i) => Buffer.from(rolled.getChild('data')!.get(i) as Uint8Array).toString())).toEqual(['a', 'bc', 'def']);
+    });
+
     it('replays its log after a crash (no roll, no close) with the same entries and later IDs', async () => {
       setup = await make();
       service = new StreamService(setup.engine, setup.storage, { rollIntervalMs: 60_000 });

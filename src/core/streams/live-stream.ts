@@ -10,7 +10,7 @@ import type { HangarEngine } from '../engine.js';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import { type IpcMessage, inspectMessage, joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
 import type { FrameRef } from '../../names.js';
-import { ID_COLUMN, TIME_COLUMN, concatBatches, decodeBatches, decodeEntries, describeColumns, encodeEntries, sameColumns, stampEntries, storedSchema } from './stream-batches.js';
+import { BINARY_ENTRY_SCHEMA, type BinaryRun, ID_COLUMN, TIME_COLUMN, concatBatches, decodeBatches, decodeEntries, describeColumns, encodeBinaryEntries, encodeEntries, sameColumns, stampBinaryRuns, stampEntries, storedSchema } from './stream-batches.js';
 import { type StreamId, StreamIdClock, type StreamIdRange, ZERO_ID, compareStreamIds, expandIdRange, formatStreamId, parseStreamId } from './stream-id.js';
 import type { WalRecord, WriteAheadLog } from './write-ahead-log.js';
 
@@ -36,11 +36,16 @@ export interface LiveStreamOptions {
   readonly now?: () => number;
 }
 
-/** Committed entries in memory: one appended batch with consecutive IDs in one millisecond. */
+/**
+ * Committed entries in memory: one append, with consecutive IDs in one millisecond. Binary pushes
+ * keep the pushed bytes (`run`) and get their stored batch built only when a tailer reads them (a
+ * roll builds one batch for all its chunks); other appends keep the stored batch.
+ */
 interface Chunk {
   readonly first: StreamId;
   readonly last: StreamId;
-  readonly batch: RecordBatch;
+  batch: RecordBatch | undefined;
+  readonly run: BinaryRun | undefined;
   readonly bytes: number;
   rolled: boolean;
 }
@@ -112,6 +117,8 @@ export class LiveStream {
   /** Set at shutdown: waiting tailers return and new waits end at once, while pushes go on. */
   private tailsEnded = false;
   private retention: StreamRetention;
+  /** Whether the entries are opaque payloads (one `data` binary column). */
+  private readonly binary: boolean;
 
   private constructor(
     /** The frame the stream fills. */
@@ -125,6 +132,7 @@ export class LiveStream {
     stored: StreamId,
   ) {
     this.schema = storedSchema(entrySchema);
+    this.binary = sameColumns(entrySchema, BINARY_ENTRY_SCHEMA);
     this.retention = retention;
     this.clock = new StreamIdClock(stored, options.now);
     this.floor = stored;
@@ -151,7 +159,7 @@ export class LiveStream {
       const { range, batch } = decodeEntries(record.payload as Uint8Array, stream.schema);
       if (range.count === 0) continue;
       const bytes = (record.payload as Uint8Array).byteLength;
-      stream.addChunk({ first: { ms: range.ms, seq: range.seq }, last: { ms: range.ms, seq: range.seq + range.count - 1 }, batch, bytes, rolled: false });
+      stream.addChunk({ first: { ms: range.ms, seq: range.seq }, last: { ms: range.ms, seq: range.seq + range.count - 1 }, batch, run: undefined, bytes, rolled: false });
     }
     stream.committed = stream.clock.lastId;
     if (stream.unrolledBytes > 0) void stream.roll().catch(() => undefined);
@@ -197,10 +205,31 @@ export class LiveStream {
     }
     const range = this.clock.nextRange(entries.numRows);
     if (range.count === 0) return Promise.resolve(range);
-    const batch = stampEntries(this.schema, range, entries);
     const payload = encodeEntries(range, entries);
+    return this.enqueue(range, payload, stampEntries(this.schema, range, entries), undefined);
+  }
+
+  /**
+   * Appends binary entries lying back to back in `values` (entry `i` from `offsets[i]` to
+   * `offsets[i + 1]`), as {@link appendRange} does, without building Arrow objects for them: the
+   * log record is written from `values` and the stored batch is built when first read.
+   * @throws InvalidArgumentError when the stream's entries are not binary
+   */
+  appendBinary(values: Uint8Array, offsets: Int32Array): Promise<StreamIdRange> {
+    if (this.closed) return Promise.reject(new InvalidArgumentError(`the stream '${this.ref.name}' in bucket '${this.ref.bucket}' is closed`));
+    if (!this.binary) {
+      return Promise.reject(new InvalidArgumentError(`the stream '${this.ref.name}' holds entries of columns (${describeColumns(this.entrySchema)}), not binary payloads; push Arrow batches of its schema`));
+    }
+    const range = this.clock.nextRange(offsets.length - 1);
+    if (range.count === 0) return Promise.resolve(range);
+    const start = offsets[0]!;
+    const run: BinaryRun = start === 0 ? { range, offsets, values } : { range, offsets: offsets.map((offset) => offset - start), values: values.subarray(start) };
+    return this.enqueue(range, encodeBinaryEntries(range, run.offsets, run.values, 0), undefined, run);
+  }
+
+  private enqueue(range: StreamIdRange, payload: Uint8Array[], batch: RecordBatch | undefined, run: BinaryRun | undefined): Promise<StreamIdRange> {
     const last = { ms: range.ms, seq: range.seq + range.count - 1 };
-    const chunk: Chunk = { first: { ms: range.ms, seq: range.seq }, last, batch, bytes: payload[0]!.byteLength + payload[1]!.byteLength, rolled: false };
+    const chunk: Chunk = { first: { ms: range.ms, seq: range.seq }, last, batch, run, bytes: payload[0]!.byteLength + payload[1]!.byteLength, rolled: false };
     return new Promise<StreamIdRange>((resolve, reject) => {
       this.pending.push({ record: { lastId: last, payload }, chunk, resolve: () => resolve(range), reject });
       if (!this.flushing) {
@@ -210,6 +239,12 @@ export class LiveStream {
         setImmediate(() => void this.drain());
       }
     });
+  }
+
+  /** A chunk's stored batch (built on first use for binary pushes). */
+  private batchOf(chunk: Chunk): RecordBatch {
+    chunk.batch ??= stampBinaryRuns(this.schema, [chunk.run!]);
+    return chunk.batch;
   }
 
   /** Writes waiting appends in groups, one sync per group, until none wait. */
@@ -271,8 +306,8 @@ export class LiveStream {
     while (start > 0 && compareStreamIds(this.chunks[start - 1]!.last, after) > 0) start--;
     for (let i = start; i < this.chunks.length; i++) {
       const chunk = this.chunks[i]!;
-      if (compareStreamIds(chunk.first, after) > 0) out.push(chunk.batch);
-      else out.push(chunk.batch.slice(after.seq - chunk.first.seq + 1));
+      if (compareStreamIds(chunk.first, after) > 0) out.push(this.batchOf(chunk));
+      else out.push(this.batchOf(chunk).slice(after.seq - chunk.first.seq + 1));
     }
     return out;
   }
@@ -358,7 +393,11 @@ export class LiveStream {
   private async rollOnce(): Promise<void> {
     const chunks = this.chunks.filter((chunk) => !chunk.rolled);
     if (chunks.length === 0) return;
-    const table = new Table(this.schema, concatBatches(this.schema, chunks.map((chunk) => chunk.batch)));
+    // Binary pushes not read by a tailer become one batch straight from their bytes.
+    const batches = chunks.every((chunk) => chunk.batch === undefined && chunk.run)
+      ? [stampBinaryRuns(this.schema, chunks.map((chunk) => chunk.run!))]
+      : concatBatches(this.schema, chunks.map((chunk) => this.batchOf(chunk)));
+    const table = new Table(this.schema, batches);
     const messages = splitIpcStream(tableToIPC(table, 'stream'));
     await this.engine.put(this.ref, 'append', (async function* () {
       yield* messages;

@@ -162,7 +162,8 @@ export class LocalWal implements WriteAheadLog {
     const path = join(this.directory, fileName(index));
     const handle = await open(path, 'w+');
     try {
-      const zeros = Buffer.alloc(Math.min(size, 1024 * 1024));
+      // Large writes: each write is a trip through the thread pool, and the zeros cost nothing to allocate.
+      const zeros = Buffer.alloc(Math.min(size, 8 * 1024 * 1024));
       for (let offset = 0; offset < size; offset += zeros.byteLength) {
         await handle.write(zeros, 0, Math.min(zeros.byteLength, size - offset), offset);
       }

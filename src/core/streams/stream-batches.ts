@@ -74,27 +74,100 @@ export function binaryEntriesAt(bytes: Uint8Array, starts: readonly number[]): R
   return new RecordBatch(BINARY_ENTRY_SCHEMA, makeData({ type: BINARY_STRUCT, length: starts.length, nullCount: 0, children: [column] }));
 }
 
-/** The IDs as one Utf8 column's offsets and bytes (IDs are ASCII: one byte per character). */
-function packIds(range: StreamIdRange): { valueOffsets: Int32Array; data: Uint8Array } {
-  const valueOffsets = new Int32Array(range.count + 1);
-  const prefix = `${range.ms}-`;
+/** The IDs of consecutive ranges as one Utf8 column's offsets and bytes (IDs are ASCII: one byte per character). */
+function packIds(ranges: readonly StreamIdRange[], rows: number): { valueOffsets: Int32Array; data: Uint8Array } {
+  const valueOffsets = new Int32Array(rows + 1);
   let text = '';
-  for (let i = 0; i < range.count; i++) {
-    text += prefix + (range.seq + i);
-    valueOffsets[i + 1] = text.length;
+  let row = 0;
+  for (const range of ranges) {
+    const prefix = `${range.ms}-`;
+    for (let i = 0; i < range.count; i++) {
+      text += prefix + (range.seq + i);
+      valueOffsets[++row] = text.length;
+    }
   }
   return { valueOffsets, data: Buffer.from(text, 'latin1') };
 }
 
+/** The `_id` and `_ts` columns of consecutive ranges (each range's IDs share its millisecond). */
+function idColumns(schema: Schema, ranges: readonly StreamIdRange[]): [Data, Data] {
+  let rows = 0;
+  for (const range of ranges) rows += range.count;
+  const { valueOffsets, data } = packIds(ranges, rows);
+  const times = new BigInt64Array(rows);
+  let row = 0;
+  for (const range of ranges) {
+    times.fill(BigInt(range.ms), row, row + range.count);
+    row += range.count;
+  }
+  return [
+    makeData({ type: new Utf8(), length: rows, nullCount: 0, valueOffsets, data }),
+    makeData({ type: schema.fields[1]!.type as TimestampMillisecond, length: rows, nullCount: 0, data: times }),
+  ];
+}
+
 /** The stored batch: the range's IDs and their millisecond added before the entries' own columns. */
 export function stampEntries(schema: Schema, range: StreamIdRange, entries: RecordBatch): RecordBatch {
-  const { valueOffsets, data } = packIds(range);
-  const idData = makeData({ type: new Utf8(), length: range.count, nullCount: 0, valueOffsets, data });
-  // One append's IDs share their millisecond.
-  const times = new BigInt64Array(range.count).fill(BigInt(range.ms));
-  const tsData = makeData({ type: schema.fields[1]!.type as TimestampMillisecond, length: range.count, nullCount: 0, data: times });
-  const children = [idData, tsData, ...entries.data.children];
+  const children = [...idColumns(schema, [range]), ...entries.data.children];
   return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: range.count, nullCount: 0, children }));
+}
+
+/**
+ * Binary entries as pushed: `values` holds them back to back, entry `i` from `offsets[i]` to
+ * `offsets[i + 1]` (so `offsets` has one more element than there are entries, and starts at 0).
+ */
+export interface BinaryRun {
+  readonly range: StreamIdRange;
+  readonly offsets: Int32Array;
+  readonly values: Uint8Array;
+}
+
+/**
+ * The stored batch of binary runs (one append, or every append of a roll joined): built from the
+ * pushed bytes directly, once, with one RecordBatch (apache-arrow's constructor merges schema
+ * metadata each time: a cost per append on the push path when it was built there).
+ */
+export function stampBinaryRuns(schema: Schema, runs: readonly BinaryRun[]): RecordBatch {
+  let rows = 0;
+  let bytes = 0;
+  for (const run of runs) {
+    rows += run.range.count;
+    bytes += run.offsets[run.range.count]!;
+  }
+  let valueOffsets: Int32Array;
+  let data: Uint8Array;
+  if (runs.length === 1) {
+    valueOffsets = runs[0]!.offsets;
+    data = runs[0]!.values.subarray(0, bytes);
+  } else {
+    valueOffsets = new Int32Array(rows + 1);
+    data = new Uint8Array(bytes);
+    let row = 0;
+    let at = 0;
+    for (const run of runs) {
+      for (let i = 1; i <= run.range.count; i++) valueOffsets[row + i] = at + run.offsets[i]!;
+      const length = run.offsets[run.range.count]!;
+      data.set(run.values.subarray(0, length), at);
+      at += length;
+      row += run.range.count;
+    }
+  }
+  const payloads = makeData({ type: new Binary(), length: rows, nullCount: 0, valueOffsets, data });
+  const children = [...idColumns(schema, runs.map((run) => run.range)), payloads];
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows, nullCount: 0, children }));
+}
+
+/** The log record's two pieces for binary entries: header with the lengths, and the entries' bytes. */
+export function encodeBinaryEntries(range: StreamIdRange, offsets: Int32Array, values: Uint8Array, start = offsets[0]!): Uint8Array[] {
+  const count = range.count;
+  const head = new Uint8Array(PAYLOAD_HEADER_BYTES + 4 * count);
+  const view = new DataView(head.buffer);
+  view.setUint8(0, PAYLOAD_BINARY);
+  view.setFloat64(1, range.ms, true);
+  view.setUint32(9, range.seq, true);
+  view.setUint32(13, count, true);
+  for (let i = 0; i < count; i++) view.setUint32(PAYLOAD_HEADER_BYTES + 4 * i, offsets[i + 1]! - offsets[i]!, true);
+  return [head, values.subarray(start, start + offsets[count]! - offsets[0]!)];
 }
 
 /** One column's pieces joined, or undefined for a type or layout the join does not cover. */
@@ -191,27 +264,18 @@ const PAYLOAD_HEADER_BYTES = 17;
  */
 export function encodeEntries(range: StreamIdRange, entries: RecordBatch): Uint8Array[] {
   const binary = sameColumns(entries.schema, BINARY_ENTRY_SCHEMA) && entries.getChildAt(0)!.data.length === 1;
-  let head: Uint8Array;
-  let body: Uint8Array;
   if (binary) {
     const data = entries.getChildAt(0)!.data[0]!;
-    const offsets = data.valueOffsets as Int32Array;
-    const start = offsets[data.offset]!;
-    const end = offsets[data.offset + data.length]!;
-    head = new Uint8Array(PAYLOAD_HEADER_BYTES + 4 * data.length);
-    const view = new DataView(head.buffer);
-    for (let i = 0; i < data.length; i++) view.setUint32(PAYLOAD_HEADER_BYTES + 4 * i, offsets[data.offset + i + 1]! - offsets[data.offset + i]!, true);
-    body = (data.values as Uint8Array).subarray(start, end);
-  } else {
-    head = new Uint8Array(PAYLOAD_HEADER_BYTES);
-    body = encodeBatch(entries);
+    const offsets = (data.valueOffsets as Int32Array).subarray(data.offset, data.offset + data.length + 1);
+    return encodeBinaryEntries(range, offsets, data.values as Uint8Array, offsets[0]!);
   }
+  const head = new Uint8Array(PAYLOAD_HEADER_BYTES);
   const view = new DataView(head.buffer);
-  view.setUint8(0, binary ? PAYLOAD_BINARY : PAYLOAD_IPC);
+  view.setUint8(0, PAYLOAD_IPC);
   view.setFloat64(1, range.ms, true);
   view.setUint32(9, range.seq, true);
   view.setUint32(13, range.count, true);
-  return [head, body];
+  return [head, encodeBatch(entries)];
 }
 
 /** Reads a log record back: the IDs and the stored batch (with `_id` and `_ts`). */

@@ -14,7 +14,6 @@ import type { RecordBatch } from 'apache-arrow';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { HangarError, InvalidArgumentError, NotFoundError, UnauthenticatedError, toHangarError } from '../../errors.js';
 import { type FrameRef, frameRef } from '../../names.js';
-import { binaryEntriesAt } from '../../core/streams/stream-batches.js';
 import { formatIdRange, parseStreamId } from '../../core/streams/stream-id.js';
 import type { LiveStream } from '../../core/streams/live-stream.js';
 import { parseTailStart, tailStream } from '../../core/streams/stream-tail.js';
@@ -213,23 +212,28 @@ export class PtgGateway {
     const take = (data: RawData, isBinary: boolean): void => {
       try {
         const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-        let entries: RecordBatch;
+        let values: Uint8Array;
+        let ends: Int32Array;
         if (!options.batch) {
           if (!isBinary) throw new InvalidArgumentError('without ?batch each entry is one binary message; text messages belong to batches');
-          entries = binaryEntriesAt(bytes, [0]);
+          values = bytes;
+          ends = Int32Array.of(0, bytes.byteLength);
         } else if (!isBinary) {
           if (offsets !== undefined) throw new InvalidArgumentError('two offset messages in a row: send the batch\'s binary message after its offsets');
-          offsets = bytes.toString('utf8');
+          offsets = bytes.toString('latin1');
           return;
         } else {
           if (offsets === undefined) throw new InvalidArgumentError('with ?batch=true send a text message of offsets before each binary batch');
-          // The entries stay where they arrived: the column is a view of the message.
+          // The entries stay where they arrived: the log is written from the message itself.
           const starts = parseOffsets(offsets, bytes);
           const base = starts[0] ?? bytes.byteLength;
-          entries = binaryEntriesAt(bytes.subarray(base), starts.map((start) => start - base));
+          values = bytes.subarray(base);
+          ends = new Int32Array(starts.length + 1);
+          for (let i = 0; i < starts.length; i++) ends[i] = starts[i]! - base;
+          ends[starts.length] = values.byteLength;
           offsets = undefined;
         }
-        const acked = stream.appendRange(entries);
+        const acked = stream.appendBinary(values, ends);
         pending++;
         if (pending >= MAX_PENDING) ws.pause();
         acks = acks.then(async () => {
