@@ -44,6 +44,8 @@ export interface DeltaCommitContext {
   readonly previous: FrameManifest | undefined;
   /** `Hangar/<version>`, recorded as commitInfo.engineInfo. */
   readonly engineInfo: string;
+  /** The authenticated caller who made the commit (the token's subject), as commitInfo.userName and userId. */
+  readonly user?: string;
 }
 
 /** The commitInfo member that carries the Hangar manifest's exact bytes. */
@@ -221,6 +223,7 @@ export function encodeDeltaCommit(manifest: FrameManifest, context: DeltaCommitC
         operation: DELTA_OPERATION[operation],
         operationParameters: { mode: operation === 'append' ? 'Append' : 'Overwrite', hangarOperation: operation },
         engineInfo: context.engineInfo,
+        ...(context.user === undefined ? {} : { userId: context.user, userName: context.user }),
         isBlindAppend: operation === 'append',
         [MANIFEST_MEMBER]: manifestText,
       },

@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { decodeDeltaCommit, encodeDeltaCommit } from '../format/delta-commit.js';
 import { encodeDeltaCheckpoint } from '../format/delta-checkpoint.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { currentCommitAuthor } from './commit-author.js';
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../format/manifest.js';
 import { type FrameRef, validateName } from '../names.js';
 import type { Connector, ObjectInfo } from './connector.js';
@@ -424,7 +425,8 @@ export class ObjectLayout extends FrameStore {
     const previousVersion = manifest.version - 1;
     const previous =
       previousVersion < 1 ? undefined : known?.version === previousVersion ? known.manifest : await this.readVersion(ref, previousVersion);
-    return encodeDeltaCommit(manifest, { ref, previous, engineInfo: ENGINE_INFO });
+    const user = currentCommitAuthor();
+    return encodeDeltaCommit(manifest, { ref, previous, engineInfo: ENGINE_INFO, ...(user === undefined ? {} : { user }) });
   }
 
   /**

@@ -5,7 +5,8 @@
  * cannot forget the check: the only engine it holds refuses to work without a principal.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { type Access, type Principal, SERVER, allows, authorize } from './scopes.js';
+import { type Access, type Principal, SERVER, UNRESTRICTED, allows, authorize } from './scopes.js';
+import { runAsCommitAuthor } from '../../core/commit-author.js';
 import type { HangarEngine } from '../../core/engine.js';
 import { HangarError } from '../../errors.js';
 import { DEFAULT_BUCKET, type FrameRef } from '../../names.js';
@@ -137,7 +138,9 @@ export function authorizedEngine(engine: HangarEngine): HangarEngine {
           if (name === 'describeQuery') return engine.describeQuery(args[0] as string, scoped);
           return name === 'query' ? engine.query(args[0] as string, scoped) : engine.querySchema(args[0] as string, scoped);
         }
-        return (target as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!.apply(target, args);
+        const run = (): unknown => (target as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!.apply(target, args);
+        // An authenticated caller is the author of the commits it makes (the Delta log's commitInfo.userName).
+        return principal === UNRESTRICTED ? run() : runAsCommitAuthor(principal.subject, run);
       };
     },
   });
