@@ -103,6 +103,29 @@ export class FrameViews {
     private readonly hot?: HotFrames,
   ) {}
 
+  /** Work started in the background (hot-table builds, detaching as_of catalogs) and not ended. */
+  private readonly background = new Set<Promise<void>>();
+  /** Set by {@link settle}: no background work starts after it. */
+  private settling = false;
+
+  /**
+   * Starts no more background work and waits for what runs to end. The engine calls it before it
+   * closes the connections: a DuckDB statement still running on a connection that is closed, or
+   * on the instance it belongs to, reads freed memory (found as a crash at engine close).
+   */
+  async settle(): Promise<void> {
+    this.settling = true;
+    while (this.background.size > 0) await Promise.all(this.background);
+  }
+
+  private inBackground(work: () => Promise<unknown>): void {
+    if (this.settling) return;
+    const tracked: Promise<void> = work()
+      .then(() => undefined, () => undefined)
+      .finally(() => this.background.delete(tracked));
+    this.background.add(tracked);
+  }
+
   /**
    * Brings the views of these frames to their current versions; a frame that no longer exists
    * loses its view (so a query naming it fails as DuckDB reports a missing table). Counts the
@@ -128,11 +151,11 @@ export class FrameViews {
       hot.touch(key);
       return;
     }
-    if (state.building || ++state.queries < HOT_AFTER_QUERIES) return;
+    if (state.building || this.settling || ++state.queries < HOT_AFTER_QUERIES) return;
     const evict = hot.reserve(key, state.bytes);
     if (!evict) return;
     state.building = true;
-    void this.makeHot(key, state, hot, evict);
+    this.inBackground(() => this.makeHot(key, state, hot, evict));
   }
 
   /**
@@ -285,7 +308,7 @@ export class FrameViews {
     const catalog = `asof_${++this.snapshots}`;
     const paths: string[] = [];
     const release = (): void => {
-      void this.admin.run(`DETACH DATABASE IF EXISTS ${sqlIdentifier(catalog)}`).catch(() => undefined);
+      this.inBackground(() => this.admin.run(`DETACH DATABASE IF EXISTS ${sqlIdentifier(catalog)}`));
       this.unpin(paths);
     };
     await this.admin.run(`ATTACH ':memory:' AS ${sqlIdentifier(catalog)}`);

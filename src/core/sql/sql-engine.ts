@@ -27,6 +27,7 @@ import { ResultBudget } from './result-budget.js';
 import { ArrowBatchBuilder, resultBatches } from './result-batches.js';
 import { SegmentFiles } from './segment-files.js';
 import { SessionPool, type SqlSession } from './session-pool.js';
+import { QueryInterrupter } from './query-interrupter.js';
 import { SQL_ERROR_TYPE, type SqlFailureContext, sqlError } from './sql-errors.js';
 import {
   DEFAULT_MAX_CONCURRENT_PER_CALLER,
@@ -119,6 +120,8 @@ const READ_ONLY_STATEMENTS = new Set<number>([StatementType.SELECT, StatementTyp
 
 /** Results at least this large are followed by a garbage collection that frees DuckDB's chunks (memory-release.ts). */
 const LARGE_RESULT_BYTES = 64 * MiB;
+/** How long closing waits for the interrupted starts of running queries to settle. */
+const CLOSE_GRACE_MS = 5000;
 
 /** Runs SQL against the store. One per engine; safe for concurrent queries. */
 export class SqlEngine {
@@ -137,6 +140,9 @@ export class SqlEngine {
     private readonly maxResultBytes: number,
     private readonly slots: QuerySlots,
   ) {}
+
+  /** The interrupts of queries that have been handed out and not finished. */
+  private readonly running = new Set<QueryInterrupter>();
 
   /** Starts DuckDB in its sandbox. */
   static async open(connector: FrameStore, codec: ParquetCodec, leases: SegmentLeases, options: SqlOptions = {}): Promise<SqlEngine> {
@@ -235,7 +241,8 @@ export class SqlEngine {
     const schema = schemaOf(session.prepared, this.batchBytes);
     const budget = new ResultBudget(this.maxResultBytes);
     const failure: { timedOutAfterMs?: number; cancelled?: boolean } = {};
-    const interrupt = (): void => session.connection.interrupt();
+    const interrupter = new QueryInterrupter(session.connection);
+    const interrupt = (): void => interrupter.interrupt();
     let started = false;
     const timer = setTimeout(() => {
       failure.timedOutAfterMs = this.timeoutMs;
@@ -262,19 +269,23 @@ export class SqlEngine {
       finished = true;
       clearTimeout(timer);
       context.signal?.removeEventListener('abort', onAbort);
+      interrupter.release();
+      running.delete(interrupter);
       session.end(clean && !failure.cancelled && failure.timedOutAfterMs === undefined);
       releaseSlot();
       if (budget.used >= LARGE_RESULT_BYTES || !clean) releaseMemorySoon();
     };
     const batchBytes = this.batchBytes;
+    const running = this.running;
+    running.add(interrupter);
     async function* messages(): AsyncGenerator<IpcMessage> {
       started = true;
       if (finished) throw new DeadlineExceededError('the query result was not read within the SQL timeout; it was released', { type: SQL_ERROR_TYPE });
       let complete = false;
       try {
-        const result = await session.prepared.stream();
-        // An interrupt that arrived while the stream was starting found nothing to stop.
-        if (failure.cancelled || failure.timedOutAfterMs !== undefined) interrupt();
+        const result = await interrupter.start(() => session.prepared.stream());
+        // Stopped while starting, yet begun: a streaming plan ran no further than its start.
+        if (interrupter.wasInterrupted) interrupt();
         for await (const message of encodeIpcMessages(resultBatches(result, batchBytes, budget), Number.POSITIVE_INFINITY)) {
           const body = message.bodyParts.length === 1 ? message.bodyParts[0]! : Buffer.concat(message.bodyParts);
           yield { header: message.header, body };
@@ -293,6 +304,15 @@ export class SqlEngine {
 
   /** Stops DuckDB and removes the segment cache. */
   async close(): Promise<void> {
+    // A query whose start is pending cannot be stopped by one interrupt (query-interrupter.ts) and
+    // would keep a thread the process joins at exit: stop those and let their starts settle.
+    const starts: Promise<unknown>[] = [];
+    for (const interrupter of this.running) {
+      interrupter.interrupt();
+      if (interrupter.starting) starts.push(interrupter.starting.catch(() => undefined));
+    }
+    await Promise.race([Promise.all(starts), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
+    await this.views.settle();
     this.sessions.close();
     this.admin.closeSync();
     this.instance.closeSync();
