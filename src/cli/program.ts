@@ -17,6 +17,7 @@ import { registerStreamCommands } from './stream-commands.js';
 import { registerVerifyCommand } from './verify-command.js';
 import { registerVersionCommands } from './version-commands.js';
 import { parseDuration } from '../core/retention.js';
+import { DELTA_MOUNT } from '../connectors/store-mounts.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -39,14 +40,26 @@ function parseDurationOption(value: string): number {
 }
 
 /** The serve options: plugins from HANGAR_PLUGINS and the flags, laid over the config file if one is given. */
-function serveOptions(options: ServeCommandOptions & { config?: string; plugin?: string[] }, command: Command): ServeCommandOptions {
-  const { config, plugin = [], ...commandLine } = options;
+function serveOptions(options: ServeCommandOptions & { config?: string; plugin?: string[]; mount?: [string, string][] }, command: Command): ServeCommandOptions {
+  const { config, plugin = [], mount = [], ...commandLine } = options;
   const withPlugins = {
     ...commandLine,
     plugins: [...pluginsFromEnvironment(), ...plugin],
   };
-  if (config === undefined) return withPlugins;
-  return applyServeConfig(withPlugins, (key) => command.getOptionValueSource(key), loadServeConfig(config));
+  const configured = config === undefined ? withPlugins : applyServeConfig(withPlugins, (key) => command.getOptionValueSource(key), loadServeConfig(config));
+  if (mount.length === 0) return configured;
+  // A --mount is the config file's "buckets": {"name": "delta+location"}, and wins over it.
+  return { ...configured, buckets: { ...configured.buckets, ...Object.fromEntries(mount.map(([name, location]) => [name, location.startsWith(DELTA_MOUNT) ? location : `${DELTA_MOUNT}${location}`])) } };
+}
+
+/** Collects `--mount name=location` flags as [name, location] pairs. */
+function parseMount(value: string, previous: [string, string][] = []): [string, string][] {
+  const at = value.indexOf('=');
+  const name = at < 0 ? '' : value.slice(0, at).trim();
+  const location = at < 0 ? '' : value.slice(at + 1).trim();
+  if (name === '' || location === '') throw new CommanderArgumentError('expected NAME=LOCATION, e.g. lake=/data/lake or lake=s3://bucket/tables');
+  if (previous.some(([other]) => other === name)) throw new CommanderArgumentError(`bucket ${JSON.stringify(name)} is mounted twice`);
+  return [...previous, [name, location]];
 }
 
 function parseNonNegativeInteger(value: string): number {
@@ -118,7 +131,8 @@ export function buildProgram(): Command {
       new Option('--segment-compression <codec>', 'compression of new segment files: none (fastest) or lz4 (smaller)').choices(['none', 'lz4']).default('none'),
     )
     .option('--compact-threshold <n>', 'compact a frame in the background once appends left it this many small segments, 0 for never (default 64)', parseNonNegativeInteger)
-    .action(async (options: ServeCommandOptions & { config?: string; plugin?: string[] }, command: Command) => serve(serveOptions(options, command)));
+    .option('--mount <name=location>', 'serve the Delta tables under a location (a directory, s3://…, azure://…) read-only as bucket NAME; repeatable (docs/open-format.md)', parseMount)
+    .action(async (options: ServeCommandOptions & { config?: string; plugin?: string[]; mount?: [string, string][] }, command: Command) => serve(serveOptions(options, command)));
   registerPutCommand(program);
   registerGetCommand(program);
   registerSqlCommand(program);

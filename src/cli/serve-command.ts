@@ -22,7 +22,7 @@ export interface ServeCommandOptions {
   readonly data: string;
   /** Connector plugin modules to load before `data` is resolved (paths or package names). */
   readonly plugins?: readonly string[];
-  /** Buckets mounted on stores of their own: bucket name → location (config file only). */
+  /** Buckets mounted on stores of their own: bucket name → location (config file, or `--mount` for Delta tables). */
   readonly buckets?: Readonly<Record<string, string>>;
   /** SQL: per-query time limit in milliseconds. */
   readonly sqlTimeout?: number;

@@ -59,3 +59,24 @@ def test_delta_rs_tables_are_served_read_only(tmp_path, logs_dir: Path):
             _get(client, name="dv", bucket="lake")
     finally:
         server.stop(signal.SIGTERM)
+
+
+def test_the_mount_flag_serves_delta_tables_as_the_config_file_does(tmp_path, logs_dir: Path):
+    lake = tmp_path / "lake"
+    first = pa.table({"id": pa.array([1, 2], pa.int64()), "sym": ["a", "b"]})
+    replaced = pa.table({"id": pa.array([7], pa.int64()), "sym": ["z"]})
+    write_deltalake(str(lake / "trades"), first)
+    write_deltalake(str(lake / "trades"), replaced, mode="overwrite")
+    # A plain directory path, repeated for a second bucket (a delta+ location is taken as it is).
+    server = HangarProcess(
+        tmp_path / "store", logs_dir, "delta-mount-flag", extra_args=["--mount", f"lake={lake}", "--mount", f"other=delta+file://{lake}"]
+    ).start()
+    try:
+        client = server.client()
+        assert names_in(client, "lake") == ["trades"] and names_in(client, "other") == ["trades"]
+        assert _sorted(_get(client, name="trades", bucket="lake")) == _sorted(replaced)
+        assert _sorted(_get(client, name="trades", bucket="other", version=1)) == _sorted(first)
+        with pytest.raises(fl.FlightError, match="read-only mount"):
+            put(client, cmd({"name": "trades", "bucket": "lake", "mode": "append"}), replaced)
+    finally:
+        server.stop(signal.SIGTERM)
