@@ -95,13 +95,18 @@ const splicing = async (on, work) => {
   }
 };
 const rewritten = [];
+/** The process's CPU time (every thread: the codec workers too) per operation, steadier than the clock on a loaded machine. */
+const cpu = Object.fromEntries(Object.keys(times).map((what) => [what, []]));
 // With --expose-gc, garbage left by the previous operation (a replace leaves ~400 MB of buffers) is
 // collected before each timed one instead of being charged to it.
 const timed = async (what, work) => {
   globalThis.gc?.();
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const result = await work();
   times[what].push(performance.now() - start);
+  const used = process.cpuUsage(cpuStart);
+  cpu[what].push((used.user + used.system) / 1000);
   return result;
 };
 const drain = async (stream) => {
@@ -155,6 +160,7 @@ const report = {
   date: new Date().toISOString(),
   loadAverages: loads,
   medians_ms: Object.fromEntries(Object.entries(times).map(([what, values]) => [what, Number(median(values).toFixed(2))])),
+  cpu_medians_ms: Object.fromEntries(Object.entries(cpu).filter(([, values]) => values.length > 0).map(([what, values]) => [what, Number(median(values).toFixed(2))])),
   update_over_replace: Number((median(times.update_day) / median(times.replace)).toFixed(4)),
   // Each run's update against the replace next to it: the pairs share the run's load.
   update_over_replace_pairs_median: Number(median(times.update_day.map((u, i) => u / times.replace[i])).toFixed(4)),
