@@ -129,8 +129,9 @@ export class HangarEngine {
    */
   async query(sql: string, context: QueryContext): Promise<QueryStream> {
     // A segment file gone under the query is a read race (NOT_FOUND) or damage (DATA_LOSS): read-races.ts.
+    const mark = this.leases.removalMark();
     const classify = async (error: unknown): Promise<never> => {
-      throw await sqlMissingFileError(this.connector, error);
+      throw await sqlMissingFileError(this.connector, error, this.leases.removedSince(mark));
     };
     const stream = await (await this.sql()).query(sql, context).catch(classify);
     async function* messages(): AsyncGenerator<IpcMessage> {
@@ -346,6 +347,8 @@ export class HangarEngine {
 
   /** {@link HangarEngine.read} under the lease whose `release` the stream takes over. */
   private async openRead(ref: FrameRef, options: ReadOptions, release: () => void): Promise<FrameStream> {
+    // Taken with the lease: a purge or bucket delete from now on explains a missing segment (read-races.ts).
+    const removalMark = this.leases.removalMark();
     const manifest = await selectManifest(this.connector, ref, options);
     const info = toFrameInfo(ref, manifest);
     let schema = info.schema;
@@ -365,7 +368,7 @@ export class HangarEngine {
       schema = new Schema([...new Set(columns)].map((column) => byName.get(column)!), info.schema.metadata);
       schemaHeader = encodeSchemaHeader(schema);
     }
-    if (options.tail !== undefined) return this.openTail(ref, manifest, info, { schema, schemaHeader, columns }, options, release);
+    if (options.tail !== undefined) return this.openTail(ref, manifest, info, { schema, schemaHeader, columns, removalMark }, options, release);
     // An incremental read (`since_version`) streams only the rows appended after that version.
     const appended =
       options.sinceVersion === undefined ? undefined : await rowsAppendedSince(this.connector, ref, manifest, { ...options, sinceVersion: options.sinceVersion });
@@ -376,7 +379,7 @@ export class HangarEngine {
         { type: NOT_APPEND_ONLY },
       );
     }
-    let plan: ReadPlan = { ...this.readPlan(info, appended?.segments ?? manifest.segments), schemaHeader, columns };
+    let plan: ReadPlan = { ...this.readPlan(info, appended?.segments ?? manifest.segments), schemaHeader, columns, removalMark };
     const range = rangePlan(ref, manifest, info.schema, skip > 0 && options.limit !== undefined ? { ...options, limit: options.limit + skip } : options);
     if (range) plan = { ...plan, range };
     const messages = this.planMessages(ref, plan, info.schema, schema, release);
@@ -401,7 +404,7 @@ export class HangarEngine {
     ref: FrameRef,
     manifest: FrameManifest,
     info: FrameInfo,
-    projection: { schema: Schema; schemaHeader: Uint8Array; columns: readonly string[] | undefined },
+    projection: { schema: Schema; schemaHeader: Uint8Array; columns: readonly string[] | undefined; removalMark: number },
     options: ReadOptions,
     release: () => void,
   ): FrameStream {
@@ -412,7 +415,7 @@ export class HangarEngine {
     let first = manifest.segments.length;
     let rows = 0;
     while (first > 0 && rows < tail) rows += manifest.segments[--first]!.rows;
-    const plan: ReadPlan = { ...this.readPlan(info, manifest.segments.slice(first)), schemaHeader: projection.schemaHeader, columns: projection.columns };
+    const plan: ReadPlan = { ...this.readPlan(info, manifest.segments.slice(first)), schemaHeader: projection.schemaHeader, columns: projection.columns, removalMark: projection.removalMark };
     // Of the first of those segments only its last row groups are decoded (tail-read.ts).
     if (!hasEvolvedSegments(plan.segments)) return { info, schema: projection.schema, messages: tailMessages(this.readerContext(), ref, plan, tail, release) };
     const messages = this.planMessages(ref, plan, info.schema, projection.schema, release);
@@ -824,7 +827,7 @@ export class HangarEngine {
           if (segment.dictionaries) objects.set(segment.dictionaries, 0);
         }
       }
-      await this.connector.deleteFrame(ref);
+      await this.leases.removing(() => this.connector.deleteFrame(ref));
       let bytesFreed = 0;
       for (const bytes of objects.values()) bytesFreed += bytes;
       return { bucket: ref.bucket, name: ref.name, versionsRemoved: manifests.length, segmentsRemoved: objects.size, bytesFreed };
@@ -866,7 +869,7 @@ export class HangarEngine {
     if (mode === 'error' && [...(await this.connector.listManifests(name)).values()].some((manifest) => !manifest.deleted)) {
       throw new BucketNotEmptyError(name);
     }
-    await this.connector.deleteBucket(name);
+    await this.leases.removing(() => this.connector.deleteBucket(name));
   }
 }
 

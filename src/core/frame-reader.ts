@@ -50,6 +50,8 @@ export interface ReadPlan {
   readonly dictionaryColumns?: readonly string[];
   /** Rows to return when not all of them. */
   readonly range?: RangePlan;
+  /** The leases' removal mark taken when the version was resolved (read-races.ts); absent: the store decides alone. */
+  readonly removalMark?: number;
 }
 
 /** Where a reader gets its bytes and decodes them. */
@@ -208,7 +210,7 @@ async function* decodedChunks(
         yield { start: async () => ({ ...hit, filter }), guaranteedRows };
         continue;
       }
-      const missing = (error: unknown): Promise<never> => missingObject(connector, ref, plan.version, segment.id, error);
+      const missing = (error: unknown): Promise<never> => missingObject(context, ref, plan, segment.id, error);
       const orWhole = (error: unknown): Promise<undefined> => (error instanceof NotFoundError ? missing(error) : Promise.resolve(undefined));
       // A range read of a segment of several row groups fetches and decodes only the groups whose
       // time statistics overlap the range (see segment-fetch.ts), cached under the segment and those
@@ -234,9 +236,7 @@ async function* decodedChunks(
       const needsDictionaries = !columns || !plan.dictionaryColumns || plan.dictionaryColumns.some((column) => columns.includes(column));
       let dictionaries: IpcMessage[] = [];
       if (segment.dictionaries && needsDictionaries) {
-        const sidecar = await connector.getSegment(ref, segment.dictionaries).catch((error: unknown) =>
-          missingObject(connector, ref, plan.version, segment.dictionaries!, error),
-        );
+        const sidecar = await connector.getSegment(ref, segment.dictionaries).catch((error: unknown) => missingObject(context, ref, plan, segment.dictionaries!, error));
         verifyDictionarySidecar(ref, plan.version, segment, sidecar);
         dictionaries = splitIpcStream(sidecar);
       }
@@ -326,7 +326,8 @@ function dictionaryIdOf(message: IpcMessage): number {
  * the version was removed under the read (purge, bucket delete, another process's vacuum; vacuum
  * in this process waits for the read's lease) and the read answers NOT_FOUND (read-races.ts).
  */
-async function missingObject(connector: FrameStore, ref: FrameRef, version: number | undefined, objectId: string, error: unknown): Promise<never> {
+async function missingObject(context: FrameReaderContext, ref: FrameRef, plan: ReadPlan, objectId: string, error: unknown): Promise<never> {
   if (!(error instanceof NotFoundError)) throw error;
-  throw await missingObjectError(connector, ref, version, objectId, error);
+  const removed = plan.removalMark !== undefined && context.leases.removedSince(plan.removalMark);
+  throw await missingObjectError(context.connector, ref, plan.version, objectId, error, removed);
 }

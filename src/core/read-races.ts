@@ -30,9 +30,20 @@ export function removedWhileReading(ref: FrameRef, version: number | undefined, 
  * DataLossError naming it when the manifest of `version` (or, without one, the current manifest)
  * still lists it; otherwise the NOT_FOUND of {@link removedWhileReading}. Removals delete a
  * version's manifest before its segments (and vacuum in this process waits for the readers), so a
- * listed object that is missing was lost, not removed.
+ * listed object that is missing was lost, not removed — unless `removedMeanwhile` (a purge or
+ * bucket delete of this process ran during the read; segment-leases.ts), which a store that drops
+ * its catalog rows after the files (SQLite) would otherwise misreport.
  */
-export async function missingObjectError(store: FrameStore, ref: FrameRef, version: number | undefined, objectId: string, cause: unknown): Promise<HangarError> {
+export async function missingObjectError(
+  store: FrameStore,
+  ref: FrameRef,
+  version: number | undefined,
+  objectId: string,
+  cause: unknown,
+  removedMeanwhile = false,
+): Promise<HangarError> {
+  // A purge or bucket delete of this process ran while the object was read: it took the object.
+  if (removedMeanwhile) return removedWhileReading(ref, version, cause);
   let manifest: FrameManifest | undefined;
   try {
     manifest = version === undefined ? await store.getManifest(ref) : await store.getManifestVersion(ref, version);
@@ -71,15 +82,17 @@ const MISSING_FILE = [
 
 /**
  * A SQL query's failure as a read race or as damage, when it failed because a segment file of a
- * frame it read was missing: NOT_FOUND when no kept version of that frame lists the file any more,
- * DATA_LOSS naming it when one does. Any other error is returned unchanged.
+ * frame it read was missing: NOT_FOUND when no kept version of that frame lists the file any more
+ * (or `removedMeanwhile`, as for {@link missingObjectError}), DATA_LOSS naming it when one does.
+ * Any other error is returned unchanged.
  */
-export async function sqlMissingFileError(store: FrameStore, error: unknown): Promise<unknown> {
+export async function sqlMissingFileError(store: FrameStore, error: unknown, removedMeanwhile = false): Promise<unknown> {
   if (!(error instanceof HangarError) || error.code !== 'INTERNAL') return error;
   const path = MISSING_FILE.map((pattern) => pattern.exec(error.message)?.[1]).find((match) => match !== undefined);
   if (path === undefined) return error;
   const owner = segmentOfFile(store, path);
   if (!owner) return error;
+  if (removedMeanwhile) return removedWhileReading(owner.ref, undefined, error);
   let listing: FrameManifest | undefined;
   try {
     for (const version of await store.listVersions(owner.ref)) {

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { LocalConnector } from '../../src/connectors/local/local-connector.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
+import type { FrameStore } from '../../src/storage/frame-store.js';
+import { SqliteConnector } from '../../src/connectors/sqlite/sqlite-connector.js';
 import { segmentKey } from '../../src/storage/layout-keys.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import { HangarError } from '../../src/errors.js';
@@ -29,7 +31,7 @@ afterAll(async () => {
 });
 
 interface TestStore {
-  readonly store: ObjectLayout;
+  readonly store: FrameStore;
   /** Removes a stored object behind Hangar's back (damage no removal made). */
   readonly lose: (key: string) => Promise<void>;
   /** Flips one byte of a stored object behind Hangar's back. */
@@ -57,6 +59,25 @@ const stores: Record<string, () => Promise<TestStore>> = {
     const root = await mkdtemp(join(tmpdir(), 'hangar-read-races-'));
     const bytes = new LocalConnector({ root, fsync: false });
     const store = new ObjectLayout(bytes);
+    await store.open();
+    return {
+      store,
+      lose: (key) => unlink(bytes.localPath(key)),
+      flip: async (key) => {
+        const object = await readFile(bytes.localPath(key));
+        object[object.length >> 1]! ^= 0xff;
+        await writeFile(bytes.localPath(key), object);
+      },
+      dispose: async () => {
+        await store.close();
+        await rm(root, { recursive: true, force: true });
+      },
+    };
+  },
+  sqlite: async () => {
+    const root = await mkdtemp(join(tmpdir(), 'hangar-read-races-'));
+    const bytes = new LocalConnector({ root: join(root, 'data'), fsync: false });
+    const store = new SqliteConnector({ catalog: join(root, 'catalog.db'), storage: bytes, fsync: false });
     await store.open();
     return {
       store,

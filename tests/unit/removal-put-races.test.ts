@@ -5,7 +5,13 @@
 // wrote and has not committed (the put commits them, or discards them when it fails).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
+import type { FrameStore } from '../../src/storage/frame-store.js';
+import { LocalConnector } from '../../src/connectors/local/local-connector.js';
+import { SqliteConnector } from '../../src/connectors/sqlite/sqlite-connector.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import type { IpcMessage } from '../../src/format/ipc-message.js';
 import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
@@ -30,10 +36,30 @@ async function* heldBack(g: number, held: () => void, release: Promise<void>): A
   yield messages[messages.length - 1]!;
 }
 
-for (const removal of ['purge', 'bucket delete'] as const) {
-  it(`a ${removal} while a put of the frame is storing its segments leaves the put's rows whole`, async () => {
+/** A fresh store of each kind, and how to remove what it leaves. */
+const stores: Record<string, () => Promise<{ store: FrameStore; dispose: () => Promise<void> }>> = {
+  memory: async () => {
     const store = new ObjectLayout(new MemoryConnector());
     await store.open();
+    return { store, dispose: () => store.close() };
+  },
+  sqlite: async () => {
+    const root = await mkdtemp(join(tmpdir(), 'hangar-removal-put-'));
+    const store = new SqliteConnector({ catalog: join(root, 'catalog.db'), storage: new LocalConnector({ root: join(root, 'data'), fsync: false }), fsync: false });
+    await store.open();
+    return {
+      store,
+      dispose: async () => {
+        await store.close();
+        await rm(root, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+for (const [kind, removal] of [['memory', 'purge'], ['memory', 'bucket delete'], ['sqlite', 'purge'], ['sqlite', 'bucket delete']] as const) {
+  it(`a ${removal} while a put of the frame is storing its segments leaves the put's rows whole (${kind} store)`, async () => {
+    const { store, dispose } = await stores[kind]!();
     const engine = new HangarEngine(store, codec, { readCacheBytes: 0, segmentBytes: 64 * 1024 });
     const ref = { bucket: 'b', name: 'f' };
     try {
@@ -54,7 +80,7 @@ for (const removal of ['purge', 'bucket delete'] as const) {
       expect(new Set([...back.getChild('g')!].map(Number))).toEqual(new Set([2]));
     } finally {
       await engine.close();
-      await store.close();
+      await dispose();
     }
   });
 }
