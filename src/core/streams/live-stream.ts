@@ -10,7 +10,7 @@ import type { HangarEngine } from '../engine.js';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import { type IpcMessage, inspectMessage, joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
 import type { FrameRef } from '../../names.js';
-import { BINARY_ENTRY_SCHEMA, type BinaryRun, ID_COLUMN, TIME_COLUMN, concatBatches, decodeBatches, decodeEntries, describeColumns, encodeBinaryEntries, encodeEntries, sameColumns, stampBinaryRuns, stampEntries, storedSchema } from './stream-batches.js';
+import { BINARY_ENTRY_SCHEMA, type BinaryRun, ID_COLUMN, TIME_COLUMN, concatBatches, decodeBatches, decodeEntries, describeColumns, encodeBinaryEntries, encodeEntries, rollBinaryRuns, sameColumns, stampBinaryRuns, stampEntries, storedSchema } from './stream-batches.js';
 import { type StreamId, StreamIdClock, type StreamIdRange, ZERO_ID, compareStreamIds, expandIdRange, formatStreamId, parseStreamId } from './stream-id.js';
 import type { WalRecord, WriteAheadLog } from './write-ahead-log.js';
 
@@ -395,7 +395,7 @@ export class LiveStream {
     if (chunks.length === 0) return;
     // Binary pushes not read by a tailer become one batch straight from their bytes.
     const batches = chunks.every((chunk) => chunk.batch === undefined && chunk.run)
-      ? [stampBinaryRuns(this.schema, chunks.map((chunk) => chunk.run!))]
+      ? rollBinaryRuns(this.schema, chunks.map((chunk) => chunk.run!))
       : concatBatches(this.schema, chunks.map((chunk) => this.batchOf(chunk)));
     const table = new Table(this.schema, batches);
     const messages = splitIpcStream(tableToIPC(table, 'stream'));

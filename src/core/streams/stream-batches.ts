@@ -77,16 +77,29 @@ export function binaryEntriesAt(bytes: Uint8Array, starts: readonly number[]): R
 /** The IDs of consecutive ranges as one Utf8 column's offsets and bytes (IDs are ASCII: one byte per character). */
 function packIds(ranges: readonly StreamIdRange[], rows: number): { valueOffsets: Int32Array; data: Uint8Array } {
   const valueOffsets = new Int32Array(rows + 1);
-  let text = '';
+  // Each ID is its millisecond's digits, '-', and the sequence number's digits, written byte by byte.
+  let bytes = 0;
+  for (const range of ranges) bytes += range.count * (String(range.ms).length + 1 + String(range.seq + range.count - 1).length);
+  const data = Buffer.allocUnsafe(bytes);
+  const digits = new Uint8Array(16);
+  let at = 0;
   let row = 0;
   for (const range of ranges) {
-    const prefix = `${range.ms}-`;
+    const prefix = Buffer.from(`${range.ms}-`, 'latin1');
     for (let i = 0; i < range.count; i++) {
-      text += prefix + (range.seq + i);
-      valueOffsets[++row] = text.length;
+      data.set(prefix, at);
+      at += prefix.length;
+      let seq = range.seq + i;
+      let n = 0;
+      do {
+        digits[n++] = 48 + (seq % 10);
+        seq = Math.floor(seq / 10);
+      } while (seq > 0);
+      while (n > 0) data[at++] = digits[--n]!;
+      valueOffsets[++row] = at;
     }
   }
-  return { valueOffsets, data: Buffer.from(text, 'latin1') };
+  return { valueOffsets, data: data.subarray(0, at) };
 }
 
 /** The `_id` and `_ts` columns of consecutive ranges (each range's IDs share its millisecond). */
@@ -155,6 +168,40 @@ export function stampBinaryRuns(schema: Schema, runs: readonly BinaryRun[]): Rec
   const payloads = makeData({ type: new Binary(), length: rows, nullCount: 0, valueOffsets, data });
   const children = [...idColumns(schema, runs.map((run) => run.range)), payloads];
   return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows, nullCount: 0, children }));
+}
+
+/** Runs at least this large become a batch of their own in a roll (their bytes are not copied). */
+const OWN_BATCH_BYTES = 64 * 1024;
+/** Smaller runs are joined into batches of about this many bytes. */
+const JOINED_BATCH_BYTES = 1024 * 1024;
+
+/**
+ * The stored batches of a roll's binary runs: large runs as they are (views of the pushed bytes),
+ * consecutive small ones joined, so neither the bytes of large pushes are copied nor thousands of
+ * one-entry batches go to the segment writer.
+ */
+export function rollBinaryRuns(schema: Schema, runs: readonly BinaryRun[]): RecordBatch[] {
+  const out: RecordBatch[] = [];
+  let group: BinaryRun[] = [];
+  let groupBytes = 0;
+  const flush = (): void => {
+    if (group.length > 0) out.push(stampBinaryRuns(schema, group));
+    group = [];
+    groupBytes = 0;
+  };
+  for (const run of runs) {
+    const bytes = run.offsets[run.range.count]!;
+    if (bytes >= OWN_BATCH_BYTES) {
+      flush();
+      out.push(stampBinaryRuns(schema, [run]));
+      continue;
+    }
+    group.push(run);
+    groupBytes += bytes;
+    if (groupBytes >= JOINED_BATCH_BYTES) flush();
+  }
+  flush();
+  return out;
 }
 
 /** The log record's two pieces for binary entries: header with the lengths, and the entries' bytes. */

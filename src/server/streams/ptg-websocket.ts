@@ -14,7 +14,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { HangarError, InvalidArgumentError, NotFoundError, UnauthenticatedError, toHangarError } from '../../errors.js';
 import { type FrameRef, frameRef } from '../../names.js';
-import { formatIdRange, parseStreamId } from '../../core/streams/stream-id.js';
+import { type StreamIdRange, formatIdRange, parseStreamId } from '../../core/streams/stream-id.js';
 import type { LiveStream } from '../../core/streams/live-stream.js';
 import { parseTailStart, tailStream } from '../../core/streams/stream-tail.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -33,6 +33,11 @@ const MAX_BUFFERED = 4 * 1024 * 1024;
 const DEFAULT_DELIVERY_ENTRIES = 10_000;
 const ROUTE = /^\/data\/([^/]+)\/(push|pull)$/;
 const QUERY_FIELDS: Readonly<Record<string, readonly string[]>> = { push: ['batch', 'ack', 'token'], pull: ['count', 'last_entry_id', 'token'] };
+
+/** A push waiting for its acknowledgement: its IDs once durable. */
+interface QueuedAck {
+  range: StreamIdRange | undefined;
+}
 
 /** Maps PTG's `stream_id` to a frame: `NAME` in bucket `default`, or `BUCKET:NAME`. */
 export function streamRefOf(streamId: string): FrameRef {
@@ -207,8 +212,14 @@ export class PtgGateway {
     }
     ws.off('message', onEarly);
     let offsets: string | undefined;
-    let acks = Promise.resolve();
-    let pending = 0;
+    const queue: QueuedAck[] = [];
+    const sendReady = (): void => {
+      while (queue.length > 0 && queue[0]!.range !== undefined) {
+        const range = queue.shift()!.range!;
+        if (options.ack && ws.readyState === ws.OPEN) ws.send(formatIdRange(range));
+      }
+      if (queue.length < MAX_PENDING / 2 && ws.isPaused) ws.resume();
+    };
     const take = (data: RawData, isBinary: boolean): void => {
       try {
         const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
@@ -233,16 +244,18 @@ export class PtgGateway {
           ends[starts.length] = values.byteLength;
           offsets = undefined;
         }
-        const acked = stream.appendBinary(values, ends);
-        pending++;
-        if (pending >= MAX_PENDING) ws.pause();
-        acks = acks.then(async () => {
-          const range = await acked;
-          pending--;
-          if (pending < MAX_PENDING / 2 && ws.isPaused) ws.resume();
-          if (options.ack && ws.readyState === ws.OPEN) ws.send(formatIdRange(range));
-        });
-        acks.catch((error: unknown) => closeWith(ws, error));
+        // Acks leave in push order: each waits in the queue until those before it are answered
+        // (one stream resolves its appends in order, so in practice none waits).
+        const waiting: QueuedAck = { range: undefined };
+        queue.push(waiting);
+        if (queue.length >= MAX_PENDING) ws.pause();
+        stream.appendBinary(values, ends).then(
+          (range) => {
+            waiting.range = range;
+            sendReady();
+          },
+          (error: unknown) => closeWith(ws, error),
+        );
       } catch (error) {
         closeWith(ws, error);
       }
