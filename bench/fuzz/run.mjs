@@ -5,7 +5,8 @@
 //   replay one case:  node bench/fuzz/run.mjs --seed N --type T --case I
 //   the HTTP API:     node bench/fuzz/run.mjs --http [--http-cases 1000000] [--http-minutes M] [--seed N] [--case I]
 //                     (raw HTTP/1.1 requests to `hangar serve --http-port`, open and with --secret;
-//                     --http-minutes stops sending after M minutes and reports how many ran)
+//                     --http-minutes stops sending after M minutes and reports how many ran;
+//                     --http-from I starts at case I; --answer-timeout S bounds each answer, default 10 s)
 // In process, every case of every request message goes through the server's decoders (in a
 // watched worker: a case still running after 10 s fails the run). Then two `hangar serve`
 // processes (without authentication, and with --secret) get the server cases as raw gRPC frames;
@@ -32,6 +33,8 @@ const { values } = parseArgs({
     http: { type: 'boolean', default: false },
     'http-cases': { type: 'string', default: '1000000' },
     'http-minutes': { type: 'string' },
+    'http-from': { type: 'string' },
+    'answer-timeout': { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -41,7 +44,7 @@ const types = values.type === undefined ? FUZZED_MESSAGE_TYPES : values.type.spl
 for (const type of types) if (!FUZZED_MESSAGE_TYPES.includes(type)) throw new Error(`unknown message type ${type}; the types are ${FUZZED_MESSAGE_TYPES.join(', ')}`);
 const replay = values.case === undefined ? undefined : Number(values.case);
 const cases = replay === undefined ? Number(values.cases) : 1;
-const from = replay ?? 0;
+const from = replay ?? Number(values['http-from'] ?? 0);
 const serverCases = replay === undefined ? Number(values['server-cases'] ?? Math.max(1, Math.floor(cases / 10))) : 1;
 console.log(`protocol fuzz: seed ${seed}; ${cases} cases per message type in process, ${values['no-server'] ? 0 : serverCases} per server; types ${types.join(', ')}`);
 if (replay !== undefined) for (const type of types) console.log(describeCase(generateCase(type, seed, replay, { token: fuzzToken(SECRET) })));
@@ -52,6 +55,9 @@ const results = { seed, startedAt: new Date().toISOString(), inProcess: [], inPr
 async function runHttp() {
   if (replay !== undefined) console.log(describeHttpCase(generateHttpCase(seed, replay)));
   const total = replay === undefined ? Number(values['http-cases']) : 1;
+  // A longer bound for runs on a loaded machine at low priority (nice), where a starved server can
+  // take seconds to answer; a hang is still caught.
+  const answerTimeoutMs = Number(values['answer-timeout'] ?? 10) * 1000;
   const deadline = values['http-minutes'] === undefined ? Infinity : Date.now() + Number(values['http-minutes']) * 60_000;
   const dir = await mkdtemp(join(tmpdir(), 'hangar-http-fuzz-'));
   const out = { seed, startedAt: new Date().toISOString(), open: undefined, secured: undefined };
@@ -66,7 +72,7 @@ async function runHttp() {
       const merged = { cases: 0, statuses: {}, slowestMs: 0, slowestCase: from, healthChecks: 0, slowestHealthMs: 0 };
       try {
         for (let at = from; at < from + cases && Date.now() < deadline; at += 10_000) {
-          const report = await fuzzHttp({ url: server.httpUrl, seed, cases: Math.min(10_000, from + cases - at), from: at, healthHeaders: headers });
+          const report = await fuzzHttp({ url: server.httpUrl, seed, cases: Math.min(10_000, from + cases - at), from: at, healthHeaders: headers, answerTimeoutMs });
           merged.cases += report.cases;
           for (const [status, count] of Object.entries(report.statuses)) merged.statuses[status] = (merged.statuses[status] ?? 0) + count;
           if (report.slowestMs > merged.slowestMs) Object.assign(merged, { slowestMs: report.slowestMs, slowestCase: report.slowestCase });
