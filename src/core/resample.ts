@@ -435,7 +435,7 @@ export async function resample(engine: HangarEngine, request: ResampleRequest): 
     const phase = plan.rule.kind === 'fixed' ? fixedPhase(plan.time, plan.rule.micros) : undefined;
     const sorted =
       phase !== undefined && sortedResampleCovers(plan, phase, info.schema)
-        ? await sortedResampleMessages(engine, plan, phase, await engine.querySchema(sql, context))
+        ? await sortedResampleMessages(engine, plan, phase, await statementSchema(engine, sql, context.bucket, info.schema))
         : undefined;
     const produced = sorted ? listed(sorted) : (await engine.query(sql, context)).messages;
     messages = plan.time.kind === 'instant' ? withTimeZone(produced, plan.timeColumn, plan.time.timeZone) : produced;
@@ -443,6 +443,28 @@ export async function resample(engine: HangarEngine, request: ResampleRequest): 
   // shoots' resample has no ordering rule and its client cannot opt out: an append keeps its semantics.
   const summary = await engine.put(request.target, request.mode, messages, { allowUnordered: true });
   return { source_rows: info.rows, target_rows: summary.rowsWritten };
+}
+
+/** Result schemas of rule statements, per engine, by bucket, statement and source columns (see {@link statementSchema}). */
+const statementSchemas = new WeakMap<HangarEngine, Map<string, Schema>>();
+/** Statement schemas kept per engine (a few hundred bytes each). */
+const STATEMENT_SCHEMAS = 64;
+
+/**
+ * The rule statement's result schema, which the single pass must match. DuckDB's answer depends
+ * only on the statement and the source's column names and types, so it is asked once per such
+ * pair (it prepared the statement over the frame's view each time: ~1 ms of a resample).
+ */
+async function statementSchema(engine: HangarEngine, sql: string, bucket: string, source: Schema): Promise<Schema> {
+  let known = statementSchemas.get(engine);
+  if (!known) statementSchemas.set(engine, (known = new Map()));
+  const key = JSON.stringify([bucket, sql, source.fields.map((field) => [field.name, String(field.type), field.nullable])]);
+  const found = known.get(key);
+  if (found) return found;
+  const schema = await engine.querySchema(sql, { bucket });
+  if (known.size >= STATEMENT_SCHEMAS) known.delete(known.keys().next().value!);
+  known.set(key, schema);
+  return schema;
 }
 
 async function* listed(messages: readonly IpcMessage[]): AsyncGenerator<IpcMessage> {

@@ -116,6 +116,21 @@ describe('single-pass resample of sorted frames', () => {
     await resample(engine, request);
     expect(rows(tableFromIPC(joinIpcStream(await collect('unsorted_mean'))))).toEqual(rows(await viaSql(sql)));
   });
+
+  it('answers a repeated resample with the schema of the source it now reads, after a replace changed a column type', async () => {
+    const source = { bucket: 'default', name: 'retyped' };
+    const request = parseResampleRequest({ source: 'retyped', target: 'retyped_max', mode: 'replace', rule: '1min', time_col: 'ts', aggregation_func: 'max' });
+    for (const [wide, expected] of [[true, 'Float64'], [true, 'Float64'], [false, 'Float32']] as const) {
+      const table = frame(TimeUnit.MICROSECOND, null);
+      const retyped = wide ? table.select(['ts', 'a']) : new Table({ ts: table.getChild('ts')!, a: vectorFromArray(Array.from(table.getChild('a')!.toArray() as Float64Array), new Float32()) });
+      await engine.put(source, 'replace', messagesOf(retyped));
+      await resample(engine, request);
+      const written = tableFromIPC(joinIpcStream(await collect('retyped_max')));
+      expect(String(written.schema.fields[1]!.type)).toBe(expected);
+      const plan = planResample(source, (await engine.stat(source)).schema, 'ts', (request as { rule: Parameters<typeof planResample>[3] }).rule, 'max');
+      expect(rows(written)).toEqual(rows(await viaSql(resampleSql(plan))));
+    }
+  });
 });
 
 async function collect(name: string): Promise<IpcMessage[]> {
