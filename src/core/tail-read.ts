@@ -24,28 +24,32 @@ async function prunedHead(context: FrameReaderContext, ref: FrameRef, plan: Read
   // Repeated tails of a segment are served from the decoded-segment cache (segments never change).
   const key = `${ref.bucket}/${ref.name}/${segment.id}|tail ${rows}|${plan.columns?.join('\u0000') ?? '*'}`;
   const cached = context.cache?.get(key);
-  if (cached) {
-    const messages = splitIpcStream(cached.ipc);
-    const decoded = messages.reduce((sum, message) => {
-      const info = inspectMessage(message);
-      return sum + (info.kind === 'batch' ? info.rows : 0);
-    }, 0);
-    return { messages, skip: decoded - rows };
-  }
+  if (cached) return headOf(cached.ipc, rows);
   try {
     const fetched = await fetchLastGroups(context.connector, ref, segment, plan.columns, plan.storedColumns, rows);
     if (!fetched) return undefined;
     // Small batches, so cutting the rows before the tail drops whole batches unread and slices a small one.
     const batchRows = Math.min(plan.batchRows, Math.max(1024, rows));
-    const options = { rowGroups: [...fetched.groups], batchRows, ...(plan.columns ? { columns: [...plan.columns] } : {}) };
+    // The rows before the tail are left out by the decoder (their pages still checked), which
+    // the plain reader does; the rows returned are counted, so any decoder gives the same tail.
+    const options = { rowGroups: [...fetched.groups], batchRows, skipRows: fetched.groupRows - rows, ...(plan.columns ? { columns: [...plan.columns] } : {}) };
     const ipc = await context.codec.decode(fetched.bytes, options, true, fetched.verification);
-    const skip = fetched.groupRows - rows;
     context.cache?.set(key, { ipc, dictionaries: [] });
-    return { messages: splitIpcStream(ipc), skip };
+    return headOf(ipc, rows);
   } catch {
     // Missing, damaged or unexpected: the whole-segment path reads it again and reports it properly.
     return undefined;
   }
+}
+
+/** A decoded head's messages, and how many of their leading rows are before the last `rows`. */
+function headOf(ipc: Uint8Array, rows: number): PrunedHead {
+  const messages = splitIpcStream(ipc);
+  const decoded = messages.reduce((sum, message) => {
+    const info = inspectMessage(message);
+    return sum + (info.kind === 'batch' ? info.rows : 0);
+  }, 0);
+  return { messages, skip: Math.max(0, decoded - rows) };
 }
 
 /**

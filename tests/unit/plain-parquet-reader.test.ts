@@ -4,11 +4,12 @@
 // be declined with PlainParquetUnsupported, never misread.
 import { Dictionary, Field, Float64, Int32, RecordBatch, Schema, Table, Utf8, tableFromIPC, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
+import { readParquetFooter } from '../../src/format/parquet/parquet-footer.js';
 import { readPlainParquet } from '../../src/format/parquet/plain-parquet-reader.js';
 import { PlainParquetUnsupported } from '../../src/format/parquet/plain-parquet-writer.js';
 import { NULL_PATTERNS, coveredTable, expectSameTable, ipcOf, plain, pq, rowsOf, wasm } from './parquet-fixtures.js';
 
-type Options = { rowGroups: number[]; batchRows: number; columns?: string[] };
+type Options = { rowGroups: number[]; batchRows: number; columns?: string[]; verifyPageCrcs?: boolean; skipRows?: number };
 
 /** parquet-wasm's decode with the same options, as the codec called it before the plain reader. */
 function wasmDecode(parquet: Uint8Array, options: Options): Table {
@@ -18,6 +19,12 @@ function wasmDecode(parquet: Uint8Array, options: Options): Table {
 
 function plainDecode(parquet: Uint8Array, options: Options): Table {
   return tableFromIPC(readPlainParquet(parquet, options));
+}
+
+/** A byte early in the last row group's first column chunk's values (rows a 500-row skip leaves out). */
+function readPlainFooterColumn(file: Uint8Array): number {
+  const chunk = readParquetFooter(file).rowGroups.at(-1)!.columns[0]!;
+  return chunk.dataPageOffset + Math.floor(chunk.totalCompressedSize / 4);
 }
 
 function batchLengths(table: Table): number[] {
@@ -55,6 +62,21 @@ describe('plain Parquet reader', () => {
       else expect(Math.max(...batchLengths(decoded))).toBeLessThanOrEqual(options.batchRows);
     }
     expectSameTable(plainDecode(parquet, { rowGroups: [0, 1, 2, 3, 4], batchRows: 4096 }), whole);
+  });
+
+  it('leaves out the first rows with skipRows, every page still checked', () => {
+    const whole = coveredTable(3000, 7, 2);
+    const parquet = plain(whole, { rowGroupRows: 700 });
+    for (const [groups, skip] of [[[4], 150], [[3, 4], 699], [[3, 4], 700], [[2, 3, 4], 1501], [[0], 0]] as const) {
+      const all = plainDecode(parquet, { rowGroups: [...groups], batchRows: 64, verifyPageCrcs: true });
+      const kept = plainDecode(parquet, { rowGroups: [...groups], batchRows: 64, verifyPageCrcs: true, skipRows: skip });
+      expect(rowsOf(kept), `groups ${groups} skip ${skip}`).toEqual(rowsOf(all).slice(skip));
+    }
+    // A damaged byte among the rows left out is still found.
+    const damaged = parquet.slice();
+    const column = readPlainFooterColumn(damaged);
+    damaged[column] = damaged[column]! ^ 0x10;
+    expect(() => readPlainParquet(damaged, { rowGroups: [4], batchRows: 64, verifyPageCrcs: true, skipRows: 500 })).toThrow(/CRC-32/);
   });
 
   it('reads an empty table’s schema, and non-nullable columns as REQUIRED', () => {

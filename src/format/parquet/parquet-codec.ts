@@ -55,6 +55,11 @@ export interface DecodeOptions {
   readonly columns?: readonly string[];
   /** Return dictionary columns as their codes: the caller holds the kept dictionaries. */
   readonly dictionaryCodes?: boolean;
+  /**
+   * Leave out the first rows decoded (their pages are still verified). Only the plain reader
+   * takes it: count the rows returned.
+   */
+  readonly skipRows?: number;
 }
 
 interface Waiter {

@@ -53,6 +53,8 @@ export interface DecodeRequest {
   readonly columns?: readonly string[];
   /** Return dictionary columns as their codes (the caller holds the kept dictionaries). */
   readonly dictionaryCodes?: boolean;
+  /** Leave out the first rows (the plain reader only; see PlainReadOptions.skipRows). */
+  readonly skipRows?: number;
   /** Checksums to verify first; absent for segments written before checksums. */
   readonly verify?: SegmentVerification;
 }

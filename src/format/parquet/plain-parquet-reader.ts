@@ -45,6 +45,12 @@ export interface PlainReadOptions {
   /** Decline ({@link PlainParquetUnsupported}) unless `rowGroups` lists every row group of the file. */
   readonly everyRowGroup?: boolean;
   /**
+   * Leave out the first rows of the groups read, in output order (a tail read needs only the last
+   * rows of a group); their pages are still checked with `verifyPageCrcs`. Callers count the rows
+   * they get: a decoder that does not take this option returns them all.
+   */
+  readonly skipRows?: number;
+  /**
    * Return string dictionary columns (Hangar's dictionary-encoded Parquet strings) as their codes,
    * typed as the Arrow dictionary's indices: the caller holds the dictionaries (Hangar's kept
    * dictionary batches). Without it such columns are declined.
@@ -85,13 +91,16 @@ export function readPlainParquet(file: Uint8Array, options: PlainReadOptions): U
   }
   const batches: PlannedBatch[] = [];
   const scanned: ScannedChunk[] = [];
+  let skip = Math.max(0, options.skipRows ?? 0);
   for (const groupIndex of options.rowGroups) {
     const group = metadata.rowGroups[groupIndex];
     if (!group) throw new PlainParquetUnsupported(`the file has no row group ${groupIndex}`);
     if (group.columns.length !== layouts.length) throw new PlainParquetUnsupported(`row group ${groupIndex} does not hold one chunk per column`);
     const chunks = indices.map((i) => scanColumnChunk(file, group.columns[i]!, layouts[i]!, stored.fields[i]!.type, group.rows, options.verifyPageCrcs === true));
     scanned.push(...chunks);
-    for (let start = 0; start < group.rows; start += batchRows) batches.push(planBatch(chunks, start, Math.min(group.rows, start + batchRows)));
+    const first = Math.min(group.rows, skip);
+    skip -= first;
+    for (let start = first; start < group.rows; start += batchRows) batches.push(planBatch(chunks, start, Math.min(group.rows, start + batchRows)));
   }
   const stream = writeStream(file, encodeSchemaHeader(schema), batches);
   for (const chunk of scanned) for (const page of chunk.pages) if (page.check) finishPageCheck(file, page.check);
