@@ -2,7 +2,7 @@
 // and update of ranges inside segments of several row groups, each result compared with the same
 // operation on plain arrays, and every segment file read back by the plain reader (page CRCs checked)
 // and by parquet-wasm, its manifest entry (rows, time statistics, CRCs) checked against the file.
-import { Bool, Float64, Int32, Table, TimestampNanosecond, Utf8, makeData, makeVector, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Bool, Dictionary, Float64, Int32, Table, TimestampNanosecond, Utf8, makeData, makeVector, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { HangarEngine } from '../../src/core/engine.js';
@@ -246,5 +246,38 @@ describe('row-group splicing of delete_range and update', () => {
     await expect(engine.deleteRange(ref, last - 5n * MINUTE, last)).rejects.toBeInstanceOf(DataLossError);
     expect(spliceCounts.segments).toBe(counted);
     expect(BigInt(range.min)).toBe(ns(0));
+  });
+
+  it('gives the model rows for a frame with a category (dictionary) column, spliced or rewritten whole', async () => {
+    // Each decoded row group may carry its own dictionary: whatever the writer makes of a
+    // category column (a dictionary sidecar, or dictionary pages), an update and a delete_range
+    // must keep every row's category.
+    const categories = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
+    const categoryOf = (t: number, salt: number): string => categories[(t * 7 + salt) % categories.length]!;
+    const withCategories = (rows: readonly Row[], salt: number): Table => {
+      const table = tableOf(rows);
+      return new Table({ ...Object.fromEntries(table.schema.fields.map((field) => [field.name, table.getChild(field.name)!])), cat: vectorFromArray(rows.map((row) => categoryOf(row.t, salt)), new Dictionary(new Utf8(), new Int32())) });
+    };
+    const stream = async function* (table: Table) {
+      yield* splitIpcStream(tableToIPC(new Table(table.schema, Array.from({ length: Math.ceil(table.numRows / 500) }, (_, i) => table.slice(i * 500, (i + 1) * 500).batches).flat()), 'stream'));
+    };
+    const store = new ObjectLayout(new MemoryConnector());
+    const engine = engineOf(store);
+    const ref = { bucket: 'splice', name: 'categories' };
+    const base = series(0, 12_000);
+    await engine.put(ref, 'error', stream(withCategories(base, 0)));
+    await engine.put(ref, 'update', stream(withCategories(series(5_000, 300, 1), 3)));
+    await engine.deleteRange(ref, ns(9_100), ns(9_250));
+    const expected = [
+      ...base.filter((row) => row.t < 5_000).map((row) => ({ ...row, cat: categoryOf(row.t, 0) })),
+      ...series(5_000, 300, 1).map((row) => ({ ...row, cat: categoryOf(row.t, 3) })),
+      ...base.filter((row) => row.t >= 5_300 && (row.t < 9_100 || row.t >= 9_250)).map((row) => ({ ...row, cat: categoryOf(row.t, 0) })),
+    ];
+    const read = await engine.read(ref);
+    const all = [];
+    for await (const message of read.messages) all.push(message);
+    const table = tableFromIPC(joinIpcStream(all));
+    const cats = table.getChild('cat')!;
+    expect(rowsOf(table).map((row, i) => ({ ...row, cat: cats.get(i) as string }))).toEqual(expected);
   });
 });
