@@ -6,7 +6,7 @@
  * Flight, HTTP and SQL (see docs/reliability.md#reads-racing-removals).
  */
 import { isAbsolute, relative, sep } from 'node:path';
-import { DataLossError, HangarError, NotFoundError } from '../errors.js';
+import { HangarError, NotFoundError, toHangarError } from '../errors.js';
 import { type FrameManifest, segmentObjectIds } from '../format/manifest.js';
 import { damagedSegmentError } from '../format/segment-integrity.js';
 import { type FrameRef, describeFrame } from '../names.js';
@@ -50,7 +50,7 @@ export async function missingObjectError(
   } catch (error) {
     // The manifest cannot be read either: that is the error to report (it names what is wrong).
     if (error instanceof NotFoundError) manifest = undefined;
-    else return error instanceof HangarError ? error : new DataLossError(`${describeFrame(ref)}: ${(error as Error).message}`, error);
+    else return toHangarError(error);
   }
   if (manifest && !manifest.deleted && segmentObjectIds(manifest.segments).includes(objectId)) {
     return damagedSegmentError(ref, version, objectId, 'it is missing from the store although the manifest lists it', cause);
