@@ -12,8 +12,10 @@
 // `rounds` times, Redis `appendfsync always` and every build in turn (the order rotating round to
 // round), and reports medians; give a build twice (`--build dist,dist`) for an A/A pair. Each row
 // also has the CPU time of the server and of this client process per entry and, with
-// `--syscalls` (root, perf), the server's syncs per second (Redis: fdatasync; Hangar: pwrite64 on
-// its O_DSYNC log, fdatasync). `--shapes 1x1,8x100` picks shapes (clients x batch);
+// `--syscalls` (root, perf), the server's syncs per second (Redis: fdatasync; Hangar: pwrite64 and
+// pwritev on its O_DSYNC log, its rolls' fsyncs). `--shapes 1x1,8x100` picks shapes
+// (clients x batch); each shape first pushes for `--warmup` seconds (default 1) unmeasured, so the
+// servers are warm (Hangar's push path JIT-compiled) when the clock starts;
 // `--hangar-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"` profiles the servers;
 // `--profile DIR` writes a CPU profile of each Hangar server's main thread per shape, taken
 // through the inspector during the measured seconds only (DIR/<build>-<clients>x<batch>.cpuprofile);
@@ -36,6 +38,7 @@ const option = (name, fallback) => {
   return at >= 0 ? args[at + 1] : fallback;
 };
 const SECONDS = Number(option('--seconds', '3'));
+const WARMUP = Number(option('--warmup', '1'));
 const JSON_PATH = option('--json', undefined);
 const PARTS = option('--parts', 'throughput,latency').split(',');
 const REDIS = option('--redis', 'yes') === 'yes';
@@ -113,7 +116,7 @@ async function cpuSeconds(pid) {
 /** Counts a process's sync system calls while `work` runs (perf's syscall tracepoints), or undefined without `--syscalls`. */
 async function countSyncs(pid, work) {
   if (!SYSCALLS) return { value: await work(), syncs: undefined };
-  const events = ['fdatasync', 'fsync', 'pwrite64'].map((name) => `syscalls:sys_enter_${name}`).join(',');
+  const events = ['fdatasync', 'fsync', 'pwrite64', 'pwritev'].map((name) => `syscalls:sys_enter_${name}`).join(',');
   const perf = spawn('perf', ['stat', '-x', ',', '-e', events, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let text = '';
   perf.stderr.on('data', (chunk) => (text += chunk));
@@ -145,7 +148,9 @@ function openSocket(url, options) {
 async function throughput(label, clients, batch, makeClient, serverPid, profiler) {
   const loadBefore = load();
   const workers = await Promise.all(Array.from({ length: clients }, (_, i) => makeClient(i)));
-  await Promise.all(workers.map((worker) => worker.push())); // the stream exists and is warm before the clock starts
+  // The stream exists and the servers are warm (Node's JIT has compiled the push path) before the clock starts.
+  const warm = performance.now() + WARMUP * 1000;
+  await Promise.all(workers.map(async (worker) => { do await worker.push(); while (performance.now() < warm); }));
   let entries = 0;
   const serverBefore = await cpuSeconds(serverPid);
   const clientBefore = process.cpuUsage();
@@ -165,7 +170,7 @@ async function throughput(label, clients, batch, makeClient, serverPid, profiler
     label, clients, batch, entriesPerSecond: Math.round(entries / elapsed),
     serverCpuUsPerEntry: +((serverCpu * 1e6) / entries).toFixed(1),
     clientCpuUsPerEntry: +((clientCpu.user + clientCpu.system) / entries).toFixed(1),
-    syncsPerSecond: syncs ? Math.round(((syncs.fdatasync ?? 0) + (syncs.fsync ?? 0) + (syncs.pwrite64 ?? 0)) / elapsed) : undefined,
+    syncsPerSecond: syncs ? Math.round(((syncs.fdatasync ?? 0) + (syncs.fsync ?? 0) + (syncs.pwrite64 ?? 0) + (syncs.pwritev ?? 0)) / elapsed) : undefined,
     syscalls: syncs,
     load: `${loadBefore} → ${load()}`,
   };
@@ -284,7 +289,7 @@ async function hangarLatency(hangar, label) {
   return out;
 }
 
-const results = { startedAt: new Date().toISOString(), seconds: SECONDS, dataDir: DATA_DIR, entryBytes: ENTRY.byteLength, rounds: ROUNDS, builds: BUILDS.map((build, i) => ({ label: buildLabel(i), dir: build })), throughput: [], latency: [], medians: [] };
+const results = { startedAt: new Date().toISOString(), seconds: SECONDS, warmupSeconds: WARMUP, dataDir: DATA_DIR, entryBytes: ENTRY.byteLength, rounds: ROUNDS, builds: BUILDS.map((build, i) => ({ label: buildLabel(i), dir: build })), throughput: [], latency: [], medians: [] };
 let streamCounter = 0;
 
 /** One system's run of the throughput shapes. */

@@ -178,6 +178,9 @@ for (const [label, make] of Object.entries(setups)) {
         for (let i = 0; i < batch.numRows; i++) tailed.push(Buffer.from(batch.getChild('data')!.get(i) as Uint8Array).toString());
       }
       expect(tailed).toEqual(['hello', 'world!', 'one']);
+      // A group larger than the inline limit (256 KiB) is written through the thread pool.
+      const large = await stream.appendBinary(Buffer.alloc(300 * 1024, 5), Int32Array.of(0, 100 * 1024, 300 * 1024));
+      expect(large.count).toBe(2);
       const third = await stream.appendBinary(Buffer.from('abtwo'), Int32Array.of(2, 5));
       // A restarted process replays the log: the same entries, later IDs.
       const restarted = new StreamService(setup.engine, setup.storage, { rollIntervalMs: 60_000 });
@@ -186,8 +189,12 @@ for (const [label, make] of Object.entries(setups)) {
       expect(formatStreamId(again.lastId)).toBe(`${third.ms}-${third.seq}`);
       const reads = streamAwareEngine(setup.engine, restarted);
       const table = await readAll(reads, ref);
-      expect(Array.from({ length: table.numRows }, (_, i) => Buffer.from(table.getChild('data')!.get(i) as Uint8Array).toString())).toEqual(['hello', 'world!', 'one', 'two']);
-      expect(table.getChild('_id')!.toArray()).toEqual([`${first.ms}-${first.seq}`, `${first.ms}-${first.seq + 1}`, `${second.ms}-${second.seq}`, `${third.ms}-${third.seq}`]);
+      const payloads = Array.from({ length: table.numRows }, (_, i) => Buffer.from(table.getChild('data')!.get(i) as Uint8Array));
+      expect(payloads.map((payload) => (payload.byteLength > 1000 ? payload.byteLength : payload.toString()))).toEqual(['hello', 'world!', 'one', 100 * 1024, 200 * 1024, 'two']);
+      expect(payloads[4]!.every((byte) => byte === 5)).toBe(true);
+      expect(table.getChild('_id')!.toArray()).toEqual([
+        `${first.ms}-${first.seq}`, `${first.ms}-${first.seq + 1}`, `${second.ms}-${second.seq}`, `${large.ms}-${large.seq}`, `${large.ms}-${large.seq + 1}`, `${third.ms}-${third.seq}`,
+      ]);
       await restarted.close();
       // Pushes no tailer read are rolled straight from their bytes, as one batch.
       const other = { bucket: 'live', name: 'raw' };
