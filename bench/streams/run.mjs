@@ -17,6 +17,7 @@
 // (clients x batch); each shape first pushes for `--warmup` seconds (default 1) unmeasured, so the
 // servers are warm (Hangar's push path JIT-compiled) when the clock starts;
 // `--hangar-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"` profiles the servers;
+// `--parts flight` adds Flight DoPut pushes (pipelined: one DoPut per client, every batch acked);
 // `--profile DIR` writes a CPU profile of each Hangar server's main thread per shape, taken
 // through the inspector during the measured seconds only (DIR/<build>-<clients>x<batch>.cpuprofile);
 // `--data-dir /dev/shm` puts both servers' data in memory (syncs cost nothing there: what is left
@@ -29,6 +30,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { Binary, Field, RecordBatch, Schema, Struct, makeData } from 'apache-arrow';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
 
@@ -205,6 +207,41 @@ const hangarPusher = (ws, name, batch) => async () => {
   };
 };
 
+/** A batch of `count` 1 KB binary entries (the `data` column a binary stream takes over Flight). */
+function binaryBatch(count) {
+  const schema = new Schema([new Field('data', new Binary(), false)]);
+  const valueOffsets = Int32Array.from({ length: count + 1 }, (_, i) => i * ENTRY.byteLength);
+  const column = makeData({ type: new Binary(), length: count, nullCount: 0, valueOffsets, data: Buffer.concat(Array.from({ length: count }, () => ENTRY)) });
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: count, nullCount: 0, children: [column] }));
+}
+
+/**
+ * Flight pushes (`--parts flight`): each client sends batches of `batch` entries in one DoPut for
+ * SECONDS, pipelined (the server answers each batch with its IDs once durable), so this is the
+ * server's acked rate with the client never waiting; counted from the acks received.
+ */
+async function flightThroughput(label, clients, batch, hangar, name) {
+  const loadBefore = load();
+  const record = binaryBatch(batch);
+  const serverBefore = await cpuSeconds(hangar.pid);
+  const start = performance.now();
+  const deadline = start + SECONDS * 1000;
+  const counts = await Promise.all(Array.from({ length: clients }, async () => {
+    const client = HangarClient.connect(hangar.grpc);
+    try {
+      const acks = await client.push(name, (async function* () { while (performance.now() < deadline) { yield record; await new Promise((r) => setImmediate(r)); } })());
+      return acks.reduce((sum, ids) => sum + ids.length, 0);
+    } finally {
+      client.close();
+    }
+  }));
+  const elapsed = (performance.now() - start) / 1000;
+  const entries = counts.reduce((a, b) => a + b, 0);
+  const result = { label, clients, batch, entriesPerSecond: Math.round(entries / elapsed), serverCpuUsPerEntry: +(((await cpuSeconds(hangar.pid)) - serverBefore) * 1e6 / entries).toFixed(1), load: `${loadBefore} → ${load()}` };
+  console.log(`${label.padEnd(28)} clients=${clients} batch=${String(batch).padStart(3)}  ${String(result.entriesPerSecond).padStart(8)} entries/s  cpu/entry server ${result.serverCpuUsPerEntry} µs   load ${result.load}`);
+  return result;
+}
+
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
@@ -323,6 +360,16 @@ if (PARTS.includes('throughput')) {
   }
   if (REDIS && EVERYSEC) await runShapes({ kind: 'redis', fsync: 'everysec', label: 'redis appendfsync everysec' });
 }
+if (PARTS.includes('flight')) {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let j = 0; j < BUILDS.length; j++) {
+      const i = (j + round) % BUILDS.length;
+      const hangar = await startHangar(BUILDS[i]);
+      for (const [clients, batch] of SHAPES) results.throughput.push(await flightThroughput(`${buildLabel(i)} (Flight, pipelined)`, clients, batch, hangar, `flight-${clients}-${batch}-${++streamCounter}`));
+      await hangar.close();
+    }
+  }
+}
 if (PARTS.includes('latency')) {
   if (REDIS) {
     const redis = await startRedis('always');
@@ -348,7 +395,7 @@ for (const label of labels) {
       entriesPerSecond: Math.round(median(rows.map((r) => r.entriesPerSecond))),
       all: rows.map((r) => r.entriesPerSecond),
       serverCpuUsPerEntry: +median(rows.map((r) => r.serverCpuUsPerEntry)).toFixed(1),
-      clientCpuUsPerEntry: +median(rows.map((r) => r.clientCpuUsPerEntry)).toFixed(1),
+      clientCpuUsPerEntry: rows[0].clientCpuUsPerEntry === undefined ? undefined : +median(rows.map((r) => r.clientCpuUsPerEntry)).toFixed(1),
       syncsPerSecond: syncs.length ? Math.round(median(syncs)) : undefined,
     });
   }
@@ -359,7 +406,7 @@ for (const r of results.medians) {
   const redis = always(r.clients, r.batch);
   const ratio = redis && r.label.startsWith('hangar') ? `  ${(r.entriesPerSecond / redis.entriesPerSecond).toFixed(2)}×` : '';
   if (r.label.startsWith('hangar') && redis) r.ratioToRedisAlways = +(r.entriesPerSecond / redis.entriesPerSecond).toFixed(2);
-  console.log(`  ${r.label.padEnd(28)} clients=${r.clients} batch=${String(r.batch).padStart(3)}  ${String(r.entriesPerSecond).padStart(8)} entries/s [${r.all.join(', ')}]${ratio}  cpu/entry server ${r.serverCpuUsPerEntry} µs client ${r.clientCpuUsPerEntry} µs${r.syncsPerSecond === undefined ? '' : `  syncs/s ${r.syncsPerSecond}`}`);
+  console.log(`  ${r.label.padEnd(28)} clients=${r.clients} batch=${String(r.batch).padStart(3)}  ${String(r.entriesPerSecond).padStart(8)} entries/s [${r.all.join(', ')}]${ratio}  cpu/entry server ${r.serverCpuUsPerEntry} µs${r.clientCpuUsPerEntry === undefined ? '' : ` client ${r.clientCpuUsPerEntry} µs`}${r.syncsPerSecond === undefined ? '' : `  syncs/s ${r.syncsPerSecond}`}`);
 }
 results.finishedAt = new Date().toISOString();
 results.loadAtEnd = load();

@@ -8,7 +8,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { InvalidArgumentError } from '../../errors.js';
 import { type IpcMessage, encodeSchemaHeader, inspectMessage, joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
 import { BINARY_ENTRY_SCHEMA, decodeBatches, encodeBatch, sameColumns } from '../../core/streams/stream-batches.js';
-import { formatIdRange } from '../../core/streams/stream-id.js';
+import { type StreamIdRange, formatIdRange } from '../../core/streams/stream-id.js';
 import type { LiveStream } from '../../core/streams/live-stream.js';
 import { tailStream } from '../../core/streams/stream-tail.js';
 import { encodeFlightDataPieces } from '../../flight/flight-data.js';
@@ -19,6 +19,19 @@ import { parseStreamPutDescriptor, parseStreamTicket } from './stream-protocol.j
 
 /** Acks a push may have outstanding before the server stops reading its batches (pipelining depth). */
 const MAX_PENDING_ACKS = 256;
+
+/**
+ * Appends a pushed batch: a binary stream's payload column goes to the log from its bytes
+ * (no stored batch built until a tailer reads it), anything else as the batch.
+ */
+function appendOf(stream: LiveStream, batch: RecordBatch): Promise<StreamIdRange> {
+  const column = batch.getChildAt(0);
+  if (batch.numRows > 0 && column && column.data.length === 1 && sameColumns(batch.schema, BINARY_ENTRY_SCHEMA) && sameColumns(stream.entrySchema, BINARY_ENTRY_SCHEMA)) {
+    const data = column.data[0]!;
+    if (data.nullCount === 0) return stream.appendBinary(data.values as Uint8Array, (data.valueOffsets as Int32Array).subarray(data.offset, data.offset + data.length + 1));
+  }
+  return stream.appendRange(batch);
+}
 
 /** Serves a stream push: `messages` are the DoPut's IPC messages (schema first). */
 export async function pushFromFlight(call: ServerCall, streams: StreamAccess, descriptor: FlightDescriptor, messages: AsyncIterable<IpcMessage>): Promise<void> {
@@ -45,7 +58,7 @@ export async function pushFromFlight(call: ServerCall, streams: StreamAccess, de
     }
     const batch = decodeBatches(joinIpcStream([schemaMessage, ...dictionaries, message]))[0];
     if (!batch) continue;
-    const acked = stream.appendRange(batch);
+    const acked = appendOf(stream, batch);
     pending++;
     acks = acks.then(async () => {
       const range = await acked;
