@@ -861,15 +861,27 @@ export class HangarEngine {
 
   /**
    * Deletes a bucket. Mode `error` refuses a bucket that still holds frames; `delete` removes them.
+   * Holds the commit locks of the bucket's frames meanwhile: a commit racing it (an append, a
+   * restore) would otherwise make a version over segments the delete then removes.
    * @throws NotFoundError if the bucket does not exist; BucketNotEmptyError
    */
   async deleteBucket(bucket: string, mode: BucketDeleteMode): Promise<void> {
     const name = resolveBucket(bucket);
     if (!(await this.connector.listBuckets()).includes(name)) throw new NotFoundError(`bucket '${name}' does not exist`);
-    if (mode === 'error' && [...(await this.connector.listManifests(name)).values()].some((manifest) => !manifest.deleted)) {
-      throw new BucketNotEmptyError(name);
-    }
-    await this.leases.removing(() => this.connector.deleteBucket(name));
+    const frames = (await this.connector.listFrames(name)).sort().map((frame) => ({ bucket: name, name: frame }));
+    await this.underCommitLocks(frames, async () => {
+      if (mode === 'error' && [...(await this.connector.listManifests(name)).values()].some((manifest) => !manifest.deleted)) {
+        throw new BucketNotEmptyError(name);
+      }
+      await this.leases.removing(() => this.connector.deleteBucket(name));
+    });
+  }
+
+  /** Runs `work` holding the commit locks of these frames (taken in the order given: sorted, so never crossed). */
+  private async underCommitLocks<T>(refs: readonly FrameRef[], work: () => Promise<T>): Promise<T> {
+    const [first, ...rest] = refs;
+    if (!first) return work();
+    return this.commitLock.run(frameKey(first), () => this.underCommitLocks(rest, work));
   }
 }
 

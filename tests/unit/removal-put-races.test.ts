@@ -84,3 +84,55 @@ for (const [kind, removal] of [['memory', 'purge'], ['memory', 'bucket delete'],
     }
   });
 }
+
+/** A memory store whose first deletion of manifests waits for `gate` (a removal paused after it listed the keys). */
+class PausingConnector extends MemoryConnector {
+  gate?: { readonly reached: () => void; readonly open: Promise<void> };
+
+  override async delete(keys: readonly string[]): Promise<void> {
+    const gate = this.gate;
+    if (gate && keys.some((key) => key.includes('/manifests/') || key.includes('/_delta_log/'))) {
+      this.gate = undefined;
+      gate.reached();
+      await gate.open;
+    }
+    return super.delete(keys);
+  }
+}
+
+it('an append committing while a bucket delete removes the frame makes no version over removed segments', async () => {
+  const bytes = new PausingConnector();
+  const store = new ObjectLayout(bytes);
+  await store.open();
+  const engine = new HangarEngine(store, codec, { readCacheBytes: 0, segmentBytes: 64 * 1024 });
+  const ref = { bucket: 'b', name: 'f' };
+  try {
+    await engine.put(ref, 'replace', generation(1));
+    let held!: () => void;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    let release!: () => void;
+    const append = engine.put(ref, 'append', heldBack(2, held, new Promise<void>((resolve) => (release = resolve))), { allowUnordered: true });
+    await holding;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The bucket delete lists the frame's keys, then pauses before deleting its manifests…
+    let reached!: () => void;
+    const paused = new Promise<void>((resolve) => (reached = resolve));
+    let open!: () => void;
+    bytes.gate = { reached, open: new Promise<void>((resolve) => (open = resolve)) };
+    const deleting = engine.deleteBucket(ref.bucket, 'delete');
+    await paused;
+    // …while the append finishes and tries to commit over the frame's current segments.
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    open();
+    await deleting;
+    await append;
+    // The append came after the delete: the frame holds exactly its rows.
+    const back = await collect((await engine.read(ref)).messages);
+    expect(back.numRows).toBe(ROWS);
+    expect(new Set([...back.getChild('g')!].map(Number))).toEqual(new Set([2]));
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
