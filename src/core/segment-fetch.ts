@@ -119,10 +119,12 @@ export async function overlappingGroups(
   if (!connector.capabilities.rangedReads || segment.rowGroups < 2 || segment.storedBytes < RANGED_READ_MIN_BYTES || !rangedReadVerifiable(segment)) return undefined;
   const footer = await fetchFooter(connector, ref, segment);
   const groups: number[] = [];
+  // Nanoseconds stored as whole microseconds have microsecond statistics (plain-parquet-writer.ts).
+  const scale = segment.microsecondColumns?.includes(timeColumn) === true ? 1000n : 1n;
   footer.metadata.rowGroups.forEach((group, index) => {
     const chunk = group.columns.find((candidate) => candidate.path.length === 1 && candidate.path[0] === timeColumn);
     const range = chunk && statisticsRange(chunk.physicalType, chunk.statistics);
-    if (!range || overlaps(range.min, range.max)) groups.push(index);
+    if (!range || overlaps(range.min * scale, range.max * scale)) groups.push(index);
   });
   if (groups.length === footer.metadata.rowGroups.length) return undefined;
   return { groups, fetch: () => fetchChunks(connector, ref, segment, footer, groups, new Set(columns ?? storedColumns)) };

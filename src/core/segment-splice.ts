@@ -91,8 +91,11 @@ export async function spliceSegment(
 ): Promise<SplicedSegment | undefined> {
   const expectedCrc = parseCrc32(segment.crc32);
   if (!rowGroupSpliceEnabled() || segment.dictionaries || segment.schema !== undefined || expectedCrc === undefined || segment.pageCrcs !== true || segment.rowGroups < 2) return undefined;
-  const unit = parquetTimeAnnotation(timeType);
+  // Nanoseconds the plain writer stored as whole microseconds carry microsecond statistics.
+  const micros = segment.microsecondColumns?.includes(column) === true;
+  const unit = micros ? 'TIMESTAMP(MICROS,' : parquetTimeAnnotation(timeType);
   if (!unit) return undefined;
+  const scale = micros ? 1000n : 1n;
   const lap = phaseClock();
   const bytes = await context.connector.getSegment(ref, segment.id);
   lap('fetch');
@@ -106,7 +109,7 @@ export async function spliceSegment(
     return undefined;
   }
   lap('layout');
-  const overlapping = layout.groups.flatMap((group, index) => (groupOverlaps(group, bounds) ? [index] : []));
+  const overlapping = layout.groups.flatMap((group, index) => (groupOverlaps(group, bounds, scale) ? [index] : []));
   const first = overlapping[0] ?? 0;
   const last = overlapping[overlapping.length - 1] ?? -1;
   // Copied bytes get a fresh CRC: the segment must be checked first, and before its footer is
@@ -170,7 +173,7 @@ export async function spliceSegment(
   }
   // Every row not removed is in exactly one of the two files.
   if (files.reduce((sum, spliced) => sum + (spliced?.rows ?? 0), 0) !== segment.rows - kept.removed) return undefined;
-  const times = files.map((spliced) => spliced && timeStatistics(spliced.groups));
+  const times = files.map((spliced) => spliced && timeStatistics(spliced.groups, scale));
   if (files.some((spliced, index) => spliced && !times[index])) return undefined;
   lap('join');
   const entries: SegmentEntry[][] = [[], []];
@@ -190,6 +193,8 @@ export async function spliceSegment(
       crc32: formatCrc32(spliced.crc32),
       footerCrc32: formatCrc32(spliced.footerCrc32),
       pageCrcs: true,
+      // The copied and re-encoded groups share one footer schema (spliceRowGroups checks it).
+      ...(segment.microsecondColumns ? { microsecondColumns: segment.microsecondColumns } : {}),
     };
     written.push(entry);
     entries[index]!.push(entry);
@@ -238,17 +243,17 @@ function statisticsValue(bytes: Uint8Array | undefined): bigint | undefined {
 }
 
 /** Whether a row group may hold rows in the bounds: a group without usable statistics may. */
-function groupOverlaps(group: SpliceRowGroup, bounds: ColumnBounds): boolean {
+function groupOverlaps(group: SpliceRowGroup, bounds: ColumnBounds, scale: bigint): boolean {
   if (bounds.empty) return false;
   if (group.time?.nulls === group.rows) return false;
-  const min = statisticsValue(group.time?.min);
-  const max = statisticsValue(group.time?.max);
-  if (min === undefined || max === undefined) return true;
+  const stored = [statisticsValue(group.time?.min), statisticsValue(group.time?.max)];
+  if (stored[0] === undefined || stored[1] === undefined) return true;
+  const [min, max] = [stored[0] * scale, stored[1] * scale];
   return (bounds.lower === undefined || max >= bounds.lower) && (bounds.upper === undefined || min < bounds.upper);
 }
 
 /** The manifest's time statistics of a spliced file, from its groups' statistics; undefined when a group lacks them. */
-function timeStatistics(groups: readonly SpliceRowGroup[]): Pick<SegmentEntry, 'timeRange' | 'timeNulls'> | undefined {
+function timeStatistics(groups: readonly SpliceRowGroup[], scale: bigint): Pick<SegmentEntry, 'timeRange' | 'timeNulls'> | undefined {
   let min: bigint | undefined;
   let max: bigint | undefined;
   let nulls = 0;
@@ -256,9 +261,10 @@ function timeStatistics(groups: readonly SpliceRowGroup[]): Pick<SegmentEntry, '
     if (group.time?.nulls === undefined) return undefined;
     nulls += group.time.nulls;
     if (group.time.nulls === group.rows) continue;
-    const low = statisticsValue(group.time.min);
-    const high = statisticsValue(group.time.max);
-    if (low === undefined || high === undefined) return undefined;
+    const storedLow = statisticsValue(group.time.min);
+    const storedHigh = statisticsValue(group.time.max);
+    if (storedLow === undefined || storedHigh === undefined) return undefined;
+    const [low, high] = [storedLow * scale, storedHigh * scale];
     if (min === undefined || low < min) min = low;
     if (max === undefined || high > max) max = high;
   }

@@ -196,6 +196,7 @@ export class SegmentWriter {
       footerCrc32: formatCrc32(checksums.footerCrc32),
       ...(checksums.pageCrcs ? { pageCrcs: true as const } : {}),
       ...(checksums.stringCategories ? { stringCategories: true as const } : {}),
+      ...(checksums.microsecondColumns ? { microsecondColumns: checksums.microsecondColumns } : {}),
     };
   }
 

@@ -46,6 +46,12 @@ export interface SegmentEntry {
    * other engines read them as strings. Absent: codes (older segments, compressed ones).
    */
   readonly stringCategories?: true;
+  /**
+   * Nanosecond timestamp columns the file stores as Parquet TIMESTAMP(MICROS), every value being a
+   * whole microsecond (what Delta engines read); their footer statistics are in microseconds.
+   * Hangar's reader returns nanoseconds, exactly. Absent: every timestamp in its own unit.
+   */
+  readonly microsecondColumns?: readonly string[];
   /** CRC-32 of the dictionary sidecar (`dictionaries`), when there is one. */
   readonly dictionariesCrc32?: string;
   /**

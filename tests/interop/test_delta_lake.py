@@ -128,6 +128,31 @@ def test_an_ordered_categorical_is_strings_to_delta_rs_and_exact_to_hangar(delta
     assert plain.dictionary.to_pylist() == categories
 
 
+def test_nanoseconds_of_whole_microseconds_are_microsecond_files(delta_server):
+    import pyarrow.parquet as pq
+
+    client = delta_server.client()
+    whole = [1_700_000_000_123_456_000, -86_400_000_001_000, None, 0]
+    frames = {
+        "whole_naive": pa.array(whole, pa.timestamp("ns")),
+        "whole_utc": pa.array(whole, pa.timestamp("ns", tz="UTC")),
+        "nanos": pa.array([1_700_000_000_123_456_789, None, 0, 5], pa.timestamp("ns")),
+    }
+    for name, array in frames.items():
+        put(client, cmd({"name": name, "bucket": "ts", "mode": "replace"}), pa.table({"i": pa.array(range(4), pa.int64()), "t": array}))
+        assert _get(client, name=name, bucket="ts").column("t").to_pylist() == array.to_pylist(), name  # exact, as nanoseconds
+        path = next(Path(_table_dir(delta_server, "ts", name), "segments").glob("*.parquet"))
+        unit = pq.ParquetFile(path).metadata.schema.column(1).logical_type.to_json()
+        assert ('"timeUnit": "microseconds"' in unit) == (name != "nanos"), f"{name}: {unit}"
+    # delta-rs reads the microsecond files as they are, nothing converted or refused.
+    for name in ("whole_naive", "whole_utc"):
+        read = DeltaTable(_table_dir(delta_server, "ts", name)).to_pyarrow_table().sort_by("i").column("t")
+        assert read.type.unit == "us"
+        assert read.cast(pa.int64()).to_pylist() == [None if v is None else v // 1000 for v in whole]
+    with pytest.raises(pa.ArrowInvalid, match="would lose data"):
+        DeltaTable(_table_dir(delta_server, "ts", "nanos")).to_pyarrow_table()
+
+
 def test_versions_and_history_match_delta_rs_and_polars(delta_server):
     import polars as pl
 

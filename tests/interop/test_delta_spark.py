@@ -55,8 +55,10 @@ def _get(client: fl.FlightClient, **ticket) -> pa.Table:
 def _trades(start: int, rows: int) -> pa.Table:
     return pa.table(
         {
-            "ts": pa.array([1_700_000_000_000_000 + (start + i) * 1_000_000 for i in range(rows)], pa.timestamp("us", tz="UTC")),
-            "sym": pa.array([["AAA", "BBB", "CCC"][(start + i) % 3] for i in range(rows)]),
+            # pandas' nanoseconds (whole microseconds: stored as Parquet microseconds, which Spark reads)
+            # and a categorical (stored as Parquet strings, which Spark joins on).
+            "ts": pa.array([(1_700_000_000_000_000 + (start + i) * 1_000_000) * 1000 for i in range(rows)], pa.timestamp("ns", tz="UTC")),
+            "sym": pa.array([["AAA", "BBB", "CCC"][(start + i) % 3] for i in range(rows)]).dictionary_encode(),
             "px": pa.array([100.0 + (start + i) / 4 for i in range(rows)]),
             "qty": pa.array([(start + i) % 7 for i in range(rows)], pa.int64()),
         }
@@ -65,7 +67,8 @@ def _trades(start: int, rows: int) -> pa.Table:
 
 def _rows(frame: pd.DataFrame) -> list[tuple]:
     frame = frame.copy()
-    frame["ts"] = pd.to_datetime(frame["ts"], utc=True).map(lambda t: t.isoformat())  # units differ: Spark's ns, Hangar's us
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True).map(lambda t: t.isoformat())  # units may differ: compare instants
+    frame["sym"] = frame["sym"].astype(str)  # Hangar's categorical, Spark's string
     return sorted(frame.itertuples(index=False, name=None))
 
 

@@ -51,8 +51,10 @@ function tableOf(rows: readonly Row[]): Table {
 function rowsOf(table: Table): Row[] {
   const [ts, id, px, name, flag] = ['ts', 'id', 'px', 'name', 'flag'].map((column) => table.getChild(column)!);
   const times = ts!.toArray() as BigInt64Array;
+  // Whole-microsecond nanoseconds are stored as microseconds: parquet-wasm reads them so, Hangar multiplies back.
+  const scale = String(ts!.type).includes('MICROSECOND') ? 1000n : 1n;
   return Array.from({ length: table.numRows }, (_, i) => {
-    const t = Number((times[i]! - BASE) / MINUTE);
+    const t = Number((times[i]! * scale - BASE) / MINUTE);
     return { t, id: id!.get(i) as number | null, px: px!.get(i) as number, name: name!.get(i) as string, flag: flag!.get(i) as boolean };
   });
 }

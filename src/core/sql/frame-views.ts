@@ -357,7 +357,7 @@ export class FrameViews {
     }
     const files = (segments: readonly SegmentEntry[]): string[] => segments.map((segment) => fileOf.get(segment.id)!);
     // Segments sharing the same dictionaries are read together.
-    const groups = new Map<string, { segments: SegmentEntry[]; dictionaries: Map<number, unknown[]>; strings: boolean }>();
+    const groups = new Map<string, { segments: SegmentEntry[]; dictionaries: Map<number, unknown[]>; strings: boolean; micros: readonly string[] }>();
     for (const segment of manifest.segments) {
       let key = '';
       let sidecar: Uint8Array = new Uint8Array(0);
@@ -374,10 +374,12 @@ export class FrameViews {
         // Files holding string dictionaries as Parquet strings read apart from files of codes.
         if (segment.stringCategories) key += ' strings';
       }
+      // Files storing nanoseconds as microseconds read apart too (DuckDB types the columns by file).
+      if (segment.microsecondColumns) key += ` micros ${segment.microsecondColumns.join('\u0000')}`;
       let group = groups.get(key);
       if (!group) {
         const dictionaries = layout ? dictionaryValues(schema, layout.storageSchema, splitIpcStream(sidecar), ref, segment) : new Map<number, unknown[]>();
-        group = { segments: [], dictionaries, strings: segment.stringCategories === true };
+        group = { segments: [], dictionaries, strings: segment.stringCategories === true, micros: segment.microsecondColumns ?? [] };
         groups.set(key, group);
       }
       group.segments.push(segment);
@@ -387,16 +389,17 @@ export class FrameViews {
     if (manifest.segments.some((segment) => segment.schema !== undefined)) {
       const columns = schema.fields.map((field) => sqlIdentifier(field.name)).join(', ');
       const source = `(SELECT ${columns} FROM read_parquet([${files(manifest.segments).map(sqlString).join(', ')}], union_by_name = true))`;
-      return { plain: mapDictionaries(schema, source, new Map(), enums, manifest.segments.every((segment) => segment.stringCategories)) };
+      const micros = [...new Set(manifest.segments.flatMap((segment) => segment.microsecondColumns ?? []))];
+      return { plain: mapDictionaries(schema, source, new Map(), enums, manifest.segments.every((segment) => segment.stringCategories), micros) };
     }
-    const plain = [...groups.values()].map((group) => mapDictionaries(schema, readParquet(files(group.segments)), group.dictionaries, enums, group.strings)).join(' UNION ALL ');
+    const plain = [...groups.values()].map((group) => mapDictionaries(schema, readParquet(files(group.segments)), group.dictionaries, enums, group.strings, group.micros)).join(' UNION ALL ');
     // Statistics describe the manifest's time column; older manifests name none and use the schema's.
     const timeColumn = manifest.timeColumn ?? timeColumnOf(schema);
     const timeField = schema.fields.find((field) => field.name === timeColumn);
     const branchesOf = [...groups.values()].map((group) => timeBranches(group.segments, timeField));
     if (timeColumn === undefined || branchesOf.every((branches) => branches.every((branch) => !branch.bounds))) return { plain };
     const timePruned = [...groups.values()]
-      .map((group, i) => mapDictionaries(schema, timeBoundedUnion(branchesOf[i]!, timeColumn, files), group.dictionaries, enums, group.strings))
+      .map((group, i) => mapDictionaries(schema, timeBoundedUnion(branchesOf[i]!, timeColumn, files), group.dictionaries, enums, group.strings, group.micros))
       .join(' UNION ALL ');
     return { plain, timePruned, timeColumn };
   }
@@ -503,7 +506,14 @@ function enumTypes(schema: Schema, groups: readonly Map<number, unknown[]>[]): M
  * dictionary column's indices replaced by its values, and the types Parquet has no annotation for
  * (second timestamps and times, millisecond dates, durations) converted from their raw integers.
  */
-function mapDictionaries(schema: Schema, source: string, dictionaries: Map<number, unknown[]>, enums = new Map<number, string>(), strings = false): string {
+function mapDictionaries(
+  schema: Schema,
+  source: string,
+  dictionaries: Map<number, unknown[]>,
+  enums = new Map<number, string>(),
+  strings = false,
+  micros: readonly string[] = [],
+): string {
   const replaced = schema.fields.flatMap((field: Field, index) => {
     const column = sqlIdentifier(field.name);
     // String dictionaries stored as Parquet strings (`stringCategories`) are read as they are.
@@ -513,7 +523,9 @@ function mapDictionaries(schema: Schema, source: string, dictionaries: Map<numbe
       ? enumType && `CAST(${column} AS ${enumType})`
       : DataType.isDictionary(field.type)
         ? dictionaryLookup(column, field, dictionaries.get(index) ?? [], enumType)
-        : rawIntegerConversion(column, field.type);
+        : micros.includes(field.name)
+          ? nanosecondsFromMicros(column, field.type)
+          : rawIntegerConversion(column, field.type);
     return expression === undefined ? [] : [`${expression} AS ${column}`];
   });
   return replaced.length === 0 ? `SELECT * FROM ${source}` : `SELECT * REPLACE (${replaced.join(', ')}) FROM ${source}`;
@@ -529,6 +541,14 @@ function dictionaryLookup(column: string, field: Field, values: unknown[], enumT
   if (values.length === 0) return 'CAST(NULL AS VARCHAR)';
   const list = `[${values.map((value) => sqlLiteral(value, field)).join(', ')}]`;
   return `${enumType ? `CAST(${list} AS ${enumType}[])` : list}[${column} + 1]`;
+}
+
+/**
+ * A nanosecond column stored as microseconds (`microsecondColumns`) typed as its nanosecond files
+ * are: DuckDB reads a naive one as TIMESTAMP_NS (and both kinds of UTC ones as TIMESTAMPTZ).
+ */
+function nanosecondsFromMicros(column: string, type: DataType): string | undefined {
+  return DataType.isTimestamp(type) && !type.timezone ? `CAST(${column} AS TIMESTAMP_NS)` : undefined;
 }
 
 /** For types stored as bare integers, the expression giving their SQL type; undefined otherwise. */

@@ -72,6 +72,8 @@ export interface SegmentChecksums {
   readonly pageCrcs: boolean;
   /** String dictionary columns are Parquet strings in the file (not their codes). */
   readonly stringCategories?: boolean;
+  /** Nanosecond timestamp columns the file stores as microseconds (every value a whole microsecond). */
+  readonly microsecondColumns?: readonly string[];
 }
 
 /**
@@ -125,13 +127,14 @@ function encode(request: EncodeRequest): { file: Uint8Array; checksums: SegmentC
       try {
         const fileSchema = plainFileSchema(table.schema);
         const schemaMessage = fileSchema === table.schema ? splitIpcStream(ipc)[0]! : { header: encodeSchemaHeader(fileSchema), body: new Uint8Array(0) };
-        const { file, crc32: whole, footerCrc32 } = encodePlainParquet(table, {
+        const { file, crc32: whole, footerCrc32, microsecondColumns } = encodePlainParquet(table, {
           rowGroupRows: request.rowGroupRows,
           statisticsColumns: request.statisticsColumns,
           arrowSchemaMessage: encapsulateMessage(schemaMessage),
         });
         const stringCategories = kept && fileSchema.fields.some((field) => DataType.isDictionary(field.type));
-        return { file, checksums: { crc32: whole, footerCrc32, pageCrcs: true, ...(stringCategories ? { stringCategories } : {}) } };
+        const micros = microsecondColumns.length > 0 ? { microsecondColumns } : {};
+        return { file, checksums: { crc32: whole, footerCrc32, pageCrcs: true, ...(stringCategories ? { stringCategories } : {}), ...micros } };
       } catch (error) {
         // Data the plain writer declines (nulls in a non-nullable column): parquet-wasm decides.
         if (!(error instanceof PlainParquetUnsupported)) throw error;

@@ -16,7 +16,7 @@
  * columns, dictionary or compressed pages, v2 pages, another encoding) throws
  * {@link PlainParquetUnsupported}, and the codec decodes the file with parquet-wasm instead.
  */
-import { DataType, Field, Message, Schema } from 'apache-arrow';
+import { DataType, Field, Message, Schema, TimeUnit, Timestamp } from 'apache-arrow';
 import { BufferRegion, FieldNode, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { crc32, formatCrc32 } from '../crc32.js';
 import { decodeEncapsulatedSchema, encodeSchemaHeader, framedLength, pad8, writeEndOfStream, writeFramedHeader } from '../ipc-message.js';
@@ -170,7 +170,10 @@ function openPlainFile(file: Uint8Array, columns: readonly string[] | undefined,
   }
   // The embedded Arrow schema is a hint: the Parquet types say what the values are.
   stored.fields.forEach((field, i) => {
-    const disagreement = annotationDisagreement(metadata.columns[i]!, field, layouts[i]!);
+    // Nanoseconds the writer stored as whole microseconds are read back as nanoseconds.
+    const micros = microsecondField(field, metadata.columns[i]!.logicalType);
+    if (micros) layouts[i] = { ...layouts[i]!, nanosAsMicros: true };
+    const disagreement = annotationDisagreement(metadata.columns[i]!, micros ?? field, layouts[i]!);
     if (disagreement) throw new PlainParquetUnsupported(`column '${field.name}': ${disagreement}`);
   });
   const wanted = columns ? [...new Set(columns)] : names;
@@ -189,6 +192,33 @@ function openPlainFile(file: Uint8Array, columns: readonly string[] | undefined,
   });
   const schema = new Schema(fields, stored.metadata);
   return { metadata, stored, layouts, indices, schema };
+}
+
+/**
+ * For an Arrow nanosecond timestamp whose Parquet column is TIMESTAMP(MICROS) of the same time zone
+ * flag (what the plain writer makes of whole microseconds), the field as microseconds; otherwise undefined.
+ */
+function microsecondField(field: Field, logicalType: string | undefined): Field | undefined {
+  const type = field.type as DataType;
+  if (!DataType.isTimestamp(type) || type.unit !== TimeUnit.NANOSECOND) return undefined;
+  const utc = type.timezone !== null && type.timezone !== undefined;
+  if (logicalType !== `TIMESTAMP(MICROS,${utc ? 'utc' : 'local'})`) return undefined;
+  return new Field(field.name, new Timestamp(TimeUnit.MICROSECOND, type.timezone ?? null), field.nullable, field.metadata);
+}
+
+/**
+ * Multiplies `count` little-endian int64 values at `at` in `out` by 1000 in place (microseconds
+ * back to nanoseconds), exactly: the low word's product is below 1000 × 2^32 (exact in a double),
+ * its carry goes to the high word, and the high word wraps as int64 arithmetic does.
+ */
+function microsToNanos(out: Uint8Array, at: number, count: number): void {
+  const words = new Int32Array(out.buffer, out.byteOffset + at, count * 2);
+  for (let i = 0; i < 2 * count; i += 2) {
+    const low = (words[i]! >>> 0) * 1000;
+    const carry = Math.floor(low / 4294967296);
+    words[i] = (low - carry * 4294967296) | 0;
+    words[i + 1] = (words[i + 1]! * 1000 + carry) | 0;
+  }
 }
 
 /** A data page's header fields this reader uses. */
@@ -525,37 +555,42 @@ function storedIndex(page: ScannedPage, index: number): number {
   return n;
 }
 
+/** Copies the fixed-width values of rows `[start, end)` to `target` in `out`, null slots left zero. */
+function copyRows(file: Uint8Array, chunk: ScannedChunk, start: number, end: number, out: Uint8Array, target: number, width: number): void {
+  for (const { page, from, to } of overlapping(chunk, start, end)) {
+    let source = page.values + storedIndex(page, from) * width;
+    const base = target + (page.row - start) * width;
+    if (!page.present) {
+      copyChecked(file, page.check, source, source + (to - from) * width, out, base + from * width);
+      continue;
+    }
+    // Runs of present values are copied whole; null slots stay zero.
+    let i = from;
+    while (i < to) {
+      if (!page.present[i]) {
+        i++;
+        continue;
+      }
+      const first = i;
+      while (i < to && page.present[i]) i++;
+      const bytes = (i - first) * width;
+      copyChecked(file, page.check, source, source + bytes, out, base + first * width);
+      source += bytes;
+    }
+  }
+}
+
 /** Copies the values of rows `[start, end)` into the batch's value buffers (body at `body` in `out`). */
 function writeValues(file: Uint8Array, chunk: ScannedChunk, start: number, end: number, out: Uint8Array, body: number, buffers: readonly BufferRegion[]): void {
   const spec = chunk.layout.values;
   const target = body + Number(buffers[0]!.offset);
   switch (spec.kind) {
     case 'fixed':
-    case 'dictionary': {
-      const width = spec.width;
-      for (const { page, from, to } of overlapping(chunk, start, end)) {
-        let source = page.values + storedIndex(page, from) * width;
-        const base = target + (page.row - start) * width;
-        if (!page.present) {
-          copyChecked(file, page.check, source, source + (to - from) * width, out, base + from * width);
-          continue;
-        }
-        // Runs of present values are copied whole; null slots stay zero.
-        let i = from;
-        while (i < to) {
-          if (!page.present[i]) {
-            i++;
-            continue;
-          }
-          const first = i;
-          while (i < to && page.present[i]) i++;
-          const bytes = (i - first) * width;
-          copyChecked(file, page.check, source, source + bytes, out, base + first * width);
-          source += bytes;
-        }
-      }
+    case 'dictionary':
+      copyRows(file, chunk, start, end, out, target, spec.width);
+      // Nanoseconds stored as microseconds: multiplied back where they were copied.
+      if (chunk.layout.nanosAsMicros) microsToNanos(out, target, end - start);
       return;
-    }
     case 'widened': {
       const ArrayType = (chunk.type as DataType & { ArrayType: new (buffer: ArrayBuffer, offset: number, length: number) => Int8Array | Int16Array | Uint8Array | Uint16Array }).ArrayType;
       const values = new ArrayType(out.buffer, out.byteOffset + target, end - start);

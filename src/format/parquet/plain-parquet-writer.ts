@@ -12,7 +12,7 @@
  * {@link plainParquetLayout} says whether a schema is covered; the codec encodes the others with
  * parquet-wasm.
  */
-import { type Data, DataType, DateUnit, type Dictionary, Field, Precision, Schema, type Table, TimeUnit, Type } from 'apache-arrow';
+import { type Data, DataType, DateUnit, type Dictionary, Field, Precision, Schema, type Table, TimeUnit, Timestamp, Type } from 'apache-arrow';
 import { crc32, crc32Combine } from '../crc32.js';
 import { stringDictionary } from '../dictionary-layout.js';
 import { int32Range, int64Range } from '../value-range.js';
@@ -76,6 +76,11 @@ export interface PlainColumnLayout {
   readonly logicalType?: (writer: ThriftCompactWriter) => void;
   /** How min/max statistics are computed, for types whose Parquet order is signed. */
   readonly ordering?: 'int32' | 'int64';
+  /**
+   * Arrow nanosecond timestamps stored as a TIMESTAMP(MICROS) column: every value is a whole
+   * microsecond, written divided by 1000 and read multiplied back, exactly.
+   */
+  readonly nanosAsMicros?: boolean;
 }
 
 /** What the writer needs besides the table. */
@@ -272,7 +277,7 @@ function gatherFixed(values: Uint8Array, width: 4 | 8, rows: number, bits: Uint8
  * `offset` indexes its validity bitmap and boolean bits, while value and offset buffers are already
  * cut to start at the slice's first row.
  */
-function encodePage(layout: PlainColumnLayout, data: Data, withRange: boolean): EncodedPage {
+function encodePage(layout: PlainColumnLayout, data: Data, withRange: boolean, convertedValues?: Int32Array): EncodedPage {
   const rows = data.length;
   const nulls = data.nullBitmap && data.nullBitmap.byteLength > 0 ? data.nullCount : 0;
   if (nulls > 0 && !layout.nullable) throw new PlainParquetUnsupported(`column '${layout.name}' is declared non-nullable but holds nulls`);
@@ -283,7 +288,8 @@ function encodePage(layout: PlainColumnLayout, data: Data, withRange: boolean): 
   const spec = layout.values;
   switch (spec.kind) {
     case 'fixed': {
-      const all = bytesOf(data.values as ArrayBufferView).subarray(0, rows * spec.width);
+      // Nanoseconds stored as microseconds come already divided (see microsecondColumns).
+      const all = convertedValues ? bytesOf(convertedValues) : bytesOf(data.values as ArrayBufferView).subarray(0, rows * spec.width);
       if (withRange && valid > 0) range = spec.width === 4 ? int32Range(int32Of(all), rows, bits) : int64Range(int32Of(all), rows, bits);
       parts.push(bits ? gatherFixed(all, spec.width, rows, bits, valid) : all);
       break;
@@ -481,6 +487,59 @@ export interface ChecksummedParquet {
   readonly crc32: number;
   /** CRC-32 of the footer: the FileMetaData and the 8-byte trailer (the file's last bytes). */
   readonly footerCrc32: number;
+  /** Nanosecond timestamp columns stored as microseconds (every value a whole microsecond). */
+  readonly microsecondColumns: readonly string[];
+}
+
+const NANOS_PER_MICRO = 1000;
+const TWO_POW_32 = 4294967296;
+
+/**
+ * A nanosecond column's values divided by 1000, as little-endian int64 words, or undefined when
+ * some non-null value is not a whole microsecond. Exact on 32-bit halves: floor-divide the high
+ * word, then the remainder with the low word (below 1000 × 2^32, exact in a double).
+ */
+function nanosToMicros(data: Data): Int32Array | undefined {
+  const rows = data.length;
+  const words = int32Of(bytesOf(data.values as ArrayBufferView).subarray(0, rows * 8));
+  const bits = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.byteLength > 0 ? data.nullBitmap : undefined;
+  const out = new Int32Array(rows * 2);
+  for (let i = 0; i < rows; i++) {
+    const high = words[2 * i + 1]!;
+    const highQuotient = Math.floor(high / NANOS_PER_MICRO);
+    const rest = (high - highQuotient * NANOS_PER_MICRO) * TWO_POW_32 + (words[2 * i]! >>> 0);
+    const lowQuotient = Math.floor(rest / NANOS_PER_MICRO);
+    if (rest - lowQuotient * NANOS_PER_MICRO !== 0) {
+      const row = data.offset + i;
+      if (!bits || (bits[row >> 3]! >> (row & 7)) & 1) return undefined;
+    }
+    out[2 * i] = lowQuotient | 0;
+    out[2 * i + 1] = highQuotient;
+  }
+  return out;
+}
+
+/**
+ * The table's nanosecond timestamp columns whose every value is a whole microsecond, with their
+ * values in microseconds per batch: Delta's timestamps are microseconds, and engines that read
+ * Parquet refuse (Spark) or cannot always convert (delta-rs) nanosecond files.
+ */
+function microsecondColumns(table: Table, layouts: readonly PlainColumnLayout[]): Map<number, Int32Array[]> {
+  const out = new Map<number, Int32Array[]>();
+  // No values: the column keeps its own unit (nothing says the frame's values are microseconds).
+  if (table.numRows === 0) return out;
+  table.schema.fields.forEach((field, column) => {
+    const type = field.type as DataType;
+    if (!DataType.isTimestamp(type) || type.unit !== TimeUnit.NANOSECOND || layouts[column]?.values.kind !== 'fixed') return;
+    const batches: Int32Array[] = [];
+    for (const batch of table.batches) {
+      const micros = nanosToMicros(batch.data.children[column]!);
+      if (!micros) return;
+      batches.push(micros);
+    }
+    out.set(column, batches);
+  });
+  return out;
 }
 
 /**
@@ -497,9 +556,16 @@ export function writePlainParquet(table: Table, options: PlainParquetOptions): U
  * @throws as {@link writePlainParquet}
  */
 export function encodePlainParquet(table: Table, options: PlainParquetOptions): ChecksummedParquet {
-  const layouts = plainParquetLayout(table.schema);
-  if (!layouts) throw new PlainParquetUnsupported('a column type is not covered by the plain writer');
+  const covered = plainParquetLayout(table.schema);
+  if (!covered) throw new PlainParquetUnsupported('a column type is not covered by the plain writer');
   for (const batch of table.batches) assertWellFormed(batch.data.children, batch.numRows);
+  const micros = microsecondColumns(table, covered);
+  const layouts = covered.map((layout, column): PlainColumnLayout => {
+    if (!micros.has(column)) return layout;
+    const field = table.schema.fields[column]!;
+    const timezone = (field.type as DataType<Type.Timestamp> & { timezone?: string | null }).timezone ?? null;
+    return { ...columnLayout(new Field(field.name, new Timestamp(TimeUnit.MICROSECOND, timezone), field.nullable))!, nanosAsMicros: true };
+  });
   const withStatistics = new Set(options.statisticsColumns);
   const parts: Uint8Array[] = [new TextEncoder().encode('PAR1')];
   let position = 4;
@@ -538,14 +604,16 @@ export function encodePlainParquet(table: Table, options: PlainParquetOptions): 
       const dataOffset = position;
       const valueEncoding = layout.values.kind === 'dictionary' ? ENCODING_RLE_DICTIONARY : ENCODING_PLAIN;
       let batchStart = 0;
-      for (const batch of table.batches) {
+      const converted = micros.get(column);
+      for (const [index, batch] of table.batches.entries()) {
         const batchEnd = batchStart + batch.numRows;
         const from = Math.max(groupStart, batchStart);
         const to = Math.min(groupEnd, batchEnd);
         batchStart = batchEnd;
         if (from >= to) continue;
-        const data = batch.data.children[column]!.slice(from - (batchEnd - batch.numRows), to - from);
-        const page = encodePage(layout, data, withRange);
+        const first = from - (batchEnd - batch.numRows);
+        const data = batch.data.children[column]!.slice(first, to - from);
+        const page = encodePage(layout, data, withRange, converted?.[index]!.subarray(2 * first, 2 * (first + to - from)));
         // The page CRC covers the page's (compressed, here uncompressed) bytes after its header.
         let pageCrc = 0;
         for (const part of page.parts) pageCrc = crc32(part, pageCrc);
@@ -583,7 +651,8 @@ export function encodePlainParquet(table: Table, options: PlainParquetOptions): 
     file.set(part, at);
     at += part.byteLength;
   }
-  return { file, crc32: crc32Combine(fileCrc, footerCrc32, footer.byteLength + trailer.byteLength), footerCrc32 };
+  const microsecondNames = [...micros.keys()].map((column) => table.schema.fields[column]!.name);
+  return { file, crc32: crc32Combine(fileCrc, footerCrc32, footer.byteLength + trailer.byteLength), footerCrc32, microsecondColumns: microsecondNames };
 }
 
 /** The Thrift FileMetaData of the file. */
