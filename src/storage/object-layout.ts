@@ -119,6 +119,8 @@ export class ObjectLayout extends FrameStore {
   /** In-process serialisation of one frame's commits; across processes `ifAbsent` decides. */
   private readonly commits = new KeyedMutex();
   private readonly current = new GenerationalCache<string, CurrentManifest>(CURRENT_MANIFESTS);
+  /** Probes of cached manifests not sent yet, by frame, version and identity (see {@link stillCurrent}). */
+  private readonly unsentProbes = new Map<string, Promise<boolean>>();
   /** Buckets whose marker this instance wrote or saw, so a commit does not rewrite it. */
   private readonly knownBuckets = new Set<string>();
   /** Segment keys written by this instance and not yet referenced by a committed manifest. */
@@ -367,13 +369,7 @@ export class ObjectLayout extends FrameStore {
   async getManifest(ref: FrameRef): Promise<FrameManifest | undefined> {
     const prefix = framePrefix(ref);
     const known = this.current.get(prefix);
-    if (known) {
-      const [next, same] = await Promise.all([
-        this.connector.head(this.logKey(ref, known.version + 1)),
-        this.connector.head(this.logKey(ref, known.version)),
-      ]);
-      if (!next && same && known.identity === identityOf(same)) return known.manifest;
-    }
+    if (known && (await this.stillCurrent(ref, prefix, known))) return known.manifest;
     // A concurrent vacuum or delete may remove the newest file between listing and reading: once more.
     for (let attempt = 0; attempt < 2; attempt++) {
       const latest = (await this.manifestVersions(ref)).at(-1);
@@ -390,6 +386,30 @@ export class ObjectLayout extends FrameStore {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Whether a known version is still current: no next version exists and the known one is the same
+   * object (two `head`s). The probe is sent on the next turn of the event loop, and every read of the
+   * same version that asks before then shares it: each of them asked before its `head`s ran, so it
+   * sees every commit that preceded it. Under many concurrent small gets this saves thread-pool round
+   * trips; once sent, a later read starts a probe of its own.
+   */
+  private stillCurrent(ref: FrameRef, prefix: string, known: CurrentManifest): Promise<boolean> {
+    const key = `${prefix}\u0000${known.version}\u0000${known.identity}`;
+    let probe = this.unsentProbes.get(key);
+    if (!probe) {
+      probe = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        this.unsentProbes.delete(key);
+        const [next, same] = await Promise.all([
+          this.connector.head(this.logKey(ref, known.version + 1)),
+          this.connector.head(this.logKey(ref, known.version)),
+        ]);
+        return !next && same !== undefined && known.identity === identityOf(same);
+      });
+      this.unsentProbes.set(key, probe);
+    }
+    return probe;
   }
 
   /** @inheritdoc */
