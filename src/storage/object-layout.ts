@@ -3,7 +3,7 @@
  * Keys are in layout-keys.ts; guarantees and crash behaviour in docs/storage-layout.md.
  */
 import { createRequire } from 'node:module';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, FailedPreconditionError, NotFoundError } from '../errors.js';
 import { decodeDeltaCommit, encodeDeltaCommit } from '../format/delta-commit.js';
 import { encodeDeltaCheckpoint } from '../format/delta-checkpoint.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -375,6 +375,7 @@ export class ObjectLayout extends FrameStore {
       const latest = (await this.manifestVersions(ref)).at(-1);
       if (latest === undefined) {
         if (known) this.current.deleteWhere((key) => key === prefix);
+        await this.refuseOtherLog(ref);
         return undefined;
       }
       // The identity first: if the object changes between the two calls, the next lookup re-reads it.
@@ -386,6 +387,26 @@ export class ObjectLayout extends FrameStore {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A frame with no version in this store's log but versions in the other one (a store written in
+   * the manifest layout served with the Delta log, or the reverse) is not absent: it is refused,
+   * saying what to do, instead of looking missing (and being overwritten by a put).
+   * @throws FailedPreconditionError naming `hangar migrate` or the layout to serve it with
+   */
+  private async refuseOtherLog(ref: FrameRef): Promise<void> {
+    const other = this.log === 'delta' ? manifestsPrefix(ref) : deltaLogPrefix(ref);
+    const versionOf = this.log === 'delta' ? versionOfManifestName : versionOfDeltaCommitName;
+    if (!(await this.namesUnder(other)).some((name) => versionOf(name) !== undefined)) return;
+    throw new FailedPreconditionError(
+      this.log === 'delta'
+        ? `frame ${JSON.stringify(ref.name)} of bucket ${JSON.stringify(ref.bucket)} is stored in the manifest layout (manifests/), which this server, ` +
+            'serving the Delta log, does not read: stop the servers writing to the store, run `hangar migrate --data <store>` once, and serve it again ' +
+            '(or serve it with HANGAR_LAYOUT=manifest)'
+        : `frame ${JSON.stringify(ref.name)} of bucket ${JSON.stringify(ref.bucket)} is stored as a Delta table (_delta_log/), which this server, ` +
+            'serving the manifest layout, does not read: serve the store with the Delta log (HANGAR_LAYOUT=delta)',
+    );
   }
 
   /**
