@@ -62,18 +62,6 @@ export function binaryEntries(payloads: readonly Uint8Array[]): RecordBatch {
   return new RecordBatch(BINARY_ENTRY_SCHEMA, makeData({ type: BINARY_STRUCT, length: payloads.length, nullCount: 0, children: [column] }));
 }
 
-/**
- * A batch of binary payloads lying back to back in `bytes`, entry `i` from `starts[i]` to the next
- * start (the last to the end): the column is a view of `bytes`, nothing is copied.
- */
-export function binaryEntriesAt(bytes: Uint8Array, starts: readonly number[]): RecordBatch {
-  const valueOffsets = new Int32Array(starts.length + 1);
-  for (let i = 0; i < starts.length; i++) valueOffsets[i] = starts[i]!;
-  valueOffsets[starts.length] = bytes.byteLength;
-  const column = makeData({ type: new Binary(), length: starts.length, nullCount: 0, valueOffsets, data: bytes });
-  return new RecordBatch(BINARY_ENTRY_SCHEMA, makeData({ type: BINARY_STRUCT, length: starts.length, nullCount: 0, children: [column] }));
-}
-
 /** The IDs of consecutive ranges as one Utf8 column's offsets and bytes (IDs are ASCII: one byte per character). */
 function packIds(ranges: readonly StreamIdRange[], rows: number): { valueOffsets: Int32Array; data: Uint8Array } {
   const valueOffsets = new Int32Array(rows + 1);
