@@ -70,6 +70,23 @@ describe('nanosecond timestamps of whole microseconds', () => {
     }
   });
 
+  it('divides and multiplies exactly across the 32-bit halves (high words that are negative multiples of 1000, random values)', () => {
+    let seed = 12345n;
+    const next = (): bigint => {
+      seed = (seed * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n);
+      return seed;
+    };
+    const edges = [-1000n << 32n, (-1000n << 32n) + 1000n, (-1000n << 32n) - 1000n, 1000n << 32n, (1000n << 32n) - 1000n, -(1n << 32n) * 1000n * 3n, -1000n * (1n << 31n)];
+    const random = Array.from({ length: 4000 }, () => (BigInt.asIntN(64, next()) / 1000n) * 1000n);
+    const values = [...edges, ...random];
+    const many = new Table({ t: column(values, null) });
+    const { file, microsecondColumns } = encode(many, 1000);
+    expect(microsecondColumns).toEqual(['t']);
+    expect(valuesOf(decodeWithWasm(file), 't')).toEqual(values.map((value) => value / 1000n));
+    const back = tableFromIPC(readPlainParquet(file, { rowGroups: [0, 1, 2, 3, 4], batchRows: 999, verifyPageCrcs: true }));
+    expect(valuesOf(back, 't')).toEqual(values);
+  });
+
   it('an empty table keeps nanoseconds', () => {
     expect(encode(table.slice(0, 0)).microsecondColumns).toEqual([]);
   });

@@ -215,7 +215,7 @@ function microsToNanos(out: Uint8Array, at: number, count: number): void {
   const words = new Int32Array(out.buffer, out.byteOffset + at, count * 2);
   for (let i = 0; i < 2 * count; i += 2) {
     const low = (words[i]! >>> 0) * 1000;
-    const carry = Math.floor(low / 4294967296);
+    const carry = Math.floor(low * 2.3283064365386963e-10); // 2^-32: exact
     words[i] = (low - carry * 4294967296) | 0;
     words[i + 1] = (words[i + 1]! * 1000 + carry) | 0;
   }
