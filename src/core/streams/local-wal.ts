@@ -37,6 +37,11 @@ const INLINE_WRITE_BYTES = 256 * 1024;
 const PROBE_EVERY = 32;
 /** Weight of the newest write in a path's running mean latency. */
 const LATENCY_WEIGHT = 0.2;
+/**
+ * A write on the loop's thread blocks every other call while it syncs: when those writes take longer
+ * than this on average (a slow or network disk), small groups go through the pool whatever is faster.
+ */
+const MAX_INLINE_MS = 1;
 
 /**
  * Writes `parts` at `position` with one vectored write (more than {@link MAX_PARTS} buffers are
@@ -154,10 +159,11 @@ export class LocalWal implements WriteAheadLog {
    * Whether the next small group goes through the thread pool: when its writes have been faster
    * than the loop's own (on a quiet machine the loop's are, by the pool's trip; on a loaded one a
    * pool thread, which sleeps in I/O, is scheduled sooner after its sync than the busy loop
-   * thread: 2.5x here), with the other path tried every {@link PROBE_EVERY} writes.
+   * thread: 2.5x here), or when the loop's own writes block it longer than {@link MAX_INLINE_MS};
+   * the other path is tried every {@link PROBE_EVERY} writes.
    */
   private poolNext(): boolean {
-    const faster = this.poolMs > 0 && this.poolMs < this.inlineMs;
+    const faster = this.inlineMs > MAX_INLINE_MS || (this.poolMs > 0 && this.poolMs < this.inlineMs);
     return ++this.smallWrites % PROBE_EVERY === 0 ? !faster : faster;
   }
 
