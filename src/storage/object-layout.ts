@@ -349,7 +349,7 @@ export class ObjectLayout extends FrameStore {
    */
   async markExpired(ref: FrameRef, version: number): Promise<void> {
     await this.writable();
-    await this.connector.put(expiredVersionKey(ref, version), new Uint8Array(0));
+    await this.connector.put(expiredVersionKey(ref, version), new Uint8Array(0), { ifAbsent: true });
   }
 
   /** Reads one version's manifest; undefined if it is not stored. */
@@ -453,7 +453,11 @@ export class ObjectLayout extends FrameStore {
     await this.writable();
     this.recentListing = undefined;
     if (this.log === 'delta') {
-      await mapLimited(versions, this.listConcurrency, (version) => this.connector.put(expiredVersionKey(ref, version), new Uint8Array(0)));
+      // Created with ifAbsent, which the store makes durable before it answers (a plain put may be
+      // published only with the next commit: the local store stages it, and a process killed before
+      // then lost the markers while vacuum had deleted the versions' segments — listed versions
+      // without data, found by the crash trials under HANGAR_LAYOUT=delta). An existing one is kept.
+      await mapLimited(versions, this.listConcurrency, (version) => this.connector.put(expiredVersionKey(ref, version), new Uint8Array(0), { ifAbsent: true }));
       return;
     }
     await this.connector.delete(versions.map((version) => manifestKey(ref, version)));
