@@ -76,4 +76,22 @@ describe('keptRows', () => {
       expect({ before: rowsOf(kept.before), after: rowsOf(kept.after), removed: kept.removed }, `trial ${trial}`).toEqual(expected(values, bounds));
     }
   });
+
+  it('reads validity and values at a batch offset, across several batches, sorted or not', () => {
+    const random = lcg(13);
+    for (let trial = 0; trial < 200; trial++) {
+      const sorted = trial % 2 === 0;
+      const raw = Array.from({ length: 90 }, () => BigInt(Math.floor(random() * 1000)) - 500n);
+      if (sorted) raw.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+      const values = raw.map((v) => (random() < 0.08 ? null : v));
+      const whole = batchOf(trial % 4 < 2 ? new TimestampMicrosecond() : new DateDay(), values);
+      // Slices at offsets that are not whole bytes of the validity bitmap, in stored order.
+      const cuts = [0, 3 + Math.floor(random() * 20), 41 + Math.floor(random() * 7), 77, 90];
+      const batches = cuts.slice(1).map((end, i) => whole.slice(cuts[i]!, end));
+      const [a, b] = [BigInt(Math.floor(random() * 1000)) - 500n, BigInt(Math.floor(random() * 1000)) - 500n];
+      const bounds: ColumnBounds = { lower: random() < 0.15 ? undefined : a < b ? a : b, upper: random() < 0.15 ? undefined : a < b ? b : a, empty: false };
+      const kept = keptRows(batches, 'ts', bounds);
+      expect({ before: rowsOf(kept.before), after: rowsOf(kept.after), removed: kept.removed }, `trial ${trial}`).toEqual(expected(values, bounds));
+    }
+  });
 });
