@@ -679,13 +679,21 @@ export class ObjectLayout extends FrameStore {
     this.knownBuckets.add(bucket);
   }
 
-  /** Removes the marker first (the bucket leaves listings at once), then every frame's manifests, then the rest. */
+  /**
+   * Removes the marker first (the bucket leaves listings at once), then every frame's manifests,
+   * then the rest. A frame a commit made meanwhile (one the removal did not list) stays, and with
+   * it the bucket's marker: without it the bucket would be missing from listings and vacuum.
+   */
   async deleteBucket(bucket: string): Promise<void> {
     await this.writable();
     this.knownBuckets.delete(bucket);
     await this.connector.delete([bucketMarkerKey(bucket)]);
     this.forget(bucketPrefix(bucket));
     await this.deleteInOrder(bucketPrefix(bucket));
+    if ((await this.listFrames(bucket).catch(() => [])).length > 0) {
+      await this.connector.put(bucketMarkerKey(bucket), new Uint8Array(0), { ifAbsent: true });
+      this.knownBuckets.add(bucket);
+    }
   }
 }
 

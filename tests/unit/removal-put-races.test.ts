@@ -85,9 +85,23 @@ for (const [kind, removal] of [['memory', 'purge'], ['memory', 'bucket delete'],
   });
 }
 
-/** A memory store whose first deletion of manifests waits for `gate` (a removal paused after it listed the keys). */
+/**
+ * A memory store whose first deletion of manifests waits for `gate` (a removal paused after it
+ * listed the keys), and whose first put of a key containing `putGate.key` waits for `putGate`.
+ */
 class PausingConnector extends MemoryConnector {
   gate?: { readonly reached: () => void; readonly open: Promise<void> };
+  putGate?: { readonly key: string; readonly reached: () => void; readonly open: Promise<void> };
+
+  override async put(key: string, bytes: Uint8Array, options?: Parameters<MemoryConnector['put']>[2]): ReturnType<MemoryConnector['put']> {
+    const gate = this.putGate;
+    if (gate && key.includes(gate.key)) {
+      this.putGate = undefined;
+      gate.reached();
+      await gate.open;
+    }
+    return super.put(key, bytes, options);
+  }
 
   override async delete(keys: readonly string[]): Promise<void> {
     const gate = this.gate;
@@ -131,6 +145,43 @@ it('an append committing while a bucket delete removes the frame makes no versio
     const back = await collect((await engine.read(ref)).messages);
     expect(back.numRows).toBe(ROWS);
     expect(new Set([...back.getChild('g')!].map(Number))).toEqual(new Set([2]));
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
+
+it('a put making a new frame while its bucket is deleted keeps the bucket listed (and vacuumed)', async () => {
+  const bytes = new PausingConnector();
+  const store = new ObjectLayout(bytes);
+  await store.open();
+  const engine = new HangarEngine(store, codec, { readCacheBytes: 0, segmentBytes: 64 * 1024 });
+  const gate = (): { reached: () => void; paused: Promise<void>; open: () => void; opened: Promise<void> } => {
+    let reached!: () => void;
+    let open!: () => void;
+    const paused = new Promise<void>((resolve) => (reached = resolve));
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    return { reached, paused, open, opened };
+  };
+  try {
+    await engine.put({ bucket: 'b', name: 'old' }, 'replace', generation(1));
+    // A put of a new frame has found the bucket marked and is about to write its first version…
+    const put = gate();
+    bytes.putGate = { key: '/new/manifests/', reached: put.reached, open: put.opened };
+    const putting = engine.put({ bucket: 'b', name: 'new' }, 'replace', generation(2));
+    await put.paused;
+    // …when the bucket delete removes the marker and lists the keys (pausing before it deletes them).
+    const removal = gate();
+    bytes.gate = { reached: removal.reached, open: removal.opened };
+    const deleting = engine.deleteBucket('b', 'delete');
+    await removal.paused;
+    put.open();
+    await putting;
+    removal.open();
+    await deleting;
+    // The new frame stayed (the delete never listed it), and so does its bucket.
+    expect((await engine.list('b')).map((info) => info.name)).toEqual(['new']);
+    expect(await engine.buckets()).toContain('b');
   } finally {
     await engine.close();
     await store.close();
