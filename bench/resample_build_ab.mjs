@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { buildModules } from './build-modules.mjs';
 
 const arg = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -34,12 +34,7 @@ const ipc = tableToIPC(new Table(batches), 'stream');
 
 const setups = [];
 for (const dir of builds) {
-  const at = (p) => import(pathToFileURL(join(dir, 'dist', p)).href);
-  const { LocalConnector } = await at('connectors/local/local-connector.js');
-  const { HangarEngine } = await at('core/engine.js');
-  const { ParquetCodec } = await at('format/parquet/parquet-codec.js');
-  const { ObjectLayout } = await at('storage/object-layout.js');
-  const { splitIpcStream } = await at('format/ipc-message.js');
+  const { at, LocalConnector, HangarEngine, ParquetCodec, ObjectLayout, splitIpcStream } = await buildModules(dir);
   const { parseResampleRequest, resample, planResample, resampleSql, fixedPhase } = await at('core/resample.js');
   const { sortedResampleMessages } = await at('core/resample-sorted.js');
   const root = await mkdtemp(join(tmpdir(), 'resample-build-ab-'));
