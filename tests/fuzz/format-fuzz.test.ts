@@ -1,11 +1,16 @@
 // Byte-level fuzzing of the file-format readers added with the Delta layout and row-group splicing:
 // a Delta commit log written by another engine (format/delta-log-replay.ts, what a `delta+` mount
-// reads) and a segment's footer read for splicing (format/parquet/row-group-splice.ts). Every mutated
+// reads), a segment's footer read for splicing (format/parquet/row-group-splice.ts) and the plain
+// reader's dictionary pages (category strings). Every mutated
 // input must be accepted or refused with the reader's own error — never another exception, never a
 // hang: each case is timed, and the whole run is bounded by the test's timeout.
+import { Dictionary, Int32, Table, Utf8, makeData, makeVector, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { HangarError } from '../../src/errors.js';
 import { applyDeltaCommitFile, deltaSnapshotOf, newDeltaReplay } from '../../src/format/delta-log-replay.js';
+import { ParquetFooterError } from '../../src/format/parquet/parquet-footer.js';
+import { PageChecksumMismatch, readPlainParquet } from '../../src/format/parquet/plain-parquet-reader.js';
+import { PlainParquetUnsupported } from '../../src/format/parquet/plain-parquet-writer.js';
 import { SpliceDeclined, readSpliceLayout } from '../../src/format/parquet/row-group-splice.js';
 import { FuzzRandom } from '../../src/testing/fuzz-random.js';
 import { mutateBytes } from '../../src/testing/protobuf-fuzz-encoding.js';
@@ -69,6 +74,18 @@ describe('byte-level fuzzing of the format readers', () => {
   it(`a segment footer read for splicing: ${CASES} mutations are read or declined, each in bounded time`, { timeout: 120_000 }, () => {
     const file = plain(coveredTable(2_000, 7), { rowGroupRows: 500, statisticsColumns: [] });
     const accepted = fuzz(file, CASES, (bytes) => void readSpliceLayout(bytes, undefined), (error) => error instanceof SpliceDeclined);
+    expect(accepted).toBeLessThan(CASES);
+  });
+
+  it(`a segment with dictionary pages (category strings), read with page CRCs off: ${CASES} mutations are read or refused, each in bounded time`, { timeout: 120_000 }, () => {
+    const dictionary = vectorFromArray(['a', 'bb', 'ccc'], new Utf8());
+    const indices = Int32Array.from({ length: 1_500 }, (_, i) => i % 3);
+    const category = makeVector(makeData({ type: new Dictionary(new Utf8(), new Int32()), length: 1_500, data: indices, dictionary }));
+    const file = plain(new Table({ category }), { rowGroupRows: 500 });
+    const read = (bytes: Uint8Array): void => void readPlainParquet(bytes, { rowGroups: [0, 1, 2], batchRows: 700, dictionaryCodes: true, verifyPageCrcs: false });
+    const refused = (error: unknown): boolean =>
+      error instanceof PlainParquetUnsupported || error instanceof ParquetFooterError || error instanceof PageChecksumMismatch || error instanceof HangarError;
+    const accepted = fuzz(file, CASES, read, refused);
     expect(accepted).toBeLessThan(CASES);
   });
 });
