@@ -190,7 +190,7 @@ def test_a_store_of_the_manifest_layout_is_migrated_in_place(tmp_path, logs_dir:
     from hangar_interop import MAIN_JS, NODE
 
     store = tmp_path / "store"
-    old = HangarProcess(store, logs_dir, "manifest-layout").start()
+    old = HangarProcess(store, logs_dir, "manifest-layout", env={"HANGAR_LAYOUT": "manifest"}).start()
     client = old.client()
     for mode, values in (("error", [1.0, 2.0]), ("append", [3.0]), ("replace", [4.0])):
         put(client, cmd({"name": "px", "bucket": "m", "mode": mode}), pa.table({"v": pa.array(values)}))
