@@ -39,7 +39,7 @@ export function registerMigrateCommand(program: Command): void {
         });
         process.stdout.write(
           `migrated ${report.frames} frame(s): ${report.commitsWritten} Delta commit(s) written (${report.placeholders} for versions vacuum had removed), ` +
-            `${report.commitsSkipped} already there. Serve the store with HANGAR_LAYOUT=delta from now on.\n`,
+            `${report.commitsSkipped} already there. The store is marked as Delta: servers started without HANGAR_LAYOUT serve it with the Delta log.\n`,
         );
       } finally {
         await connector.close();

@@ -2,13 +2,15 @@
  * `hangar migrate`: gives every frame of a store written in the manifest layout its Delta log
  * (docs/open-format.md), in place, over the same byte store. Idempotent and resumable: each Delta
  * commit is created with `ifAbsent` and an existing one is skipped, so a run stopped at any point
- * is finished by the next. The manifests stay, so the store can still be served in the manifest
- * layout until the switch; data files are shared, never copied.
+ * is finished by the next. At the end the store's `~layout` marker names the Delta log, so servers
+ * started without `HANGAR_LAYOUT` serve it so. The manifests stay, so the store can still be served
+ * in the manifest layout (`HANGAR_LAYOUT=manifest`) until the first Delta write; data files are
+ * shared, never copied.
  */
 import type { FrameManifest } from '../format/manifest.js';
 import type { FrameRef } from '../names.js';
 import type { Connector } from './connector.js';
-import { ObjectLayout } from './object-layout.js';
+import { ObjectLayout, writeLayoutMarker } from './object-layout.js';
 
 /** What a migration did. */
 export interface DeltaMigrationReport {
@@ -42,17 +44,23 @@ export async function migrateToDeltaLog(connector: Connector, progress?: Migrati
   const manifests = new ObjectLayout(connector, { log: 'hangar' });
   const delta = new ObjectLayout(connector, { log: 'delta' });
   const total = { frames: 0, commitsWritten: 0, commitsSkipped: 0, placeholders: 0 };
+  const refs: FrameRef[] = [];
   for (const bucket of await manifests.listBuckets()) {
-    for (const name of await manifests.listFrames(bucket)) {
-      const ref = { bucket, name };
-      const frame = await migrateFrame(manifests, delta, ref);
-      total.frames++;
-      total.commitsWritten += frame.commitsWritten;
-      total.commitsSkipped += frame.commitsSkipped;
-      total.placeholders += frame.placeholders;
-      progress?.(ref, { frames: 1, ...frame });
-    }
+    for (const name of await manifests.listFrames(bucket)) refs.push({ bucket, name });
   }
+  // Until every frame has its log the store stays marked as manifests (an unmarked store would be
+  // marked Delta by the first Delta commit), so a server started meanwhile serves it as it was.
+  if (refs.length > 0) await writeLayoutMarker(connector, 'hangar', { ifAbsent: true });
+  for (const ref of refs) {
+    const frame = await migrateFrame(manifests, delta, ref);
+    total.frames++;
+    total.commitsWritten += frame.commitsWritten;
+    total.commitsSkipped += frame.commitsSkipped;
+    total.placeholders += frame.placeholders;
+    progress?.(ref, { frames: 1, ...frame });
+  }
+  // Every frame has its Delta log now: servers started without HANGAR_LAYOUT serve the store with it.
+  await writeLayoutMarker(connector, 'delta');
   return total;
 }
 

@@ -3,6 +3,7 @@
  *
  * - `~buckets/<bucket>` — an empty marker per bucket (`~` is not a name character, so no bucket
  *   or frame can collide with it)
+ * - `~layout` — which log the store holds (`{"layout":"delta"}` or `"manifest"`), written by its first commit
  * - `<bucket>/<frame>/manifests/<version, 12 digits>.json` — one manifest per version
  * - `<bucket>/<frame>/segments/<id>` — immutable segment objects (Parquet, dictionary sidecars)
  * - with the Delta log (docs/open-format.md): `<bucket>/<frame>/_delta_log/<version - 1, 20 digits>.json`
@@ -12,6 +13,8 @@ import type { FrameRef } from '../names.js';
 
 /** Prefix of the bucket markers. */
 export const BUCKET_MARKERS = '~buckets/';
+/** The store's layout marker: which log its frames keep (docs/storage-layout.md, "Which layout a store uses"). */
+export const LAYOUT_MARKER_KEY = '~layout';
 /** Digits of a manifest's zero-padded version (sorts as text up to 10^12 - 1 versions). */
 const MANIFEST_DIGITS = 12;
 const MANIFEST_NAME = /^(\d+)\.json$/;

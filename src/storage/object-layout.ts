@@ -3,7 +3,7 @@
  * Keys are in layout-keys.ts; guarantees and crash behaviour in docs/storage-layout.md.
  */
 import { createRequire } from 'node:module';
-import { ConflictError, FailedPreconditionError, NotFoundError } from '../errors.js';
+import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { decodeDeltaCommit, encodeDeltaCommit } from '../format/delta-commit.js';
 import { encodeDeltaCheckpoint } from '../format/delta-checkpoint.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -18,6 +18,7 @@ import { GenerationalCache } from './generational-cache.js';
 import {
   BUCKET_MARKERS,
   DELTA_LOG_DIR,
+  LAYOUT_MARKER_KEY,
   MANIFESTS_DIR,
   bucketMarkerKey,
   bucketPrefix,
@@ -57,8 +58,10 @@ export interface ObjectLayoutOptions {
   /** Ranged requests of one segment in flight at once (default 8). */
   readonly rangeConcurrency?: number;
   /**
-   * How versions are recorded: `hangar` (manifests/, the default) or `delta` (each frame a Delta
-   * Lake table: docs/open-format.md). Default: the environment variable `HANGAR_LAYOUT`, else `hangar`.
+   * How versions are recorded: `delta` (each frame a Delta Lake table: docs/open-format.md) or
+   * `hangar` (the manifest layout, manifests/). Default: the environment variable `HANGAR_LAYOUT`
+   * (`delta` or `manifest`), else the store's own, decided by {@link ObjectLayout.open}: its
+   * `~layout` marker, else the log its frames hold, else (a new store) `delta`.
    */
   readonly log?: VersionLogFormat;
   /** With the Delta log: a checkpoint every this many Delta versions, 0 for none (default 10, Delta's own). */
@@ -68,9 +71,38 @@ export interface ObjectLayoutOptions {
 /** How a store records versions: Hangar's manifests, or a Delta Lake log per frame. */
 export type VersionLogFormat = 'hangar' | 'delta';
 
-/** The log format a store uses when its options name none: `HANGAR_LAYOUT=delta` or the default. */
-export function defaultVersionLogFormat(): VersionLogFormat {
-  return process.env['HANGAR_LAYOUT'] === 'delta' ? 'delta' : 'hangar';
+/** Where a store's layout was decided (see {@link ObjectLayout.layoutSource}). */
+export type LayoutSource = 'option' | 'environment' | 'marker' | 'detected' | 'new';
+
+/**
+ * The layout named by the environment variable `HANGAR_LAYOUT` (`delta`, or `manifest`), if set.
+ * @throws InvalidArgumentError for any other value
+ */
+export function layoutFromEnvironment(): VersionLogFormat | undefined {
+  const value = process.env['HANGAR_LAYOUT']?.trim();
+  if (value === undefined || value === '') return undefined;
+  const log = layoutOfName(value);
+  if (!log) throw new InvalidArgumentError(`HANGAR_LAYOUT=${JSON.stringify(value)} is not a layout: use delta or manifest, or unset it to serve each store in its own`);
+  return log;
+}
+
+/** The log format a layout name stands for (`manifest` is Hangar's own log). */
+function layoutOfName(name: string): VersionLogFormat | undefined {
+  return name === 'delta' ? 'delta' : name === 'manifest' || name === 'hangar' ? 'hangar' : undefined;
+}
+
+/**
+ * Writes the store's `~layout` marker naming a log (replacing any, unless `ifAbsent`): a store's first
+ * commit marks it, and `hangar migrate` marks a migrated store as Delta.
+ * @returns whether it was written
+ */
+export function writeLayoutMarker(connector: Connector, log: VersionLogFormat, options: { readonly ifAbsent?: boolean } = {}): Promise<boolean> {
+  return connector.put(LAYOUT_MARKER_KEY, Buffer.from(`${JSON.stringify({ layout: layoutName(log) })}\n`), options);
+}
+
+/** The name a log format has in `HANGAR_LAYOUT` and in the store's layout marker. */
+export function layoutName(log: VersionLogFormat): 'delta' | 'manifest' {
+  return log === 'delta' ? 'delta' : 'manifest';
 }
 
 const ENGINE_INFO = `Hangar/${(createRequire(import.meta.url)('../../package.json') as { version: string }).version}`;
@@ -113,8 +145,18 @@ export class ObjectLayout extends FrameStore {
   private readonly listConcurrency: number;
   private readonly rangeCoalesceBytes: number;
   private readonly rangeConcurrency: number;
-  /** How this store records versions (see {@link ObjectLayoutOptions.log}). */
-  readonly log: VersionLogFormat;
+  /** How this store records versions (see {@link ObjectLayoutOptions.log}); settled by {@link open}. */
+  get log(): VersionLogFormat {
+    return this.logFormat;
+  }
+  /** Where {@link log} was decided: the options, `HANGAR_LAYOUT`, the store's marker, its frames, or a new store's default. */
+  get layoutSource(): LayoutSource {
+    return this.logSource;
+  }
+  private logFormat: VersionLogFormat;
+  private logSource: LayoutSource;
+  /** Whether the store's `~layout` marker is known to exist (read at open or written by a commit). */
+  private layoutMarked = false;
   private readonly checkpointInterval: number;
   /** In-process serialisation of one frame's commits; across processes `ifAbsent` decides. */
   private readonly commits = new KeyedMutex();
@@ -142,7 +184,10 @@ export class ObjectLayout extends FrameStore {
     this.listConcurrency = options.listConcurrency ?? 32;
     this.rangeCoalesceBytes = options.rangeCoalesceBytes ?? DEFAULT_RANGE_COALESCE_BYTES;
     this.rangeConcurrency = options.rangeConcurrency ?? 8;
-    this.log = options.log ?? defaultVersionLogFormat();
+    const fromEnvironment = options.log === undefined ? layoutFromEnvironment() : undefined;
+    // Until open() reads the store: a store used unopened is taken for a new one.
+    this.logFormat = options.log ?? fromEnvironment ?? 'delta';
+    this.logSource = options.log !== undefined ? 'option' : fromEnvironment !== undefined ? 'environment' : 'new';
     this.checkpointInterval = options.checkpointInterval ?? 10;
     this.capabilities = { crossProcessCommits: connector.consistency === 'atomic', rangedReads: connector.readsRanges };
   }
@@ -160,10 +205,101 @@ export class ObjectLayout extends FrameStore {
     };
     try {
       await this.markLegacyBuckets();
+      await this.settleLayout();
     } catch (error) {
       await this.connector.close().catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Decides which log this store is served in. Named by the options or `HANGAR_LAYOUT`: that one (with
+   * `HANGAR_LAYOUT`, a warning when the store's marker says otherwise; frames of the other log are then
+   * refused one by one).
+   * Else the store's own: its `~layout` marker; without one (stores written before 0.2), the log of
+   * the first frame found that has one (a frame with a Delta log counts as Delta: `hangar migrate`
+   * leaves the manifests beside it); a store with no frame is new and gets the Delta log. A store
+   * served in the manifest layout this way gets a warning naming `hangar migrate`.
+   */
+  private async settleLayout(): Promise<void> {
+    const marked = await this.readLayoutMarker();
+    this.layoutMarked = marked !== undefined;
+    if (this.logSource === 'option' || this.logSource === 'environment') {
+      if (this.logSource === 'environment' && marked !== undefined && marked !== this.logFormat) {
+        process.emitWarning(
+          `the store ${this.connector.name} is marked as ${layoutName(marked)} layout (~layout) but is served as ${layoutName(this.logFormat)} ` +
+            '(HANGAR_LAYOUT): frames of the other log are refused with FAILED_PRECONDITION',
+          { code: 'HANGAR_LAYOUT_MISMATCH' },
+        );
+      }
+      return;
+    }
+    const stored = marked ?? (await this.detectLog());
+    this.logFormat = stored ?? 'delta';
+    this.logSource = marked !== undefined ? 'marker' : stored !== undefined ? 'detected' : 'new';
+    if (this.logFormat === 'hangar') {
+      process.emitWarning(
+        `the store ${this.connector.name} holds the manifest layout (manifests/) and is served in it. The Delta Lake log is the default ` +
+          'layout for new stores: stop the servers writing to this store and run `hangar migrate --data <store>` once to move it ' +
+          '(docs/open-format.md); HANGAR_LAYOUT=manifest silences this',
+        { code: 'HANGAR_MANIFEST_LAYOUT' },
+      );
+    }
+  }
+
+  /** The layout the store's `~layout` marker names, if it has one. */
+  private async readLayoutMarker(): Promise<VersionLogFormat | undefined> {
+    const bytes = await this.connector.get(LAYOUT_MARKER_KEY);
+    if (!bytes) return undefined;
+    let name: unknown;
+    try {
+      name = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { layout?: unknown }).layout;
+    } catch {
+      name = undefined;
+    }
+    const log = typeof name === 'string' ? layoutOfName(name) : undefined;
+    if (!log) {
+      throw new FailedPreconditionError(
+        `the store's layout marker ${this.connector.name}:${LAYOUT_MARKER_KEY} is damaged (it should be {"layout":"delta"} or {"layout":"manifest"}): ` +
+          'write the right one back, or serve the store with HANGAR_LAYOUT=delta or manifest',
+      );
+    }
+    return log;
+  }
+
+  /**
+   * The log of a store without a marker: that of the first frame found with a version file, a frame
+   * with a Delta log counting as Delta. Stops at that frame, so a large store costs a few listings.
+   */
+  private async detectLog(): Promise<VersionLogFormat | undefined> {
+    const logOf = async (ref: FrameRef): Promise<VersionLogFormat | undefined> => {
+      if ((await this.namesUnder(deltaLogPrefix(ref))).some((name) => versionOfDeltaCommitName(name) !== undefined)) return 'delta';
+      if ((await this.namesUnder(manifestsPrefix(ref))).some((name) => versionOfManifestName(name) !== undefined)) return 'hangar';
+      return undefined;
+    };
+    for (const bucket of await this.listBuckets()) {
+      const prefix = bucketPrefix(bucket);
+      if (this.connector.listsChildren) {
+        for (const name of await this.connector.listChildren(prefix)) {
+          const log = isValidName(name) ? await logOf({ bucket, name }) : undefined;
+          if (log) return log;
+        }
+        continue;
+      }
+      // A flat listing: the first key of a version file names a frame, whose two logs are then listed.
+      for await (const { key } of this.connector.list(prefix)) {
+        const found = manifestOfKey(key, prefix) ?? manifestOfKey(key, prefix, DELTA_LOG_DIR, versionOfDeltaCommitName);
+        if (found) return logOf({ bucket, name: found.frame });
+      }
+    }
+    return undefined;
+  }
+
+  /** Writes the store's layout marker once (a store's first commit), unless it has one. */
+  private async markLayout(): Promise<void> {
+    if (this.layoutMarked) return;
+    await writeLayoutMarker(this.connector, this.logFormat, { ifAbsent: true });
+    this.layoutMarked = true;
   }
 
   /**
@@ -487,6 +623,7 @@ export class ObjectLayout extends FrameStore {
       if (current !== manifest.version - 1) {
         throw new ConflictError(`frame '${ref.name}' is at version ${current}, not ${manifest.version - 1}; retry the write`);
       }
+      await this.markLayout();
       const markedNow = await this.ensureBucketMarker(ref.bucket);
       let stored: boolean;
       try {
