@@ -66,6 +66,28 @@ export interface ObjectLayoutOptions {
   readonly log?: VersionLogFormat;
   /** With the Delta log: a checkpoint every this many Delta versions, 0 for none (default 10, Delta's own). */
   readonly checkpointInterval?: number;
+  /**
+   * With the Delta log: how long a frame's listed expired-version markers are reused, in ms (default
+   * {@link EXPIRED_MARKERS_REUSE_MS}; 0 lists them on every read). This server's own vacuums and
+   * deletions are seen at once; another server's vacuum after at most this long.
+   */
+  readonly expiredMarkersReuseMs?: number;
+}
+
+/**
+ * How long a frame's listing of expired-version markers is reused by default: 2 s, like a bucket
+ * listing's. Markers are only ever added (until the frame is deleted), so a stale listing can only
+ * miss a version another server's vacuum expired in that time — the read of such a version then
+ * finds its segments gone (NOT_FOUND), as a read racing a vacuum can on any layout, and drops the
+ * listing — or, after another server deleted and re-created the frame, hide its new versions for as
+ * long (unless the new frame's newest version is not above the expired ones, which forces a listing).
+ */
+export const EXPIRED_MARKERS_REUSE_MS = 2000;
+
+/** A frame's expired-version markers as last listed. */
+interface ExpiredMarkers {
+  readonly versions: ReadonlySet<number>;
+  readonly listedAt: number;
 }
 
 /** How a store records versions: Hangar's manifests, or a Delta Lake log per frame. */
@@ -158,6 +180,13 @@ export class ObjectLayout extends FrameStore {
   /** Whether the store's `~layout` marker is known to exist (read at open or written by a commit). */
   private layoutMarked = false;
   private readonly checkpointInterval: number;
+  private readonly expiredMarkersReuseMs: number;
+  /** Expired-version markers by frame prefix (Delta log; see {@link EXPIRED_MARKERS_REUSE_MS}). */
+  private readonly expiredMarkers = new GenerationalCache<string, ExpiredMarkers>(CURRENT_MANIFESTS);
+  /** Listings of expired markers in flight, by frame prefix: concurrent reads share one. */
+  private readonly expiredListings = new Map<string, Promise<ReadonlySet<number>>>();
+  /** Bumped when markers are written or a frame forgotten: a listing begun before then is not kept. */
+  private expiredEpoch = 0;
   /** In-process serialisation of one frame's commits; across processes `ifAbsent` decides. */
   private readonly commits = new KeyedMutex();
   private readonly current = new GenerationalCache<string, CurrentManifest>(CURRENT_MANIFESTS);
@@ -189,6 +218,7 @@ export class ObjectLayout extends FrameStore {
     this.logFormat = options.log ?? fromEnvironment ?? 'delta';
     this.logSource = options.log !== undefined ? 'option' : fromEnvironment !== undefined ? 'environment' : 'new';
     this.checkpointInterval = options.checkpointInterval ?? 10;
+    this.expiredMarkersReuseMs = options.expiredMarkersReuseMs ?? EXPIRED_MARKERS_REUSE_MS;
     this.capabilities = { crossProcessCommits: connector.consistency === 'atomic', rangedReads: connector.readsRanges };
   }
 
@@ -363,7 +393,7 @@ export class ObjectLayout extends FrameStore {
   /** @inheritdoc */
   async getSegment(ref: FrameRef, id: string): Promise<Uint8Array> {
     const bytes = await this.connector.get(segmentKey(ref, id));
-    if (!bytes) throw new NotFoundError(`segment ${id} of frame '${ref.name}' no longer exists`);
+    if (!bytes) throw this.segmentGone(ref, id);
     return bytes;
   }
 
@@ -377,7 +407,7 @@ export class ObjectLayout extends FrameStore {
     const key = segmentKey(ref, id);
     const spans = coalesceRanges(ranges.filter((range) => range.end > range.start), this.rangeCoalesceBytes);
     const fetched = await mapLimited(spans, this.rangeConcurrency, (span) => this.connector.getRange(key, span.start, span.end - span.start));
-    if (fetched.some((bytes) => bytes === undefined)) throw new NotFoundError(`segment ${id} of frame '${ref.name}' no longer exists`);
+    if (fetched.some((bytes) => bytes === undefined)) throw this.segmentGone(ref, id);
     return ranges.map((range) => {
       if (range.end <= range.start) return new Uint8Array(0);
       const index = spans.findIndex((span) => span.start <= range.start && range.end <= span.end);
@@ -386,6 +416,15 @@ export class ObjectLayout extends FrameStore {
       // A span reaching past the end of the object comes back short; so does any range in it.
       return bytes.subarray(Math.min(range.start - start, bytes.byteLength), Math.min(range.end - start, bytes.byteLength));
     });
+  }
+
+  /**
+   * The error of a read that found a segment gone: a vacuum removed it (possibly another server's,
+   * whose expired markers a reused listing missed, so the frame's are listed again next time).
+   */
+  private segmentGone(ref: FrameRef, id: string): NotFoundError {
+    this.forgetExpired(framePrefix(ref));
+    return new NotFoundError(`segment ${id} of frame '${ref.name}' no longer exists`);
   }
 
   /** @inheritdoc */
@@ -446,15 +485,41 @@ export class ObjectLayout extends FrameStore {
     return names;
   }
 
-  /** The versions vacuum expired: the Delta log keeps its commit files, so markers say which. */
-  private async expiredVersions(ref: FrameRef): Promise<Set<number>> {
+  /**
+   * The versions vacuum expired: the Delta log keeps its commit files, so markers say which. A listing
+   * younger than `expiredMarkersReuseMs` is reused (see {@link EXPIRED_MARKERS_REUSE_MS}), unless `fresh`.
+   */
+  private async expiredVersions(ref: FrameRef, fresh = false): Promise<ReadonlySet<number>> {
     if (this.log !== 'delta') return new Set();
-    const expired = new Set<number>();
-    for (const name of await this.namesUnder(expiredVersionsPrefix(ref))) {
-      const version = /^\d+$/.test(name) ? Number.parseInt(name, 10) : undefined;
-      if (version !== undefined) expired.add(version);
+    const prefix = framePrefix(ref);
+    const cached = fresh ? undefined : this.expiredMarkers.get(prefix);
+    if (cached && Date.now() - cached.listedAt < this.expiredMarkersReuseMs) return cached.versions;
+    const shared = fresh ? undefined : this.expiredListings.get(prefix);
+    if (shared) return shared;
+    const epoch = this.expiredEpoch;
+    const listedAt = Date.now();
+    const listing = (async () => {
+      const expired = new Set<number>();
+      for (const name of await this.namesUnder(expiredVersionsPrefix(ref))) {
+        const version = /^\d+$/.test(name) ? Number.parseInt(name, 10) : undefined;
+        if (version !== undefined) expired.add(version);
+      }
+      if (epoch === this.expiredEpoch && this.expiredMarkersReuseMs > 0) this.expiredMarkers.set(prefix, { versions: expired, listedAt });
+      return expired;
+    })();
+    if (!fresh) this.expiredListings.set(prefix, listing);
+    try {
+      return await listing;
+    } finally {
+      if (this.expiredListings.get(prefix) === listing) this.expiredListings.delete(prefix);
     }
-    return expired;
+  }
+
+  /** Forgets the expired markers listed under a prefix, and any listing now in flight there. */
+  private forgetExpired(prefix: string): void {
+    this.expiredEpoch++;
+    this.expiredMarkers.deleteWhere((key) => key.startsWith(prefix));
+    for (const key of [...this.expiredListings.keys()]) if (key.startsWith(prefix)) this.expiredListings.delete(key);
   }
 
   /** The versions that have a file in the log, ascending (expired ones of the Delta log included). */
@@ -475,7 +540,11 @@ export class ObjectLayout extends FrameStore {
   /** The versions that have a manifest, ascending (without expired ones). */
   private async manifestVersions(ref: FrameRef): Promise<number[]> {
     if (this.log !== 'delta') return this.logVersions(ref);
-    const [versions, expired] = await Promise.all([this.logVersions(ref), this.expiredVersions(ref)]);
+    const [versions, reused] = await Promise.all([this.logVersions(ref), this.expiredVersions(ref)]);
+    // Vacuum never expires a live frame's newest version: a reused listing that reaches it may be of
+    // a frame another server deleted and re-created since, so it is listed again.
+    const newest = versions.at(-1);
+    const expired = newest !== undefined && [...reused].some((version) => version >= newest) ? await this.expiredVersions(ref, true) : reused;
     return versions.filter((version) => !expired.has(version));
   }
 
@@ -486,6 +555,7 @@ export class ObjectLayout extends FrameStore {
   async markExpired(ref: FrameRef, version: number): Promise<void> {
     await this.writable();
     await this.connector.put(expiredVersionKey(ref, version), new Uint8Array(0), { ifAbsent: true });
+    this.forgetExpired(framePrefix(ref));
   }
 
   /** Reads one version's manifest; undefined if it is not stored. */
@@ -593,7 +663,8 @@ export class ObjectLayout extends FrameStore {
       // published only with the next commit: the local store stages it, and a process killed before
       // then lost the markers while vacuum had deleted the versions' segments — listed versions
       // without data, found by the crash trials under HANGAR_LAYOUT=delta). An existing one is kept.
-      await mapLimited(versions, this.listConcurrency, (version) => this.connector.put(expiredVersionKey(ref, version), new Uint8Array(0), { ifAbsent: true }));
+      await mapLimited(versions, this.listConcurrency, (version) => this.connector.put(expiredVersionKey(ref, version), new Uint8Array(0), { ifAbsent: true }))
+        .finally(() => this.forgetExpired(framePrefix(ref)));
       return;
     }
     await this.connector.delete(versions.map((version) => manifestKey(ref, version)));
@@ -714,6 +785,7 @@ export class ObjectLayout extends FrameStore {
   /** Drops what this instance remembers under a prefix (a deleted frame or bucket); uncommitted segments stay tracked. */
   private forget(prefix: string): void {
     this.recentListing = undefined;
+    this.forgetExpired(prefix);
     this.current.deleteWhere((key) => key.startsWith(prefix));
   }
 
