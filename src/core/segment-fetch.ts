@@ -14,7 +14,7 @@ import { rangedReadVerifiable, segmentVerification } from '../format/segment-int
 import { crc32, parseCrc32 } from '../format/crc32.js';
 import type { SegmentVerification } from '../format/parquet/parquet-codec.js';
 import { PARQUET_TRAILER_BYTES, ParquetFooterError, type ParquetFileMetaData, footerLength, parseFileMetaData, projectedRanges } from '../format/parquet/parquet-footer.js';
-import { SpliceDeclined, type SpliceLayout, readSpliceFooter, spliceRowGroups } from '../format/parquet/row-group-splice.js';
+import { SpliceDeclined, type SpliceLayout, readSpliceFooter, splicePiecesForReading } from '../format/parquet/row-group-splice.js';
 
 /** Segments smaller than this are fetched whole: a ranged read costs two rounds of requests. */
 export const RANGED_READ_MIN_BYTES = 1024 * 1024;
@@ -204,22 +204,44 @@ async function fetchGroupsAsFile(
   // The new footer is made from the stored one: that must be the one the manifest recorded.
   const stored = crc32(footer.end.subarray(footer.footerStart - footer.endStart));
   if (stored !== expected) throw new ParquetFooterError(`the footer of segment ${segment.id} does not have the CRC-32 the manifest records`);
+  // One read from the 4 bytes before the groups to the end of the object: the new file is made in
+  // that buffer, the magic over those 4 bytes and the new footer over the stored one (no copy of the groups).
   const start = layout.groups[groups[0]!]!.start;
-  const [chunks] = await fetchExactly(connector, ref, segment.id, [{ start, end: layout.footerStart }]);
+  const from = start - MAGIC.byteLength;
+  const [fetched] = await fetchExactly(connector, ref, segment.id, [{ start: from, end: segment.storedBytes }]);
   let spliced;
   try {
-    spliced = spliceRowGroups([{ file: chunks!, offset: start, layout, groups }]);
+    spliced = splicePiecesForReading([{ file: fetched!, offset: from, layout, groups }]);
   } catch (error) {
     if (error instanceof SpliceDeclined) return undefined;
     throw error;
   }
   return {
-    bytes: spliced.file,
+    bytes: fileInPlace(fetched!, spliced.pieces, spliced.byteLength),
     partial: true,
-    fetchedBytes: chunks!.byteLength,
+    fetchedBytes: fetched!.byteLength,
     groups: groups.map((_, index) => index),
     verification: { footerCrc32: spliced.footerCrc32, pageCrcs: true, partial: true },
   };
+}
+
+const MAGIC = new TextEncoder().encode('PAR1');
+
+/**
+ * A spliced file whose groups' run (`pieces[1]`) is a view of `buffer` right after its first 4
+ * bytes, laid out in `buffer` itself: the magic before the run, the other pieces after it. The
+ * pieces are joined into a fresh buffer instead when they do not fit there.
+ */
+function fileInPlace(buffer: Uint8Array, pieces: readonly Uint8Array[], byteLength: number): Uint8Array {
+  const run = pieces[1];
+  const inPlace = pieces.length >= 2 && byteLength <= buffer.byteLength && run !== undefined && run.buffer === buffer.buffer && run.byteOffset === buffer.byteOffset + MAGIC.byteLength;
+  const file = inPlace ? buffer.subarray(0, byteLength) : new Uint8Array(byteLength);
+  let at = 0;
+  for (const [index, piece] of pieces.entries()) {
+    if (!(inPlace && index === 1)) file.set(piece, at);
+    at += piece.byteLength;
+  }
+  return file;
 }
 
 /** A chunk's min and max as signed integers, for INT32 and INT64 columns with both statistics. */

@@ -2,10 +2,12 @@
  * Tail reads (`"tail": N`): the last N rows of a frame. The last segments holding them are read,
  * and of the first of those only its last row groups holding the rows still needed (fetched by byte
  * range and verified by page CRCs, see segment-fetch.ts), so a tail of 100 rows decodes one row
- * group rather than a whole segment. Anything the pruned path cannot do (kept dictionaries, stores
- * without ranged reads, small or older segments, any failure) reads the segments whole.
+ * group rather than a whole segment (on the calling thread when it is small, inline-decode.ts).
+ * Anything the pruned path cannot do (kept dictionaries, stores without ranged reads, small or
+ * older segments, any failure) reads the segments whole.
  */
 import { type IpcMessage, inspectMessage, splitIpcStream } from '../format/ipc-message.js';
+import { decodeInline } from '../format/parquet/inline-decode.js';
 import type { FrameRef } from '../names.js';
 import { type FrameReaderContext, type ReadPlan, frameMessages } from './frame-reader.js';
 import { fetchLastGroups } from './segment-fetch.js';
@@ -33,7 +35,8 @@ async function prunedHead(context: FrameReaderContext, ref: FrameRef, plan: Read
     // The rows before the tail are left out by the decoder (their pages still checked), which
     // the plain reader does; the rows returned are counted, so any decoder gives the same tail.
     const options = { rowGroups: [...fetched.groups], batchRows, skipRows: fetched.groupRows - rows, ...(plan.columns ? { columns: [...plan.columns] } : {}) };
-    const ipc = await context.codec.decode(fetched.bytes, options, true, fetched.verification);
+    // A row group or two decodes here faster than a codec worker's round trip; larger ones go to a worker.
+    const ipc = decodeInline(fetched.bytes, options, fetched.verification) ?? (await context.codec.decode(fetched.bytes, options, true, fetched.verification));
     context.cache?.set(key, { ipc, dictionaries: [] });
     return headOf(ipc, rows);
   } catch {

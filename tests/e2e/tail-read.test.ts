@@ -12,6 +12,7 @@ import { HangarEngine } from '../../src/core/engine.js';
 import { fetchLastGroups } from '../../src/core/segment-fetch.js';
 import { DataLossError } from '../../src/errors.js';
 import { readSpliceLayout } from '../../src/format/parquet/row-group-splice.js';
+import { INLINE_DECODE_MAX_BYTES, InlineChecksumMismatch, decodeInline } from '../../src/format/parquet/inline-decode.js';
 import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import type { FrameRef } from '../../src/names.js';
 import type { ByteRange } from '../../src/storage/frame-store.js';
@@ -121,6 +122,22 @@ describe('tail reads decode only the last row groups', () => {
     const decoded = await collect(messagesOf(tableFromIPC(ipc)));
     expect(decoded.numRows).toBe(fetched.groupRows);
     expect(decoded.getChild('n')!.get(decoded.numRows - 1)).toBe(ROWS - 1);
+  });
+
+  it('decodes a small fetched tail on the calling thread as the codec worker does, and declines what it does not check', async () => {
+    const segment = (await layout.getManifest(ref))!.segments.at(-1)!;
+    const fetched = (await fetchLastGroups(layout, ref, segment, undefined, ['ts', 'x', 'n'], 100))!;
+    const options = { rowGroups: [...fetched.groups], batchRows: 1024, skipRows: fetched.groupRows - 100 };
+    const here = decodeInline(fetched.bytes, options, fetched.verification)!;
+    const worker = await codec.decode(fetched.bytes.slice(), options, true, fetched.verification);
+    expect(tableFromIPC(here).numRows).toBe(100);
+    expect(tableFromIPC(here).getChild('n')!.toArray()).toEqual(tableFromIPC(worker).getChild('n')!.toArray());
+    // Not a partial fetch with page CRCs, or too large: left to the codec.
+    expect(decodeInline(fetched.bytes, options, { ...fetched.verification!, partial: false })).toBeUndefined();
+    expect(decodeInline(fetched.bytes, options, { ...fetched.verification!, pageCrcs: false })).toBeUndefined();
+    expect(decodeInline(new Uint8Array(INLINE_DECODE_MAX_BYTES + 1), options, fetched.verification)).toBeUndefined();
+    // A footer that is not the one expected is refused, not decoded.
+    expect(() => decodeInline(fetched.bytes, options, { ...fetched.verification!, footerCrc32: (fetched.verification!.footerCrc32! + 1) >>> 0 })).toThrow(InlineChecksumMismatch);
   });
 
   it('a damaged byte in the last row group fails a tail read as data loss', async () => {

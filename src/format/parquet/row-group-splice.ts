@@ -382,6 +382,21 @@ export function spliceRowGroups(parts: readonly SplicePart[]): SplicedFile {
  * @throws SpliceDeclined as {@link spliceRowGroups}
  */
 export function splicePieces(parts: readonly SplicePart[]): SplicedPieces {
+  return assemble(parts, true) as SplicedPieces;
+}
+
+/**
+ * As {@link splicePieces}, without the whole file's CRC-32, for a file made only to be read: its
+ * reader checks the copied pages by their own CRCs and the footer by `footerCrc32`, so a pass over
+ * the copied bytes here would be spent for nothing (a tail read's ~2 MiB row group).
+ * @throws SpliceDeclined as {@link spliceRowGroups}
+ */
+export function splicePiecesForReading(parts: readonly SplicePart[]): Omit<SplicedPieces, 'crc32'> {
+  return assemble(parts, false);
+}
+
+/** {@link splicePieces}, with the whole file's CRC-32 only when `wholeCrc` is set. */
+function assemble(parts: readonly SplicePart[], wholeCrc: boolean): Omit<SplicedPieces, 'crc32'> & { readonly crc32?: number } {
   const first = parts.find((part) => part.groups.length > 0);
   if (!first) throw new SpliceDeclined('no row groups to splice');
   for (const part of parts) {
@@ -410,7 +425,7 @@ export function splicePieces(parts: readonly SplicePart[]): SplicedPieces {
     if (from < offset || to - offset > part.file.byteLength) throw new SpliceDeclined('a part does not hold the row groups it names');
     const run = part.file.subarray(from - offset, to - offset);
     chunks.push(run);
-    crc = crc32Combine(crc, part.crc32 ?? crc32(run), run.byteLength);
+    if (wholeCrc) crc = crc32Combine(crc, part.crc32 ?? crc32(run), run.byteLength);
     for (const index of part.groups) {
       const group = part.layout.groups[index]!;
       shiftedRowGroup(group.thrift, shift, count++, rowGroups);
@@ -448,5 +463,5 @@ export function splicePieces(parts: readonly SplicePart[]): SplicedPieces {
   chunks.push(metadata, trailer);
   const footerCrc32 = crc32(trailer, crc32(metadata));
   const byteLength = position + metadata.byteLength + trailer.byteLength;
-  return { pieces: chunks, byteLength, crc32: crc32Combine(crc, footerCrc32, metadata.byteLength + trailer.byteLength), footerCrc32, rows, groups };
+  return { pieces: chunks, byteLength, ...(wholeCrc ? { crc32: crc32Combine(crc, footerCrc32, metadata.byteLength + trailer.byteLength) } : {}), footerCrc32, rows, groups };
 }
