@@ -8,9 +8,10 @@
 import { type RecordBatch, type Schema, Table, tableToIPC } from 'apache-arrow';
 import type { HangarEngine } from '../engine.js';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
-import { type IpcMessage, inspectMessage, joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
+import { type IpcMessage, encodeSchemaHeader, inspectMessage, joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
+import { binaryRunMessages } from './binary-roll-ipc.js';
 import type { FrameRef } from '../../names.js';
-import { BINARY_ENTRY_SCHEMA, type BinaryRun, ID_COLUMN, TIME_COLUMN, concatBatches, decodeBatches, decodeEntries, describeColumns, encodeBinaryEntries, encodeEntries, rollBinaryRuns, sameColumns, stampBinaryRuns, stampEntries, storedSchema } from './stream-batches.js';
+import { BINARY_ENTRY_SCHEMA, type BinaryRun, ID_COLUMN, TIME_COLUMN, concatBatches, decodeBatches, decodeEntries, describeColumns, encodeBinaryEntries, encodeEntries, sameColumns, stampBinaryRuns, stampEntries, storedSchema } from './stream-batches.js';
 import { type StreamId, StreamIdClock, type StreamIdRange, ZERO_ID, compareStreamIds, expandIdRange, formatStreamId, parseStreamId } from './stream-id.js';
 import type { WalRecord, WriteAheadLog } from './write-ahead-log.js';
 
@@ -119,6 +120,8 @@ export class LiveStream {
   private retention: StreamRetention;
   /** Whether the entries are opaque payloads (one `data` binary column). */
   private readonly binary: boolean;
+  /** The stored schema's IPC header, for rolls. */
+  private schemaHeader: Uint8Array | undefined;
 
   private constructor(
     /** The frame the stream fills. */
@@ -393,12 +396,10 @@ export class LiveStream {
   private async rollOnce(): Promise<void> {
     const chunks = this.chunks.filter((chunk) => !chunk.rolled);
     if (chunks.length === 0) return;
-    // Binary pushes not read by a tailer become one batch straight from their bytes.
-    const batches = chunks.every((chunk) => chunk.batch === undefined && chunk.run)
-      ? rollBinaryRuns(this.schema, chunks.map((chunk) => chunk.run!))
-      : concatBatches(this.schema, chunks.map((chunk) => this.batchOf(chunk)));
-    const table = new Table(this.schema, batches);
-    const messages = splitIpcStream(tableToIPC(table, 'stream'));
+    // Binary pushes (read by a tailer or not) are encoded straight from their bytes: one copy each.
+    const messages = chunks.every((chunk) => chunk.run)
+      ? [this.schemaMessage(), ...binaryRunMessages(chunks.map((chunk) => chunk.run!))]
+      : splitIpcStream(tableToIPC(new Table(this.schema, concatBatches(this.schema, chunks.map((chunk) => this.batchOf(chunk)))), 'stream'));
     await this.engine.put(this.ref, 'append', (async function* () {
       yield* messages;
     })(), { allowUnordered: true });
@@ -411,6 +412,12 @@ export class LiveStream {
     await this.wal.release(last);
     this.evict();
     await this.trim();
+  }
+
+  /** The stored schema as an IPC schema message (encoded once). */
+  private schemaMessage(): IpcMessage {
+    this.schemaHeader ??= encodeSchemaHeader(this.schema);
+    return { header: this.schemaHeader, body: new Uint8Array(0) };
   }
 
   /** Drops rolled chunks from memory beyond the memory budget (the frame still has them). */

@@ -158,40 +158,6 @@ export function stampBinaryRuns(schema: Schema, runs: readonly BinaryRun[]): Rec
   return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows, nullCount: 0, children }));
 }
 
-/** Runs at least this large become a batch of their own in a roll (their bytes are not copied). */
-const OWN_BATCH_BYTES = 64 * 1024;
-/** Smaller runs are joined into batches of about this many bytes. */
-const JOINED_BATCH_BYTES = 1024 * 1024;
-
-/**
- * The stored batches of a roll's binary runs: large runs as they are (views of the pushed bytes),
- * consecutive small ones joined, so neither the bytes of large pushes are copied nor thousands of
- * one-entry batches go to the segment writer.
- */
-export function rollBinaryRuns(schema: Schema, runs: readonly BinaryRun[]): RecordBatch[] {
-  const out: RecordBatch[] = [];
-  let group: BinaryRun[] = [];
-  let groupBytes = 0;
-  const flush = (): void => {
-    if (group.length > 0) out.push(stampBinaryRuns(schema, group));
-    group = [];
-    groupBytes = 0;
-  };
-  for (const run of runs) {
-    const bytes = run.offsets[run.range.count]!;
-    if (bytes >= OWN_BATCH_BYTES) {
-      flush();
-      out.push(stampBinaryRuns(schema, [run]));
-      continue;
-    }
-    group.push(run);
-    groupBytes += bytes;
-    if (groupBytes >= JOINED_BATCH_BYTES) flush();
-  }
-  flush();
-  return out;
-}
-
 /** The log record's two pieces for binary entries: header with the lengths, and the entries' bytes. */
 export function encodeBinaryEntries(range: StreamIdRange, offsets: Int32Array, values: Uint8Array, start = offsets[0]!): Uint8Array[] {
   const count = range.count;
