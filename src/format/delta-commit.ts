@@ -12,6 +12,7 @@ import type { FrameRef } from '../names.js';
 import { type FrameManifest, type FrameOperation, type ManifestLocation, type SegmentEntry, decodeManifest, encodeManifest } from './manifest.js';
 import { decodeSchemaHeader } from './ipc-message.js';
 import { stringDictionary } from './dictionary-layout.js';
+import { holdsDictionary } from './parquet/exact-dictionaries.js';
 
 /** A Delta table schema type (PROTOCOL.md "Schema Serialization Format"). */
 export type DeltaType =
@@ -63,8 +64,12 @@ const DELTA_OPERATION: Record<FrameOperation, string> = {
   delete_range: 'DELETE',
 };
 
-/** How a frame's data files hold its string dictionary columns (see {@link categoryStorage}). */
-type CategoryStorage = 'strings' | 'codes' | 'mixed';
+/**
+ * How a frame's data files hold its string dictionary columns (see {@link categoryStorage});
+ * `values`: every dictionary is stored as its values (a schema with a dictionary nested in a list
+ * or struct, which parquet-wasm writes, see exact-dictionaries.ts).
+ */
+type CategoryStorage = 'strings' | 'codes' | 'mixed' | 'values';
 
 function deltaTypeOf(type: DataType, categories: CategoryStorage = 'codes'): DeltaType | undefined {
   if (stringDictionary(type)) {
@@ -72,7 +77,10 @@ function deltaTypeOf(type: DataType, categories: CategoryStorage = 'codes'): Del
     if (categories === 'mixed') return undefined;
     if (categories === 'strings') return 'string';
   }
-  if (DataType.isDictionary(type)) return deltaTypeOf(type.indices); // stored as the indices (dictionary-layout.ts)
+  if (DataType.isDictionary(type)) {
+    if (categories === 'values') return deltaTypeOf(type.dictionary, categories);
+    return deltaTypeOf(type.indices); // stored as the indices (dictionary-layout.ts)
+  }
   if (DataType.isInt(type)) {
     const width = type.bitWidth + (type.isSigned ? 0 : 1); // an unsigned type needs the next wider signed one
     if (width <= 8) return 'byte';
@@ -92,11 +100,11 @@ function deltaTypeOf(type: DataType, categories: CategoryStorage = 'codes'): Del
   if (DataType.isDecimal(type)) return type.precision <= 38 && type.bitWidth === 128 ? `decimal(${type.precision},${type.scale})` : undefined;
   if (DataType.isList(type)) {
     const element = type.children[0]!;
-    const elementType = deltaTypeOf(element.type);
+    const elementType = deltaTypeOf(element.type, 'values'); // a nested dictionary is stored as its values
     return elementType === undefined ? undefined : { type: 'array', elementType, containsNull: element.nullable };
   }
   if (DataType.isStruct(type)) {
-    const fields = deltaFieldsOf(type.children);
+    const fields = deltaFieldsOf(type.children, 'values');
     return fields.omitted.length > 0 ? undefined : { type: 'struct', fields: fields.fields };
   }
   return undefined;
@@ -135,10 +143,12 @@ export function categoryStorage(segments: readonly SegmentEntry[]): CategoryStor
 /**
  * The Delta schema of an Arrow schema (types as docs/open-format.md maps them). String dictionary
  * columns are `string` when the version's files hold strings, their index type when they hold
- * codes, and left out of the Delta schema when the files differ.
+ * codes, and left out of the Delta schema when the files differ. In a schema with a dictionary
+ * nested in a list or struct, every dictionary is its value type: parquet-wasm stores the values.
  */
 export function deltaSchemaOf(schema: Schema, segments: readonly SegmentEntry[] = []): DeltaSchema {
-  const { fields, omitted } = deltaFieldsOf(schema.fields, categoryStorage(segments));
+  const nested = schema.fields.some((field) => (field.type.children ?? []).some((child: Field) => holdsDictionary(child.type)));
+  const { fields, omitted } = deltaFieldsOf(schema.fields, nested ? 'values' : categoryStorage(segments));
   const struct: DeltaStruct = { type: 'struct', fields };
   return { struct, usesTimestampNtz: usesNtz(struct), omitted };
 }

@@ -1,6 +1,6 @@
 /** The Delta log layout's commit files: which actions each Hangar operation writes (docs/open-format.md). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dictionary, Field, Int16, Int64, Int8, Schema, Table, TimestampNanosecond, Uint64, Utf8, makeData, makeVector } from 'apache-arrow';
+import { Dictionary, Field, Int16, Int64, Int8, List, Schema, Struct, Table, TimestampNanosecond, Uint64, Utf8, makeData, makeVector } from 'apache-arrow';
 import type { SegmentEntry } from '../../src/format/manifest.js';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { HangarEngine } from '../../src/core/engine.js';
@@ -126,5 +126,20 @@ describe('Arrow types in the Delta schema', () => {
     expect(typesOf([])).toEqual({ types: ['cat:string', 'code:byte'], omitted: [] });
     expect(typesOf([segment(false)])).toEqual({ types: ['cat:short', 'code:byte'], omitted: [] });
     expect(typesOf([segment(true), segment(false)])).toEqual({ types: ['code:byte'], omitted: ['cat'] });
+  });
+
+  it('gives every dictionary of a schema with one nested in a list or struct as its value type (parquet-wasm stores the values)', () => {
+    const schema = new Schema([
+      new Field('tags', new List(new Field('item', new Dictionary(new Utf8(), new Int8(), 0, true), true))),
+      new Field('point', new Struct([new Field('colour', new Dictionary(new Utf8(), new Int16(), 1), true), new Field('code', new Dictionary(new Int64(), new Int8(), 2), true)])),
+      new Field('cat', new Dictionary(new Utf8(), new Int16(), 3)),
+    ]);
+    const delta = deltaSchemaOf(schema, []);
+    expect(delta.omitted).toEqual([]);
+    expect(delta.struct.fields.map((field) => field.type)).toEqual([
+      { type: 'array', elementType: 'string', containsNull: true },
+      { type: 'struct', fields: [{ name: 'colour', type: 'string', nullable: true, metadata: {} }, { name: 'code', type: 'long', nullable: true, metadata: {} }] },
+      'string',
+    ]);
   });
 });

@@ -11,11 +11,13 @@ import { parentPort } from 'node:worker_threads';
 import { DataType, Field, RecordBatch, Schema, Struct, Table, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { encapsulateMessage, encodeSchemaHeader, inspectMessage, splitIpcStream } from '../ipc-message.js';
 import { crc32, formatCrc32 } from '../crc32.js';
-import { PARQUET_TRAILER_BYTES, footerLength } from './parquet-footer.js';
+import { EXACT_DICTIONARIES_KEY, holdsDictionary, recordDictionaries, restoreDictionaries } from './exact-dictionaries.js';
+import { PARQUET_TRAILER_BYTES, footerLength, readParquetFooter } from './parquet-footer.js';
 import { PageChecksumMismatch, readPlainParquet } from './plain-parquet-reader.js';
-import { PlainParquetUnsupported, encodePlainParquet, plainFileSchema, plainParquetLayout } from './plain-parquet-writer.js';
+import { PlainParquetUnsupported, encodePlainParquetParts, plainFileSchema, plainParquetLayout } from './plain-parquet-writer.js';
 
 const pq = createRequire(import.meta.url)('parquet-wasm/node') as typeof import('parquet-wasm/node');
+type WriterProperties = InstanceType<typeof pq.WriterPropertiesBuilder>;
 
 /** An encode request: an IPC stream to write as one Parquet file. */
 export interface EncodeRequest {
@@ -33,6 +35,11 @@ export interface EncodeRequest {
    * dictionary columns' codes.
    */
   readonly keptDictionaries?: boolean;
+  /**
+   * Reply with the file as runs ({@link CodecReply}'s `runs`) where the plain writer wrote it: its
+   * fixed-width values stay where they lie in `ipc` (handed back), so they are never copied here.
+   */
+  readonly asRuns?: boolean;
 }
 
 /**
@@ -101,7 +108,17 @@ export interface SegmentVerification {
  * so the pool's thread frees it.
  */
 export type CodecReply = (
-  | { readonly id: number; readonly ok: true; readonly bytes: ArrayBuffer; readonly checksums?: SegmentChecksums }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly bytes: ArrayBuffer;
+      readonly checksums?: SegmentChecksums;
+      /**
+       * An encode asked `asRuns` that the plain writer wrote: the file is these runs in order, each
+       * three numbers — source (0: the handed-back `input`, 1: `bytes`), offset, length.
+       */
+      readonly runs?: readonly number[];
+    }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly damaged?: boolean }
 ) & {
   readonly input?: ArrayBuffer;
@@ -118,23 +135,25 @@ function checksumsOf(file: Uint8Array): SegmentChecksums {
   return { crc32: crc32(file), footerCrc32: crc32(file.subarray(footerStart)), pageCrcs: false };
 }
 
-function encode(request: EncodeRequest): { file: Uint8Array; checksums: SegmentChecksums } {
+function encode(request: EncodeRequest): { file: Uint8Array; runs?: number[]; checksums: SegmentChecksums } {
   let ipc: Uint8Array = new Uint8Array(request.ipc);
   const kept = request.keptDictionaries === true;
+  let table: Table | undefined;
   if (request.compression === 'none' || kept) {
-    const table = tableFromIPC(ipc);
+    table = tableFromIPC(ipc);
     if (request.compression === 'none' && plainParquetLayout(table.schema)) {
       try {
         const fileSchema = plainFileSchema(table.schema);
         const schemaMessage = fileSchema === table.schema ? splitIpcStream(ipc)[0]! : { header: encodeSchemaHeader(fileSchema), body: new Uint8Array(0) };
-        const { file, crc32: whole, footerCrc32, microsecondColumns } = encodePlainParquet(table, {
+        const { parts, byteLength, crc32: whole, footerCrc32, microsecondColumns } = encodePlainParquetParts(table, {
           rowGroupRows: request.rowGroupRows,
           statisticsColumns: request.statisticsColumns,
           arrowSchemaMessage: encapsulateMessage(schemaMessage),
         });
         const stringCategories = kept && fileSchema.fields.some((field) => DataType.isDictionary(field.type));
         const micros = microsecondColumns.length > 0 ? { microsecondColumns } : {};
-        return { file, checksums: { crc32: whole, footerCrc32, pageCrcs: true, ...(stringCategories ? { stringCategories } : {}), ...micros } };
+        const checksums = { crc32: whole, footerCrc32, pageCrcs: true, ...(stringCategories ? { stringCategories } : {}), ...micros };
+        return { ...(request.asRuns ? runsOf(parts, request.ipc) : { file: joinParts(parts, byteLength) }), checksums };
       } catch (error) {
         // Data the plain writer declines (nulls in a non-nullable column): parquet-wasm decides.
         if (!(error instanceof PlainParquetUnsupported)) throw error;
@@ -152,9 +171,47 @@ function encode(request: EncodeRequest): { file: Uint8Array; checksums: SegmentC
     .setMaxRowGroupSize(request.rowGroupRows)
     .setCreatedBy('hangar');
   for (const column of request.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
+  if (!kept) builder = withExactDictionaries(builder, ipc, table, request.dictionaryColumns);
   for (const column of request.statisticsColumns) builder = builder.setColumnStatisticsEnabled(column, pq.EnabledStatistics.Chunk);
   const file = pq.writeParquet(pq.Table.fromIPCStream(ipc), builder.build());
   return { file, checksums: checksumsOf(file) };
+}
+
+/**
+ * A file's parts as runs: views of `input` stay there (source 0), the rest are copied one after
+ * another into one buffer (source 1, returned as `file`), adjacent ones into one run.
+ */
+function runsOf(parts: readonly Uint8Array[], input: ArrayBuffer): { file: Uint8Array; runs: number[] } {
+  let copied = 0;
+  for (const part of parts) if (part.buffer !== input) copied += part.byteLength;
+  const file = new Uint8Array(Buffer.allocUnsafeSlow(copied).buffer, 0, copied);
+  const runs: number[] = [];
+  let at = 0;
+  for (const part of parts) {
+    if (part.byteLength === 0) continue;
+    if (part.buffer === input) {
+      runs.push(0, part.byteOffset, part.byteLength);
+      continue;
+    }
+    file.set(part, at);
+    const last = runs.length - 3;
+    if (last >= 0 && runs[last] === 1 && runs[last + 1]! + runs[last + 2]! === at) runs[last + 2]! += part.byteLength;
+    else runs.push(1, at, part.byteLength);
+    at += part.byteLength;
+  }
+  return { file, runs };
+}
+
+/** The parts joined into one file of `byteLength` bytes. */
+function joinParts(parts: readonly Uint8Array[], byteLength: number): Uint8Array {
+  // Not zero-filled: the parts cover every byte of the file.
+  const file = new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
+  let at = 0;
+  for (const part of parts) {
+    file.set(part, at);
+    at += part.byteLength;
+  }
+  return file;
 }
 
 /**
@@ -238,7 +295,38 @@ function asCodes(table: Table): Table {
 async function decode(request: DecodeRequest): Promise<Uint8Array> {
   const decoded = await decodeAny(request);
   if (request.dictionaryCodes) assertNoDictionaries(decoded);
+  else if (schemaOf(decoded)?.fields.some((field) => holdsDictionary(field.type))) {
+    // Dictionaries Hangar does not keep apart (nested ones): put back the file's recorded order.
+    const recorded = readParquetFooter(request.parquet).keyValues.get(EXACT_DICTIONARIES_KEY);
+    if (recorded !== undefined) return restoreDictionaries(decoded, recorded);
+  }
   return decoded;
+}
+
+function schemaOf(ipc: Uint8Array): Schema | undefined {
+  const first = splitIpcStream(ipc)[0];
+  const info = first && inspectMessage(first);
+  return info && info.kind === 'schema' ? info.schema : undefined;
+}
+
+/**
+ * The writer's properties for a stream whose dictionaries parquet-wasm stores as values (a schema
+ * with a dictionary nested in a list or struct): each dictionary, in its own order, is recorded in
+ * the file's key-value metadata so a read gives the exact codes back (exact-dictionaries.ts), and
+ * the values are dictionary-encoded for other engines. parquet-wasm names columns by top-level name
+ * only, so dictionary encoding is turned on for the file and off again for top-level columns that
+ * are neither strings nor dictionaries.
+ */
+function withExactDictionaries(builder: WriterProperties, ipc: Uint8Array, table: Table | undefined, dictionaryColumns: readonly string[]): WriterProperties {
+  const schema = table?.schema ?? schemaOf(ipc);
+  if (!schema?.fields.some((field) => holdsDictionary(field.type))) return builder;
+  const recorded = recordDictionaries(table ?? tableFromIPC(ipc));
+  if (recorded === undefined) return builder;
+  let withDictionaries = builder.setKeyValueMetadata(new Map([[EXACT_DICTIONARIES_KEY, recorded]])).setDictionaryEnabled(true);
+  for (const field of schema.fields) {
+    if (!dictionaryColumns.includes(field.name) && !field.type.children?.length) withDictionaries = withDictionaries.setColumnDictionaryEnabled(field.name, false);
+  }
+  return withDictionaries;
 }
 
 /**
@@ -298,7 +386,8 @@ parentPort?.on('message', async (request: CodecRequest) => {
     const result = encoded ? encoded.file : await decode(request as DecodeRequest);
     // Results are fresh buffers (copied out of wasm memory, or assembled here): transfer them.
     const out = result.byteOffset === 0 && result.byteLength === result.buffer.byteLength && result.buffer !== input ? result : result.slice();
-    const reply: CodecReply = { id: request.id, ok: true, bytes: out.buffer as ArrayBuffer, ...(encoded ? { checksums: encoded.checksums } : {}), ...handBack };
+    const runs = encoded?.runs ? { runs: encoded.runs } : {};
+    const reply: CodecReply = { id: request.id, ok: true, bytes: out.buffer as ArrayBuffer, ...(encoded ? { checksums: encoded.checksums } : {}), ...runs, ...handBack };
     parentPort!.postMessage(reply, input ? [out.buffer as ArrayBuffer, input] : [out.buffer as ArrayBuffer]);
   } catch (error) {
     const damaged = error instanceof ChecksumMismatch || error instanceof PageChecksumMismatch;
