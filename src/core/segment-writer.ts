@@ -147,8 +147,10 @@ export class SegmentWriter {
     const rowGroupBytes = Math.min(this.options.rowGroupBytes, MAX_ROW_GROUP_BYTES);
     const groups = Math.max(1, Math.round(bytes / rowGroupBytes));
     const rowGroupRows = Math.max(1024, Math.ceil(rows / groups));
-    const { bytes: parquet, checksums } = await this.codec
-      .encodeSegment(segment.ipc, {
+    // The file comes back as runs (its values are views of the segment's own bytes): the store
+    // writes them one after another, so no joined copy of the file is ever made.
+    const { parts: parquet, byteLength: storedBytes, checksums } = await this.codec
+      .encodeSegmentParts(segment.ipc, {
         rowGroupRows,
         dictionaryColumns: dictionaryColumns(schema),
         statisticsColumns: statisticsColumns(schema),
@@ -165,7 +167,7 @@ export class SegmentWriter {
     const base = randomUUID();
     const id = `${base}.parquet`;
     this.uncommitted.add(objectKey(ref, id));
-    await this.connector.putSegment(ref, id, parquet).catch((error: unknown) => {
+    await this.connector.putSegmentParts(ref, id, parquet).catch((error: unknown) => {
       this.uncommitted.delete(objectKey(ref, id));
       throw error;
     });
@@ -188,7 +190,7 @@ export class SegmentWriter {
       id,
       rows,
       bytes,
-      storedBytes: parquet.byteLength,
+      storedBytes,
       rowGroups: Math.ceil(rows / rowGroupRows),
       ...(dictionaries ? { dictionaries, dictionariesCrc32 } : {}),
       ...timeStatisticsEntry(segment.time),

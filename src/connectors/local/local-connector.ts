@@ -61,7 +61,26 @@ function statIfPresent(path: string): Promise<Stats | undefined> {
 
 /** Writes all of `bytes` (or each run of them, in order) at the handle's position. */
 async function writeAll(handle: FileHandle, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
-  for (const run of bytes instanceof Uint8Array ? [bytes] : bytes) {
+  // Runs (a segment file's page headers and the views of its values) leave in one writev: one
+  // thread-pool round trip instead of one per run (libuv writes them all, IOV_MAX at a time).
+  let runs = bytes instanceof Uint8Array ? [bytes] : bytes.filter((run) => run.byteLength > 0);
+  if (runs.length > 1) {
+    let total = 0;
+    for (const run of runs) total += run.byteLength;
+    let { bytesWritten } = await handle.writev(runs as Uint8Array[]);
+    if (bytesWritten === total) return;
+    // A short write (not seen in practice): go on from where it stopped, run by run.
+    const rest: Uint8Array[] = [];
+    for (const run of runs) {
+      if (bytesWritten >= run.byteLength) bytesWritten -= run.byteLength;
+      else {
+        rest.push(run.subarray(bytesWritten));
+        bytesWritten = 0;
+      }
+    }
+    runs = rest;
+  }
+  for (const run of runs) {
     let offset = 0;
     while (offset < run.byteLength) {
       const { bytesWritten } = await handle.write(run, offset, run.byteLength - offset);

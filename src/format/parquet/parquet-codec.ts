@@ -18,6 +18,16 @@ export interface EncodedSegment {
   readonly checksums: SegmentChecksums;
 }
 
+/** An encoded segment file as runs of bytes in order, for a store to write one after another. */
+export interface EncodedSegmentParts {
+  /** The file's bytes in order: views of buffers the caller now owns (the input's, handed back, and the worker's). */
+  readonly parts: readonly Uint8Array[];
+  /** The file's length. */
+  readonly byteLength: number;
+  /** Its CRC-32s, computed on the worker. */
+  readonly checksums: SegmentChecksums;
+}
+
 /**
  * A decode found the bytes do not match their recorded checksum. The codec knows no names: the
  * reader that asked reports it as a DataLossError naming the frame and segment.
@@ -192,6 +202,28 @@ export class ParquetCodec {
     const buffer = ownBuffer(ipc);
     const reply = await this.call({ op: 'encode', ipc: buffer, ...options }, [buffer]);
     return { bytes: new Uint8Array(reply.bytes), checksums: reply.checksums! };
+  }
+
+  /**
+   * As {@link encodeSegment}, returning the file as runs: where the plain writer encodes it, the
+   * fixed-width values are views of `ipc`'s own bytes (handed back by the worker), so neither the
+   * worker nor the caller copies them into a joined file. `ipc`'s buffer is always transferred
+   * when it owns it (the caller must not use `ipc` afterwards; the runs may view it).
+   */
+  async encodeSegmentParts(ipc: Uint8Array, options: EncodeOptions): Promise<EncodedSegmentParts> {
+    const buffer = ownBuffer(ipc);
+    const reply = await this.call({ op: 'encode', ipc: buffer, ...options, asRuns: true }, [buffer]);
+    const copied = new Uint8Array(reply.bytes);
+    const { runs, input } = reply;
+    if (!runs || !input) return { parts: [copied], byteLength: copied.byteLength, checksums: reply.checksums! };
+    const parts: Uint8Array[] = [];
+    let byteLength = 0;
+    for (let at = 0; at < runs.length; at += 3) {
+      const [source, offset, length] = [runs[at]!, runs[at + 1]!, runs[at + 2]!];
+      parts.push(source === 0 ? new Uint8Array(input, offset, length) : copied.subarray(offset, offset + length));
+      byteLength += length;
+    }
+    return { parts, byteLength, checksums: reply.checksums! };
   }
 
   /**

@@ -569,6 +569,33 @@ export function writePlainParquet(table: Table, options: PlainParquetOptions): U
  * @throws as {@link writePlainParquet}
  */
 export function encodePlainParquet(table: Table, options: PlainParquetOptions): ChecksummedParquet {
+  const { parts, byteLength, ...facts } = encodePlainParquetParts(table, options);
+  // Not zero-filled: the parts cover every byte of the file.
+  const file = new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
+  let at = 0;
+  for (const part of parts) {
+    file.set(part, at);
+    at += part.byteLength;
+  }
+  return { file, ...facts };
+}
+
+/** A Parquet file as its runs of bytes in order, and its checksums. */
+export interface ChecksummedParquetParts extends Omit<ChecksummedParquet, 'file'> {
+  /**
+   * The file's bytes in order. Fixed-width values without nulls are views of the table's own
+   * buffers, not copies: a caller that writes the runs one after another never copies the values.
+   */
+  readonly parts: readonly Uint8Array[];
+  /** The file's length: the sum of the parts' lengths. */
+  readonly byteLength: number;
+}
+
+/**
+ * As {@link encodePlainParquet}, without joining the file: its runs of bytes in order.
+ * @throws as {@link writePlainParquet}
+ */
+export function encodePlainParquetParts(table: Table, options: PlainParquetOptions): ChecksummedParquetParts {
   const covered = plainParquetLayout(table.schema);
   if (!covered) throw new PlainParquetUnsupported('a column type is not covered by the plain writer');
   for (const batch of table.batches) assertWellFormed(batch.data.children, batch.numRows);
@@ -656,16 +683,8 @@ export function encodePlainParquet(table: Table, options: PlainParquetOptions): 
   parts.push(footer, trailer);
   position += footer.byteLength + trailer.byteLength;
   const footerCrc32 = crc32(trailer, crc32(footer));
-
-  // Not zero-filled: the parts cover every byte of the file.
-  const file = new Uint8Array(Buffer.allocUnsafeSlow(position).buffer, 0, position);
-  let at = 0;
-  for (const part of parts) {
-    file.set(part, at);
-    at += part.byteLength;
-  }
   const microsecondNames = [...micros.keys()].map((column) => table.schema.fields[column]!.name);
-  return { file, crc32: crc32Combine(fileCrc, footerCrc32, footer.byteLength + trailer.byteLength), footerCrc32, microsecondColumns: microsecondNames };
+  return { parts, byteLength: position, crc32: crc32Combine(fileCrc, footerCrc32, footer.byteLength + trailer.byteLength), footerCrc32, microsecondColumns: microsecondNames };
 }
 
 /** The Thrift FileMetaData of the file. */
