@@ -128,6 +128,53 @@ def test_an_ordered_categorical_is_strings_to_delta_rs_and_exact_to_hangar(delta
     assert plain.dictionary.to_pylist() == categories
 
 
+def test_dictionaries_nested_in_lists_and_structs_are_strings_to_delta_rs_and_exact_to_hangar(delta_server):
+    import pyarrow.parquet as pq
+
+    client = delta_server.client()
+    # Dictionaries not in order of first use, with unused values and null elements.
+    levels = pa.array(["high", "unused", "low", "mid"])
+    tags = pa.DictionaryArray.from_arrays(pa.array([3, 0, None, 2, 3, 0] * 500, pa.int8()), levels).cast(pa.dictionary(pa.int8(), pa.string(), ordered=True))
+    offsets = pa.array([min(i * 2, len(tags)) for i in range(1501)], pa.int32())
+    colours = pa.DictionaryArray.from_arrays(pa.array([1, None, 0] * 500, pa.int16()), pa.array(["red", "blue", "never"]))
+    table = pa.table({
+        "i": pa.array(range(1500), pa.int64()),
+        "tags": pa.ListArray.from_arrays(offsets, tags),
+        "point": pa.StructArray.from_arrays([colours, pa.array(range(1500), pa.int32())], ["colour", "n"]),
+    })
+    put(client, cmd({"name": "nested", "bucket": "cats", "mode": "replace"}), table)
+    put(client, cmd({"name": "nested", "bucket": "cats", "mode": "append"}), table.slice(0, 3))
+    # Hangar: exactly what was put, dictionaries in their order with their unused values.
+    back = _get(client, name="nested", bucket="cats", version=1)
+    assert back.schema == table.schema
+    assert back.combine_chunks().equals(table.combine_chunks())
+    assert back.column("tags").combine_chunks().values.dictionary.to_pylist() == levels.to_pylist()
+    assert back.column("point").combine_chunks().field("colour").dictionary.to_pylist() == ["red", "blue", "never"]
+    # delta-rs: strings, at this version and the one before.
+    root = _table_dir(delta_server, "cats", "nested")
+    delta = DeltaTable(root)
+    assert [(f.name, json.loads(f.to_json())["type"]) for f in delta.schema().fields] == [
+        ("i", "long"),
+        ("tags", {"type": "array", "elementType": "string", "containsNull": True}),
+        ("point", {"type": "struct", "fields": [
+            {"name": "colour", "type": "string", "nullable": True, "metadata": {}},
+            {"name": "n", "type": "integer", "nullable": True, "metadata": {}},
+        ]}),
+    ]
+    for version, expected in ((0, table), (1, pa.concat_tables([table, table.slice(0, 3)]))):
+        read = DeltaTable(root, version=version).to_pyarrow_table()
+        assert read.num_rows == expected.num_rows
+        by_row = sorted(zip(read.column("i").to_pylist(), read.column("tags").to_pylist(), read.column("point").to_pylist()), key=lambda row: row[0])
+        wanted = sorted(zip(expected.column("i").to_pylist(), expected.column("tags").to_pylist(), expected.column("point").to_pylist()), key=lambda row: row[0])
+        assert by_row == wanted
+    # The data file: the nested values are dictionary-encoded strings.
+    path = next(Path(root, "segments").glob("*.parquet"))
+    metadata = pq.ParquetFile(path).metadata
+    chunks = {metadata.row_group(0).column(c).path_in_schema: metadata.row_group(0).column(c) for c in range(metadata.num_columns)}
+    for leaf in ("tags.list.item", "point.colour"):
+        assert chunks[leaf].physical_type == "BYTE_ARRAY" and chunks[leaf].has_dictionary_page, leaf
+
+
 def test_nanoseconds_of_whole_microseconds_are_microsecond_files(delta_server):
     import pyarrow.parquet as pq
 
