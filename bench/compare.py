@@ -428,11 +428,17 @@ def dd_fsync_seconds(directory: Path, nbytes: int) -> float:
 
 
 def hangar_segments(store: Path, frame: str) -> list[str]:
-    """The Parquet files of a frame's current version in a local Hangar store (its newest manifest)."""
+    """The Parquet files of a frame's current version in a local Hangar store (its newest manifest;
+    in the Delta log layout, the one its newest Delta commit carries in commitInfo.hangarManifest)."""
     manifests = sorted((store / "default" / frame / "manifests").glob("*.json"))
-    if not manifests:
-        raise RuntimeError(f"no manifest of {frame} under {store}")
-    manifest = json.loads(manifests[-1].read_text())
+    commits = sorted((store / "default" / frame / "_delta_log").glob("*.json"))
+    if commits:  # a store with both is a migrated one, whose Delta log is the newer
+        actions = [json.loads(line) for line in commits[-1].read_text().splitlines() if line.strip()]
+        manifest = json.loads(next(a["commitInfo"]["hangarManifest"] for a in actions if "commitInfo" in a))
+    elif manifests:
+        manifest = json.loads(manifests[-1].read_text())
+    else:
+        raise RuntimeError(f"no manifest or Delta log of {frame} under {store}")
     return [str(store / "default" / frame / "segments" / segment["id"]) for segment in manifest["segments"]]
 
 
