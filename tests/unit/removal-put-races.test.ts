@@ -167,7 +167,7 @@ it('a put making a new frame while its bucket is deleted keeps the bucket listed
     await engine.put({ bucket: 'b', name: 'old' }, 'replace', generation(1));
     // A put of a new frame has found the bucket marked and is about to write its first version…
     const put = gate();
-    bytes.putGate = { key: '/new/manifests/', reached: put.reached, open: put.opened };
+    bytes.putGate = { key: '/new/_delta_log/', reached: put.reached, open: put.opened };
     const putting = engine.put({ bucket: 'b', name: 'new' }, 'replace', generation(2));
     await put.paused;
     // …when the bucket delete removes the marker and lists the keys (pausing before it deletes them).
