@@ -423,11 +423,15 @@ export class LiveStream {
   /** Drops rolled chunks from memory beyond the memory budget (the frame still has them). */
   private evict(): void {
     const budget = this.options.memoryBytes ?? 32 * 1024 * 1024;
-    while (this.memoryBytes > budget && this.chunks.length > 0 && this.chunks[0]!.rolled) {
-      const chunk = this.chunks.shift()!;
+    let drop = 0;
+    while (this.memoryBytes > budget && drop < this.chunks.length && this.chunks[drop]!.rolled) {
+      const chunk = this.chunks[drop++]!;
       this.memoryBytes -= chunk.bytes;
       this.floor = chunk.last;
     }
+    // One splice: shifting chunk by chunk moved the whole array each time (thousands of one-entry
+    // chunks per roll against tens of thousands held: a quadratic cost that grew with the budget).
+    if (drop > 0) this.chunks.splice(0, drop);
   }
 
   /**
@@ -455,11 +459,13 @@ export class LiveStream {
     if (cutMs === undefined) return;
     await this.engine.deleteRange(this.ref, undefined, BigInt(cutMs) * 1_000_000n);
     // Memory may hold trimmed entries: tailers from before the cut read from the frame now.
-    while (this.chunks.length > 0 && this.chunks[0]!.rolled && this.chunks[0]!.last.ms < cutMs) {
-      const chunk = this.chunks.shift()!;
+    let drop = 0;
+    while (drop < this.chunks.length && this.chunks[drop]!.rolled && this.chunks[drop]!.last.ms < cutMs) {
+      const chunk = this.chunks[drop++]!;
       this.memoryBytes -= chunk.bytes;
       this.floor = chunk.last;
     }
+    if (drop > 0) this.chunks.splice(0, drop);
   }
 
   /** Stops the timer, finishes the group commit in flight, rolls what is committed and closes the log. */
