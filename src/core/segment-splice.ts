@@ -4,7 +4,7 @@
  * and only the overlapping groups are decoded, filtered and encoded again. Whenever anything is not
  * as expected the answer is undefined, and the caller rewrites the segment whole (range-rewrite.ts).
  */
-import { DataType, RecordBatchReader, type Schema, Table, TimeUnit, tableToIPC } from 'apache-arrow';
+import { DataType, RecordBatchReader, type Schema, TimeUnit } from 'apache-arrow';
 import { crc32, crc32Combine, formatCrc32, parseCrc32 } from '../format/crc32.js';
 import type { SegmentEntry } from '../format/manifest.js';
 import type { ParquetCodec } from '../format/parquet/parquet-codec.js';
@@ -12,17 +12,15 @@ import { PARQUET_TRAILER_BYTES, footerLength, parseFileMetaData } from '../forma
 import {
   SpliceDeclined,
   type SpliceLayout,
-  type SplicePart,
   type SpliceRowGroup,
   type SplicedPieces,
   readSpliceLayout,
-  splicePieces,
-  spliceRowGroups,
+  splicePiecesForReading,
 } from '../format/parquet/row-group-splice.js';
 import type { ColumnBounds } from '../format/time-range.js';
 import type { FrameRef } from '../names.js';
 import type { FrameStore } from '../storage/frame-store.js';
-import { keptRows } from './range-rewrite.js';
+import { batchMessages, keptRows } from './range-rewrite.js';
 import type { SegmentWriter } from './segment-writer.js';
 
 /** Set HANGAR_ROW_GROUP_SPLICE=0 to rewrite overlapping segments whole (for A/B benchmarks). */
@@ -112,103 +110,134 @@ export async function spliceSegment(
   const overlapping = layout.groups.flatMap((group, index) => (groupOverlaps(group, bounds, scale) ? [index] : []));
   const first = overlapping[0] ?? 0;
   const last = overlapping[overlapping.length - 1] ?? -1;
-  // Copied bytes get a fresh CRC: the segment must be checked first, and before its footer is
-  // trusted (damage: the whole rewrite reports it). It is checked in runs — the magic, the groups
-  // before the overlapping ones, those, the groups after, the footer — whose CRCs the new files reuse.
+  // Copied bytes get a fresh CRC: the segment must be checked (damage: the whole rewrite reports it).
+  // It is checked in runs — the magic, the groups before the overlapping ones, those, the groups
+  // after, the footer — whose CRCs the new files reuse.
   const groupStart = (index: number): number => layout.groups[index]?.start ?? layout.footerStart;
   const cuts = [0, MAGIC_BYTES, groupStart(first), groupStart(last + 1), layout.footerStart, bytes.byteLength];
-  const runs = cuts.slice(1).map((end, index) => ({ crc: crc32(bytes.subarray(cuts[index]!, end)), length: end - cuts[index]! }));
-  if (runs.reduce((crc, run) => crc32Combine(crc, run.crc, run.length), 0) !== expectedCrc) return undefined;
-  const [, beforeRun, overlappedRun, afterRun] = runs;
-  lap('verify');
-  if (overlapping.length === 0) return { before: [], after: [], removed: 0, copiedGroups: 0, encodedGroups: 0 };
+  const checkRuns = (): { crc: number; length: number }[] | undefined => {
+    const runs = cuts.slice(1).map((end, index) => ({ crc: crc32(bytes.subarray(cuts[index]!, end)), length: end - cuts[index]! }));
+    return runs.reduce((crc, run) => crc32Combine(crc, run.crc, run.length), 0) === expectedCrc ? runs : undefined;
+  };
+  if (overlapping.length === 0) {
+    if (!checkRuns()) return undefined;
+    lap('verify');
+    return { before: [], after: [], removed: 0, copiedGroups: 0, encodedGroups: 0 };
+  }
   if (first === 0 && last === layout.groups.length - 1) return undefined;
-  // The worker gets a file of only the overlapping groups (spliced too), handed over instead of a copy of the segment.
+  // The groups before and after the overlapping ones become segments of their own, copied byte for
+  // byte; they are stored at once, so the disk writes them while the overlapping groups are
+  // decoded, cut and encoded (and the CRC is checked: a damaged segment discards them all).
+  let copied: (Omit<SplicedPieces, 'crc32'> | undefined)[];
   let overlapped: Uint8Array;
   try {
-    overlapped = spliceRowGroups([{ file: bytes, layout, groups: range(first, last + 1), crc32: overlappedRun!.crc }]).file;
+    copied = [range(0, first), range(last + 1, layout.groups.length)].map((groups) => (groups.length === 0 ? undefined : splicePiecesForReading([{ file: bytes, layout, groups }])));
+    overlapped = joined(splicePiecesForReading([{ file: bytes, layout, groups: range(first, last + 1) }]));
   } catch (error) {
     if (error instanceof SpliceDeclined) return undefined;
     throw error;
   }
   lap('join');
-  const decoded = await context.codec.decode(overlapped, { rowGroups: range(0, last + 1 - first), batchRows: DECODE_BATCH_ROWS }, true);
-  lap('decode');
-  const reader = RecordBatchReader.from(decoded);
-  const batches = reader.readAll();
-  if (batches.length === 0) return undefined;
-  const schema: Schema = batches[0]!.schema;
-  const kept = keptRows(batches, column, bounds);
-  if (kept.removed === 0) return { before: [], after: [], removed: 0, copiedGroups: 0, encodedGroups: 0 };
-  lap('filter');
-  const groupRows = Math.max(1024, layout.groups[first]!.rows);
-  const encode = async (part: typeof kept.before): Promise<SplicePart | undefined> => {
-    if (part.every((batch) => batch.numRows === 0)) return undefined;
-    const encoded = await context.writer.encodeFile(schema, tableToIPC(new Table(schema, [...part]), 'stream'), groupRows);
-    if (!encoded.checksums.pageCrcs) throw new SpliceDeclined('the re-encoded rows were not written by the plain writer');
-    const freshLayout = readSpliceLayout(encoded.bytes, column);
-    return { file: encoded.bytes, layout: freshLayout, groups: range(0, freshLayout.groups.length) };
-  };
-  let parts: [SplicePart | undefined, SplicePart | undefined];
-  try {
-    parts = await Promise.all([encode(kept.before), encode(kept.after)]);
-  } catch (error) {
-    if (error instanceof SpliceDeclined) return undefined;
-    throw error;
-  }
-  lap('encode');
-  const [freshBefore, freshAfter] = parts;
-  const source = (groups: number[], crc: number): SplicePart => ({ file: bytes, layout, groups, crc32: crc });
-  const sides = [
-    [source(range(0, first), beforeRun!.crc), freshBefore],
-    [freshAfter, source(range(last + 1, layout.groups.length), afterRun!.crc)],
-  ].map((side) => side.filter((part): part is SplicePart => part !== undefined && part.groups.length > 0));
-  // The new files stay as runs of bytes (the copied ones views of `bytes`), stored run by run.
-  let files: (SplicedPieces | undefined)[];
-  try {
-    files = sides.map((side) => (side.length === 0 ? undefined : splicePieces(side)));
-  } catch (error) {
-    if (error instanceof SpliceDeclined) return undefined;
-    throw error;
-  }
-  // Every row not removed is in exactly one of the two files.
-  if (files.reduce((sum, spliced) => sum + (spliced?.rows ?? 0), 0) !== segment.rows - kept.removed) return undefined;
-  const times = files.map((spliced) => spliced && timeStatistics(spliced.groups, scale));
-  if (files.some((spliced, index) => spliced && !times[index])) return undefined;
-  lap('join');
-  const entries: SegmentEntry[][] = [[], []];
-  // Both sides are stored at once; each one stored is in `written` (to be discarded) even if the other fails.
-  const store = async (spliced: (typeof files)[number], index: number): Promise<void> => {
-    if (!spliced) return;
-    const time = times[index]!;
+  // What is stored is discarded if the splice is declined or fails; on success it goes to `written`.
+  const storedIds: string[] = [];
+  const stored: SegmentEntry[] = [];
+  const storing = copied.map(async (spliced) => {
+    if (!spliced) return undefined;
     const id = await context.writer.storeFile(ref, spliced.pieces);
-    const entry: SegmentEntry = {
-      id,
-      rows: spliced.rows,
-      // Arrow bytes of the rows kept, in proportion (a copied group's Arrow size is not recorded).
-      bytes: Math.round((segment.bytes * spliced.rows) / segment.rows),
-      storedBytes: spliced.byteLength,
-      rowGroups: spliced.groups.length,
-      ...time,
-      crc32: formatCrc32(spliced.crc32),
-      footerCrc32: formatCrc32(spliced.footerCrc32),
-      pageCrcs: true,
-      // The copied and re-encoded groups share one footer schema (spliceRowGroups checks it).
-      ...(segment.microsecondColumns ? { microsecondColumns: segment.microsecondColumns } : {}),
-    };
-    written.push(entry);
-    entries[index]!.push(entry);
+    storedIds.push(id);
+    return id;
+  });
+  // Awaited below (or settled by `declined`); a failure meanwhile must not be an unhandled rejection.
+  for (const promise of storing) promise.catch(() => undefined);
+  const declined = async (): Promise<undefined> => {
+    await Promise.allSettled(storing);
+    // Entries naming only the copied files (the source's sidecar, which a splice never has, is not theirs).
+    const { dictionaries: _sidecar, ...plain } = segment;
+    const objects = [...stored, ...storedIds.map((id): SegmentEntry => ({ ...plain, id }))];
+    await context.writer.discard(ref, objects);
+    context.writer.forget(ref, objects);
+    return undefined;
   };
-  const stored = await Promise.allSettled(files.map(store));
-  const failed = stored.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed) throw failed.reason;
-  lap('store');
-  const copiedGroups = layout.groups.length - (last + 1 - first);
-  const encodedGroups = (freshBefore?.groups.length ?? 0) + (freshAfter?.groups.length ?? 0);
-  spliceCounts.segments++;
-  spliceCounts.copiedGroups += copiedGroups;
-  spliceCounts.encodedGroups += encodedGroups;
-  return { before: entries[0]!, after: entries[1]!, removed: kept.removed, copiedGroups, encodedGroups };
+  try {
+    // The worker decodes while this thread checks the CRC.
+    const decoding = context.codec.decode(overlapped, { rowGroups: range(0, last + 1 - first), batchRows: DECODE_BATCH_ROWS }, true);
+    decoding.catch(() => undefined);
+    const runs = checkRuns();
+    lap('verify');
+    if (!runs) return await declined();
+    const [, beforeRun, , afterRun] = runs;
+    const decoded = await decoding;
+    lap('decode');
+    const reader = RecordBatchReader.from(decoded);
+    const batches = reader.readAll();
+    if (batches.length === 0) return await declined();
+    const schema: Schema = batches[0]!.schema;
+    const kept = keptRows(batches, column, bounds);
+    if (kept.removed === 0) {
+      await declined();
+      return { before: [], after: [], removed: 0, copiedGroups: 0, encodedGroups: 0 };
+    }
+    lap('filter');
+    // The rows of the overlapping groups outside the range: ordinary new segments (on two codec workers).
+    const fresh = await Promise.all([kept.before, kept.after].map(async (part) => {
+      if (part.every((batch) => batch.numRows === 0)) return [];
+      const segments = (await context.writer.write(ref, batchMessages(schema, part), () => column)).segments;
+      stored.push(...segments);
+      return segments;
+    }));
+    lap('encode');
+    const ids = await Promise.all(storing);
+    lap('store');
+    const copiedEntry = (index: number, run: { crc: number }): SegmentEntry[] => {
+      const spliced = copied[index];
+      const id = ids[index];
+      if (!spliced || !id) return [];
+      const time = timeStatistics(spliced.groups, scale);
+      if (!time) throw new SpliceDeclined('a copied row group has no time statistics');
+      const footerBytes = spliced.byteLength - (spliced.pieces.slice(0, -2).reduce((sum, piece) => sum + piece.byteLength, 0));
+      const body = crc32Combine(crc32(bytes.subarray(0, MAGIC_BYTES)), run.crc, spliced.byteLength - MAGIC_BYTES - footerBytes);
+      return [{
+        id,
+        rows: spliced.rows,
+        // Arrow bytes of the rows kept, in proportion (a copied group's Arrow size is not recorded).
+        bytes: Math.round((segment.bytes * spliced.rows) / segment.rows),
+        storedBytes: spliced.byteLength,
+        rowGroups: spliced.groups.length,
+        ...time,
+        crc32: formatCrc32(crc32Combine(body, spliced.footerCrc32, footerBytes)),
+        footerCrc32: formatCrc32(spliced.footerCrc32),
+        pageCrcs: true,
+        // The copied groups keep the segment's footer schema.
+        ...(segment.microsecondColumns ? { microsecondColumns: segment.microsecondColumns } : {}),
+      }];
+    };
+    const before = [...copiedEntry(0, beforeRun!), ...fresh[0]!];
+    const after = [...fresh[1]!, ...copiedEntry(1, afterRun!)];
+    // Every row not removed is in exactly one of the new segments.
+    if ([...before, ...after].reduce((sum, entry) => sum + entry.rows, 0) !== segment.rows - kept.removed) return await declined();
+    written.push(...before, ...after);
+    const copiedGroups = layout.groups.length - (last + 1 - first);
+    const encodedGroups = fresh.flat().reduce((sum, entry) => sum + entry.rowGroups, 0);
+    spliceCounts.segments++;
+    spliceCounts.copiedGroups += copiedGroups;
+    spliceCounts.encodedGroups += encodedGroups;
+    return { before, after, removed: kept.removed, copiedGroups, encodedGroups };
+  } catch (error) {
+    await declined();
+    if (error instanceof SpliceDeclined) return undefined;
+    throw error;
+  }
+}
+
+/** The pieces of a spliced file joined into one buffer of its own (which a codec worker can be handed). */
+function joined(spliced: Omit<SplicedPieces, 'crc32'>): Uint8Array {
+  const file = new Uint8Array(spliced.byteLength);
+  let at = 0;
+  for (const piece of spliced.pieces) {
+    file.set(piece, at);
+    at += piece.byteLength;
+  }
+  return file;
 }
 
 function range(from: number, to: number): number[] {
