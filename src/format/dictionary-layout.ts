@@ -4,7 +4,8 @@
  * Parquet as their integer indices, and each segment keeps the client's own dictionary batches
  * beside it; a read sends those dictionaries and the unchanged batches (their layout is the same).
  * Dictionary ids are renumbered to the column's index so appended segments agree with the stored
- * schema. Schemas with dictionaries nested inside other types leave them to Parquet.
+ * schema. Schemas with dictionaries nested inside other types leave them to parquet-wasm, which
+ * stores them as values; the segment records their order (exact-dictionaries.ts).
  */
 import { DataType, Dictionary, Field, Message, Schema } from 'apache-arrow';
 import { InvalidArgumentError } from '../errors.js';
