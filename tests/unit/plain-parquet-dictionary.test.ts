@@ -91,6 +91,22 @@ describe('string dictionary columns in Parquet', () => {
     expect(codesOf(projected, 'i16')).toEqual(codesOf(table, 'i16').slice(2000));
   });
 
+  it('without nulls, codes written as views of the indices read back exactly, a ragged last group and out-of-range indices included', () => {
+    const whole = new Table({ i32: dictionaryColumn(4, new Int32(), 0), i16: dictionaryColumn(5, new Int16(), 0), i8: dictionaryColumn(6, new Int8(), 0) });
+    // 2500 rows in groups of 999: no group is a whole number of 8-code runs.
+    const written = plain(whole, { rowGroupRows: 999 });
+    const decoded = tableFromIPC(readPlainParquet(written, { rowGroups: [0, 1, 2], batchRows: 4096, dictionaryCodes: true, verifyPageCrcs: true }));
+    for (const column of ['i32', 'i16', 'i8']) expect(codesOf(decoded, column)).toEqual(codesOf(whole, column));
+    expect(stringsOf(decodeWithWasm(written), 'i32')).toEqual(stringsOf(whole, 'i32'));
+    for (const bad of [VALUES.length, -1]) {
+      const codes = Int32Array.from({ length: 20 }, (_, i) => (i === 13 ? bad : i % VALUES.length));
+      const malformed = new Table({
+        c: makeVector(makeData({ type: new Dictionary(new Utf8(), new Int32(), 7), length: 20, data: codes, dictionary: vectorFromArray(VALUES, new Utf8()) })),
+      });
+      expect(() => plain(malformed, { rowGroupRows: 1000 })).toThrow(`index ${bad} at row 13 is outside its ${VALUES.length}-value dictionary`);
+    }
+  });
+
   it('are declined by the plain reader unless the caller holds the dictionaries', () => {
     expect(() => readPlainParquet(file, ALL_GROUPS)).toThrow(PlainParquetUnsupported);
     expect(() => readPlainParquet(file, { ...ALL_GROUPS, columns: ['n'] })).not.toThrow();

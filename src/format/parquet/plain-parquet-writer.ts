@@ -368,6 +368,17 @@ function dictionaryCodes(data: Data, width: 1 | 2 | 4, rows: number, bits: Uint8
   const size = data.dictionary?.length ?? 0;
   const indices = (data.values as Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array).subarray(0, rows);
   const groups = Math.ceil(valid / 8);
+  if (!bits && rows > 0 && indices.BYTES_PER_ELEMENT === width) {
+    // No nulls, and the codes are the indices' own bytes (checked in range, so non-negative): the
+    // run is a view of them, with only a last group of fewer than 8 padded in a copy.
+    const checked = checkedIndices(indices, size);
+    if (checked >= 0) throw new Error(`a dictionary column's index ${indices[checked]} at row ${checked} is outside its ${size}-value dictionary; the record batch is malformed`);
+    const whole = rows - (rows % 8);
+    const head = bytesOf(indices.subarray(0, whole));
+    const tail = new Uint8Array(rows === whole ? 0 : 8 * width);
+    tail.set(bytesOf(indices.subarray(whole)));
+    return [Uint8Array.of(width * 8, ...varint((groups << 1) | 1)), head, tail];
+  }
   const out = new Uint8Array(groups * 8 * width);
   const codes = width === 1 ? out : width === 2 ? new Uint16Array(out.buffer) : new Uint32Array(out.buffer);
   let j = 0;
@@ -379,6 +390,22 @@ function dictionaryCodes(data: Data, width: 1 | 2 | 4, rows: number, bits: Uint8
   }
   // A page of nulls only has no codes: the bit width alone.
   return valid === 0 ? [Uint8Array.of(width * 8)] : [Uint8Array.of(width * 8, ...varint((groups << 1) | 1)), out];
+}
+
+/** The first row whose index lies outside `[0, size)`, or -1 when all are in range (one tight pass per array type). */
+function checkedIndices(indices: Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array, size: number): number {
+  if (indices instanceof Int32Array) return firstOutside32(indices, size);
+  for (let i = 0; i < indices.length; i++) {
+    const code = indices[i]!;
+    if (code < 0 || code >= size) return i;
+  }
+  return -1;
+}
+
+function firstOutside32(indices: Int32Array, size: number): number {
+  // Read as unsigned, a negative index is above any dictionary's size: one comparison per row.
+  for (let i = 0; i < indices.length; i++) if (indices[i]! >>> 0 >= size) return i;
+  return -1;
 }
 
 /** The longest of a dictionary column's batch dictionaries (the segment's whole dictionary), as its chunks. */
