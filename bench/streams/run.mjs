@@ -14,8 +14,9 @@
 // also has the CPU time of the server and of this client process per entry and, with
 // `--syscalls` (root, perf), the server's syncs per second (Redis: fdatasync; Hangar: pwrite64 and
 // pwritev on its O_DSYNC log, its rolls' fsyncs). `--shapes 1x1,8x100` picks shapes
-// (clients x batch); each shape first pushes for `--warmup` seconds (default 1) unmeasured, so the
-// servers are warm (Hangar's push path JIT-compiled) when the clock starts;
+// (clients x batch); each shape first pushes for `--warmup` seconds (default 1) and at least
+// `--warmup-bytes` (default 16 MiB, Hangar's first two rolls) unmeasured, so the servers are warm
+// (Hangar's push and roll paths JIT-compiled, its Parquet codec worker started) when the clock starts;
 // `--hangar-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"` profiles the servers;
 // `--parts flight` adds Flight DoPut pushes (pipelined: one DoPut per client, every batch acked);
 // `--profile DIR` writes a CPU profile of each Hangar server's main thread per shape, taken
@@ -41,6 +42,8 @@ const option = (name, fallback) => {
 };
 const SECONDS = Number(option('--seconds', '3'));
 const WARMUP = Number(option('--warmup', '1'));
+// Bytes each shape pushes at least before the clock starts (16 MiB: Hangar's first two 8 MiB rolls); 0 for time alone.
+const WARMUP_BYTES = Number(option('--warmup-bytes', String(16 * 1024 * 1024)));
 const JSON_PATH = option('--json', undefined);
 const PARTS = option('--parts', 'throughput,latency').split(',');
 const REDIS = option('--redis', 'yes') === 'yes';
@@ -150,9 +153,12 @@ function openSocket(url, options) {
 async function throughput(label, clients, batch, makeClient, serverPid, profiler) {
   const loadBefore = load();
   const workers = await Promise.all(Array.from({ length: clients }, (_, i) => makeClient(i)));
-  // The stream exists and the servers are warm (Node's JIT has compiled the push path) before the clock starts.
+  // The stream exists and the servers are warm before the clock starts: Node's JIT has compiled the
+  // push path, and Hangar's first rolls have run (the first starts its Parquet codec worker
+  // and compiles the roll path: one-time costs that landed in the 1x1 shape's seconds otherwise).
   const warm = performance.now() + WARMUP * 1000;
-  await Promise.all(workers.map(async (worker) => { do await worker.push(); while (performance.now() < warm); }));
+  let warmBytes = 0;
+  await Promise.all(workers.map(async (worker) => { do { await worker.push(); warmBytes += batch * ENTRY.byteLength; } while (performance.now() < warm || warmBytes < WARMUP_BYTES); }));
   let entries = 0;
   const serverBefore = await cpuSeconds(serverPid);
   const clientBefore = process.cpuUsage();
@@ -326,7 +332,7 @@ async function hangarLatency(hangar, label) {
   return out;
 }
 
-const results = { startedAt: new Date().toISOString(), seconds: SECONDS, warmupSeconds: WARMUP, dataDir: DATA_DIR, entryBytes: ENTRY.byteLength, rounds: ROUNDS, builds: BUILDS.map((build, i) => ({ label: buildLabel(i), dir: build })), throughput: [], latency: [], medians: [] };
+const results = { startedAt: new Date().toISOString(), seconds: SECONDS, warmupSeconds: WARMUP, warmupBytes: WARMUP_BYTES, dataDir: DATA_DIR, entryBytes: ENTRY.byteLength, rounds: ROUNDS, builds: BUILDS.map((build, i) => ({ label: buildLabel(i), dir: build })), throughput: [], latency: [], medians: [] };
 let streamCounter = 0;
 
 /** One system's run of the throughput shapes. */
