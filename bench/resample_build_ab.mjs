@@ -3,7 +3,7 @@
 // f0..f3 float64, 64Ki-row batches, --rows rows) in a fresh local directory store, then run the action (1-minute
 // --aggregation, into a target frame with mode replace) taking turns call by call, the order rotating, --runs times
 // each after two warm-up calls (wall clock, and the process's CPU time: all threads, steadier on a loaded machine);
-// --part pass times the single pass alone (no put of the target). Prints the median and fastest ms per build and the load average; --json PATH writes them.
+// --part pass times the single pass alone (no put of the target), --part floor the read of every value it needs (its floor). Prints the median and fastest ms per build and the load average; --json PATH writes them.
 //   npm run build && node --single-threaded-gc --initial-old-space-size=256 bench/resample_build_ab.mjs \
 //     --builds /tmp/base,/tmp/base,. --rows 1000000 --runs 15
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,7 +19,8 @@ const builds = arg('builds', '.').split(',');
 const ROWS = Number(arg('rows', 1_000_000));
 const RUNS = Number(arg('runs', 15));
 const AGGREGATION = arg('aggregation', 'mean');
-// --part pass: time only the single pass (read of the cached frame, bins, aggregates, result IPC), not the put of the target.
+// --part pass: time only the single pass (read of the cached frame, bins, aggregates, result IPC), not the put of the target;
+// --part floor: only reading the cached columns and touching every value once (the floor of any such pass).
 const PART = arg('part', 'action');
 const json = arg('json');
 const { Float64, Table, TimestampMicrosecond, makeData, makeVector, tableToIPC } = await import('apache-arrow');
@@ -31,6 +32,34 @@ const whole = new Table({ ts: makeVector(makeData({ type: new TimestampMicroseco
 const batches = [];
 for (let start = 0; start < ROWS; start += 65_536) batches.push(...whole.slice(start, Math.min(ROWS, start + 65_536)).batches);
 const ipc = tableToIPC(new Table(batches), 'stream');
+
+/**
+ * --part floor: what any pass over the hot frame must do at least — read the cached batches of ts
+ * and f0..f3 and touch every value of f0..f3 once (one running sum per column), in one thread. The
+ * time column is not scanned: on segments flagged sorted the pass finds bin edges by search. The
+ * single pass's CPU above this is its own work (bins, per-bin state, the result's IPC).
+ */
+async function readEveryValue(engine, source, at) {
+  const { Message, MessageHeader } = await import('apache-arrow');
+  const { VectorLoader } = await import('apache-arrow/visitor/vectorloader');
+  const stream = await engine.read(source, { columns: ['ts', 'f0', 'f1', 'f2', 'f3'] });
+  const fields = stream.schema.fields;
+  const columns = fields.map(() => []);
+  for await (const message of stream.messages) {
+    const decoded = Message.decode(message.header);
+    if (decoded.headerType !== MessageHeader.RecordBatch) continue;
+    const header = decoded.header();
+    new VectorLoader(message.body, header.nodes, header.buffers, new Map(), decoded.version).visitMany(fields).forEach((data, i) => columns[i].push(data));
+  }
+  let total = 0;
+  for (const chunks of columns.slice(1)) for (const data of chunks) total += sumFloats(data.values, data.offset, data.offset + data.length);
+  return { target_rows: Number.isFinite(total) ? 1 : 0 };
+}
+function sumFloats(values, from, to) {
+  let acc = 0;
+  for (let k = from; k < to; k++) acc += values[k];
+  return acc;
+}
 
 const setups = [];
 for (const dir of builds) {
@@ -49,7 +78,9 @@ for (const dir of builds) {
   const schema = await engine.querySchema(resampleSql(plan), { bucket: 'default' });
   const phase = fixedPhase(plan.time, plan.rule.micros);
   const pass = async () => ({ target_rows: (await sortedResampleMessages(engine, plan, phase, schema)).length });
-  setups.push({ dir, root, codec, engine, run: PART === 'pass' ? pass : () => resample(engine, request), times: [], cpu: [], rows: 0 });
+  const floor = () => readEveryValue(engine, source, at);
+  const run = PART === 'pass' ? pass : PART === 'floor' ? floor : () => resample(engine, request);
+  setups.push({ dir, root, codec, engine, run, times: [], cpu: [], rows: 0 });
 }
 const loadBefore = loadavg()[0];
 for (let round = -2; round < RUNS; round++) {

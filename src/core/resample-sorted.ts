@@ -1,11 +1,13 @@
 /**
- * The resample action's single pass for time-sorted frames: rows are cut into fixed-width bins by
- * one comparison per row against the next bin edge (sorted data needs no hash table), and each value
- * column is then aggregated bin by bin over its typed array. It covers the common case — a fixed
- * rule whose bins align with midnight (`1min`, `5min`, `1h`, …) on a timestamp in ms or µs, float
- * value columns, and the aggregations mean, sum, min, max, first, last, count and ohlc — and gives
- * exactly the rows and schema of the DuckDB statement (resample.ts), which runs in every other case
- * and whenever the time column turns out unsorted or null.
+ * The resample action's single pass for time-sorted frames: rows are cut into fixed-width bins, which
+ * on sorted data are contiguous runs found by searching the time column for each next bin edge (no
+ * hash table, no work per row on the time column when the segments are flagged `timeSorted` at put;
+ * otherwise one tight order check per row), and each value column is then aggregated bin by bin over
+ * its typed array. It covers the common case — a fixed rule whose bins align with midnight (`1min`,
+ * `5min`, `1h`, …) on a timestamp in ms or µs, float value columns, and the aggregations mean, sum,
+ * min, max, first, last, count and ohlc — and gives exactly the rows and schema of the DuckDB
+ * statement (resample.ts), which runs in every other case and whenever the time column turns out
+ * unsorted or null.
  *
  * It runs on the main thread: the frame's decoded batches are already there (the read cache holds
  * them for a hot frame), and a worker would first need a copy of them or a decode of its own.
@@ -16,6 +18,8 @@ import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
 import type { HangarEngine } from './engine.js';
 import { type IpcMessage, splitIpcStream } from '../format/ipc-message.js';
 import type { ResamplePlan } from './resample.js';
+import { frameTimeSorted } from './time-order.js';
+import { selectManifest } from './version-selection.js';
 
 /** Aggregations the single pass computes. */
 const COVERED = new Set(['mean', 'sum', 'min', 'max', 'first', 'last', 'count', 'ohlc']);
@@ -57,24 +61,84 @@ interface Bins {
   readonly edges: Float64Array;
 }
 
-/** Cuts a sorted, non-null time column (its record batches' data) into bins of `step` µs with edges at `phase` (mod step). */
-function binsOf(chunks: readonly Data[], scale: number, phase: number, step: number): Bins | undefined {
+/** Value `i` of an int64 column given as int32 pairs (low word first), as a double (exact below 2^53). */
+function int64At(words: Int32Array, i: number): number {
+  return words[2 * i + 1]! * 4_294_967_296 + (words[2 * i]! >>> 0);
+}
+
+/**
+ * The last value of `words` (int64 pairs, `rows` of them) if they are in non-decreasing order and
+ * none is below `previous`, else NaN: one compare per row, the only per-row work on the time
+ * column when the manifest does not already say the rows are sorted.
+ */
+function sortedUpTo(words: Int32Array, rows: number, previous: number): number {
+  let last = previous;
+  const end = 2 * rows;
+  for (let j = 0; j < end; j += 2) {
+    const v = words[j + 1]! * 4_294_967_296 + (words[j]! >>> 0);
+    if (v < last) return Number.NaN;
+    last = v;
+  }
+  return last;
+}
+
+/**
+ * The first row in `[from, rows)` whose time (in µs: the raw value times `scale`) is at least
+ * `target`, on sorted rows: a galloping search from `from` (bins are short runs, so the bound is
+ * found in a few probes), then a binary search inside the bound.
+ */
+function firstAtOrAfter(words: Int32Array, from: number, rows: number, target: number, scale: number): number {
+  let low = from;
+  let high = from;
+  let step = 1;
+  while (high < rows && int64At(words, high) * scale < target) {
+    low = high + 1;
+    high = from + step;
+    step *= 2;
+  }
+  if (high > rows) high = rows;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (int64At(words, middle) * scale < target) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * Cuts a sorted, non-null time column (its record batches' data) into bins of `step` µs with edges
+ * at `phase` (mod step). Bins are contiguous runs of rows, so each bin's end is found by a search
+ * for the next edge rather than by arithmetic on every row. Unless `knownSorted` (the manifest says
+ * every segment is sorted and they follow each other in time), each batch is first checked in one
+ * tight loop; undefined when a batch has null times or the rows are not sorted.
+ */
+function binsOf(chunks: readonly Data[], scale: number, phase: number, step: number, knownSorted: boolean): Bins | undefined {
   let capacity = 1024;
   let starts = new Int32Array(capacity + 1);
   let edges = new Float64Array(capacity);
   let count = 0;
   let next = -Infinity;
   let previous = -Infinity;
+  let first = Number.NaN;
   let row = 0;
+  let width = 0;
   for (const data of chunks) {
     if (data.nullCount > 0) return undefined;
+    const rows = data.length;
+    if (rows === 0) continue;
     const values = data.values as BigInt64Array;
-    const words = new Int32Array(values.buffer, values.byteOffset + data.offset * 8, data.length * 2);
-    for (let i = 0; i < data.length; i++, row++) {
-      const v = (words[2 * i + 1]! * 4_294_967_296 + (words[2 * i]! >>> 0)) * scale;
-      if (v < previous) return undefined;
-      previous = v;
-      if (v < next) continue;
+    const words = new Int32Array(values.buffer, values.byteOffset + data.offset * 8, rows * 2);
+    if (first !== first) first = int64At(words, 0);
+    if (knownSorted) {
+      previous = int64At(words, rows - 1);
+    } else {
+      previous = sortedUpTo(words, rows, previous);
+      if (previous !== previous) return undefined;
+    }
+    // Rows continuing the previous batch's last bin.
+    let i = int64At(words, 0) * scale < next ? firstAtOrAfter(words, 1, rows, next, scale) : 0;
+    while (i < rows) {
+      const v = int64At(words, i) * scale;
       const offset = (v - phase) % step;
       const edge = v - (offset < 0 ? offset + step : offset);
       if (count === capacity) {
@@ -86,29 +150,41 @@ function binsOf(chunks: readonly Data[], scale: number, phase: number, step: num
         grownEdges.set(edges);
         edges = grownEdges;
       }
-      starts[count] = row;
+      starts[count] = row + i;
       edges[count++] = edge;
       next = edge + step;
+      // Regular data: the bin is as long as the one before; two probes confirm it, else search.
+      const guess = i + width;
+      const end =
+        guess < rows && guess > i + 1 && int64At(words, guess - 1) * scale < next && int64At(words, guess) * scale >= next
+          ? guess
+          : firstAtOrAfter(words, i + 1, rows, next, scale);
+      width = end - i;
+      i = end;
     }
+    row += rows;
   }
-  if (count > 0 && (!Number.isSafeInteger(previous) || !Number.isSafeInteger(edges[0]!))) return undefined;
+  if (count > 0 && (!Number.isSafeInteger(previous * scale) || !Number.isSafeInteger(first * scale) || !Number.isSafeInteger(edges[0]!))) return undefined;
   starts[count] = row;
   return { count, starts, edges };
 }
 
-/** A column's values and validity over the whole frame, batch by batch. */
-interface ColumnPieces {
-  readonly pieces: readonly { readonly values: Float64Array | Float32Array; readonly valid?: Uint8Array; readonly offset: number; readonly rows: number }[];
+/** One batch of a value column: its values from the batch's first row, and its validity bits when it has nulls. */
+interface Piece {
+  readonly values: Float64Array | Float32Array;
+  readonly valid: Uint8Array | undefined;
+  /** The batch's offset into `valid` (bits), which Arrow keeps at the data's offset. */
+  readonly offset: number;
+  readonly rows: number;
 }
 
-function piecesOf(chunks: readonly Data[]): ColumnPieces {
-  return {
-    pieces: chunks.map((data) => {
-      const values = (data.values as Float64Array | Float32Array).subarray(data.offset, data.offset + data.length);
-      const valid = data.nullCount > 0 && data.nullBitmap ? data.nullBitmap : undefined;
-      return { values, ...(valid ? { valid } : {}), offset: data.offset, rows: data.length };
-    }),
-  };
+function piecesOf(chunks: readonly Data[]): Piece[] {
+  return chunks.map((data) => ({
+    values: (data.values as Float64Array | Float32Array).subarray(data.offset, data.offset + data.length),
+    valid: data.nullCount > 0 && data.nullBitmap ? data.nullBitmap : undefined,
+    offset: data.offset,
+    rows: data.length,
+  }));
 }
 
 /** One aggregate per bin: values and presence (0 = null). */
@@ -120,39 +196,45 @@ interface Aggregated {
 /** The kinds of per-bin reduction (ohlc is first, max, min and last). */
 type Reduction = 'sum' | 'mean' | 'min' | 'max' | 'first' | 'last' | 'count';
 
-/** The running state of one bin while its rows are reduced. */
-interface BinState {
-  acc: number;
-  n: number;
+function isValid(valid: Uint8Array, at: number): boolean {
+  return ((valid[at >> 3]! >> (at & 7)) & 1) === 1;
 }
 
 /**
- * Reduces values `[from, to)` of a piece into a bin's state: one tight loop per reduction, with the
- * validity test only for pieces that have nulls. NaN orders above every number (as in DuckDB).
+ * Sum of `values[from, to)`, in row order (as DuckDB adds a bin's rows; four interleaved partial
+ * sums measured slower in V8 here, see docs/design/performance-log.md).
  */
-function reduceRange(kind: Reduction, values: Float64Array | Float32Array, valid: Uint8Array | undefined, offset: number, from: number, to: number, state: BinState): void {
-  let { acc, n } = state;
-  if (!valid) {
-    if (to <= from) return;
+function sumRange(values: Float64Array | Float32Array, from: number, to: number, start: number): number {
+  let acc = start;
+  for (let k = from; k < to; k++) acc += values[k]!;
+  return acc;
+}
+
+/**
+ * Reduces the rows `[from, to)` of one piece into bin `bin` of `out`/`counts` (`counts` = non-null
+ * rows seen so far). NaN orders above every number (as in DuckDB): it wins a max, and a min only
+ * when nothing else is there.
+ */
+function reduceRange(kind: Reduction, piece: Piece, from: number, to: number, bin: number, out: Float64Array, counts: Float64Array): void {
+  const { values, valid, offset } = piece;
+  let acc = out[bin]!;
+  let n = counts[bin]!;
+  if (valid === undefined) {
     switch (kind) {
       case 'sum':
       case 'mean':
-        for (let k = from; k < to; k++) acc += values[k]!;
+        acc = sumRange(values, from, to, acc);
         break;
-      case 'min':
-        for (let k = from; k < to; k++) {
-          const v = values[k]!;
-          if (n === 0 || v < acc || acc !== acc) acc = v;
-          n = 1;
-        }
+      case 'min': {
+        const m = minOf(values, from, to);
+        if (n === 0 || m < acc || acc !== acc) acc = m;
         break;
-      case 'max':
-        for (let k = from; k < to; k++) {
-          const v = values[k]!;
-          if (n === 0 || v > acc || v !== v) acc = v;
-          n = 1;
-        }
+      }
+      case 'max': {
+        const m = maxOf(values, from, to);
+        if (n === 0 || m > acc || m !== m) acc = m;
         break;
+      }
       case 'first':
         if (n === 0) acc = values[from]!;
         break;
@@ -162,43 +244,78 @@ function reduceRange(kind: Reduction, values: Float64Array | Float32Array, valid
       case 'count':
         break;
     }
-    state.acc = acc;
-    state.n = (kind === 'min' || kind === 'max' ? state.n : n) + (to - from);
+    out[bin] = acc;
+    counts[bin] = n + (to - from);
     return;
   }
-  for (let k = from; k < to; k++) {
-    const at = offset + k;
-    if (((valid[at >> 3]! >> (at & 7)) & 1) === 0) continue;
-    const v = values[k]!;
-    if (kind === 'sum' || kind === 'mean') acc += v;
-    else if (kind === 'min') acc = n === 0 || v < acc || acc !== acc ? v : acc;
-    else if (kind === 'max') acc = n === 0 || v > acc || v !== v ? v : acc;
-    else if (kind === 'first') acc = n === 0 ? v : acc;
-    else if (kind === 'last') acc = v;
-    n++;
+  switch (kind) {
+    case 'first':
+      if (n > 0) return;
+      for (let k = from; k < to; k++) {
+        if (isValid(valid, offset + k)) {
+          out[bin] = values[k]!;
+          counts[bin] = 1;
+          return;
+        }
+      }
+      return;
+    case 'last':
+      for (let k = to - 1; k >= from; k--) {
+        if (isValid(valid, offset + k)) {
+          out[bin] = values[k]!;
+          counts[bin] = n + 1;
+          return;
+        }
+      }
+      return;
+    default:
+      for (let k = from; k < to; k++) {
+        if (!isValid(valid, offset + k)) continue;
+        const v = values[k]!;
+        if (kind === 'sum' || kind === 'mean') acc += v;
+        else if (kind === 'min') acc = n === 0 || v < acc || acc !== acc ? v : acc;
+        else if (kind === 'max') acc = n === 0 || v > acc || v !== v ? v : acc;
+        n++;
+      }
+      out[bin] = acc;
+      counts[bin] = n;
   }
-  state.acc = acc;
-  state.n = n;
+}
+
+/** The minimum of `values[from, to)` (non-empty), NaN only when every value is NaN. */
+function minOf(values: Float64Array | Float32Array, from: number, to: number): number {
+  let acc = values[from]!;
+  for (let k = from + 1; k < to; k++) {
+    const v = values[k]!;
+    if (v < acc || acc !== acc) acc = v;
+  }
+  return acc;
+}
+
+/** The maximum of `values[from, to)` (non-empty), NaN when any value is NaN. */
+function maxOf(values: Float64Array | Float32Array, from: number, to: number): number {
+  let acc = values[from]!;
+  for (let k = from + 1; k < to; k++) {
+    const v = values[k]!;
+    if (v > acc || v !== v) acc = v;
+  }
+  return acc;
 }
 
 /** Aggregates one column bin by bin; null values are skipped, as SQL aggregates do. */
-function aggregate(column: ColumnPieces, bins: Bins, kind: Reduction): Aggregated {
+function aggregate(pieces: readonly Piece[], bins: Bins, kind: Reduction): Aggregated {
   const out = new Float64Array(bins.count);
   const counts = new Float64Array(bins.count);
-  const state: BinState = { acc: 0, n: 0 };
+  const starts = bins.starts;
   let bin = 0;
   let row = 0;
-  for (const piece of column.pieces) {
-    const { values, valid, offset, rows } = piece;
+  for (const piece of pieces) {
+    const rows = piece.rows;
     let i = 0;
     while (i < rows) {
-      while (bins.starts[bin + 1]! <= row + i) bin++;
-      const end = Math.min(rows, bins.starts[bin + 1]! - row);
-      state.acc = out[bin]!;
-      state.n = counts[bin]!;
-      reduceRange(kind, values, valid, offset, i, end, state);
-      out[bin] = state.acc;
-      counts[bin] = state.n;
+      while (starts[bin + 1]! <= row + i) bin++;
+      const end = Math.min(rows, starts[bin + 1]! - row);
+      reduceRange(kind, piece, i, end, bin, out, counts);
       i = end;
     }
     row += rows;
@@ -264,6 +381,10 @@ function labelData(field: Field, bins: Bins): Data {
 export async function sortedResampleMessages(engine: HangarEngine, plan: ResamplePlan, phase: bigint, schema: Schema): Promise<IpcMessage[] | undefined> {
   const names = [plan.timeColumn, ...plan.columns.map((column) => column.name)];
   const stream = await engine.read(plan.source, { columns: names });
+  // The manifest read with it (cached) says whether the rows are already known sorted; a frame
+  // replaced in between is simply checked.
+  const manifest = await selectManifest(engine.connector, plan.source);
+  const knownSorted = manifest.version === stream.info.version && frameTimeSorted(manifest.segments);
   // Each batch's columns are read where they lie in its message (no joined copy of the frame).
   const fields = stream.schema.fields;
   const columnsByName = new Map<string, Data[]>(fields.map((field) => [field.name, []]));
@@ -277,7 +398,7 @@ export async function sortedResampleMessages(engine: HangarEngine, plan: Resampl
   }
   const childData = (name: string): Data[] => columnsByName.get(name)!;
   const timeType = fields.find((field) => field.name === plan.timeColumn)!.type as Timestamp;
-  const bins = binsOf(childData(plan.timeColumn), MICROS_PER_UNIT.get(timeType.unit)!, Number(phase), Number((plan.rule as { micros: bigint }).micros));
+  const bins = binsOf(childData(plan.timeColumn), MICROS_PER_UNIT.get(timeType.unit)!, Number(phase), Number((plan.rule as { micros: bigint }).micros), knownSorted);
   if (!bins) return undefined;
   const output = schema.fields;
   const columns: Data[] = [labelData(output[0]!, bins)];

@@ -247,15 +247,17 @@ function hasTimeColumn(schema: Schema, column: string): boolean {
 }
 
 /** The manifest fields recording a segment's time statistics (none when there are none). */
-function timeStatisticsEntry(time: TimeStatistics | undefined): Pick<SegmentEntry, 'timeRange' | 'timeNulls'> {
+function timeStatisticsEntry(time: TimeStatistics | undefined): Pick<SegmentEntry, 'timeRange' | 'timeNulls' | 'timeSorted'> {
   if (!time) return {};
   const range = time.min !== undefined && time.max !== undefined ? { timeRange: { min: time.min.toString(), max: time.max.toString() } } : {};
-  return { ...range, timeNulls: time.nulls };
+  // Found for free while the minimum and maximum were computed; resample's single pass relies on it.
+  const sorted = time.sorted === true && time.min !== undefined ? { timeSorted: true as const } : {};
+  return { ...range, timeNulls: time.nulls, ...sorted };
 }
 
 /** A segment entry without time statistics (they describe a column that is no longer the time column). */
 export function withoutTimeStatistics(segment: SegmentEntry): SegmentEntry {
-  const { timeRange: _range, timeNulls: _nulls, ...rest } = segment;
+  const { timeRange: _range, timeNulls: _nulls, timeSorted: _sorted, ...rest } = segment;
   return rest;
 }
 

@@ -35,6 +35,24 @@ export function timeSpan(segments: readonly SegmentEntry[]): { span: TimeSpan | 
   return { span, complete };
 }
 
+/**
+ * Whether a frame's rows are known to be in time order with no null times, from its segments'
+ * statistics alone: every segment flagged `timeSorted` with no null times, each starting at or after
+ * the end of the one before. False when anything is unknown (older segments, splices that record no
+ * flag): the caller then checks the rows themselves.
+ */
+export function frameTimeSorted(segments: readonly SegmentEntry[]): boolean {
+  let previousMax: bigint | undefined;
+  for (const segment of segments) {
+    if (segment.rows === 0) continue;
+    if (segment.timeSorted !== true || segment.timeNulls !== 0 || !segment.timeRange) return false;
+    const min = BigInt(segment.timeRange.min);
+    if (previousMax !== undefined && min < previousMax) return false;
+    previousMax = BigInt(segment.timeRange.max);
+  }
+  return true;
+}
+
 /** A raw value of a time column as ISO-8601 text (dates as `YYYY-MM-DD`). */
 export function formatColumnTime(raw: bigint, type: DataType): string {
   if (DataType.isTimestamp(type)) return formatTimestamp(raw, (type as Timestamp).unit, Boolean((type as Timestamp).timezone));

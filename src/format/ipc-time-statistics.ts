@@ -34,6 +34,8 @@ export interface TimeStatistics {
   readonly min?: bigint;
   /** Largest non-null value in the column's unit; absent when every value is null. */
   readonly max?: bigint;
+  /** The non-null values are in non-decreasing row order; absent when not known (date32 columns). */
+  readonly sorted?: boolean;
 }
 
 /** Buffers a field of this type owns in a record batch (its children's are counted separately). */
@@ -142,9 +144,14 @@ export function batchTimeStatistics(
   return { nulls, ...range };
 }
 
-/** Combines the statistics of two sets of rows. */
+/**
+ * Combines the statistics of two sets of rows, `a`'s rows before `b`'s: sorted when both are and
+ * `b` starts at or after `a`'s end (rows without non-null values count as sorted).
+ */
 export function mergeTimeStatistics(a: TimeStatistics, b: TimeStatistics): TimeStatistics {
   const min = a.min === undefined ? b.min : b.min === undefined || a.min <= b.min ? a.min : b.min;
   const max = a.max === undefined ? b.max : b.max === undefined || a.max >= b.max ? a.max : b.max;
-  return { nulls: a.nulls + b.nulls, ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) };
+  const sorted =
+    (a.max === undefined || a.sorted === true) && (b.min === undefined || b.sorted === true) && (a.max === undefined || b.min === undefined || a.max <= b.min);
+  return { nulls: a.nulls + b.nulls, ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }), sorted };
 }

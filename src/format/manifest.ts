@@ -32,6 +32,12 @@ export interface SegmentEntry {
   /** Rows of the segment whose time is null; absent when no statistics were recorded. */
   readonly timeNulls?: number;
   /**
+   * The segment's non-null time values are in non-decreasing row order (found while its time
+   * statistics were computed at put). Absent: not sorted, or not known (older segments, segments
+   * written without the check); readers that need the order then check the rows.
+   */
+  readonly timeSorted?: true;
+  /**
    * CRC-32 of the whole stored object (8 hex digits), checked on every read. Absent in segments
    * written before checksums, which are read unverified.
    */

@@ -2,7 +2,9 @@
  * The resample action's single pass for time-sorted frames gives what the DuckDB statement gives:
  * the same schema, bins and values (nulls skipped, NaN ordered above numbers, empty bins absent),
  * for every aggregation it covers, µs and ms time columns, naive and fixed-offset zones, float64
- * and float32 columns; unsorted time columns are left to the statement.
+ * and float32 columns; unsorted time columns are left to the statement. Segments are flagged
+ * time-sorted at put (both version logs), so the pass finds bin edges by search; bins across batch
+ * and segment edges, gaps, one-row bins, overlapping segments and unflagged (spliced) ones.
  */
 import { Float32, Float64, Table, TimeUnit, Timestamp, makeData, makeVector, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,9 @@ import { sortedResampleCovers, sortedResampleMessages } from '../../src/core/res
 import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/format/ipc-message.js';
 import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
+import type { SegmentEntry } from '../../src/format/manifest.js';
+import { frameTimeSorted } from '../../src/core/time-order.js';
+import { selectManifest } from '../../src/core/version-selection.js';
 
 const codec = new ParquetCodec(1);
 const engine = new HangarEngine(new ObjectLayout(new MemoryConnector()), codec, { segmentBytes: 32 * 1024 });
@@ -139,3 +144,113 @@ async function collect(name: string): Promise<IpcMessage[]> {
   return all;
 }
 
+
+/** A frame of `rows` rows `spacing` seconds apart from `start` (µs), one float64 column with nulls every 7th row. */
+function regular(rows: number, spacing: number, start = 1_704_067_200_000_000n): Table {
+  const ts = makeData({ type: new Timestamp(TimeUnit.MICROSECOND, null), length: rows, data: BigInt64Array.from({ length: rows }, (_, i) => start + BigInt(i * spacing) * 1_000_000n) });
+  return new Table({ ts: makeVector(ts), v: vectorFromArray(Array.from({ length: rows }, (_, i) => (i % 7 === 3 ? null : Math.cos(i) * 10)), new Float64()) });
+}
+
+async function* batchesOf(table: Table, size: number): AsyncGenerator<IpcMessage> {
+  const batches = Array.from({ length: Math.ceil(table.numRows / size) }, (_, i) => table.slice(i * size, (i + 1) * size).batches).flat();
+  yield* splitIpcStream(tableToIPC(new Table(batches), 'stream'));
+}
+
+/** The single pass on `name` for a rule and aggregation, checked against the statement; whether the manifest said "sorted". */
+async function passMatchesStatement(on: HangarEngine, name: string, rule: string, aggregation: ResampleAggregation): Promise<boolean> {
+  const source = { bucket: 'default', name };
+  const info = await on.stat(source);
+  const request = parseResampleRequest({ source: name, target: `${name}_${aggregation}`, mode: 'replace', rule, time_col: 'ts', aggregation_func: aggregation });
+  if (request.kind !== 'rule') throw new Error('a rule request');
+  const plan = planResample(source, info.schema, 'ts', request.rule, aggregation);
+  const phase = fixedPhase(plan.time, (plan.rule as { micros: bigint }).micros)!;
+  const sql = resampleSql(plan);
+  const stream = await on.query(sql, { bucket: 'default' });
+  const all: IpcMessage[] = [];
+  for await (const message of stream.messages) all.push(message);
+  const expected = rows(tableFromIPC(joinIpcStream(all)));
+  const messages = await sortedResampleMessages(on, plan, phase, await on.querySchema(sql, { bucket: 'default' }));
+  expect(messages).toBeDefined();
+  expect(rows(tableFromIPC(joinIpcStream(messages!)))).toEqual(expected);
+  await resample(on, request);
+  const written: IpcMessage[] = [];
+  for await (const message of (await on.read({ bucket: 'default', name: `${name}_${aggregation}` })).messages) written.push(message);
+  expect(rows(tableFromIPC(joinIpcStream(written)))).toEqual(expected);
+  return frameTimeSorted((await selectManifest(on.connector, source)).segments);
+}
+
+describe('the time-sorted segment flag and the single pass', () => {
+  for (const log of ['hangar', 'delta'] as const) {
+    it(`records sorted segments at put and reads the flag back from a fresh store (${log} log)`, async () => {
+      const connector = new MemoryConnector();
+      const writer = new HangarEngine(new ObjectLayout(connector, { log }), codec, { segmentBytes: 32 * 1024 });
+      await writer.put({ bucket: 'default', name: 'flagged' }, 'replace', batchesOf(regular(20_000, 1), 1_000));
+      await writer.put({ bucket: 'default', name: 'shuffled' }, 'replace', messagesOf(frame(TimeUnit.MICROSECOND, null, true)), { allowUnordered: true });
+      await writer.close();
+      const reader = new HangarEngine(new ObjectLayout(connector, { log }), codec, { segmentBytes: 32 * 1024 });
+      try {
+        const flagged = (await selectManifest(reader.connector, { bucket: 'default', name: 'flagged' })).segments;
+        expect(flagged.length).toBeGreaterThan(3);
+        expect(flagged.every((segment) => segment.timeSorted === true)).toBe(true);
+        const shuffled = (await selectManifest(reader.connector, { bucket: 'default', name: 'shuffled' })).segments;
+        expect(shuffled.some((segment) => segment.timeSorted === true)).toBe(false);
+        // Bins of an hour span several batches and segments; one-second bins hold one row each.
+        expect(await passMatchesStatement(reader, 'flagged', '1h', 'ohlc')).toBe(true);
+        expect(await passMatchesStatement(reader, 'flagged', '1s', 'mean')).toBe(true);
+      } finally {
+        await reader.close();
+      }
+    });
+  }
+
+  it('bins across segment edges, gaps and equal times at an edge, for every aggregation', async () => {
+    const name = 'edges';
+    // Two appends: the second starts at the first's last time (equal times across the edge), then a gap of a day.
+    await engine.put({ bucket: 'default', name }, 'replace', batchesOf(regular(5_000, 3), 700));
+    const last = 1_704_067_200_000_000n + BigInt(4_999 * 3) * 1_000_000n;
+    await engine.put({ bucket: 'default', name }, 'append', batchesOf(regular(3_000, 2, last), 900));
+    await engine.put({ bucket: 'default', name }, 'append', batchesOf(regular(2_000, 5, last + 86_400_000_000n), 1_000));
+    for (const aggregation of AGGREGATIONS) expect(await passMatchesStatement(engine, name, '1min', aggregation)).toBe(true);
+  });
+
+  it('checks the rows when segments are each sorted but overlap, and leaves them to the statement', async () => {
+    const name = 'overlapping';
+    await engine.put({ bucket: 'default', name }, 'replace', batchesOf(regular(3_000, 2), 1_000));
+    // Sorted in itself, but it starts before the frame's last time.
+    await engine.put({ bucket: 'default', name }, 'append', batchesOf(regular(1_000, 2, 1_704_067_200_000_000n + 1_000_000_000n), 1_000), { allowUnordered: true });
+    const source = { bucket: 'default', name };
+    const segments = (await selectManifest(engine.connector, source)).segments;
+    expect(segments.every((segment) => segment.timeSorted === true)).toBe(true);
+    expect(frameTimeSorted(segments)).toBe(false);
+    const info = await engine.stat(source);
+    const plan = planResample(source, info.schema, 'ts', { kind: 'fixed', micros: 60_000_000n }, 'last');
+    const sql = resampleSql(plan);
+    expect(await sortedResampleMessages(engine, plan, 0n, await engine.querySchema(sql, { bucket: 'default' }))).toBeUndefined();
+    await resample(engine, { source, target: { bucket: 'default', name: 'overlapping_last' }, mode: 'replace', kind: 'rule', rule: plan.rule, timeColumn: 'ts', aggregation: 'last' });
+    expect(rows(tableFromIPC(joinIpcStream(await collect('overlapping_last'))))).toEqual(rows(await viaSql(sql)));
+  });
+
+  it('checks the rows of segments without the flag (a range delete splices new ones) and still takes the pass', async () => {
+    const name = 'spliced';
+    await engine.put({ bucket: 'default', name }, 'replace', batchesOf(regular(20_000, 1), 1_000));
+    const start = 1_704_067_200_000_000n + 5_000_000_000n;
+    await engine.deleteRange({ bucket: 'default', name }, start, start + 3_000_000_000n);
+    for (const aggregation of ['sum', 'first', 'ohlc'] as const) await passMatchesStatement(engine, name, '1min', aggregation);
+  });
+
+  it("reads whether a frame's segments are in order from their statistics alone", () => {
+    const segment = (min: number, max: number, extra: Partial<SegmentEntry> = {}): SegmentEntry => ({
+      id: `s${min}`, rows: 10, bytes: 1, storedBytes: 1, rowGroups: 1, timeRange: { min: String(min), max: String(max) }, timeNulls: 0, timeSorted: true, ...extra,
+    });
+    expect(frameTimeSorted([])).toBe(true);
+    expect(frameTimeSorted([segment(1, 5), segment(5, 9), segment(12, 20)])).toBe(true);
+    expect(frameTimeSorted([segment(1, 5), segment(4, 9)])).toBe(false);
+    const { timeSorted: _flag, ...unflagged } = segment(5, 9);
+    expect(frameTimeSorted([segment(1, 5), unflagged])).toBe(false);
+    expect(frameTimeSorted([segment(1, 5), segment(6, 9, { timeNulls: 1 })])).toBe(false);
+    // A segment of no rows is skipped; one of only null times is not sorted data.
+    expect(frameTimeSorted([segment(1, 5), { ...segment(0, 0), rows: 0 }, segment(6, 9)])).toBe(true);
+    const { timeRange: _range, ...nullTimes } = segment(6, 9, { timeNulls: 10 });
+    expect(frameTimeSorted([segment(1, 5), nullTimes])).toBe(false);
+  });
+});
