@@ -3,9 +3,10 @@
  * Keys are in layout-keys.ts; guarantees and crash behaviour in docs/storage-layout.md.
  */
 import { createRequire } from 'node:module';
-import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { ConflictError, DataLossError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { decodeDeltaCommit, encodeDeltaCommit } from '../format/delta-commit.js';
 import { encodeDeltaCheckpoint } from '../format/delta-checkpoint.js';
+import { applyDeltaCommitFile, newDeltaReplay } from '../format/delta-log-replay.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { currentCommitAuthor } from './commit-author.js';
 import { type FrameManifest, decodeManifest, encodeManifest, segmentObjectIds } from '../format/manifest.js';
@@ -675,10 +676,38 @@ export class ObjectLayout extends FrameStore {
     if (this.log !== 'delta') return encodeManifest(manifest);
     const known = this.current.get(framePrefix(ref));
     const previousVersion = manifest.version - 1;
-    const previous =
-      previousVersion < 1 ? undefined : known?.version === previousVersion ? known.manifest : await this.readVersion(ref, previousVersion);
+    let previous: FrameManifest | undefined;
+    if (previousVersion >= 1) {
+      try {
+        previous = known?.version === previousVersion ? known.manifest : await this.readVersion(ref, previousVersion);
+      } catch (error) {
+        // A damaged manifest (a repair commits on top of it): the removes come from the log's actions.
+        if (!(error instanceof DataLossError)) throw error;
+        previous = { ...manifest, version: previousVersion, segments: await this.liveSegmentsByReplay(ref, previousVersion).catch(() => Promise.reject(error)) };
+      }
+    }
     const user = currentCommitAuthor();
     return encodeDeltaCommit(manifest, { ref, previous, engineInfo: ENGINE_INFO, ...(user === undefined ? {} : { user }) });
+  }
+
+  /**
+   * The segments live at a version as Delta engines see them: the frame's log replayed (adds and
+   * removes; commitInfo lines, which carry the manifest and most of a commit's bytes, skipped). For a
+   * commit on top of a version whose manifest is damaged, whose removes must still be exact.
+   */
+  private async liveSegmentsByReplay(ref: FrameRef, version: number): Promise<FrameManifest['segments']> {
+    const state = newDeltaReplay();
+    const table = `${ref.bucket}/${ref.name}`;
+    for (let at = 1; at <= version; at++) {
+      const bytes = await this.connector.get(deltaCommitKey(ref, at));
+      if (!bytes) throw new DataLossError(`the Delta commit of version ${at} of frame '${ref.name}' in bucket '${ref.bucket}' is missing`);
+      const actions = Buffer.from(bytes).toString('utf8').split('\n').filter((line) => !line.startsWith('{"commitInfo"'));
+      applyDeltaCommitFile(state, actions.join('\n'), at - 1, table);
+    }
+    const prefix = 'segments/';
+    return [...state.files.values()]
+      .filter((file) => file.path.startsWith(prefix))
+      .map((file) => ({ id: file.path.slice(prefix.length), rows: file.numRecords ?? 0, bytes: file.size, storedBytes: file.size, rowGroups: 0 }));
   }
 
   /**

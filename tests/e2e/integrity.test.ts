@@ -31,9 +31,27 @@ function prices(from: number, rows: number): Table {
 
 const pxOf = (table: Table) => [...table.getChild('px')!];
 
-/** Reads the frame's manifest of a version from the store as JSON (the checksum member included). */
-async function manifestFile(root: string, bucket: string, name: string, version: number): Promise<string> {
-  return join(root, bucket, name, 'manifests', `${String(version).padStart(12, '0')}.json`);
+/** The file of a version: its Delta commit (the default layout, docs/open-format.md), Delta version `version - 1`. */
+function commitFile(root: string, bucket: string, name: string, version: number): string {
+  return join(root, bucket, name, '_delta_log', `${String(version - 1).padStart(20, '0')}.json`);
+}
+
+/** Rewrites the Hangar manifest a version's Delta commit carries (its exact text, checksum member included). */
+async function editManifest(root: string, bucket: string, name: string, version: number, edit: (text: string) => string): Promise<void> {
+  const file = commitFile(root, bucket, name, version);
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  const at = lines.findIndex((line) => line.startsWith('{"commitInfo"'));
+  const action = JSON.parse(lines[at]!) as { commitInfo: { hangarManifest: string } };
+  action.commitInfo.hangarManifest = edit(action.commitInfo.hangarManifest);
+  lines[at] = JSON.stringify(action);
+  await writeFile(file, lines.join('\n'));
+}
+
+/** The frame's manifest of a version as stored, as JSON (the checksum member included). */
+async function readManifest(root: string, bucket: string, name: string, version: number): Promise<Record<string, any>> {
+  let text = '';
+  await editManifest(root, bucket, name, version, (stored) => (text = stored));
+  return JSON.parse(text) as Record<string, any>;
 }
 
 async function flipByte(file: string, at: (size: number) => number): Promise<void> {
@@ -74,7 +92,7 @@ describe('integrity of a local store', () => {
   it('answers a flipped byte in a segment with DATA_LOSS naming it; verify finds it; --repair-from restores', async () => {
     await client.put('prices', prices(0, 5000), o);
     await client.put('prices', prices(5000, 3000), { ...o, mode: 'append' });
-    const manifest = JSON.parse(await readFile(await manifestFile(root, 'market', 'prices', 2), 'utf8'));
+    const manifest = await readManifest(root, 'market', 'prices', 2);
     expect(manifest.crc32).toMatch(/^[0-9a-f]{8}$/);
     const appended = manifest.segments[1];
     expect(appended).toMatchObject({ crc32: expect.stringMatching(/^[0-9a-f]{8}$/), footerCrc32: expect.stringMatching(/^[0-9a-f]{8}$/), pageCrcs: true });
@@ -118,10 +136,8 @@ describe('integrity of a local store', () => {
   it('answers a flipped byte in a manifest with DATA_LOSS naming the frame and version, and repairs it', async () => {
     await client.put('quotes', prices(0, 100), o);
     await client.put('quotes', prices(100, 50), { ...o, mode: 'append' });
-    const file = await manifestFile(root, 'market', 'quotes', 2);
     // A digit of "rows": still valid JSON, a different number of rows.
-    const text = await readFile(file, 'utf8');
-    await writeFile(file, text.replace('"rows":150', '"rows":250'));
+    await editManifest(root, 'market', 'quotes', 2, (text) => text.replace('"rows":150', '"rows":250'));
 
     const error = await failure(client.get('quotes', o));
     expect(error.code).toBe('DATA_LOSS');
@@ -138,10 +154,11 @@ describe('integrity of a local store', () => {
 
   it('reads segments and manifests written before checksums, unverified', async () => {
     await client.put('legacy', prices(0, 300), o);
-    const file = await manifestFile(root, 'market', 'legacy', 1);
-    const { crc32: _crc, ...manifest } = JSON.parse(await readFile(file, 'utf8'));
-    manifest.segments = manifest.segments.map(({ crc32: _a, footerCrc32: _b, pageCrcs: _c, ...segment }: Record<string, unknown>) => segment);
-    await writeFile(file, JSON.stringify(manifest));
+    await editManifest(root, 'market', 'legacy', 1, (text) => {
+      const { crc32: _crc, ...manifest } = JSON.parse(text);
+      manifest.segments = manifest.segments.map(({ crc32: _a, footerCrc32: _b, pageCrcs: _c, ...segment }: Record<string, unknown>) => segment);
+      return JSON.stringify(manifest);
+    });
     expect(pxOf(await client.get('legacy', o))).toEqual(pxOf(prices(0, 300)));
     const verify = hangar('verify', '--data', root, '--bucket', 'market', '--frame', 'legacy');
     expect(verify.status).toBe(0);
@@ -163,8 +180,7 @@ describe('integrity of a store with a SQLite catalog', () => {
       await client.put('ticks', prices(0, 200), { bucket: 'm' });
       await client.put('ticks', prices(200, 100), { bucket: 'm', mode: 'append' });
       // The manifest file in the store (the source of truth the catalog indexes) is damaged.
-      const file = await manifestFile(join(root, 'store'), 'm', 'ticks', 2);
-      await writeFile(file, (await readFile(file, 'utf8')).replace('"rows":300', '"rows":301'));
+      await editManifest(join(root, 'store'), 'm', 'ticks', 2, (text) => text.replace('"rows":300', '"rows":301'));
       const verify = hangar('verify', '--data', data);
       expect(verify.status).toBe(1);
       expect(verify.stdout).toContain('DAMAGED  m/ticks: version(s) 2 damaged (current 2)\n  manifest v2 (version(s) 2): ');
