@@ -3,7 +3,9 @@
  * batch's entry IDs back once durable; tail a stream as an async iterator of record batches that
  * waits for new entries.
  */
-import { type RecordBatch, tableFromIPC } from 'apache-arrow';
+import { type Message, RecordBatch, type Schema, Struct, makeData, tableFromIPC } from 'apache-arrow';
+import type { RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
+import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
 import { HangarError } from '../errors.js';
 import { decodeFlightData } from '../flight/flight-data.js';
 import { type IpcMessage, inspectMessage, joinIpcStream } from '../format/ipc-message.js';
@@ -53,6 +55,19 @@ export async function pushToStream(flight: FlightClient, name: string, batches: 
 }
 
 /**
+ * A record batch message of a stream without dictionaries, loaded against the schema decoded once
+ * from the tail's first message: apache-arrow's `tableFromIPC` decoded the schema again and copied
+ * the message for every batch (~0.18 ms a one-entry batch, so 8 tailers in one process waited
+ * ~1.4 ms per entry on each other). The body is copied only when its buffers are not 8-byte aligned.
+ */
+function loadBatch(schema: Schema, body: Uint8Array, decoded: Message): RecordBatch {
+  const header = decoded.header() as RecordBatchHeader;
+  const aligned = body.byteOffset % 8 === 0 ? body : new Uint8Array(body);
+  const children = new VectorLoader(aligned, header.nodes, header.buffers, new Map(), decoded.version).visitMany(schema.fields);
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: header.length, nullCount: 0, children }));
+}
+
+/**
  * Tails a stream: yields record batches (`_id`, `_ts`, then the stream's columns) as entries are
  * committed. Breaking out of the loop (or the signal) cancels the call.
  */
@@ -72,15 +87,19 @@ export async function* tailStream(flight: FlightClient, name: string, options: S
   try {
     // Each message is decoded as it arrives (schema first, then dictionaries and batches).
     let schema: IpcMessage | undefined;
+    let decodedSchema: Schema | undefined;
     const dictionaries: IpcMessage[] = [];
     for await (const raw of responses) {
       const data = decodeFlightData(raw);
       if (data.dataHeader.byteLength === 0) continue;
       const message: IpcMessage = { header: data.dataHeader, body: data.dataBody };
       const info = inspectMessage(message);
-      if (info.kind === 'schema') schema = message;
-      else if (!schema) throw new HangarError('INTERNAL', 'the stream tail sent a batch before its schema', { type: 'FlightProtocolError' });
+      if (info.kind === 'schema') {
+        schema = message;
+        decodedSchema = info.schema;
+      } else if (!schema || !decodedSchema) throw new HangarError('INTERNAL', 'the stream tail sent a batch before its schema', { type: 'FlightProtocolError' });
       else if (info.kind === 'dictionary') dictionaries.push(message);
+      else if (dictionaries.length === 0 && !(info.decoded.header() as RecordBatchHeader).compression) yield loadBatch(decodedSchema, message.body, info.decoded);
       else yield* tableFromIPC(joinIpcStream([schema, ...dictionaries, message])).batches;
     }
     if (responses.error) throw responses.error;
