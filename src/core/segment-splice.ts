@@ -1,7 +1,8 @@
 /**
  * A range rewrite (`delete_range`, put mode `update`) of one segment by row-group splicing: the row
- * groups before and after those the range overlaps are copied into the new segments byte for byte,
- * and only the overlapping groups are decoded, filtered and encoded again. Whenever anything is not
+ * groups before and after those the range overlaps are copied byte for byte into segments of their
+ * own (stored at once, while the rest is done), and only the overlapping groups are decoded,
+ * filtered and encoded again, as ordinary new segments. Whenever anything is not
  * as expected the answer is undefined, and the caller rewrites the segment whole (range-rewrite.ts).
  */
 import { DataType, RecordBatchReader, type Schema, TimeUnit } from 'apache-arrow';
@@ -73,7 +74,8 @@ const DECODE_BATCH_ROWS = 64 * 1024;
 
 /**
  * Rewrites one segment whose time statistics overlap `bounds` by splicing, storing the new segments
- * (uncommitted; each is added to `written` as soon as it is stored). Undefined when the segment is
+ * (uncommitted; added to `written` once all are stored and checked, and discarded by the splice
+ * itself when it fails or declines). Undefined when the segment is
  * not one this covers (dictionary sidecar, evolved schema, no checksums, one row group, a file not
  * written by the plain writer, a damaged object, every group overlapping): rewrite it whole then.
  * @param timeType - the Arrow type of the time column `column`
@@ -179,12 +181,16 @@ export async function spliceSegment(
     }
     lap('filter');
     // The rows of the overlapping groups outside the range: ordinary new segments (on two codec workers).
-    const fresh = await Promise.all([kept.before, kept.after].map(async (part) => {
+    // Both are settled before a failure is reported, so `declined` discards whatever one of them stored.
+    const writes = await Promise.allSettled([kept.before, kept.after].map(async (part) => {
       if (part.every((batch) => batch.numRows === 0)) return [];
       const segments = (await context.writer.write(ref, batchMessages(schema, part), () => column)).segments;
       stored.push(...segments);
       return segments;
     }));
+    const failed = writes.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const fresh = writes.map((result) => (result as PromiseFulfilledResult<SegmentEntry[]>).value);
     lap('encode');
     const ids = await Promise.all(storing);
     lap('store');

@@ -245,8 +245,16 @@ describe('row-group splicing of delete_range and update', () => {
     const counted = spliceCounts.segments;
     const range = segment.timeRange!;
     const last = BigInt(range.max);
+    const keys = async (): Promise<string[]> => {
+      const all: string[] = [];
+      for await (const object of connector.list('')) if (object.key.endsWith('.parquet')) all.push(object.key);
+      return all.sort();
+    };
+    const before = await keys();
     await expect(engine.deleteRange(ref, last - 5n * MINUTE, last)).rejects.toBeInstanceOf(DataLossError);
     expect(spliceCounts.segments).toBe(counted);
+    // The copied groups, stored before the CRC check found the damage, are gone again.
+    expect(await keys()).toEqual(before);
     expect(BigInt(range.min)).toBe(ns(0));
   });
 
