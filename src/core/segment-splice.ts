@@ -131,15 +131,12 @@ export async function spliceSegment(
   // byte; they are stored at once, so the disk writes them while the overlapping groups are
   // decoded, cut and encoded (and the CRC is checked: a damaged segment discards them all).
   let copied: (Omit<SplicedPieces, 'crc32'> | undefined)[];
-  let overlapped: Uint8Array;
   try {
     copied = [range(0, first), range(last + 1, layout.groups.length)].map((groups) => (groups.length === 0 ? undefined : splicePiecesForReading([{ file: bytes, layout, groups }])));
-    overlapped = joined(splicePiecesForReading([{ file: bytes, layout, groups: range(first, last + 1) }]));
   } catch (error) {
     if (error instanceof SpliceDeclined) return undefined;
     throw error;
   }
-  lap('join');
   // What is stored is discarded if the splice is declined or fails; on success it goes to `written`.
   const storedIds: string[] = [];
   const stored: SegmentEntry[] = [];
@@ -161,7 +158,9 @@ export async function spliceSegment(
     return undefined;
   };
   try {
-    // The worker decodes while this thread checks the CRC.
+    // The worker gets a file of only the overlapping groups (its own copy), and decodes it while this thread checks the CRC.
+    const overlapped = joined(splicePiecesForReading([{ file: bytes, layout, groups: range(first, last + 1) }]));
+    lap('join');
     const decoding = context.codec.decode(overlapped, { rowGroups: range(0, last + 1 - first), batchRows: DECODE_BATCH_ROWS }, true);
     decoding.catch(() => undefined);
     const runs = checkRuns();
