@@ -169,4 +169,11 @@ export interface FrameStream {
    * from `read()` on, so iterate it: a stream never started keeps them until the process ends.
    */
   readonly messages: AsyncIterable<IpcMessage>;
+  /**
+   * Whether the segments read say, from their statistics alone, that the rows come in time order
+   * without null times (every one flagged `timeSorted`, each starting at or after the end of the
+   * one before); false when anything is unknown. Asked on demand (resample's single pass); set on
+   * whole-frame and range reads.
+   */
+  readonly timeSorted?: () => boolean;
 }

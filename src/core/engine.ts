@@ -32,7 +32,7 @@ import { tailMessages } from './tail-read.js';
 import { sqlMissingFileError } from './read-races.js';
 import { SegmentLeases } from './segment-leases.js';
 import { SegmentWriter, type WrittenSegments, withoutTimeStatistics } from './segment-writer.js';
-import { assertOrderedAppend, timeSpan } from './time-order.js';
+import { assertOrderedAppend, frameTimeSorted, timeSpan } from './time-order.js';
 import { batchMessages, keptRows, segmentOverlaps } from './range-rewrite.js';
 import { spliceSegment } from './segment-splice.js';
 import { type ColumnBounds, columnBounds } from '../format/time-range.js';
@@ -383,7 +383,8 @@ export class HangarEngine {
     const range = rangePlan(ref, manifest, info.schema, skip > 0 && options.limit !== undefined ? { ...options, limit: options.limit + skip } : options);
     if (range) plan = { ...plan, range };
     const messages = this.planMessages(ref, plan, info.schema, schema, release);
-    return { info, schema, messages: skip > 0 ? skipLeadingRows(messages, skip) : messages };
+    const segments = plan.segments;
+    return { info, schema, messages: skip > 0 ? skipLeadingRows(messages, skip) : messages, timeSorted: () => frameTimeSorted(segments) };
   }
 
   /**

@@ -18,8 +18,6 @@ import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
 import type { HangarEngine } from './engine.js';
 import { type IpcMessage, splitIpcStream } from '../format/ipc-message.js';
 import type { ResamplePlan } from './resample.js';
-import { frameTimeSorted } from './time-order.js';
-import { selectManifest } from './version-selection.js';
 
 /** Aggregations the single pass computes. */
 const COVERED = new Set(['mean', 'sum', 'min', 'max', 'first', 'last', 'count', 'ohlc']);
@@ -381,10 +379,8 @@ function labelData(field: Field, bins: Bins): Data {
 export async function sortedResampleMessages(engine: HangarEngine, plan: ResamplePlan, phase: bigint, schema: Schema): Promise<IpcMessage[] | undefined> {
   const names = [plan.timeColumn, ...plan.columns.map((column) => column.name)];
   const stream = await engine.read(plan.source, { columns: names });
-  // The manifest read with it (cached) says whether the rows are already known sorted; a frame
-  // replaced in between is simply checked.
-  const manifest = await selectManifest(engine.connector, plan.source);
-  const knownSorted = manifest.version === stream.info.version && frameTimeSorted(manifest.segments);
+  // The segments' statistics may already say the rows are sorted (then they are not checked).
+  const knownSorted = stream.timeSorted?.() === true;
   // Each batch's columns are read where they lie in its message (no joined copy of the frame).
   const fields = stream.schema.fields;
   const columnsByName = new Map<string, Data[]>(fields.map((field) => [field.name, []]));

@@ -16,6 +16,8 @@ import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/format
 import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
 import type { SegmentEntry } from '../../src/format/manifest.js';
+import { HangarClient } from '../../src/client/index.js';
+import { HangarServer } from '../../src/server/hangar-server.js';
 import { frameTimeSorted } from '../../src/core/time-order.js';
 import { selectManifest } from '../../src/core/version-selection.js';
 
@@ -252,5 +254,26 @@ describe('the time-sorted segment flag and the single pass', () => {
     expect(frameTimeSorted([segment(1, 5), { ...segment(0, 0), rows: 0 }, segment(6, 9)])).toBe(true);
     const { timeRange: _range, ...nullTimes } = segment(6, 9, { timeNulls: 10 });
     expect(frameTimeSorted([segment(1, 5), nullTimes])).toBe(false);
+  });
+});
+
+describe('the single pass through the server', () => {
+  it('runs under the server’s guarded engine and gives the statement’s rows (float columns, sorted segments)', async () => {
+    const server = await HangarServer.start({ port: 0, connector: new MemoryConnector() });
+    const client = HangarClient.connect(server.location);
+    try {
+      await client.put('floats', regular(12_000, 1));
+      const action = async (body: Record<string, unknown>) => {
+        const [result] = await client.flight.doAction('resample', JSON.stringify(body)).toArray();
+        return JSON.parse(Buffer.from(result!).toString('utf8')) as unknown;
+      };
+      expect(await action({ source: 'floats', target: 'by_rule', rule: '1min', time_col: 'ts', aggregation_func: 'ohlc', mode: 'replace' })).toEqual({ source_rows: 12_000, target_rows: 200 });
+      const plan = planResample({ bucket: 'default', name: 'floats' }, (await client.get('floats')).schema, 'ts', { kind: 'fixed', micros: 60_000_000n }, 'ohlc');
+      await action({ source: 'floats', target: 'by_sql', sql: resampleSql(plan), mode: 'replace' });
+      expect(rows(await client.get('by_rule'))).toEqual(rows(await client.get('by_sql')));
+    } finally {
+      client.close();
+      await server.close();
+    }
   });
 });
