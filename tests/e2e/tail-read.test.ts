@@ -99,6 +99,26 @@ describe('tail reads decode only the last row groups', () => {
     expect(new Set(layout.ranged)).toEqual(new Set([manifest.segments.at(-1)!.id]));
   });
 
+  it('a tail of a segment whose footer is not kept yet reads the footer and the last groups in one request', async () => {
+    // Another store over the same directory: its footer cache is empty.
+    const fresh = new CountingLayout(new LocalConnector({ root: directory, fsync: false }));
+    await fresh.open();
+    const reader = new HangarEngine(fresh, codec, { readCacheBytes: 0, compactThreshold: 0 });
+    try {
+      const read = await collect((await reader.read(ref, { tail: 100 })).messages);
+      expect(Array.from(read.getChild('n')!.toArray() as Int32Array)).toEqual(Array.from({ length: 100 }, (_, i) => ROWS - 100 + i));
+      expect(fresh.whole).toEqual([]);
+      expect(fresh.ranged).toEqual([(await fresh.getManifest(ref))!.segments.at(-1)!.id]);
+      // The footer is kept now: the next cold tail reads only the groups, again in one request.
+      fresh.ranged = [];
+      await collect((await reader.read(ref, { tail: 100 })).messages);
+      expect(fresh.ranged).toHaveLength(1);
+    } finally {
+      await reader.close();
+      await fresh.close();
+    }
+  });
+
   it('a repeated tail comes from the read cache, fetching nothing', async () => {
     const cached = new HangarEngine(layout, codec, { compactThreshold: 0 });
     const first = await collect((await cached.read(ref, { tail: 250, columns: ['n'] })).messages);
