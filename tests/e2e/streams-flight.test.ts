@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RecordBatch, tableFromArrays } from 'apache-arrow';
+import { Binary, Field, type RecordBatch, RecordBatch as ArrowRecordBatch, Schema, Struct, makeData, tableFromArrays } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HangarClient } from '../../src/client/index.js';
 import { HangarServer } from '../../src/server/hangar-server.js';
@@ -100,6 +100,31 @@ describe('streams over Flight', () => {
     await expect(client.push('strict', tableFromArrays({ other: Int32Array.from([1]) }))).rejects.toThrow(/is a stream of entries/);
     await expect(client.put('strict', readings(5, 1), { mode: 'append' })).rejects.toThrow(/is a stream/);
     await expect(client.flight.doGet(JSON.stringify({ name: 'nope', after: '0' })).readAll()).rejects.toThrow(/is not a stream/);
+  });
+
+  it('a tail of a binary stream sends the pushed bytes and their IDs, before and after it started', async () => {
+    const blobs = (payloads: string[]) => {
+      const schema = new Schema([new Field('data', new Binary(), false)]);
+      const bytes = payloads.map((text) => Buffer.from(text));
+      const valueOffsets = Int32Array.from({ length: bytes.length + 1 }, (_, i) => bytes.slice(0, i).reduce((sum, b) => sum + b.byteLength, 0));
+      const column = makeData({ type: new Binary(), length: bytes.length, nullCount: 0, valueOffsets, data: Buffer.concat(bytes) });
+      return new ArrowRecordBatch(schema, makeData({ type: new Struct(schema.fields), length: bytes.length, nullCount: 0, children: [column] }));
+    };
+    const texts = (batch: RecordBatch): string[] => Array.from({ length: batch.numRows }, (_, i) => Buffer.from(batch.getChild('data')!.get(i) as Uint8Array).toString());
+    const [ids] = await client.push('blobs', [blobs(['first', '', 'third entry'])]);
+    const seen: string[] = [];
+    const seenIds: string[] = [];
+    const tail = (async () => {
+      for await (const batch of client.tail('blobs', { after: '0', count: 5 })) {
+        seen.push(...texts(batch));
+        seenIds.push(...idsOf(batch));
+      }
+    })();
+    while (seen.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    const [later] = await client.push('blobs', [blobs(['fourth', 'fifth'])]);
+    await tail;
+    expect(seen).toEqual(['first', '', 'third entry', 'fourth', 'fifth']);
+    expect(seenIds).toEqual([...ids!, ...later!]);
   });
 
   it('a tail with timeout_ms ends when no entry comes', async () => {

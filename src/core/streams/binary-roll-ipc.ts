@@ -1,6 +1,7 @@
 /**
- * A binary stream's roll as Arrow IPC record batch messages (`_id`, `_ts`, `data`) written straight
- * from the pushed bytes: each entry is copied once, into the message body the segment writer takes.
+ * A binary stream's pushed entries as Arrow IPC record batch messages (`_id`, `_ts`, `data`) written
+ * straight from the pushed bytes: each entry is copied once, into the message body a roll hands the
+ * segment writer (or a Flight tail sends, for one push).
  * Building Arrow batches first and encoding them with `tableToIPC` copied every byte twice more
  * (the joined batch, then the writer's joined stream) and was most of a roll's main-thread time.
  */

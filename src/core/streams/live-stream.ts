@@ -122,6 +122,8 @@ export class LiveStream {
   private readonly binary: boolean;
   /** The stored schema's IPC header, for rolls. */
   private schemaHeader: Uint8Array | undefined;
+  /** Stored batches built from binary pushes, and those pushes (see {@link runOf}). */
+  private readonly stampedRuns = new WeakMap<RecordBatch, BinaryRun>();
 
   private constructor(
     /** The frame the stream fills. */
@@ -246,8 +248,19 @@ export class LiveStream {
 
   /** A chunk's stored batch (built on first use for binary pushes). */
   private batchOf(chunk: Chunk): RecordBatch {
-    chunk.batch ??= stampBinaryRuns(this.schema, [chunk.run!]);
+    if (!chunk.batch) {
+      chunk.batch = stampBinaryRuns(this.schema, [chunk.run!]);
+      this.stampedRuns.set(chunk.batch, chunk.run!);
+    }
     return chunk.batch;
+  }
+
+  /**
+   * The pushed entries a stored batch of this stream was built from, when it was built from a
+   * binary push (not sliced): its IPC message can be written from them directly.
+   */
+  runOf(batch: RecordBatch): BinaryRun | undefined {
+    return this.stampedRuns.get(batch);
   }
 
   /** Writes waiting appends in groups, one sync per group, until none wait. */
