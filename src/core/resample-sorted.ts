@@ -337,6 +337,49 @@ function aggregate(pieces: readonly Piece[], bins: Bins, kind: Reduction): Aggre
   return { values: out, present };
 }
 
+/**
+ * Each bin's maximum and minimum in one loop over its rows (ohlc's high and low), nulls skipped,
+ * NaN ordered above every number as in {@link reduceRange}.
+ */
+function highsAndLows(pieces: readonly Piece[], bins: Bins): { high: Aggregated; low: Aggregated } {
+  const highs = new Float64Array(bins.count);
+  const lows = new Float64Array(bins.count);
+  const counts = new Float64Array(bins.count);
+  const starts = bins.starts;
+  let bin = 0;
+  let row = 0;
+  for (const { values, valid, offset, rows } of pieces) {
+    let i = 0;
+    while (i < rows) {
+      while (starts[bin + 1]! <= row + i) bin++;
+      const end = Math.min(rows, starts[bin + 1]! - row);
+      let high = highs[bin]!;
+      let low = lows[bin]!;
+      let n = counts[bin]!;
+      for (let k = i; k < end; k++) {
+        if (valid !== undefined && !isValid(valid, offset + k)) continue;
+        const v = values[k]!;
+        if (n === 0) {
+          high = v;
+          low = v;
+        } else {
+          if (v > high || v !== v) high = v;
+          if (v < low || low !== low) low = v;
+        }
+        n++;
+      }
+      highs[bin] = high;
+      lows[bin] = low;
+      counts[bin] = n;
+      i = end;
+    }
+    row += rows;
+  }
+  const present = new Uint8Array(bins.count);
+  for (let b = 0; b < bins.count; b++) present[b] = counts[b]! > 0 ? 1 : 0;
+  return { high: { values: highs, present }, low: { values: lows, present } };
+}
+
 /** Packs presence flags into an Arrow validity bitmap; undefined when all are present. */
 function validity(present: Uint8Array): { bitmap?: Uint8Array; nulls: number } {
   let nulls = 0;
@@ -401,8 +444,13 @@ export async function sortedResampleMessages(engine: HangarEngine, plan: Resampl
   let next = 1;
   for (const column of plan.columns) {
     const pieces = piecesOf(childData(column.name));
-    const parts: Reduction[] = plan.aggregation === 'ohlc' ? ['first', 'max', 'min', 'last'] : [plan.aggregation as Reduction];
-    for (const part of parts) columns.push(outputData(output[next++]!, aggregate(pieces, bins, part)));
+    if (plan.aggregation === 'ohlc') {
+      // High and low come from one read of the column.
+      const { high, low } = highsAndLows(pieces, bins);
+      for (const part of [aggregate(pieces, bins, 'first'), high, low, aggregate(pieces, bins, 'last')]) columns.push(outputData(output[next++]!, part));
+    } else {
+      columns.push(outputData(output[next++]!, aggregate(pieces, bins, plan.aggregation as Reduction)));
+    }
   }
   const batch = new RecordBatch(schema, makeData({ type: new Struct(output), length: bins.count, nullCount: 0, children: columns }));
   return splitIpcStream(tableToIPC(new Table([batch]), 'stream'));
