@@ -212,8 +212,9 @@ export async function spliceSegment(
         crc32: formatCrc32(crc32Combine(body, spliced.footerCrc32, footerBytes)),
         footerCrc32: formatCrc32(spliced.footerCrc32),
         pageCrcs: true,
-        // The copied groups keep the segment's footer schema.
+        // The copied groups keep the segment's footer schema, and a run of sorted rows is sorted.
         ...(segment.microsecondColumns ? { microsecondColumns: segment.microsecondColumns } : {}),
+        ...(segment.timeSorted ? { timeSorted: true as const } : {}),
       }];
     };
     const before = [...copiedEntry(0, beforeRun!), ...fresh[0]!];

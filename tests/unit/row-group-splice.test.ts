@@ -157,6 +157,8 @@ describe('row-group splicing of delete_range and update', () => {
     model = [...without(model, from, from + 400).filter((row) => row.t < from), ...incoming, ...model.filter((row) => row.t >= from + 400)];
     expect(await readAll(engine, ref)).toEqual(model);
     await checkSegments(store, ref, model);
+    // Copied and re-encoded segments of a time-sorted frame keep the time-sorted flag.
+    expect((await store.getManifest(ref))!.segments.every((segment) => segment.timeSorted === true)).toBe(true);
 
     // The first rows of a segment, then a range across a segment boundary.
     const fourth = at(3);
