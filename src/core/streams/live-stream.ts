@@ -282,7 +282,9 @@ export class LiveStream {
         }
         for (const append of group) append.resolve();
         for (const wake of [...this.waiters]) wake();
-        if (this.unrolledBytes >= (this.options.rollBytes ?? 8 * 1024 * 1024)) void this.roll().catch(() => undefined);
+        // A roll encodes its entries before its first await (milliseconds for 8 MiB): queued behind
+        // this group's acknowledgements (resolved above), so they leave first.
+        if (this.unrolledBytes >= (this.options.rollBytes ?? 8 * 1024 * 1024)) queueMicrotask(() => void this.roll().catch(() => undefined));
       }
     } finally {
       this.flushing = false;
