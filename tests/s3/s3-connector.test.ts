@@ -137,7 +137,7 @@ describe.skipIf(!motoAvailable)('S3 on moto: multipart and two servers', () => {
         res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
         return;
       }
-      const drop = dropAnswers > 0 && req.method === 'PUT' && /\/manifests\//.test(req.url ?? '');
+      const drop = dropAnswers > 0 && req.method === 'PUT' && /\/(_delta_log|manifests)\//.test(req.url ?? '');
       if (drop) dropAnswers--;
       const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
         if (drop) {
@@ -162,7 +162,7 @@ describe.skipIf(!motoAvailable)('S3 on moto: multipart and two servers', () => {
       expect([...(await patient.getSegment({ bucket: 'b', name: 'f' }, 's'))]).toEqual([1, 2, 3]);
       await patient.close();
 
-      // A manifest PUT stored but answered with a reset: the retry gets 412 on our own object,
+      // A commit PUT (the version's Delta commit, or manifest) stored but answered with a reset: the retry gets 412 on our own object,
       // which the connector recognises as its own commit (no ConflictError, no double append).
       const lossy = new ObjectLayout(freshConnector(server, BUCKET, { endpoint, maxAttempts: 3, retryMode: 'standard', conditionalWrites: 'on' }));
       await lossy.open();
