@@ -5,6 +5,10 @@
 // shared machine's drift hits both alike. Noise floor: the spread of one build's runs, as min–max.
 // Usage: npm run build && node --single-threaded-gc --initial-old-space-size=256 bench/store_ab.mjs \
 //          --baseline /path/to/other/checkout [--rows N] [--runs N] [--json PATH]
+// Layouts: --log-this delta|manifest and --log-baseline delta|manifest give each side's version log
+// (--baseline . compares the two layouts of one build; the same log on both sides is an A/A pair).
+// Besides wall time, each operation's process CPU (ms) and the time inside the layout's commit
+// (commitManifest) and manifest lookups (getManifest) are reported, as medians per run.
 // The baseline checkout must be built (its dist/). Both builds' engines take their own store: the
 // baseline's local connector is frame-level (wave 1), this build's is a byte store under the layout.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -20,6 +24,7 @@ const arg = (name, fallback) => {
 const ROWS = Number(arg('rows', 2_000_000));
 const RUNS = Number(arg('runs', 7));
 const BASELINE = arg('baseline', undefined);
+const LOGS = { this: arg('log-this', undefined), baseline: arg('log-baseline', undefined) };
 if (!BASELINE) throw new Error('--baseline DIR (a built checkout of the build to compare with) is required');
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ms = (value) => Number(value.toFixed(2));
@@ -50,22 +55,46 @@ async function openBuild(label, dist) {
   const layoutModule = await at('storage/object-layout.js').catch(() => undefined);
   const root = await mkdtemp(join(tmpdir(), `hangar-store-ab-${label}-`));
   const connector = new LocalConnector({ root });
-  const store = layoutModule ? new layoutModule.ObjectLayout(connector) : connector;
+  const log = LOGS[label];
+  const store = layoutModule ? new layoutModule.ObjectLayout(connector, log ? { log } : {}) : connector;
   await store.open();
+  const phases = { commit: 0, lookup: 0 };
+  for (const [method, phase] of [['commitManifest', 'commit'], ['getManifest', 'lookup']]) {
+    const original = store[method]?.bind(store);
+    if (!original) continue;
+    store[method] = async (...args) => {
+      const started = performance.now();
+      try {
+        return await original(...args);
+      } finally {
+        phases[phase] += performance.now() - started;
+      }
+    };
+  }
   const codec = new codecModule.ParquetCodec(2);
   const engine = new HangarEngine(store, codec, { readCacheBytes: 0 });
-  return { label, engine, store, codec, root, split: ipcModule.splitIpcStream };
+  return { label, engine, store, codec, root, phases, split: ipcModule.splitIpcStream };
 }
 
-async function timed(action) {
+/** Wall ms of an action; its process CPU and layout phases go to `into` under `op`. */
+async function timedInto(build, into, op, action) {
+  build.phases.commit = 0;
+  build.phases.lookup = 0;
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   await action();
-  return Number(process.hrtime.bigint() - started) / 1e6;
+  const wall = Number(process.hrtime.bigint() - started) / 1e6;
+  const used = process.cpuUsage(cpu);
+  (into[`${op}_cpu`] ??= []).push((used.user + used.system) / 1000);
+  (into[`${op}_commit`] ??= []).push(build.phases.commit);
+  (into[`${op}_lookup`] ??= []).push(build.phases.lookup);
+  return wall;
 }
 
 const big = tableToIPC(frame(ROWS), 'stream');
 const small = tableToIPC(frame(1_000), 'stream');
 const builds = [await openBuild('this', resolve('dist')), await openBuild('baseline', resolve(BASELINE, 'dist'))];
+const extra = Object.fromEntries(builds.map((b) => [b.label, {}]));
 const ref = { bucket: 'default', name: 'big' };
 const smallRef = { bucket: 'default', name: 'small' };
 const results = Object.fromEntries(builds.map((b) => [b.label, { put: [], get: [], stat2000: [], append: [] }]));
@@ -77,16 +106,17 @@ for (let run = 0; run < RUNS; run++) {
   const order = run % 2 === 0 ? builds : [...builds].reverse();
   for (const build of order) {
     const r = results[build.label];
-    r.put.push(await timed(() => build.engine.put(ref, 'replace', messages(big, build.split))));
-    r.get.push(await timed(async () => {
+    const x = extra[build.label];
+    r.put.push(await timedInto(build, x, 'put', () => build.engine.put(ref, 'replace', messages(big, build.split))));
+    r.get.push(await timedInto(build, x, 'get', async () => {
       for await (const _ of (await build.engine.read(ref)).messages);
     }));
-    r.stat2000.push(await timed(async () => {
+    r.stat2000.push(await timedInto(build, x, 'stat2000', async () => {
       for (let i = 0; i < 2000; i++) await build.engine.stat(smallRef);
     }));
     // Later times each run: an append going back in time is refused (ordered appends).
     const later = tableToIPC(frame(1_000, 1_000 * (run + 1)), 'stream');
-    r.append.push(await timed(() => build.engine.put(smallRef, 'append', messages(later, build.split))));
+    r.append.push(await timedInto(build, x, 'append', () => build.engine.put(smallRef, 'append', messages(later, build.split))));
   }
 }
 const summary = {};
@@ -99,8 +129,14 @@ for (const op of ['put', 'get', 'stat2000', 'append']) {
     this_range_ms: [ms(Math.min(...a)), ms(Math.max(...a))],
     baseline_range_ms: [ms(Math.min(...b)), ms(Math.max(...b))],
   };
+  for (const part of ['cpu', 'commit', 'lookup']) {
+    const [pa, pb] = [extra.this[`${op}_${part}`], extra.baseline[`${op}_${part}`]];
+    summary[op][`this_${part}_ms`] = ms(median(pa));
+    summary[op][`baseline_${part}_ms`] = ms(median(pb));
+  }
 }
-const report = { rows: ROWS, runs: RUNS, bytes: big.byteLength, load: (await import('node:os')).loadavg(), summary, results };
+const report = { rows: ROWS, runs: RUNS, bytes: big.byteLength, logs: LOGS, load: (await import('node:os')).loadavg(), summary, results, extra };
+console.log(`logs: this ${LOGS.this ?? 'default'}, baseline ${LOGS.baseline ?? 'default'}; load ${report.load.map((l) => l.toFixed(2)).join(' ')}`);
 console.log(JSON.stringify(summary, null, 2));
 const json = arg('json', undefined);
 if (json) await writeFile(json, JSON.stringify(report, null, 2));

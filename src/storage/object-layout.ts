@@ -182,6 +182,8 @@ export class ObjectLayout extends FrameStore {
   private layoutMarked = false;
   private readonly checkpointInterval: number;
   private readonly expiredMarkersReuseMs: number;
+  /** Delta checkpoints written after their commits answered, by frame prefix (see {@link checkpointLater}). */
+  private readonly pendingCheckpoints = new Map<string, Promise<void>>();
   /** Expired-version markers by frame prefix (Delta log; see {@link EXPIRED_MARKERS_REUSE_MS}). */
   private readonly expiredMarkers = new GenerationalCache<string, ExpiredMarkers>(CURRENT_MANIFESTS);
   /** Listings of expired markers in flight, by frame prefix: concurrent reads share one. */
@@ -351,6 +353,7 @@ export class ObjectLayout extends FrameStore {
 
   /** Deletes the segments this instance wrote but never committed, then closes the store. */
   override async close(): Promise<void> {
+    await this.checkpointsUnder('');
     const keys = [...this.uncommitted];
     this.uncommitted.clear();
     await this.connector.delete(keys).catch(() => undefined);
@@ -719,6 +722,7 @@ export class ObjectLayout extends FrameStore {
     this.recentListing = undefined;
     await this.writable();
     await this.commits.run(framePrefix(ref), async () => {
+      await this.pendingCheckpoints.get(framePrefix(ref)); // the previous commit's, so checkpoints land in order
       const current = (await this.logVersions(ref)).at(-1) ?? 0;
       if (current !== manifest.version - 1) {
         throw new ConflictError(`frame '${ref.name}' is at version ${current}, not ${manifest.version - 1}; retry the write`);
@@ -739,10 +743,34 @@ export class ObjectLayout extends FrameStore {
       const info = await this.connector.head(this.logKey(ref, manifest.version)).catch(() => undefined);
       this.current.set(framePrefix(ref), { version: manifest.version, manifest, identity: info && identityOf(info) });
       for (const id of segmentObjectIds(manifest.segments)) this.uncommitted.delete(segmentKey(ref, id));
-      await this.checkpoint(ref, manifest);
+      this.checkpointLater(ref, manifest);
     }).finally(() => {
       this.recentListing = undefined; // a listing taken during the commit may predate it
     });
+  }
+
+  /**
+   * Writes a due checkpoint after the commit has answered (on a later turn of the event loop): it
+   * costs 10-50 ms of encoding and two writes (more for the first, which loads parquet-wasm), which
+   * every tenth put waited for. The frame's next commit, its deletion and {@link close} wait for it,
+   * so checkpoints land in version order and never outlive their frame; a process that stops first
+   * leaves no checkpoint, which Delta readers do without (they replay the commits).
+   */
+  private checkpointLater(ref: FrameRef, manifest: FrameManifest): void {
+    const deltaVersion = manifest.version - 1;
+    if (this.log !== 'delta' || this.checkpointInterval <= 0 || deltaVersion === 0 || deltaVersion % this.checkpointInterval !== 0) return;
+    const prefix = framePrefix(ref);
+    const pending: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.checkpoint(ref, manifest))
+      .finally(() => {
+        if (this.pendingCheckpoints.get(prefix) === pending) this.pendingCheckpoints.delete(prefix);
+      });
+    this.pendingCheckpoints.set(prefix, pending);
+  }
+
+  /** Waits for the checkpoints being written under a prefix (`''`: all of them). */
+  private async checkpointsUnder(prefix: string): Promise<void> {
+    await Promise.all([...this.pendingCheckpoints].filter(([key]) => key.startsWith(prefix)).map(([, pending]) => pending));
   }
 
   /**
@@ -786,6 +814,7 @@ export class ObjectLayout extends FrameStore {
     await this.writable();
     const prefix = framePrefix(ref);
     this.forget(prefix);
+    await this.checkpointsUnder(prefix);
     await this.deleteInOrder(prefix);
   }
 
@@ -927,6 +956,7 @@ export class ObjectLayout extends FrameStore {
     this.knownBuckets.delete(bucket);
     await this.connector.delete([bucketMarkerKey(bucket)]);
     this.forget(bucketPrefix(bucket));
+    await this.checkpointsUnder(bucketPrefix(bucket));
     await this.deleteInOrder(bucketPrefix(bucket));
     if ((await this.listFrames(bucket).catch(() => [])).length > 0) {
       await this.connector.put(bucketMarkerKey(bucket), new Uint8Array(0), { ifAbsent: true });
