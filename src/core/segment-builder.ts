@@ -6,7 +6,7 @@
  * segment's time-column statistics, read from the batches' bodies as they arrive (see ipc-time-statistics.ts).
  */
 import { DataType, type Message, type Schema } from 'apache-arrow';
-import { type IpcMessage, joinIpcStream } from '../format/ipc-message.js';
+import { type IpcMessage, joinInPlace, joinIpcStream } from '../format/ipc-message.js';
 import { type TimeColumnLocator, type TimeStatistics, batchTimeStatistics, mergeTimeStatistics } from '../format/ipc-time-statistics.js';
 
 /** A segment's IPC stream and the facts the manifest records about it. */
@@ -97,8 +97,8 @@ export class SegmentBuilder {
       ...(this.timeColumn && this.pendingTime ? { time: this.pendingTime } : {}),
     };
     const segment = this.separateDictionaries
-      ? { ipc: joinIpcStream([schema, ...current, ...this.pending]), dictionaries: current, ...facts }
-      : { ipc: joinIpcStream([schema, ...this.dictionariesAtStart, ...this.pending]), dictionaries: [], ...facts };
+      ? { ipc: joinSegment([schema, ...current, ...this.pending]), dictionaries: current, ...facts }
+      : { ipc: joinSegment([schema, ...this.dictionariesAtStart, ...this.pending]), dictionaries: [], ...facts };
     this.dictionariesAtStart = current;
     this.pending = [];
     this.pendingRows = 0;
@@ -106,6 +106,14 @@ export class SegmentBuilder {
     this.pendingTime = EMPTY_STATISTICS;
     return segment;
   }
+}
+
+/**
+ * A segment's messages as one IPC stream: the buffer they already lie in when its producer handed
+ * it over laid out so (a binary stream's roll, binary-roll-ipc.ts), else a joined copy.
+ */
+function joinSegment(messages: readonly IpcMessage[]): Uint8Array {
+  return joinInPlace(messages) ?? joinIpcStream(messages);
 }
 
 /** Names of the top-level columns whose type satisfies the predicate. */

@@ -193,3 +193,46 @@ export function decodeEncapsulatedSchema(bytes: Uint8Array): Schema {
   if (!first) throw new InvalidArgumentError('empty schema bytes');
   return decodeSchemaHeader(first.header);
 }
+
+/** Buffers holding one whole encapsulated stream whose messages are views of it (see {@link handOverFramedStream}). */
+const framedStreams = new WeakSet<ArrayBuffer>();
+
+/**
+ * Marks a buffer as one whole encapsulated IPC stream (messages, then the end-of-stream marker)
+ * whose messages, handed to a writer, are views of it: {@link joinInPlace} of exactly those
+ * messages returns the buffer itself instead of a copy. The producer gives the buffer up: the
+ * joined stream may be transferred to a worker, which detaches every message view.
+ */
+export function handOverFramedStream(buffer: ArrayBuffer): void {
+  framedStreams.add(buffer);
+}
+
+/**
+ * The encapsulated stream of `messages` (ended by the end-of-stream marker) without copying, when
+ * they are the messages of a buffer handed over with {@link handOverFramedStream}, laid out in it
+ * exactly as {@link joinIpcStream} would write them and spanning all of it (a header may be an equal
+ * copy, as a writer's stored schema header is); `undefined` otherwise. Once per buffer.
+ */
+export function joinInPlace(messages: readonly IpcMessage[]): Uint8Array | undefined {
+  const buffer = messages.at(-1)?.header.buffer;
+  if (!(buffer instanceof ArrayBuffer) || !framedStreams.has(buffer)) return undefined;
+  let total = 8;
+  for (const message of messages) total += framedLength(message.header.byteLength, message.body.byteLength);
+  if (total !== buffer.byteLength) return undefined;
+  const out = new Uint8Array(buffer);
+  const view = new DataView(buffer);
+  let offset = 0;
+  for (const { header, body } of messages) {
+    const headerAt = offset + 8;
+    const bodyAt = headerAt + pad8(header.byteLength);
+    if (view.getUint32(offset, true) !== CONTINUATION || view.getInt32(offset + 4, true) !== bodyAt - headerAt) return undefined;
+    const headerInPlace = header.buffer === buffer && header.byteOffset === headerAt;
+    if (!headerInPlace && Buffer.compare(header, out.subarray(headerAt, headerAt + header.byteLength)) !== 0) return undefined;
+    for (let at = headerAt + header.byteLength; at < bodyAt; at++) if (out[at] !== 0) return undefined;
+    if (body.byteLength > 0 && (body.buffer !== buffer || body.byteOffset !== bodyAt)) return undefined;
+    offset = bodyAt + body.byteLength;
+  }
+  if (view.getUint32(offset, true) !== CONTINUATION || view.getInt32(offset + 4, true) !== 0) return undefined;
+  framedStreams.delete(buffer);
+  return out;
+}

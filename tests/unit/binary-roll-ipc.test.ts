@@ -1,9 +1,10 @@
 /** A binary stream's roll encoded straight into IPC messages reads back as the stored batches built by apache-arrow. */
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { binaryRunMessages } from '../../src/core/streams/binary-roll-ipc.js';
+import { binaryRollMessages, binaryRunMessages } from '../../src/core/streams/binary-roll-ipc.js';
+import { SegmentBuilder } from '../../src/core/segment-builder.js';
 import { BINARY_ENTRY_SCHEMA, type BinaryRun, stampBinaryRuns, storedSchema } from '../../src/core/streams/stream-batches.js';
-import { encodeSchemaHeader, joinIpcStream } from '../../src/format/ipc-message.js';
+import { type IpcMessage, encodeSchemaHeader, joinInPlace, joinIpcStream } from '../../src/format/ipc-message.js';
 
 const schema = storedSchema(BINARY_ENTRY_SCHEMA);
 
@@ -43,5 +44,43 @@ describe('binaryRunMessages', () => {
     expect(rows[19]!.id).toBe('1009-1');
     expect(rows[19]!.ts).toBe(1009);
     for (const message of messages) expect(message.body.byteLength % 8).toBe(0);
+  });
+});
+
+describe('binaryRollMessages', () => {
+  const runs = [run(1_733_600_000_000, 0, [3, 0, 5]), run(1_733_600_000_000, 8, [1, 2, 3, 4], 7), ...Array.from({ length: 6 }, (_, i) => run(1_733_600_000_001 + i, 0, [300, 301]))];
+  /** A copy of each message in a buffer of its own, so a join must copy them. */
+  const copies = (messages: IpcMessage[]) => messages.map((message) => ({ header: message.header.slice(), body: message.body.slice() }));
+
+  it('lays the roll out as one IPC stream that a segment takes without a copy, with the bytes a join of the messages writes', () => {
+    const header = encodeSchemaHeader(schema);
+    const messages = binaryRollMessages(header, runs, 1000);
+    expect(messages.length).toBeGreaterThan(2);
+    const buffer = messages[1]!.body.buffer;
+    for (const message of messages) expect(message.header.buffer).toBe(buffer);
+    const joined = joinIpcStream(copies(messages));
+    expect(Buffer.from(new Uint8Array(buffer)).equals(Buffer.from(joined))).toBe(true);
+    expect(tableFromIPC(joined).numRows).toBe(19);
+    // The segment writer's schema header is an equal copy; the builder takes the buffer itself, once.
+    const builder = new SegmentBuilder(header.slice(), 1 << 30, false);
+    for (const message of messages.slice(1)) builder.addBatch(message, 1, undefined as never);
+    const segment = builder.take()!;
+    expect(segment.ipc.buffer).toBe(buffer);
+    expect(segment.ipc.byteLength).toBe(buffer.byteLength);
+    expect(joinInPlace(messages)).toBeUndefined();
+  });
+
+  it('is joined by copy when the messages are not the whole stream laid out in place', () => {
+    const header = encodeSchemaHeader(schema);
+    const messages = binaryRollMessages(header, runs, 1000);
+    // A segment cut before the roll's end, a different schema header, or messages not handed over.
+    expect(joinInPlace(messages.slice(0, -1))).toBeUndefined();
+    expect(joinInPlace([{ header: encodeSchemaHeader(storedSchema(BINARY_ENTRY_SCHEMA)).fill(0, 0, 1), body: new Uint8Array(0) }, ...messages.slice(1)])).toBeUndefined();
+    expect(joinInPlace(copies(messages))).toBeUndefined();
+    const joined = joinInPlace(messages);
+    expect(joined?.buffer).toBe(messages[0]!.header.buffer);
+    const rows = tableFromIPC(joined!).toArray().map((row) => ({ id: row._id as string, data: Buffer.from(row.data as Uint8Array).toString('hex') }));
+    const want = stampBinaryRuns(schema, runs).toArray().map((row) => ({ id: row._id as string, data: Buffer.from(row.data as Uint8Array).toString('hex') }));
+    expect(rows).toEqual(want);
   });
 });

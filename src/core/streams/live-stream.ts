@@ -9,7 +9,7 @@ import { type RecordBatch, type Schema, Table, tableToIPC } from 'apache-arrow';
 import type { HangarEngine } from '../engine.js';
 import { InvalidArgumentError, NotFoundError } from '../../errors.js';
 import { type IpcMessage, encodeSchemaHeader, inspectMessage, joinIpcStream, splitIpcStream } from '../../format/ipc-message.js';
-import { binaryRunMessages } from './binary-roll-ipc.js';
+import { binaryRollMessages } from './binary-roll-ipc.js';
 import type { FrameRef } from '../../names.js';
 import { BINARY_ENTRY_SCHEMA, type BinaryRun, ID_COLUMN, TIME_COLUMN, concatBatches, decodeBatches, decodeEntries, describeColumns, encodeBinaryEntries, encodeEntries, sameColumns, stampBinaryRuns, stampEntries, storedSchema } from './stream-batches.js';
 import { type StreamId, StreamIdClock, type StreamIdRange, ZERO_ID, compareStreamIds, expandIdRange, formatStreamId, parseStreamId } from './stream-id.js';
@@ -411,9 +411,10 @@ export class LiveStream {
   private async rollOnce(): Promise<void> {
     const chunks = this.chunks.filter((chunk) => !chunk.rolled);
     if (chunks.length === 0) return;
-    // Binary pushes (read by a tailer or not) are encoded straight from their bytes: one copy each.
+    // Binary pushes (read by a tailer or not) are encoded straight from their bytes: one copy each,
+    // into one IPC stream the segment writer hands its Parquet worker as it is (no joined copy).
     const messages = chunks.every((chunk) => chunk.run)
-      ? [this.schemaMessage(), ...binaryRunMessages(chunks.map((chunk) => chunk.run!))]
+      ? binaryRollMessages(this.schemaMessage().header, chunks.map((chunk) => chunk.run!))
       : splitIpcStream(tableToIPC(new Table(this.schema, concatBatches(this.schema, chunks.map((chunk) => this.batchOf(chunk)))), 'stream'));
     await this.engine.put(this.ref, 'append', (async function* () {
       yield* messages;
