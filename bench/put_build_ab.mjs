@@ -53,6 +53,8 @@ for (let round = 0; round < ROUNDS; round++) {
 console.log(`${ROWS} rows, ${(ipc.byteLength / 1e6).toFixed(1)} MB, --log ${LOG}, ${ROUNDS} rounds; load ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`);
 for (const setup of setups) {
   console.log(`${setup.label.padEnd(28)} wall ${median(setup.wall).toFixed(1).padStart(6)} ms   CPU ${median(setup.cpu).toFixed(1).padStart(6)} ms   minor faults ${median(setup.faults)}`);
+  // Each put in order (the frame's versions 3, 4, …): with --log delta, version 11 is due a checkpoint.
+  console.log(`${''.padEnd(28)} each put: wall ${setup.wall.map((ms) => ms.toFixed(0)).join(' ')} / CPU ${setup.cpu.map((ms) => ms.toFixed(0)).join(' ')} ms`);
 }
 for (const setup of setups) {
   await setup.engine.close();
