@@ -233,8 +233,11 @@ export class LiveStream {
   }
 
   private enqueue(range: StreamIdRange, payload: Uint8Array[], batch: RecordBatch | undefined, run: BinaryRun | undefined): Promise<StreamIdRange> {
-    const last = { ms: range.ms, seq: range.seq + range.count - 1 };
-    const chunk: Chunk = { first: { ms: range.ms, seq: range.seq }, last, batch, run, bytes: payload[0]!.byteLength + payload[1]!.byteLength, rolled: false };
+    // The range is the chunk's first ID, and the clock's newest ID (just assigned) its last: IDs are
+    // never changed, so sharing them keeps two objects fewer alive per push.
+    const newest = this.clock.lastId;
+    const last = newest.ms === range.ms && newest.seq === range.seq + range.count - 1 ? newest : { ms: range.ms, seq: range.seq + range.count - 1 };
+    const chunk: Chunk = { first: range, last, batch, run, bytes: payload[0]!.byteLength + payload[1]!.byteLength, rolled: false };
     return new Promise<StreamIdRange>((resolve, reject) => {
       this.pending.push({ record: { lastId: last, payload }, chunk, resolve: () => resolve(range), reject });
       if (!this.flushing) {
