@@ -79,7 +79,7 @@ export class HangarEngine {
   private readonly compactThreshold: number;
   /** Frames with a background compaction running. */
   private readonly compacting = new Map<string, Promise<unknown>>();
-  /** Segment counts at which a background compaction of a frame gained nothing (retried at twice that). */
+  /** Small-segment counts at which compacting a frame gained nothing (a background compaction is retried at twice that). */
   private readonly fruitless = new Map<string, number>();
   private sqlEngine: Promise<SqlEngine> | undefined;
   private readonly vacuumTimer: NodeJS.Timeout | undefined;
@@ -265,6 +265,7 @@ export class HangarEngine {
       const rewritten = this.rewrittenManifest(current, result.segments, 'update');
       const manifest: FrameManifest = options.metadata === undefined ? rewritten : { ...rewritten, metadata: options.metadata };
       await this.connector.commitManifest(ref, manifest);
+      this.compactWhenFragmented(ref, manifest);
       return {
         bucket: ref.bucket,
         name: ref.name,
@@ -458,7 +459,12 @@ export class HangarEngine {
     const before = manifest.segments.length;
     const unchanged = (version: number, segments: number): CompactionReport => ({ ...ref, version, compacted: false, segmentsBefore: segments, segmentsAfter: segments });
     const runs = smallSegmentRuns(manifest.segments, this.segmentBytes / 2);
-    if (runs.length === 0) return unchanged(manifest.version, before);
+    // When merging cannot gain, a background compaction waits until the small segments double.
+    const gainsNothing = (): CompactionReport => {
+      this.fruitless.set(frameKey(ref), manifest.segments.filter((segment) => segment.bytes < this.segmentBytes / 2).length);
+      return unchanged(manifest.version, before);
+    };
+    if (runs.length === 0) return gainsNothing();
     const info = toFrameInfo(ref, manifest);
     const timeColumn = frameTimeColumn(manifest);
     const merged: SegmentEntry[][] = [];
@@ -472,7 +478,7 @@ export class HangarEngine {
       const runSegments = runs.reduce((sum, run) => sum + run.end - run.start, 0);
       if (merged.flat().length >= runSegments) {
         await this.writer.discard(ref, merged.flat());
-        return unchanged(manifest.version, before);
+        return gainsNothing();
       }
       const report = await this.commitWithRetry(ref, true, async () => {
         const current = liveManifest(await this.connector.getManifest(ref));
@@ -488,6 +494,7 @@ export class HangarEngine {
         const { restoredFrom: _restored, ...state } = current;
         const compacted: FrameManifest = { ...state, ...nextVersion(current, 'compact'), segments, bytes: segments.reduce((sum, s) => sum + s.bytes, 0) };
         await this.connector.commitManifest(ref, compacted);
+        this.fruitless.delete(frameKey(ref));
         return { ...ref, version: compacted.version, compacted: true, segmentsBefore: current.segments.length, segmentsAfter: segments.length };
       });
       if (report) return report;
@@ -502,16 +509,12 @@ export class HangarEngine {
     }
   }
 
-  /** Starts a background compaction when an append left the frame with many small segments. */
+  /** Starts a background compaction when an append, update or delete_range left the frame with many small segments. */
   private compactWhenFragmented(ref: FrameRef, manifest: FrameManifest): void {
     if (this.compactThreshold <= 0 || this.compacting.has(frameKey(ref))) return;
     const small = manifest.segments.filter((segment) => segment.bytes < this.segmentBytes / 2).length;
     if (small < Math.max(this.compactThreshold, 2 * (this.fruitless.get(frameKey(ref)) ?? 0))) return;
     const running = this.compact(ref)
-      .then((report) => {
-        if (report.compacted) this.fruitless.delete(frameKey(ref));
-        else this.fruitless.set(frameKey(ref), small);
-      })
       .catch((error: unknown) => process.emitWarning(`background compaction of ${describeFrame(ref)} failed: ${(error as Error).message}`))
       .finally(() => this.compacting.delete(frameKey(ref)));
     this.compacting.set(frameKey(ref), running);
@@ -631,6 +634,7 @@ export class HangarEngine {
         if (result.rowsRemoved === 0) return { bucket: ref.bucket, name: ref.name, version: current.version, rows: current.rows, rowsRemoved: 0, segmentsRewritten: 0 };
         const manifest = this.rewrittenManifest(current, result.segments, 'delete_range');
         await this.connector.commitManifest(ref, manifest);
+        this.compactWhenFragmented(ref, manifest);
         return { bucket: ref.bucket, name: ref.name, version: manifest.version, rows: manifest.rows, rowsRemoved: result.rowsRemoved, segmentsRewritten: result.segmentsRewritten };
       });
     } catch (error) {
