@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { tableFromIPC } from 'apache-arrow';
+import { Table, Utf8, tableFromIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import type { CodecReply, CodecRequest } from '../../src/format/parquet/parquet-worker.js';
@@ -54,6 +54,30 @@ describe('codec pool: workers are replaced after their share of requests', () =>
       }
       // 14 requests, 3 per worker: retired after requests 3, 6, 9 and 12.
       expect(codec.recycledWorkers).toBe(4);
+    } finally {
+      await codec.close();
+    }
+  });
+});
+
+describe('codec pool: a segment encoded as runs', () => {
+  it('returns a large string page in a buffer of its own; the runs are the file encodeSegment writes', async () => {
+    const codec = new ParquetCodec(1);
+    try {
+      // ~600 KiB of strings: one page per column chunk, well over the size a page goes back as it is.
+      const texts = Array.from({ length: 3000 }, (_, i) => `row ${i} `.repeat(20 + (i % 7)));
+      const table = new Table({ text: vectorFromArray(texts, new Utf8()) });
+      const options = { rowGroupRows: 1 << 20, dictionaryColumns: [], statisticsColumns: [], compression: 'none' as const };
+      const whole = await codec.encodeSegment(ipcOf(table), options);
+      const { parts, byteLength } = await codec.encodeSegmentParts(ipcOf(table), options);
+      // A page alone in its buffer (not the file's other bytes joined with it).
+      const pages = parts.filter((part) => part.byteLength >= 64 * 1024 && part.byteLength < byteLength && part.byteOffset === 0 && part.byteLength === part.buffer.byteLength);
+      expect(pages.length).toBeGreaterThan(0);
+      const joined = Buffer.concat(parts);
+      expect(joined.byteLength).toBe(byteLength);
+      expect(joined.equals(Buffer.from(whole.bytes))).toBe(true);
+      const decoded = tableFromIPC(await codec.decode(new Uint8Array(joined), { rowGroups: [0], batchRows: 1 << 16 }));
+      expect(decoded.getChild('text')!.toArray()).toEqual(texts);
     } finally {
       await codec.close();
     }

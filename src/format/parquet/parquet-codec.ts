@@ -214,13 +214,13 @@ export class ParquetCodec {
     const buffer = ownBuffer(ipc);
     const reply = await this.call({ op: 'encode', ipc: buffer, ...options, asRuns: true }, [buffer]);
     const copied = new Uint8Array(reply.bytes);
-    const { runs, input } = reply;
+    const { runs, input, pages } = reply;
     if (!runs || !input) return { parts: [copied], byteLength: copied.byteLength, checksums: reply.checksums! };
     const parts: Uint8Array[] = [];
     let byteLength = 0;
     for (let at = 0; at < runs.length; at += 3) {
       const [source, offset, length] = [runs[at]!, runs[at + 1]!, runs[at + 2]!];
-      parts.push(source === 0 ? new Uint8Array(input, offset, length) : copied.subarray(offset, offset + length));
+      parts.push(source === 0 ? new Uint8Array(input, offset, length) : source === 1 ? copied.subarray(offset, offset + length) : new Uint8Array(pages![source - 2]!, offset, length));
       byteLength += length;
     }
     return { parts, byteLength, checksums: reply.checksums! };

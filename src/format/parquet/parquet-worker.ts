@@ -115,9 +115,11 @@ export type CodecReply = (
       readonly checksums?: SegmentChecksums;
       /**
        * An encode asked `asRuns` that the plain writer wrote: the file is these runs in order, each
-       * three numbers — source (0: the handed-back `input`, 1: `bytes`), offset, length.
+       * three numbers — source (0: the handed-back `input`, 1: `bytes`, 2 + k: `pages[k]`), offset, length.
        */
       readonly runs?: readonly number[];
+      /** Large parts the plain writer built in buffers of their own (byte-array pages), transferred as they are. */
+      readonly pages?: readonly ArrayBuffer[];
     }
   | { readonly id: number; readonly ok: false; readonly message: string; readonly damaged?: boolean }
 ) & {
@@ -135,7 +137,7 @@ function checksumsOf(file: Uint8Array): SegmentChecksums {
   return { crc32: crc32(file), footerCrc32: crc32(file.subarray(footerStart)), pageCrcs: false };
 }
 
-function encode(request: EncodeRequest): { file: Uint8Array; runs?: number[]; checksums: SegmentChecksums } {
+function encode(request: EncodeRequest): { file: Uint8Array; runs?: number[]; pages?: ArrayBuffer[]; checksums: SegmentChecksums } {
   let ipc: Uint8Array = new Uint8Array(request.ipc);
   const kept = request.keptDictionaries === true;
   let table: Table | undefined;
@@ -177,13 +179,22 @@ function encode(request: EncodeRequest): { file: Uint8Array; runs?: number[]; ch
   return { file, checksums: checksumsOf(file) };
 }
 
+/** Parts at least this large that fill a buffer of their own are transferred, not copied into `file`. */
+const OWN_PAGE_BYTES = 64 * 1024;
+
 /**
- * A file's parts as runs: views of `input` stay there (source 0), the rest are copied one after
- * another into one buffer (source 1, returned as `file`), adjacent ones into one run.
+ * A file's parts as runs: views of `input` stay there (source 0); large parts filling a plain
+ * ArrayBuffer of their own (a byte-array page the writer built) go back as they are (source 2 + k,
+ * `pages[k]`: copying them was a second pass over every string or binary byte); the rest are copied
+ * one after another into one buffer (source 1, returned as `file`), adjacent ones into one run.
  */
-function runsOf(parts: readonly Uint8Array[], input: ArrayBuffer): { file: Uint8Array; runs: number[] } {
+function runsOf(parts: readonly Uint8Array[], input: ArrayBuffer): { file: Uint8Array; runs: number[]; pages: ArrayBuffer[] } {
+  const pages: ArrayBuffer[] = [];
+  const own = (part: Uint8Array): boolean =>
+    part.buffer !== input && part.buffer instanceof ArrayBuffer && part.byteLength >= OWN_PAGE_BYTES &&
+    part.byteOffset === 0 && part.byteLength === part.buffer.byteLength;
   let copied = 0;
-  for (const part of parts) if (part.buffer !== input) copied += part.byteLength;
+  for (const part of parts) if (part.buffer !== input && !own(part)) copied += part.byteLength;
   const file = new Uint8Array(Buffer.allocUnsafeSlow(copied).buffer, 0, copied);
   const runs: number[] = [];
   let at = 0;
@@ -193,13 +204,20 @@ function runsOf(parts: readonly Uint8Array[], input: ArrayBuffer): { file: Uint8
       runs.push(0, part.byteOffset, part.byteLength);
       continue;
     }
+    if (own(part)) {
+      // A buffer is transferred once; should a part repeat, its runs point at the same page.
+      let index = pages.indexOf(part.buffer as ArrayBuffer);
+      if (index < 0) index = pages.push(part.buffer as ArrayBuffer) - 1;
+      runs.push(2 + index, 0, part.byteLength);
+      continue;
+    }
     file.set(part, at);
     const last = runs.length - 3;
     if (last >= 0 && runs[last] === 1 && runs[last + 1]! + runs[last + 2]! === at) runs[last + 2]! += part.byteLength;
     else runs.push(1, at, part.byteLength);
     at += part.byteLength;
   }
-  return { file, runs };
+  return { file, runs, pages };
 }
 
 /** The parts joined into one file of `byteLength` bytes. */
@@ -386,9 +404,10 @@ parentPort?.on('message', async (request: CodecRequest) => {
     const result = encoded ? encoded.file : await decode(request as DecodeRequest);
     // Results are fresh buffers (copied out of wasm memory, or assembled here): transfer them.
     const out = result.byteOffset === 0 && result.byteLength === result.buffer.byteLength && result.buffer !== input ? result : result.slice();
-    const runs = encoded?.runs ? { runs: encoded.runs } : {};
+    const runs = encoded?.runs ? { runs: encoded.runs, pages: encoded.pages ?? [] } : {};
     const reply: CodecReply = { id: request.id, ok: true, bytes: out.buffer as ArrayBuffer, ...(encoded ? { checksums: encoded.checksums } : {}), ...runs, ...handBack };
-    parentPort!.postMessage(reply, input ? [out.buffer as ArrayBuffer, input] : [out.buffer as ArrayBuffer]);
+    const transfers = [out.buffer as ArrayBuffer, ...(input ? [input] : []), ...(encoded?.pages ?? [])];
+    parentPort!.postMessage(reply, transfers);
   } catch (error) {
     const damaged = error instanceof ChecksumMismatch || error instanceof PageChecksumMismatch;
     const reply: CodecReply = { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error), ...(damaged ? { damaged } : {}), ...handBack };
