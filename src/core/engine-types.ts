@@ -72,6 +72,11 @@ export interface PutOptions {
    * null); a changed type is still refused. Default `strict`: the append's schema must match.
    */
   readonly schema?: SchemaRule;
+  /**
+   * Cancels the put: checked under the frame's commit lock, just before the commit, so a caller
+   * that goes away while the segments are written stores nothing (CancelledError).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** How an append's schema must relate to the stored one: equal (`strict`) or allowed to grow (`evolve`). */

@@ -5,7 +5,7 @@
  * read-range.ts, public types in engine-types.ts; the Flight server above only speaks the protocol.
  */
 import { DataType, type RecordBatch, RecordBatchReader, Schema } from 'apache-arrow';
-import { BucketNotEmptyError, ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { BucketNotEmptyError, CancelledError, ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import { type FrameMetadata, metadataMatches } from '../format/frame-metadata.js';
 import { dictionaryLayout } from '../format/dictionary-layout.js';
 import { type IpcMessage, decodeSchemaHeader, encodeSchemaHeader, joinIpcStream } from '../format/ipc-message.js';
@@ -218,7 +218,10 @@ export class HangarEngine {
     // A put that expects a version must fail once another commit got there first.
     // An update rewrites segments inside its attempt: a lost race is reported, not redone.
     const retry = pending.options.expectedVersion === undefined && pending.mode !== 'update';
-    return this.commitWithRetry(ref, retry, () => (pending.mode === 'update' ? this.commitUpdate(ref, pending) : this.commitOnce(ref, pending)));
+    return this.commitWithRetry(ref, retry, () => {
+      if (pending.options.signal?.aborted) throw new CancelledError(`the put of ${describeFrame(ref)} was cancelled before it committed; nothing was stored`);
+      return pending.mode === 'update' ? this.commitUpdate(ref, pending) : this.commitOnce(ref, pending);
+    });
   }
 
   /**

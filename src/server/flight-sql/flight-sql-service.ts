@@ -302,6 +302,7 @@ export class FlightSqlService {
     }
     const summary = await this.engine.put(ref, modes[ifExists], ipcMessagesOf(call, () => undefined, limits), {
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
+      signal: call.signal,
     });
     return summary.rowsWritten;
   }

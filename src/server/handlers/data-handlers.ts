@@ -140,6 +140,7 @@ export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}, strea
       ...(allowUnordered ? { allowUnordered } : {}),
       ...(range ? { range } : {}),
       ...(schema ? { schema } : {}),
+      signal: call.signal,
     });
     await call.write(encodePutResult(Buffer.from(JSON.stringify(summary), 'utf8')));
   };

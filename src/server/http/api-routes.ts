@@ -266,6 +266,7 @@ export function apiRoutes(limits: UploadLimits, counters: DataCounters): RouteDe
         const summary = await request.engine.put(ref, mode, uploadMessages(request.raw, limits, counters.received, target?.schema), {
           ...(metadata ? { metadata } : {}),
           ...(typeof expected === 'number' ? { expectedVersion: expected } : {}),
+          signal: request.signal,
         });
         json(request, 200, summary);
       },
