@@ -9,45 +9,10 @@ import { Message } from 'apache-arrow';
 import { BufferRegion, FieldNode, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
 import { type IpcMessage, framedLength, handOverFramedStream, pad8, writeEndOfStream, writeFramedHeader } from '../../format/ipc-message.js';
 import type { BinaryRun } from './stream-batches.js';
-import type { StreamIdRange } from './stream-id.js';
+import { type StreamIdRange, idTextBytes, writeIdTexts } from './stream-id.js';
 
 /** Entry bytes per record batch message: runs are joined until a message holds about this much. */
 const MESSAGE_PAYLOAD_BYTES = 1024 * 1024;
-
-/** Decimal digits of every integer from `from` to `to` inclusive (both non-negative). */
-function digitsBetween(from: number, to: number): number {
-  let total = 0;
-  let width = 1;
-  for (let low = 0, high = 9; low <= to; low = high + 1, high = high * 10 + 9, width++) {
-    const start = Math.max(from, low);
-    const end = Math.min(to, high);
-    if (start <= end) total += (end - start + 1) * width;
-  }
-  return total;
-}
-
-/** Bytes of the `_id` texts (`<ms>-<seq>`, ASCII) of a range. */
-function idBytesOf(range: StreamIdRange): number {
-  return range.count * (String(range.ms).length + 1) + digitsBetween(range.seq, range.seq + range.count - 1);
-}
-
-/** Writes the IDs of a range as text at `at` of `out`, their end offsets into `ends` from `row`; returns the new `at`. */
-function writeIds(out: Uint8Array, at: number, range: StreamIdRange, ends: Int32Array, row: number, base: number): number {
-  const prefix = `${range.ms}-`;
-  const digits = new Uint8Array(16);
-  for (let i = 0; i < range.count; i++) {
-    for (let c = 0; c < prefix.length; c++) out[at++] = prefix.charCodeAt(c);
-    let seq = range.seq + i;
-    let n = 0;
-    do {
-      digits[n++] = 48 + (seq % 10);
-      seq = Math.floor(seq / 10);
-    } while (seq > 0);
-    while (n > 0) out[at++] = digits[--n]!;
-    ends[row + i + 1] = at - base;
-  }
-  return at;
-}
 
 /** Where a record batch message of consecutive runs puts its buffers, and its header. */
 interface GroupLayout {
@@ -72,7 +37,7 @@ function layoutGroup(runs: readonly BinaryRun[]): GroupLayout {
   for (const run of runs) {
     rows += run.range.count;
     payloadBytes += run.offsets[run.range.count]!;
-    idBytes += idBytesOf(run.range);
+    idBytes += idTextBytes(run.range);
   }
   const offsetsBytes = pad8(4 * (rows + 1));
   const idOffsetsAt = 0;
@@ -114,7 +79,7 @@ function writeGroupBody(layout: GroupLayout, body: Uint8Array): void {
   let row = 0;
   for (const run of runs) {
     const { range, offsets, values } = run;
-    idAt = writeIds(body, idAt, range, idEnds, row, idDataAt);
+    idAt = writeIdTexts(body, idAt, range, idEnds, row, idDataAt);
     times.fill(BigInt(range.ms), row, row + range.count);
     for (let i = 1; i <= range.count; i++) payloadEnds[row + i] = payloadAt + offsets[i]!;
     const length = offsets[range.count]!;

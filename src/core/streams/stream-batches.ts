@@ -5,7 +5,7 @@
  */
 import { Binary, type Data, DataType, Field, RecordBatch, Schema, Struct, Table, TimestampMillisecond, Utf8, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { InvalidArgumentError } from '../../errors.js';
-import type { StreamIdRange } from './stream-id.js';
+import { type StreamIdRange, idTextBytes, writeIdTexts } from './stream-id.js';
 
 /** The ID column. */
 export const ID_COLUMN = '_id';
@@ -65,29 +65,16 @@ export function binaryEntries(payloads: readonly Uint8Array[]): RecordBatch {
 /** The IDs of consecutive ranges as one Utf8 column's offsets and bytes (IDs are ASCII: one byte per character). */
 function packIds(ranges: readonly StreamIdRange[], rows: number): { valueOffsets: Int32Array; data: Uint8Array } {
   const valueOffsets = new Int32Array(rows + 1);
-  // Each ID is its millisecond's digits, '-', and the sequence number's digits, written byte by byte.
   let bytes = 0;
-  for (const range of ranges) bytes += range.count * (String(range.ms).length + 1 + String(range.seq + range.count - 1).length);
+  for (const range of ranges) bytes += idTextBytes(range);
   const data = Buffer.allocUnsafe(bytes);
-  const digits = new Uint8Array(16);
   let at = 0;
   let row = 0;
   for (const range of ranges) {
-    const prefix = Buffer.from(`${range.ms}-`, 'latin1');
-    for (let i = 0; i < range.count; i++) {
-      data.set(prefix, at);
-      at += prefix.length;
-      let seq = range.seq + i;
-      let n = 0;
-      do {
-        digits[n++] = 48 + (seq % 10);
-        seq = Math.floor(seq / 10);
-      } while (seq > 0);
-      while (n > 0) data[at++] = digits[--n]!;
-      valueOffsets[++row] = at;
-    }
+    at = writeIdTexts(data, at, range, valueOffsets, row, 0);
+    row += range.count;
   }
-  return { valueOffsets, data: data.subarray(0, at) };
+  return { valueOffsets, data };
 }
 
 /** The `_id` and `_ts` columns of consecutive ranges (each range's IDs share its millisecond). */

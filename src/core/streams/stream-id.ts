@@ -97,3 +97,42 @@ export class StreamIdClock {
     return { ms, seq: seq + 1, count };
   }
 }
+
+/** Decimal digits of every integer from `from` to `to` inclusive (both non-negative). */
+function digitsBetween(from: number, to: number): number {
+  let total = 0;
+  let width = 1;
+  for (let low = 0, high = 9; low <= to; low = high + 1, high = high * 10 + 9, width++) {
+    const start = Math.max(from, low);
+    const end = Math.min(to, high);
+    if (start <= end) total += (end - start + 1) * width;
+  }
+  return total;
+}
+
+/** Bytes of the `_id` texts (`<ms>-<seq>`, ASCII) of a range. */
+export function idTextBytes(range: StreamIdRange): number {
+  return range.count * (String(range.ms).length + 1) + digitsBetween(range.seq, range.seq + range.count - 1);
+}
+
+/**
+ * Writes the IDs of a range as text (`<ms>-<seq>`, ASCII) at `at` of `out`, and each one's end
+ * offset, less `base`, into `ends` from index `row + 1`.
+ * @returns where the texts end in `out`
+ */
+export function writeIdTexts(out: Uint8Array, at: number, range: StreamIdRange, ends: Int32Array, row: number, base: number): number {
+  const prefix = `${range.ms}-`;
+  const digits = new Uint8Array(16);
+  for (let i = 0; i < range.count; i++) {
+    for (let c = 0; c < prefix.length; c++) out[at++] = prefix.charCodeAt(c);
+    let seq = range.seq + i;
+    let n = 0;
+    do {
+      digits[n++] = 48 + (seq % 10);
+      seq = Math.floor(seq / 10);
+    } while (seq > 0);
+    while (n > 0) out[at++] = digits[--n]!;
+    ends[row + i + 1] = at - base;
+  }
+  return at;
+}
