@@ -20,6 +20,7 @@ import {
 } from '../format/parquet/row-group-splice.js';
 import type { ColumnBounds } from '../format/time-range.js';
 import type { FrameRef } from '../names.js';
+import { joinRuns } from '../storage/connector.js';
 import type { FrameStore } from '../storage/frame-store.js';
 import { batchMessages, keptRows } from './range-rewrite.js';
 import type { SegmentWriter } from './segment-writer.js';
@@ -159,7 +160,7 @@ export async function spliceSegment(
   };
   try {
     // The worker gets a file of only the overlapping groups (its own copy), and decodes it while this thread checks the CRC.
-    const overlapped = joined(splicePiecesForReading([{ file: bytes, layout, groups: range(first, last + 1) }]));
+    const overlapped = joinRuns(splicePiecesForReading([{ file: bytes, layout, groups: range(first, last + 1) }]).pieces);
     lap('join');
     const decoding = context.codec.decode(overlapped, { rowGroups: range(0, last + 1 - first), batchRows: DECODE_BATCH_ROWS }, true);
     decoding.catch(() => undefined);
@@ -233,17 +234,6 @@ export async function spliceSegment(
     if (error instanceof SpliceDeclined) return undefined;
     throw error;
   }
-}
-
-/** The pieces of a spliced file joined into one buffer of its own (which a codec worker can be handed). */
-function joined(spliced: Omit<SplicedPieces, 'crc32'>): Uint8Array {
-  const file = new Uint8Array(spliced.byteLength);
-  let at = 0;
-  for (const piece of spliced.pieces) {
-    file.set(piece, at);
-    at += piece.byteLength;
-  }
-  return file;
 }
 
 function range(from: number, to: number): number[] {
