@@ -132,5 +132,6 @@ describe('dictionaries nested in lists and structs', () => {
     const recorded = JSON.stringify([{ column: 'side', path: [], values: Buffer.from(tableToIPC(new Table({ values: vectorFromArray(['a'], new Utf8()) }), 'stream')).toString('base64') }]);
     expect(() => restoreDictionaries(tableToIPC(new Table({ side: topLevel(0) }), 'stream'), recorded)).toThrow(/column 'side' holds the value "b", which its recorded dictionary lacks/);
     expect(() => restoreDictionaries(tableToIPC(new Table({ side: topLevel(0) }), 'stream'), '{')).toThrow(/hangar.dictionaries metadata is not a list/);
+    expect(() => restoreDictionaries(tableToIPC(new Table({ side: topLevel(0) }), 'stream'), '[{"column":"side","path":"0","values":""}]')).toThrow(/metadata is not a list of dictionaries \(entry 0 is not/);
   });
 });

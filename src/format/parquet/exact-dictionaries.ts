@@ -137,6 +137,8 @@ export function restoreDictionaries(ipc: Uint8Array, recordedText: string): Uint
   try {
     recorded = JSON.parse(recordedText) as RecordedDictionary[];
     if (!Array.isArray(recorded)) throw new Error('not a list');
+    const malformed = recorded.findIndex((entry) => !isRecordedDictionary(entry));
+    if (malformed >= 0) throw new Error(`entry ${malformed} is not {"column": name, "path": [child indices], "values": base64}`);
   } catch (error) {
     throw new Error(`the file's ${EXACT_DICTIONARIES_KEY} metadata is not a list of dictionaries (${(error as Error).message}); the segment may be damaged (run \`hangar verify\`)`);
   }
@@ -160,6 +162,14 @@ export function restoreDictionaries(ipc: Uint8Array, recordedText: string): Uint
   return tableToIPC(new Table(table.schema, batches), 'stream');
 }
 
+/** Whether a parsed entry has the shape of a {@link RecordedDictionary}. */
+function isRecordedDictionary(entry: unknown): entry is RecordedDictionary {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const { column, path, values } = entry as Record<string, unknown>;
+  return typeof column === 'string' && typeof values === 'string' && Array.isArray(path) && path.every((index) => Number.isSafeInteger(index) && (index as number) >= 0);
+}
+
+/** The type at a path of child indices below a column's type; undefined where the path leads nowhere. */
 function dataTypeAt(type: DataType, path: readonly number[]): DataType | undefined {
   let node: DataType | undefined = type;
   for (const index of path) node = (node?.children as Field[] | undefined)?.[index]?.type;
