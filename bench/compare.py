@@ -32,7 +32,10 @@ and measures, on the frame of bench/put_get.py (fixed seed; 10M rows, ≈440 MB 
 
 Physical floors beside the ratios ("floors" in the JSON, the second table): the pyarrow server for
 get and put; `dd conv=fsync` of the frame's Arrow size to the store's disk, once per W2 run; the put
-floor is the larger of the two; DuckDB alone (bench/duckdb_floor.mjs) on the Parquet segments of
+floor is the larger of the two; beside it `dd conv=fsync` of the bytes Hangar actually stores (the
+sum of its current version's segment files and dictionary sidecars, measured after the warm-up put),
+also once per W2 run: the durable write no put of this frame can beat, and the bound on W2's
+0.5x-shoots goal when half of shoots' time lies below it; DuckDB alone (bench/duckdb_floor.mjs) on the Parquet segments of
 Hangar's current version for each W7 shape, once per run. --columns N widens the frame with float64
 columns, --strings adds a plain utf8 column (20,000 distinct ~16-byte values).
 
@@ -427,7 +430,27 @@ def dd_fsync_seconds(directory: Path, nbytes: int) -> float:
     return seconds
 
 
-def hangar_segments(store: Path, frame: str) -> list[str]:
+def dd_fsync_exact_seconds(directory: Path, nbytes: int) -> float:
+    """Seconds `dd conv=fsync` takes to write and sync exactly `nbytes` (4 MiB blocks) into `directory`."""
+    target = directory / "dd-floor-stored.bin"
+    started = time.perf_counter()
+    subprocess.run(["dd", "if=/dev/zero", f"of={target}", f"bs={4 * MiB}", f"count={nbytes}", "iflag=count_bytes",
+                    "conv=fsync", "status=none"], check=True)
+    seconds = time.perf_counter() - started
+    target.unlink()
+    return seconds
+
+
+def hangar_stored_bytes(store: Path, frame: str) -> int:
+    """Bytes of the files a frame's current version stores in a local Hangar store: its segment
+    files and their dictionary sidecars (what a put must make durable, besides its commit)."""
+    total = 0
+    for path in hangar_segments(store, frame, sidecars=True):
+        total += Path(path).stat().st_size
+    return total
+
+
+def hangar_segments(store: Path, frame: str, sidecars: bool = False) -> list[str]:
     """The Parquet files of a frame's current version in a local Hangar store (its newest manifest;
     in the Delta log layout, the one its newest Delta commit carries in commitInfo.hangarManifest)."""
     manifests = sorted((store / "default" / frame / "manifests").glob("*.json"))
@@ -439,7 +462,10 @@ def hangar_segments(store: Path, frame: str) -> list[str]:
         manifest = json.loads(manifests[-1].read_text())
     else:
         raise RuntimeError(f"no manifest or Delta log of {frame} under {store}")
-    return [str(store / "default" / frame / "segments" / segment["id"]) for segment in manifest["segments"]]
+    ids = [segment["id"] for segment in manifest["segments"]]
+    if sidecars:
+        ids += [segment["dictionaries"] for segment in manifest["segments"] if segment.get("dictionaries")]
+    return [str(store / "default" / frame / "segments" / name) for name in ids]
 
 
 def duckdb_floor(store: Path, queries: dict[str, str], repeat: int) -> dict[str, dict]:
@@ -556,14 +582,31 @@ class Harness:
     def w2_put(self) -> None:
         self.log("W2 put (mode replace)")
         dd_seconds: list[float] = []
+        stored_seconds: list[float] = []
+        stored: dict[str, int] = {}
 
         def dd_floor(run: int) -> None:
             seconds = dd_fsync_seconds(self.workdir, self.nbytes)
             dd_seconds.append(seconds)
             self.log(f"  W2 run {run + 1}/{self.args.runs} dd conv=fsync {seconds:7.3f} s  {self.nbytes / MB / seconds:7,.0f} MB/s")
+            # The bytes Hangar's warm-up put stored (the same frame every run), written the same way.
+            if "bytes" not in stored and "hangar" in self.servers:
+                try:
+                    stored["bytes"] = hangar_stored_bytes(self.servers["hangar"].data, FRAME)
+                except (OSError, RuntimeError, KeyError, StopIteration, ValueError) as error:
+                    self.floors["dd_fsync_stored_error"] = error_text(error)
+                    stored["bytes"] = 0
+            if stored.get("bytes"):
+                seconds = dd_fsync_exact_seconds(self.workdir, stored["bytes"])
+                stored_seconds.append(seconds)
+                self.log(f"  W2 run {run + 1}/{self.args.runs} dd conv=fsync of Hangar's {stored['bytes'] / MB:,.1f} MB stored "
+                         f"{seconds:7.3f} s")
         self.big("W2", SERVERS, lambda kind: put(self.clients[kind], self.table, FRAME), after_run=dd_floor)
         self.floors["dd_fsync"] = {"median_s": median(dd_seconds), "seconds": dd_seconds, "bytes": self.nbytes,
                                    "where": str(self.workdir)}
+        if stored_seconds:
+            self.floors["dd_fsync_stored"] = {"median_s": median(stored_seconds), "seconds": stored_seconds,
+                                              "bytes": stored["bytes"], "where": str(self.workdir)}
 
     def w1_get(self) -> None:
         self.log("W1 get")
@@ -888,6 +931,16 @@ def floor_rows(results: dict, floors: dict) -> list[dict]:
         add("W2 put", "s", put_h, {"pyarrow": put_p, "dd_fsync": dd, "floor": floor,
                                    "shoots": value(results, "W2", "shoots", "median_s")},
             "≤ 1.2× floor (max of pyarrow, dd)", ratio(put_h, floor), 1.2)
+        # The bytes Hangar stores, made durable: below that no put of the frame can go, so it also
+        # bounds the 0.5×-shoots goal (reachable only if half of shoots' time is above it).
+        stored_dd = floors.get("dd_fsync_stored", {}).get("median_s")
+        put_s = value(results, "W2", "shoots", "median_s")
+        if stored_dd is not None:
+            half = 0.5 * put_s if put_s is not None else None
+            add("W2 put vs stored bytes", "s", put_h, {"dd_fsync_stored": stored_dd, "half_shoots": half},
+                f"≤ 0.5× shoots, bounded by dd of the {floors['dd_fsync_stored']['bytes'] / MB:,.1f} MB stored"
+                + ("" if half is None else f" (0.5× shoots is {ratio(half, stored_dd):.2f}× that floor)"),
+                ratio(put_h, put_s), 0.5)
     for shape, entry in results.get("W7", {}).items():
         h = entry.get("hangar", {}).get("p50_ms")
         sh = entry.get("shoots", {}).get("p50_ms")
