@@ -103,7 +103,11 @@ export function splitIpcStream(stream: Uint8Array): IpcMessage[] {
     }
     const header = stream.subarray(offset, offset + length);
     offset += length;
-    const bodyLength = Number(Message.decode(header).bodyLength);
+    const bodyLength = declaredBodyLength(header);
+    // A negative length would step back and loop forever over hostile bytes.
+    if (bodyLength < 0) {
+      throw new InvalidArgumentError(`malformed IPC stream: message at offset ${offset - length} declares a body of ${bodyLength} bytes`);
+    }
     if (offset + bodyLength > stream.byteLength) {
       throw new InvalidArgumentError(`truncated IPC stream: body of ${bodyLength} bytes at offset ${offset}`);
     }
@@ -111,6 +115,22 @@ export function splitIpcStream(stream: Uint8Array): IpcMessage[] {
     offset += bodyLength;
   }
   return messages;
+}
+
+/**
+ * The body length a message header declares (Message.decode reads only the header's top-level
+ * fields; the rest it decodes on demand).
+ * @throws InvalidArgumentError when the header is not a readable Message or the length is not a safe integer
+ */
+function declaredBodyLength(header: Uint8Array): number {
+  let bodyLength: number;
+  try {
+    bodyLength = Number(Message.decode(header).bodyLength);
+  } catch (error) {
+    throw new InvalidArgumentError(`malformed IPC message header: ${(error as Error).message}`, { cause: error });
+  }
+  if (!Number.isSafeInteger(bodyLength)) throw new InvalidArgumentError(`malformed IPC message header: body length ${bodyLength}`);
+  return bodyLength;
 }
 
 /** Bytes needed to frame a message whose header and body have these lengths in an encapsulated stream. */

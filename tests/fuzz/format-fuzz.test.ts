@@ -1,13 +1,17 @@
 // Byte-level fuzzing of the file-format readers added with the Delta layout and row-group splicing:
 // a Delta commit log written by another engine (format/delta-log-replay.ts, what a `delta+` mount
-// reads), a segment's footer read for splicing (format/parquet/row-group-splice.ts) and the plain
-// reader's dictionary pages (category strings). Every mutated
+// reads), a segment's footer read for splicing (format/parquet/row-group-splice.ts), the plain
+// reader's dictionary pages (category strings), an IPC stream's framing (format/ipc-message.ts, which
+// reads the Arrow schema stored in a foreign Parquet file) and a segment's recorded exact
+// dictionaries (format/parquet/exact-dictionaries.ts, base64 IPC inside its metadata). Every mutated
 // input must be accepted or refused with the reader's own error — never another exception, never a
 // hang: each case is timed, and the whole run is bounded by the test's timeout.
-import { Dictionary, Int32, Table, Utf8, makeData, makeVector, vectorFromArray } from 'apache-arrow';
+import { Dictionary, Int32, Table, Utf8, makeData, makeVector, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { HangarError } from '../../src/errors.js';
+import { HangarError, InvalidArgumentError } from '../../src/errors.js';
 import { applyDeltaCommitFile, deltaSnapshotOf, newDeltaReplay } from '../../src/format/delta-log-replay.js';
+import { inspectMessage, splitIpcStream } from '../../src/format/ipc-message.js';
+import { EXACT_DICTIONARIES_KEY, restoreDictionaries } from '../../src/format/parquet/exact-dictionaries.js';
 import { ParquetFooterError } from '../../src/format/parquet/parquet-footer.js';
 import { PageChecksumMismatch, readPlainParquet } from '../../src/format/parquet/plain-parquet-reader.js';
 import { PlainParquetUnsupported } from '../../src/format/parquet/plain-parquet-writer.js';
@@ -87,5 +91,34 @@ describe('byte-level fuzzing of the format readers', () => {
       error instanceof PlainParquetUnsupported || error instanceof ParquetFooterError || error instanceof PageChecksumMismatch || error instanceof HangarError;
     const accepted = fuzz(file, CASES, read, refused);
     expect(accepted).toBeLessThan(CASES);
+  });
+
+  it(`an IPC stream's framing and headers: ${CASES} mutations are split or refused, each in bounded time`, { timeout: 120_000 }, () => {
+    const stream = tableToIPC(coveredTable(50, 3), 'stream');
+    const read = (bytes: Uint8Array): void => splitIpcStream(bytes).forEach((message) => void inspectMessage(message));
+    const accepted = fuzz(stream, CASES, read, (error) => error instanceof InvalidArgumentError);
+    expect(accepted).toBeGreaterThan(0);
+    expect(accepted).toBeLessThan(CASES);
+  });
+
+  describe(`a segment's ${EXACT_DICTIONARIES_KEY} metadata`, () => {
+    const dictionary = vectorFromArray(['a', 'bb', 'ccc'], new Utf8());
+    const side = makeVector(makeData({ type: new Dictionary(new Utf8(), new Int32()), length: 6, data: Int32Array.from([2, 1, 0, 2, 1, 0]), dictionary }));
+    const decoded = tableToIPC(new Table({ side }), 'stream');
+    const values = tableToIPC(new Table({ values: dictionary }), 'stream');
+    const recorded = (base64: string): string => JSON.stringify([{ column: 'side', path: [], values: base64 }]);
+    const refused = (error: unknown): boolean => error instanceof Error && /hangar\.dictionaries metadata|recorded dictionary|may be damaged/.test(error.message);
+
+    it(`${CASES} mutations of its JSON text are restored or refused, each in bounded time`, { timeout: 120_000 }, () => {
+      const text = Buffer.from(recorded(Buffer.from(values).toString('base64')));
+      const accepted = fuzz(text, CASES, (bytes) => void restoreDictionaries(decoded, Buffer.from(bytes).toString('utf8')), refused);
+      expect(accepted).toBeLessThan(CASES);
+    });
+
+    it(`${CASES} mutations of a recorded dictionary's IPC bytes are restored or refused, each in bounded time`, { timeout: 120_000 }, () => {
+      const accepted = fuzz(values, CASES, (bytes) => void restoreDictionaries(decoded, recorded(Buffer.from(bytes).toString('base64'))), refused);
+      expect(accepted).toBeGreaterThan(0);
+      expect(accepted).toBeLessThan(CASES);
+    });
   });
 });

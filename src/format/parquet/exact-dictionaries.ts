@@ -11,6 +11,7 @@
  * pandas categorical); a repeated value reads back as its first index.
  */
 import { type Data, DataType, type Dictionary, type Field, RecordBatch, Struct, Table, type Vector, makeData, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { inspectMessage, splitIpcStream } from '../ipc-message.js';
 
 /** The Parquet key-value metadata key holding a file's exact dictionaries. */
 export const EXACT_DICTIONARIES_KEY = 'hangar.dictionaries';
@@ -150,7 +151,7 @@ export function restoreDictionaries(ipc: Uint8Array, recordedText: string): Uint
       return type !== undefined && DataType.isDictionary(type);
     });
   if (wanted.length === 0) return ipc;
-  const dictionaries = wanted.map((entry) => tableFromIPC(Buffer.from(entry.values, 'base64')).getChild('values')!);
+  const dictionaries = wanted.map((entry) => recordedValues(entry.values, entry.name));
   const batches = table.batches.map((batch) => {
     const children = batch.data.children.slice();
     wanted.forEach((entry, k) => {
@@ -160,6 +161,30 @@ export function restoreDictionaries(ipc: Uint8Array, recordedText: string): Uint
     return new RecordBatch(table.schema, makeData({ type: new Struct(table.schema.fields), length: batch.numRows, nullCount: 0, children }));
   });
   return tableToIPC(new Table(table.schema, batches), 'stream');
+}
+
+/**
+ * A recorded dictionary's values, decoded from its IPC stream only after every message is checked:
+ * apache-arrow trusts lengths in the bytes it reads, so damaged metadata could otherwise make it
+ * allocate without bound or loop for billions of rows.
+ * @throws Error naming the column when the stream is not one well-formed column `values`
+ */
+function recordedValues(base64: string, column: string): Vector {
+  try {
+    const bytes = Buffer.from(base64, 'base64');
+    for (const message of splitIpcStream(bytes)) {
+      const info = inspectMessage(message);
+      if (info.kind === 'dictionary') throw new Error('a dictionary batch, which a recorded dictionary never holds');
+      // Every value of a recorded dictionary takes at least one bit of its body.
+      if (info.kind === 'batch' && info.rows > info.bodyLength * 8) throw new Error(`a batch of ${info.rows} rows in ${info.bodyLength} bytes`);
+    }
+    const table = tableFromIPC(bytes);
+    const values = table.numCols === 1 ? table.getChild('values') : null;
+    if (!values || DataType.isDictionary(values.type) || DataType.isNull(values.type)) throw new Error(`columns [${table.schema.fields.map((field) => String(field.type)).join(', ')}] instead of one column 'values'`);
+    return values;
+  } catch (error) {
+    throw new Error(`the recorded dictionary of column '${column}' in the file's ${EXACT_DICTIONARIES_KEY} metadata is damaged (${(error as Error).message}); the segment may be damaged (run \`hangar verify\`)`, { cause: error });
+  }
 }
 
 /** Whether a parsed entry has the shape of a {@link RecordedDictionary}. */
