@@ -33,13 +33,14 @@ function halves(value: bigint): { readonly high: number; readonly low: number } 
  * their 32-bit halves, as numbers: reading a BigInt64Array makes a BigInt per row. A sliced
  * chunk's values start at its first row (Arrow slices them); its validity bits at its offset.
  */
-function boundsFlips(data: Data, bounds: ColumnBounds): number[] {
+function boundsFlips(data: Data, bounds: ColumnBounds, sorted: boolean): number[] {
+  const values = data.values as BigInt64Array | Int32Array;
+  if (sorted && data.nullCount === 0) return sortedBoundsFlips(values, data.length, bounds);
   const flips: number[] = [];
   const rows = data.length;
   const offset = data.offset;
   const bitmap = data.nullCount > 0 ? data.nullBitmap : undefined;
   let removing = false;
-  const values = data.values as BigInt64Array | Int32Array;
   if (values instanceof Int32Array) {
     const lower = bounds.lower === undefined ? -Infinity : Number(bounds.lower);
     const upper = bounds.upper === undefined ? Infinity : Number(bounds.upper);
@@ -73,6 +74,39 @@ function boundsFlips(data: Data, bounds: ColumnBounds): number[] {
   return flips;
 }
 
+/**
+ * {@link boundsFlips} of time-sorted values without nulls, by two binary searches: the first row at
+ * or after the lower bound and the first at or after the upper one. An update's linear scan of
+ * ~100,000 rows ran once per update, mostly in V8's interpreter (the major collections between
+ * operations drop its compiled code): 3-20 ms; this is ~40 steps.
+ */
+function sortedBoundsFlips(values: BigInt64Array | Int32Array, rows: number, bounds: ColumnBounds): number[] {
+  const firstAtOrAfter = (bound: bigint | undefined, absent: number): number => {
+    if (bound === undefined) return absent;
+    let low = 0;
+    let high = rows;
+    if (values instanceof Int32Array) {
+      const limit = Number(bound);
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (values[middle]! < limit) low = middle + 1;
+        else high = middle;
+      }
+      return low;
+    }
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (values[middle]! < bound) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  };
+  const start = firstAtOrAfter(bounds.lower, 0);
+  const end = Math.max(start, firstAtOrAfter(bounds.upper, rows));
+  if (start === end) return [];
+  return end === rows ? [start] : [start, end];
+}
+
 /** The rows an overlapping segment keeps: those before its first removed row, and those after. */
 export interface KeptRows {
   readonly before: RecordBatch[];
@@ -84,8 +118,9 @@ export interface KeptRows {
 /**
  * Splits decoded batches into the rows kept (time outside the bounds, or null) before and after
  * the first row removed, as slices in stored order.
+ * @param sorted - the rows are sorted by time (the segment's `timeSorted`): chunks without nulls are binary-searched
  */
-export function keptRows(batches: readonly RecordBatch[], column: string, bounds: ColumnBounds): KeptRows {
+export function keptRows(batches: readonly RecordBatch[], column: string, bounds: ColumnBounds, sorted = false): KeptRows {
   const before: RecordBatch[] = [];
   const after: RecordBatch[] = [];
   let removed = 0;
@@ -95,7 +130,7 @@ export function keptRows(batches: readonly RecordBatch[], column: string, bounds
     let offset = 0;
     for (const data of vector.data) {
       // Kept runs are [0, f0), [f1, f2), ...; removed ones [f0, f1), [f2, f3), ...
-      const flips = boundsFlips(data, bounds);
+      const flips = boundsFlips(data, bounds, sorted);
       const edges = [0, ...flips, data.length];
       for (let k = 0; k + 1 < edges.length; k++) {
         const [from, to] = [edges[k]!, edges[k + 1]!];

@@ -73,6 +73,12 @@ const MAGIC_BYTES = 4;
 /** Rows per record batch of the decode of the overlapping groups. */
 const DECODE_BATCH_ROWS = 64 * 1024;
 
+/** Bytes of the segment's CRC check between two turns of the event loop. */
+const VERIFY_SLICE_BYTES = 2 * 1024 * 1024;
+
+/** Resolves on the event loop's next turn (after pending I/O callbacks). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * Rewrites one segment whose time statistics overlap `bounds` by splicing, storing the new segments
  * (uncommitted; added to `written` once all are stored and checked, and discarded by the splice
@@ -118,12 +124,23 @@ export async function spliceSegment(
   // after, the footer — whose CRCs the new files reuse.
   const groupStart = (index: number): number => layout.groups[index]?.start ?? layout.footerStart;
   const cuts = [0, MAGIC_BYTES, groupStart(first), groupStart(last + 1), layout.footerStart, bytes.byteLength];
-  const checkRuns = (): { crc: number; length: number }[] | undefined => {
-    const runs = cuts.slice(1).map((end, index) => ({ crc: crc32(bytes.subarray(cuts[index]!, end)), length: end - cuts[index]! }));
+  // In slices with a turn of the event loop between them: the copied files' writes (and the
+  // decode's answer) go on meanwhile instead of waiting for the whole check.
+  const checkRuns = async (): Promise<{ crc: number; length: number }[] | undefined> => {
+    const runs: { crc: number; length: number }[] = [];
+    for (let index = 0; index + 1 < cuts.length; index++) {
+      const [from, end] = [cuts[index]!, cuts[index + 1]!];
+      let crc = 0;
+      for (let at = from; at < end; at += VERIFY_SLICE_BYTES) {
+        crc = crc32(bytes.subarray(at, Math.min(end, at + VERIFY_SLICE_BYTES)), crc);
+        if (end - at > VERIFY_SLICE_BYTES) await nextTurn();
+      }
+      runs.push({ crc, length: end - from });
+    }
     return runs.reduce((crc, run) => crc32Combine(crc, run.crc, run.length), 0) === expectedCrc ? runs : undefined;
   };
   if (overlapping.length === 0) {
-    if (!checkRuns()) return undefined;
+    if (!(await checkRuns())) return undefined;
     lap('verify');
     return { before: [], after: [], removed: 0, copiedGroups: 0, encodedGroups: 0 };
   }
@@ -164,7 +181,7 @@ export async function spliceSegment(
     lap('join');
     const decoding = context.codec.decode(overlapped, { rowGroups: range(0, last + 1 - first), batchRows: DECODE_BATCH_ROWS }, true);
     decoding.catch(() => undefined);
-    const runs = checkRuns();
+    const runs = await checkRuns();
     lap('verify');
     if (!runs) return await declined();
     const [, beforeRun, , afterRun] = runs;
@@ -174,7 +191,7 @@ export async function spliceSegment(
     const batches = reader.readAll();
     if (batches.length === 0) return await declined();
     const schema: Schema = batches[0]!.schema;
-    const kept = keptRows(batches, column, bounds);
+    const kept = keptRows(batches, column, bounds, segment.timeSorted === true);
     if (kept.removed === 0) {
       await declined();
       return { before: [], after: [], removed: 0, copiedGroups: 0, encodedGroups: 0 };

@@ -94,4 +94,27 @@ describe('keptRows', () => {
       expect({ before: rowsOf(kept.before), after: rowsOf(kept.after), removed: kept.removed }, `trial ${trial}`).toEqual(expected(values, bounds));
     }
   });
+  it('binary-searches sorted chunks without nulls (the segment is timeSorted) to the same rows, at offsets, bounds inside, outside and on rows', () => {
+    const random = lcg(17);
+    for (let trial = 0; trial < 400; trial++) {
+      const wide = trial % 2 === 0;
+      // Sorted, with repeats (equal times), around the word boundaries for 64-bit times.
+      const base = wide ? EDGES[1 + (trial % (EDGES.length - 3))]! : 0n;
+      const values: (bigint | null)[] = Array.from({ length: 1 + Math.floor(random() * 120) }, () => base + BigInt(Math.floor(random() * 60) - 30)).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+      // Nulls in some trials: those chunks take the linear scan.
+      if (trial % 5 === 4) values[Math.floor(random() * values.length)] = null;
+      const whole = batchOf(wide ? new TimestampMicrosecond() : new DateDay(), values);
+      const cut = Math.floor(random() * values.length);
+      const batches = cut === 0 ? [whole] : [whole.slice(0, cut), whole.slice(cut, values.length)];
+      const pick = (): bigint => base + BigInt(Math.floor(random() * 80) - 40);
+      const [a, b] = [pick(), pick()];
+      const bounds: ColumnBounds = { lower: random() < 0.15 ? undefined : a < b ? a : b, upper: random() < 0.15 ? undefined : a < b ? b : a, empty: false };
+      const sorted = keptRows(batches, 'ts', bounds, true);
+      const want = expected(values, bounds);
+      expect({ before: rowsOf(sorted.before), after: rowsOf(sorted.after), removed: sorted.removed }, `trial ${trial}`).toEqual(want);
+      const scanned = keptRows(batches, 'ts', bounds, false);
+      expect(sorted.before.map((batch) => batch.numRows), `trial ${trial}`).toEqual(scanned.before.map((batch) => batch.numRows));
+      expect(sorted.after.map((batch) => batch.numRows), `trial ${trial}`).toEqual(scanned.after.map((batch) => batch.numRows));
+    }
+  });
 });
