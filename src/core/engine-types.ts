@@ -160,6 +160,11 @@ export interface ReadOptions extends VersionSelector, SinceVersion {
    * `columns` and a version; not with `start`/`end`, `limit` or `since_version`.
    */
   readonly tail?: number;
+  /**
+   * Decode into SharedArrayBuffers (cached apart from other reads' decodes), so a worker thread can
+   * read the batches where they lie: resample's split pass (resample-split.ts) asks it.
+   */
+  readonly sharedMemory?: boolean;
 }
 
 /** A frame being read: its schema up front, then its messages. */

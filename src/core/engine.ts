@@ -383,7 +383,7 @@ export class HangarEngine {
         { type: NOT_APPEND_ONLY },
       );
     }
-    let plan: ReadPlan = { ...this.readPlan(info, appended?.segments ?? manifest.segments), schemaHeader, columns, removalMark };
+    let plan: ReadPlan = { ...this.readPlan(info, appended?.segments ?? manifest.segments), schemaHeader, columns, removalMark, ...(options.sharedMemory ? { sharedMemory: true } : {}) };
     const range = rangePlan(ref, manifest, info.schema, skip > 0 && options.limit !== undefined ? { ...options, limit: options.limit + skip } : options);
     if (range) plan = { ...plan, range };
     const messages = this.planMessages(ref, plan, info.schema, schema, release);

@@ -52,6 +52,8 @@ export interface ReadPlan {
   readonly range?: RangePlan;
   /** The leases' removal mark taken when the version was resolved (read-races.ts); absent: the store decides alone. */
   readonly removalMark?: number;
+  /** Decode into SharedArrayBuffers (see ReadOptions.sharedMemory); such decodes are cached under keys of their own. */
+  readonly sharedMemory?: boolean;
 }
 
 /** Where a reader gets its bytes and decodes them. */
@@ -202,7 +204,7 @@ async function* decodedChunks(
       // Decoded segments are cached per projection (what repeated gets of a frame do); a range
       // read that decodes a whole segment before filtering it shares the entry of a get of the same
       // columns (its time column added last when the projection lacks it).
-      const key = cache ? `${ref.bucket}/${ref.name}/${segment.id}|${batchRows}|${decodeColumns?.join('\u0000') ?? '*'}` : undefined;
+      const key = cache ? `${ref.bucket}/${ref.name}/${segment.id}|${batchRows}|${decodeColumns?.join('\u0000') ?? '*'}${plan.sharedMemory ? '|shared' : ''}` : undefined;
       const hit = key === undefined ? undefined : cache!.get(key);
       // Rows a chunk surely yields: a whole unfiltered segment.
       const guaranteedRows = filter ? 0 : segment.rows;
@@ -256,7 +258,7 @@ async function* decodedChunks(
       let checkedBytes: Promise<Uint8Array> | undefined;
       const decode = (index: number): Promise<Uint8Array> => {
         // Kept dictionaries go out as they were put: the decode gives their columns' codes.
-        const options = { rowGroups: calls[index]!, batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}), ...(plan.keptDictionaries ? { dictionaryCodes: true } : {}) };
+        const options = { rowGroups: calls[index]!, batchRows, ...(decodeColumns ? { columns: decodeColumns } : {}), ...(plan.keptDictionaries ? { dictionaryCodes: true } : {}), ...(plan.sharedMemory ? { sharedMemory: true } : {}) };
         // The last call's decode hands the bytes over (earlier ones are copied when posted).
         const handOver = index === calls.length - 1;
         const checkedBefore = index > 0 && !fetched.partial ? checkedBytes : undefined;

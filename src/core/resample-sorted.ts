@@ -9,8 +9,9 @@
  * statement (resample.ts), which runs in every other case and whenever the time column turns out
  * unsorted or null.
  *
- * It runs on the main thread: the frame's decoded batches are already there (the read cache holds
- * them for a hot frame), and a worker would first need a copy of them or a decode of its own.
+ * It runs on the main thread, where the frame's decoded batches are (the read cache holds them for a
+ * hot frame); its reads are decoded into shared memory, so on large frames a worker reduces half of
+ * the bins over the same buffers (resample-split.ts) while this thread reduces the other half.
  */
 import { type Data, DataType, type Field, type Float, Float32, Float64, type Int64, Message, MessageHeader, Precision, RecordBatch, type Schema, Struct, Table, TimeUnit, type Timestamp, makeData, tableToIPC } from 'apache-arrow';
 import type { RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
@@ -18,6 +19,8 @@ import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
 import type { HangarEngine } from './engine.js';
 import { type IpcMessage, splitIpcStream } from '../format/ipc-message.js';
 import type { ResamplePlan } from './resample.js';
+import { type Aggregated, type PassAggregation, type Piece, aggregateColumns } from './resample-bins.js';
+import { splitPass } from './resample-split.js';
 
 /** Aggregations the single pass computes. */
 const COVERED = new Set(['mean', 'sum', 'min', 'max', 'first', 'last', 'count', 'ohlc']);
@@ -167,15 +170,7 @@ function binsOf(chunks: readonly Data[], scale: number, phase: number, step: num
   return { count, starts, edges };
 }
 
-/** One batch of a value column: its values from the batch's first row, and its validity bits when it has nulls. */
-interface Piece {
-  readonly values: Float64Array | Float32Array;
-  readonly valid: Uint8Array | undefined;
-  /** The batch's offset into `valid` (bits), which Arrow keeps at the data's offset. */
-  readonly offset: number;
-  readonly rows: number;
-}
-
+/** The pieces (one per batch) of a value column. */
 function piecesOf(chunks: readonly Data[]): Piece[] {
   return chunks.map((data) => ({
     values: (data.values as Float64Array | Float32Array).subarray(data.offset, data.offset + data.length),
@@ -183,208 +178,6 @@ function piecesOf(chunks: readonly Data[]): Piece[] {
     offset: data.offset,
     rows: data.length,
   }));
-}
-
-/** One aggregate per bin: values and presence (0 = null). */
-interface Aggregated {
-  readonly values: Float64Array;
-  readonly present: Uint8Array;
-}
-
-/** The kinds of per-bin reduction (ohlc is first, max, min and last). */
-type Reduction = 'sum' | 'mean' | 'min' | 'max' | 'first' | 'last' | 'count';
-
-function isValid(valid: Uint8Array, at: number): boolean {
-  return ((valid[at >> 3]! >> (at & 7)) & 1) === 1;
-}
-
-/**
- * Sum of `values[from, to)`, in row order (as DuckDB adds a bin's rows; four interleaved partial
- * sums measured slower in V8 here, see docs/design/performance-log.md).
- */
-function sumRange(values: Float64Array | Float32Array, from: number, to: number, start: number): number {
-  let acc = start;
-  for (let k = from; k < to; k++) acc += values[k]!;
-  return acc;
-}
-
-/**
- * Reduces the rows `[from, to)` of one piece into bin `bin` of `out`/`counts` (`counts` = non-null
- * rows seen so far). NaN orders above every number (as in DuckDB): it wins a max, and a min only
- * when nothing else is there.
- */
-function reduceRange(kind: Reduction, piece: Piece, from: number, to: number, bin: number, out: Float64Array, counts: Float64Array): void {
-  const { values, valid, offset } = piece;
-  let acc = out[bin]!;
-  let n = counts[bin]!;
-  if (valid === undefined) {
-    switch (kind) {
-      case 'sum':
-      case 'mean':
-        acc = sumRange(values, from, to, acc);
-        break;
-      case 'min': {
-        const m = minOf(values, from, to);
-        if (n === 0 || m < acc || acc !== acc) acc = m;
-        break;
-      }
-      case 'max': {
-        const m = maxOf(values, from, to);
-        if (n === 0 || m > acc || m !== m) acc = m;
-        break;
-      }
-      case 'first':
-        if (n === 0) acc = values[from]!;
-        break;
-      case 'last':
-        acc = values[to - 1]!;
-        break;
-      case 'count':
-        break;
-    }
-    out[bin] = acc;
-    counts[bin] = n + (to - from);
-    return;
-  }
-  switch (kind) {
-    case 'first':
-      if (n > 0) return;
-      for (let k = from; k < to; k++) {
-        if (isValid(valid, offset + k)) {
-          out[bin] = values[k]!;
-          counts[bin] = 1;
-          return;
-        }
-      }
-      return;
-    case 'last':
-      for (let k = to - 1; k >= from; k--) {
-        if (isValid(valid, offset + k)) {
-          out[bin] = values[k]!;
-          counts[bin] = n + 1;
-          return;
-        }
-      }
-      return;
-    default:
-      for (let k = from; k < to; k++) {
-        if (!isValid(valid, offset + k)) continue;
-        const v = values[k]!;
-        if (kind === 'sum' || kind === 'mean') acc += v;
-        else if (kind === 'min') acc = n === 0 || v < acc || acc !== acc ? v : acc;
-        else if (kind === 'max') acc = n === 0 || v > acc || v !== v ? v : acc;
-        n++;
-      }
-      out[bin] = acc;
-      counts[bin] = n;
-  }
-}
-
-/** The minimum of `values[from, to)` (non-empty), NaN only when every value is NaN. */
-function minOf(values: Float64Array | Float32Array, from: number, to: number): number {
-  let acc = values[from]!;
-  for (let k = from + 1; k < to; k++) {
-    const v = values[k]!;
-    if (v < acc || acc !== acc) acc = v;
-  }
-  return acc;
-}
-
-/** The maximum of `values[from, to)` (non-empty), NaN when any value is NaN. */
-function maxOf(values: Float64Array | Float32Array, from: number, to: number): number {
-  let acc = values[from]!;
-  for (let k = from + 1; k < to; k++) {
-    const v = values[k]!;
-    if (v > acc || v !== v) acc = v;
-  }
-  return acc;
-}
-
-/** Aggregates one column bin by bin; null values are skipped, as SQL aggregates do. */
-function aggregate(pieces: readonly Piece[], bins: Bins, kind: Reduction): Aggregated {
-  const out = new Float64Array(bins.count);
-  const counts = new Float64Array(bins.count);
-  const starts = bins.starts;
-  let bin = 0;
-  let row = 0;
-  for (const piece of pieces) {
-    const rows = piece.rows;
-    let i = 0;
-    while (i < rows) {
-      while (starts[bin + 1]! <= row + i) bin++;
-      const end = Math.min(rows, starts[bin + 1]! - row);
-      reduceRange(kind, piece, i, end, bin, out, counts);
-      i = end;
-    }
-    row += rows;
-  }
-  const present = new Uint8Array(bins.count);
-  for (let b = 0; b < bins.count; b++) {
-    const n = counts[b]!;
-    if (kind === 'count') {
-      out[b] = n;
-      present[b] = 1;
-    } else if (kind === 'sum') {
-      // pandas (and the SQL form's coalesce) sum a bin of nulls to 0.
-      present[b] = 1;
-    } else if (kind === 'mean') {
-      out[b] = n > 0 ? out[b]! / n : 0;
-      present[b] = n > 0 ? 1 : 0;
-    } else {
-      present[b] = n > 0 ? 1 : 0;
-    }
-  }
-  return { values: out, present };
-}
-
-/**
- * Each bin's open, high, low and close (first, maximum, minimum and last non-null value) in one loop
- * over its rows, while they are in cache: separate passes for the first and last values cost a
- * cache miss per bin each. NaN orders above every number, as in {@link reduceRange}.
- */
-function ohlcOf(pieces: readonly Piece[], bins: Bins): { open: Aggregated; high: Aggregated; low: Aggregated; close: Aggregated } {
-  const opens = new Float64Array(bins.count);
-  const highs = new Float64Array(bins.count);
-  const lows = new Float64Array(bins.count);
-  const closes = new Float64Array(bins.count);
-  const counts = new Float64Array(bins.count);
-  const starts = bins.starts;
-  let bin = 0;
-  let row = 0;
-  for (const { values, valid, offset, rows } of pieces) {
-    let i = 0;
-    while (i < rows) {
-      while (starts[bin + 1]! <= row + i) bin++;
-      const end = Math.min(rows, starts[bin + 1]! - row);
-      let high = highs[bin]!;
-      let low = lows[bin]!;
-      let close = closes[bin]!;
-      let n = counts[bin]!;
-      for (let k = i; k < end; k++) {
-        if (valid !== undefined && !isValid(valid, offset + k)) continue;
-        const v = values[k]!;
-        if (n === 0) {
-          opens[bin] = v;
-          high = v;
-          low = v;
-        } else {
-          if (v > high || v !== v) high = v;
-          if (v < low || low !== low) low = v;
-        }
-        close = v;
-        n++;
-      }
-      highs[bin] = high;
-      lows[bin] = low;
-      closes[bin] = close;
-      counts[bin] = n;
-      i = end;
-    }
-    row += rows;
-  }
-  const present = new Uint8Array(bins.count);
-  for (let b = 0; b < bins.count; b++) present[b] = counts[b]! > 0 ? 1 : 0;
-  return { open: { values: opens, present }, high: { values: highs, present }, low: { values: lows, present }, close: { values: closes, present } };
 }
 
 /** Packs presence flags into an Arrow validity bitmap; undefined when all are present. */
@@ -428,7 +221,8 @@ function labelData(field: Field, bins: Bins): Data {
  */
 export async function sortedResampleMessages(engine: HangarEngine, plan: ResamplePlan, phase: bigint, schema: Schema): Promise<IpcMessage[] | undefined> {
   const names = [plan.timeColumn, ...plan.columns.map((column) => column.name)];
-  const stream = await engine.read(plan.source, { columns: names });
+  // Decoded into shared memory, so a worker can read half the values where they lie (resample-split.ts).
+  const stream = await engine.read(plan.source, { columns: names, sharedMemory: true });
   // The segments' statistics may already say the rows are sorted (then they are not checked).
   const knownSorted = stream.timeSorted?.() === true;
   // Each batch's columns are read where they lie in its message (no joined copy of the frame).
@@ -448,17 +242,12 @@ export async function sortedResampleMessages(engine: HangarEngine, plan: Resampl
   if (!bins) return undefined;
   const output = schema.fields;
   const columns: Data[] = [labelData(output[0]!, bins)];
+  const aggregation = plan.aggregation as PassAggregation;
+  const pieces = plan.columns.map((column) => piecesOf(childData(column.name)));
+  // Large frames in shared memory: both threads, each on whole bins (resample-split.ts).
+  const results = (await splitPass(pieces, bins, aggregation)) ?? aggregateColumns(pieces, bins, aggregation);
   let next = 1;
-  for (const column of plan.columns) {
-    const pieces = piecesOf(childData(column.name));
-    if (plan.aggregation === 'ohlc') {
-      // All four from one read of the column, while each bin's rows are in cache.
-      const { open, high, low, close } = ohlcOf(pieces, bins);
-      for (const part of [open, high, low, close]) columns.push(outputData(output[next++]!, part));
-    } else {
-      columns.push(outputData(output[next++]!, aggregate(pieces, bins, plan.aggregation as Reduction)));
-    }
-  }
+  for (const parts of results) for (const part of parts) columns.push(outputData(output[next++]!, part));
   const batch = new RecordBatch(schema, makeData({ type: new Struct(output), length: bins.count, nullCount: 0, children: columns }));
   return splitIpcStream(tableToIPC(new Table([batch]), 'stream'));
 }

@@ -70,6 +70,8 @@ export interface DecodeOptions {
    * takes it: count the rows returned.
    */
   readonly skipRows?: number;
+  /** Return the stream in a SharedArrayBuffer (for a reader that hands its batches to another thread). */
+  readonly sharedMemory?: boolean;
 }
 
 interface Waiter {

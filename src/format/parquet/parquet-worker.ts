@@ -64,6 +64,8 @@ export interface DecodeRequest {
   readonly skipRows?: number;
   /** Checksums to verify first; absent for segments written before checksums. */
   readonly verify?: SegmentVerification;
+  /** Return the stream in a SharedArrayBuffer (not transferred: both threads then see it). */
+  readonly sharedMemory?: boolean;
 }
 
 /** What the pool posts to a worker. */
@@ -111,7 +113,8 @@ export type CodecReply = (
   | {
       readonly id: number;
       readonly ok: true;
-      readonly bytes: ArrayBuffer;
+      /** A SharedArrayBuffer for a decode asking `sharedMemory`. */
+      readonly bytes: ArrayBuffer | SharedArrayBuffer;
       readonly checksums?: SegmentChecksums;
       /**
        * An encode asked `asRuns` that the plain writer wrote: the file is these runs in order, each
@@ -402,6 +405,15 @@ parentPort?.on('message', async (request: CodecRequest) => {
   try {
     const encoded = request.op === 'encode' ? encode(request) : undefined;
     const result = encoded ? encoded.file : await decode(request as DecodeRequest);
+    if (request.op === 'decode' && request.sharedMemory) {
+      // The plain reader writes straight into shared memory; anything else is copied there once.
+      const whole = result.buffer instanceof SharedArrayBuffer && result.byteOffset === 0 && result.byteLength === result.buffer.byteLength;
+      const bytes = whole ? (result.buffer as SharedArrayBuffer) : new SharedArrayBuffer(result.byteLength);
+      if (!whole) new Uint8Array(bytes).set(result);
+      const reply: CodecReply = { id: request.id, ok: true, bytes, ...handBack };
+      parentPort!.postMessage(reply, input ? [input] : []);
+      return;
+    }
     // Results are fresh buffers (copied out of wasm memory, or assembled here): transfer them.
     const out = result.byteOffset === 0 && result.byteLength === result.buffer.byteLength && result.buffer !== input ? result : result.slice();
     const runs = encoded?.runs ? { runs: encoded.runs, pages: encoded.pages ?? [] } : {};

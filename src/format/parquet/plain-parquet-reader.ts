@@ -56,6 +56,8 @@ export interface PlainReadOptions {
    * dictionary batches). Without it such columns are declined.
    */
   readonly dictionaryCodes?: boolean;
+  /** Write the stream into a SharedArrayBuffer (for a reader handing its batches to another thread). */
+  readonly sharedMemory?: boolean;
 }
 
 /**
@@ -102,7 +104,7 @@ export function readPlainParquet(file: Uint8Array, options: PlainReadOptions): U
     skip -= first;
     for (let start = first; start < group.rows; start += batchRows) batches.push(planBatch(chunks, start, Math.min(group.rows, start + batchRows)));
   }
-  const stream = writeStream(file, encodeSchemaHeader(schema), batches);
+  const stream = writeStream(file, encodeSchemaHeader(schema), batches, options.sharedMemory === true);
   for (const chunk of scanned) for (const page of chunk.pages) if (page.check) finishPageCheck(file, page.check);
   return stream;
 }
@@ -508,11 +510,11 @@ function nullsIn(chunk: ScannedChunk, start: number, end: number): number {
 }
 
 /** Writes the stream: the schema message, each planned batch with its values copied in place, the end marker. */
-function writeStream(file: Uint8Array, schemaHeader: Uint8Array, batches: readonly PlannedBatch[]): Uint8Array {
+function writeStream(file: Uint8Array, schemaHeader: Uint8Array, batches: readonly PlannedBatch[], sharedMemory: boolean): Uint8Array {
   let total = framedLength(schemaHeader.byteLength, 0) + 8;
   for (const batch of batches) total += framedLength(batch.header.byteLength, batch.bodyLength);
   // Zero-filled: null slots and unset validity bits must read as zeros.
-  const out = new Uint8Array(total);
+  const out = new Uint8Array(sharedMemory ? new SharedArrayBuffer(total) : new ArrayBuffer(total));
   let offset = writeFramedHeader(out, 0, schemaHeader);
   for (const batch of batches) {
     offset = writeFramedHeader(out, offset, batch.header);

@@ -1,0 +1,322 @@
+/**
+ * The per-bin reductions of resample's single pass (resample-sorted.ts), over typed arrays only, so
+ * that the main thread and the resample worker (resample-worker.ts) run the very same code on their
+ * shares of a frame's bins: a bin is always reduced whole by one thread, in row order, so a split
+ * pass gives bit for bit what one thread gives. Sums and means of several columns are reduced side by
+ * side in one loop, each column still in row order.
+ */
+
+/** Bins as contiguous runs of rows: bin `b` holds rows `[starts[b], starts[b + 1])` of the pieces read in order. */
+export interface BinRuns {
+  /** Number of bins (none is empty). */
+  readonly count: number;
+  /** Row index where each bin starts; `starts[count]` = the rows covered. */
+  readonly starts: Int32Array;
+}
+
+/** The aggregations the pass computes (ohlc is four results per column). */
+export type PassAggregation = Reduction | 'ohlc';
+
+/**
+ * The per-bin results of every value column (see {@link aggregateColumn}). Sums and means of columns
+ * without nulls, batched alike, are reduced four columns at a time (see {@link sumsOfFour}); the
+ * results are the same as one column at a time, bit for bit.
+ */
+export function aggregateColumns(columns: readonly (readonly Piece[])[], bins: BinRuns, aggregation: PassAggregation): Aggregated[][] {
+  if ((aggregation === 'sum' || aggregation === 'mean') && columns.length > 1 && fusable(columns)) {
+    const results: Aggregated[][] = [];
+    for (let at = 0; at < columns.length; at += 4) {
+      // A group of fewer than four repeats its first column (read again from cache; its sums dropped).
+      const group = [0, 1, 2, 3].map((k) => columns[at + k] ?? columns[at]!);
+      const sums = sumsOfFour(group, bins, aggregation === 'mean');
+      for (let k = 0; k < 4 && at + k < columns.length; k++) results.push([sums[k]!]);
+    }
+    return results;
+  }
+  return columns.map((pieces) => aggregateColumn(pieces, bins, aggregation));
+}
+
+/** Whether the columns have no nulls and are cut into pieces of the same rows (as batches of one read are). */
+function fusable(columns: readonly (readonly Piece[])[]): boolean {
+  const first = columns[0]!;
+  return columns.every((pieces) => pieces.length === first.length && pieces.every((piece, i) => piece.valid === undefined && piece.rows === first[i]!.rows));
+}
+
+/**
+ * Per-bin sums (or means) of four columns in one loop over the rows. Each column keeps its own
+ * running sum, adding its values in row order exactly as {@link sumRange} does, so each result is
+ * bit for bit the column's sum alone; but one running sum waits on each add before the next (the
+ * pass was bound by that chain, not by memory), and four independent ones overlap: about half the
+ * time of four separate loops here (docs/design/performance-log.md).
+ */
+function sumsOfFour(columns: readonly (readonly Piece[])[], bins: BinRuns, mean: boolean): Aggregated[] {
+  const count = bins.count;
+  const starts = bins.starts;
+  const out = [new Float64Array(count), new Float64Array(count), new Float64Array(count), new Float64Array(count)] as const;
+  const [o0, o1, o2, o3] = out;
+  const [c0, c1, c2, c3] = columns as readonly [readonly Piece[], readonly Piece[], readonly Piece[], readonly Piece[]];
+  let bin = 0;
+  let row = 0;
+  for (let p = 0; p < c0.length; p++) {
+    const v0 = c0[p]!.values;
+    const v1 = c1[p]!.values;
+    const v2 = c2[p]!.values;
+    const v3 = c3[p]!.values;
+    const rows = c0[p]!.rows;
+    let i = 0;
+    while (i < rows) {
+      while (starts[bin + 1]! <= row + i) bin++;
+      const end = Math.min(rows, starts[bin + 1]! - row);
+      let a0 = o0[bin]!;
+      let a1 = o1[bin]!;
+      let a2 = o2[bin]!;
+      let a3 = o3[bin]!;
+      for (let k = i; k < end; k++) {
+        a0 += v0[k]!;
+        a1 += v1[k]!;
+        a2 += v2[k]!;
+        a3 += v3[k]!;
+      }
+      o0[bin] = a0;
+      o1[bin] = a1;
+      o2[bin] = a2;
+      o3[bin] = a3;
+      i = end;
+    }
+    row += rows;
+  }
+  const present = new Uint8Array(count).fill(1);
+  if (mean) {
+    for (let b = 0; b < count; b++) {
+      const n = starts[b + 1]! - starts[b]!;
+      o0[b] = o0[b]! / n;
+      o1[b] = o1[b]! / n;
+      o2[b] = o2[b]! / n;
+      o3[b] = o3[b]! / n;
+    }
+  }
+  return out.map((values) => ({ values, present }));
+}
+
+/** The per-bin results of one column: one for most aggregations, open, high, low and close for ohlc. */
+export function aggregateColumn(pieces: readonly Piece[], bins: BinRuns, aggregation: PassAggregation): Aggregated[] {
+  if (aggregation !== 'ohlc') return [aggregate(pieces, bins, aggregation)];
+  const { open, high, low, close } = ohlcOf(pieces, bins);
+  return [open, high, low, close];
+}
+
+/** One batch of a value column: its values from the batch's first row, and its validity bits when it has nulls. */
+export interface Piece {
+  /** The values, from the batch's first row (a view; never written). */
+  readonly values: Float64Array | Float32Array;
+  /** The validity bits, undefined when the batch has no nulls. */
+  readonly valid: Uint8Array | undefined;
+  /** The batch's offset into `valid` (bits), which Arrow keeps at the data's offset. */
+  readonly offset: number;
+  /** Rows of the batch. */
+  readonly rows: number;
+}
+
+/** One aggregate per bin: values and presence (0 = null). */
+export interface Aggregated {
+  /** One value per bin. */
+  readonly values: Float64Array;
+  /** One flag per bin: 0 where the aggregate is null. */
+  readonly present: Uint8Array;
+}
+
+/** The kinds of per-bin reduction (ohlc is first, max, min and last). */
+export type Reduction = 'sum' | 'mean' | 'min' | 'max' | 'first' | 'last' | 'count';
+
+function isValid(valid: Uint8Array, at: number): boolean {
+  return ((valid[at >> 3]! >> (at & 7)) & 1) === 1;
+}
+
+/**
+ * Sum of `values[from, to)`, in row order (as DuckDB adds a bin's rows; four interleaved partial
+ * sums measured slower in V8 here, see docs/design/performance-log.md).
+ */
+function sumRange(values: Float64Array | Float32Array, from: number, to: number, start: number): number {
+  let acc = start;
+  for (let k = from; k < to; k++) acc += values[k]!;
+  return acc;
+}
+
+/**
+ * Reduces the rows `[from, to)` of one piece into bin `bin` of `out`/`counts` (`counts` = non-null
+ * rows seen so far). NaN orders above every number (as in DuckDB): it wins a max, and a min only
+ * when nothing else is there.
+ */
+function reduceRange(kind: Reduction, piece: Piece, from: number, to: number, bin: number, out: Float64Array, counts: Float64Array): void {
+  const { values, valid, offset } = piece;
+  let acc = out[bin]!;
+  let n = counts[bin]!;
+  if (valid === undefined) {
+    switch (kind) {
+      case 'sum':
+      case 'mean':
+        acc = sumRange(values, from, to, acc);
+        break;
+      case 'min': {
+        const m = minOf(values, from, to);
+        if (n === 0 || m < acc || acc !== acc) acc = m;
+        break;
+      }
+      case 'max': {
+        const m = maxOf(values, from, to);
+        if (n === 0 || m > acc || m !== m) acc = m;
+        break;
+      }
+      case 'first':
+        if (n === 0) acc = values[from]!;
+        break;
+      case 'last':
+        acc = values[to - 1]!;
+        break;
+      case 'count':
+        break;
+    }
+    out[bin] = acc;
+    counts[bin] = n + (to - from);
+    return;
+  }
+  switch (kind) {
+    case 'first':
+      if (n > 0) return;
+      for (let k = from; k < to; k++) {
+        if (isValid(valid, offset + k)) {
+          out[bin] = values[k]!;
+          counts[bin] = 1;
+          return;
+        }
+      }
+      return;
+    case 'last':
+      for (let k = to - 1; k >= from; k--) {
+        if (isValid(valid, offset + k)) {
+          out[bin] = values[k]!;
+          counts[bin] = n + 1;
+          return;
+        }
+      }
+      return;
+    default:
+      for (let k = from; k < to; k++) {
+        if (!isValid(valid, offset + k)) continue;
+        const v = values[k]!;
+        if (kind === 'sum' || kind === 'mean') acc += v;
+        else if (kind === 'min') acc = n === 0 || v < acc || acc !== acc ? v : acc;
+        else if (kind === 'max') acc = n === 0 || v > acc || v !== v ? v : acc;
+        n++;
+      }
+      out[bin] = acc;
+      counts[bin] = n;
+  }
+}
+
+/** The minimum of `values[from, to)` (non-empty), NaN only when every value is NaN. */
+function minOf(values: Float64Array | Float32Array, from: number, to: number): number {
+  let acc = values[from]!;
+  for (let k = from + 1; k < to; k++) {
+    const v = values[k]!;
+    if (v < acc || acc !== acc) acc = v;
+  }
+  return acc;
+}
+
+/** The maximum of `values[from, to)` (non-empty), NaN when any value is NaN. */
+function maxOf(values: Float64Array | Float32Array, from: number, to: number): number {
+  let acc = values[from]!;
+  for (let k = from + 1; k < to; k++) {
+    const v = values[k]!;
+    if (v > acc || v !== v) acc = v;
+  }
+  return acc;
+}
+
+/** Aggregates one column bin by bin; null values are skipped, as SQL aggregates do. */
+export function aggregate(pieces: readonly Piece[], bins: BinRuns, kind: Reduction): Aggregated {
+  const out = new Float64Array(bins.count);
+  const counts = new Float64Array(bins.count);
+  const starts = bins.starts;
+  let bin = 0;
+  let row = 0;
+  for (const piece of pieces) {
+    const rows = piece.rows;
+    let i = 0;
+    while (i < rows) {
+      while (starts[bin + 1]! <= row + i) bin++;
+      const end = Math.min(rows, starts[bin + 1]! - row);
+      reduceRange(kind, piece, i, end, bin, out, counts);
+      i = end;
+    }
+    row += rows;
+  }
+  const present = new Uint8Array(bins.count);
+  for (let b = 0; b < bins.count; b++) {
+    const n = counts[b]!;
+    if (kind === 'count') {
+      out[b] = n;
+      present[b] = 1;
+    } else if (kind === 'sum') {
+      // pandas (and the SQL form's coalesce) sum a bin of nulls to 0.
+      present[b] = 1;
+    } else if (kind === 'mean') {
+      out[b] = n > 0 ? out[b]! / n : 0;
+      present[b] = n > 0 ? 1 : 0;
+    } else {
+      present[b] = n > 0 ? 1 : 0;
+    }
+  }
+  return { values: out, present };
+}
+
+/**
+ * Each bin's open, high, low and close (first, maximum, minimum and last non-null value) in one loop
+ * over its rows, while they are in cache: separate passes for the first and last values cost a
+ * cache miss per bin each. NaN orders above every number, as in {@link reduceRange}.
+ */
+export function ohlcOf(pieces: readonly Piece[], bins: BinRuns): { open: Aggregated; high: Aggregated; low: Aggregated; close: Aggregated } {
+  const opens = new Float64Array(bins.count);
+  const highs = new Float64Array(bins.count);
+  const lows = new Float64Array(bins.count);
+  const closes = new Float64Array(bins.count);
+  const counts = new Float64Array(bins.count);
+  const starts = bins.starts;
+  let bin = 0;
+  let row = 0;
+  for (const { values, valid, offset, rows } of pieces) {
+    let i = 0;
+    while (i < rows) {
+      while (starts[bin + 1]! <= row + i) bin++;
+      const end = Math.min(rows, starts[bin + 1]! - row);
+      let high = highs[bin]!;
+      let low = lows[bin]!;
+      let close = closes[bin]!;
+      let n = counts[bin]!;
+      for (let k = i; k < end; k++) {
+        if (valid !== undefined && !isValid(valid, offset + k)) continue;
+        const v = values[k]!;
+        if (n === 0) {
+          opens[bin] = v;
+          high = v;
+          low = v;
+        } else {
+          if (v > high || v !== v) high = v;
+          if (v < low || low !== low) low = v;
+        }
+        close = v;
+        n++;
+      }
+      highs[bin] = high;
+      lows[bin] = low;
+      closes[bin] = close;
+      counts[bin] = n;
+      i = end;
+    }
+    row += rows;
+  }
+  const present = new Uint8Array(bins.count);
+  for (let b = 0; b < bins.count; b++) present[b] = counts[b]! > 0 ? 1 : 0;
+  return { open: { values: opens, present }, high: { values: highs, present }, low: { values: lows, present }, close: { values: closes, present } };
+}

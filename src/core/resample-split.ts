@@ -1,0 +1,161 @@
+/**
+ * Resample's split pass: the bins of a large frame cut in two at a bin edge near the middle row, the
+ * first half reduced on the main thread while a worker (resample-worker.ts) reduces the second,
+ * both reading the value columns where they lie in shared memory (the decoded cache keeps the
+ * resample's reads in SharedArrayBuffers). Every bin is reduced whole by one thread with the same
+ * code (resample-bins.ts), so the results are bit for bit those of one thread; nothing straddles
+ * the cut, so nothing is merged.
+ */
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { type Aggregated, type BinRuns, type PassAggregation, type Piece, aggregateColumns } from './resample-bins.js';
+import type { SharedValues, SplitReply, SplitRequest } from './resample-worker.js';
+
+/**
+ * Rows below which the pass stays on one thread: a worker's round trip (~0.1–1 ms) then costs
+ * more than half the pass (about 10 ns a value).
+ */
+export const SPLIT_MIN_ROWS = 1 << 20;
+
+/** The compiled worker module (dist's when this module runs from its TypeScript source, as under vitest). */
+function workerUrl(): URL {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new URL('./resample-worker.js', here);
+  const compiled = new URL('./resample-worker.js', here.replace('/src/core/', '/dist/core/'));
+  if (!existsSync(compiled)) throw new Error(`the resample worker is not built (${compiled.pathname}): run \`npm run build\` first`);
+  return compiled;
+}
+
+interface Waiter {
+  resolve(results: readonly (readonly Aggregated[])[]): void;
+  reject(error: Error): void;
+}
+
+/** The one resample worker of the process, started on first use, kept (unreferenced while idle). */
+class ResampleWorker {
+  private worker: Worker | undefined;
+  private readonly waiting = new Map<number, Waiter>();
+  private nextId = 1;
+  /** Split passes answered by the worker (for tests). */
+  answered = 0;
+
+  private start(): Worker {
+    const worker = new Worker(workerUrl());
+    worker.unref();
+    worker.on('message', (reply: SplitReply) => {
+      const waiter = this.waiting.get(reply.id);
+      if (!waiter) return;
+      this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) worker.unref();
+      if (reply.ok) {
+        this.answered++;
+        waiter.resolve(reply.results);
+      } else waiter.reject(new Error(`the resample worker failed: ${reply.message}`));
+    });
+    // A crashed worker fails its requests (their shares are then reduced on the main thread) and is
+    // replaced on the next use.
+    const retire = (why: string): void => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const waiter of this.waiting.values()) waiter.reject(new Error(`the resample worker stopped: ${why}`));
+      this.waiting.clear();
+    };
+    worker.on('error', (error) => retire(error.message));
+    worker.on('exit', (code) => retire(`exit code ${code}`));
+    return worker;
+  }
+
+  /** Reduces bins `[0, bins.count)` over `columns` (runs in shared memory) on the worker. */
+  reduce(columns: readonly (readonly SharedValues[])[], bins: BinRuns, aggregation: PassAggregation): Promise<readonly (readonly Aggregated[])[]> {
+    const worker = (this.worker ??= this.start());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      worker.ref();
+      const starts = bins.starts.slice(0, bins.count + 1);
+      const request: SplitRequest = { id, aggregation, starts, count: bins.count, columns };
+      worker.postMessage(request, [starts.buffer]);
+    });
+  }
+}
+
+const shared = new ResampleWorker();
+
+/** How many split passes the worker has answered in this process (tests check the split ran). */
+export function splitPassesAnswered(): number {
+  return shared.answered;
+}
+
+/** Rows `[from, to)` of a column given as pieces in row order, as pieces (views, no copy). */
+function piecesBetween(pieces: readonly Piece[], from: number, to: number): Piece[] {
+  const out: Piece[] = [];
+  let row = 0;
+  for (const piece of pieces) {
+    const start = Math.max(from, row);
+    const end = Math.min(to, row + piece.rows);
+    if (start < end) out.push({ values: piece.values.subarray(start - row, end - row), valid: undefined, offset: 0, rows: end - start });
+    row += piece.rows;
+    if (row >= to) break;
+  }
+  return out;
+}
+
+function sharedRuns(pieces: readonly Piece[]): SharedValues[] {
+  return pieces.map(({ values }) => ({
+    buffer: values.buffer as SharedArrayBuffer,
+    byteOffset: values.byteOffset,
+    length: values.length,
+    bits: values instanceof Float64Array ? 64 : 32,
+  }));
+}
+
+/** The first bin starting at or after `row` (bins start in increasing rows). */
+function binAtOrAfter(starts: Int32Array, count: number, row: number): number {
+  let low = 0;
+  let high = count;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (starts[middle]! < row) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * Each value column's per-bin results from both threads, or undefined when the split does not
+ * apply: fewer than {@link SPLIT_MIN_ROWS} rows, fewer than two bins with one near the middle, or a
+ * column with nulls or whose values are not in shared memory (the caller then runs one thread).
+ * Should the worker fail, its share is reduced here: the results are the same.
+ * @param columns - per value column, its pieces covering exactly the bins' rows, in row order
+ */
+export async function splitPass(columns: readonly (readonly Piece[])[], bins: BinRuns, aggregation: PassAggregation): Promise<Aggregated[][] | undefined> {
+  const rows = bins.starts[bins.count]!;
+  if (rows < SPLIT_MIN_ROWS || bins.count < 2) return undefined;
+  for (const pieces of columns) for (const piece of pieces) if (piece.valid !== undefined || !(piece.values.buffer instanceof SharedArrayBuffer)) return undefined;
+  const cut = binAtOrAfter(bins.starts, bins.count, rows / 2);
+  if (cut <= 0 || cut >= bins.count) return undefined;
+  const cutRow = bins.starts[cut]!;
+  const second: BinRuns = { count: bins.count - cut, starts: bins.starts.subarray(cut).map((start) => start - cutRow) };
+  const secondColumns = columns.map((pieces) => piecesBetween(pieces, cutRow, rows));
+  let remote: Promise<readonly (readonly Aggregated[])[]>;
+  try {
+    remote = shared.reduce(secondColumns.map(sharedRuns), second, aggregation);
+  } catch {
+    return undefined;
+  }
+  remote.catch(() => undefined);
+  const firstBins: BinRuns = { count: cut, starts: bins.starts.subarray(0, cut + 1) };
+  const local = aggregateColumns(columns.map((pieces) => piecesBetween(pieces, 0, cutRow)), firstBins, aggregation);
+  const far = await remote.catch(() => aggregateColumns(secondColumns, second, aggregation));
+  return local.map((parts, column) => parts.map((part, i) => joined(part, far[column]![i]!)));
+}
+
+/** One column's results over all bins from the two halves. */
+function joined(first: Aggregated, second: Aggregated): Aggregated {
+  const values = new Float64Array(first.values.length + second.values.length);
+  values.set(first.values);
+  values.set(second.values, first.values.length);
+  const present = new Uint8Array(values.length);
+  present.set(first.present);
+  present.set(second.present, first.present.length);
+  return { values, present };
+}
