@@ -31,7 +31,9 @@ import { evolvedFrameMessages } from './evolved-read.js';
 import { tailMessages } from './tail-read.js';
 import { sqlMissingFileError } from './read-races.js';
 import { SegmentLeases } from './segment-leases.js';
-import { SegmentWriter, type WrittenSegments, withoutTimeStatistics } from './segment-writer.js';
+import { SegmentWriter, type WriteEvents, type WrittenSegments, withoutTimeStatistics } from './segment-writer.js';
+import { type RangeRewrite, type RewriteAhead, incomingBounds, placeInsert, sameBounds } from './rewrite-ahead.js';
+import type { TimeStatistics } from '../format/ipc-time-statistics.js';
 import { assertOrderedAppend, frameTimeSorted, timeSpan } from './time-order.js';
 import { batchMessages, keptRows, segmentOverlaps } from './range-rewrite.js';
 import { spliceSegment } from './segment-splice.js';
@@ -49,6 +51,8 @@ export type { SnapshotInfo } from './snapshots.js';
 interface PendingCommit extends WrittenSegments {
   readonly mode: PutMode;
   readonly options: PutOptions;
+  /** An update's range rewrite, started once its input ended (rewrite-ahead.ts). */
+  readonly ahead?: RewriteAhead;
 }
 
 const MiB = 1024 * 1024;
@@ -202,16 +206,64 @@ export class HangarEngine {
     }
     // Fail fast, before any data is received; checked again at commit.
     checkExpectedVersion(ref, existing, options.expectedVersion);
-    // Statistics are kept for the column the committed manifest will name (checked again at commit).
-    const written = await this.writer.write(ref, input, (schema) => (existing ? frameTimeColumn(existing) : timeColumnOf(schema)));
+    // An update reads and rewrites the segments its range overlaps as soon as its input has ended,
+    // while its own rows are still encoded and stored; the commit adopts that work if still valid.
+    const early: { ahead?: RewriteAhead } = {};
+    const events: WriteEvents = mode === 'update' && existing ? { onInputEnd: (times) => (early.ahead = this.rewriteAhead(ref, times, options)) } : {};
     try {
-      return await this.commit(ref, { ...written, mode, options });
-    } catch (error) {
-      await this.writer.discard(ref, written.segments);
-      throw error;
+      // Statistics are kept for the column the committed manifest will name (checked again at commit).
+      const written = await this.writer.write(ref, input, (schema) => (existing ? frameTimeColumn(existing) : timeColumnOf(schema)), events);
+      try {
+        return await this.commit(ref, { ...written, mode, options, ...(early.ahead ? { ahead: early.ahead } : {}) });
+      } catch (error) {
+        await this.writer.discard(ref, written.segments);
+        throw error;
+      } finally {
+        this.writer.forget(ref, written.segments);
+      }
     } finally {
-      this.writer.forget(ref, written.segments);
+      if (early.ahead) await this.settleAhead(ref, early.ahead);
     }
+  }
+
+  /**
+   * Starts an update's range rewrite ahead of its commit, on the frame as it is now: bounds from the
+   * explicit range, or from the incoming rows' time statistics. Its failures are not reported (the
+   * commit then rewrites under its lock, and reports them).
+   */
+  private rewriteAhead(ref: FrameRef, times: readonly (TimeStatistics | undefined)[], options: PutOptions): RewriteAhead {
+    const written: SegmentEntry[] = [];
+    const result = (async () => {
+      const current = liveManifest(await this.connector.getManifest(ref));
+      if (!current) return undefined;
+      const { column, bounds: given } = this.rangeBounds(ref, current, options.range?.[0], options.range?.[1]);
+      const bounds = options.range ? given : incomingBounds(times);
+      if (bounds.empty) return undefined;
+      return { version: current.version, column, bounds, rewrite: await this.rewriteRange(ref, current, column, bounds, written) };
+    })().catch(() => undefined);
+    return { written, result, adopted: false };
+  }
+
+  /** Waits for a rewrite done ahead, and discards what it stored unless a commit adopted it. */
+  private async settleAhead(ref: FrameRef, ahead: RewriteAhead): Promise<void> {
+    await ahead.result;
+    if (ahead.adopted) return;
+    await this.writer.discard(ref, ahead.written);
+    this.writer.forget(ref, ahead.written);
+  }
+
+  /**
+   * The update's range rewrite of `current`: the one done ahead if it rewrote this very version with
+   * these bounds (its segments then join `written`), else done now.
+   */
+  private async rewriteForUpdate(ref: FrameRef, current: FrameManifest, column: string, bounds: ColumnBounds, ahead: RewriteAhead | undefined, written: SegmentEntry[]): Promise<RangeRewrite> {
+    const done = await ahead?.result;
+    if (ahead && done && done.version === current.version && done.column === column && sameBounds(done.bounds, bounds)) {
+      ahead.adopted = true;
+      written.push(...ahead.written);
+      return done.rewrite;
+    }
+    return this.rewriteRange(ref, current, column, bounds, written);
   }
 
   private async commit(ref: FrameRef, pending: PendingCommit): Promise<PutSummary> {
@@ -248,6 +300,8 @@ export class HangarEngine {
    * frame that does not exist (any more) is created, as by any put.
    */
   private async commitUpdate(ref: FrameRef, pending: PendingCommit): Promise<PutSummary> {
+    // The rewrite ahead first: the frame is then read as late as it can be.
+    await pending.ahead?.result;
     const current = liveManifest(await this.connector.getManifest(ref));
     if (!current) return this.commitOnce(ref, pending);
     const { options } = pending;
@@ -264,7 +318,7 @@ export class HangarEngine {
     }
     const written: SegmentEntry[] = [];
     try {
-      const result = await this.rewriteRange(ref, current, column, bounds, pending.segments, written);
+      const result = placeInsert(await this.rewriteForUpdate(ref, current, column, bounds, pending.ahead, written), pending.segments);
       const rewritten = this.rewrittenManifest(current, result.segments, 'update');
       const manifest: FrameManifest = options.metadata === undefined ? rewritten : { ...rewritten, metadata: options.metadata };
       await this.connector.commitManifest(ref, manifest);
@@ -633,7 +687,7 @@ export class HangarEngine {
         const current = liveManifest(await this.connector.getManifest(ref));
         if (!current) throw new NotFoundError(`${describeFrame(ref)} does not exist`);
         const { column, bounds } = this.rangeBounds(ref, current, start, end);
-        const result = await this.rewriteRange(ref, current, column, bounds, [], written);
+        const result = await this.rewriteRange(ref, current, column, bounds, written);
         if (result.rowsRemoved === 0) return { bucket: ref.bucket, name: ref.name, version: current.version, rows: current.rows, rowsRemoved: 0, segmentsRewritten: 0 };
         const manifest = this.rewrittenManifest(current, result.segments, 'delete_range');
         await this.connector.commitManifest(ref, manifest);
@@ -671,27 +725,19 @@ export class HangarEngine {
   }
 
   /**
-   * The segments of `manifest` with the rows in `bounds` removed and `insert` placed where they
-   * were (or, if no row was removed, before the first segment wholly after the range). Only
-   * overlapping segments are read; new segments are added to `written`.
+   * The segments of `manifest` with the rows in `bounds` removed, and where rows inserted for the
+   * range belong: where the removed rows were (or, if none was removed, before the first segment
+   * wholly after the range). Only overlapping segments are read; new segments are added to `written`.
    */
-  private async rewriteRange(
-    ref: FrameRef,
-    manifest: FrameManifest,
-    column: string,
-    bounds: ColumnBounds,
-    insert: readonly SegmentEntry[],
-    written: SegmentEntry[],
-  ): Promise<{ segments: SegmentEntry[]; segmentsRewritten: number; rowsRemoved: number }> {
+  private async rewriteRange(ref: FrameRef, manifest: FrameManifest, column: string, bounds: ColumnBounds, written: SegmentEntry[]): Promise<RangeRewrite> {
     const info = toFrameInfo(ref, manifest);
     const timeType = info.schema.fields.find((field) => field.name === column)!.type;
     const segments: SegmentEntry[] = [];
-    let inserted = false;
+    let insertAt: number | undefined;
     let segmentsRewritten = 0;
     let rowsRemoved = 0;
     const place = (): void => {
-      if (!inserted) segments.push(...insert);
-      inserted = true;
+      insertAt ??= segments.length;
     };
     const write = async (schema: Schema, batches: RecordBatch[]): Promise<readonly SegmentEntry[]> => {
       if (batches.every((batch) => batch.numRows === 0)) return [];
@@ -737,8 +783,7 @@ export class HangarEngine {
       place();
       segments.push(...after);
     }
-    place();
-    return { segments, segmentsRewritten, rowsRemoved };
+    return { segments, insertAt: insertAt ?? segments.length, segmentsRewritten, rowsRemoved };
   }
 
   /**

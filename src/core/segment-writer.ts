@@ -35,6 +35,15 @@ export interface WrittenSegments {
   readonly bytesWritten: number;
 }
 
+/** What {@link SegmentWriter.write} tells its caller while it writes. */
+export interface WriteEvents {
+  /**
+   * The input has ended and every segment is cut: the time statistics of each, in order (undefined
+   * without a time column), while the last ones are still being encoded and stored.
+   */
+  readonly onInputEnd?: (times: readonly (TimeStatistics | undefined)[]) => void;
+}
+
 /** How segments are cut and encoded. */
 export interface SegmentWriterOptions {
   /** Arrow bytes per segment. */
@@ -77,6 +86,7 @@ export class SegmentWriter {
     ref: FrameRef,
     input: AsyncIterable<IpcMessage>,
     timeColumnFor: (schema: Schema) => string | undefined,
+    events: WriteEvents = {},
   ): Promise<WrittenSegments> {
     let timeColumn: string | undefined;
     const written: SegmentEntry[] = [];
@@ -87,6 +97,7 @@ export class SegmentWriter {
     let builder: SegmentBuilder | undefined;
     let rowsWritten = 0;
     let bytesWritten = 0;
+    const times: (TimeStatistics | undefined)[] = [];
     const drainOne = async (): Promise<void> => {
       written.push(await inFlight.shift()!);
     };
@@ -95,6 +106,7 @@ export class SegmentWriter {
       if (!segment) return;
       rowsWritten += segment.rows;
       bytesWritten += segment.bytes;
+      times.push(segment.time);
       inFlight.push(this.writeOne(ref, schema!, segment));
       while (inFlight.length >= this.options.encodeConcurrency) await drainOne();
     };
@@ -127,7 +139,13 @@ export class SegmentWriter {
         }
       }
       if (!schemaHeader || !schema) throw new InvalidArgumentError('the stream ended before its Schema message; nothing was stored');
-      await flush();
+      // The last segment is taken (its statistics known) before flush's first await.
+      const last = flush();
+      try {
+        events.onInputEnd?.(times);
+      } finally {
+        await last;
+      }
       while (inFlight.length > 0) await drainOne();
     } catch (error) {
       const settled = await Promise.allSettled(inFlight);
