@@ -126,10 +126,11 @@ function binAtOrAfter(starts: Int32Array, count: number, row: number): number {
  * column with nulls or whose values are not in shared memory (the caller then runs one thread).
  * Should the worker fail, its share is reduced here: the results are the same.
  * @param columns - per value column, its pieces covering exactly the bins' rows, in row order
+ * @param minRows - the fewest rows split ({@link SPLIT_MIN_ROWS}; tests split small frames)
  */
-export async function splitPass(columns: readonly (readonly Piece[])[], bins: BinRuns, aggregation: PassAggregation): Promise<Aggregated[][] | undefined> {
+export async function splitPass(columns: readonly (readonly Piece[])[], bins: BinRuns, aggregation: PassAggregation, minRows = SPLIT_MIN_ROWS): Promise<Aggregated[][] | undefined> {
   const rows = bins.starts[bins.count]!;
-  if (rows < SPLIT_MIN_ROWS || bins.count < 2) return undefined;
+  if (rows < minRows || bins.count < 2) return undefined;
   for (const pieces of columns) for (const piece of pieces) if (piece.valid !== undefined || !(piece.values.buffer instanceof SharedArrayBuffer)) return undefined;
   const cut = binAtOrAfter(bins.starts, bins.count, rows / 2);
   if (cut <= 0 || cut >= bins.count) return undefined;
