@@ -6,13 +6,16 @@
  * segment's time-column statistics, read from the batches' bodies as they arrive (see ipc-time-statistics.ts).
  */
 import { DataType, type Message, type Schema } from 'apache-arrow';
-import { type IpcMessage, joinInPlace, joinIpcStream } from '../format/ipc-message.js';
+import { type IpcMessage, type IpcStreamPieces, ipcStreamPieces, joinInPlace, joinIpcStream } from '../format/ipc-message.js';
 import { type TimeColumnLocator, type TimeStatistics, batchTimeStatistics, mergeTimeStatistics } from '../format/ipc-time-statistics.js';
 
 /** A segment's IPC stream and the facts the manifest records about it. */
 export interface BuiltSegment {
-  /** Schema, dictionaries and batches, encapsulated. */
-  readonly ipc: Uint8Array;
+  /**
+   * Schema, dictionaries and batches, encapsulated: in one buffer, or as pieces where received
+   * batch bodies stay in the buffers they arrived in (see ipcStreamPieces).
+   */
+  readonly ipc: Uint8Array | IpcStreamPieces;
   /**
    * With separate dictionaries: the dictionary batches every batch of the segment needs, kept
    * beside the Parquet file too (they also lead `ipc`, so the writer can store their values).
@@ -33,6 +36,8 @@ export class SegmentBuilder {
   private readonly dictionaries = new Map<number, IpcMessage[]>();
   private dictionariesAtStart: IpcMessage[] = [];
   private pending: IpcMessage[] = [];
+  /** The pending record batches (not dictionaries, which later segments repeat): their bodies may be handed on in place. */
+  private pendingBatches = new Set<IpcMessage>();
   private pendingRows = 0;
   private pendingBytes = 0;
   /** The pending batches' time statistics; `undefined` once a batch could not be read. */
@@ -81,6 +86,7 @@ export class SegmentBuilder {
       this.pendingTime = time && mergeTimeStatistics(this.pendingTime, time);
     }
     this.pending.push(message);
+    this.pendingBatches.add(message);
     this.pendingRows += rows;
     this.pendingBytes += message.body.byteLength;
     return this.pendingBytes >= this.targetBytes;
@@ -96,11 +102,13 @@ export class SegmentBuilder {
       bytes: this.pendingBytes,
       ...(this.timeColumn && this.pendingTime ? { time: this.pendingTime } : {}),
     };
+    const batches = this.pendingBatches;
     const segment = this.separateDictionaries
-      ? { ipc: joinSegment([schema, ...current, ...this.pending]), dictionaries: current, ...facts }
-      : { ipc: joinSegment([schema, ...this.dictionariesAtStart, ...this.pending]), dictionaries: [], ...facts };
+      ? { ipc: joinSegment([schema, ...current, ...this.pending], batches), dictionaries: current, ...facts }
+      : { ipc: joinSegment([schema, ...this.dictionariesAtStart, ...this.pending], batches), dictionaries: [], ...facts };
     this.dictionariesAtStart = current;
     this.pending = [];
+    this.pendingBatches = new Set();
     this.pendingRows = 0;
     this.pendingBytes = 0;
     this.pendingTime = EMPTY_STATISTICS;
@@ -110,10 +118,12 @@ export class SegmentBuilder {
 
 /**
  * A segment's messages as one IPC stream: the buffer they already lie in when its producer handed
- * it over laid out so (a binary stream's roll, binary-roll-ipc.ts), else a joined copy.
+ * it over laid out so (a binary stream's roll, binary-roll-ipc.ts); else, when batches arrived in
+ * buffers their producer handed over (a DoPut's messages, aligned by the transport), pieces that
+ * leave those batches' bodies in place; else a joined copy.
  */
-function joinSegment(messages: readonly IpcMessage[]): Uint8Array {
-  return joinInPlace(messages) ?? joinIpcStream(messages);
+function joinSegment(messages: readonly IpcMessage[], batches: ReadonlySet<IpcMessage>): Uint8Array | IpcStreamPieces {
+  return joinInPlace(messages) ?? ipcStreamPieces(messages, (message) => batches.has(message)) ?? joinIpcStream(messages);
 }
 
 /** Names of the top-level columns whose type satisfies the predicate. */

@@ -107,3 +107,47 @@ export function decodeFlightData(bytes: Uint8Array): FlightData {
   }
   return data;
 }
+
+/**
+ * Where a FlightData's IPC body starts in its encoding, read from the encoding's first bytes
+ * (the body is the last field as writers send it); `undefined` when those bytes do not reach the
+ * body's tag and length, or are not FlightData's fields.
+ */
+export function flightDataBodyOffset(lead: Uint8Array): number | undefined {
+  let at = 0;
+  const varint = (): number | undefined => {
+    let value = 0;
+    for (let shift = 0; shift < 35 && at < lead.byteLength; shift += 7) {
+      const byte = lead[at++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+    return undefined;
+  };
+  while (at < lead.byteLength) {
+    const tag = varint();
+    if (tag === undefined) return undefined;
+    const field = Math.floor(tag / 8);
+    const wireType = tag % 8;
+    if (wireType === WireType.Varint) {
+      if (varint() === undefined) return undefined;
+      continue;
+    }
+    if (wireType !== WireType.LengthDelimited) return undefined;
+    const length = varint();
+    if (length === undefined) return undefined;
+    if (field === FIELD_BODY) return at;
+    at += length;
+  }
+  return undefined;
+}
+
+/**
+ * Where a received FlightData should lie in its buffer so its IPC body starts 8-byte aligned: Arrow
+ * reads an aligned body's columns in place, a misaligned one it copies (pyarrow's bodies arrive at
+ * an offset of 1 mod 8). A MessagePlacement for the transport's deframer.
+ */
+export function alignFlightDataBody(lead: Uint8Array): number {
+  const offset = flightDataBodyOffset(lead);
+  return offset === undefined ? 0 : (8 - (offset % 8)) % 8;
+}

@@ -163,6 +163,72 @@ export function joinIpcStream(messages: readonly IpcMessage[], endOfStream = tru
   return out;
 }
 
+/** Buffers a producer gave up, each holding one received message (see {@link handOverMessageBuffer}). */
+const givenUpBuffers = new WeakSet<ArrayBuffer>();
+
+/**
+ * Marks a buffer that holds one received message (and nothing anyone else reads) as given up by
+ * its producer: {@link ipcStreamPieces} may then leave a record batch body in it where it lies,
+ * and the stream's consumer transfer the buffer to a worker, which detaches every view of it.
+ */
+export function handOverMessageBuffer(buffer: ArrayBuffer): void {
+  givenUpBuffers.add(buffer);
+}
+
+/** Bodies shorter than this are copied with the framing rather than handed over on their own. */
+const OWN_BODY_BYTES = 64 * 1024;
+
+/**
+ * An encapsulated IPC stream as pieces in order, each a view of a buffer the stream owns: a body
+ * of a buffer handed over with {@link handOverMessageBuffer} stays where it lies; the framing,
+ * headers and every other body are copied, one after another, into one new buffer.
+ */
+export interface IpcStreamPieces {
+  /** The stream's bytes in order. */
+  readonly pieces: readonly Uint8Array[];
+  /** Their total length. */
+  readonly byteLength: number;
+}
+
+/**
+ * The encapsulated stream of `messages` (with the end-of-stream marker) as pieces that leave the
+ * bodies of handed-over buffers in place: those `inPlace` allows whose body starts 8-byte aligned
+ * (Arrow reads its columns there without a copy). `undefined` when no body qualifies (join then).
+ * The caller owns every piece's buffer afterwards and must not use the messages' views again.
+ */
+export function ipcStreamPieces(messages: readonly IpcMessage[], inPlace: (message: IpcMessage) => boolean): IpcStreamPieces | undefined {
+  const kept = messages.map((message) => {
+    const { body } = message;
+    return body.byteLength >= OWN_BODY_BYTES && body.byteOffset % 8 === 0 && body.buffer instanceof ArrayBuffer &&
+      givenUpBuffers.has(body.buffer) && inPlace(message);
+  });
+  if (!kept.includes(true)) return undefined;
+  let copied = 8;
+  let total = 8;
+  messages.forEach((message, index) => {
+    const framed = framedLength(message.header.byteLength, message.body.byteLength);
+    total += framed;
+    copied += kept[index] ? framed - message.body.byteLength : framed;
+  });
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(copied).buffer, 0, copied);
+  const pieces: Uint8Array[] = [];
+  let start = 0;
+  let offset = 0;
+  messages.forEach((message, index) => {
+    offset = writeFramedHeader(out, offset, message.header);
+    if (kept[index]) {
+      pieces.push(out.subarray(start, offset), message.body);
+      start = offset;
+      return;
+    }
+    out.set(message.body, offset);
+    offset += message.body.byteLength;
+  });
+  writeEndOfStream(out, offset);
+  pieces.push(out.subarray(start, offset + 8));
+  return { pieces, byteLength: total };
+}
+
 /**
  * Writes a message's framing and header at `offset` of a stream being assembled (continuation
  * marker, padded length, header, zero padding) and returns where its body goes.

@@ -56,8 +56,35 @@ export type DeframedMessage = Buffer | Promise<Buffer>;
  */
 const INFLATE_CHUNK_BYTES = 256 * 1024;
 
+/**
+ * Where a reassembled message should lie: given its first bytes (at least the first half of it, up
+ * to {@link PLACEMENT_LEAD_BYTES}), the number of bytes (0-7) to leave before it in its buffer, so
+ * that a part of it lands 8-byte aligned (a FlightData's IPC body, which Arrow then reads in
+ * place). Return 0 when unsure.
+ */
+export type MessagePlacement = (lead: Uint8Array) => number;
+
+/** How many of a message's first bytes a {@link MessagePlacement} is shown at most. */
+export const PLACEMENT_LEAD_BYTES = 64 * 1024;
+
+/** Messages at least this long are placed in a buffer of their own (smaller ones come from Node's pool). */
+const OWN_BUFFER_BYTES = 64 * 1024;
+
+/** ArrayBuffers the deframer allocated to hold exactly one message (and its placement's padding). */
+const ownBuffers = new WeakSet<ArrayBuffer>();
+
+/**
+ * Whether `message` (or a view into it) lies in an ArrayBuffer the deframer allocated for that one
+ * message alone: its consumer may then give the whole buffer away (transfer it to a worker).
+ */
+export function holdsBufferAlone(message: Uint8Array): boolean {
+  return message.buffer instanceof ArrayBuffer && ownBuffers.has(message.buffer);
+}
+
 /** Splits a request body into messages. */
 export class MessageDeframer {
+  /** Where reassembled messages should lie in their buffers (see {@link MessagePlacement}); unset: at offset 0. */
+  placement: MessagePlacement | undefined;
   private readonly prefix = Buffer.alloc(PREFIX_LENGTH);
   private prefixFilled = 0;
   private compressed = false;
@@ -135,7 +162,7 @@ export class MessageDeframer {
       this.take(chunk.subarray(at, at + take));
       at += take;
       if (this.messageFilled === this.length) {
-        const message = this.message ?? (this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.length));
+        const message = this.message ?? (this.pieces.length === 1 ? this.pieces[0]! : this.joinPieces());
         this.prefixFilled = 0;
         this.message = undefined;
         this.pieces = [];
@@ -156,11 +183,40 @@ export class MessageDeframer {
     // At most twice what has actually arrived is ever reserved; a message whose bytes have all come
     // is joined by the caller in one copy.
     if (this.messageFilled * 2 >= this.length && this.messageFilled < this.length) {
-      this.message = Buffer.allocUnsafe(this.length);
+      this.message = this.allocate();
       let offset = 0;
       for (const held of this.pieces) offset += held.copy(this.message, offset);
       this.pieces = [];
     }
+  }
+
+  /** The pieces held, all of the message, joined into its buffer. */
+  private joinPieces(): Buffer {
+    const message = this.allocate();
+    let offset = 0;
+    for (const held of this.pieces) offset += held.copy(message, offset);
+    return message;
+  }
+
+  /**
+   * A buffer for the current message, from the pieces held so far: a large one gets an ArrayBuffer
+   * of its own, placed where {@link placement} asks (the placement sees the first bytes held).
+   */
+  private allocate(): Buffer {
+    if (this.length < OWN_BUFFER_BYTES) return Buffer.allocUnsafe(this.length);
+    let pad = 0;
+    if (this.placement) {
+      const first = this.pieces[0]!;
+      const lead = first.byteLength >= Math.min(this.messageFilled, PLACEMENT_LEAD_BYTES)
+        ? first
+        : Buffer.concat(this.pieces, Math.min(this.messageFilled, PLACEMENT_LEAD_BYTES));
+      pad = this.placement(lead.subarray(0, PLACEMENT_LEAD_BYTES));
+      if (!Number.isInteger(pad) || pad < 0 || pad > 7) pad = 0;
+    }
+    // Not zero-filled: every byte of the message is copied in; the padding is never read.
+    const { buffer } = Buffer.allocUnsafeSlow(this.length + pad);
+    ownBuffers.add(buffer);
+    return Buffer.from(buffer, pad, this.length);
   }
 
   /** Checks a prefix's flag and length and starts the message. */

@@ -65,8 +65,9 @@ describe('binaryRollMessages', () => {
     const builder = new SegmentBuilder(header.slice(), 1 << 30, false);
     for (const message of messages.slice(1)) builder.addBatch(message, 1, undefined as never);
     const segment = builder.take()!;
-    expect(segment.ipc.buffer).toBe(buffer);
-    expect(segment.ipc.byteLength).toBe(buffer.byteLength);
+    const ipc = segment.ipc as Uint8Array;
+    expect(ipc.buffer).toBe(buffer);
+    expect(ipc.byteLength).toBe(buffer.byteLength);
     expect(joinInPlace(messages)).toBeUndefined();
   });
 

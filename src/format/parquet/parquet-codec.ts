@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError } from '../../errors.js';
-import type { CodecReply, CodecRequest, SegmentChecksums, SegmentCompression, SegmentVerification } from './parquet-worker.js';
+import type { IpcStreamPieces } from '../ipc-message.js';
+import type { CodecReply, CodecRequest, EncodeRequest, SegmentChecksums, SegmentCompression, SegmentVerification } from './parquet-worker.js';
 
 export type { SegmentChecksums, SegmentCompression, SegmentVerification } from './parquet-worker.js';
 
@@ -210,19 +211,44 @@ export class ParquetCodec {
    * As {@link encodeSegment}, returning the file as runs: where the plain writer encodes it, the
    * fixed-width values are views of `ipc`'s own bytes (handed back by the worker), so neither the
    * worker nor the caller copies them into a joined file. `ipc`'s buffer is always transferred
-   * when it owns it (the caller must not use `ipc` afterwards; the runs may view it).
+   * when it owns it (the caller must not use `ipc` afterwards; the runs may view it). Given as
+   * pieces, every piece's buffer is transferred whole and handed back, and the worker reads the
+   * batches' columns where they lie (aligned bodies need no copy).
    */
-  async encodeSegmentParts(ipc: Uint8Array, options: EncodeOptions): Promise<EncodedSegmentParts> {
-    const buffer = ownBuffer(ipc);
-    const reply = await this.call({ op: 'encode', ipc: buffer, ...options, asRuns: true }, [buffer]);
+  async encodeSegmentParts(ipc: Uint8Array | IpcStreamPieces, options: EncodeOptions): Promise<EncodedSegmentParts> {
+    let request: DistributiveOmit<EncodeRequest, 'id'>;
+    let transfer: ArrayBuffer[];
+    if (ipc instanceof Uint8Array) {
+      const buffer = ownBuffer(ipc);
+      request = { op: 'encode', ipc: buffer, ...options, asRuns: true };
+      transfer = [buffer];
+    } else {
+      // The stream in pieces: every piece's buffer is the caller's to give, and goes over as it is.
+      const buffers: ArrayBuffer[] = [];
+      const pieces: number[] = [];
+      for (const piece of ipc.pieces) {
+        const buffer = piece.buffer as ArrayBuffer;
+        let index = buffers.indexOf(buffer);
+        if (index < 0) index = buffers.push(buffer) - 1;
+        pieces.push(index, piece.byteOffset, piece.byteLength);
+      }
+      request = { op: 'encode', ipc: buffers[0]!, moreInputs: buffers.slice(1), pieces, ...options, asRuns: true };
+      transfer = buffers;
+    }
+    const reply = await this.call(request, transfer);
     const copied = new Uint8Array(reply.bytes);
-    const { runs, input, pages } = reply;
+    const { runs, input, pages, moreInputs } = reply;
     if (!runs || !input) return { parts: [copied], byteLength: copied.byteLength, checksums: reply.checksums! };
     const parts: Uint8Array[] = [];
     let byteLength = 0;
     for (let at = 0; at < runs.length; at += 3) {
       const [source, offset, length] = [runs[at]!, runs[at + 1]!, runs[at + 2]!];
-      parts.push(source === 0 ? new Uint8Array(input, offset, length) : source === 1 ? copied.subarray(offset, offset + length) : new Uint8Array(pages![source - 2]!, offset, length));
+      parts.push(
+        source === 0 ? new Uint8Array(input, offset, length)
+          : source === 1 ? copied.subarray(offset, offset + length)
+          : source < 0 ? new Uint8Array(moreInputs![-1 - source]!, offset, length)
+          : new Uint8Array(pages![source - 2]!, offset, length),
+      );
       byteLength += length;
     }
     return { parts, byteLength, checksums: reply.checksums! };

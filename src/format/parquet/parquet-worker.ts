@@ -40,6 +40,14 @@ export interface EncodeRequest {
    * fixed-width values stay where they lie in `ipc` (handed back), so they are never copied here.
    */
   readonly asRuns?: boolean;
+  /**
+   * The stream in pieces, each three numbers: buffer (0: `ipc`, 1 + k: `moreInputs[k]`), offset,
+   * length. Received batch bodies stay in the buffers they arrived in; aligned, Arrow reads their
+   * columns there. Absent: `ipc` is the whole stream.
+   */
+  readonly pieces?: readonly number[];
+  /** The other buffers `pieces` refers to, transferred and handed back (reply `moreInputs`). */
+  readonly moreInputs?: readonly ArrayBuffer[];
 }
 
 /**
@@ -118,7 +126,8 @@ export type CodecReply = (
       readonly checksums?: SegmentChecksums;
       /**
        * An encode asked `asRuns` that the plain writer wrote: the file is these runs in order, each
-       * three numbers — source (0: the handed-back `input`, 1: `bytes`, 2 + k: `pages[k]`), offset, length.
+       * three numbers — source (0: the handed-back `input`, 1: `bytes`, 2 + k: `pages[k]`,
+       * -1 - k: `moreInputs[k]`), offset, length.
        */
       readonly runs?: readonly number[];
       /** Large parts the plain writer built in buffers of their own (byte-array pages), transferred as they are. */
@@ -127,6 +136,8 @@ export type CodecReply = (
   | { readonly id: number; readonly ok: false; readonly message: string; readonly damaged?: boolean }
 ) & {
   readonly input?: ArrayBuffer;
+  /** An encode's other input buffers (its `moreInputs`), handed back likewise. */
+  readonly moreInputs?: readonly ArrayBuffer[];
 };
 
 /** Stored bytes do not match their recorded checksum. */
@@ -140,16 +151,44 @@ function checksumsOf(file: Uint8Array): SegmentChecksums {
   return { crc32: crc32(file), footerCrc32: crc32(file.subarray(footerStart)), pageCrcs: false };
 }
 
+/** An encode request's stream: one buffer, or its pieces (views of the transferred buffers). */
+function streamOf(request: EncodeRequest): { whole?: Uint8Array; pieces: Uint8Array[]; byteLength: number } {
+  if (!request.pieces) {
+    const whole = new Uint8Array(request.ipc);
+    return { whole, pieces: [whole], byteLength: whole.byteLength };
+  }
+  const buffers = [request.ipc, ...(request.moreInputs ?? [])];
+  const pieces: Uint8Array[] = [];
+  let byteLength = 0;
+  for (let at = 0; at < request.pieces.length; at += 3) {
+    const piece = new Uint8Array(buffers[request.pieces[at]!]!, request.pieces[at + 1]!, request.pieces[at + 2]!);
+    pieces.push(piece);
+    byteLength += piece.byteLength;
+  }
+  return { pieces, byteLength };
+}
+
+/** The first message of a stream (its schema), read from the stream's first piece. */
+function schemaMessageOf(first: Uint8Array): { header: Uint8Array; body: Uint8Array } {
+  const view = new DataView(first.buffer, first.byteOffset, first.byteLength);
+  const at = view.getUint32(0, true) === 0xffffffff ? 4 : 0;
+  return splitIpcStream(first.subarray(0, at + 4 + view.getInt32(at, true)))[0]!;
+}
+
 function encode(request: EncodeRequest): { file: Uint8Array; runs?: number[]; pages?: ArrayBuffer[]; checksums: SegmentChecksums } {
-  let ipc: Uint8Array = new Uint8Array(request.ipc);
+  const stream = streamOf(request);
+  // Joined only where a path below needs the stream in one buffer (parquet-wasm).
+  let ipc: Uint8Array | undefined = stream.whole;
+  const whole = (): Uint8Array => (ipc ??= joinParts(stream.pieces, stream.byteLength));
   const kept = request.keptDictionaries === true;
   let table: Table | undefined;
   if (request.compression === 'none' || kept) {
-    table = tableFromIPC(ipc);
+    // Pieces are read where they lie: an aligned body's columns become views of it, not copies.
+    table = tableFromIPC(stream.whole ?? stream.pieces);
     if (request.compression === 'none' && plainParquetLayout(table.schema)) {
       try {
         const fileSchema = plainFileSchema(table.schema);
-        const schemaMessage = fileSchema === table.schema ? splitIpcStream(ipc)[0]! : { header: encodeSchemaHeader(fileSchema), body: new Uint8Array(0) };
+        const schemaMessage = fileSchema === table.schema ? schemaMessageOf(stream.pieces[0]!) : { header: encodeSchemaHeader(fileSchema), body: new Uint8Array(0) };
         const { parts, byteLength, crc32: whole, footerCrc32, microsecondColumns } = encodePlainParquetParts(table, {
           rowGroupRows: request.rowGroupRows,
           statisticsColumns: request.statisticsColumns,
@@ -158,7 +197,7 @@ function encode(request: EncodeRequest): { file: Uint8Array; runs?: number[]; pa
         const stringCategories = kept && fileSchema.fields.some((field) => DataType.isDictionary(field.type));
         const micros = microsecondColumns.length > 0 ? { microsecondColumns } : {};
         const checksums = { crc32: whole, footerCrc32, pageCrcs: true, ...(stringCategories ? { stringCategories } : {}), ...micros };
-        return { ...(request.asRuns ? runsOf(parts, request.ipc) : { file: joinParts(parts, byteLength) }), checksums };
+        return { ...(request.asRuns ? runsOf(parts, request.ipc, request.moreInputs ?? []) : { file: joinParts(parts, byteLength) }), checksums };
       } catch (error) {
         // Data the plain writer declines (nulls in a non-nullable column): parquet-wasm decides.
         if (!(error instanceof PlainParquetUnsupported)) throw error;
@@ -167,6 +206,7 @@ function encode(request: EncodeRequest): { file: Uint8Array; runs?: number[]; pa
     // parquet-wasm would re-encode kept dictionaries in its own order: it stores their codes.
     if (kept) ipc = tableToIPC(asCodes(table), 'stream');
   }
+  ipc = whole();
   let builder = new pq.WriterPropertiesBuilder()
     .setCompression(request.compression === 'lz4' ? pq.Compression.LZ4_RAW : pq.Compression.UNCOMPRESSED)
     // Dictionary-encoding high-cardinality numeric columns triples write time for no gain;
@@ -191,20 +231,27 @@ const OWN_PAGE_BYTES = 64 * 1024;
  * `pages[k]`: copying them was a second pass over every string or binary byte); the rest are copied
  * one after another into one buffer (source 1, returned as `file`), adjacent ones into one run.
  */
-function runsOf(parts: readonly Uint8Array[], input: ArrayBuffer): { file: Uint8Array; runs: number[]; pages: ArrayBuffer[] } {
+function runsOf(parts: readonly Uint8Array[], input: ArrayBuffer, moreInputs: readonly ArrayBuffer[]): { file: Uint8Array; runs: number[]; pages: ArrayBuffer[] } {
   const pages: ArrayBuffer[] = [];
+  /** 0 for `input`, 1 + k for `moreInputs[k]`, -1 for a buffer that is neither. */
+  const inputAt = (part: Uint8Array): number => {
+    if (part.buffer === input) return 0;
+    const k = moreInputs.length === 0 ? -1 : moreInputs.indexOf(part.buffer as ArrayBuffer);
+    return k < 0 ? -1 : k + 1;
+  };
   const own = (part: Uint8Array): boolean =>
-    part.buffer !== input && part.buffer instanceof ArrayBuffer && part.byteLength >= OWN_PAGE_BYTES &&
+    inputAt(part) < 0 && part.buffer instanceof ArrayBuffer && part.byteLength >= OWN_PAGE_BYTES &&
     part.byteOffset === 0 && part.byteLength === part.buffer.byteLength;
   let copied = 0;
-  for (const part of parts) if (part.buffer !== input && !own(part)) copied += part.byteLength;
+  for (const part of parts) if (inputAt(part) < 0 && !own(part)) copied += part.byteLength;
   const file = new Uint8Array(Buffer.allocUnsafeSlow(copied).buffer, 0, copied);
   const runs: number[] = [];
   let at = 0;
   for (const part of parts) {
     if (part.byteLength === 0) continue;
-    if (part.buffer === input) {
-      runs.push(0, part.byteOffset, part.byteLength);
+    const source = inputAt(part);
+    if (source >= 0) {
+      runs.push(source === 0 ? 0 : -source, part.byteOffset, part.byteLength);
       continue;
     }
     if (own(part)) {
@@ -401,7 +448,9 @@ parentPort?.on('message', async (request: CodecRequest) => {
   // it: this thread allocates little JavaScript, so its collector runs rarely and kept every input
   // it was given alive until then (decodes: ~400 MB per 440 MB get; encodes: every put's batches).
   const input = request.op === 'encode' ? request.ipc : request.returnInput ? (request.parquet.buffer as ArrayBuffer) : undefined;
-  const handBack = input ? { input } : {};
+  const moreInputs = request.op === 'encode' ? (request.moreInputs ?? []) : [];
+  const handBack = input ? { input, ...(moreInputs.length > 0 ? { moreInputs } : {}) } : {};
+  const inputs = input ? [input, ...moreInputs] : [];
   try {
     const encoded = request.op === 'encode' ? encode(request) : undefined;
     const result = encoded ? encoded.file : await decode(request as DecodeRequest);
@@ -418,11 +467,11 @@ parentPort?.on('message', async (request: CodecRequest) => {
     const out = result.byteOffset === 0 && result.byteLength === result.buffer.byteLength && result.buffer !== input ? result : result.slice();
     const runs = encoded?.runs ? { runs: encoded.runs, pages: encoded.pages ?? [] } : {};
     const reply: CodecReply = { id: request.id, ok: true, bytes: out.buffer as ArrayBuffer, ...(encoded ? { checksums: encoded.checksums } : {}), ...runs, ...handBack };
-    const transfers = [out.buffer as ArrayBuffer, ...(input ? [input] : []), ...(encoded?.pages ?? [])];
+    const transfers = [out.buffer as ArrayBuffer, ...inputs, ...(encoded?.pages ?? [])];
     parentPort!.postMessage(reply, transfers);
   } catch (error) {
     const damaged = error instanceof ChecksumMismatch || error instanceof PageChecksumMismatch;
     const reply: CodecReply = { id: request.id, ok: false, message: error instanceof Error ? error.message : String(error), ...(damaged ? { damaged } : {}), ...handBack };
-    parentPort!.postMessage(reply, input ? [input] : []);
+    parentPort!.postMessage(reply, inputs);
   }
 });

@@ -1,13 +1,14 @@
 /** DoGet and DoPut: frames in and out as FlightData streams. */
 import type { HangarEngine } from '../../core/engine.js';
 import { CancelledError, DeadlineExceededError, InvalidArgumentError, ResourceExhaustedError } from '../../errors.js';
-import type { IpcMessage } from '../../format/ipc-message.js';
+import { type IpcMessage, handOverMessageBuffer } from '../../format/ipc-message.js';
+import { holdsBufferAlone } from '../../grpc/message-framing.js';
 import { parseJsonObject, parsePutDescriptor, parseTicket } from '../dataframe-protocol.js';
 import { clientFamily } from '../status-mapping.js';
 import type { StreamAccess } from '../streams/stream-access.js';
 import { pushFromFlight, tailToFlight } from '../streams/flight-stream-calls.js';
 import { isStreamDescriptor, isStreamTicket } from '../streams/stream-protocol.js';
-import { decodeFlightData, encodeFlightDataPieces } from '../../flight/flight-data.js';
+import { alignFlightDataBody, decodeFlightData, encodeFlightDataPieces } from '../../flight/flight-data.js';
 import { decodeTicket, encodePutResult, type FlightDescriptor } from '../../flight/flight-messages.js';
 import type { CallHandler } from '../transport/grpc-server.js';
 import type { ServerCall } from '../transport/server-call.js';
@@ -103,12 +104,20 @@ export async function* ipcMessagesOf(
   if (call.cancelled) throw new CancelledError('the client cancelled the put; nothing was stored');
 }
 
+/** Gives up the buffer a received message lies in alone (see handOverMessageBuffer). */
+function handOver(message: IpcMessage): IpcMessage {
+  if (holdsBufferAlone(message.body)) handOverMessageBuffer(message.body.buffer as ArrayBuffer);
+  return message;
+}
+
 /** How long after the end of a put's input to wait for a late reset (measured: under 1 ms). */
 const CANCELLATION_SETTLE_MS = 5;
 
 /** DoPut: stores a frame per the descriptor's put mode and answers with one PutResult (`"stream": true`: pushes entries, docs/streams.md). */
 export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}, streams?: StreamAccess): CallHandler {
   return async (call) => {
+    // Large messages are received so their IPC bodies start 8-byte aligned, in buffers of their own.
+    call.placeMessages(alignFlightDataBody);
     let descriptor: FlightDescriptor | undefined;
     // A stream push is long-lived and acknowledges as it goes: neither the idle timeout nor the
     // total of a put applies to it (each message is still bounded by the message size limit).
@@ -129,9 +138,11 @@ export function doPutHandler(engine: HangarEngine, limits: PutLimits = {}, strea
       })());
     }
     const request = parsePutDescriptor(descriptor);
+    // A frame's batches go to the store and nowhere else: the buffers they arrived in are given up,
+    // so a segment's bodies go to the codec worker where they lie, without the join's copy.
     const all = (async function* () {
-      if (!head.done) yield head.value;
-      yield* messages;
+      if (!head.done) yield handOver(head.value);
+      for await (const message of messages) yield handOver(message);
     })();
     const { metadata, expectedVersion, allowUnordered, range, schema } = request;
     const summary = await engine.put(request, request.mode, all, {

@@ -7,7 +7,7 @@ import { constants, type ServerHttp2Stream } from 'node:http2';
 import { CancelledError, InvalidArgumentError } from '../../errors.js';
 import { CallMetadata, encodeGrpcMessage, metadataHeaders } from '../../grpc/metadata.js';
 import { GrpcStatus, type CallStatus, type OutgoingMetadata } from '../../grpc/status.js';
-import { ACCEPTED_ENCODINGS, type DeframedMessage, MessageDeframer, writeMessage } from '../../grpc/message-framing.js';
+import { ACCEPTED_ENCODINGS, type DeframedMessage, MessageDeframer, type MessagePlacement, writeMessage } from '../../grpc/message-framing.js';
 
 /** Unread request messages past which the stream is paused. */
 const MAX_QUEUED_MESSAGES = 4;
@@ -74,6 +74,15 @@ export class ServerCall {
   /** Aborts when the client cancels, disconnects or the deadline passes; pass it to long work. */
   get signal(): AbortSignal {
     return this.aborter.signal;
+  }
+
+  /**
+   * Places the large request messages reassembled from here on so that a part of each lands 8-byte
+   * aligned in a buffer of its own (see MessagePlacement): DoPut's IPC bodies, which the codec
+   * worker can then read where they lie.
+   */
+  placeMessages(placement: MessagePlacement): void {
+    if (this.deframer) this.deframer.placement = placement;
   }
 
   /** Whether the call was cancelled (by the client, a deadline or the server shutting down). */
