@@ -5,7 +5,7 @@
  * a result over the size limit before its bytes are copied.
  */
 import duckdb from '@duckdb/node-bindings';
-import { type DuckDBDataChunk, type DuckDBResult, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
+import { type DuckDBDataChunk, DuckDBMaterializedResult, type DuckDBResult, type DuckDBType, DuckDBTypeId } from '@duckdb/node-api';
 import { Field, RecordBatch, Schema, Struct, makeData } from 'apache-arrow';
 import { type ColumnAccumulator, columnAccumulator } from './arrow-columns.js';
 import type { ResultBudget } from './result-budget.js';
@@ -89,12 +89,25 @@ function estimatedWidth(type: DuckDBType): number {
  * (possibly empty) so the schema always reaches the client. (Cancellation interrupts the query,
  * which ends the result with an error.)
  *
- * The next chunk is fetched while the current one is converted: DuckDB produces it on its own
- * thread, so the two overlap on a multi-core machine.
+ * A streamed result's next chunk is fetched while the current one is converted: DuckDB produces it
+ * on its own thread, so the two overlap on a multi-core machine. A materialized result's chunks are
+ * read synchronously, with no native call through libuv's thread pool per chunk (result-sizes.ts).
  */
 export async function* resultBatches(result: DuckDBResult, batchBytes: number, budget?: ResultBudget): AsyncGenerator<RecordBatch> {
   const builder = new ArrowBatchBuilder(result.columnNames(), result.columnTypes(), batchBytes, budget);
   let sent = false;
+  if (result instanceof DuckDBMaterializedResult) {
+    const chunks = result.chunkCount;
+    for (let i = 0; i < chunks; i++) {
+      builder.append(result.getChunk(i));
+      if (builder.rows >= builder.batchRows) {
+        yield builder.take();
+        sent = true;
+      }
+    }
+    if (builder.rows > 0 || !sent) yield builder.take();
+    return;
+  }
   let next: Promise<DuckDBDataChunk | null> | undefined = result.fetchChunk();
   try {
     for (;;) {

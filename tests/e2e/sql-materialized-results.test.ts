@@ -1,0 +1,142 @@
+/**
+ * Repeated queries with small results run materialized (src/core/sql/result-sizes.ts): the first run
+ * of a text streams, a repeat on unchanged frames whose last result was small is gathered by DuckDB
+ * and read chunk by chunk without a native call each. The answers must not change: the same rows in
+ * the same order, dictionaries, several batches, empty results; a commit between repeats is seen;
+ * statements with parameters and large results keep streaming. Also the per-text cache of candidate
+ * frame names: it keeps names, never whether a frame exists.
+ */
+import { DuckDBInstance, DuckDBPreparedStatement } from '@duckdb/node-api';
+import { Dictionary, Float64, Int32, Table, TimeUnit, Timestamp, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
+import { HangarEngine } from '../../src/core/engine.js';
+import { ResultSizes } from '../../src/core/sql/result-sizes.js';
+import { joinIpcStream, splitIpcStream } from '../../src/format/ipc-message.js';
+import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
+import { ObjectLayout } from '../../src/storage/object-layout.js';
+
+const codec = new ParquetCodec(1);
+afterAll(() => codec.close());
+afterEach(() => vi.restoreAllMocks());
+
+function frame(rows: number, offset = 0): Table {
+  return new Table({
+    ts: vectorFromArray(Array.from({ length: rows }, (_, i) => Date.UTC(2024, 0, 1) + (offset + i) * 1000), new Timestamp(TimeUnit.MILLISECOND)),
+    v: vectorFromArray(Array.from({ length: rows }, (_, i) => offset + i), new Float64()),
+    site: vectorFromArray(Array.from({ length: rows }, (_, i) => ['north', 'south', 'east'][(offset + i) % 3]!), new Dictionary(new Utf8(), new Int32())),
+  });
+}
+
+async function* messagesOf(table: Table) {
+  yield* splitIpcStream(tableToIPC(table, 'stream'));
+}
+
+/** The result as rows, and how many record batches carried it. */
+async function query(engine: HangarEngine, sql: string): Promise<{ rows: Record<string, unknown>[]; batches: number; dictionary: boolean }> {
+  const stream = await engine.query(sql, { bucket: 'default' });
+  const messages = [];
+  for await (const message of stream.messages) messages.push(message);
+  const table = tableFromIPC(joinIpcStream(messages));
+  const site = table.schema.fields.find((field) => field.name === 'site');
+  return {
+    rows: table.toArray().map((row) => ({ ...row.toJSON() })),
+    batches: table.batches.length,
+    dictionary: site !== undefined && site.type instanceof Dictionary,
+  };
+}
+
+/** Counts the statements DuckDB runs materialized (`run`) and streamed (`stream`). */
+function countRuns(): { run: number; stream: number } {
+  const counts = { run: 0, stream: 0 };
+  const run = DuckDBPreparedStatement.prototype.run;
+  const stream = DuckDBPreparedStatement.prototype.stream;
+  vi.spyOn(DuckDBPreparedStatement.prototype, 'run').mockImplementation(function (this: DuckDBPreparedStatement) {
+    counts.run++;
+    return run.call(this);
+  });
+  vi.spyOn(DuckDBPreparedStatement.prototype, 'stream').mockImplementation(function (this: DuckDBPreparedStatement) {
+    counts.stream++;
+    return stream.call(this);
+  });
+  return counts;
+}
+
+describe('materialized results of repeated queries', () => {
+  it('answers a repeat exactly as its streamed first run: rows, order, dictionaries, batches; and sees a commit', async () => {
+    // Small batches, so the result spans several (each ~8 KiB of Arrow data).
+    const engine = new HangarEngine(new ObjectLayout(new MemoryConnector()), codec, { segmentBytes: 64 * 1024, sql: { batchBytes: 8 * 1024, hotBytes: 0 } });
+    await engine.put({ bucket: 'default', name: 'ticks' }, 'error', messagesOf(frame(30_000)));
+    const sql = 'SELECT ts, v, site FROM ticks WHERE v % 7 = 0 ORDER BY v DESC';
+    const counts = countRuns();
+    const first = await query(engine, sql);
+    expect(counts).toEqual({ run: 0, stream: 1 });
+    expect(first.rows).toHaveLength(Math.ceil(30_000 / 7));
+    expect(first.rows[0]).toMatchObject({ v: 29_995, site: ['north', 'south', 'east'][29_995 % 3] });
+    expect(first.batches).toBeGreaterThan(1);
+    expect(first.dictionary).toBe(true);
+    for (let i = 0; i < 2; i++) expect(await query(engine, sql)).toEqual(first);
+    expect(counts).toEqual({ run: 2, stream: 1 });
+    // An empty result repeated keeps its schema (one empty batch).
+    const none = 'SELECT v, site FROM ticks WHERE v < 0';
+    const empty = await query(engine, none);
+    expect(empty).toEqual({ rows: [], batches: 1, dictionary: true });
+    expect(await query(engine, none)).toEqual(empty);
+    // A commit changes the views: the next run streams again, and reads the new rows.
+    await engine.put({ bucket: 'default', name: 'ticks' }, 'append', messagesOf(frame(7, 30_000)));
+    const before = { ...counts };
+    const after = await query(engine, sql);
+    expect(counts).toEqual({ run: before.run, stream: before.stream + 1 });
+    expect(after.rows).toHaveLength(Math.ceil(30_007 / 7));
+    expect(after.rows[0]).toMatchObject({ v: 30_002 });
+    expect(await query(engine, sql)).toEqual(after);
+    expect(counts.run).toBe(before.run + 1);
+    await engine.close();
+  });
+
+  it('keeps streaming results larger than the bound', async () => {
+    const engine = new HangarEngine(new ObjectLayout(new MemoryConnector()), codec, { sql: { hotBytes: 0 } });
+    await engine.put({ bucket: 'default', name: 'ticks' }, 'error', messagesOf(frame(1_000)));
+    // ~24 MiB of Arrow data: over the 16 MiB bound.
+    const sql = 'SELECT v, repeat(\'x\', 24 * 1024)::VARCHAR AS pad FROM ticks';
+    const counts = countRuns();
+    for (let i = 0; i < 2; i++) expect((await query(engine, sql)).rows).toHaveLength(1_000);
+    expect(counts).toEqual({ run: 0, stream: 2 });
+    await engine.close();
+  });
+
+  it('decides per statement: never before a complete run, never with parameters, never over the bound', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const sizes = new ResultSizes(1_000);
+      const plain = await connection.prepare('SELECT 42 AS answer');
+      const withParameter = await connection.prepare('SELECT ?::INTEGER AS answer');
+      expect(sizes.materialize(plain)).toBe(false);
+      sizes.record(plain, 1_000);
+      expect(sizes.materialize(plain)).toBe(true);
+      sizes.record(plain, 1_001);
+      expect(sizes.materialize(plain)).toBe(false);
+      sizes.record(withParameter, 4);
+      expect(sizes.materialize(withParameter)).toBe(false);
+      // Another statement of the same text is another statement (prepared after a view changed).
+      const again = await connection.prepare('SELECT 42 AS answer');
+      sizes.record(plain, 4);
+      expect(sizes.materialize(again)).toBe(false);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+
+  it('keeps a text\'s candidate names, not whether they are frames', async () => {
+    const engine = new HangarEngine(new ObjectLayout(new MemoryConnector()), codec, {});
+    const sql = 'SELECT count(*)::INTEGER AS n FROM later';
+    await expect(query(engine, sql)).rejects.toThrow(/later/);
+    await engine.put({ bucket: 'default', name: 'later' }, 'error', messagesOf(frame(12)));
+    expect((await query(engine, sql)).rows).toEqual([{ n: 12 }]);
+    await engine.delete({ bucket: 'default', name: 'later' });
+    await expect(query(engine, sql)).rejects.toThrow(/later/);
+    await engine.close();
+  });
+});
