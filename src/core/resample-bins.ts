@@ -18,18 +18,19 @@ export interface BinRuns {
 export type PassAggregation = Reduction | 'ohlc';
 
 /**
- * The per-bin results of every value column (see {@link aggregateColumn}). Sums and means of columns
- * without nulls, batched alike, are reduced four columns at a time (see {@link sumsOfFour}); the
- * results are the same as one column at a time, bit for bit.
+ * The per-bin results of every value column (see {@link aggregateColumn}). Sums, means and ohlc of
+ * columns without nulls, batched alike, are reduced four columns at a time (see {@link sumsOfFour},
+ * {@link ohlcOfFour}); the results are the same as one column at a time, bit for bit.
  */
 export function aggregateColumns(columns: readonly (readonly Piece[])[], bins: BinRuns, aggregation: PassAggregation): Aggregated[][] {
-  if ((aggregation === 'sum' || aggregation === 'mean') && columns.length > 1 && fusable(columns)) {
+  const fused = aggregation === 'sum' || aggregation === 'mean' || aggregation === 'ohlc';
+  if (fused && columns.length > 1 && fusable(columns)) {
     const results: Aggregated[][] = [];
     for (let at = 0; at < columns.length; at += 4) {
-      // A group of fewer than four repeats its first column (read again from cache; its sums dropped).
+      // A group of fewer than four repeats its first column (read again from cache; its results dropped).
       const group = [0, 1, 2, 3].map((k) => columns[at + k] ?? columns[at]!);
-      const sums = sumsOfFour(group, bins, aggregation === 'mean');
-      for (let k = 0; k < 4 && at + k < columns.length; k++) results.push([sums[k]!]);
+      const four = aggregation === 'ohlc' ? ohlcOfFour(group, bins) : sumsOfFour(group, bins, aggregation === 'mean').map((sum) => [sum]);
+      for (let k = 0; k < 4 && at + k < columns.length; k++) results.push(four[k]!);
     }
     return results;
   }
@@ -96,6 +97,96 @@ function sumsOfFour(columns: readonly (readonly Piece[])[], bins: BinRuns, mean:
     }
   }
   return out.map((values) => ({ values, present }));
+}
+
+/**
+ * Each bin's open, high, low and close of four columns without nulls in one loop over the rows, with
+ * the comparisons of {@link ohlcOf} in the same order per column (so the same results bit for bit):
+ * a bin's first row opens it, later rows move its high and low, its last row closes it. Four
+ * columns' independent compares overlap; about two thirds of the time of four separate loops here.
+ */
+function ohlcOfFour(columns: readonly (readonly Piece[])[], bins: BinRuns): Aggregated[][] {
+  const count = bins.count;
+  const starts = bins.starts;
+  const part = (): [Float64Array, Float64Array, Float64Array, Float64Array] => [new Float64Array(count), new Float64Array(count), new Float64Array(count), new Float64Array(count)];
+  const [o0, o1, o2, o3] = part();
+  const [h0, h1, h2, h3] = part();
+  const [l0, l1, l2, l3] = part();
+  const [x0, x1, x2, x3] = part();
+  const [c0, c1, c2, c3] = columns as readonly [readonly Piece[], readonly Piece[], readonly Piece[], readonly Piece[]];
+  let bin = 0;
+  let row = 0;
+  let opened = -1;
+  for (let p = 0; p < c0.length; p++) {
+    const v0 = c0[p]!.values;
+    const v1 = c1[p]!.values;
+    const v2 = c2[p]!.values;
+    const v3 = c3[p]!.values;
+    const rows = c0[p]!.rows;
+    let i = 0;
+    while (i < rows) {
+      while (starts[bin + 1]! <= row + i) bin++;
+      const end = Math.min(rows, starts[bin + 1]! - row);
+      let k = i;
+      let high0: number, high1: number, high2: number, high3: number;
+      let low0: number, low1: number, low2: number, low3: number;
+      if (opened !== bin) {
+        // The bin's first row (bins are never empty).
+        opened = bin;
+        o0[bin] = high0 = low0 = v0[k]!;
+        o1[bin] = high1 = low1 = v1[k]!;
+        o2[bin] = high2 = low2 = v2[k]!;
+        o3[bin] = high3 = low3 = v3[k]!;
+        k++;
+      } else {
+        // The bin continues from the previous piece.
+        high0 = h0[bin]!;
+        high1 = h1[bin]!;
+        high2 = h2[bin]!;
+        high3 = h3[bin]!;
+        low0 = l0[bin]!;
+        low1 = l1[bin]!;
+        low2 = l2[bin]!;
+        low3 = l3[bin]!;
+      }
+      for (; k < end; k++) {
+        const a = v0[k]!;
+        const b = v1[k]!;
+        const c = v2[k]!;
+        const d = v3[k]!;
+        if (a > high0 || a !== a) high0 = a;
+        if (a < low0 || low0 !== low0) low0 = a;
+        if (b > high1 || b !== b) high1 = b;
+        if (b < low1 || low1 !== low1) low1 = b;
+        if (c > high2 || c !== c) high2 = c;
+        if (c < low2 || low2 !== low2) low2 = c;
+        if (d > high3 || d !== d) high3 = d;
+        if (d < low3 || low3 !== low3) low3 = d;
+      }
+      h0[bin] = high0;
+      h1[bin] = high1;
+      h2[bin] = high2;
+      h3[bin] = high3;
+      l0[bin] = low0;
+      l1[bin] = low1;
+      l2[bin] = low2;
+      l3[bin] = low3;
+      x0[bin] = v0[end - 1]!;
+      x1[bin] = v1[end - 1]!;
+      x2[bin] = v2[end - 1]!;
+      x3[bin] = v3[end - 1]!;
+      i = end;
+    }
+    row += rows;
+  }
+  const present = new Uint8Array(count).fill(1);
+  const of = (values: Float64Array): Aggregated => ({ values, present });
+  return [
+    [of(o0), of(h0), of(l0), of(x0)],
+    [of(o1), of(h1), of(l1), of(x1)],
+    [of(o2), of(h2), of(l2), of(x2)],
+    [of(o3), of(h3), of(l3), of(x3)],
+  ];
 }
 
 /** The per-bin results of one column: one for most aggregations, open, high, low and close for ohlc. */

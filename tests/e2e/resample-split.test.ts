@@ -35,6 +35,18 @@ function column(rows: number, batch: number, value: (i: number) => number, optio
   return pieces;
 }
 
+/** The first `rows` rows of pieces. */
+function piecesUpTo(pieces: readonly Piece[], rows: number): Piece[] {
+  const out: Piece[] = [];
+  for (let row = 0, p = 0; row < rows; p++) {
+    const piece = pieces[p]!;
+    const take = Math.min(piece.rows, rows - row);
+    out.push({ ...piece, values: piece.values.subarray(0, take), rows: take });
+    row += take;
+  }
+  return out;
+}
+
 /** Bins of irregular lengths (1 to 97 rows) covering `rows`. */
 function irregularBins(rows: number): BinRuns {
   const starts: number[] = [];
@@ -108,13 +120,17 @@ describe('split pass', () => {
     expect(await splitPass(columns, { count: 1, starts: Int32Array.from([0, ROWS]) }, 'mean', 1)).toBeUndefined();
   });
 
-  it('reduces sums and means of several columns side by side exactly as one column at a time (groups of four and a remainder)', () => {
-    for (const aggregation of ['sum', 'mean'] as const) {
+  it('reduces sums, means and ohlc of several columns side by side exactly as one column at a time (groups of four and a remainder)', () => {
+    for (const aggregation of ['sum', 'mean', 'ohlc'] as const) {
       expectSame(aggregateColumns(columns, bins, aggregation), columns.map((pieces) => aggregateColumn(pieces, bins, aggregation)));
     }
     // Columns cut into different batches are reduced one at a time.
     const mixed = [columns[0]!, column(ROWS, 1_000, (i) => i)];
     expectSame(aggregateColumns(mixed, bins, 'sum'), mixed.map((pieces) => aggregateColumn(pieces, bins, 'sum')));
+    // A bin straddling pieces continues its open, high and low; one-row bins open and close on one row.
+    const oneRow: BinRuns = { count: 5, starts: Int32Array.from([0, 1, 4_098, 4_099, 4_100, 9_000]) };
+    const trimmed = columns.map((pieces) => piecesUpTo(pieces, 9_000));
+    expectSame(aggregateColumns(trimmed, oneRow, 'ohlc'), trimmed.map((pieces) => aggregateColumn(pieces, oneRow, 'ohlc')));
   });
 });
 
