@@ -8,6 +8,7 @@
 // and with --events one put's event list.
 //   HANGAR_LAYOUT=manifest node --single-threaded-gc --initial-old-space-size=256 bench/put_trace.mjs --rows 1000000 --puts 8
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -28,6 +29,15 @@ const { LocalConnector } = await at('connectors/local/local-connector.js');
 const { HangarEngine } = await at('core/engine.js');
 const { ParquetCodec } = await at('format/parquet/parquet-codec.js');
 
+/** The main thread's CPU time so far (ms; Linux /proc, 10 ms ticks), or NaN elsewhere. */
+const mainThreadCpuMs = () => {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+};
 let t0 = 0;
 let events = [];
 const now = () => performance.now() - t0;
@@ -38,6 +48,7 @@ HangarEngine.prototype.put = async function (ref, mode, input, options) {
   t0 = performance.now();
   events = [];
   const cpu = process.cpuUsage();
+  const mainCpu = mainThreadCpuMs();
   const loop = performance.eventLoopUtilization();
   async function* traced() {
     let first = true;
@@ -51,7 +62,7 @@ HangarEngine.prototype.put = async function (ref, mode, input, options) {
   const result = await put.call(this, ref, mode, traced(), options);
   mark('answer');
   const used = process.cpuUsage(cpu);
-  puts.push({ events, cpuMs: (used.user + used.system) / 1000, mainMs: performance.eventLoopUtilization(loop).active });
+  puts.push({ events, cpuMs: (used.user + used.system) / 1000, mainCpuMs: mainThreadCpuMs() - mainCpu, mainMs: performance.eventLoopUtilization(loop).active });
   t0 = 0;
   return result;
 };
@@ -66,7 +77,8 @@ for (const name of ['encodeSegmentParts', 'encodeSegment']) {
   ParquetCodec.prototype[name] = async function (ipc, options) {
     const start = now();
     const result = await encode.call(this, ipc, options);
-    if (t0) mark('encoded', { ms: now() - start });
+    // A segment handed over as pieces (received bodies left in place) or as one joined stream.
+    if (t0) mark('encoded', { ms: now() - start, pieces: !(ipc instanceof Uint8Array) });
     return result;
   };
 }
@@ -116,7 +128,10 @@ const rows = [
 console.log(`${ROWS} rows, ${timed.length} puts after 2 warm-ups, build ${build}, HANGAR_LAYOUT=${process.env.HANGAR_LAYOUT ?? '(default)'}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (const [label, of] of rows) console.log(`${label.padEnd(44)} ${median(timed.map((p) => of(p.events))).toFixed(1).padStart(7)} ms`);
 console.log(`${'main thread busy (event loop)'.padEnd(44)} ${median(timed.map((p) => p.mainMs)).toFixed(1).padStart(7)} ms`);
+console.log(`${'main thread CPU'.padEnd(44)} ${median(timed.map((p) => p.mainCpuMs)).toFixed(1).padStart(7)} ms`);
 console.log(`${'process CPU, all threads'.padEnd(44)} ${median(timed.map((p) => p.cpuMs)).toFixed(1).padStart(7)} ms`);
+const encodes = timed.flatMap((p) => p.events.filter((e) => e.what === 'encoded'));
+console.log(`segments handed to the codec as pieces: ${encodes.filter((e) => e.pieces).length} of ${encodes.length}`);
 console.log(`client's put times (s): ${client.stdout.trim().split('\n').slice(2).join(' ')}`);
 if (process.argv.includes('--events')) {
   const one = timed[Math.floor(timed.length / 2)];

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Schema } from 'apache-arrow';
 import { InvalidArgumentError } from '../errors.js';
+import { recycleBuffers } from '../format/buffer-pool.js';
 import { crc32, formatCrc32 } from '../format/crc32.js';
 import { dictionaryLayout, renumberDictionary, storedDictionaryId, type DictionaryLayout } from '../format/dictionary-layout.js';
 import { type IpcMessage, encodeSchemaHeader, inspectMessage, joinIpcStream } from '../format/ipc-message.js';
@@ -167,7 +168,7 @@ export class SegmentWriter {
     const rowGroupRows = Math.max(1024, Math.ceil(rows / groups));
     // The file comes back as runs (its values are views of the segment's own bytes): the store
     // writes them one after another, so no joined copy of the file is ever made.
-    const { parts: parquet, byteLength: storedBytes, checksums } = await this.codec
+    const { parts: parquet, byteLength: storedBytes, checksums, bodyBuffers } = await this.codec
       .encodeSegmentParts(segment.ipc, {
         rowGroupRows,
         dictionaryColumns: dictionaryColumns(schema),
@@ -189,6 +190,8 @@ export class SegmentWriter {
       this.uncommitted.delete(objectKey(ref, id));
       throw error;
     });
+    // Written: nothing views the received bodies any more, so their buffers take the next messages.
+    if (bodyBuffers) recycleBuffers(bodyBuffers);
     let dictionaries: string | undefined;
     let dictionariesCrc32: string | undefined;
     if (segment.dictionaries.length > 0) {

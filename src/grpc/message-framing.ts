@@ -9,6 +9,7 @@
 import type { Writable } from 'node:stream';
 import { gunzip, inflate as inflate_ } from 'node:zlib';
 import { InvalidArgumentError, ResourceExhaustedError, UnimplementedError } from '../errors.js';
+import { takePooledBuffer } from '../format/buffer-pool.js';
 
 /** Length of gRPC's message prefix. */
 export const PREFIX_LENGTH = 5;
@@ -213,8 +214,9 @@ export class MessageDeframer {
       pad = this.placement(lead.subarray(0, PLACEMENT_LEAD_BYTES));
       if (!Number.isInteger(pad) || pad < 0 || pad > 7) pad = 0;
     }
-    // Not zero-filled: every byte of the message is copied in; the padding is never read.
-    const { buffer } = Buffer.allocUnsafeSlow(this.length + pad);
+    // Not zero-filled: every byte of the message is copied in; the padding is never read. A buffer
+    // an earlier put's segment gave back is reused (fresh memory costs page faults and collections).
+    const buffer = takePooledBuffer(this.length + pad) ?? Buffer.allocUnsafeSlow(this.length + pad).buffer;
     ownBuffers.add(buffer);
     return Buffer.from(buffer, pad, this.length);
   }

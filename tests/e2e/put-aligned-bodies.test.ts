@@ -2,6 +2,9 @@
 // 8-byte aligned in buffers of their own, and a segment's batch bodies go to the codec worker where
 // they lie (pieces, not one joined stream). Checked piece by piece and through a real server: the
 // frame stored is the frame sent, and a put cancelled or malformed mid-stream stores nothing.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Client, Metadata, type ServiceError, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { Dictionary, Int32, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,11 +117,14 @@ describe('DoPut through a live server with bodies received in place', () => {
   let server: HangarServer;
   let raw: Raw;
   let client: HangarClient;
+  let dir: string;
 
   beforeAll(async () => {
     // Small segments: a put of this frame is several segments, so some are encoded and written
     // before a later message fails or the client cancels.
-    server = await HangarServer.start({ port: 0, data: 'memory:', engine: { segmentBytes: 1024 * 1024 } });
+    // A local directory store: it writes the segment files from where their runs lie (received bodies included).
+    dir = await mkdtemp(join(tmpdir(), 'hangar-aligned-put-'));
+    server = await HangarServer.start({ port: 0, data: join(dir, 'store'), engine: { segmentBytes: 1024 * 1024 } });
     raw = new FlightServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure(), { 'grpc.max_send_message_length': -1 }) as Raw;
     client = HangarClient.connect(server.location);
   });
@@ -126,6 +132,7 @@ describe('DoPut through a live server with bodies received in place', () => {
     raw.close();
     client.close();
     await server.close();
+    await rm(dir, { recursive: true, force: true });
   });
 
   function flightDataOf(table: Table, descriptor: FlightDescriptor, appMetadataBytes = 0): Buffer[] {
@@ -154,9 +161,11 @@ describe('DoPut through a live server with bodies received in place', () => {
   const valuesOf = (table: Table, column: string): unknown[] => Array.from(table.getChild(column)!.toArray() as ArrayLike<unknown>);
 
   it('stores the frame it was sent, whatever offset the bodies arrive at', async () => {
-    const frame = frameOf(120_000, 16_384);
-    for (const pad of [0, 1, 3]) {
-      expect((await doPut(flightDataOf(frame, cmd({ name: `aligned${pad}`, mode: 'replace' }), pad))).code).toBe(0);
+    // Each put sends other values: a received buffer reused too early would store the wrong ones.
+    const pads = [0, 1, 3];
+    for (const pad of pads) expect((await doPut(flightDataOf(frameOf(120_000, 16_384, pad + 5), cmd({ name: `aligned${pad}`, mode: 'replace' }), pad))).code).toBe(0);
+    for (const pad of pads) {
+      const frame = frameOf(120_000, 16_384, pad + 5);
       const back = await client.get(`aligned${pad}`);
       expect(back.numRows).toBe(frame.numRows);
       for (const column of ['ts', 'f0', 'f1']) expect(valuesOf(back, column)).toEqual(valuesOf(frame, column));

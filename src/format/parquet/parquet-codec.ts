@@ -27,6 +27,11 @@ export interface EncodedSegmentParts {
   readonly byteLength: number;
   /** Its CRC-32s, computed on the worker. */
   readonly checksums: SegmentChecksums;
+  /**
+   * For a stream given as pieces: the buffers of its pieces after the first (received bodies),
+   * handed back. Some parts may view them; once the parts are written the caller may reuse them.
+   */
+  readonly bodyBuffers?: readonly ArrayBuffer[];
 }
 
 /**
@@ -238,7 +243,8 @@ export class ParquetCodec {
     const reply = await this.call(request, transfer);
     const copied = new Uint8Array(reply.bytes);
     const { runs, input, pages, moreInputs } = reply;
-    if (!runs || !input) return { parts: [copied], byteLength: copied.byteLength, checksums: reply.checksums! };
+    const bodies = moreInputs && moreInputs.length > 0 ? { bodyBuffers: moreInputs } : {};
+    if (!runs || !input) return { parts: [copied], byteLength: copied.byteLength, checksums: reply.checksums!, ...bodies };
     const parts: Uint8Array[] = [];
     let byteLength = 0;
     for (let at = 0; at < runs.length; at += 3) {
@@ -251,7 +257,7 @@ export class ParquetCodec {
       );
       byteLength += length;
     }
-    return { parts, byteLength, checksums: reply.checksums! };
+    return { parts, byteLength, checksums: reply.checksums!, ...bodies };
   }
 
   /**
