@@ -176,15 +176,15 @@ export async function spliceSegment(
     return undefined;
   };
   try {
-    // The worker gets a file of only the overlapping groups (its own copy), and decodes it while this thread checks the CRC.
+    // The worker gets a file of only the overlapping groups (its own copy), and decodes it while this
+    // thread checks the CRC. The check goes on, between the other steps, while the kept rows are
+    // encoded; nothing is returned before it passed (a failure discards everything stored).
     const overlapped = joinRuns(splicePiecesForReading([{ file: bytes, layout, groups: range(first, last + 1) }]).pieces);
     lap('join');
     const decoding = context.codec.decode(overlapped, { rowGroups: range(0, last + 1 - first), batchRows: DECODE_BATCH_ROWS }, true);
     decoding.catch(() => undefined);
-    const runs = await checkRuns();
-    lap('verify');
-    if (!runs) return await declined();
-    const [, beforeRun, , afterRun] = runs;
+    const verifying = checkRuns();
+    verifying.catch(() => undefined);
     const decoded = await decoding;
     lap('decode');
     const reader = RecordBatchReader.from(decoded);
@@ -209,6 +209,10 @@ export async function spliceSegment(
     if (failed) throw failed.reason;
     const fresh = writes.map((result) => (result as PromiseFulfilledResult<SegmentEntry[]>).value);
     lap('encode');
+    const runs = await verifying;
+    lap('verify');
+    if (!runs) return await declined();
+    const [, beforeRun, , afterRun] = runs;
     const ids = await Promise.all(storing);
     lap('store');
     const copiedEntry = (index: number, run: { crc: number }): SegmentEntry[] => {
