@@ -28,7 +28,7 @@ export interface StreamStorage {
   drop(ref: FrameRef): Promise<void>;
 }
 
-/** Streams in a local directory: `<root>/.streams/<bucket>/<name>/{stream.json, wal-*.log}`. */
+/** Streams in a local directory: `<root>/.streams/<bucket>/<name>/{stream.json, wal-*.log, recycle-*.spare}`. */
 export class LocalStreamStorage implements StreamStorage {
   private readonly root: string;
 

@@ -59,10 +59,11 @@ export function encodeWalRecord(record: WalRecord): Uint8Array {
 
 /**
  * Records framed for the log (`[length][crc32][last ID][payload]` each, as `frameRecords` of
- * `encodeWalRecord` lays them out) as a list of buffers to write with one vectored write: the
- * 20 header bytes of each record are new, the payload pieces are written from where they lie.
+ * `encodeWalRecord` lays them out with the same `seed`) as a list of buffers to write with one
+ * vectored write: the 20 header bytes of each record are new, the payload pieces are written from
+ * where they lie. `seed` is the CRC each record's CRC continues from (the log file's; 0 by default).
  */
-export function framedWalParts(records: readonly WalRecord[]): Uint8Array[] {
+export function framedWalParts(records: readonly WalRecord[], seed = 0): Uint8Array[] {
   const headers = Buffer.allocUnsafe(records.length * (RECORD_HEADER_BYTES + ID_BYTES));
   const out: Uint8Array[] = [];
   for (let i = 0; i < records.length; i++) {
@@ -72,7 +73,7 @@ export function framedWalParts(records: readonly WalRecord[]): Uint8Array[] {
     header.writeDoubleLE(record.lastId.ms, RECORD_HEADER_BYTES);
     header.writeUInt32LE(record.lastId.seq, RECORD_HEADER_BYTES + 8);
     let length = ID_BYTES;
-    let crc = crc32(header.subarray(RECORD_HEADER_BYTES));
+    let crc = crc32(header.subarray(RECORD_HEADER_BYTES), seed);
     const parts = pieces(record);
     for (const part of parts) {
       length += part.byteLength;
