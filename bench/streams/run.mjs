@@ -24,7 +24,7 @@
 // `--data-dir /dev/shm` puts both servers' data in memory (syncs cost nothing there: what is left
 // is each server's own work per acknowledged push, without the disk's varying latency).
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -50,6 +50,8 @@ const REDIS = option('--redis', 'yes') === 'yes';
 const EVERYSEC = option('--everysec', 'yes') === 'yes';
 const ROUNDS = Number(option('--rounds', '1'));
 const SYSCALLS = args.includes('--syscalls');
+// Per-thread CPU of the server per entry (from /proc/PID/task: the main thread, the codec worker, libuv's pool, V8's helpers).
+const THREADS = args.includes('--threads');
 const SHAPES = option('--shapes', '1x1,1x100,8x1,8x100').split(',').map((shape) => shape.split('x').map(Number));
 const BUILDS = option('--build', 'dist').split(',').map((dir) => resolve(dir));
 const HANGAR_NODE_ARGS = (option('--hangar-node-args', '') || '').split(' ').filter(Boolean);
@@ -118,6 +120,21 @@ async function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds (user, system) of each of a process's threads, summed by thread name. */
+async function threadSeconds(pid) {
+  const out = {};
+  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+    const text = await readFile(`/proc/${pid}/task/${task}/stat`, 'utf8').catch(() => undefined);
+    if (!text) continue;
+    const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
+    const fields = text.slice(text.lastIndexOf(') ') + 2).split(' ');
+    const key = task === String(pid) ? 'main' : name;
+    const [user, system] = out[key] ?? [0, 0];
+    out[key] = [user + Number(fields[11]) / 100, system + Number(fields[12]) / 100];
+  }
+  return out;
+}
+
 /** Counts a process's sync system calls while `work` runs (perf's syscall tracepoints), or undefined without `--syscalls`. */
 async function countSyncs(pid, work) {
   if (!SYSCALLS) return { value: await work(), syncs: undefined };
@@ -161,6 +178,7 @@ async function throughput(label, clients, batch, makeClient, serverPid, profiler
   await Promise.all(workers.map(async (worker) => { do { await worker.push(); warmBytes += batch * ENTRY.byteLength; } while (performance.now() < warm || warmBytes < WARMUP_BYTES); }));
   let entries = 0;
   const serverBefore = await cpuSeconds(serverPid);
+  const threadsBefore = THREADS ? await threadSeconds(serverPid) : undefined;
   const clientBefore = process.cpuUsage();
   let elapsed = 0;
   await profiler?.start();
@@ -172,6 +190,12 @@ async function throughput(label, clients, batch, makeClient, serverPid, profiler
   });
   const clientCpu = process.cpuUsage(clientBefore);
   const serverCpu = (await cpuSeconds(serverPid)) - serverBefore;
+  const threadsAfter = THREADS ? await threadSeconds(serverPid) : undefined;
+  // µs of user and system CPU per entry of each thread (name) that used any.
+  const threads = threadsAfter && Object.fromEntries(Object.entries(threadsAfter).map(([name, [user, system]]) => {
+    const [user0, system0] = threadsBefore[name] ?? [0, 0];
+    return [name, [+(((user - user0) * 1e6) / entries).toFixed(1), +(((system - system0) * 1e6) / entries).toFixed(1)]];
+  }).filter(([, [user, system]]) => user + system > 0));
   await profiler?.stop(join(PROFILE_DIR ?? '.', `${label.split(' ')[0]}-${clients}x${batch}.cpuprofile`));
   await Promise.all(workers.map((worker) => worker.close()));
   const result = {
@@ -180,6 +204,7 @@ async function throughput(label, clients, batch, makeClient, serverPid, profiler
     clientCpuUsPerEntry: +((clientCpu.user + clientCpu.system) / entries).toFixed(1),
     syncsPerSecond: syncs ? Math.round(((syncs.fdatasync ?? 0) + (syncs.fsync ?? 0) + (syncs.pwrite64 ?? 0) + (syncs.pwritev ?? 0)) / elapsed) : undefined,
     syscalls: syncs,
+    threads,
     load: `${loadBefore} → ${load()}`,
   };
   console.log(
@@ -187,6 +212,7 @@ async function throughput(label, clients, batch, makeClient, serverPid, profiler
       `cpu/entry server ${result.serverCpuUsPerEntry} µs client ${result.clientCpuUsPerEntry} µs` +
       `${syncs ? `  syncs/s ${result.syncsPerSecond} (${Object.entries(syncs).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}   load ${result.load}`,
   );
+  if (threads) console.log(`${''.padEnd(28)} threads, µs/entry user+sys: ${Object.entries(threads).map(([name, [user, system]]) => `${name} ${user}+${system}`).join(', ')}`);
   return result;
 }
 
