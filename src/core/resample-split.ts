@@ -31,11 +31,19 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-/** The one resample worker of the process, started on first use, kept (unreferenced while idle). */
+/**
+ * Idle time after which the worker stops. Its heap holds the shared buffers it was sent until its
+ * collector runs, which in a thread that allocates little may be never: stopping it releases them
+ * (a decoded frame the read cache has evicted is then freed). A new one starts in ~30–50 ms.
+ */
+const IDLE_MS = 20_000;
+
+/** The one resample worker of the process, started on first use, stopped after {@link IDLE_MS} idle (unreferenced meanwhile). */
 class ResampleWorker {
   private worker: Worker | undefined;
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 1;
+  private idle: NodeJS.Timeout | undefined;
   /** Split passes answered by the worker (for tests). */
   answered = 0;
 
@@ -46,7 +54,10 @@ class ResampleWorker {
       const waiter = this.waiting.get(reply.id);
       if (!waiter) return;
       this.waiting.delete(reply.id);
-      if (this.waiting.size === 0) worker.unref();
+      if (this.waiting.size === 0) {
+        worker.unref();
+        this.idle = setTimeout(() => this.stop(worker), IDLE_MS).unref();
+      }
       if (reply.ok) {
         this.answered++;
         waiter.resolve(reply.results);
@@ -64,8 +75,15 @@ class ResampleWorker {
     return worker;
   }
 
+  private stop(worker: Worker): void {
+    if (this.worker !== worker || this.waiting.size > 0) return;
+    this.worker = undefined;
+    void worker.terminate();
+  }
+
   /** Reduces bins `[0, bins.count)` over `columns` (runs in shared memory) on the worker. */
   reduce(columns: readonly (readonly SharedValues[])[], bins: BinRuns, aggregation: PassAggregation): Promise<readonly (readonly Aggregated[])[]> {
+    clearTimeout(this.idle);
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
