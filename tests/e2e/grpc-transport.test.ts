@@ -8,6 +8,7 @@ import { toHangarError } from '../../src/errors.js';
 import { type CallHandler, GrpcServer } from '../../src/server/transport/grpc-server.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { PREFIX_LENGTH } from '../../src/grpc/message-framing.js';
+import { WRITE_BUDGET_BYTES } from '../../src/server/transport/server-call.js';
 import { framed, reply } from './fixtures/grpc-replies.js';
 
 
@@ -184,6 +185,38 @@ describe('gRPC transport on the wire', () => {
     await writing;
     const got = await reply(stream);
     expect(got.body.subarray(PREFIX_LENGTH).toString()).toBe(String(160 * (1 << 19)));
+  });
+
+  it('writes a reply the client does not read up to the write budget without waiting, then waits; every message arrives in order', async () => {
+    const size = 1 << 19;
+    const count = 100;
+    let written = 0;
+    handlers.set('/t.T/Flood', async (call) => {
+      await call.request();
+      for (let i = 0; i < count; i++) {
+        written++;
+        await call.write(Buffer.alloc(size, i));
+      }
+    });
+    const stream = session.request(grpcHeaders('/t.T/Flood'));
+    stream.end(framed(Buffer.alloc(0)));
+    stream.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // 50 MiB offered and nothing read: the handler went on while less than the budget waited to
+    // be sent (before, each write waited for the one before it to leave), and stopped past it.
+    expect(written).toBeGreaterThan(8);
+    expect(written).toBeLessThanOrEqual(Math.ceil(WRITE_BUDGET_BYTES / size) + 1);
+    const got = reply(stream);
+    stream.resume();
+    const { body, grpcStatus } = await got;
+    expect(grpcStatus).toBe(GrpcStatus.OK);
+    expect(body.byteLength).toBe(count * (PREFIX_LENGTH + size));
+    for (let i = 0; i < count; i++) {
+      const at = i * (PREFIX_LENGTH + size);
+      expect(body.readUInt32BE(at + 1)).toBe(size);
+      expect(body[at + PREFIX_LENGTH]).toBe(i % 256);
+      expect(body[at + PREFIX_LENGTH + size - 1]).toBe(i % 256);
+    }
   });
 
   it("gives grpc-js clients their deadline's status", async () => {

@@ -12,6 +12,15 @@ import { ACCEPTED_ENCODINGS, type DeframedMessage, MessageDeframer, type Message
 /** Unread request messages past which the stream is paused. */
 const MAX_QUEUED_MESSAGES = 4;
 
+/**
+ * Reply bytes a call may have written and not yet sent (held back by the client's flow-control
+ * window, or waiting for the socket) before {@link ServerCall.write} waits for them to drain: a
+ * segment's worth, so a get hands the stream a segment's messages at once instead of waiting for
+ * each to leave; a client that reads slower than the server writes still holds the server back
+ * past this much. What waits are views of what the server holds anyway (decoded segments).
+ */
+export const WRITE_BUDGET_BYTES = 16 * 1024 * 1024;
+
 const RESPONSE_HEADERS = {
   ':status': 200,
   'content-type': 'application/grpc',
@@ -29,6 +38,8 @@ export class ServerCall {
   private requestEnded = false;
   private wakeReader: (() => void) | undefined;
   private headersSent = false;
+  /** The stream is corked while one burst of writes lasts (see {@link write}). */
+  private gathering = false;
   private finished = false;
   private statusTrailers: Record<string, string> | undefined;
   private extraTrailers: OutgoingMetadata | undefined;
@@ -131,14 +142,27 @@ export class ServerCall {
 
   /**
    * Writes one message, given whole or as pieces in order, without copying it: the pieces must not
-   * change until the call ends. Waits while the client reads slower than the server writes.
+   * change until the call ends. Messages written in one burst (one after another with nothing
+   * awaited in between but each other, as a get of cached segments writes them) reach the HTTP/2
+   * stream as one write: the stream is corked at the burst's first message and uncorked once the
+   * burst's microtasks have run. Returns at once while less than {@link WRITE_BUDGET_BYTES} wait to
+   * be sent; past that, waits until they have gone (the client reads slower than the server writes).
    * @throws CancelledError if the call was cancelled
    */
   async write(message: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (this.cancelled || this.finished) throw new CancelledError('the call has ended; nothing more can be sent');
     this.sendHeaders();
     const { stream } = this;
-    if (writeMessage(stream, message)) return;
+    if (!this.gathering) {
+      this.gathering = true;
+      stream.cork();
+      process.nextTick(() => {
+        this.gathering = false;
+        stream.uncork();
+      });
+    }
+    writeMessage(stream, message);
+    if (stream.writableLength < WRITE_BUDGET_BYTES) return;
     // A stream reset meanwhile never drains, and has already said 'close'.
     if (stream.closed || stream.destroyed) throw new CancelledError('the client cancelled the call');
     await new Promise<void>((resolve, reject) => {
