@@ -468,9 +468,11 @@ def hangar_segments(store: Path, frame: str, sidecars: bool = False) -> list[str
     return [str(store / "default" / frame / "segments" / name) for name in ids]
 
 
-def duckdb_floor(store: Path, queries: dict[str, str], repeat: int) -> dict[str, dict]:
-    """bench/duckdb_floor.mjs on Hangar's stored files: DuckDB alone, same process count, no server."""
-    job = {"frames": {frame: hangar_segments(store, frame) for frame in (FRAME, JOINED)}, "queries": queries, "repeat": repeat}
+def duckdb_floor(store: Path, queries: dict[str, str], repeat: int, enum_columns: list[str]) -> dict[str, dict]:
+    """bench/duckdb_floor.mjs on Hangar's stored files: DuckDB alone, same process count, no server; also on
+    in-memory tables of them, `enum_columns` (the frame's dictionary columns) as ENUMs like Hangar's hot frames."""
+    job = {"frames": {frame: hangar_segments(store, frame) for frame in (FRAME, JOINED)}, "queries": queries, "repeat": repeat,
+           "memory": True, "enum_columns": enum_columns}
     done = subprocess.run(["node", str(REPO / "bench" / "duckdb_floor.mjs")], input=json.dumps(job), capture_output=True,
                           text=True, cwd=REPO, timeout=600)
     if done.returncode != 0:
@@ -740,7 +742,8 @@ class Harness:
         kinds = tuple(k for k in SQL_SERVERS)
         self.log(f"W7 scanning SQL: {len(shapes)} shapes, {self.args.shape_queries} queries per shape per run, 1 client")
         results = self.results.setdefault("W7", {})
-        times: dict[str, dict[str, list[float]]] = {shape: {k: [] for k in (*kinds, "duckdb")} for shape in shapes}
+        floor_kinds = ("duckdb", "duckdb_mem")  # DuckDB alone on the Parquet files, and on in-memory tables of them
+        times: dict[str, dict[str, list[float]]] = {shape: {k: [] for k in (*kinds, *floor_kinds)} for shape in shapes}
         rows: dict[str, dict[str, Any]] = {shape: {} for shape in shapes}
         for run in range(-1, self.args.runs):  # -1: one untimed query of each shape on each server
             for shape, sql in shapes.items():
@@ -755,7 +758,8 @@ class Harness:
             if run < 0 or "hangar" not in self.servers:
                 continue
             try:
-                floor = duckdb_floor(self.servers["hangar"].data, shapes, self.args.shape_queries)
+                enums = [field.name for field in self.table.schema if pa.types.is_dictionary(field.type)]
+                floor = duckdb_floor(self.servers["hangar"].data, shapes, self.args.shape_queries, enums)
             except Exception as error:  # noqa: BLE001 - recorded, not raised
                 self.floors["duckdb_error"] = error_text(error)
                 self.log(f"  W7 duckdb floor: ERROR {error_text(error)}")
@@ -764,15 +768,17 @@ class Harness:
                 if "times_ms" in entry:
                     times[shape]["duckdb"] += entry["times_ms"]
                     rows[shape]["duckdb"] = [entry["rows"]]
+                    times[shape]["duckdb_mem"] += entry.get("memory_times_ms", [])
+                    rows[shape]["duckdb_mem"] = [entry["rows"]]
                 else:
                     rows[shape]["duckdb_error"] = entry.get("error")
             line = "  ".join(f"{shape[:2]} " + "/".join(f"{percentile(times[shape][k][-self.args.shape_queries:], 0.5):.0f}"
-                                                         if times[shape][k] else "-" for k in (*kinds, "duckdb"))
+                                                         if times[shape][k] else "-" for k in (*kinds, *floor_kinds))
                              for shape in shapes)
-            self.log(f"  W7 run {run + 1}/{self.args.runs} p50 ms {'/'.join((*kinds, 'duckdb'))}: {line}")
+            self.log(f"  W7 run {run + 1}/{self.args.runs} p50 ms {'/'.join((*kinds, *floor_kinds))}: {line}")
         for shape, sql in shapes.items():
             entry: dict[str, Any] = {"sql": sql}
-            for kind in (*kinds, "duckdb"):
+            for kind in (*kinds, *floor_kinds):
                 failed = self.results.get(f"W7 {shape}", {}).get(kind)
                 if failed:
                     entry[kind] = failed
@@ -952,7 +958,8 @@ def floor_rows(results: dict, floors: dict) -> list[dict]:
     for shape, entry in results.get("W7", {}).items():
         h = entry.get("hangar", {}).get("p50_ms")
         sh = entry.get("shoots", {}).get("p50_ms")
-        add(f"W7 {shape}", "ms p50", h, {"shoots": sh, "duckdb": entry.get("duckdb", {}).get("p50_ms")},
+        add(f"W7 {shape}", "ms p50", h, {"shoots": sh, "duckdb": entry.get("duckdb", {}).get("p50_ms"),
+                                          "duckdb_mem": entry.get("duckdb_mem", {}).get("p50_ms")},
             "≤ 0.3× shoots", ratio(h, sh), 0.3)
     bounds = {"range_day": 2.0, "append_1000": 2.0, "two_columns": 1.3}
     for op, entry in results.get("W8", {}).items():
