@@ -14,6 +14,58 @@ export interface BinRuns {
   readonly starts: Int32Array;
 }
 
+/**
+ * Value columns without nulls lying in shared memory, packed for a worker: the distinct buffers once,
+ * and each piece as five numbers (column, buffer index, byte offset, length, float bits) — a few
+ * objects to post instead of one per batch and column.
+ */
+export interface PackedColumns {
+  /** Number of columns. */
+  readonly columns: number;
+  /** The distinct buffers the pieces lie in. */
+  readonly buffers: readonly SharedArrayBuffer[];
+  /** Five numbers per piece, in row order within each column. */
+  readonly runs: Float64Array;
+}
+
+/** Packs columns whose pieces' values lie in SharedArrayBuffers (see {@link PackedColumns}). */
+export function packColumns(columns: readonly (readonly Piece[])[]): PackedColumns {
+  const buffers: SharedArrayBuffer[] = [];
+  const index = new Map<SharedArrayBuffer, number>();
+  const runs = new Float64Array(5 * columns.reduce((total, pieces) => total + pieces.length, 0));
+  let at = 0;
+  columns.forEach((pieces, column) => {
+    for (const { values } of pieces) {
+      const buffer = values.buffer as SharedArrayBuffer;
+      let slot = index.get(buffer);
+      if (slot === undefined) {
+        slot = buffers.push(buffer) - 1;
+        index.set(buffer, slot);
+      }
+      runs[at++] = column;
+      runs[at++] = slot;
+      runs[at++] = values.byteOffset;
+      runs[at++] = values.length;
+      runs[at++] = values instanceof Float64Array ? 64 : 32;
+    }
+  });
+  return { columns: columns.length, buffers, runs };
+}
+
+/** The columns of {@link packColumns} as pieces (views of the same shared memory). */
+export function unpackColumns(packed: PackedColumns): Piece[][] {
+  const columns: Piece[][] = Array.from({ length: packed.columns }, () => []);
+  const runs = packed.runs;
+  for (let at = 0; at < runs.length; at += 5) {
+    const buffer = packed.buffers[runs[at + 1]!]!;
+    const byteOffset = runs[at + 2]!;
+    const length = runs[at + 3]!;
+    const values = runs[at + 4] === 64 ? new Float64Array(buffer, byteOffset, length) : new Float32Array(buffer, byteOffset, length);
+    columns[runs[at]!]!.push({ values, valid: undefined, offset: 0, rows: length });
+  }
+  return columns;
+}
+
 /** The aggregations the pass computes (ohlc is four results per column). */
 export type PassAggregation = Reduction | 'ohlc';
 

@@ -8,8 +8,8 @@
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { type Aggregated, type BinRuns, type PassAggregation, type Piece, aggregateColumns } from './resample-bins.js';
-import type { SharedValues, SplitReply, SplitRequest } from './resample-worker.js';
+import { type Aggregated, type BinRuns, type PackedColumns, type PassAggregation, type Piece, aggregateColumns, packColumns } from './resample-bins.js';
+import type { SplitReply, SplitRequest } from './resample-worker.js';
 
 /**
  * Rows below which the pass stays on one thread: a worker's round trip (~0.1–1 ms) then costs
@@ -81,8 +81,8 @@ class ResampleWorker {
     void worker.terminate();
   }
 
-  /** Reduces bins `[0, bins.count)` over `columns` (runs in shared memory) on the worker. */
-  reduce(columns: readonly (readonly SharedValues[])[], bins: BinRuns, aggregation: PassAggregation): Promise<readonly (readonly Aggregated[])[]> {
+  /** Reduces bins `[0, bins.count)` over `columns` (in shared memory) on the worker. */
+  reduce(columns: PackedColumns, bins: BinRuns, aggregation: PassAggregation): Promise<readonly (readonly Aggregated[])[]> {
     clearTimeout(this.idle);
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
@@ -91,7 +91,7 @@ class ResampleWorker {
       worker.ref();
       const starts = bins.starts.slice(0, bins.count + 1);
       const request: SplitRequest = { id, aggregation, starts, count: bins.count, columns };
-      worker.postMessage(request, [starts.buffer]);
+      worker.postMessage(request, [starts.buffer, columns.runs.buffer as ArrayBuffer]);
     });
   }
 }
@@ -115,15 +115,6 @@ function piecesBetween(pieces: readonly Piece[], from: number, to: number): Piec
     if (row >= to) break;
   }
   return out;
-}
-
-function sharedRuns(pieces: readonly Piece[]): SharedValues[] {
-  return pieces.map(({ values }) => ({
-    buffer: values.buffer as SharedArrayBuffer,
-    byteOffset: values.byteOffset,
-    length: values.length,
-    bits: values instanceof Float64Array ? 64 : 32,
-  }));
 }
 
 /** The first bin starting at or after `row` (bins start in increasing rows). */
@@ -157,7 +148,7 @@ export async function splitPass(columns: readonly (readonly Piece[])[], bins: Bi
   const secondColumns = columns.map((pieces) => piecesBetween(pieces, cutRow, rows));
   let remote: Promise<readonly (readonly Aggregated[])[]>;
   try {
-    remote = shared.reduce(secondColumns.map(sharedRuns), second, aggregation);
+    remote = shared.reduce(packColumns(secondColumns), second, aggregation);
   } catch {
     return undefined;
   }

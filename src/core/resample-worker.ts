@@ -4,29 +4,20 @@
  * main thread and this one each read half of the values and nothing is copied between them.
  */
 import { parentPort } from 'node:worker_threads';
-import { type Aggregated, type PassAggregation, type Piece, aggregateColumns } from './resample-bins.js';
+import { type Aggregated, type PackedColumns, type PassAggregation, aggregateColumns, unpackColumns } from './resample-bins.js';
 
-/** A run of a value column's values lying in shared memory (no nulls). */
-export interface SharedValues {
-  /** The buffer holding them. */
-  readonly buffer: SharedArrayBuffer;
-  /** Byte offset of the first value. */
-  readonly byteOffset: number;
-  /** Number of values. */
-  readonly length: number;
-  /** float64 or float32. */
-  readonly bits: 64 | 32;
-}
-
-/** What the main thread posts: bins `[0, count)` over rows given as each column's runs, in row order. */
+/** What the main thread posts: bins `[0, count)` over the rows of the packed columns, in row order. */
 export interface SplitRequest {
+  /** Matches the reply to its request. */
   readonly id: number;
+  /** The aggregation. */
   readonly aggregation: PassAggregation;
   /** Row index (from the share's first row) where each bin starts; `starts[count]` = the share's rows. */
   readonly starts: Int32Array;
+  /** Number of bins. */
   readonly count: number;
-  /** Per value column, its runs. */
-  readonly columns: readonly (readonly SharedValues[])[];
+  /** The value columns of the share. */
+  readonly columns: PackedColumns;
 }
 
 /** The worker's answer: per column, its results (four for ohlc), or why it failed. */
@@ -34,20 +25,10 @@ export type SplitReply =
   | { readonly id: number; readonly ok: true; readonly results: readonly (readonly Aggregated[])[] }
   | { readonly id: number; readonly ok: false; readonly message: string };
 
-/** Typed-array views of shared runs as pieces without nulls. */
-export function sharedPieces(runs: readonly SharedValues[]): Piece[] {
-  return runs.map(({ buffer, byteOffset, length, bits }) => ({
-    values: bits === 64 ? new Float64Array(buffer, byteOffset, length) : new Float32Array(buffer, byteOffset, length),
-    valid: undefined,
-    offset: 0,
-    rows: length,
-  }));
-}
-
 parentPort?.on('message', (request: SplitRequest) => {
   try {
     const bins = { count: request.count, starts: request.starts };
-    const results = aggregateColumns(request.columns.map(sharedPieces), bins, request.aggregation);
+    const results = aggregateColumns(unpackColumns(request.columns), bins, request.aggregation);
     const transfers = new Set<ArrayBuffer>();
     for (const column of results) for (const { values, present } of column) transfers.add(values.buffer as ArrayBuffer).add(present.buffer as ArrayBuffer);
     const reply: SplitReply = { id: request.id, ok: true, results };
