@@ -769,7 +769,7 @@ class Harness:
                     times[shape]["duckdb"] += entry["times_ms"]
                     rows[shape]["duckdb"] = [entry["rows"]]
                     times[shape]["duckdb_mem"] += entry.get("memory_times_ms", [])
-                    rows[shape]["duckdb_mem"] = [entry["rows"]]
+                    rows[shape]["duckdb_mem"] = [entry.get("memory_rows")]
                 else:
                     rows[shape]["duckdb_error"] = entry.get("error")
             line = "  ".join(f"{shape[:2]} " + "/".join(f"{percentile(times[shape][k][-self.args.shape_queries:], 0.5):.0f}"

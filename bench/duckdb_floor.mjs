@@ -6,7 +6,7 @@
 // chunk to the end. With "memory", each frame is then also copied into a DuckDB in-memory table (what
 // Hangar's hot frames are; the enum_columns, the frame's dictionary columns, as ENUMs as Hangar's views
 // make them) and every query runs again on those, materialized (as Hangar runs a repeated small result):
-// `memory_times_ms`. Prints {"S1": {"times_ms": [...], "rows": n, "memory_times_ms": [...]} | {"error": "..."}}
+// `memory_times_ms`, `memory_rows`. Prints {"S1": {"times_ms": [...], "rows": n, "memory_times_ms": [...], ...} | {"error": "..."}}
 // as JSON. Usage: node bench/duckdb_floor.mjs < job.json
 import { DuckDBInstance } from '@duckdb/node-api';
 
@@ -70,12 +70,14 @@ if (job.memory) {
       };
       await run();
       const times = [];
+      let rows = 0;
       for (let i = 0; i < job.repeat; i++) {
         const started = performance.now();
-        await run();
+        rows = await run();
         times.push(performance.now() - started);
       }
       out[key].memory_times_ms = times;
+      out[key].memory_rows = rows;
     } catch (error) {
       out[key].memory_error = String(error?.message ?? error).split('\n')[0];
     }

@@ -104,6 +104,9 @@ def test_compare_quick_scanning_sql_floors_and_small_ops(tmp_path: Path) -> None
         assert entry["duckdb"]["p50_ms"] > 0, f"{name}: {entry}"  # DuckDB alone on Hangar's stored files
         # The same answer size from Hangar and from DuckDB on its files (S2 returns rows, the rest aggregates).
         assert entry["hangar"]["result_rows"] == entry["duckdb"]["result_rows"], f"{name}: {entry}"
+        # DuckDB alone on in-memory tables of those files (what a hot frame is): the same answer size.
+        assert entry["duckdb_mem"]["p50_ms"] > 0, f"{name}: {entry}"
+        assert entry["duckdb_mem"]["result_rows"] == entry["hangar"]["result_rows"], f"{name}: {entry}"
         shoots = entry["shoots"]
         assert shoots.get("p50_ms", 0) > 0 or shoots.get("error"), f"{name}: {shoots}"
     small = report["workloads"]["W8"]
