@@ -91,6 +91,7 @@ describe('recycled log files', () => {
     await wal.release(record(25).lastId);
     for (let seq = 41; seq <= 70; seq++) await wal.append([record(seq)]);
     await wal.close();
+    await rm(join(dir, 'closed-cleanly')); // a crash leaves no clean-close marker
     // Tear the last record: one byte of its payload never reached the disk.
     const last = (await walFiles(dir)).at(-1)!;
     const bytes = await readFile(join(dir, last));
@@ -126,6 +127,29 @@ describe('recycled log files', () => {
     const second = await readFile(join(dir, 'wal-0000000002.log'));
     expect(logFileStart(second)!.start).toBe(LOG_HEADER_BYTES);
     expect(seqsOf(await recoverLog(dir))).toEqual([1, 2, 3, 4]);
+  });
+
+  it('after a clean close the next run appends after the last record; after a crash it takes a fresh file', async () => {
+    const dir = await directory();
+    const wal = new LocalWal(dir, { fileBytes: FILE_BYTES });
+    await wal.recover();
+    for (let seq = 1; seq <= 3; seq++) await wal.append([record(seq)]);
+    await wal.close();
+    expect(await readdir(dir)).toContain('closed-cleanly');
+    const files = await walFiles(dir);
+    const again = new LocalWal(dir, { fileBytes: FILE_BYTES });
+    expect(seqsOf(await again.recover())).toEqual([1, 2, 3]);
+    expect(await readdir(dir)).not.toContain('closed-cleanly'); // removed before any append
+    await again.append([record(4)]);
+    expect(await walFiles(dir)).toEqual(files); // no new file: appended after record 3
+    // A crash (no close): the next run does not write after what it left.
+    const third = new LocalWal(dir, { fileBytes: FILE_BYTES });
+    expect(seqsOf(await third.recover())).toEqual([1, 2, 3, 4]);
+    expect((await walFiles(dir)).length).toBe(files.length + 1);
+    await third.append([record(5)]);
+    await again.close();
+    await third.close();
+    expect(seqsOf(await recoverLog(dir))).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('a spare is never read, and a file whose header does not check holds no records', async () => {

@@ -20,7 +20,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, writeSync, writevSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StorageError } from '../../errors.js';
@@ -71,6 +71,9 @@ const fileName = (index: number): string => `wal-${String(index).padStart(10, '0
 /** Released files waiting for reuse: never read at recovery (only `wal-*.log` files are). */
 const SPARE_PATTERN = /^recycle-(\d{10})\.spare$/;
 const spareName = (index: number): string => `recycle-${String(index).padStart(10, '0')}.spare`;
+
+/** Left by a clean {@link LocalWal.close}: the last file has no torn tail, so the next run appends to it. */
+const CLOSED_MARKER = 'closed-cleanly';
 
 /**
  * A log file's header: `HANGWAL2`, an 8-byte random nonce, 12 zero bytes, and the CRC-32 of the
@@ -133,6 +136,8 @@ export class LocalWal implements WriteAheadLog {
   private inlineMs = 0;
   private poolMs = 0;
   private smallWrites = 0;
+  /** Whether a write failed (see {@link close}). */
+  private writeFailed = false;
 
   /** @param directory - the stream's directory (created if absent) */
   constructor(
@@ -145,9 +150,12 @@ export class LocalWal implements WriteAheadLog {
 
   /**
    * @inheritdoc
-   * Appends never go on in a file written before: the log takes a fresh file (a spare, or the last
-   * file when it holds no record, each with a new nonce; else a new zero-filled one), so no record
-   * of this run can ever join up with the bytes a crash left after the valid records.
+   * After a crash, appends never go on in a file written before: the log takes a fresh file (a
+   * spare, or the last file when it holds no record, each with a new nonce; else a new zero-filled
+   * one), so no record of this run can ever join up with what a torn write left after the valid
+   * records (the blocks of one write may reach the disk in any order). After a clean close (its
+   * marker, removed durably here before any append) they go on after the last record, as nothing
+   * was torn.
    */
   async recover(): Promise<WalRecord[]> {
     await mkdir(this.directory, { recursive: true });
@@ -159,6 +167,7 @@ export class LocalWal implements WriteAheadLog {
       .sort((a, b) => a - b);
     const records: WalRecord[] = [];
     let lastHeldRecords = false;
+    let lastEnd = 0;
     for (const index of indexes) {
       const bytes = await readFile(join(this.directory, fileName(index)));
       const start = logFileStart(bytes);
@@ -171,6 +180,7 @@ export class LocalWal implements WriteAheadLog {
       }
       this.files.push({ index, size: bytes.byteLength, seed: start?.seed ?? 0, lastId });
       lastHeldRecords = scanned.payloads.length > 0;
+      lastEnd = 'end' in scanned ? scanned.end : 0;
     }
     for (const name of names) {
       const match = SPARE_PATTERN.exec(name);
@@ -182,6 +192,15 @@ export class LocalWal implements WriteAheadLog {
       this.spareCounter = Math.max(this.spareCounter, Number(match[1]));
     }
     const last = this.files.at(-1);
+    if (names.includes(CLOSED_MARKER)) {
+      await unlink(join(this.directory, CLOSED_MARKER));
+      await this.syncDirectory();
+      if (last && lastHeldRecords) {
+        this.handle = await this.openFile(last.index);
+        this.position = lastEnd;
+        return records;
+      }
+    }
     let current: OpenLogFile;
     if (last && !lastHeldRecords && last.size === this.fileBytes) {
       // A file prepared before the stop and never written: it takes this run's records, with a new nonce.
@@ -226,6 +245,8 @@ export class LocalWal implements WriteAheadLog {
         else this.inlineMs = this.inlineMs === 0 ? took : this.inlineMs + LATENCY_WEIGHT * (took - this.inlineMs);
       }
     } catch (error) {
+      // The write may have left part of its records: no clean-close marker may vouch for this file's tail.
+      this.writeFailed = true;
       throw new StorageError('file', `could not write the stream's log in ${this.directory}`, error);
     }
     this.position += total;
@@ -279,13 +300,22 @@ export class LocalWal implements WriteAheadLog {
     }
   }
 
-  /** @inheritdoc */
+  /**
+   * @inheritdoc
+   * When every write succeeded, leaves the clean-close marker, so the next run appends after the
+   * last record instead of preparing a new file (a crash leaves no marker).
+   */
   async close(): Promise<void> {
+    const wasOpen = this.handle !== undefined;
     await this.handle?.close();
     this.handle = undefined;
     const next = await this.next?.catch(() => undefined);
     await next?.handle.close();
     this.next = undefined;
+    if (wasOpen && !this.writeFailed) {
+      await writeFile(join(this.directory, CLOSED_MARKER), '');
+      await this.syncDirectory();
+    }
   }
 
   /** @inheritdoc */
