@@ -10,6 +10,8 @@ import type { IpcMessage } from '../format/ipc-message.js';
 export interface CachedChunk {
   readonly ipc: Uint8Array;
   readonly dictionaries: readonly IpcMessage[];
+  /** `ipc` split into its messages (views of it), so a get of a cached segment does not parse its headers again. */
+  readonly messages?: readonly IpcMessage[];
 }
 
 /** Least-recently-used chunks up to a byte budget. Values are shared: never mutate them. */

@@ -71,6 +71,8 @@ const EMPTY = new Uint8Array(0);
 interface DecodedChunk {
   readonly ipc: Uint8Array;
   readonly dictionaries: readonly IpcMessage[];
+  /** `ipc` split into its messages, when split already (kept with the cached chunk). */
+  readonly messages?: readonly IpcMessage[];
   /** Its rows must be filtered by time (it straddles the range, or has no statistics). */
   readonly filter: boolean;
 }
@@ -145,7 +147,7 @@ export async function* frameMessages(context: FrameReaderContext, ref: FrameRef,
       for (const dictionary of chunk.dictionaries) {
         if (!wanted || wanted.has(plan.storedColumns[dictionaryIdOf(dictionary)] ?? '')) yield dictionary;
       }
-      let messages = splitIpcStream(chunk.ipc);
+      let messages = chunk.messages ?? splitIpcStream(chunk.ipc);
       // Rows are only counted for a limit: a plain get never re-reads its own batch headers.
       let rows = limit === Infinity ? 0 : rowsOf(messages);
       if (chunk.filter || sent + rows > limit) {
@@ -293,8 +295,10 @@ async function* decodedChunks(
         yield {
           start: () =>
             decode(index).then((ipc): DecodedChunk => {
-              if (cacheKey !== undefined) cache!.set(cacheKey, { ipc, dictionaries: kept });
-              return { ipc, dictionaries: kept, filter };
+              // Split once and kept with the cached chunk: a get of a hot frame re-reads no headers.
+              const messages = splitIpcStream(ipc);
+              if (cacheKey !== undefined) cache!.set(cacheKey, { ipc, dictionaries: kept, messages });
+              return { ipc, dictionaries: kept, filter, messages };
             }),
           guaranteedRows: calls.length === 1 ? guaranteedRows : 0,
         };
