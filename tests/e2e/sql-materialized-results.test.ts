@@ -1,12 +1,13 @@
 /**
  * Repeated queries with small results run materialized (src/core/sql/result-sizes.ts): the first run
- * of a text streams, a repeat on unchanged frames whose last result was small is gathered by DuckDB
- * and read chunk by chunk without a native call each. The answers must not change: the same rows in
- * the same order, dictionaries, several batches, empty results; a commit between repeats is seen;
- * statements with parameters and large results keep streaming. Also the per-text cache of candidate
- * frame names: it keeps names, never whether a frame exists.
+ * of a text streams, a repeat whose last result was small (scaled by how much its frames grew) is
+ * gathered by DuckDB and read chunk by chunk without a native call each. The answers must not
+ * change: the same rows in the same order, dictionaries, several batches, empty results; a commit
+ * between repeats is seen; statements with parameters, large results and a query whose frame grew
+ * tenfold keep streaming. Also the per-text cache of candidate frame names: it keeps names, never
+ * whether a frame exists.
  */
-import { DuckDBInstance, DuckDBPreparedStatement } from '@duckdb/node-api';
+import { DuckDBPreparedStatement } from '@duckdb/node-api';
 import { Dictionary, Float64, Int32, Table, TimeUnit, Timestamp, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
@@ -82,15 +83,29 @@ describe('materialized results of repeated queries', () => {
     const empty = await query(engine, none);
     expect(empty).toEqual({ rows: [], batches: 1, dictionary: true });
     expect(await query(engine, none)).toEqual(empty);
-    // A commit changes the views: the next run streams again, and reads the new rows.
+    // An append: the frame grew a little, so the query stays materialized, and reads the new rows.
     await engine.put({ bucket: 'default', name: 'ticks' }, 'append', messagesOf(frame(7, 30_000)));
     const before = { ...counts };
     const after = await query(engine, sql);
-    expect(counts).toEqual({ run: before.run, stream: before.stream + 1 });
+    expect(counts).toEqual({ run: before.run + 1, stream: before.stream });
     expect(after.rows).toHaveLength(Math.ceil(30_007 / 7));
     expect(after.rows[0]).toMatchObject({ v: 30_002 });
     expect(await query(engine, sql)).toEqual(after);
-    expect(counts.run).toBe(before.run + 1);
+    await engine.close();
+  });
+
+  it('streams a repeat whose frame grew so much that its result would pass the bound', async () => {
+    const engine = new HangarEngine(new ObjectLayout(new MemoryConnector()), codec, { sql: { hotBytes: 0 } });
+    await engine.put({ bucket: 'default', name: 'ticks' }, 'error', messagesOf(frame(30_000)));
+    // ~2.4 MiB of Arrow data: under the 16 MiB bound, but not once the frame is ten times larger.
+    const sql = "SELECT v, repeat('x', 80)::VARCHAR AS pad FROM ticks";
+    const counts = countRuns();
+    await query(engine, sql);
+    await query(engine, sql);
+    expect(counts).toEqual({ run: 1, stream: 1 });
+    await engine.put({ bucket: 'default', name: 'ticks' }, 'replace', messagesOf(frame(300_000)));
+    expect((await query(engine, sql)).rows).toHaveLength(300_000);
+    expect(counts).toEqual({ run: 1, stream: 2 });
     await engine.close();
   });
 
@@ -105,28 +120,27 @@ describe('materialized results of repeated queries', () => {
     await engine.close();
   });
 
-  it('decides per statement: never before a complete run, never with parameters, never over the bound', async () => {
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    try {
-      const sizes = new ResultSizes(1_000);
-      const plain = await connection.prepare('SELECT 42 AS answer');
-      const withParameter = await connection.prepare('SELECT ?::INTEGER AS answer');
-      expect(sizes.materialize(plain)).toBe(false);
-      sizes.record(plain, 1_000);
-      expect(sizes.materialize(plain)).toBe(true);
-      sizes.record(plain, 1_001);
-      expect(sizes.materialize(plain)).toBe(false);
-      sizes.record(withParameter, 4);
-      expect(sizes.materialize(withParameter)).toBe(false);
-      // Another statement of the same text is another statement (prepared after a view changed).
-      const again = await connection.prepare('SELECT 42 AS answer');
-      sizes.record(plain, 4);
-      expect(sizes.materialize(again)).toBe(false);
-    } finally {
-      connection.closeSync();
-      instance.closeSync();
-    }
+  it('decides by the text\'s last result: never before one, never with parameters, scaled by the input\'s growth', () => {
+    const sizes = new ResultSizes(1_000);
+    expect(sizes.materialize('b\u0000q', 0, 100)).toBe(false);
+    sizes.record('b\u0000q', 0, 100, 1_000);
+    expect(sizes.materialize('b\u0000q', 0, 100)).toBe(true);
+    // The frames it reads grew by 10 %: 1,100 expected bytes, over the bound.
+    expect(sizes.materialize('b\u0000q', 0, 110)).toBe(false);
+    // They shrank: the last size still holds.
+    expect(sizes.materialize('b\u0000q', 0, 50)).toBe(true);
+    sizes.record('b\u0000q', 0, 100, 1_001);
+    expect(sizes.materialize('b\u0000q', 0, 100)).toBe(false);
+    sizes.record('b\u0000small', 0, 100, 400);
+    expect(sizes.materialize('b\u0000small', 0, 250)).toBe(true);
+    expect(sizes.materialize('b\u0000small', 0, 251)).toBe(false);
+    // Another bucket's query of the same text is another query.
+    expect(sizes.materialize('c\u0000small', 0, 100)).toBe(false);
+    sizes.record('b\u0000p', 1, 100, 4);
+    expect(sizes.materialize('b\u0000p', 1, 100)).toBe(false);
+    // Frames of no bytes (SELECT 1, an empty frame): the last size as it was.
+    sizes.record('b\u0000one', 0, 0, 8);
+    expect(sizes.materialize('b\u0000one', 0, 0)).toBe(true);
   });
 
   it('keeps a text\'s candidate names, not whether they are frames', async () => {

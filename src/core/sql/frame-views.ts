@@ -137,6 +137,13 @@ export class FrameViews {
     for (const ref of refs) this.queried(`${ref.bucket}/${ref.name}`);
   }
 
+  /** Arrow bytes of these frames' current views (a frame without a view counts 0). */
+  bytesOf(refs: readonly FrameRef[]): number {
+    let bytes = 0;
+    for (const ref of refs) bytes += this.views.get(`${ref.bucket}/${ref.name}`)?.bytes ?? 0;
+    return bytes;
+  }
+
   /** Whether the frame's views read a hot table now (for tests and metrics). */
   isHot(ref: FrameRef): boolean {
     return this.views.get(`${ref.bucket}/${ref.name}`)?.hot !== undefined;

@@ -289,8 +289,11 @@ export class SqlEngine {
     const running = this.running;
     const { prepared } = session;
     const resultSizes = this.resultSizes;
-    // A repeated query whose result was small runs materialized: full chunks, no native call per chunk.
-    const materialize = resultSizes.materialize(prepared);
+    // A repeated query whose result was small runs materialized: full chunks, no native call per
+    // chunk. Only on the frames' current versions (as_of and snapshot queries always stream).
+    const sizeKey = `${context.bucket}\u0000${sql}`;
+    const inputBytes = session.inputBytes;
+    const materialize = inputBytes !== undefined && resultSizes.materialize(sizeKey, prepared.parameterCount, inputBytes);
     running.add(interrupter);
     async function* messages(): AsyncGenerator<IpcMessage> {
       started = true;
@@ -305,7 +308,7 @@ export class SqlEngine {
           yield { header: message.header, body };
         }
         complete = true;
-        resultSizes.record(prepared, budget.used);
+        if (inputBytes !== undefined) resultSizes.record(sizeKey, prepared.parameterCount, inputBytes, budget.used);
       } catch (error) {
         // Over a limit (or failed): stop DuckDB producing more before the connection is closed.
         interrupt();
@@ -344,7 +347,7 @@ export class SqlEngine {
   private async prepare(
     sql: string,
     context: QueryContext,
-  ): Promise<{ connection: DuckDBConnection; prepared: DuckDBPreparedStatement; end: (reusable: boolean) => void }> {
+  ): Promise<{ connection: DuckDBConnection; prepared: DuckDBPreparedStatement; end: (reusable: boolean) => void; inputBytes?: number }> {
     const session = await this.sessions.take(sql);
     const connection = session.connection;
     const releases: (() => void)[] = [];
@@ -369,6 +372,8 @@ export class SqlEngine {
       // filter on it, and for the others the views' bounds would cost a read of that column.
       const names = new Set(identifierTokens(sql).map((token) => token.name.toLowerCase()));
       let catalog: string | undefined;
+      /** Arrow bytes of the frames the query reads, at their current versions. */
+      let inputBytes: number | undefined;
       if (context.snapshot !== undefined) {
         const past = await this.views.snapshot(snapshotRefs(refs, context), context.bucket, { snapshot: context.snapshot }, (column) => names.has(column.toLowerCase()));
         releases.push(past.release);
@@ -380,6 +385,7 @@ export class SqlEngine {
         catalog = past.catalog;
       } else {
         await this.views.refresh(refs);
+        inputBytes = this.views.bytesOf(refs);
         if ([...this.views.timePruningColumns(refs)].some((column) => names.has(column))) catalog = TIME_PRUNED_CATALOG;
       }
       await setSearchPath(session, context.bucket, catalog ?? this.mainCatalog);
@@ -391,7 +397,7 @@ export class SqlEngine {
           { type: SQL_ERROR_TYPE },
         );
       }
-      return { connection, prepared, end };
+      return { connection, prepared, end, ...(inputBytes !== undefined ? { inputBytes } : {}) };
     } catch (error) {
       // Not pooled: a connection is kept only after statements that went as expected.
       end(false);
