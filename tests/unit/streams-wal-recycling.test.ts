@@ -152,6 +152,25 @@ describe('recycled log files', () => {
     expect(seqsOf(await recoverLog(dir))).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('a 1 KB append writes back a few KiB, not the large folio the zero-fill or a recovery read cached the file in', async () => {
+    const dir = await directory();
+    const written = async (): Promise<number> => Number(/^write_bytes: (\d+)$/m.exec(await readFile('/proc/self/io', 'utf8'))![1]);
+    const options = { fileBytes: 4 * 1024 * 1024 };
+    const wal = new LocalWal(dir, options);
+    await wal.recover();
+    let before = await written();
+    for (let seq = 1; seq <= 20; seq++) await wal.append([record(seq)]);
+    expect((await written()) - before).toBeLessThan(20 * 64 * 1024); // 2 MiB per append with the zero-fill's folios cached
+    await wal.close();
+    // A clean close: the next run reads the file whole, then appends to it.
+    const again = new LocalWal(dir, options);
+    expect(seqsOf(await again.recover())).toEqual(range(1, 20));
+    before = await written();
+    for (let seq = 21; seq <= 40; seq++) await again.append([record(seq)]);
+    expect((await written()) - before).toBeLessThan(20 * 64 * 1024);
+    await again.close();
+  });
+
   it('a spare is never read, and a file whose header does not check holds no records', async () => {
     const dir = await directory();
     // A spare holding records in the old format (valid CRCs): recovery must not take it for a log file.
