@@ -120,6 +120,13 @@ async function cpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Bytes a process has caused to be written to storage so far (/proc/PID/io), or undefined where that is not readable. */
+async function writeBytes(pid) {
+  const text = await readFile(`/proc/${pid}/io`, 'utf8').catch(() => undefined);
+  const match = text && /^write_bytes: (\d+)$/m.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** CPU seconds (user, system) of each of a process's threads, summed by thread name. */
 async function threadSeconds(pid) {
   const out = {};
@@ -179,6 +186,7 @@ async function throughput(label, clients, batch, makeClient, serverPid, profiler
   let entries = 0;
   const serverBefore = await cpuSeconds(serverPid);
   const threadsBefore = THREADS ? await threadSeconds(serverPid) : undefined;
+  const writtenBefore = await writeBytes(serverPid);
   const clientBefore = process.cpuUsage();
   let elapsed = 0;
   await profiler?.start();
@@ -191,6 +199,7 @@ async function throughput(label, clients, batch, makeClient, serverPid, profiler
   const clientCpu = process.cpuUsage(clientBefore);
   const serverCpu = (await cpuSeconds(serverPid)) - serverBefore;
   const threadsAfter = THREADS ? await threadSeconds(serverPid) : undefined;
+  const writtenAfter = await writeBytes(serverPid);
   // µs of user and system CPU per entry of each thread (name) that used any.
   const threads = threadsAfter && Object.fromEntries(Object.entries(threadsAfter).map(([name, [user, system]]) => {
     const [user0, system0] = threadsBefore[name] ?? [0, 0];
@@ -202,6 +211,8 @@ async function throughput(label, clients, batch, makeClient, serverPid, profiler
     label, clients, batch, entriesPerSecond: Math.round(entries / elapsed),
     serverCpuUsPerEntry: +((serverCpu * 1e6) / entries).toFixed(1),
     clientCpuUsPerEntry: +((clientCpu.user + clientCpu.system) / entries).toFixed(1),
+    // Bytes the server wrote to storage per entry (its log, zero-filled files, segments, commits; Redis: its AOF).
+    serverWriteBytesPerEntry: writtenBefore === undefined || writtenAfter === undefined ? undefined : Math.round((writtenAfter - writtenBefore) / entries),
     syncsPerSecond: syncs ? Math.round(((syncs.fdatasync ?? 0) + (syncs.fsync ?? 0) + (syncs.pwrite64 ?? 0) + (syncs.pwritev ?? 0)) / elapsed) : undefined,
     syscalls: syncs,
     threads,
@@ -210,6 +221,7 @@ async function throughput(label, clients, batch, makeClient, serverPid, profiler
   console.log(
     `${label.padEnd(28)} clients=${clients} batch=${String(batch).padStart(3)}  ${String(result.entriesPerSecond).padStart(8)} entries/s  ` +
       `cpu/entry server ${result.serverCpuUsPerEntry} µs client ${result.clientCpuUsPerEntry} µs` +
+      `${result.serverWriteBytesPerEntry === undefined ? '' : `  written/entry ${result.serverWriteBytesPerEntry} B`}` +
       `${syncs ? `  syncs/s ${result.syncsPerSecond} (${Object.entries(syncs).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}   load ${result.load}`,
   );
   if (threads) console.log(`${''.padEnd(28)} threads, µs/entry user+sys: ${Object.entries(threads).map(([name, [user, system]]) => `${name} ${user}+${system}`).join(', ')}`);
@@ -428,6 +440,7 @@ for (const label of labels) {
       all: rows.map((r) => r.entriesPerSecond),
       serverCpuUsPerEntry: +median(rows.map((r) => r.serverCpuUsPerEntry)).toFixed(1),
       clientCpuUsPerEntry: rows[0].clientCpuUsPerEntry === undefined ? undefined : +median(rows.map((r) => r.clientCpuUsPerEntry)).toFixed(1),
+      serverWriteBytesPerEntry: rows[0].serverWriteBytesPerEntry === undefined ? undefined : Math.round(median(rows.map((r) => r.serverWriteBytesPerEntry))),
       syncsPerSecond: syncs.length ? Math.round(median(syncs)) : undefined,
     });
   }
@@ -438,7 +451,7 @@ for (const r of results.medians) {
   const redis = always(r.clients, r.batch);
   const ratio = redis && r.label.startsWith('hangar') ? `  ${(r.entriesPerSecond / redis.entriesPerSecond).toFixed(2)}×` : '';
   if (r.label.startsWith('hangar') && redis) r.ratioToRedisAlways = +(r.entriesPerSecond / redis.entriesPerSecond).toFixed(2);
-  console.log(`  ${r.label.padEnd(28)} clients=${r.clients} batch=${String(r.batch).padStart(3)}  ${String(r.entriesPerSecond).padStart(8)} entries/s [${r.all.join(', ')}]${ratio}  cpu/entry server ${r.serverCpuUsPerEntry} µs${r.clientCpuUsPerEntry === undefined ? '' : ` client ${r.clientCpuUsPerEntry} µs`}${r.syncsPerSecond === undefined ? '' : `  syncs/s ${r.syncsPerSecond}`}`);
+  console.log(`  ${r.label.padEnd(28)} clients=${r.clients} batch=${String(r.batch).padStart(3)}  ${String(r.entriesPerSecond).padStart(8)} entries/s [${r.all.join(', ')}]${ratio}  cpu/entry server ${r.serverCpuUsPerEntry} µs${r.clientCpuUsPerEntry === undefined ? '' : ` client ${r.clientCpuUsPerEntry} µs`}${r.serverWriteBytesPerEntry === undefined ? '' : ` written ${r.serverWriteBytesPerEntry} B`}${r.syncsPerSecond === undefined ? '' : `  syncs/s ${r.syncsPerSecond}`}`);
 }
 results.finishedAt = new Date().toISOString();
 results.loadAtEnd = load();
