@@ -66,7 +66,9 @@ class ResampleWorker {
     // A crashed worker fails its requests (their shares are then reduced on the main thread) and is
     // replaced on the next use.
     const retire = (why: string): void => {
-      if (this.worker === worker) this.worker = undefined;
+      // A worker stopped when idle has no requests; those waiting belong to its successor.
+      if (this.worker !== worker) return;
+      this.worker = undefined;
       for (const waiter of this.waiting.values()) waiter.reject(new Error(`the resample worker stopped: ${why}`));
       this.waiting.clear();
     };
