@@ -1,11 +1,11 @@
 /**
  * Repeated queries with small results run materialized (src/core/sql/result-sizes.ts): the first run
- * of a text streams, a repeat whose last result was small (scaled by how much its frames grew) is
- * gathered by DuckDB and read chunk by chunk without a native call each. The answers must not
- * change: the same rows in the same order, dictionaries, several batches, empty results; a commit
- * between repeats is seen; statements with parameters, large results and a query whose frame grew
- * tenfold keep streaming. Also the per-text cache of candidate frame names: it keeps names, never
- * whether a frame exists.
+ * of a text streams, a repeat over the same frame versions whose last result was small is gathered
+ * by DuckDB and read chunk by chunk without a native call each. The answers must not change: the
+ * same rows in the same order, dictionaries, several batches, empty results; a commit between
+ * repeats is seen, and the first run after it streams (so a result that grew past the result limit
+ * is cut by it, not gathered whole); statements with parameters and large results keep streaming.
+ * Also the per-text cache of candidate frame names: it keeps names, never whether a frame exists.
  */
 import { DuckDBPreparedStatement } from '@duckdb/node-api';
 import { Dictionary, Float64, Int32, Table, TimeUnit, Timestamp, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
@@ -83,14 +83,29 @@ describe('materialized results of repeated queries', () => {
     const empty = await query(engine, none);
     expect(empty).toEqual({ rows: [], batches: 1, dictionary: true });
     expect(await query(engine, none)).toEqual(empty);
-    // An append: the frame grew a little, so the query stays materialized, and reads the new rows.
+    // An append: the first run on the new version streams and reads the new rows; the next is materialized.
     await engine.put({ bucket: 'default', name: 'ticks' }, 'append', messagesOf(frame(7, 30_000)));
     const before = { ...counts };
     const after = await query(engine, sql);
-    expect(counts).toEqual({ run: before.run + 1, stream: before.stream });
+    expect(counts).toEqual({ run: before.run, stream: before.stream + 1 });
     expect(after.rows).toHaveLength(Math.ceil(30_007 / 7));
     expect(after.rows[0]).toMatchObject({ v: 30_002 });
     expect(await query(engine, sql)).toEqual(after);
+    expect(counts).toEqual({ run: before.run + 1, stream: before.stream + 1 });
+    await engine.close();
+  });
+
+  it('streams the first repeat after a commit to its frame: a result grown past the limit is cut, not gathered', async () => {
+    const engine = new HangarEngine(new ObjectLayout(new MemoryConnector()), codec, { sql: { hotBytes: 0, maxResultBytes: 256 * 1024 } });
+    await engine.put({ bucket: 'default', name: 'ticks' }, 'error', messagesOf(frame(200_000)));
+    // Rows past a mark: 10 rows, then, after an append of 20,000 matching rows, ~320 KB (over the limit).
+    const sql = 'SELECT ts, v FROM ticks WHERE v >= 199990';
+    const counts = countRuns();
+    for (let i = 0; i < 2; i++) expect((await query(engine, sql)).rows).toHaveLength(10);
+    expect(counts).toEqual({ run: 1, stream: 1 });
+    await engine.put({ bucket: 'default', name: 'ticks' }, 'append', messagesOf(frame(20_000, 200_000)));
+    await expect(query(engine, sql)).rejects.toThrow(/result is larger than the server's limit of 256 KiB/);
+    expect(counts).toEqual({ run: 1, stream: 2 });
     await engine.close();
   });
 
@@ -120,27 +135,28 @@ describe('materialized results of repeated queries', () => {
     await engine.close();
   });
 
-  it('decides by the text\'s last result: never before one, never with parameters, scaled by the input\'s growth', () => {
-    const sizes = new ResultSizes(1_000);
-    expect(sizes.materialize('b\u0000q', 0, 100)).toBe(false);
-    sizes.record('b\u0000q', 0, 100, 1_000);
-    expect(sizes.materialize('b\u0000q', 0, 100)).toBe(true);
-    // The frames it reads grew by 10 %: 1,100 expected bytes, over the bound.
-    expect(sizes.materialize('b\u0000q', 0, 110)).toBe(false);
-    // They shrank: the last size still holds.
-    expect(sizes.materialize('b\u0000q', 0, 50)).toBe(true);
-    sizes.record('b\u0000q', 0, 100, 1_001);
-    expect(sizes.materialize('b\u0000q', 0, 100)).toBe(false);
-    sizes.record('b\u0000small', 0, 100, 400);
-    expect(sizes.materialize('b\u0000small', 0, 250)).toBe(true);
-    expect(sizes.materialize('b\u0000small', 0, 251)).toBe(false);
+  it('decides by the text\'s last result on the same frame versions: never before one, never with parameters, never past a quarter of the limit', () => {
+    const sizes = new ResultSizes(4_000);
+    expect(sizes.materialize('b\u0000q', 0, 'f@1')).toBe(false);
+    sizes.record('b\u0000q', 0, 'f@1', 1_000);
+    expect(sizes.materialize('b\u0000q', 0, 'f@1')).toBe(true);
+    // A commit to the frame: the next run streams, whatever the last size.
+    expect(sizes.materialize('b\u0000q', 0, 'f@2')).toBe(false);
+    sizes.record('b\u0000q', 0, 'f@1', 1_001);
+    expect(sizes.materialize('b\u0000q', 0, 'f@1')).toBe(false);
     // Another bucket's query of the same text is another query.
-    expect(sizes.materialize('c\u0000small', 0, 100)).toBe(false);
-    sizes.record('b\u0000p', 1, 100, 4);
-    expect(sizes.materialize('b\u0000p', 1, 100)).toBe(false);
-    // Frames of no bytes (SELECT 1, an empty frame): the last size as it was.
-    sizes.record('b\u0000one', 0, 0, 8);
-    expect(sizes.materialize('b\u0000one', 0, 0)).toBe(true);
+    expect(sizes.materialize('c\u0000q', 0, 'f@1')).toBe(false);
+    sizes.record('b\u0000p', 1, 'f@1', 4);
+    expect(sizes.materialize('b\u0000p', 1, 'f@1')).toBe(false);
+    // No frames (SELECT 1): the same empty input each time.
+    sizes.record('b\u0000one', 0, '', 8);
+    expect(sizes.materialize('b\u0000one', 0, '')).toBe(true);
+    // Without a limit, the 16 MiB bound alone.
+    const unlimited = new ResultSizes();
+    unlimited.record('b\u0000q', 0, 'f@1', 16 * 1024 * 1024);
+    expect(unlimited.materialize('b\u0000q', 0, 'f@1')).toBe(true);
+    unlimited.record('b\u0000q', 0, 'f@1', 16 * 1024 * 1024 + 1);
+    expect(unlimited.materialize('b\u0000q', 0, 'f@1')).toBe(false);
   });
 
   it('keeps a text\'s candidate names, not whether they are frames', async () => {

@@ -137,11 +137,17 @@ export class FrameViews {
     for (const ref of refs) this.queried(`${ref.bucket}/${ref.name}`);
   }
 
-  /** Arrow bytes of these frames' current views (a frame without a view counts 0). */
-  bytesOf(refs: readonly FrameRef[]): number {
-    let bytes = 0;
-    for (const ref of refs) bytes += this.views.get(`${ref.bucket}/${ref.name}`)?.bytes ?? 0;
-    return bytes;
+  /**
+   * These frames and the versions their views show, as one text that changes with any commit to
+   * any of them (a frame without a view shows as `-`).
+   */
+  versionsOf(refs: readonly FrameRef[]): string {
+    return refs
+      .map((ref) => {
+        const view = this.views.get(`${ref.bucket}/${ref.name}`);
+        return `${ref.bucket}/${ref.name}@${view ? `${view.version}/${view.committedAt}` : '-'}`;
+      })
+      .join('\u0000');
   }
 
   /** Whether the frame's views read a hot table now (for tests and metrics). */

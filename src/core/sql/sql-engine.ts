@@ -144,10 +144,12 @@ export class SqlEngine {
     private readonly sessions: SessionPool,
     private readonly maxResultBytes: number,
     private readonly slots: QuerySlots,
-  ) {}
+  ) {
+    this.resultSizes = new ResultSizes(maxResultBytes);
+  }
 
   /** Which repeated queries run materialized (result-sizes.ts). */
-  private readonly resultSizes = new ResultSizes();
+  private readonly resultSizes: ResultSizes;
   /** The candidate frame names of recent query texts (see candidateNames). */
   private readonly namesBySql = new Map<string, readonly (readonly [string | undefined, string])[]>();
 
@@ -292,8 +294,8 @@ export class SqlEngine {
     // A repeated query whose result was small runs materialized: full chunks, no native call per
     // chunk. Only on the frames' current versions (as_of and snapshot queries always stream).
     const sizeKey = `${context.bucket}\u0000${sql}`;
-    const inputBytes = session.inputBytes;
-    const materialize = inputBytes !== undefined && resultSizes.materialize(sizeKey, prepared.parameterCount, inputBytes);
+    const inputs = session.inputs;
+    const materialize = inputs !== undefined && resultSizes.materialize(sizeKey, prepared.parameterCount, inputs);
     running.add(interrupter);
     async function* messages(): AsyncGenerator<IpcMessage> {
       started = true;
@@ -308,7 +310,7 @@ export class SqlEngine {
           yield { header: message.header, body };
         }
         complete = true;
-        if (inputBytes !== undefined) resultSizes.record(sizeKey, prepared.parameterCount, inputBytes, budget.used);
+        if (inputs !== undefined) resultSizes.record(sizeKey, prepared.parameterCount, inputs, budget.used);
       } catch (error) {
         // Over a limit (or failed): stop DuckDB producing more before the connection is closed.
         interrupt();
@@ -347,7 +349,7 @@ export class SqlEngine {
   private async prepare(
     sql: string,
     context: QueryContext,
-  ): Promise<{ connection: DuckDBConnection; prepared: DuckDBPreparedStatement; end: (reusable: boolean) => void; inputBytes?: number }> {
+  ): Promise<{ connection: DuckDBConnection; prepared: DuckDBPreparedStatement; end: (reusable: boolean) => void; inputs?: string }> {
     const session = await this.sessions.take(sql);
     const connection = session.connection;
     const releases: (() => void)[] = [];
@@ -372,8 +374,8 @@ export class SqlEngine {
       // filter on it, and for the others the views' bounds would cost a read of that column.
       const names = new Set(identifierTokens(sql).map((token) => token.name.toLowerCase()));
       let catalog: string | undefined;
-      /** Arrow bytes of the frames the query reads, at their current versions. */
-      let inputBytes: number | undefined;
+      /** The frames the query reads, at their current versions. */
+      let inputs: string | undefined;
       if (context.snapshot !== undefined) {
         const past = await this.views.snapshot(snapshotRefs(refs, context), context.bucket, { snapshot: context.snapshot }, (column) => names.has(column.toLowerCase()));
         releases.push(past.release);
@@ -385,7 +387,7 @@ export class SqlEngine {
         catalog = past.catalog;
       } else {
         await this.views.refresh(refs);
-        inputBytes = this.views.bytesOf(refs);
+        inputs = this.views.versionsOf(refs);
         if ([...this.views.timePruningColumns(refs)].some((column) => names.has(column))) catalog = TIME_PRUNED_CATALOG;
       }
       await setSearchPath(session, context.bucket, catalog ?? this.mainCatalog);
@@ -397,7 +399,7 @@ export class SqlEngine {
           { type: SQL_ERROR_TYPE },
         );
       }
-      return { connection, prepared, end, ...(inputBytes !== undefined ? { inputBytes } : {}) };
+      return { connection, prepared, end, ...(inputs !== undefined ? { inputs } : {}) };
     } catch (error) {
       // Not pooled: a connection is kept only after statements that went as expected.
       end(false);
