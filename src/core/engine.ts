@@ -770,7 +770,7 @@ export class HangarEngine {
       for await (const message of this.planMessages(ref, this.readPlan(info, [segment]), info.schema, info.schema, undefined, false)) messages.push(message);
       const reader = RecordBatchReader.from(joinIpcStream(messages));
       const batches = reader.readAll();
-      const kept = keptRows(batches, column, bounds);
+      const kept = keptRows(batches, column, bounds, segment.timeSorted === true);
       if (kept.removed === 0) {
         segments.push(segment);
         continue;
