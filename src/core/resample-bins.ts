@@ -66,6 +66,122 @@ export function unpackColumns(packed: PackedColumns): Piece[][] {
   return columns;
 }
 
+/** Bins of a sorted time column: the first row of each bin and its start (µs). */
+export interface TimeBins extends BinRuns {
+  /** Each bin's start in µs since the epoch. */
+  readonly edges: Float64Array;
+}
+
+/** Value `i` of an int64 column given as int32 pairs (low word first), as a double (exact below 2^53). */
+export function int64At(words: Int32Array, i: number): number {
+  return words[2 * i + 1]! * 4_294_967_296 + (words[2 * i]! >>> 0);
+}
+
+/**
+ * The last value of `words` (int64 pairs, `rows` of them) if they are in non-decreasing order and
+ * none is below `previous`, else NaN: one compare per row, the only per-row work on the time
+ * column when the manifest does not already say the rows are sorted.
+ */
+function sortedUpTo(words: Int32Array, rows: number, previous: number): number {
+  let last = previous;
+  const end = 2 * rows;
+  for (let j = 0; j < end; j += 2) {
+    const v = words[j + 1]! * 4_294_967_296 + (words[j]! >>> 0);
+    if (v < last) return Number.NaN;
+    last = v;
+  }
+  return last;
+}
+
+/**
+ * The first row in `[from, rows)` whose time (in µs: the raw value times `scale`) is at least
+ * `target`, on sorted rows: a galloping search from `from` (bins are short runs, so the bound is
+ * found in a few probes), then a binary search inside the bound.
+ */
+export function firstAtOrAfter(words: Int32Array, from: number, rows: number, target: number, scale: number): number {
+  let low = from;
+  let high = from;
+  let step = 1;
+  while (high < rows && int64At(words, high) * scale < target) {
+    low = high + 1;
+    high = from + step;
+    step *= 2;
+  }
+  if (high > rows) high = rows;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (int64At(words, middle) * scale < target) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * Cuts a sorted, non-null time column (its record batches' values as int64 word pairs) into bins of `step` µs with edges
+ * at `phase` (mod step). Bins are contiguous runs of rows, so each bin's end is found by a search
+ * for the next edge rather than by arithmetic on every row. Unless `knownSorted` (the manifest says
+ * every segment is sorted and they follow each other in time), each batch is first checked in one
+ * tight loop; undefined when the rows are not sorted, or times pass 2^53 µs.
+ */
+export function binsOf(batches: readonly Int32Array[], scale: number, phase: number, step: number, knownSorted: boolean): TimeBins | undefined {
+  let capacity = 1024;
+  let starts = new Int32Array(capacity + 1);
+  let edges = new Float64Array(capacity);
+  let count = 0;
+  let next = -Infinity;
+  let previous = -Infinity;
+  let first = Number.NaN;
+  let row = 0;
+  let width = 0;
+  for (const words of batches) {
+    const rows = words.length >>> 1;
+    if (rows === 0) continue;
+    if (first !== first) first = int64At(words, 0);
+    if (knownSorted) {
+      previous = int64At(words, rows - 1);
+    } else {
+      previous = sortedUpTo(words, rows, previous);
+      if (previous !== previous) return undefined;
+    }
+    // Rows continuing the previous batch's last bin.
+    let i = int64At(words, 0) * scale < next ? firstAtOrAfter(words, 1, rows, next, scale) : 0;
+    while (i < rows) {
+      const v = int64At(words, i) * scale;
+      // Usually the bin right after the previous one (exact integers: the same edge the modulo
+      // gives); a double's `%` per bin cost more than the searches.
+      let edge = next;
+      if (!(v >= next && v < next + step)) {
+        const offset = (v - phase) % step;
+        edge = v - (offset < 0 ? offset + step : offset);
+      }
+      if (count === capacity) {
+        capacity *= 2;
+        const grownStarts = new Int32Array(capacity + 1);
+        grownStarts.set(starts);
+        starts = grownStarts;
+        const grownEdges = new Float64Array(capacity);
+        grownEdges.set(edges);
+        edges = grownEdges;
+      }
+      starts[count] = row + i;
+      edges[count++] = edge;
+      next = edge + step;
+      // Regular data: the bin is as long as the one before; two probes confirm it, else search.
+      const guess = i + width;
+      const end =
+        guess < rows && guess > i + 1 && int64At(words, guess - 1) * scale < next && int64At(words, guess) * scale >= next
+          ? guess
+          : firstAtOrAfter(words, i + 1, rows, next, scale);
+      width = end - i;
+      i = end;
+    }
+    row += rows;
+  }
+  if (count > 0 && (!Number.isSafeInteger(previous * scale) || !Number.isSafeInteger(first * scale) || !Number.isSafeInteger(edges[0]!))) return undefined;
+  starts[count] = row;
+  return { count, starts, edges };
+}
+
 /** The aggregations the pass computes (ohlc is four results per column). */
 export type PassAggregation = Reduction | 'ohlc';
 

@@ -19,7 +19,7 @@ import { VectorLoader } from 'apache-arrow/visitor/vectorloader';
 import type { HangarEngine } from './engine.js';
 import { type IpcMessage, splitIpcStream } from '../format/ipc-message.js';
 import type { ResamplePlan } from './resample.js';
-import { type Aggregated, type PassAggregation, type Piece, aggregateColumns } from './resample-bins.js';
+import { type Aggregated, type PassAggregation, type Piece, type TimeBins, aggregateColumns, binsOf } from './resample-bins.js';
 import { splitPass } from './resample-split.js';
 
 /** Aggregations the single pass computes. */
@@ -53,126 +53,21 @@ function floatBits(type: DataType): 64 | 32 | undefined {
   return precision === Precision.DOUBLE ? 64 : precision === Precision.SINGLE ? 32 : undefined;
 }
 
-/** Bins of a sorted time column: the first row of each bin and its start (µs), or undefined when unsorted or null. */
-interface Bins {
-  readonly count: number;
-  /** Row index (across the whole frame) where each bin starts; `starts[count]` = total rows. */
-  readonly starts: Int32Array;
-  /** Each bin's start in µs since the epoch. */
-  readonly edges: Float64Array;
-}
-
-/** Value `i` of an int64 column given as int32 pairs (low word first), as a double (exact below 2^53). */
-function int64At(words: Int32Array, i: number): number {
-  return words[2 * i + 1]! * 4_294_967_296 + (words[2 * i]! >>> 0);
-}
-
 /**
- * The last value of `words` (int64 pairs, `rows` of them) if they are in non-decreasing order and
- * none is below `previous`, else NaN: one compare per row, the only per-row work on the time
- * column when the manifest does not already say the rows are sorted.
+ * The bins of the time column's record batches (see binsOf in resample-bins.ts), or undefined when
+ * a batch has null times (the statement runs).
  */
-function sortedUpTo(words: Int32Array, rows: number, previous: number): number {
-  let last = previous;
-  const end = 2 * rows;
-  for (let j = 0; j < end; j += 2) {
-    const v = words[j + 1]! * 4_294_967_296 + (words[j]! >>> 0);
-    if (v < last) return Number.NaN;
-    last = v;
-  }
-  return last;
+function timeBinsOf(chunks: readonly Data[], scale: number, phase: number, step: number, knownSorted: boolean): TimeBins | undefined {
+  if (chunks.some((data) => data.nullCount > 0)) return undefined;
+  return binsOf(timeWords(chunks), scale, phase, step, knownSorted);
 }
 
-/**
- * The first row in `[from, rows)` whose time (in µs: the raw value times `scale`) is at least
- * `target`, on sorted rows: a galloping search from `from` (bins are short runs, so the bound is
- * found in a few probes), then a binary search inside the bound.
- */
-function firstAtOrAfter(words: Int32Array, from: number, rows: number, target: number, scale: number): number {
-  let low = from;
-  let high = from;
-  let step = 1;
-  while (high < rows && int64At(words, high) * scale < target) {
-    low = high + 1;
-    high = from + step;
-    step *= 2;
-  }
-  if (high > rows) high = rows;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (int64At(words, middle) * scale < target) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-/**
- * Cuts a sorted, non-null time column (its record batches' data) into bins of `step` µs with edges
- * at `phase` (mod step). Bins are contiguous runs of rows, so each bin's end is found by a search
- * for the next edge rather than by arithmetic on every row. Unless `knownSorted` (the manifest says
- * every segment is sorted and they follow each other in time), each batch is first checked in one
- * tight loop; undefined when a batch has null times or the rows are not sorted.
- */
-function binsOf(chunks: readonly Data[], scale: number, phase: number, step: number, knownSorted: boolean): Bins | undefined {
-  let capacity = 1024;
-  let starts = new Int32Array(capacity + 1);
-  let edges = new Float64Array(capacity);
-  let count = 0;
-  let next = -Infinity;
-  let previous = -Infinity;
-  let first = Number.NaN;
-  let row = 0;
-  let width = 0;
-  for (const data of chunks) {
-    if (data.nullCount > 0) return undefined;
-    const rows = data.length;
-    if (rows === 0) continue;
+/** Each batch's int64 times as int32 word pairs (views, no copy). */
+function timeWords(chunks: readonly Data[]): Int32Array[] {
+  return chunks.map((data) => {
     const values = data.values as BigInt64Array;
-    const words = new Int32Array(values.buffer, values.byteOffset + data.offset * 8, rows * 2);
-    if (first !== first) first = int64At(words, 0);
-    if (knownSorted) {
-      previous = int64At(words, rows - 1);
-    } else {
-      previous = sortedUpTo(words, rows, previous);
-      if (previous !== previous) return undefined;
-    }
-    // Rows continuing the previous batch's last bin.
-    let i = int64At(words, 0) * scale < next ? firstAtOrAfter(words, 1, rows, next, scale) : 0;
-    while (i < rows) {
-      const v = int64At(words, i) * scale;
-      // Usually the bin right after the previous one (exact integers: the same edge the modulo
-      // gives); a double's `%` per bin cost more than the searches.
-      let edge = next;
-      if (!(v >= next && v < next + step)) {
-        const offset = (v - phase) % step;
-        edge = v - (offset < 0 ? offset + step : offset);
-      }
-      if (count === capacity) {
-        capacity *= 2;
-        const grownStarts = new Int32Array(capacity + 1);
-        grownStarts.set(starts);
-        starts = grownStarts;
-        const grownEdges = new Float64Array(capacity);
-        grownEdges.set(edges);
-        edges = grownEdges;
-      }
-      starts[count] = row + i;
-      edges[count++] = edge;
-      next = edge + step;
-      // Regular data: the bin is as long as the one before; two probes confirm it, else search.
-      const guess = i + width;
-      const end =
-        guess < rows && guess > i + 1 && int64At(words, guess - 1) * scale < next && int64At(words, guess) * scale >= next
-          ? guess
-          : firstAtOrAfter(words, i + 1, rows, next, scale);
-      width = end - i;
-      i = end;
-    }
-    row += rows;
-  }
-  if (count > 0 && (!Number.isSafeInteger(previous * scale) || !Number.isSafeInteger(first * scale) || !Number.isSafeInteger(edges[0]!))) return undefined;
-  starts[count] = row;
-  return { count, starts, edges };
+    return new Int32Array(values.buffer, values.byteOffset + data.offset * 8, data.length * 2);
+  });
 }
 
 /** The pieces (one per batch) of a value column. */
@@ -210,7 +105,7 @@ function outputData(field: Field, result: Aggregated): Data {
 }
 
 /** The bin labels as the schema's time type. */
-function labelData(field: Field, bins: Bins): Data {
+function labelData(field: Field, bins: TimeBins): Data {
   const type = field.type as Timestamp;
   const scale = type.unit === TimeUnit.NANOSECOND ? 1000n : type.unit === TimeUnit.MICROSECOND ? 1n : undefined;
   const divisor = type.unit === TimeUnit.MILLISECOND ? 1000 : type.unit === TimeUnit.SECOND ? 1_000_000 : 1;
@@ -255,7 +150,7 @@ export async function sortedResampleMessages(engine: HangarEngine, plan: Resampl
   }
   const childData = (name: string): Data[] => columnsByName.get(name)!;
   const timeType = fields.find((field) => field.name === plan.timeColumn)!.type as Timestamp;
-  const bins = binsOf(childData(plan.timeColumn), MICROS_PER_UNIT.get(timeType.unit)!, Number(phase), Number((plan.rule as { micros: bigint }).micros), knownSorted);
+  const bins = timeBinsOf(childData(plan.timeColumn), MICROS_PER_UNIT.get(timeType.unit)!, Number(phase), Number((plan.rule as { micros: bigint }).micros), knownSorted);
   if (!bins) return undefined;
   const output = schema.fields;
   const columns: Data[] = [labelData(output[0]!, bins)];
