@@ -182,6 +182,40 @@ export function binsOf(batches: readonly Int32Array[], scale: number, phase: num
   return { count, starts, edges };
 }
 
+/** A time column's batches (int64 word pairs) lying in shared memory, packed for a worker: the distinct buffers, and three numbers per batch (buffer index, byte offset, words). */
+export interface PackedWords {
+  /** The distinct buffers the batches lie in. */
+  readonly buffers: readonly SharedArrayBuffer[];
+  /** Three numbers per batch, in row order. */
+  readonly runs: Float64Array;
+}
+
+/** Packs batches of int64 word pairs lying in SharedArrayBuffers (see {@link PackedWords}). */
+export function packWords(batches: readonly Int32Array[]): PackedWords {
+  const buffers: SharedArrayBuffer[] = [];
+  const index = new Map<SharedArrayBuffer, number>();
+  const runs = new Float64Array(3 * batches.length);
+  batches.forEach((words, at) => {
+    const buffer = words.buffer as SharedArrayBuffer;
+    let slot = index.get(buffer);
+    if (slot === undefined) {
+      slot = buffers.push(buffer) - 1;
+      index.set(buffer, slot);
+    }
+    runs[3 * at] = slot;
+    runs[3 * at + 1] = words.byteOffset;
+    runs[3 * at + 2] = words.length;
+  });
+  return { buffers, runs };
+}
+
+/** The batches of {@link packWords} (views of the same shared memory). */
+export function unpackWords(packed: PackedWords): Int32Array[] {
+  const batches: Int32Array[] = [];
+  for (let at = 0; at < packed.runs.length; at += 3) batches.push(new Int32Array(packed.buffers[packed.runs[at]!]!, packed.runs[at + 1]!, packed.runs[at + 2]!));
+  return batches;
+}
+
 /** The aggregations the pass computes (ohlc is four results per column). */
 export type PassAggregation = Reduction | 'ohlc';
 

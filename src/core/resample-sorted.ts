@@ -20,7 +20,7 @@ import type { HangarEngine } from './engine.js';
 import { type IpcMessage, splitIpcStream } from '../format/ipc-message.js';
 import type { ResamplePlan } from './resample.js';
 import { type Aggregated, type PassAggregation, type Piece, type TimeBins, aggregateColumns, binsOf } from './resample-bins.js';
-import { splitPass } from './resample-split.js';
+import { splitBinnedPass, splitPass } from './resample-split.js';
 
 /** Aggregations the single pass computes. */
 const COVERED = new Set(['mean', 'sum', 'min', 'max', 'first', 'last', 'count', 'ohlc']);
@@ -105,7 +105,7 @@ function outputData(field: Field, result: Aggregated): Data {
 }
 
 /** The bin labels as the schema's time type. */
-function labelData(field: Field, bins: TimeBins): Data {
+function labelData(field: Field, bins: { readonly count: number; readonly edges: Float64Array }): Data {
   const type = field.type as Timestamp;
   const scale = type.unit === TimeUnit.NANOSECOND ? 1000n : type.unit === TimeUnit.MICROSECOND ? 1n : undefined;
   const divisor = type.unit === TimeUnit.MILLISECOND ? 1000 : type.unit === TimeUnit.SECOND ? 1_000_000 : 1;
@@ -150,14 +150,26 @@ export async function sortedResampleMessages(engine: HangarEngine, plan: Resampl
   }
   const childData = (name: string): Data[] => columnsByName.get(name)!;
   const timeType = fields.find((field) => field.name === plan.timeColumn)!.type as Timestamp;
-  const bins = timeBinsOf(childData(plan.timeColumn), MICROS_PER_UNIT.get(timeType.unit)!, Number(phase), Number((plan.rule as { micros: bigint }).micros), knownSorted);
-  if (!bins) return undefined;
-  const output = schema.fields;
-  const columns: Data[] = [labelData(output[0]!, bins)];
+  const clock = { scale: MICROS_PER_UNIT.get(timeType.unit)!, phase: Number(phase), step: Number((plan.rule as { micros: bigint }).micros) };
   const aggregation = plan.aggregation as PassAggregation;
   const pieces = plan.columns.map((column) => piecesOf(childData(column.name)));
-  // Large frames in shared memory: both threads, each on whole bins (resample-split.ts).
-  const results = (await splitPass(pieces, bins, aggregation)) ?? aggregateColumns(pieces, bins, aggregation);
+  const timeChunks = childData(plan.timeColumn);
+  // Large frames in shared memory: both threads, each on whole bins (resample-split.ts); when the
+  // segments say the rows are sorted, each thread also finds the bins of its half.
+  const both = knownSorted && timeChunks.every((data) => data.nullCount === 0) ? await splitBinnedPass(timeWords(timeChunks), pieces, clock, aggregation) : undefined;
+  if (both === null) return undefined;
+  let bins: { readonly count: number; readonly edges: Float64Array };
+  let results: Aggregated[][];
+  if (both) {
+    ({ bins, results } = both);
+  } else {
+    const found = timeBinsOf(timeChunks, clock.scale, clock.phase, clock.step, knownSorted);
+    if (!found) return undefined;
+    bins = found;
+    results = (await splitPass(pieces, found, aggregation)) ?? aggregateColumns(pieces, found, aggregation);
+  }
+  const output = schema.fields;
+  const columns: Data[] = [labelData(output[0]!, bins)];
   let next = 1;
   for (const parts of results) for (const part of parts) columns.push(outputData(output[next++]!, part));
   const batch = new RecordBatch(schema, makeData({ type: new Struct(output), length: bins.count, nullCount: 0, children: columns }));

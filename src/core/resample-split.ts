@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { type Aggregated, type BinRuns, type PackedColumns, type PassAggregation, type Piece, aggregateColumns, packColumns } from './resample-bins.js';
+import { type Aggregated, type BinRuns, type PackedColumns, type PassAggregation, type Piece, aggregateColumns, binsOf, firstAtOrAfter, int64At, packColumns, packWords } from './resample-bins.js';
 import type { SplitReply, SplitRequest } from './resample-worker.js';
 
 /**
@@ -26,8 +26,11 @@ function workerUrl(): URL {
   return compiled;
 }
 
+/** A worker's successful reply. */
+type Answer = Extract<SplitReply, { ok: true }>;
+
 interface Waiter {
-  resolve(results: readonly (readonly Aggregated[])[]): void;
+  resolve(reply: Answer): void;
   reject(error: Error): void;
 }
 
@@ -60,7 +63,7 @@ class ResampleWorker {
       }
       if (reply.ok) {
         this.answered++;
-        waiter.resolve(reply.results);
+        waiter.resolve(reply);
       } else waiter.reject(new Error(`the resample worker failed: ${reply.message}`));
     });
     // A crashed worker fails its requests (their shares are then reduced on the main thread) and is
@@ -83,18 +86,22 @@ class ResampleWorker {
     void worker.terminate();
   }
 
-  /** Reduces bins `[0, bins.count)` over `columns` (in shared memory) on the worker. */
-  reduce(columns: PackedColumns, bins: BinRuns, aggregation: PassAggregation): Promise<readonly (readonly Aggregated[])[]> {
+  /** Sends a request (its id added) and the buffers it hands over. */
+  call(request: Omit<SplitRequest, 'id'>, transfer: ArrayBuffer[]): Promise<Answer> {
     clearTimeout(this.idle);
     const worker = (this.worker ??= this.start());
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       worker.ref();
-      const starts = bins.starts.slice(0, bins.count + 1);
-      const request: SplitRequest = { id, aggregation, starts, count: bins.count, columns };
-      worker.postMessage(request, [starts.buffer, columns.runs.buffer as ArrayBuffer]);
+      worker.postMessage({ ...request, id }, transfer);
     });
+  }
+
+  /** Reduces bins `[0, bins.count)` over `columns` (in shared memory) on the worker. */
+  async reduce(columns: PackedColumns, bins: BinRuns, aggregation: PassAggregation): Promise<readonly (readonly Aggregated[])[]> {
+    const starts = bins.starts.slice(0, bins.count + 1);
+    return (await this.call({ aggregation, starts, count: bins.count, columns }, [starts.buffer, columns.runs.buffer as ArrayBuffer])).results;
   }
 }
 
@@ -170,4 +177,107 @@ function joined(first: Aggregated, second: Aggregated): Aggregated {
   present.set(first.present);
   present.set(second.present, first.present.length);
   return { values, present };
+}
+
+/** The bins found and each value column's per-bin results, from a split pass that found the bins on both threads. */
+export interface BinnedOutcome {
+  /** `count` bins, each starting at `edges[b]` µs. */
+  readonly bins: { readonly count: number; readonly edges: Float64Array };
+  /** Per value column, its results (four for ohlc). */
+  readonly results: Aggregated[][];
+}
+
+/** Rows `[from, to)` of a time column given as batches of int64 word pairs (views, no copy). */
+function wordsBetween(batches: readonly Int32Array[], from: number, to: number): Int32Array[] {
+  const out: Int32Array[] = [];
+  let row = 0;
+  for (const words of batches) {
+    const rows = words.length >>> 1;
+    const start = Math.max(from, row);
+    const end = Math.min(to, row + rows);
+    if (start < end) out.push(words.subarray(2 * (start - row), 2 * (end - row)));
+    row += rows;
+    if (row >= to) break;
+  }
+  return out;
+}
+
+/**
+ * The first row at or after the middle that starts a bin (its time at or past the edge after the
+ * middle row's bin), or undefined when the middle row's bin runs to the end.
+ */
+function cutRow(time: readonly Int32Array[], rows: number, scale: number, phase: number, step: number): number | undefined {
+  const middle = rows >>> 1;
+  let base = 0;
+  let at = 0;
+  while (base + (time[at]!.length >>> 1) <= middle) base += time[at++]!.length >>> 1;
+  const value = int64At(time[at]!, middle - base) * scale;
+  const offset = (value - phase) % step;
+  const next = value - (offset < 0 ? offset + step : offset) + step;
+  let from = middle - base;
+  for (; at < time.length; at++) {
+    const words = time[at]!;
+    const batchRows = words.length >>> 1;
+    const found = firstAtOrAfter(words, from, batchRows, next, scale);
+    if (found < batchRows) return base + found;
+    base += batchRows;
+    from = 0;
+  }
+  return undefined;
+}
+
+function allShared(time: readonly Int32Array[], columns: readonly (readonly Piece[])[]): boolean {
+  if (!time.every((words) => words.buffer instanceof SharedArrayBuffer)) return false;
+  return columns.every((pieces) => pieces.every((piece) => piece.valid === undefined && piece.values.buffer instanceof SharedArrayBuffer));
+}
+
+/**
+ * The pass on both threads for a time column known sorted (every segment flagged): the rows are cut
+ * where a bin starts near the middle, and each thread finds the bins of its half (see binsOf) and
+ * reduces them; the worker does not wait for the main thread's search. The bins are those one thread
+ * finds, and each is reduced whole by one thread, so the results are bit for bit one thread's.
+ * @param time - the time column's batches as int64 word pairs, without nulls
+ * @param columns - per value column, its pieces, batched as `time`
+ * @returns undefined when the split does not apply (as {@link splitPass}), null when times pass 2^53 µs
+ */
+export async function splitBinnedPass(
+  time: readonly Int32Array[],
+  columns: readonly (readonly Piece[])[],
+  clock: { readonly scale: number; readonly phase: number; readonly step: number },
+  aggregation: PassAggregation,
+  minRows = SPLIT_MIN_ROWS,
+): Promise<BinnedOutcome | null | undefined> {
+  const rows = time.reduce((total, words) => total + (words.length >>> 1), 0);
+  if (rows < minRows || !allShared(time, columns)) return undefined;
+  const { scale, phase, step } = clock;
+  const cut = cutRow(time, rows, scale, phase, step);
+  if (cut === undefined) return undefined;
+  const farTime = wordsBetween(time, cut, rows);
+  const farColumns = columns.map((pieces) => piecesBetween(pieces, cut, rows));
+  let remote: Promise<Answer>;
+  try {
+    const words = packWords(farTime);
+    const packed = packColumns(farColumns);
+    remote = shared.call({ aggregation, time: { words, scale, phase, step }, columns: packed }, [words.runs.buffer as ArrayBuffer, packed.runs.buffer as ArrayBuffer]);
+  } catch {
+    return undefined;
+  }
+  remote.catch(() => undefined);
+  const nearBins = binsOf(wordsBetween(time, 0, cut), scale, phase, step, true);
+  const near = nearBins ? aggregateColumns(columns.map((pieces) => piecesBetween(pieces, 0, cut)), nearBins, aggregation) : undefined;
+  const far = await remote.catch((): Answer | undefined => undefined);
+  let farBins = far?.bins;
+  let farResults = far?.results;
+  if (!far) {
+    // The worker failed: its half here, with the same code.
+    const found = binsOf(farTime, scale, phase, step, true);
+    farBins = found ?? null;
+    farResults = found ? aggregateColumns(farColumns, found, aggregation) : [];
+  }
+  if (!nearBins || !near || !farBins || !farResults) return null;
+  const count = nearBins.count + farBins.count;
+  const edges = new Float64Array(count);
+  edges.set(nearBins.edges.subarray(0, nearBins.count));
+  edges.set(farBins.edges.subarray(0, farBins.count), nearBins.count);
+  return { bins: { count, edges }, results: near.map((parts, column) => parts.map((part, i) => joined(part, farResults![column]![i]!))) };
 }

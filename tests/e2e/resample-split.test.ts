@@ -12,8 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import { parseResampleRequest, resample } from '../../src/core/resample.js';
-import { type Aggregated, type BinRuns, type PassAggregation, type Piece, aggregateColumn, aggregateColumns } from '../../src/core/resample-bins.js';
-import { SPLIT_MIN_ROWS, splitPass, splitPassesAnswered } from '../../src/core/resample-split.js';
+import { type Aggregated, type BinRuns, type PassAggregation, type Piece, aggregateColumn, aggregateColumns, binsOf } from '../../src/core/resample-bins.js';
+import { SPLIT_MIN_ROWS, splitBinnedPass, splitPass, splitPassesAnswered } from '../../src/core/resample-split.js';
 import { type IpcMessage, joinIpcStream, splitIpcStream } from '../../src/format/ipc-message.js';
 import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
@@ -131,6 +131,57 @@ describe('split pass', () => {
     const oneRow: BinRuns = { count: 5, starts: Int32Array.from([0, 1, 4_098, 4_099, 4_100, 9_000]) };
     const trimmed = columns.map((pieces) => piecesUpTo(pieces, 9_000));
     expectSame(aggregateColumns(trimmed, oneRow, 'ohlc'), trimmed.map((pieces) => aggregateColumn(pieces, oneRow, 'ohlc')));
+  });
+});
+
+/** A time column (µs, or the unit given by `scale`) in shared memory as batches of int64 word pairs. */
+function timeColumn(values: readonly number[], batch: number): Int32Array[] {
+  const all = new BigInt64Array(new SharedArrayBuffer(values.length * 8));
+  values.forEach((value, i) => (all[i] = BigInt(value)));
+  const words = new Int32Array(all.buffer);
+  const batches: Int32Array[] = [];
+  for (let start = 0; start < values.length; start += batch) batches.push(words.subarray(2 * start, 2 * Math.min(values.length, start + batch)));
+  return batches;
+}
+
+describe('split pass finding the bins on both threads', () => {
+  const ROWS = 40_000;
+  const BATCH = 4_099;
+  const STEP = 60_000_000;
+  // 1-3 s apart, two gaps of empty bins (one near the middle), from a minute that is not midnight.
+  const times: number[] = [];
+  for (let i = 0, t = 1_704_067_237_000_000; i < ROWS; i++) {
+    t += (1 + (i % 3)) * 1_000_000 + (i === 19_990 || i === 31_000 ? 3 * 3_600_000_000 : 0);
+    times.push(t);
+  }
+  const time = timeColumn(times, BATCH);
+  const values = [
+    column(ROWS, BATCH, (i) => Math.sin(i) * 1e6),
+    column(ROWS, BATCH, (i) => (i % 13 === 0 ? Number.NaN : Math.cos(i))),
+    column(ROWS, BATCH, (i) => i / 7, { float32: true }),
+  ];
+  const clock = { scale: 1, phase: 0, step: STEP };
+
+  for (const aggregation of AGGREGATIONS) {
+    it(`finds one thread's bins and gives its results bit for bit (${aggregation})`, async () => {
+      const before = splitPassesAnswered();
+      const outcome = await splitBinnedPass(time, values, clock, aggregation, 1);
+      expect(outcome).toBeTruthy();
+      expect(splitPassesAnswered()).toBe(before + 1);
+      const bins = binsOf(time, 1, 0, STEP, true)!;
+      expect(outcome!.bins.count).toBe(bins.count);
+      expect(Array.from(outcome!.bins.edges)).toEqual(Array.from(bins.edges.subarray(0, bins.count)));
+      expectSame(outcome!.results, values.map((pieces) => aggregateColumn(pieces, bins, aggregation)));
+    });
+  }
+
+  it('leaves a frame whose middle bin runs to the end to the other paths, and reports times past 2^53 µs', async () => {
+    const flat = timeColumn(Array.from({ length: 10_000 }, (_, i) => (i < 4_000 ? i * 1_000_000 : 5_000_000_000)), 1_000);
+    expect(await splitBinnedPass(flat, [column(10_000, 1_000, (i) => i)], clock, 'mean', 1)).toBeUndefined();
+    // Milliseconds whose µs pass 2^53, in the worker's half only.
+    const late = timeColumn(Array.from({ length: 10_000 }, (_, i) => (i < 6_000 ? 1_000 * i : 9_100_000_000_000 + 1_000 * i)), 1_000);
+    expect(await splitBinnedPass(late, [column(10_000, 1_000, (i) => i)], { scale: 1_000, phase: 0, step: STEP }, 'mean', 1)).toBeNull();
+    expect(binsOf(late, 1_000, 0, STEP, true)).toBeUndefined();
   });
 });
 
