@@ -92,6 +92,27 @@ export function dropCachedPages(path: string): Promise<void> {
   });
 }
 
+/** Bytes of a page-cache page, the size of the zero-fill's writes (see {@link zeroFillInPages}). */
+const PAGE_BYTES = 4096;
+
+/**
+ * Zero-fills `path` (already created) to `size` bytes with one write per 4 KiB page and syncs it,
+ * by GNU dd (`bs=4096 conv=notrunc,fdatasync`): each page is then cached as a folio of its own, so
+ * a later small synced write writes back only the pages it touched, and no page is read first
+ * (as after {@link dropCachedPages}). Done in a child process, since 8,192 writes through Node's
+ * thread pool would each cost the event loop a callback. False when dd is missing or failed, or
+ * `size` is not whole pages: the caller fills the file itself.
+ */
+export function zeroFillInPages(path: string, size: number): Promise<boolean> {
+  if (size % PAGE_BYTES !== 0) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const args = ['if=/dev/zero', `of=${path}`, `bs=${PAGE_BYTES}`, `count=${size / PAGE_BYTES}`, 'conv=notrunc,fdatasync', 'status=none'];
+    const child = spawn('dd', args, { stdio: 'ignore' });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
+}
+
 /** Left by a clean {@link LocalWal.close}: the last file has no torn tail, so the next run appends to it. */
 const CLOSED_MARKER = 'closed-cleanly';
 
@@ -402,11 +423,16 @@ export class LocalWal implements WriteAheadLog {
     const path = join(this.directory, fileName(index));
     const { header, seed } = newLogHeader();
     const handle = await open(path, 'w+');
+    let inPages = false;
     try {
-      // Large writes: each write is a trip through the thread pool, and the zeros cost nothing to allocate.
-      const zeros = Buffer.alloc(Math.min(size, 8 * 1024 * 1024));
-      for (let offset = 0; offset < size; offset += zeros.byteLength) {
-        await handle.write(zeros, 0, Math.min(zeros.byteLength, size - offset), offset);
+      // Zeros written a page at a time are cached a page at a time: nothing to drop, nothing to read back.
+      inPages = await zeroFillInPages(path, size);
+      if (!inPages) {
+        // Large writes: each write is a trip through the thread pool, and the zeros cost nothing to allocate.
+        const zeros = Buffer.alloc(Math.min(size, 8 * 1024 * 1024));
+        for (let offset = 0; offset < size; offset += zeros.byteLength) {
+          await handle.write(zeros, 0, Math.min(zeros.byteLength, size - offset), offset);
+        }
       }
       await handle.write(header, 0, header.byteLength, 0);
       await handle.sync();
@@ -417,8 +443,9 @@ export class LocalWal implements WriteAheadLog {
     } finally {
       await handle.close().catch(() => undefined);
     }
-    // The zeros were written in 8 MiB writes, so cached in large folios: dropped (see dropCachedPages).
-    await dropCachedPages(path);
+    // Zeros written in 8 MiB writes are cached in large folios: dropped (see dropCachedPages).
+    if (!inPages) await dropCachedPages(path);
     return { file: { index, size, seed, lastId: ZERO_ID }, handle: await this.openFile(index) };
   }
+
 }
