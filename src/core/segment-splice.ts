@@ -175,6 +175,7 @@ export async function spliceSegment(
     context.writer.forget(ref, objects);
     return undefined;
   };
+  let verifying: Promise<{ crc: number; length: number }[] | undefined> | undefined;
   try {
     // The worker gets a file of only the overlapping groups (its own copy), and decodes it while this
     // thread checks the CRC. The check goes on, between the other steps, while the kept rows are
@@ -183,7 +184,7 @@ export async function spliceSegment(
     lap('join');
     const decoding = context.codec.decode(overlapped, { rowGroups: range(0, last + 1 - first), batchRows: DECODE_BATCH_ROWS }, true);
     decoding.catch(() => undefined);
-    const verifying = checkRuns();
+    verifying = checkRuns();
     verifying.catch(() => undefined);
     const decoded = await decoding;
     lap('decode');
@@ -253,6 +254,9 @@ export async function spliceSegment(
   } catch (error) {
     await declined();
     if (error instanceof SpliceDeclined) return undefined;
+    // Damaged groups may fail the decode before the CRC check says so: declined, the whole rewrite
+    // reads the segment and reports the damage as such.
+    if (verifying && (await verifying.catch(() => undefined)) === undefined) return undefined;
     throw error;
   }
 }

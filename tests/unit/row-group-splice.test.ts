@@ -260,6 +260,25 @@ describe('row-group splicing of delete_range and update', () => {
     expect(BigInt(range.min)).toBe(ns(0));
   });
 
+  it('reports damage in a group it decodes as data loss, as the whole rewrite does, whichever check fails first', async () => {
+    const connector = new MemoryConnector();
+    const store = new ObjectLayout(connector);
+    const engine = engineOf(store);
+    const ref = { bucket: 'splice', name: 'h2' };
+    await engine.put(ref, 'error', messages(series(0, 8_000)));
+    const segment = (await store.getManifest(ref))!.segments[0]!;
+    const file = (await store.getSegment(ref, segment.id)).slice();
+    const footer = readParquetFooter(file);
+    // Bytes of the last group's first data page: the range lies in that group, so the splice decodes it.
+    const chunk = footer.rowGroups.at(-1)!.columns[0]!;
+    for (let i = 16; i < 48; i++) file[chunk.dataPageOffset + i]! ^= 0xff;
+    await store.putSegment(ref, segment.id, file);
+    const counted = spliceCounts.segments;
+    const last = BigInt(segment.timeRange!.max);
+    await expect(engine.deleteRange(ref, last - 5n * MINUTE, last)).rejects.toBeInstanceOf(DataLossError);
+    expect(spliceCounts.segments).toBe(counted);
+  });
+
   it('gives the model rows for a frame with a category (dictionary) column, spliced or rewritten whole', async () => {
     // Each decoded row group may carry its own dictionary: whatever the writer makes of a
     // category column (a dictionary sidecar, or dictionary pages), an update and a delete_range
