@@ -171,6 +171,29 @@ describe('recycled log files', () => {
     await again.close();
   });
 
+  it('appends into a recycled spare write back a few KiB each, reading nothing', async () => {
+    const dir = await directory();
+    const io = async (): Promise<[number, number]> => {
+      const text = await readFile('/proc/self/io', 'utf8');
+      return [Number(/^read_bytes: (\d+)$/m.exec(text)![1]), Number(/^write_bytes: (\d+)$/m.exec(text)![1])];
+    };
+    const wal = new LocalWal(dir, { fileBytes: 256 * 1024, spareFiles: 1 });
+    await wal.recover();
+    let seq = 0;
+    while ((await walFiles(dir)).length < 3) await wal.append([record(++seq)]);
+    await wal.release(record(seq - 1).lastId);
+    expect(await spareFiles(dir)).toHaveLength(1);
+    while ((await spareFiles(dir)).length > 0) await wal.append([record(++seq)]); // the spare is prepared as the next file
+    // A file holds fewer than 250 of these records: after 300 more the log writes to the reused spare.
+    for (let i = 0; i < 300; i++) await wal.append([record(++seq)]);
+    const [read, before] = await io();
+    for (let i = 0; i < 20; i++) await wal.append([record(++seq)]);
+    const [readAfter, after] = await io();
+    expect(after - before).toBeLessThan(20 * 64 * 1024);
+    expect(readAfter - read).toBe(0);
+    await wal.close();
+  });
+
   it('a spare is never read, and a file whose header does not check holds no records', async () => {
     const dir = await directory();
     // A spare holding records in the old format (valid CRCs): recovery must not take it for a log file.

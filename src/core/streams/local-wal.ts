@@ -153,6 +153,8 @@ interface LogFile {
   readonly size: number;
   /** The seed of this file's records' CRCs (its header's nonce's CRC). */
   readonly seed: number;
+  /** Read whole at recovery: its pages may be cached in large folios (see {@link dropCachedPages}). */
+  readonly readWhole?: boolean;
   lastId: StreamId;
 }
 
@@ -169,6 +171,8 @@ export class LocalWal implements WriteAheadLog {
   private readonly files: LogFile[] = [];
   /** Released files (`recycle-N.spare`), their renames synced: each can become a later file. */
   private readonly spares: number[] = [];
+  /** Spares whose pages a recovery read cached (in large folios): dropped before reuse. */
+  private readonly sparesReadWhole = new Set<number>();
   private spareCounter = 0;
   private handle: FileHandle | undefined;
   private position = 0;
@@ -219,7 +223,7 @@ export class LocalWal implements WriteAheadLog {
         records.push(record);
         lastId = record.lastId;
       }
-      this.files.push({ index, size: bytes.byteLength, seed: start?.seed ?? 0, lastId });
+      this.files.push({ index, size: bytes.byteLength, seed: start?.seed ?? 0, lastId, readWhole: true });
       lastHeldRecords = scanned.payloads.length > 0;
       lastEnd = 'end' in scanned ? scanned.end : 0;
     }
@@ -248,7 +252,7 @@ export class LocalWal implements WriteAheadLog {
     if (last && !lastHeldRecords && last.size === this.fileBytes) {
       // A file prepared before the stop and never written: it takes this run's records, with a new nonce.
       this.files.pop();
-      current = await this.reuseFile(join(this.directory, fileName(last.index)), last.index);
+      current = await this.reuseFile(join(this.directory, fileName(last.index)), last.index, true);
     } else {
       current = await this.prepareFile((last?.index ?? 0) + 1, this.fileBytes);
     }
@@ -337,6 +341,7 @@ export class LocalWal implements WriteAheadLog {
         await rename(path, join(this.directory, spareName(spare)));
         await this.syncDirectory();
         this.spares.push(spare);
+        if (file.readWhole) this.sparesReadWhole.add(spare);
       } catch {
         await unlink(path).catch(() => undefined);
       }
@@ -387,7 +392,8 @@ export class LocalWal implements WriteAheadLog {
     const spare = size === this.fileBytes ? this.spares.shift() : undefined;
     if (spare === undefined) return this.createFile(index, size);
     try {
-      return await this.reuseFile(join(this.directory, spareName(spare)), index);
+      const readWhole = this.sparesReadWhole.delete(spare);
+      return await this.reuseFile(join(this.directory, spareName(spare)), index, readWhole);
     } catch {
       await unlink(join(this.directory, spareName(spare))).catch(() => undefined);
       return this.createFile(index, size);
@@ -399,7 +405,7 @@ export class LocalWal implements WriteAheadLog {
    * synced first, then the file is renamed into place (when it is not there already) and the
    * directory synced, so a file named `wal-*.log` never shows its previous records as valid.
    */
-  private async reuseFile(path: string, index: number): Promise<OpenLogFile> {
+  private async reuseFile(path: string, index: number, readWhole: boolean): Promise<OpenLogFile> {
     const { header, seed } = newLogHeader();
     const handle = await open(path, 'r+');
     try {
@@ -408,8 +414,9 @@ export class LocalWal implements WriteAheadLog {
     } finally {
       await handle.close();
     }
-    // Its cached pages (large folios from the zero-fill or a read) would make each small append write back a whole folio.
-    await dropCachedPages(path);
+    // Read whole at recovery, its pages may sit in large folios, and each small append would write
+    // one back whole. Other spares keep the page-sized folios of their zero-fill and appends.
+    if (readWhole) await dropCachedPages(path);
     const target = join(this.directory, fileName(index));
     if (path !== target) {
       await rename(path, target);
