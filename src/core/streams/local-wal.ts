@@ -1,8 +1,9 @@
 /**
- * A write-ahead log in local files. Each file is zero-filled and synced before it takes records, so
- * a group commit costs one vectored `pwritev` on a file opened with O_DSYNC, which flushes only data
- * blocks (no file-size change, no journal commit): about 0.2 ms here against 4 ms for an appending
- * write. A file whose entries are all rolled is **recycled**: renamed to a spare in the stream's
+ * A write-ahead log in local files. Each file is zero-filled (a 4 KiB page per write, see
+ * {@link zeroFillInPages}) and synced before it takes records, so a group commit costs one
+ * vectored `pwritev` on a file opened with O_DSYNC, which flushes only data blocks (no file-size
+ * change, no inode write): about 0.12 ms for 1 KB here against 0.18 ms for an appending write and
+ * `fdatasync`. A file whose entries are all rolled is **recycled**: renamed to a spare in the stream's
  * directory and later renamed back as the next file, with a new header, instead of being deleted
  * and a new one zero-filled (which wrote every logged byte twice and synced 32 MiB at once while
  * the pushes' syncs waited behind it). A file's header holds a random nonce, and its records' CRCs
