@@ -40,8 +40,6 @@ export class ServerCall {
   private requestEnded = false;
   private wakeReader: (() => void) | undefined;
   private headersSent = false;
-  /** The stream is corked while one burst of writes lasts (see {@link write}). */
-  private gathering = false;
   private finished = false;
   private statusTrailers: Record<string, string> | undefined;
   private extraTrailers: OutgoingMetadata | undefined;
@@ -144,27 +142,18 @@ export class ServerCall {
 
   /**
    * Writes one message, given whole or as pieces in order, without copying it: the pieces must not
-   * change until the call ends. Messages written in one burst (one after another with nothing
-   * awaited in between but each other, as a get of cached segments writes them) reach the HTTP/2
-   * stream as one write: the stream is corked at the burst's first message and uncorked once the
-   * burst's microtasks have run. Returns at once while less than {@link WRITE_BUDGET_BYTES} wait to
+   * change until the call ends. Returns at once while less than {@link WRITE_BUDGET_BYTES} wait to
    * be sent; past that, waits until they have gone (the client reads slower than the server writes).
+   * (Corking a burst of writes into one saved a little more server CPU, but the pyarrow client spent
+   * 3-5 ms more per 44 MB get on the larger bursts and the get's wall time was no better:
+   * docs/design/performance-log.md.)
    * @throws CancelledError if the call was cancelled
    */
   async write(message: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (this.cancelled || this.finished) throw new CancelledError('the call has ended; nothing more can be sent');
     this.sendHeaders();
     const { stream } = this;
-    if (!this.gathering) {
-      this.gathering = true;
-      stream.cork();
-      process.nextTick(() => {
-        this.gathering = false;
-        stream.uncork();
-      });
-    }
-    writeMessage(stream, message);
-    if (stream.writableLength < WRITE_BUDGET_BYTES) return;
+    if (writeMessage(stream, message) || stream.writableLength < WRITE_BUDGET_BYTES) return;
     // A stream reset meanwhile never drains, and has already said 'close'.
     if (stream.closed || stream.destroyed) throw new CancelledError('the client cancelled the call');
     await new Promise<void>((resolve, reject) => {
