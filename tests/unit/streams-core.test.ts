@@ -247,6 +247,26 @@ for (const [label, make] of Object.entries(setups)) {
       expect(seen).toEqual(['old-1', 'old-2', 'new-1', 'new-2']);
     });
 
+    it('keeps at most memoryChunks rolled pushes in memory, however small, and a tail from before them reads the frame', async () => {
+      setup = await make();
+      service = new StreamService(setup.engine, setup.storage, { rollIntervalMs: 60_000, memoryChunks: 10 });
+      await service.open();
+      const stream = await service.forPush(ref, { entries: 'binary' });
+      const ids = [];
+      for (let i = 0; i < 50; i++) ids.push(...(await stream.append(binaryEntries([Buffer.from(`e${i}`)]))));
+      expect(stream.covers({ ms: 0, seq: 0 })).toBe(true); // nothing rolled yet: all in memory
+      await stream.roll();
+      // 50 bytes are far under the byte budget; the push count evicts all but the newest 10.
+      expect(stream.covers(ids[38]!)).toBe(false);
+      expect(stream.covers(ids[39]!)).toBe(true);
+      expect(stream.memoryAfter(ids[39]!).reduce((rows, batch) => rows + batch.numRows, 0)).toBe(10);
+      const seen: string[] = [];
+      for await (const batch of tailStream(stream, { ms: 0, seq: 0 }, { count: 50 })) {
+        seen.push(...batch.getChild('data')!.toArray().map((b: Uint8Array) => Buffer.from(b).toString()));
+      }
+      expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => `e${i}`));
+    });
+
     it('refuses entries of other columns and plain puts to the stream frame', async () => {
       setup = await make();
       service = new StreamService(setup.engine, setup.storage);

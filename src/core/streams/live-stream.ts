@@ -31,6 +31,12 @@ export interface LiveStreamOptions {
   readonly rollBytes?: number;
   /** Bytes of already rolled entries kept in memory for tailers (default 32 MiB). */
   readonly memoryBytes?: number;
+  /**
+   * Most pushes (appends) of already rolled entries kept in memory for tailers (default 4,096),
+   * whatever their bytes: each is a few objects every full collection marks, and 32 MiB of
+   * one-entry pushes were 32,768 of them per stream.
+   */
+  readonly memoryChunks?: number;
   /** Extra wait before a group commit starts, gathering more appends (default 0: only the sync in flight gathers them). */
   readonly commitWindowMs?: number;
   /** The wall clock in epoch milliseconds, for IDs and `max_age` (default `Date.now`; tests move it). */
@@ -439,11 +445,12 @@ export class LiveStream {
     return { header: this.schemaHeader, body: new Uint8Array(0) };
   }
 
-  /** Drops rolled chunks from memory beyond the memory budget (the frame still has them). */
+  /** Drops rolled chunks from memory beyond the memory budget, in bytes and in pushes (the frame still has them). */
   private evict(): void {
     const budget = this.options.memoryBytes ?? 32 * 1024 * 1024;
+    const most = this.options.memoryChunks ?? 4096;
     let drop = 0;
-    while (this.memoryBytes > budget && drop < this.chunks.length && this.chunks[drop]!.rolled) {
+    while ((this.memoryBytes > budget || this.chunks.length - drop > most) && drop < this.chunks.length && this.chunks[drop]!.rolled) {
       const chunk = this.chunks[drop++]!;
       this.memoryBytes -= chunk.bytes;
       this.floor = chunk.last;
