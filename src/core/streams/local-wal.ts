@@ -1,6 +1,6 @@
 /**
- * A write-ahead log in local files. Each file is zero-filled (a 4 KiB page per write, see
- * {@link zeroFillInPages}) and synced before it takes records, so a group commit costs one
+ * A write-ahead log in local files. Each file is zero-filled (with O_DIRECT, see
+ * {@link zeroFillDirect}) and synced before it takes records, so a group commit costs one
  * vectored `pwritev` on a file opened with O_DSYNC, which flushes only data blocks (no file-size
  * change, no inode write): about 0.12 ms for 1 KB here against 0.18 ms for an appending write and
  * `fdatasync`. A file whose entries are all rolled is **recycled**: renamed to a spare in the stream's
@@ -9,9 +9,7 @@
  * the pushes' syncs waited behind it). A file's header holds a random nonce, and its records' CRCs
  * continue from the nonce's CRC, so the records of a recycled file's previous use never read as
  * records of its current one: the scan at recovery stops at the first record that does not match,
- * as it stops at zeros or a torn write. A prepared file's pages are dropped from the page cache
- * before it takes records (see {@link dropCachedPages}): cached in large folios, each small synced
- * write wrote a whole folio (2 MiB) back. A group of up to 256 KiB is written on the event loop's
+ * as it stops at zeros or a torn write. A group of up to 256 KiB is written on the event loop's
  * thread, as Redis' `appendfsync
  * always` makes its write and fsync on its one thread: a trip through libuv's thread pool cost more
  * than the sync itself on a quiet machine (waking a pool thread, then the loop), and while the loop
@@ -21,10 +19,9 @@
  * loop parses the next pushes meanwhile.
  * The next file is prepared in the background while the current one fills.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants, writeSync, writevSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StorageError } from '../../errors.js';
@@ -76,46 +73,41 @@ const fileName = (index: number): string => `wal-${String(index).padStart(10, '0
 const SPARE_PATTERN = /^recycle-(\d{10})\.spare$/;
 const spareName = (index: number): string => `recycle-${String(index).padStart(10, '0')}.spare`;
 
-/**
- * Drops a synced file's pages from the page cache (GNU dd's `oflag=nocache` with `count=0` asks
- * the kernel to, by posix_fadvise DONTNEED on the whole file; Node has no fadvise). A file
- * zero-filled by large writes, or read whole at recovery, is cached in large folios (up to 2 MiB on
- * this kernel's ext4), and a small O_DSYNC write dirties its whole folio: each 1 KB group commit
- * wrote 2 MiB back to the disk (measured: /proc/PID/io write_bytes 2,097,152 per 1,044-byte write;
- * after the drop 5,136, and each first write into a page reads that 4 KiB block once). Best effort:
- * where dd is missing or does not know the flag, the file stays cached and only costs more writes.
- */
-export function dropCachedPages(path: string): Promise<void> {
-  return new Promise((resolve) => {
-    const child = spawn('dd', ['if=/dev/null', `of=${path}`, 'oflag=nocache', 'conv=notrunc,fdatasync', 'count=0', 'status=none'], { stdio: 'ignore' });
-    child.once('error', () => resolve());
-    child.once('exit', () => resolve());
-  });
-}
-
-/** Bytes of a page-cache page, the size of the zero-fill's writes (see {@link zeroFillInPages}). */
-const PAGE_BYTES = 4096;
+/** WebAssembly's memory constructor (a global of Node; the project's type library has no WebAssembly types). */
+const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
+/** Bytes of the aligned zeros {@link zeroFillDirect} writes from (and of its largest write). */
+const ZERO_BYTES = 8 * 1024 * 1024;
+let alignedZeros: Uint8Array | undefined;
 
 /**
- * Zero-fills `path` (already created) to `size` bytes with one write per 4 KiB page and syncs it,
- * by GNU dd (`bs=4096 conv=notrunc,fdatasync`): each page is then cached as a folio of its own, so
- * a later small synced write writes back only the pages it touched, and no page is read first
- * (as after {@link dropCachedPages}). Done in a child process, since 8,192 writes through Node's
- * thread pool would each cost the event loop a callback. False when dd is missing or failed, or
- * `size` is not whole pages: the caller fills the file itself.
+ * Zero-fills `path` (created, empty) to `size` bytes with O_DIRECT writes and syncs it, so the
+ * zeros never enter the page cache. Written through the cache in large writes, the file was
+ * cached in large folios (2 MiB on Linux 6.18's ext4), and each small synced append dirtied and
+ * wrote back a whole folio: /proc/PID/io write_bytes 2,097,152 per 1,044-byte append. With no
+ * cached page, an append allocates page-sized folios (reading the 4 KiB page it starts in once).
+ * O_DIRECT needs buffers aligned to the disk's blocks, which Node's allocator does not promise:
+ * the zeros are a WebAssembly memory's, whose start is page-aligned. False when the file system
+ * refuses O_DIRECT or `size` is not whole 4 KiB pages: the caller writes the zeros through the cache.
  */
-export function zeroFillInPages(path: string, size: number): Promise<boolean> {
-  if (size % PAGE_BYTES !== 0) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const args = ['if=/dev/zero', `of=${path}`, `bs=${PAGE_BYTES}`, `count=${size / PAGE_BYTES}`, 'conv=notrunc,fdatasync', 'status=none'];
-    const child = spawn('dd', args, { stdio: 'ignore' });
-    child.once('error', () => resolve(false));
-    child.once('exit', (code) => resolve(code === 0));
-  });
+export async function zeroFillDirect(path: string, size: number): Promise<boolean> {
+  if (size % 4096 !== 0 || constants.O_DIRECT === undefined) return false;
+  alignedZeros ??= new Uint8Array(new wasm.Memory({ initial: ZERO_BYTES / 65536 }).buffer);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, constants.O_WRONLY | constants.O_DIRECT);
+    for (let offset = 0; offset < size; ) {
+      const { bytesWritten } = await handle.write(alignedZeros, 0, Math.min(ZERO_BYTES, size - offset), offset);
+      if (bytesWritten <= 0 || bytesWritten % 4096 !== 0) return false;
+      offset += bytesWritten;
+    }
+    await handle.sync();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
 }
-
-/** Left by a clean {@link LocalWal.close}: the last file has no torn tail, so the next run appends to it. */
-const CLOSED_MARKER = 'closed-cleanly';
 
 /**
  * A log file's header: `HANGWAL2`, an 8-byte random nonce, 12 zero bytes, and the CRC-32 of the
@@ -154,7 +146,7 @@ interface LogFile {
   readonly size: number;
   /** The seed of this file's records' CRCs (its header's nonce's CRC). */
   readonly seed: number;
-  /** Read whole at recovery: its pages may be cached in large folios (see {@link dropCachedPages}). */
+  /** Read whole at recovery: its pages may be cached in large folios (see {@link zeroFillDirect}), so it is never recycled. */
   readonly readWhole?: boolean;
   lastId: StreamId;
 }
@@ -172,8 +164,8 @@ export class LocalWal implements WriteAheadLog {
   private readonly files: LogFile[] = [];
   /** Released files (`recycle-N.spare`), their renames synced: each can become a later file. */
   private readonly spares: number[] = [];
-  /** Spares whose pages a recovery read cached (in large folios): dropped before reuse. */
-  private readonly sparesReadWhole = new Set<number>();
+  /** The highest file index in use or prepared: each new file takes the next (never one in use). */
+  private lastIndex = 0;
   private spareCounter = 0;
   private handle: FileHandle | undefined;
   private position = 0;
@@ -182,8 +174,6 @@ export class LocalWal implements WriteAheadLog {
   private inlineMs = 0;
   private poolMs = 0;
   private smallWrites = 0;
-  /** Whether a write failed (see {@link close}). */
-  private writeFailed = false;
 
   /** @param directory - the stream's directory (created if absent) */
   constructor(
@@ -196,12 +186,10 @@ export class LocalWal implements WriteAheadLog {
 
   /**
    * @inheritdoc
-   * After a crash, appends never go on in a file written before: the log takes a fresh file (a
-   * spare, or the last file when it holds no record, each with a new nonce; else a new zero-filled
-   * one), so no record of this run can ever join up with what a torn write left after the valid
-   * records (the blocks of one write may reach the disk in any order). After a clean close (its
-   * marker, removed durably here before any append) they go on after the last record, as nothing
-   * was torn.
+   * Appends never go on in a file written before: the log takes a fresh file (a spare, with a new
+   * nonce, or a new zero-filled one), so no record of this run can ever join up with what a torn
+   * write left after the valid records (the blocks of one write may reach the disk in any order);
+   * and the files read here are cached whole (in large folios), so they are never written again.
    */
   async recover(): Promise<WalRecord[]> {
     await mkdir(this.directory, { recursive: true });
@@ -212,8 +200,6 @@ export class LocalWal implements WriteAheadLog {
       .map((match) => Number(match[1]))
       .sort((a, b) => a - b);
     const records: WalRecord[] = [];
-    let lastHeldRecords = false;
-    let lastEnd = 0;
     for (const index of indexes) {
       const bytes = await readFile(join(this.directory, fileName(index)));
       const start = logFileStart(bytes);
@@ -225,8 +211,6 @@ export class LocalWal implements WriteAheadLog {
         lastId = record.lastId;
       }
       this.files.push({ index, size: bytes.byteLength, seed: start?.seed ?? 0, lastId, readWhole: true });
-      lastHeldRecords = scanned.payloads.length > 0;
-      lastEnd = 'end' in scanned ? scanned.end : 0;
     }
     for (const name of names) {
       const match = SPARE_PATTERN.exec(name);
@@ -237,26 +221,8 @@ export class LocalWal implements WriteAheadLog {
       else await unlink(path);
       this.spareCounter = Math.max(this.spareCounter, Number(match[1]));
     }
-    const last = this.files.at(-1);
-    if (names.includes(CLOSED_MARKER)) {
-      await unlink(join(this.directory, CLOSED_MARKER));
-      await this.syncDirectory();
-      if (last && lastHeldRecords) {
-        // Read whole just now, so cached in large folios: dropped, or every append rewrites one.
-        await dropCachedPages(join(this.directory, fileName(last.index)));
-        this.handle = await this.openFile(last.index);
-        this.position = lastEnd;
-        return records;
-      }
-    }
-    let current: OpenLogFile;
-    if (last && !lastHeldRecords && last.size === this.fileBytes) {
-      // A file prepared before the stop and never written: it takes this run's records, with a new nonce.
-      this.files.pop();
-      current = await this.reuseFile(join(this.directory, fileName(last.index)), last.index, true);
-    } else {
-      current = await this.prepareFile((last?.index ?? 0) + 1, this.fileBytes);
-    }
+    this.lastIndex = this.files.at(-1)?.index ?? 0;
+    const current = await this.prepareFile(this.fileBytes);
     this.files.push(current.file);
     this.handle = current.handle;
     this.position = LOG_HEADER_BYTES;
@@ -271,8 +237,16 @@ export class LocalWal implements WriteAheadLog {
     for (const part of parts) total += part.byteLength;
     if (this.position + total > current.size) {
       // The rest of this file stays as it is (zeros, or records of its previous use): the scan ends
-      // there and goes on with the next file, whose records have another seed.
-      const prepared = LOG_HEADER_BYTES + total > this.fileBytes ? await this.prepareFile(current.index + 1, LOG_HEADER_BYTES + total) : await this.takeNext(current.index + 1);
+      // there and goes on with the next file, whose records have another seed. The next file is
+      // the prepared one when the group fits it; else a file of the group's size takes the next
+      // index, and the prepared one (empty) is put aside, so files stay in the order of their records.
+      const needed = LOG_HEADER_BYTES + total;
+      let prepared = await this.takeNext();
+      if (prepared && prepared.file.size < needed) {
+        await this.putAside(prepared);
+        prepared = undefined;
+      }
+      prepared ??= await this.prepareFile(Math.max(needed, this.fileBytes));
       await this.handle?.close();
       this.files.push(prepared.file);
       this.handle = prepared.handle;
@@ -293,14 +267,12 @@ export class LocalWal implements WriteAheadLog {
         else this.inlineMs = this.inlineMs === 0 ? took : this.inlineMs + LATENCY_WEIGHT * (took - this.inlineMs);
       }
     } catch (error) {
-      // The write may have left part of its records: no clean-close marker may vouch for this file's tail.
-      this.writeFailed = true;
       throw new StorageError('file', `could not write the stream's log in ${this.directory}`, error);
     }
     this.position += total;
     current.lastId = records.at(-1)!.lastId;
     // Prepare the following file once this one is half full, so a switch rarely waits.
-    if (!this.next && this.position > current.size / 2) this.next = this.prepareFile(current.index + 1, this.fileBytes);
+    if (!this.next && this.position > current.size / 2) this.next = this.prepareFile(this.fileBytes);
   }
 
   /**
@@ -333,39 +305,33 @@ export class LocalWal implements WriteAheadLog {
     while (this.files.length > 1 && compareStreamIds(this.files[0]!.lastId, id) <= 0) {
       const file = this.files.shift()!;
       const path = join(this.directory, fileName(file.index));
-      if (file.size !== this.fileBytes || this.spares.length >= this.spareLimit) {
-        await unlink(path).catch(() => undefined);
-        continue;
-      }
-      const spare = ++this.spareCounter;
-      try {
-        await rename(path, join(this.directory, spareName(spare)));
-        await this.syncDirectory();
-        this.spares.push(spare);
-        if (file.readWhole) this.sparesReadWhole.add(spare);
-      } catch {
-        await unlink(path).catch(() => undefined);
-      }
+      if (file.readWhole || file.size !== this.fileBytes || this.spares.length >= this.spareLimit) await unlink(path).catch(() => undefined);
+      else await this.makeSpare(path);
     }
   }
 
-  /**
-   * @inheritdoc
-   * When every write succeeded, leaves the clean-close marker, so the next run appends after the
-   * last record instead of preparing a new file (a crash leaves no marker).
-   */
+  /** Renames a file of the usual size holding nothing needed to a spare (synced), or deletes it. */
+  private async makeSpare(path: string): Promise<void> {
+    const spare = ++this.spareCounter;
+    try {
+      await rename(path, join(this.directory, spareName(spare)));
+      await this.syncDirectory();
+      this.spares.push(spare);
+    } catch {
+      await unlink(path).catch(() => undefined);
+    }
+  }
+
+
+  /** @inheritdoc */
   async close(): Promise<void> {
-    const wasOpen = this.handle !== undefined;
     await this.handle?.close();
     this.handle = undefined;
     const next = await this.next?.catch(() => undefined);
     await next?.handle.close();
     this.next = undefined;
-    if (wasOpen && !this.writeFailed) {
-      await writeFile(join(this.directory, CLOSED_MARKER), '');
-      await this.syncDirectory();
-    }
   }
+
 
   /** @inheritdoc */
   async destroy(): Promise<void> {
@@ -373,10 +339,19 @@ export class LocalWal implements WriteAheadLog {
     await rm(this.directory, { recursive: true, force: true });
   }
 
-  private async takeNext(index: number): Promise<OpenLogFile> {
-    const prepared = this.next ?? this.prepareFile(index, this.fileBytes);
+  /** The prepared next file, if one was prepared and its preparation did not fail. */
+  private async takeNext(): Promise<OpenLogFile | undefined> {
+    const prepared = this.next;
     this.next = undefined;
-    return prepared;
+    return prepared?.catch(() => undefined);
+  }
+
+  /** An unused prepared file that does not fit a group: closed, and kept as a spare or deleted. */
+  private async putAside(prepared: OpenLogFile): Promise<void> {
+    await prepared.handle.close();
+    const path = join(this.directory, fileName(prepared.file.index));
+    if (prepared.file.size === this.fileBytes && this.spares.length < this.spareLimit) await this.makeSpare(path);
+    else await unlink(path).catch(() => undefined);
   }
 
   private async openFile(index: number): Promise<FileHandle> {
@@ -388,13 +363,17 @@ export class LocalWal implements WriteAheadLog {
     await directory.sync().finally(() => directory.close());
   }
 
-  /** File `index` of `size` bytes, ready for records: a spare when one fits, else a new zero-filled file. */
-  private async prepareFile(index: number, size: number): Promise<OpenLogFile> {
+  /**
+   * The next file (the next index, taken now, before any wait, so files are numbered in the order
+   * they are prepared) of `size` bytes, ready for records: a spare when one fits, else a new
+   * zero-filled file.
+   */
+  private async prepareFile(size: number): Promise<OpenLogFile> {
+    const index = ++this.lastIndex;
     const spare = size === this.fileBytes ? this.spares.shift() : undefined;
     if (spare === undefined) return this.createFile(index, size);
     try {
-      const readWhole = this.sparesReadWhole.delete(spare);
-      return await this.reuseFile(join(this.directory, spareName(spare)), index, readWhole);
+      return await this.reuseFile(join(this.directory, spareName(spare)), index);
     } catch {
       await unlink(join(this.directory, spareName(spare))).catch(() => undefined);
       return this.createFile(index, size);
@@ -402,11 +381,12 @@ export class LocalWal implements WriteAheadLog {
   }
 
   /**
-   * Makes an existing file of the usual size file `index`: a new header (new nonce) is written and
-   * synced first, then the file is renamed into place (when it is not there already) and the
-   * directory synced, so a file named `wal-*.log` never shows its previous records as valid.
+   * Makes a spare file `index`: a new header (new nonce) is written and synced first, then the file
+   * is renamed into place and the directory synced, so a file named `wal-*.log` never shows its
+   * previous records as valid. Its cached pages are page-sized folios (from its zero-fill's
+   * appends), so appends to it write back only what they touch.
    */
-  private async reuseFile(path: string, index: number, readWhole: boolean): Promise<OpenLogFile> {
+  private async reuseFile(path: string, index: number): Promise<OpenLogFile> {
     const { header, seed } = newLogHeader();
     const handle = await open(path, 'r+');
     try {
@@ -415,14 +395,8 @@ export class LocalWal implements WriteAheadLog {
     } finally {
       await handle.close();
     }
-    // Read whole at recovery, its pages may sit in large folios, and each small append would write
-    // one back whole. Other spares keep the page-sized folios of their zero-fill and appends.
-    if (readWhole) await dropCachedPages(path);
-    const target = join(this.directory, fileName(index));
-    if (path !== target) {
-      await rename(path, target);
-      await this.syncDirectory();
-    }
+    await rename(path, join(this.directory, fileName(index)));
+    await this.syncDirectory();
     return { file: { index, size: this.fileBytes, seed, lastId: ZERO_ID }, handle: await this.openFile(index) };
   }
 
@@ -431,12 +405,10 @@ export class LocalWal implements WriteAheadLog {
     const path = join(this.directory, fileName(index));
     const { header, seed } = newLogHeader();
     const handle = await open(path, 'w+');
-    let inPages = false;
     try {
-      // Zeros written a page at a time are cached a page at a time: nothing to drop, nothing to read back.
-      inPages = await zeroFillInPages(path, size);
-      if (!inPages) {
-        // Large writes: each write is a trip through the thread pool, and the zeros cost nothing to allocate.
+      if (!(await zeroFillDirect(path, size))) {
+        // Through the page cache (large folios: see zeroFillDirect). Large writes: each write is a
+        // trip through the thread pool, and the zeros cost nothing to allocate.
         const zeros = Buffer.alloc(Math.min(size, 8 * 1024 * 1024));
         for (let offset = 0; offset < size; offset += zeros.byteLength) {
           await handle.write(zeros, 0, Math.min(zeros.byteLength, size - offset), offset);
@@ -451,9 +423,6 @@ export class LocalWal implements WriteAheadLog {
     } finally {
       await handle.close().catch(() => undefined);
     }
-    // Zeros written in 8 MiB writes are cached in large folios: dropped (see dropCachedPages).
-    if (!inPages) await dropCachedPages(path);
     return { file: { index, size, seed, lastId: ZERO_ID }, handle: await this.openFile(index) };
   }
-
 }
