@@ -8,7 +8,7 @@ import { toHangarError } from '../../src/errors.js';
 import { type CallHandler, GrpcServer } from '../../src/server/transport/grpc-server.js';
 import { GrpcStatus } from '../../src/grpc/status.js';
 import { PREFIX_LENGTH } from '../../src/grpc/message-framing.js';
-import { WRITE_BUDGET_BYTES } from '../../src/server/transport/server-call.js';
+import { CALLS_AHEAD_MAX, WRITE_BUDGET_BYTES } from '../../src/server/transport/server-call.js';
 import { framed, reply } from './fixtures/grpc-replies.js';
 
 
@@ -216,6 +216,38 @@ describe('gRPC transport on the wire', () => {
       expect(body.readUInt32BE(at + 1)).toBe(size);
       expect(body[at + PREFIX_LENGTH]).toBe(i % 256);
       expect(body[at + PREFIX_LENGTH + size - 1]).toBe(i % 256);
+    }
+  });
+
+  it(`lets at most ${CALLS_AHEAD_MAX} calls run ahead of clients that do not read; the others send a message at a time`, async () => {
+    const size = 1 << 19;
+    const count = 40;
+    const calls = CALLS_AHEAD_MAX + 3;
+    const written = new Array<number>(calls).fill(0);
+    handlers.set('/t.T/FloodMany', async (call) => {
+      const index = (await call.request()).readUInt8(0);
+      for (let i = 0; i < count; i++) {
+        written[index]!++;
+        await call.write(Buffer.alloc(size, i));
+      }
+    });
+    const streams = Array.from({ length: calls }, (_, index) => {
+      const stream = session.request(grpcHeaders('/t.T/FloodMany'));
+      stream.end(framed(Buffer.from([index])));
+      stream.pause();
+      return stream;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const perBudget = Math.ceil(WRITE_BUDGET_BYTES / size) + 1;
+    // Those that ran ahead stopped at the budget; the rest stopped after about one message each
+    // (what the connection's flow-control window and the stream's buffer take).
+    expect(written.filter((n) => n > 4)).toHaveLength(CALLS_AHEAD_MAX);
+    for (const n of written) expect(n).toBeLessThanOrEqual(perBudget);
+    const replies = streams.map((stream) => reply(stream));
+    for (const stream of streams) stream.resume();
+    for (const { body, grpcStatus } of await Promise.all(replies)) {
+      expect(grpcStatus).toBe(GrpcStatus.OK);
+      expect(body.byteLength).toBe(count * (PREFIX_LENGTH + size));
     }
   });
 

@@ -17,11 +17,23 @@ const MAX_QUEUED_MESSAGES = 4;
  * window, or waiting for the socket) before {@link ServerCall.write} waits for them to drain: about
  * four 64Ki-row batches of a get, so a get hands the stream several messages at once instead of
  * waiting for each to leave; a client that reads slower than the server writes still holds the
- * server back past this much. What waits are views of what the server holds anyway (decoded
- * segments). 16 MiB saved no more server CPU than 8 and cost the pyarrow client more (it buffers
+ * server back past this much. What waits are often views of what the server holds anyway (cached
+ * decoded segments), but not always (a cache miss, a SQL result), so at most {@link CALLS_AHEAD_MAX}
+ * calls run ahead at once. 16 MiB saved no more server CPU than 8 and cost the pyarrow client more (it buffers
  * what arrives ahead of its reads); docs/design/performance-log.md.
  */
 export const WRITE_BUDGET_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Calls that may run ahead of their clients at once, each by up to {@link WRITE_BUDGET_BYTES}: the
+ * server-wide bound (64 MiB) on reply bytes written and not yet sent beyond one message per call,
+ * whatever the number of slow clients. Any other call waits for each message to leave, as every
+ * call did before the budget.
+ */
+export const CALLS_AHEAD_MAX = 8;
+
+/** Calls now running ahead of their clients (see {@link CALLS_AHEAD_MAX}). */
+let callsAhead = 0;
 
 const RESPONSE_HEADERS = {
   ':status': 200,
@@ -38,6 +50,8 @@ export class ServerCall {
   private readonly queue: DeframedMessage[] = [];
   private readError: unknown;
   private requestEnded = false;
+  /** Holds one of the {@link CALLS_AHEAD_MAX} places (see runAhead). */
+  private ahead = false;
   private wakeReader: (() => void) | undefined;
   private headersSent = false;
   private finished = false;
@@ -143,7 +157,8 @@ export class ServerCall {
   /**
    * Writes one message, given whole or as pieces in order, without copying it: the pieces must not
    * change until the call ends. Returns at once while less than {@link WRITE_BUDGET_BYTES} wait to
-   * be sent; past that, waits until they have gone (the client reads slower than the server writes).
+   * be sent and the call holds one of the {@link CALLS_AHEAD_MAX} places; otherwise waits until they
+   * have gone (the client reads slower than the server writes).
    * (Corking a burst of writes into one saved a little more server CPU, but the pyarrow client spent
    * 3-5 ms more per 44 MB get on the larger bursts and the get's wall time was no better:
    * docs/design/performance-log.md.)
@@ -153,7 +168,7 @@ export class ServerCall {
     if (this.cancelled || this.finished) throw new CancelledError('the call has ended; nothing more can be sent');
     this.sendHeaders();
     const { stream } = this;
-    if (writeMessage(stream, message) || stream.writableLength < WRITE_BUDGET_BYTES) return;
+    if (writeMessage(stream, message) || (stream.writableLength < WRITE_BUDGET_BYTES && this.runAhead())) return;
     // A stream reset meanwhile never drains, and has already said 'close'.
     if (stream.closed || stream.destroyed) throw new CancelledError('the client cancelled the call');
     await new Promise<void>((resolve, reject) => {
@@ -172,6 +187,28 @@ export class ServerCall {
       stream.on('drain', onDrain);
       stream.on('close', onClose);
     });
+  }
+
+  /**
+   * Whether this call may go on writing while its earlier messages wait to be sent: it holds one of
+   * the {@link CALLS_AHEAD_MAX} places until its stream has drained or closed.
+   */
+  private runAhead(): boolean {
+    if (this.ahead) return true;
+    if (callsAhead >= CALLS_AHEAD_MAX) return false;
+    this.ahead = true;
+    callsAhead++;
+    const { stream } = this;
+    const release = (): void => {
+      stream.off('drain', release);
+      stream.off('close', release);
+      if (!this.ahead) return;
+      this.ahead = false;
+      callsAhead--;
+    };
+    stream.on('drain', release);
+    stream.on('close', release);
+    return true;
   }
 
   /** Adds trailers to send with the status, whatever it will be. */
