@@ -1,6 +1,6 @@
 /**
- * A write-ahead log in local files. Each file is zero-filled (with O_DIRECT, see
- * {@link zeroFillDirect}) and synced before it takes records, so a group commit costs one
+ * A write-ahead log in local files. Each file is zero-filled (a page per write, see
+ * {@link zeroFillInPages}) and synced before it takes records, so a group commit costs one
  * vectored `pwritev` on a file opened with O_DSYNC, which flushes only data blocks (no file-size
  * change, no inode write): about 0.12 ms for 1 KB here against 0.18 ms for an appending write and
  * `fdatasync`. A file whose entries are all rolled is **recycled**: renamed to a spare in the stream's
