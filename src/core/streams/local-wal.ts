@@ -93,10 +93,11 @@ try {
 /**
  * Zero-fills `path` (created) to `size` bytes one 4 KiB page per write and syncs it, on a thread of
  * its own (8,192 writes through libuv's pool would each cost the event loop a callback): each page
- * is then cached as a folio of its own, so an append writes back only the pages it touches and
- * reads nothing first (after {@link zeroFillDirect} the first append into each page reads it, a
- * disk round trip in the group commits of one-entry pushes). False when `size` is not whole pages
- * or the thread failed: the caller falls back to {@link zeroFillDirect}.
+ * is then cached as a folio of its own, so an append writes back only the pages it touches. Written
+ * through the cache in large writes, the file was cached in large folios (2 MiB on Linux 6.18's
+ * ext4), and each small synced append dirtied and wrote back a whole folio: /proc/PID/io
+ * write_bytes 2,097,152 per 1,044-byte append. False when `size` is not whole pages or the thread
+ * failed: the caller then writes the zeros in large writes (correct, only slower to sync).
  */
 export function zeroFillInPages(path: string, size: number): Promise<boolean> {
   if (size % PAGE_BYTES !== 0) return Promise.resolve(false);
@@ -111,42 +112,6 @@ export function zeroFillInPages(path: string, size: number): Promise<boolean> {
     worker.once('error', () => resolve(false));
     worker.once('exit', (code) => resolve(code === 0));
   });
-}
-
-/** WebAssembly's memory constructor (a global of Node; the project's type library has no WebAssembly types). */
-const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
-/** Bytes of the aligned zeros {@link zeroFillDirect} writes from (and of its largest write). */
-const ZERO_BYTES = 8 * 1024 * 1024;
-let alignedZeros: Uint8Array | undefined;
-
-/**
- * Zero-fills `path` (created, empty) to `size` bytes with O_DIRECT writes and syncs it, so the
- * zeros never enter the page cache. Written through the cache in large writes, the file was
- * cached in large folios (2 MiB on Linux 6.18's ext4), and each small synced append dirtied and
- * wrote back a whole folio: /proc/PID/io write_bytes 2,097,152 per 1,044-byte append. With no
- * cached page, an append allocates page-sized folios (reading the 4 KiB page it starts in once).
- * O_DIRECT needs buffers aligned to the disk's blocks, which Node's allocator does not promise:
- * the zeros are a WebAssembly memory's, whose start is page-aligned. False when the file system
- * refuses O_DIRECT or `size` is not whole 4 KiB pages: the caller writes the zeros through the cache.
- */
-export async function zeroFillDirect(path: string, size: number): Promise<boolean> {
-  if (size % 4096 !== 0 || constants.O_DIRECT === undefined) return false;
-  alignedZeros ??= new Uint8Array(new wasm.Memory({ initial: ZERO_BYTES / 65536 }).buffer);
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(path, constants.O_WRONLY | constants.O_DIRECT);
-    for (let offset = 0; offset < size; ) {
-      const { bytesWritten } = await handle.write(alignedZeros, 0, Math.min(ZERO_BYTES, size - offset), offset);
-      if (bytesWritten <= 0 || bytesWritten % 4096 !== 0) return false;
-      offset += bytesWritten;
-    }
-    await handle.sync();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
 }
 
 /**
@@ -186,7 +151,7 @@ interface LogFile {
   readonly size: number;
   /** The seed of this file's records' CRCs (its header's nonce's CRC). */
   readonly seed: number;
-  /** Read whole at recovery: its pages may be cached in large folios (see {@link zeroFillDirect}), so it is never recycled. */
+  /** Read whole at recovery: its pages may be cached in large folios (see {@link zeroFillInPages}), so it is never recycled. */
   readonly readWhole?: boolean;
   lastId: StreamId;
 }
@@ -446,8 +411,8 @@ export class LocalWal implements WriteAheadLog {
     const { header, seed } = newLogHeader();
     const handle = await open(path, 'w+');
     try {
-      if (!(await zeroFillInPages(path, size)) && !(await zeroFillDirect(path, size))) {
-        // Through the page cache (large folios: see zeroFillDirect). Large writes: each write is a
+      if (!(await zeroFillInPages(path, size))) {
+        // Through the page cache (large folios: see zeroFillInPages). Large writes: each write is a
         // trip through the thread pool, and the zeros cost nothing to allocate.
         const zeros = Buffer.alloc(Math.min(size, 8 * 1024 * 1024));
         for (let offset = 0; offset < size; offset += zeros.byteLength) {
