@@ -174,6 +174,9 @@ export class LiveStream {
     }
     stream.committed = stream.clock.lastId;
     if (stream.unrolledBytes > 0) void stream.roll().catch(() => undefined);
+    // Nothing to roll: the log's files hold only stored entries (recovery starts a fresh file), and
+    // no roll would release them, so an idle stream restarted often would gain a file each time.
+    else await wal.release(stored);
     return stream;
   }
 
