@@ -15,7 +15,9 @@ export interface RangeRewrite {
   readonly segments: SegmentEntry[];
   /** Index in `segments` where rows inserted for the range belong. */
   readonly insertAt: number;
+  /** Stored segments the range overlapped, now replaced. */
   readonly segmentsRewritten: number;
+  /** Rows in the range removed from them. */
   readonly rowsRemoved: number;
 }
 
@@ -23,8 +25,11 @@ export interface RangeRewrite {
 export interface AheadResult {
   /** The frame version it rewrote. */
   readonly version: number;
+  /** The time column the range is on. */
   readonly column: string;
+  /** The range it removed. */
   readonly bounds: ColumnBounds;
+  /** The segments it produced. */
   readonly rewrite: RangeRewrite;
 }
 
