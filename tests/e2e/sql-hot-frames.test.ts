@@ -4,28 +4,19 @@
  * queries read the new version at once and drops the table, and the byte budget is kept (the least
  * recently queried frame goes cold; a frame larger than the budget never becomes hot).
  */
-import { Dictionary, Float64, Int32, Table, TimeUnit, Timestamp, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { tableFromIPC } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { HangarEngine } from '../../src/core/engine.js';
-import { joinIpcStream, splitIpcStream } from '../../src/format/ipc-message.js';
+import { joinIpcStream } from '../../src/format/ipc-message.js';
 import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
+import { messagesOf, siteTicks } from './fixtures/site-ticks.js';
 
 const codec = new ParquetCodec(1);
 afterAll(() => codec.close());
 
-function frame(rows: number, offset = 0): Table {
-  return new Table({
-    ts: vectorFromArray(Array.from({ length: rows }, (_, i) => Date.UTC(2024, 0, 1) + (offset + i) * 1000), new Timestamp(TimeUnit.MILLISECOND)),
-    v: vectorFromArray(Array.from({ length: rows }, (_, i) => offset + i), new Float64()),
-    site: vectorFromArray(Array.from({ length: rows }, (_, i) => ['north', 'south', 'east'][(offset + i) % 3]!), new Dictionary(new Utf8(), new Int32())),
-  });
-}
-
-async function* messagesOf(table: Table) {
-  yield* splitIpcStream(tableToIPC(table, 'stream'));
-}
+const frame = siteTicks;
 
 async function query(engine: HangarEngine, sql: string): Promise<Record<string, unknown>[]> {
   const stream = await engine.query(sql, { bucket: 'default' });

@@ -8,30 +8,21 @@
  * Also the per-text cache of candidate frame names: it keeps names, never whether a frame exists.
  */
 import { DuckDBPreparedStatement } from '@duckdb/node-api';
-import { Dictionary, Float64, Int32, Table, TimeUnit, Timestamp, Utf8, tableFromIPC, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { Dictionary, tableFromIPC } from 'apache-arrow';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryConnector } from '../../src/connectors/memory/memory-connector.js';
 import { HangarEngine } from '../../src/core/engine.js';
 import { ResultSizes } from '../../src/core/sql/result-sizes.js';
-import { joinIpcStream, splitIpcStream } from '../../src/format/ipc-message.js';
+import { joinIpcStream } from '../../src/format/ipc-message.js';
 import { ParquetCodec } from '../../src/format/parquet/parquet-codec.js';
 import { ObjectLayout } from '../../src/storage/object-layout.js';
+import { messagesOf, siteTicks } from './fixtures/site-ticks.js';
 
 const codec = new ParquetCodec(1);
 afterAll(() => codec.close());
 afterEach(() => vi.restoreAllMocks());
 
-function frame(rows: number, offset = 0): Table {
-  return new Table({
-    ts: vectorFromArray(Array.from({ length: rows }, (_, i) => Date.UTC(2024, 0, 1) + (offset + i) * 1000), new Timestamp(TimeUnit.MILLISECOND)),
-    v: vectorFromArray(Array.from({ length: rows }, (_, i) => offset + i), new Float64()),
-    site: vectorFromArray(Array.from({ length: rows }, (_, i) => ['north', 'south', 'east'][(offset + i) % 3]!), new Dictionary(new Utf8(), new Int32())),
-  });
-}
-
-async function* messagesOf(table: Table) {
-  yield* splitIpcStream(tableToIPC(table, 'stream'));
-}
+const frame = siteTicks;
 
 /** The result as rows, and how many record batches carried it. */
 async function query(engine: HangarEngine, sql: string): Promise<{ rows: Record<string, unknown>[]; batches: number; dictionary: boolean }> {
