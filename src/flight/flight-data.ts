@@ -4,7 +4,7 @@
  * views of the received buffer (no body copy).
  */
 import { type FlightDescriptor, decodeFlightDescriptor, encodeFlightDescriptor } from './flight-messages.js';
-import { WireType, readFields, varintLength, writeVarint } from './protobuf-wire.js';
+import { WireType, lengthDelimitedStart, readFields, varintLength, writeVarint } from './protobuf-wire.js';
 
 /** One FlightData message: an IPC message plus the optional descriptor and app metadata. */
 export interface FlightData {
@@ -114,32 +114,7 @@ export function decodeFlightData(bytes: Uint8Array): FlightData {
  * body's tag and length, or are not FlightData's fields.
  */
 export function flightDataBodyOffset(lead: Uint8Array): number | undefined {
-  let at = 0;
-  const varint = (): number | undefined => {
-    let value = 0;
-    for (let shift = 0; shift < 35 && at < lead.byteLength; shift += 7) {
-      const byte = lead[at++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-    return undefined;
-  };
-  while (at < lead.byteLength) {
-    const tag = varint();
-    if (tag === undefined) return undefined;
-    const field = Math.floor(tag / 8);
-    const wireType = tag % 8;
-    if (wireType === WireType.Varint) {
-      if (varint() === undefined) return undefined;
-      continue;
-    }
-    if (wireType !== WireType.LengthDelimited) return undefined;
-    const length = varint();
-    if (length === undefined) return undefined;
-    if (field === FIELD_BODY) return at;
-    at += length;
-  }
-  return undefined;
+  return lengthDelimitedStart(lead, FIELD_BODY);
 }
 
 /**

@@ -121,3 +121,27 @@ export function readFields(input: Uint8Array, messageName: string): ProtoField[]
   }
   return fields;
 }
+
+/**
+ * Where the bytes of length-delimited field `field` start in the leading bytes of a serialised
+ * message (the fields before it skipped with the same BinaryReader as {@link readFields});
+ * `undefined` when the lead ends before that field's length, or holds a wire type other than
+ * varint and length-delimited before it.
+ */
+export function lengthDelimitedStart(lead: Uint8Array, field: number): number | undefined {
+  const reader = new BinaryReader(lead);
+  try {
+    while (reader.pos < reader.len) {
+      const [number, wireType] = reader.tag();
+      if (wireType !== WireType.Varint && wireType !== WireType.LengthDelimited) return undefined;
+      if (number === field && wireType === WireType.LengthDelimited) {
+        reader.uint32();
+        return reader.pos;
+      }
+      reader.skip(wireType, number);
+    }
+  } catch {
+    // The lead ends inside a field before it (a RangeError), or is not such a message.
+  }
+  return undefined;
+}

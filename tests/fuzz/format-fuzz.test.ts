@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { HangarError, InvalidArgumentError } from '../../src/errors.js';
 import { applyDeltaCommitFile, deltaSnapshotOf, newDeltaReplay } from '../../src/format/delta-log-replay.js';
 import { inspectMessage, splitIpcStream } from '../../src/format/ipc-message.js';
+import { encodeFlightData, flightDataBodyOffset } from '../../src/flight/flight-data.js';
 import { EXACT_DICTIONARIES_KEY, restoreDictionaries } from '../../src/format/parquet/exact-dictionaries.js';
 import { ParquetFooterError } from '../../src/format/parquet/parquet-footer.js';
 import { PageChecksumMismatch, readPlainParquet } from '../../src/format/parquet/plain-parquet-reader.js';
@@ -99,6 +100,17 @@ describe('byte-level fuzzing of the format readers', () => {
     const accepted = fuzz(stream, CASES, read, (error) => error instanceof InvalidArgumentError);
     expect(accepted).toBeGreaterThan(0);
     expect(accepted).toBeLessThan(CASES);
+  });
+
+  it(`a FlightData's leading bytes (where DoPut places its body): ${CASES} mutations give an offset within them or none, each in bounded time`, { timeout: 120_000 }, () => {
+    const [schema, batch] = splitIpcStream(tableToIPC(coveredTable(50, 3), 'stream'));
+    const encoded = encodeFlightData({ dataHeader: batch!.header, dataBody: batch!.body, appMetadata: schema!.header });
+    const lead = encoded.subarray(0, flightDataBodyOffset(encoded)! + 16);
+    const accepted = fuzz(lead, CASES, (bytes) => {
+      const offset = flightDataBodyOffset(bytes);
+      if (offset !== undefined && !(Number.isSafeInteger(offset) && offset >= 0 && offset <= bytes.byteLength)) throw new Error(`offset ${offset} outside ${bytes.byteLength} bytes`);
+    }, () => false);
+    expect(accepted).toBe(CASES);
   });
 
   describe(`a segment's ${EXACT_DICTIONARIES_KEY} metadata`, () => {
