@@ -163,7 +163,7 @@ export class MessageDeframer {
       this.take(chunk.subarray(at, at + take));
       at += take;
       if (this.messageFilled === this.length) {
-        const message = this.message ?? (this.pieces.length === 1 ? this.pieces[0]! : this.joinPieces());
+        const message = this.message ?? (this.pieces.length === 1 ? this.pieces[0]! : this.gatherPieces());
         this.prefixFilled = 0;
         this.message = undefined;
         this.pieces = [];
@@ -183,19 +183,15 @@ export class MessageDeframer {
     this.messageFilled += piece.byteLength;
     // At most twice what has actually arrived is ever reserved; a message whose bytes have all come
     // is joined by the caller in one copy.
-    if (this.messageFilled * 2 >= this.length && this.messageFilled < this.length) {
-      this.message = this.allocate();
-      let offset = 0;
-      for (const held of this.pieces) offset += held.copy(this.message, offset);
-      this.pieces = [];
-    }
+    if (this.messageFilled * 2 >= this.length && this.messageFilled < this.length) this.message = this.gatherPieces();
   }
 
-  /** The pieces held, all of the message, joined into its buffer. */
-  private joinPieces(): Buffer {
+  /** The message's buffer with the pieces held so far copied to its start; no piece is held after. */
+  private gatherPieces(): Buffer {
     const message = this.allocate();
     let offset = 0;
     for (const held of this.pieces) offset += held.copy(message, offset);
+    this.pieces = [];
     return message;
   }
 
