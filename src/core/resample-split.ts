@@ -149,7 +149,7 @@ function binAtOrAfter(starts: Int32Array, count: number, row: number): number {
 export async function splitPass(columns: readonly (readonly Piece[])[], bins: BinRuns, aggregation: PassAggregation, minRows = SPLIT_MIN_ROWS): Promise<Aggregated[][] | undefined> {
   const rows = bins.starts[bins.count]!;
   if (rows < minRows || bins.count < 2) return undefined;
-  for (const pieces of columns) for (const piece of pieces) if (piece.valid !== undefined || !(piece.values.buffer instanceof SharedArrayBuffer)) return undefined;
+  if (!columnsShared(columns)) return undefined;
   const cut = binAtOrAfter(bins.starts, bins.count, rows / 2);
   if (cut <= 0 || cut >= bins.count) return undefined;
   const cutRow = bins.starts[cut]!;
@@ -226,9 +226,13 @@ function cutRow(time: readonly Int32Array[], rows: number, scale: number, phase:
   return undefined;
 }
 
-function allShared(time: readonly Int32Array[], columns: readonly (readonly Piece[])[]): boolean {
-  if (!time.every((words) => words.buffer instanceof SharedArrayBuffer)) return false;
+/** Whether every value column is free of nulls and lies in shared memory (the worker reads it there). */
+function columnsShared(columns: readonly (readonly Piece[])[]): boolean {
   return columns.every((pieces) => pieces.every((piece) => piece.valid === undefined && piece.values.buffer instanceof SharedArrayBuffer));
+}
+
+function allShared(time: readonly Int32Array[], columns: readonly (readonly Piece[])[]): boolean {
+  return time.every((words) => words.buffer instanceof SharedArrayBuffer) && columnsShared(columns);
 }
 
 /**
